@@ -1,0 +1,36 @@
+/* Kernel output and hypercalls to the VMM. */
+#include "kernel.h"
+
+int64_t hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    uint32_t result;
+    register uint64_t r8 __asm__("r8") = a2;
+    register uint64_t r9 __asm__("r9") = a3;
+    __asm__ volatile("inl %%dx, %%eax"
+                     : "=a"(result)
+                     : "d"(SYMHV_HYPERCALL_PORT), "D"(nr), "S"(a0), "c"(a1), "r"(r8), "r"(r9)
+                     : "memory");
+    return (int32_t)result;
+}
+
+void kprintf(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vformat(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    hypercall(SYMHV_HC_WRITE, (uint64_t)buf, (uint64_t)n, 0, 0);
+}
+
+void panic(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    hypercall(SYMHV_HC_PANIC, (uint64_t)buf, 0, 0, 0);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}

@@ -1,0 +1,117 @@
+#include "boot.h"
+
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "log.h"
+
+enum {
+    PTE_P = 1 << 0, PTE_RW = 1 << 1, PTE_US = 1 << 2, PTE_PS = 1 << 7,
+};
+#define CR0_PE (1ull << 0)
+#define CR0_MP (1ull << 1)
+#define CR0_ET (1ull << 4)
+#define CR0_NE (1ull << 5)
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_PAE (1ull << 5)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define EFER_SCE (1ull << 0)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+
+static void put64(struct vm *vm, uint64_t gpa, uint64_t value)
+{
+    memcpy(vm->mem + gpa, &value, sizeof value);
+}
+
+void boot_write_memory(struct vm *vm, const struct symhv_boot_info *info)
+{
+    /* Identity map of the low 4 GiB with 2 MiB pages: 1 PML4 entry, 4 PDPT entries,
+     * 4 page directories. User-accessible; the kernel narrows that itself. */
+    memset(vm->mem + SYMHV_BOOT_PML4_ADDR, 0, 6 * 4096);
+    put64(vm, SYMHV_BOOT_PML4_ADDR, SYMHV_BOOT_PDPT_ADDR | PTE_P | PTE_RW | PTE_US);
+    for (uint64_t i = 0; i < 4; i++) {
+        uint64_t pd = SYMHV_BOOT_PD_ADDR + i * 4096;
+        put64(vm, SYMHV_BOOT_PDPT_ADDR + i * 8, pd | PTE_P | PTE_RW | PTE_US);
+        for (uint64_t j = 0; j < 512; j++) {
+            uint64_t phys = (i << 30) | (j << 21);
+            put64(vm, pd + j * 8, phys | PTE_P | PTE_RW | PTE_US | PTE_PS);
+        }
+    }
+    /* GDT: null, 64-bit code (0x08), data (0x10). */
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 0, 0);
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 8, 0x00af9b000000ffffull);
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 16, 0x00cf93000000ffffull);
+    memcpy(vm->mem + SYMHV_BOOT_INFO_ADDR, info, sizeof *info);
+}
+
+static void flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, int code)
+{
+    memset(s, 0, sizeof *s);
+    s->base = 0;
+    s->limit = 0xffffffff;
+    s->selector = selector;
+    s->type = type;
+    s->present = 1;
+    s->s = 1;
+    s->g = 1;
+    s->l = code ? 1 : 0;
+    s->db = code ? 0 : 1;
+}
+
+int boot_setup_vcpu(struct vcpu *v)
+{
+    struct kvm_sregs sregs;
+    if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+        hv_error_errno("vCPU %u: KVM_GET_SREGS failed", v->index);
+        return -1;
+    }
+    flat_segment(&sregs.cs, SYMHV_BOOT_CS, 0xb, 1);
+    flat_segment(&sregs.ds, SYMHV_BOOT_DS, 0x3, 0);
+    sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+    sregs.gdt.base = SYMHV_BOOT_GDT_ADDR;
+    sregs.gdt.limit = 3 * 8 - 1;
+    sregs.idt.base = 0;
+    sregs.idt.limit = 0;
+    sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+    sregs.cr3 = SYMHV_BOOT_PML4_ADDR;
+    sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+    if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
+        hv_error_errno("vCPU %u: KVM_SET_SREGS (long mode) failed", v->index);
+        return -1;
+    }
+
+    struct kvm_regs regs;
+    memset(&regs, 0, sizeof regs);
+    regs.rip = v->vm->entry;
+    regs.rdi = SYMHV_BOOT_INFO_ADDR;
+    regs.rsi = v->index;
+    regs.rsp = SYMHV_STACKS_ADDR + (uint64_t)(v->index + 1) * SYMHV_STACK_SIZE;
+    regs.rflags = 0x2;
+    if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+        hv_error_errno("vCPU %u: KVM_SET_REGS failed", v->index);
+        return -1;
+    }
+
+    struct kvm_fpu fpu;
+    memset(&fpu, 0, sizeof fpu);
+    fpu.fcw = 0x37f;
+    fpu.mxcsr = 0x1f80;
+    if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
+        hv_error_errno("vCPU %u: KVM_SET_FPU failed", v->index);
+        return -1;
+    }
+
+    /* With an in-kernel irqchip KVM parks every vCPU but 0 in wait-for-SIPI; we set
+     * each vCPU's state ourselves, so all of them start runnable. */
+    struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+    if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0) {
+        hv_error_errno("vCPU %u: KVM_SET_MP_STATE failed", v->index);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,78 @@
+#include "console.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { UART_THR = 0, UART_IER = 1, UART_IIR = 2, UART_LCR = 3, UART_MCR = 4,
+       UART_LSR = 5, UART_MSR = 6, UART_SCR = 7 };
+enum { UART_LSR_THRE = 0x20, UART_LSR_TEMT = 0x40, UART_LCR_DLAB = 0x80 };
+
+void console_init(struct console *c, int out_fd)
+{
+    memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->lock, NULL);
+    c->out_fd = out_fd;
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* stdout closed: the guest's output is lost, the run goes on */
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void uart_flush_locked(struct console *c)
+{
+    write_all(c->out_fd, c->uart_line, c->uart_len);
+    c->uart_len = 0;
+}
+
+void console_flush(struct console *c)
+{
+    pthread_mutex_lock(&c->lock);
+    uart_flush_locked(c);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void console_write(struct console *c, const void *buf, size_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    write_all(c->out_fd, buf, len);
+    pthread_mutex_unlock(&c->lock);
+}
+
+uint8_t console_uart_in(struct console *c, unsigned offset)
+{
+    uint8_t v = 0;
+    pthread_mutex_lock(&c->lock);
+    switch (offset & 7) {
+    case UART_LSR: v = UART_LSR_THRE | UART_LSR_TEMT; break; /* always ready to send */
+    case UART_IIR: v = 0x01; break;                        /* no interrupt pending */
+    case UART_MSR: v = 0xb0; break;                        /* DCD, DSR, CTS */
+    case UART_THR: v = 0; break;                           /* no receive side */
+    default: v = c->uart_regs[offset & 7]; break;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+void console_uart_out(struct console *c, unsigned offset, uint8_t value)
+{
+    pthread_mutex_lock(&c->lock);
+    offset &= 7;
+    if (offset == UART_THR && !(c->uart_regs[UART_LCR] & UART_LCR_DLAB)) {
+        c->uart_line[c->uart_len++] = (char)value;
+        if (value == '\n' || c->uart_len == sizeof c->uart_line)
+            uart_flush_locked(c);
+    } else {
+        c->uart_regs[offset] = value;
+    }
+    pthread_mutex_unlock(&c->lock);
+}

@@ -1,0 +1,26 @@
+/* The guest's console: an 8250 UART's transmit side and the hypercall write channel,
+ * both ending on symhv's stdout. Output from different vCPUs is serialised per line. */
+#ifndef HV_CONSOLE_H
+#define HV_CONSOLE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct console {
+    pthread_mutex_t lock; /* guards uart_line and the stdout file position */
+    int out_fd;
+    char uart_line[256];  /* UART bytes collected until a newline */
+    size_t uart_len;
+    uint8_t uart_regs[8]; /* scratch registers the guest may write (IER, LCR, ...) */
+};
+
+void console_init(struct console *c, int out_fd);
+void console_flush(struct console *c);
+/* Guest wrote `buf` through the hypercall channel. */
+void console_write(struct console *c, const void *buf, size_t len);
+/* UART port access: offset 0..7 from the base port. Returns the value read. */
+uint8_t console_uart_in(struct console *c, unsigned offset);
+void console_uart_out(struct console *c, unsigned offset, uint8_t value);
+
+#endif

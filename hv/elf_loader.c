@@ -1,0 +1,152 @@
+#include "elf_loader.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A Linux bzImage starts with the real-mode boot sector: "HdrS" at offset 0x202. */
+static int looks_like_bzimage(const uint8_t *file, size_t size)
+{
+    return size > 0x206 && memcmp(file + 0x202, "HdrS", 4) == 0;
+}
+
+int elf_load(const uint8_t *file, size_t size, uint8_t *mem, uint64_t mem_bytes,
+             uint64_t min_addr, struct elf_image *out, char *err, size_t err_size)
+{
+    if (size < sizeof(Elf64_Ehdr) || memcmp(file, ELFMAG, SELFMAG) != 0) {
+        if (looks_like_bzimage(file, size))
+            return fail(err, err_size, "this is a Linux bzImage; pass the uncompressed "
+                                       "vmlinux ELF instead");
+        return fail(err, err_size, "not an ELF file (bad magic)");
+    }
+    Elf64_Ehdr eh;
+    memcpy(&eh, file, sizeof eh);
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+        return fail(err, err_size, "not a 64-bit ELF (class %u)", eh.e_ident[EI_CLASS]);
+    if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
+        return fail(err, err_size, "not a little-endian ELF");
+    if (eh.e_machine != EM_X86_64)
+        return fail(err, err_size, "not an x86-64 ELF (machine %u)", eh.e_machine);
+    if (eh.e_type != ET_EXEC)
+        return fail(err, err_size, "not a static executable (ELF type %u)", eh.e_type);
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+        eh.e_phoff > size || (size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
+        return fail(err, err_size, "program headers missing or truncated");
+
+    /* Check everything before copying anything, so a bad image leaves RAM untouched. */
+    uint64_t low = UINT64_MAX, high = 0;
+    int entry_ok = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, file + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+            continue;
+        if (ph.p_filesz > ph.p_memsz)
+            return fail(err, err_size, "segment %u: file size exceeds memory size", i);
+        if (ph.p_offset > size || size - ph.p_offset < ph.p_filesz)
+            return fail(err, err_size, "segment %u: data beyond the end of the file", i);
+        if (ph.p_paddr < min_addr)
+            return fail(err, err_size,
+                        "segment %u at 0x%llx is below 0x%llx (reserved for boot data)", i,
+                        (unsigned long long)ph.p_paddr, (unsigned long long)min_addr);
+        if (ph.p_paddr > mem_bytes || mem_bytes - ph.p_paddr < ph.p_memsz)
+            return fail(err, err_size,
+                        "segment %u (0x%llx, %llu bytes) does not fit in %llu MiB of guest "
+                        "RAM", i, (unsigned long long)ph.p_paddr,
+                        (unsigned long long)ph.p_memsz,
+                        (unsigned long long)(mem_bytes >> 20));
+        if (ph.p_paddr < low)
+            low = ph.p_paddr;
+        if (ph.p_paddr + ph.p_memsz > high)
+            high = ph.p_paddr + ph.p_memsz;
+        /* The entry is a virtual address; translate it through its segment. */
+        if ((ph.p_flags & PF_X) && eh.e_entry >= ph.p_vaddr &&
+            eh.e_entry - ph.p_vaddr < ph.p_memsz) {
+            entry_ok = 1;
+            out->entry = ph.p_paddr + (eh.e_entry - ph.p_vaddr);
+        }
+    }
+    if (high == 0)
+        return fail(err, err_size, "no loadable segments");
+    if (!entry_ok)
+        return fail(err, err_size, "entry point 0x%llx is not in an executable segment",
+                    (unsigned long long)eh.e_entry);
+
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, file + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+            continue;
+        memcpy(mem + ph.p_paddr, file + ph.p_offset, ph.p_filesz);
+        memset(mem + ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+    }
+    out->low = low;
+    out->high = high;
+    return 0;
+}
+
+uint8_t *read_file(const char *path, size_t max_size, size_t *size_out, char *err,
+                   size_t err_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fail(err, err_size, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        fail(err, err_size, "cannot stat: %s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fail(err, err_size, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > max_size) {
+        fail(err, err_size, "too large (%lld bytes, at most %zu fit)",
+             (long long)st.st_size, max_size);
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *buf = malloc(size ? size : 1);
+    if (!buf) {
+        fail(err, err_size, "out of memory reading %zu bytes", size);
+        close(fd);
+        return NULL;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fail(err, err_size, "read failed: %s", n < 0 ? strerror(errno) : "short file");
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *size_out = size;
+    return buf;
+}

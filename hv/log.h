@@ -1,0 +1,15 @@
+/* Error and progress messages of the VMM: one line each, prefixed "symhv: ". */
+#ifndef HV_LOG_H
+#define HV_LOG_H
+
+#include <stdarg.h>
+
+__attribute__((format(printf, 1, 2))) void hv_error(const char *fmt, ...);
+/* Like hv_error, with ": strerror(errno)" appended. */
+__attribute__((format(printf, 1, 2))) void hv_error_errno(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void hv_info(const char *fmt, ...);
+
+/* Set once by main() before any thread starts; read-only afterwards. */
+void hv_log_set_verbose(int verbose);
+
+#endif

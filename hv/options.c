@@ -1,0 +1,155 @@
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char usage_text[] =
+    "usage: symhv [run] --kernel FILE [options]\n"
+    "\n"
+    "Boot a guest kernel on KVM with one host thread per vCPU.\n"
+    "\n"
+    "  -k, --kernel FILE     guest kernel: a static ELF64 x86-64 executable (required)\n"
+    "  -i, --initrd FILE     initial payload placed at the top of guest RAM; symhv's test\n"
+    "                        kernel runs it as a ring-3 program\n"
+    "  -s, --smp N           number of vCPUs (default 1)\n"
+    "  -m, --mem SIZE        guest RAM, e.g. 256M or 1G; a bare number is MiB\n"
+    "                        (default 256M, 32M to 3G)\n"
+    "  -c, --cmdline TEXT    command line handed to the guest kernel\n"
+    "  -t, --timeout SEC     stop the guest after SEC seconds (exit status 124)\n"
+    "      --kvm-device PATH KVM device (default /dev/kvm)\n"
+    "  -v, --verbose         report VMM events on stderr\n"
+    "  -h, --help            this text\n"
+    "      --version         print the version\n"
+    "\n"
+    "Exit status: the guest's exit status, or 124 timeout, 125 setup error (bad\n"
+    "arguments, bad image, no KVM), 126 guest crash (triple fault, KVM internal error,\n"
+    "access outside RAM, kernel panic, crashed guest program), 130 interrupted.\n";
+
+int parse_size(const char *text, uint64_t *bytes)
+{
+    errno = 0;
+    char *end;
+    if (!isdigit((unsigned char)text[0]))
+        return -1;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (errno || end == text)
+        return -1;
+    unsigned shift;
+    switch (toupper((unsigned char)*end)) {
+    case 0: case 'M': shift = 20; break;
+    case 'K': shift = 10; break;
+    case 'G': shift = 30; break;
+    default: return -1;
+    }
+    if (*end && end[1] && !(toupper((unsigned char)end[1]) == 'B' && !end[2])
+        && !(toupper((unsigned char)end[1]) == 'I' && toupper((unsigned char)end[2]) == 'B' && !end[3]))
+        return -1;
+    if (n > (UINT64_MAX >> shift))
+        return -1;
+    *bytes = (uint64_t)n << shift;
+    return 0;
+}
+
+static int parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+    errno = 0;
+    char *end;
+    if (!isdigit((unsigned char)text[0]))
+        return -1;
+    unsigned long n = strtoul(text, &end, 10);
+    if (errno || *end || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out)
+{
+    enum { OPT_KVM_DEVICE = 256, OPT_VERSION };
+    static const struct option longopts[] = {
+        { "kernel", required_argument, NULL, 'k' },
+        { "initrd", required_argument, NULL, 'i' },
+        { "smp", required_argument, NULL, 's' },
+        { "mem", required_argument, NULL, 'm' },
+        { "cmdline", required_argument, NULL, 'c' },
+        { "timeout", required_argument, NULL, 't' },
+        { "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { 0, 0, 0, 0 },
+    };
+    memset(opt, 0, sizeof *opt);
+    opt->vm.kvm_path = "/dev/kvm";
+    opt->vm.mem_bytes = 256ull << 20;
+    opt->vm.ncpus = 1;
+
+    /* `symhv run ...` and `symhv ...` are the same command. */
+    if (argc > 1 && strcmp(argv[1], "run") == 0) {
+        argv++;
+        argc--;
+    }
+    optind = 1;
+    opterr = 0;
+    int c;
+    unsigned long n;
+    while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k': opt->vm.kernel_path = optarg; break;
+        case 'i': opt->vm.initrd_path = optarg; break;
+        case 'c': opt->vm.cmdline = optarg; break;
+        case OPT_KVM_DEVICE: opt->vm.kvm_path = optarg; break;
+        case 'v': opt->verbose = 1; break;
+        case 's':
+            if (parse_uint(optarg, 100000, &n) < 0) {
+                hv_error("--smp expects a number of vCPUs, got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            opt->vm.ncpus = (unsigned)n;
+            break;
+        case 'm':
+            if (parse_size(optarg, &opt->vm.mem_bytes) < 0) {
+                hv_error("--mem expects a size like 256M or 1G, got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            break;
+        case 't': {
+            char *end;
+            errno = 0;
+            double t = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(t > 0) || t > 1e7) {
+                hv_error("--timeout expects a positive number of seconds, got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            opt->vm.timeout_s = t;
+            break;
+        }
+        case 'h':
+            fputs(usage_text, out);
+            return OPTIONS_EXIT_OK;
+        case OPT_VERSION:
+            fprintf(out, "symhv %s\n", SYMHV_VERSION);
+            return OPTIONS_EXIT_OK;
+        case ':':
+            hv_error("option %s needs a value (see symhv --help)", argv[optind - 1]);
+            return OPTIONS_ERROR;
+        default:
+            hv_error("unknown option '%s' (see symhv --help)", argv[optind - 1]);
+            return OPTIONS_ERROR;
+        }
+    }
+    if (optind < argc) {
+        hv_error("unexpected argument '%s' (see symhv --help)", argv[optind]);
+        return OPTIONS_ERROR;
+    }
+    if (!opt->vm.kernel_path) {
+        hv_error("no guest kernel given: use --kernel FILE (see symhv --help)");
+        return OPTIONS_ERROR;
+    }
+    return OPTIONS_RUN;
+}

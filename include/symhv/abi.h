@@ -1,0 +1,84 @@
+/* The contract between the symhv VMM and software inside the guest.
+ *
+ * Everything a guest kernel or guest program needs to know about the VMM lives here:
+ * the boot protocol (registers and memory layout at entry), the hypercall port and
+ * its numbers. Both the host (hv/) and the guest (guest/, guest-agent/) include it,
+ * so it must stay freestanding: fixed-width types only, no libc.
+ */
+#ifndef SYMHV_ABI_H
+#define SYMHV_ABI_H
+
+#include <stdint.h>
+
+/* ---- Boot protocol ------------------------------------------------------------
+ * Every vCPU starts directly in 64-bit long mode at the kernel ELF's entry point:
+ *   rdi = guest-physical address of struct symhv_boot_info
+ *   rsi = index of this vCPU (0 .. ncpus-1; also its LAPIC id)
+ *   rsp = top of a 16 KiB stack reserved for this vCPU (16-byte aligned)
+ *   rflags = 0x2 (interrupts off), CS = SYMHV_BOOT_CS, DS/ES/SS = SYMHV_BOOT_DS
+ *   CR3 = identity map of the low 4 GiB with 2 MiB pages, user-accessible, writable
+ *   CR0.PG|PE|MP|NE|WP, CR4.PAE|OSFXSR|OSXMMEXCPT, EFER.LME|LMA|SCE|NXE
+ * All vCPUs start at the same time; the kernel sorts out who does global init.
+ */
+#define SYMHV_BOOT_MAGIC     0x3176656d79736842ull /* "Bsymhv1\0"-ish, little endian */
+#define SYMHV_BOOT_VERSION   1
+
+#define SYMHV_BOOT_GDT_ADDR  0x1000ull   /* boot GDT: null, code64, data */
+#define SYMHV_BOOT_PML4_ADDR 0x2000ull
+#define SYMHV_BOOT_PDPT_ADDR 0x3000ull
+#define SYMHV_BOOT_PD_ADDR   0x4000ull   /* 4 page directories: 0x4000..0x7fff */
+#define SYMHV_BOOT_INFO_ADDR 0x8000ull
+#define SYMHV_STACKS_ADDR    0x100000ull /* per-vCPU boot stacks, SYMHV_STACK_SIZE each */
+#define SYMHV_STACK_SIZE     0x4000ull
+#define SYMHV_MAX_VCPUS      64          /* 64 * 16 KiB fills 1 MiB .. 2 MiB */
+#define SYMHV_KERNEL_MIN_ADDR 0x200000ull /* kernel segments must load at or above */
+#define SYMHV_IDENTITY_MAP_BYTES (4ull << 30)
+
+#define SYMHV_BOOT_CS 0x08
+#define SYMHV_BOOT_DS 0x10
+
+/* KVM's emulated LAPIC timer counts at 1 GHz unless the VMM changes the bus cycle. */
+#define SYMHV_APIC_TIMER_HZ 1000000000ull
+
+struct symhv_boot_info {
+    uint64_t magic;        /* SYMHV_BOOT_MAGIC */
+    uint32_t version;      /* SYMHV_BOOT_VERSION */
+    uint32_t ncpus;        /* number of vCPUs started */
+    uint64_t mem_bytes;    /* guest RAM: [0, mem_bytes) */
+    uint64_t kernel_end;   /* first byte after the highest kernel segment */
+    uint64_t initrd_addr;  /* 0 when there is no initrd */
+    uint64_t initrd_size;
+    uint64_t tsc_khz;      /* guest TSC frequency */
+    uint64_t apic_timer_hz;
+    char cmdline[256];     /* NUL-terminated */
+};
+
+/* ---- Ports ----------------------------------------------------------------------- */
+#define SYMHV_SERIAL_PORT    0x3f8  /* 8250 UART, COM1: THR/LSR are emulated */
+#define SYMHV_HYPERCALL_PORT 0x510
+
+/* ---- Hypercalls -----------------------------------------------------------------
+ * Issued with a 32-bit IN from SYMHV_HYPERCALL_PORT:
+ *   rdi = hypercall number, rsi = arg0, rcx = arg1, r8 = arg2, r9 = arg3
+ *   in eax, dx        ; dx = SYMHV_HYPERCALL_PORT
+ *   eax = result: >= 0 success, < 0 a negated SYMHV_E* code
+ * Pointer arguments are guest-virtual addresses in the calling vCPU's address space;
+ * the VMM translates and bounds-checks them.
+ */
+enum symhv_hypercall {
+    SYMHV_HC_NOP = 0,
+    SYMHV_HC_WRITE = 1,      /* arg0 = buf, arg1 = len: write to symhv's stdout */
+    SYMHV_HC_EXIT = 2,       /* arg0 = status: end the run, status -> symhv's exit code */
+    SYMHV_HC_PANIC = 3,      /* arg0 = message (NUL-terminated, <= 1 KiB): kernel panic */
+    SYMHV_HC_USER_FAULT = 4, /* arg0 = vector, arg1 = rip, arg2 = fault address,
+                                arg3 = error code: a guest program crashed */
+    SYMHV_HC_CPU_ONLINE = 5, /* arg0 = vCPU index: the kernel brought this vCPU up */
+};
+
+enum symhv_errno {
+    SYMHV_EINVAL = 22,  /* bad argument */
+    SYMHV_EFAULT = 14,  /* a pointer/length the VMM could not translate or that leaves RAM */
+    SYMHV_ENOSYS = 38,  /* unknown hypercall */
+};
+
+#endif
