@@ -212,10 +212,12 @@ static int handle_exit(struct vcpu *v)
         handle_io(v);
         return 0;
     case KVM_EXIT_MMIO:
+        /* Reads exit before the instruction retires, writes after it. */
         guest_crash(v, "guest %s %u bytes at unmapped guest-physical address 0x%llx "
-                       "(outside RAM and every device)",
+                       "(outside RAM and every device)%s",
                     run->mmio.is_write ? "wrote" : "read", run->mmio.len,
-                    (unsigned long long)run->mmio.phys_addr);
+                    (unsigned long long)run->mmio.phys_addr,
+                    run->mmio.is_write ? "; rip is already past the writing instruction" : "");
         return -1;
     case KVM_EXIT_SHUTDOWN:
         guest_crash(v, "guest triple fault (KVM_EXIT_SHUTDOWN): an exception occurred "

@@ -105,10 +105,10 @@ static void protect_kernel_memory(void)
 static uint64_t load_program(uint64_t *end_out)
 {
     uint64_t image = boot_info->initrd_addr, size = boot_info->initrd_size;
-    if (!image || size < sizeof(Elf64_Ehdr))
+    if (!image)
         panic("no ring-3 program: pass one with symhv --initrd");
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)image;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+    if (size < sizeof(Elf64_Ehdr) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
         eh->e_machine != EM_X86_64 || eh->e_type != ET_EXEC)
         panic("initrd is not a static x86-64 ELF64 executable");
     if (eh->e_phoff > size || (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)

@@ -1,0 +1,179 @@
+/* Bad input gives one clear line and exit status 125, never a crash or a hang. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symhv_run.h"
+
+#define ck_assert_contains(hay, needle) \
+    ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))
+
+/* Run symhv with `args`, expect status 125 and `message` on stderr. */
+static void expect_setup_error(const char *const args[], const char *message)
+{
+    struct run_result r;
+    run_symhv(&r, args);
+    ck_assert_msg(r.status == 125, "status %d for expected error \"%s\", stderr:\n%s",
+                  r.status, message, r.err);
+    ck_assert_contains(r.err, message);
+    ck_assert_msg(strncmp(r.err, "symhv: ", 7) == 0, "error not prefixed: %s", r.err);
+    run_result_free(&r);
+}
+
+static char *temp_file_with(const void *data, size_t len)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/symhv-cli-XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+START_TEST(help_and_version)
+{
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "--help", NULL });
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_contains(r.out, "usage: symhv [run] --kernel FILE");
+    ck_assert_contains(r.out, "--smp N");
+    run_result_free(&r);
+    run_symhv(&r, (const char *const[]){ "--version", NULL });
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_contains(r.out, "symhv ");
+    run_result_free(&r);
+}
+END_TEST
+
+START_TEST(missing_and_unknown_arguments)
+{
+    expect_setup_error((const char *const[]){ NULL }, "no guest kernel given");
+    expect_setup_error((const char *const[]){ "--frobnicate", NULL }, "unknown option");
+    expect_setup_error((const char *const[]){ "--kernel", NULL }, "needs a value");
+    expect_setup_error((const char *const[]){ "--kernel", "@symhv-kernel", "extra", NULL },
+                       "unexpected argument 'extra'");
+}
+END_TEST
+
+START_TEST(kvm_device_missing_or_wrong)
+{
+    expect_setup_error((const char *const[]){ "--kvm-device", "/nonexistent/kvm", "--kernel",
+                                              "@symhv-kernel", NULL },
+                       "cannot open /nonexistent/kvm: no such device");
+    expect_setup_error((const char *const[]){ "--kvm-device", "/dev/null", "--kernel",
+                                              "@symhv-kernel", NULL },
+                       "/dev/null is not a KVM device");
+}
+END_TEST
+
+START_TEST(kvm_permission_denied)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "kvm_permission_denied: not root, cannot drop privileges; "
+                        "checking only that this user gets a clear answer\n");
+    }
+    /* As an unprivileged user (nobody), /dev/kvm (mode 0600 root here) is closed. */
+    char path[] = "/tmp/symhv-kvm-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    struct run_result r;
+    if (geteuid() == 0)
+        run_symhv_as(&r, (const char *const[]){ "--kvm-device", path, "--kernel",
+                                                 "/nonexistent", NULL }, 65534);
+    else
+        run_symhv(&r, (const char *const[]){ "--kvm-device", path, "--kernel", "/nonexistent",
+                                              NULL });
+    unlink(path);
+    ck_assert_int_eq(r.status, 125);
+    if (geteuid() == 0)
+        ck_assert_contains(r.err, "permission denied (run as root or join the group");
+    run_result_free(&r);
+}
+END_TEST
+
+START_TEST(bad_kernel_images)
+{
+    expect_setup_error((const char *const[]){ "--kernel", "/nonexistent/vmlinux", NULL },
+                       "kernel /nonexistent/vmlinux: cannot open: No such file or directory");
+    expect_setup_error((const char *const[]){ "--kernel", "/tmp", NULL },
+                       "kernel /tmp: not a regular file");
+    char *text = temp_file_with("just some text, no ELF here\n", 28);
+    expect_setup_error((const char *const[]){ "--kernel", text, NULL },
+                       "not an ELF file (bad magic)");
+    unlink(text);
+    /* An ELF, but a 32-bit one. */
+    unsigned char elf32[64] = { 0x7f, 'E', 'L', 'F', 1, 1, 1 };
+    char *e32 = temp_file_with(elf32, sizeof elf32);
+    expect_setup_error((const char *const[]){ "--kernel", e32, NULL },
+                       "not a 64-bit ELF (class 1)");
+    unlink(e32);
+    unsigned char bz[0x300] = { 0 };
+    memcpy(bz + 0x202, "HdrS", 4);
+    char *bzimage = temp_file_with(bz, sizeof bz);
+    expect_setup_error((const char *const[]){ "--kernel", bzimage, NULL },
+                       "this is a Linux bzImage; pass the uncompressed vmlinux");
+    unlink(bzimage);
+    expect_setup_error((const char *const[]){ "--kernel", "@symhv-kernel", "--initrd",
+                                              "/nonexistent/initrd", NULL },
+                       "initrd /nonexistent/initrd: cannot open");
+}
+END_TEST
+
+START_TEST(memory_size_out_of_range)
+{
+    expect_setup_error((const char *const[]){ "--mem", "1M", "--kernel", "@symhv-kernel", NULL },
+                       "--mem 1 MiB is out of range: symhv needs 32 MiB to 3072 MiB");
+    expect_setup_error((const char *const[]){ "--mem", "64G", "--kernel", "@symhv-kernel", NULL },
+                       "--mem 65536 MiB is out of range");
+    expect_setup_error((const char *const[]){ "--mem", "lots", "--kernel", "@symhv-kernel", NULL },
+                       "--mem expects a size like 256M or 1G, got 'lots'");
+    /* The kernel must fit: 32 MiB is fine, but a 40 MiB initrd is not. */
+    static char big[40 << 20];
+    char *initrd = temp_file_with(big, sizeof big);
+    expect_setup_error((const char *const[]){ "--mem", "32M", "--kernel", "@symhv-kernel",
+                                              "--initrd", initrd, NULL },
+                       "too large");
+    unlink(initrd);
+}
+END_TEST
+
+START_TEST(vcpu_count_out_of_range)
+{
+    expect_setup_error((const char *const[]){ "--smp", "0", "--kernel", "@symhv-kernel", NULL },
+                       "--smp 0 is out of range: this host allows 1 to ");
+    expect_setup_error((const char *const[]){ "--smp", "5000", "--kernel", "@symhv-kernel",
+                                              NULL },
+                       "--smp 5000 is out of range");
+    expect_setup_error((const char *const[]){ "--smp", "two", "--kernel", "@symhv-kernel", NULL },
+                       "--smp expects a number of vCPUs, got 'two'");
+    expect_setup_error((const char *const[]){ "--timeout", "-3", "--kernel", "@symhv-kernel",
+                                              NULL },
+                       "--timeout expects a positive number of seconds");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("vmm-cli");
+    TCase *tc = tcase_create("cli");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, missing_and_unknown_arguments);
+    tcase_add_test(tc, kvm_device_missing_or_wrong);
+    tcase_add_test(tc, kvm_permission_denied);
+    tcase_add_test(tc, bad_kernel_images);
+    tcase_add_test(tc, memory_size_out_of_range);
+    tcase_add_test(tc, vcpu_count_out_of_range);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
