@@ -1,0 +1,567 @@
+#include "expr.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK 4096 /* nodes per arena chunk */
+
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used;
+    struct sx_expr nodes[ARENA_CHUNK];
+};
+
+struct eval_slot {
+    sx_u128 value;
+    uint32_t stamp;
+};
+
+struct sx_ctx {
+    struct arena_chunk *chunks;
+    struct sx_expr **buckets;
+    size_t nbuckets, count;
+    struct sx_input *inputs;
+    uint32_t ninputs, inputs_cap;
+    struct eval_slot *eval; /* memo for sx_eval, indexed by node id */
+    size_t eval_cap;
+    uint32_t eval_stamp;
+};
+
+static const char *const op_names[SX_OP_COUNT] = {
+    [SX_CONST] = "const", [SX_INPUT] = "input", [SX_ADD] = "bvadd", [SX_SUB] = "bvsub",
+    [SX_MUL] = "bvmul", [SX_UDIV] = "bvudiv", [SX_SDIV] = "bvsdiv", [SX_UREM] = "bvurem",
+    [SX_SREM] = "bvsrem", [SX_AND] = "bvand", [SX_OR] = "bvor", [SX_XOR] = "bvxor",
+    [SX_NOT] = "bvnot", [SX_NEG] = "bvneg", [SX_SHL] = "bvshl", [SX_LSHR] = "bvlshr",
+    [SX_ASHR] = "bvashr", [SX_EQ] = "=", [SX_ULT] = "bvult", [SX_ULE] = "bvule",
+    [SX_SLT] = "bvslt", [SX_SLE] = "bvsle", [SX_EXTRACT] = "extract",
+    [SX_CONCAT] = "concat", [SX_ZEXT] = "zext", [SX_SEXT] = "sext", [SX_ITE] = "ite",
+};
+
+const char *sx_op_name(enum sx_op op) { return op < SX_OP_COUNT ? op_names[op] : "?"; }
+
+struct sx_ctx *sx_ctx_new(void)
+{
+    struct sx_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    ctx->nbuckets = 1024;
+    ctx->buckets = calloc(ctx->nbuckets, sizeof *ctx->buckets);
+    if (!ctx->buckets) {
+        free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void sx_ctx_free(struct sx_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    while (ctx->chunks) {
+        struct arena_chunk *next = ctx->chunks->next;
+        free(ctx->chunks);
+        ctx->chunks = next;
+    }
+    free(ctx->buckets);
+    free(ctx->inputs);
+    free(ctx->eval);
+    free(ctx);
+}
+
+size_t sx_ctx_node_count(const struct sx_ctx *ctx) { return ctx->count; }
+
+uint32_t sx_input_declare(struct sx_ctx *ctx, const char *name, uint32_t size)
+{
+    if (ctx->ninputs == ctx->inputs_cap) {
+        ctx->inputs_cap = ctx->inputs_cap ? 2 * ctx->inputs_cap : 8;
+        ctx->inputs = realloc(ctx->inputs, ctx->inputs_cap * sizeof *ctx->inputs);
+        if (!ctx->inputs)
+            abort();
+    }
+    struct sx_input *in = &ctx->inputs[ctx->ninputs];
+    snprintf(in->name, sizeof in->name, "%s", name);
+    in->size = size;
+    return ctx->ninputs++;
+}
+
+const struct sx_input *sx_input_get(const struct sx_ctx *ctx, uint32_t id)
+{
+    return id < ctx->ninputs ? &ctx->inputs[id] : NULL;
+}
+
+uint32_t sx_input_count(const struct sx_ctx *ctx) { return ctx->ninputs; }
+
+/* ---- concrete semantics ---------------------------------------------------------- */
+
+static __int128 to_signed(sx_u128 v, unsigned width)
+{
+    if (width < 128 && (v >> (width - 1)) & 1)
+        v |= ~sx_mask(width);
+    return (__int128)v;
+}
+
+sx_u128 sx_apply(enum sx_op op, unsigned width, unsigned lo, sx_u128 a, unsigned a_width,
+                 sx_u128 b, sx_u128 c)
+{
+    sx_u128 m = sx_mask(width);
+    switch (op) {
+    case SX_ADD: return (a + b) & m;
+    case SX_SUB: return (a - b) & m;
+    case SX_MUL: return (a * b) & m;
+    case SX_UDIV: return b == 0 ? m : a / b; /* SMT-LIB: x/0 = all ones */
+    case SX_UREM: return b == 0 ? a : a % b;
+    case SX_SDIV: {
+        __int128 sa = to_signed(a, width), sb = to_signed(b, width);
+        if (sb == 0)
+            return sa < 0 ? 1 : m;
+        if (sb == -1)
+            return (0 - a) & m; /* avoids overflow of MIN / -1 */
+        return (sx_u128)(sa / sb) & m;
+    }
+    case SX_SREM: {
+        __int128 sa = to_signed(a, width), sb = to_signed(b, width);
+        if (sb == 0)
+            return a;
+        if (sb == -1)
+            return 0;
+        return (sx_u128)(sa % sb) & m;
+    }
+    case SX_AND: return a & b;
+    case SX_OR: return a | b;
+    case SX_XOR: return a ^ b;
+    case SX_NOT: return ~a & m;
+    case SX_NEG: return (0 - a) & m;
+    case SX_SHL: return b >= width ? 0 : (a << b) & m;
+    case SX_LSHR: return b >= width ? 0 : a >> b;
+    case SX_ASHR: {
+        __int128 sa = to_signed(a, width);
+        if (b >= width)
+            return sa < 0 ? m : 0;
+        return (sx_u128)(sa >> b) & m;
+    }
+    case SX_EQ: return a == b;
+    case SX_ULT: return a < b;
+    case SX_ULE: return a <= b;
+    case SX_SLT: return to_signed(a, a_width) < to_signed(b, a_width);
+    case SX_SLE: return to_signed(a, a_width) <= to_signed(b, a_width);
+    case SX_EXTRACT: return (a >> lo) & m;
+    case SX_CONCAT: return ((a << (width - a_width)) | b) & m;
+    case SX_ZEXT: return a;
+    case SX_SEXT: return (sx_u128)to_signed(a, a_width) & m;
+    case SX_ITE: return a ? b : c;
+    default: abort();
+    }
+}
+
+/* ---- hash-consing ------------------------------------------------------------------ */
+
+static uint32_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t node_hash(const struct sx_expr *n)
+{
+    uint64_t h = ((uint64_t)n->op << 16) | ((uint64_t)n->width << 8) | n->lo;
+    h = mix(h, (uint64_t)n->value);
+    h = mix(h, (uint64_t)(n->value >> 64));
+    h = mix(h, n->a ? n->a->id + 1 : 0);
+    h = mix(h, n->b ? n->b->id + 1 : 0);
+    h = mix(h, n->c ? n->c->id + 1 : 0);
+    return (uint32_t)h;
+}
+
+static bool node_equal(const struct sx_expr *x, const struct sx_expr *y)
+{
+    return x->op == y->op && x->width == y->width && x->lo == y->lo && x->value == y->value &&
+           x->a == y->a && x->b == y->b && x->c == y->c;
+}
+
+static void grow_table(struct sx_ctx *ctx)
+{
+    size_t n = ctx->nbuckets * 2;
+    struct sx_expr **b = calloc(n, sizeof *b);
+    if (!b)
+        abort();
+    for (size_t i = 0; i < ctx->nbuckets; i++) {
+        for (struct sx_expr *e = ctx->buckets[i], *next; e; e = next) {
+            next = e->next;
+            e->next = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+        }
+    }
+    free(ctx->buckets);
+    ctx->buckets = b;
+    ctx->nbuckets = n;
+}
+
+static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *proto)
+{
+    uint32_t h = node_hash(proto);
+    for (struct sx_expr *e = ctx->buckets[h & (ctx->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == h && node_equal(e, proto))
+            return e;
+    if (!ctx->chunks || ctx->chunks->used == ARENA_CHUNK) {
+        struct arena_chunk *c = malloc(sizeof *c);
+        if (!c)
+            abort();
+        c->next = ctx->chunks;
+        c->used = 0;
+        ctx->chunks = c;
+    }
+    struct sx_expr *e = &ctx->chunks->nodes[ctx->chunks->used++];
+    *e = *proto;
+    e->hash = h;
+    e->id = (uint32_t)ctx->count++;
+    e->next = ctx->buckets[h & (ctx->nbuckets - 1)];
+    ctx->buckets[h & (ctx->nbuckets - 1)] = e;
+    if (ctx->count > 2 * ctx->nbuckets)
+        grow_table(ctx);
+    return e;
+}
+
+static const struct sx_expr *mk(struct sx_ctx *ctx, enum sx_op op, unsigned width, unsigned lo,
+                                const struct sx_expr *a, const struct sx_expr *b,
+                                const struct sx_expr *c)
+{
+    struct sx_expr proto = { .op = (uint8_t)op, .width = (uint8_t)width, .lo = (uint8_t)lo,
+                             .a = a, .b = b, .c = c };
+    return intern(ctx, &proto);
+}
+
+/* ---- constructors with folding -------------------------------------------------------- */
+
+const struct sx_expr *sx_const(struct sx_ctx *ctx, unsigned width, sx_u128 value)
+{
+    struct sx_expr proto = { .op = SX_CONST, .width = (uint8_t)width,
+                             .value = value & sx_mask(width) };
+    return intern(ctx, &proto);
+}
+
+const struct sx_expr *sx_input_byte(struct sx_ctx *ctx, uint32_t input, uint32_t offset)
+{
+    struct sx_expr proto = { .op = SX_INPUT, .width = 8,
+                             .value = ((sx_u128)input << 32) | offset };
+    return intern(ctx, &proto);
+}
+
+static bool is_commutative(enum sx_op op)
+{
+    return op == SX_ADD || op == SX_MUL || op == SX_AND || op == SX_OR || op == SX_XOR ||
+           op == SX_EQ;
+}
+
+static bool is_const_val(const struct sx_expr *e, sx_u128 v) { return sx_is_const(e) && e->value == v; }
+
+const struct sx_expr *sx_binop(struct sx_ctx *ctx, enum sx_op op, const struct sx_expr *a,
+                               const struct sx_expr *b)
+{
+    unsigned w = a->width;
+    bool cmp = op == SX_EQ || op == SX_ULT || op == SX_ULE || op == SX_SLT || op == SX_SLE;
+    unsigned rw = cmp ? 1 : w;
+    if (sx_is_const(a) && sx_is_const(b))
+        return sx_const(ctx, rw, sx_apply(op, rw, 0, a->value, w, b->value, 0));
+    if (is_commutative(op) && (sx_is_const(a) || (!sx_is_const(b) && a->id > b->id))) {
+        const struct sx_expr *t = a;
+        a = b;
+        b = t;
+    }
+    sx_u128 m = sx_mask(w);
+    switch (op) {
+    case SX_ADD:
+        if (is_const_val(b, 0))
+            return a;
+        /* (x + c1) + c2 -> x + (c1 + c2) */
+        if (sx_is_const(b) && a->op == SX_ADD && sx_is_const(a->b))
+            return sx_binop(ctx, SX_ADD, a->a, sx_const(ctx, w, a->b->value + b->value));
+        break;
+    case SX_SUB:
+        if (is_const_val(b, 0))
+            return a;
+        if (a == b)
+            return sx_const(ctx, w, 0);
+        if (sx_is_const(b)) /* x - c -> x + (-c): one canonical form for offsets */
+            return sx_binop(ctx, SX_ADD, a, sx_const(ctx, w, (0 - b->value) & m));
+        break;
+    case SX_MUL:
+        if (is_const_val(b, 1))
+            return a;
+        if (is_const_val(b, 0))
+            return b;
+        break;
+    case SX_AND:
+        if (is_const_val(b, 0))
+            return b;
+        if (is_const_val(b, m) || a == b)
+            return a;
+        break;
+    case SX_OR:
+        if (is_const_val(b, 0) || a == b)
+            return a;
+        if (is_const_val(b, m))
+            return b;
+        break;
+    case SX_XOR:
+        if (is_const_val(b, 0))
+            return a;
+        if (a == b)
+            return sx_const(ctx, w, 0);
+        if (is_const_val(b, m))
+            return sx_unop(ctx, SX_NOT, a);
+        break;
+    case SX_SHL:
+    case SX_LSHR:
+    case SX_ASHR:
+        if (is_const_val(b, 0))
+            return a;
+        if (sx_is_const(b) && b->value >= w && op != SX_ASHR)
+            return sx_const(ctx, w, 0);
+        break;
+    case SX_EQ:
+        if (a == b)
+            return sx_const(ctx, 1, 1);
+        if (w == 1 && sx_is_const(b))
+            return b->value ? a : sx_lnot(ctx, a);
+        /* zext(x) == c  ->  x == c  (or false when c does not fit) */
+        if (sx_is_const(b) && a->op == SX_ZEXT) {
+            if (b->value & ~sx_mask(a->a->width))
+                return sx_const(ctx, 1, 0);
+            return sx_binop(ctx, SX_EQ, a->a, sx_const(ctx, a->a->width, b->value));
+        }
+        break;
+    case SX_ULT:
+    case SX_SLT:
+        if (a == b)
+            return sx_const(ctx, 1, 0);
+        break;
+    case SX_ULE:
+    case SX_SLE:
+        if (a == b)
+            return sx_const(ctx, 1, 1);
+        break;
+    default:
+        break;
+    }
+    return mk(ctx, op, rw, 0, a, b, NULL);
+}
+
+const struct sx_expr *sx_unop(struct sx_ctx *ctx, enum sx_op op, const struct sx_expr *a)
+{
+    if (sx_is_const(a))
+        return sx_const(ctx, a->width, sx_apply(op, a->width, 0, a->value, a->width, 0, 0));
+    if (a->op == op && (op == SX_NOT || op == SX_NEG))
+        return a->a;
+    return mk(ctx, op, a->width, 0, a, NULL, NULL);
+}
+
+const struct sx_expr *sx_lnot(struct sx_ctx *ctx, const struct sx_expr *cond)
+{
+    return sx_unop(ctx, SX_NOT, cond);
+}
+
+const struct sx_expr *sx_extract(struct sx_ctx *ctx, const struct sx_expr *a, unsigned lo,
+                                 unsigned width)
+{
+    if (lo == 0 && width == a->width)
+        return a;
+    if (sx_is_const(a))
+        return sx_const(ctx, width, a->value >> lo);
+    switch (a->op) {
+    case SX_EXTRACT:
+        return sx_extract(ctx, a->a, a->lo + lo, width);
+    case SX_CONCAT: {
+        unsigned lw = a->b->width;
+        if (lo + width <= lw)
+            return sx_extract(ctx, a->b, lo, width);
+        if (lo >= lw)
+            return sx_extract(ctx, a->a, lo - lw, width);
+        break;
+    }
+    case SX_ZEXT:
+        if (lo + width <= a->a->width)
+            return sx_extract(ctx, a->a, lo, width);
+        if (lo >= a->a->width)
+            return sx_const(ctx, width, 0);
+        if (lo == 0)
+            return sx_zext(ctx, a->a, width);
+        break;
+    case SX_SEXT:
+        if (lo + width <= a->a->width)
+            return sx_extract(ctx, a->a, lo, width);
+        break;
+    default:
+        break;
+    }
+    return mk(ctx, SX_EXTRACT, width, lo, a, NULL, NULL);
+}
+
+const struct sx_expr *sx_concat(struct sx_ctx *ctx, const struct sx_expr *hi,
+                                const struct sx_expr *lo)
+{
+    unsigned w = hi->width + lo->width;
+    if (sx_is_const(hi) && sx_is_const(lo))
+        return sx_const(ctx, w, (hi->value << lo->width) | lo->value);
+    if (is_const_val(hi, 0))
+        return sx_zext(ctx, lo, w);
+    /* concat(x[a+k..], x[a..a+k)) -> x[a..] */
+    if (hi->op == SX_EXTRACT && lo->op == SX_EXTRACT && hi->a == lo->a &&
+        hi->lo == lo->lo + lo->width)
+        return sx_extract(ctx, hi->a, lo->lo, w);
+    return mk(ctx, SX_CONCAT, w, 0, hi, lo, NULL);
+}
+
+const struct sx_expr *sx_zext(struct sx_ctx *ctx, const struct sx_expr *a, unsigned width)
+{
+    if (width == a->width)
+        return a;
+    if (sx_is_const(a))
+        return sx_const(ctx, width, a->value);
+    if (a->op == SX_ZEXT)
+        a = a->a;
+    return mk(ctx, SX_ZEXT, width, 0, a, NULL, NULL);
+}
+
+const struct sx_expr *sx_sext(struct sx_ctx *ctx, const struct sx_expr *a, unsigned width)
+{
+    if (width == a->width)
+        return a;
+    if (sx_is_const(a))
+        return sx_const(ctx, width, sx_apply(SX_SEXT, width, 0, a->value, a->width, 0, 0));
+    if (a->op == SX_SEXT)
+        a = a->a;
+    return mk(ctx, SX_SEXT, width, 0, a, NULL, NULL);
+}
+
+const struct sx_expr *sx_ite(struct sx_ctx *ctx, const struct sx_expr *cond,
+                             const struct sx_expr *a, const struct sx_expr *b)
+{
+    if (sx_is_const(cond))
+        return cond->value ? a : b;
+    if (a == b)
+        return a;
+    if (a->width == 1 && is_const_val(a, 1) && is_const_val(b, 0))
+        return cond;
+    if (a->width == 1 && is_const_val(a, 0) && is_const_val(b, 1))
+        return sx_lnot(ctx, cond);
+    return mk(ctx, SX_ITE, a->width, 0, cond, a, b);
+}
+
+/* ---- evaluation and printing --------------------------------------------------------- */
+
+static sx_u128 eval_rec(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *const *bytes,
+                        const uint32_t *lengths)
+{
+    if (e->op == SX_CONST)
+        return e->value;
+    struct eval_slot *slot = &ctx->eval[e->id];
+    if (slot->stamp == ctx->eval_stamp)
+        return slot->value;
+    sx_u128 v;
+    if (e->op == SX_INPUT) {
+        uint32_t in = (uint32_t)(e->value >> 32), off = (uint32_t)e->value;
+        v = bytes && bytes[in] && off < lengths[in] ? bytes[in][off] : 0;
+    } else {
+        sx_u128 a = eval_rec(ctx, e->a, bytes, lengths);
+        if (e->op == SX_ITE) {
+            v = eval_rec(ctx, a ? e->b : e->c, bytes, lengths);
+        } else {
+            sx_u128 b = e->b ? eval_rec(ctx, e->b, bytes, lengths) : 0;
+            v = sx_apply(e->op, e->width, e->lo, a, e->a->width, b, 0);
+        }
+    }
+    slot = &ctx->eval[e->id]; /* (no reallocation happens during evaluation) */
+    slot->value = v;
+    slot->stamp = ctx->eval_stamp;
+    return v;
+}
+
+sx_u128 sx_eval(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *const *bytes,
+                const uint32_t *lengths)
+{
+    if (ctx->eval_cap < ctx->count) {
+        size_t cap = ctx->count * 2;
+        struct eval_slot *s = realloc(ctx->eval, cap * sizeof *s);
+        if (!s)
+            abort();
+        memset(s + ctx->eval_cap, 0, (cap - ctx->eval_cap) * sizeof *s);
+        ctx->eval = s;
+        ctx->eval_cap = cap;
+    }
+    if (++ctx->eval_stamp == 0) { /* wrapped: forget every memo */
+        memset(ctx->eval, 0, ctx->eval_cap * sizeof *ctx->eval);
+        ctx->eval_stamp = 1;
+    }
+    return eval_rec(ctx, e, bytes, lengths);
+}
+
+struct printer {
+    char *buf;
+    size_t size, len;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void pr(struct printer *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(p->len < p->size ? p->buf + p->len : NULL,
+                      p->len < p->size ? p->size - p->len : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        p->len += (size_t)n;
+}
+
+static void print_rec(struct printer *p, const struct sx_expr *e, const struct sx_ctx *ctx,
+                      int depth)
+{
+    if (depth > 64) {
+        pr(p, "...");
+        return;
+    }
+    switch (e->op) {
+    case SX_CONST:
+        if (e->value >> 64)
+            pr(p, "#x%016llx%016llx", (unsigned long long)(e->value >> 64),
+               (unsigned long long)e->value);
+        else
+            pr(p, "0x%llx:%u", (unsigned long long)e->value, e->width);
+        return;
+    case SX_INPUT: {
+        const struct sx_input *in = sx_input_get(ctx, (uint32_t)(e->value >> 32));
+        pr(p, "%s[%u]", in ? in->name : "?", (unsigned)e->value);
+        return;
+    }
+    case SX_EXTRACT:
+        pr(p, "(extract %u %u ", e->lo + e->width - 1, e->lo);
+        break;
+    case SX_ZEXT:
+    case SX_SEXT:
+        pr(p, "(%s %u ", sx_op_name((enum sx_op)e->op), e->width);
+        break;
+    default:
+        pr(p, "(%s ", sx_op_name((enum sx_op)e->op));
+        break;
+    }
+    print_rec(p, e->a, ctx, depth + 1);
+    if (e->b) {
+        pr(p, " ");
+        print_rec(p, e->b, ctx, depth + 1);
+    }
+    if (e->c) {
+        pr(p, " ");
+        print_rec(p, e->c, ctx, depth + 1);
+    }
+    pr(p, ")");
+}
+
+size_t sx_expr_print(const struct sx_expr *e, const struct sx_ctx *ctx, char *buf, size_t size)
+{
+    struct printer p = { buf, size, 0 };
+    if (size)
+        buf[0] = 0;
+    print_rec(&p, e, ctx, 0);
+    return p.len;
+}

@@ -1,0 +1,1123 @@
+#include "interp.h"
+
+#include <Zydis/Zydis.h>
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Internal result of one instruction's semantics. */
+enum exec_status { EX_OK, EX_FAULT, EX_UNSUPPORTED, EX_RETRY };
+
+/* What one instruction needs while it executes. */
+struct insn {
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    uint64_t pc, next;
+    bool locked;          /* lock prefix, or xchg with memory: memory RMW is atomic */
+    bool have_old;        /* locked: concrete value read from the destination */
+    uint64_t old;
+};
+
+enum { F_CF, F_PF, F_AF, F_ZF, F_SF, F_OF, F_COUNT };
+static const uint64_t flag_bit[F_COUNT] = { SX_FLAG_CF, SX_FLAG_PF, SX_FLAG_AF,
+                                            SX_FLAG_ZF, SX_FLAG_SF, SX_FLAG_OF };
+
+#define CTX (s->ctx)
+#define BIN(op, a, b) sx_v_bin(CTX, (op), (a), (b))
+
+static struct sx_val concretize(struct sx_state *s, struct sx_val v)
+{
+    if (!v.e)
+        return v;
+    sx_path_assume(s->path, sx_binop(CTX, SX_EQ, v.e, sx_const(CTX, v.w, v.c)));
+    return sx_v(v.w, v.c);
+}
+
+/* ---- flags --------------------------------------------------------------------------- */
+
+static struct sx_val msb(struct sx_state *s, struct sx_val v) { return sx_v_bit(CTX, v, v.w - 1); }
+
+static struct sx_val parity(struct sx_state *s, struct sx_val res)
+{
+    if (!res.e)
+        return sx_v(1, !__builtin_parity((unsigned)(res.c & 0xff)));
+    struct sx_val p = sx_v_bit(CTX, res, 0);
+    for (unsigned i = 1; i < 8; i++)
+        p = BIN(SX_XOR, p, sx_v_bit(CTX, res, i));
+    return sx_v_un(CTX, SX_NOT, p);
+}
+
+static struct sx_val flag_get(struct sx_state *s, int f)
+{
+    const struct sx_flags *fl = &s->flags;
+    if (fl->op == SX_FL_BITS)
+        return fl->bits[f];
+    struct sx_val a = fl->a, b = fl->b, res = fl->res;
+    unsigned w = res.w;
+    switch (f) {
+    case F_ZF: return BIN(SX_EQ, res, sx_v(w, 0));
+    case F_SF: return msb(s, res);
+    case F_PF: return parity(s, res);
+    case F_AF:
+        switch (fl->op) {
+        case SX_FL_ADD: case SX_FL_ADC: case SX_FL_SUB: case SX_FL_SBB:
+        case SX_FL_INC: case SX_FL_DEC:
+            return sx_v_bit(CTX, BIN(SX_XOR, BIN(SX_XOR, a, b), res), 4);
+        default:
+            return sx_v(1, 0);
+        }
+    case F_CF:
+        switch (fl->op) {
+        case SX_FL_ADD: return BIN(SX_ULT, res, a);
+        case SX_FL_ADC: return sx_v_ite(CTX, fl->carry_in, BIN(SX_ULE, res, a), BIN(SX_ULT, res, a));
+        case SX_FL_SUB: return BIN(SX_ULT, a, b);
+        case SX_FL_SBB: return sx_v_ite(CTX, fl->carry_in, BIN(SX_ULE, a, b), BIN(SX_ULT, a, b));
+        case SX_FL_INC: case SX_FL_DEC: return fl->carry_in;
+        case SX_FL_SHL: {
+            unsigned n = (unsigned)b.c;
+            return n <= w ? sx_v_bit(CTX, a, w - n) : sx_v(1, 0);
+        }
+        case SX_FL_SHR: {
+            unsigned n = (unsigned)b.c;
+            return n <= w ? sx_v_bit(CTX, a, n - 1) : sx_v(1, 0);
+        }
+        case SX_FL_SAR: {
+            unsigned n = (unsigned)b.c;
+            return sx_v_bit(CTX, a, n <= w ? n - 1 : w - 1);
+        }
+        case SX_FL_MUL: return b;
+        default: return sx_v(1, 0);
+        }
+    case F_OF:
+        switch (fl->op) {
+        case SX_FL_ADD: case SX_FL_ADC: case SX_FL_INC:
+            return msb(s, BIN(SX_AND, BIN(SX_XOR, a, res), BIN(SX_XOR, b, res)));
+        case SX_FL_SUB: case SX_FL_SBB: case SX_FL_DEC:
+            return msb(s, BIN(SX_AND, BIN(SX_XOR, a, b), BIN(SX_XOR, a, res)));
+        case SX_FL_SHL: return BIN(SX_XOR, msb(s, res), flag_get(s, F_CF));
+        case SX_FL_SHR: return msb(s, a);
+        case SX_FL_MUL: return b;
+        default: return sx_v(1, 0);
+        }
+    }
+    return sx_v(1, 0);
+}
+
+static void set_flags(struct sx_state *s, enum sx_flags_op op, struct sx_val a, struct sx_val b,
+                      struct sx_val res, struct sx_val carry_in)
+{
+    s->flags.op = op;
+    s->flags.a = a;
+    s->flags.b = b;
+    s->flags.res = res;
+    s->flags.carry_in = carry_in;
+}
+
+/* Switch to one value per flag so single flags can be changed. */
+static void flags_materialize(struct sx_state *s)
+{
+    if (s->flags.op == SX_FL_BITS)
+        return;
+    struct sx_val bits[F_COUNT];
+    for (int f = 0; f < F_COUNT; f++)
+        bits[f] = flag_get(s, f);
+    memcpy(s->flags.bits, bits, sizeof bits);
+    s->flags.op = SX_FL_BITS;
+}
+
+uint64_t sx_state_rflags(struct sx_state *s)
+{
+    uint64_t r = s->rflags_other;
+    for (int f = 0; f < F_COUNT; f++)
+        if (flag_get(s, f).c)
+            r |= flag_bit[f];
+    return r;
+}
+
+struct sx_val sx_state_flag(struct sx_state *s, uint64_t flag)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        if (flag_bit[f] == flag)
+            return flag_get(s, f);
+    return sx_v(1, (s->rflags_other & flag) != 0);
+}
+
+void sx_state_set_rflags(struct sx_state *s, uint64_t rflags)
+{
+    s->flags.op = SX_FL_BITS;
+    for (int f = 0; f < F_COUNT; f++)
+        s->flags.bits[f] = sx_v(1, (rflags & flag_bit[f]) != 0);
+    s->rflags_other = (rflags & ~SX_FLAGS_ARITH) | 2;
+}
+
+/* Condition code 0..15 in encoding order: O NO B AE E NE BE A S NS P NP L GE LE G. */
+static struct sx_val cond_get(struct sx_state *s, unsigned cc)
+{
+    const struct sx_flags *fl = &s->flags;
+    struct sx_val v;
+    bool have = false;
+    if (fl->op == SX_FL_SUB) { /* cmp a, b: compare the operands directly */
+        have = true;
+        switch (cc >> 1) {
+        case 1: v = BIN(SX_ULT, fl->a, fl->b); break;
+        case 2: v = BIN(SX_EQ, fl->a, fl->b); break;
+        case 3: v = BIN(SX_ULE, fl->a, fl->b); break;
+        case 6: v = BIN(SX_SLT, fl->a, fl->b); break;
+        case 7: v = BIN(SX_SLE, fl->a, fl->b); break;
+        default: have = false;
+        }
+    }
+    if (!have) {
+        switch (cc >> 1) {
+        case 0: v = flag_get(s, F_OF); break;
+        case 1: v = flag_get(s, F_CF); break;
+        case 2: v = flag_get(s, F_ZF); break;
+        case 3: v = BIN(SX_OR, flag_get(s, F_CF), flag_get(s, F_ZF)); break;
+        case 4: v = flag_get(s, F_SF); break;
+        case 5: v = flag_get(s, F_PF); break;
+        case 6: v = BIN(SX_XOR, flag_get(s, F_SF), flag_get(s, F_OF)); break;
+        default:
+            v = BIN(SX_OR, flag_get(s, F_ZF), BIN(SX_XOR, flag_get(s, F_SF), flag_get(s, F_OF)));
+            break;
+        }
+    }
+    return (cc & 1) ? sx_v_un(CTX, SX_NOT, v) : v;
+}
+
+/* ---- registers ----------------------------------------------------------------------- */
+
+struct reg_ref {
+    enum { R_NONE, R_GPR, R_XMM } kind;
+    int index;
+    unsigned width, lo;
+};
+
+static struct reg_ref reg_ref(ZydisRegister r)
+{
+    struct reg_ref ref = { R_NONE, 0, 0, 0 };
+    switch (ZydisRegisterGetClass(r)) {
+    case ZYDIS_REGCLASS_GPR8:
+    case ZYDIS_REGCLASS_GPR16:
+    case ZYDIS_REGCLASS_GPR32:
+    case ZYDIS_REGCLASS_GPR64:
+        ref.kind = R_GPR;
+        ref.index = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r) -
+                    ZYDIS_REGISTER_RAX;
+        ref.width = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, r);
+        ref.lo = (r == ZYDIS_REGISTER_AH || r == ZYDIS_REGISTER_CH || r == ZYDIS_REGISTER_DH ||
+                  r == ZYDIS_REGISTER_BH) ? 8 : 0;
+        break;
+    case ZYDIS_REGCLASS_XMM:
+        ref.kind = R_XMM;
+        ref.index = r - ZYDIS_REGISTER_XMM0;
+        ref.width = 128;
+        break;
+    default:
+        break;
+    }
+    return ref;
+}
+
+static bool reg_read(struct sx_state *s, ZydisRegister r, struct sx_val *out)
+{
+    struct reg_ref ref = reg_ref(r);
+    if (ref.kind == R_GPR)
+        *out = sx_v_extract(CTX, s->gpr[ref.index], ref.lo, ref.width);
+    else if (ref.kind == R_XMM)
+        *out = s->xmm[ref.index];
+    else
+        return false;
+    return true;
+}
+
+static bool reg_write(struct sx_state *s, ZydisRegister r, struct sx_val v)
+{
+    struct reg_ref ref = reg_ref(r);
+    if (ref.kind == R_GPR) {
+        struct sx_val *g = &s->gpr[ref.index];
+        if (ref.width == 64)
+            *g = v;
+        else if (ref.width == 32)
+            *g = sx_v_zext(CTX, v, 64); /* 32-bit writes clear the upper half */
+        else
+            *g = sx_v_insert(CTX, *g, ref.lo, v);
+    } else if (ref.kind == R_XMM) {
+        s->xmm[ref.index] = v.w == 128 ? v : sx_v_zext(CTX, v, 128);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* The accumulator (AL/AX/EAX/RAX) or RDX of width w. */
+static struct sx_val gpr_sized(struct sx_state *s, int index, unsigned w)
+{
+    return sx_v_extract(CTX, s->gpr[index], 0, w);
+}
+
+static void gpr_set_sized(struct sx_state *s, int index, struct sx_val v)
+{
+    if (v.w == 64)
+        s->gpr[index] = v;
+    else if (v.w == 32)
+        s->gpr[index] = sx_v_zext(CTX, v, 64);
+    else
+        s->gpr[index] = sx_v_insert(CTX, s->gpr[index], 0, v);
+}
+
+/* ---- memory -------------------------------------------------------------------------- */
+
+static enum exec_status fault(struct sx_state *s, unsigned vector, uint64_t addr)
+{
+    s->fault_vector = vector;
+    s->fault_addr = addr;
+    return EX_FAULT;
+}
+
+static enum exec_status mem_read(struct sx_state *s, uint64_t addr, unsigned bytes,
+                                 struct sx_val *out)
+{
+    uint8_t buf[16];
+    if (s->mem->read(s->mem_opaque, addr, buf, bytes) < 0)
+        return fault(s, 14, addr);
+    sx_u128 c = 0;
+    for (unsigned i = bytes; i-- > 0;)
+        c = (c << 8) | buf[i];
+    if (!sx_shadow_any(s->shadow, addr, bytes)) {
+        *out = sx_v(bytes * 8, c);
+        return EX_OK;
+    }
+    const struct sx_expr *e = NULL;
+    for (unsigned i = bytes; i-- > 0;) {
+        const struct sx_expr *b = sx_shadow_get(s->shadow, addr + i);
+        if (!b)
+            b = sx_const(CTX, 8, buf[i]);
+        e = e ? sx_concat(CTX, e, b) : b;
+    }
+    *out = sx_v_make(e, c);
+    return EX_OK;
+}
+
+static void shadow_store(struct sx_state *s, uint64_t addr, struct sx_val v)
+{
+    unsigned bytes = v.w / 8;
+    if (v.e) {
+        for (unsigned i = 0; i < bytes; i++)
+            sx_shadow_set(s->shadow, addr + i, sx_extract(CTX, v.e, 8 * i, 8));
+    } else if (sx_shadow_any(s->shadow, addr, bytes)) {
+        for (unsigned i = 0; i < bytes; i++)
+            sx_shadow_set(s->shadow, addr + i, NULL);
+    }
+}
+
+static enum exec_status mem_write(struct sx_state *s, uint64_t addr, struct sx_val v)
+{
+    uint8_t buf[16];
+    unsigned bytes = v.w / 8;
+    for (unsigned i = 0; i < bytes; i++)
+        buf[i] = (uint8_t)(v.c >> (8 * i));
+    if (s->mem->write(s->mem_opaque, addr, buf, bytes) < 0)
+        return fault(s, 14, addr);
+    shadow_store(s, addr, v);
+    return EX_OK;
+}
+
+/* Effective address of a memory operand, symbolic if a register in it is. */
+static struct sx_val op_address(struct sx_state *s, const struct insn *in,
+                                const ZydisDecodedOperand *op)
+{
+    struct sx_val a = sx_v(64, (uint64_t)op->mem.disp.value);
+    struct sx_val r;
+    if (op->mem.base == ZYDIS_REGISTER_RIP)
+        a = BIN(SX_ADD, a, sx_v(64, in->next));
+    else if (op->mem.base != ZYDIS_REGISTER_NONE && reg_read(s, op->mem.base, &r))
+        a = BIN(SX_ADD, a, sx_v_zext(CTX, r, 64));
+    if (op->mem.index != ZYDIS_REGISTER_NONE && reg_read(s, op->mem.index, &r))
+        a = BIN(SX_ADD, a, BIN(SX_MUL, sx_v_zext(CTX, r, 64), sx_v(64, op->mem.scale)));
+    if (op->mem.segment == ZYDIS_REGISTER_FS)
+        a = BIN(SX_ADD, a, sx_v(64, s->fs_base));
+    else if (op->mem.segment == ZYDIS_REGISTER_GS)
+        a = BIN(SX_ADD, a, sx_v(64, s->gs_base));
+    if (in->d.address_width == 32)
+        a = sx_v_zext(CTX, sx_v_extract(CTX, a, 0, 32), 64);
+    return a;
+}
+
+/* A concrete address for an access: symbolic addresses are pinned to their concrete
+ * value, with that recorded as a path constraint. */
+static uint64_t access_address(struct sx_state *s, const struct insn *in,
+                               const ZydisDecodedOperand *op)
+{
+    return (uint64_t)concretize(s, op_address(s, in, op)).c;
+}
+
+/* Read operand `op` at width w (immediates are extended to w as the encoding says). */
+static enum exec_status op_read(struct sx_state *s, struct insn *in,
+                                const ZydisDecodedOperand *op, unsigned w, struct sx_val *out)
+{
+    switch (op->type) {
+    case ZYDIS_OPERAND_TYPE_REGISTER:
+        if (!reg_read(s, op->reg.value, out))
+            return EX_UNSUPPORTED;
+        return EX_OK;
+    case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+        *out = sx_v(w, op->imm.value.u);
+        return EX_OK;
+    case ZYDIS_OPERAND_TYPE_MEMORY: {
+        enum exec_status st = mem_read(s, access_address(s, in, op), op->size / 8, out);
+        if (st == EX_OK && in->locked) {
+            in->have_old = true;
+            in->old = (uint64_t)out->c;
+        }
+        return st;
+    }
+    default:
+        return EX_UNSUPPORTED;
+    }
+}
+
+static enum exec_status op_write(struct sx_state *s, struct insn *in,
+                                 const ZydisDecodedOperand *op, struct sx_val v)
+{
+    if (op->type == ZYDIS_OPERAND_TYPE_REGISTER)
+        return reg_write(s, op->reg.value, v) ? EX_OK : EX_UNSUPPORTED;
+    if (op->type != ZYDIS_OPERAND_TYPE_MEMORY)
+        return EX_UNSUPPORTED;
+    uint64_t addr = access_address(s, in, op);
+    if (in->locked && in->have_old && v.w <= 64) {
+        uint64_t found;
+        if (s->mem->cmpxchg(s->mem_opaque, addr, v.w / 8, in->old, (uint64_t)v.c, &found) < 0)
+            return fault(s, 14, addr);
+        if (found != in->old)
+            return EX_RETRY; /* another CPU changed it since we read it */
+        shadow_store(s, addr, v);
+        return EX_OK;
+    }
+    return mem_write(s, addr, v);
+}
+
+/* ---- instruction groups --------------------------------------------------------------- */
+
+#define TRY(x) do { enum exec_status st_ = (x); if (st_ != EX_OK) return st_; } while (0)
+
+static enum exec_status exec_alu(struct sx_state *s, struct insn *in)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
+    unsigned w = dst->size;
+    struct sx_val a, b, res, cin = sx_v(1, 0);
+    TRY(op_read(s, in, dst, w, &a));
+    TRY(op_read(s, in, src, w, &b));
+    enum sx_flags_op fop;
+    switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_ADD: res = BIN(SX_ADD, a, b); fop = SX_FL_ADD; break;
+    case ZYDIS_MNEMONIC_ADC:
+        cin = flag_get(s, F_CF);
+        res = BIN(SX_ADD, BIN(SX_ADD, a, b), sx_v_zext(CTX, cin, w));
+        fop = SX_FL_ADC;
+        break;
+    case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_CMP: res = BIN(SX_SUB, a, b); fop = SX_FL_SUB; break;
+    case ZYDIS_MNEMONIC_SBB:
+        cin = flag_get(s, F_CF);
+        res = BIN(SX_SUB, BIN(SX_SUB, a, b), sx_v_zext(CTX, cin, w));
+        fop = SX_FL_SBB;
+        break;
+    case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_TEST: res = BIN(SX_AND, a, b); fop = SX_FL_LOGIC; break;
+    case ZYDIS_MNEMONIC_OR: res = BIN(SX_OR, a, b); fop = SX_FL_LOGIC; break;
+    default: res = BIN(SX_XOR, a, b); fop = SX_FL_LOGIC; break;
+    }
+    if (in->d.mnemonic != ZYDIS_MNEMONIC_CMP && in->d.mnemonic != ZYDIS_MNEMONIC_TEST)
+        TRY(op_write(s, in, dst, res));
+    set_flags(s, fop, a, b, res, cin);
+    return EX_OK;
+}
+
+static enum exec_status exec_unary(struct sx_state *s, struct insn *in)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0];
+    unsigned w = dst->size;
+    struct sx_val a, res;
+    TRY(op_read(s, in, dst, w, &a));
+    switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_NOT:
+        return op_write(s, in, dst, sx_v_un(CTX, SX_NOT, a));
+    case ZYDIS_MNEMONIC_NEG:
+        res = sx_v_un(CTX, SX_NEG, a);
+        TRY(op_write(s, in, dst, res));
+        set_flags(s, SX_FL_SUB, sx_v(w, 0), a, res, sx_v(1, 0));
+        return EX_OK;
+    default: { /* INC, DEC: CF is preserved */
+        struct sx_val cin = flag_get(s, F_CF);
+        bool inc = in->d.mnemonic == ZYDIS_MNEMONIC_INC;
+        res = BIN(inc ? SX_ADD : SX_SUB, a, sx_v(w, 1));
+        TRY(op_write(s, in, dst, res));
+        set_flags(s, inc ? SX_FL_INC : SX_FL_DEC, a, sx_v(w, 1), res, cin);
+        return EX_OK;
+    }
+    }
+}
+
+static enum exec_status exec_shift(struct sx_state *s, struct insn *in)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0];
+    unsigned w = dst->size;
+    struct sx_val a, count = sx_v(8, 1);
+    TRY(op_read(s, in, dst, w, &a));
+    if (in->d.operand_count_visible > 1)
+        TRY(op_read(s, in, &in->ops[1], 8, &count));
+    count = concretize(s, sx_v_extract(CTX, count, 0, 8));
+    unsigned n = (unsigned)count.c & (w == 64 ? 63 : 31);
+    if (n == 0) /* flags untouched, but a 32-bit destination is still zero-extended */
+        return op_write(s, in, dst, a);
+    struct sx_val res, nv = sx_v(w, n);
+    switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_SHL:
+        res = BIN(SX_SHL, a, nv);
+        TRY(op_write(s, in, dst, res));
+        set_flags(s, SX_FL_SHL, a, nv, res, sx_v(1, 0));
+        return EX_OK;
+    case ZYDIS_MNEMONIC_SHR:
+        res = BIN(SX_LSHR, a, nv);
+        TRY(op_write(s, in, dst, res));
+        set_flags(s, SX_FL_SHR, a, nv, res, sx_v(1, 0));
+        return EX_OK;
+    case ZYDIS_MNEMONIC_SAR:
+        res = BIN(SX_ASHR, a, nv);
+        TRY(op_write(s, in, dst, res));
+        set_flags(s, SX_FL_SAR, a, nv, res, sx_v(1, 0));
+        return EX_OK;
+    default: { /* ROL, ROR: only CF and OF change */
+        unsigned r = n % w;
+        bool left = in->d.mnemonic == ZYDIS_MNEMONIC_ROL;
+        res = a;
+        if (r)
+            res = BIN(SX_OR, BIN(left ? SX_SHL : SX_LSHR, a, sx_v(w, r)),
+                      BIN(left ? SX_LSHR : SX_SHL, a, sx_v(w, w - r)));
+        TRY(op_write(s, in, dst, res));
+        flags_materialize(s);
+        struct sx_val cf = left ? sx_v_bit(CTX, res, 0) : msb(s, res);
+        s->flags.bits[F_CF] = cf;
+        s->flags.bits[F_OF] = left ? BIN(SX_XOR, msb(s, res), cf)
+                                   : BIN(SX_XOR, msb(s, res), sx_v_bit(CTX, res, w - 2));
+        return EX_OK;
+    }
+    }
+}
+
+/* Full 2w-bit product of a and b, signed or not; sets *overflow (width 1). */
+static struct sx_val wide_mul(struct sx_state *s, struct sx_val a, struct sx_val b, bool sign,
+                              struct sx_val *overflow)
+{
+    unsigned w = a.w;
+    struct sx_val full = sign ? BIN(SX_MUL, sx_v_sext(CTX, a, 2 * w), sx_v_sext(CTX, b, 2 * w))
+                              : BIN(SX_MUL, sx_v_zext(CTX, a, 2 * w), sx_v_zext(CTX, b, 2 * w));
+    struct sx_val lo = sx_v_extract(CTX, full, 0, w);
+    if (sign)
+        *overflow = sx_v_un(CTX, SX_NOT, BIN(SX_EQ, full, sx_v_sext(CTX, lo, 2 * w)));
+    else
+        *overflow = sx_v_un(CTX, SX_NOT, BIN(SX_EQ, sx_v_extract(CTX, full, w, w), sx_v(w, 0)));
+    return full;
+}
+
+static enum exec_status exec_mul(struct sx_state *s, struct insn *in)
+{
+    bool sign = in->d.mnemonic == ZYDIS_MNEMONIC_IMUL;
+    unsigned nvis = in->d.operand_count_visible;
+    struct sx_val a, b, of, full;
+    if (nvis == 1) { /* rdx:rax = rax * src */
+        unsigned w = in->ops[0].size;
+        TRY(op_read(s, in, &in->ops[0], w, &b));
+        a = gpr_sized(s, SX_RAX, w);
+        full = wide_mul(s, a, b, sign, &of);
+        if (w == 8) {
+            gpr_set_sized(s, SX_RAX, full); /* AX */
+        } else {
+            gpr_set_sized(s, SX_RAX, sx_v_extract(CTX, full, 0, w));
+            gpr_set_sized(s, SX_RDX, sx_v_extract(CTX, full, w, w));
+        }
+        set_flags(s, SX_FL_MUL, a, of, sx_v_extract(CTX, full, 0, w), sx_v(1, 0));
+        return EX_OK;
+    }
+    /* imul dst, src  /  imul dst, src, imm */
+    unsigned w = in->ops[0].size;
+    if (nvis == 2) {
+        TRY(op_read(s, in, &in->ops[0], w, &a));
+        TRY(op_read(s, in, &in->ops[1], w, &b));
+    } else {
+        TRY(op_read(s, in, &in->ops[1], w, &a));
+        TRY(op_read(s, in, &in->ops[2], w, &b));
+    }
+    full = wide_mul(s, a, b, true, &of);
+    struct sx_val res = sx_v_extract(CTX, full, 0, w);
+    TRY(op_write(s, in, &in->ops[0], res));
+    set_flags(s, SX_FL_MUL, a, of, res, sx_v(1, 0));
+    return EX_OK;
+}
+
+static enum exec_status exec_div(struct sx_state *s, struct insn *in)
+{
+    bool sign = in->d.mnemonic == ZYDIS_MNEMONIC_IDIV;
+    unsigned w = in->ops[0].size;
+    struct sx_val d;
+    TRY(op_read(s, in, &in->ops[0], w, &d));
+    if (d.c == 0)
+        return fault(s, 0, 0);
+    struct sx_val n = w == 8 ? gpr_sized(s, SX_RAX, 16)
+                             : sx_v_concat(CTX, gpr_sized(s, SX_RDX, w), gpr_sized(s, SX_RAX, w));
+    struct sx_val dd = sign ? sx_v_sext(CTX, d, 2 * w) : sx_v_zext(CTX, d, 2 * w);
+    struct sx_val q = BIN(sign ? SX_SDIV : SX_UDIV, n, dd);
+    struct sx_val r = BIN(sign ? SX_SREM : SX_UREM, n, dd);
+    struct sx_val ql = sx_v_extract(CTX, q, 0, w);
+    struct sx_val fits = sign ? BIN(SX_EQ, sx_v_sext(CTX, ql, 2 * w), q)
+                              : BIN(SX_EQ, sx_v_extract(CTX, q, w, w), sx_v(w, 0));
+    if (!fits.c)
+        return fault(s, 0, 0); /* quotient overflow: #DE */
+    if (d.e)
+        sx_path_assume(s->path, sx_lnot(CTX, sx_binop(CTX, SX_EQ, d.e, sx_const(CTX, w, 0))));
+    if (fits.e)
+        sx_path_assume(s->path, fits.e);
+    struct sx_val rl = sx_v_extract(CTX, r, 0, w);
+    if (w == 8) {
+        gpr_set_sized(s, SX_RAX, sx_v_concat(CTX, rl, ql)); /* AH = rem, AL = quot */
+    } else {
+        gpr_set_sized(s, SX_RAX, ql);
+        gpr_set_sized(s, SX_RDX, rl);
+    }
+    return EX_OK; /* flags are undefined after div: left as they were */
+}
+
+static enum exec_status exec_bt(struct sx_state *s, struct insn *in)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
+    unsigned w = dst->size;
+    struct sx_val off;
+    TRY(op_read(s, in, src, w, &off));
+    off = concretize(s, off);
+    struct sx_val a;
+    ZydisDecodedOperand adj = *dst;
+    uint64_t bit;
+    if (dst->type == ZYDIS_OPERAND_TYPE_MEMORY && src->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+        /* A register bit offset reaches beyond the operand: signed, in w-bit units. */
+        int64_t so = (int64_t)sx_apply(SX_SEXT, 64, 0, off.c, w, 0, 0);
+        int64_t units = so >= 0 ? so / (int64_t)w : -((-so + (int64_t)w - 1) / (int64_t)w);
+        adj.mem.disp.value += units * (int64_t)(w / 8);
+        bit = (uint64_t)(so - units * (int64_t)w);
+    } else {
+        bit = (uint64_t)off.c & (w - 1);
+    }
+    TRY(op_read(s, in, &adj, w, &a));
+    struct sx_val mask = sx_v(w, (sx_u128)1 << bit), res = a;
+    switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_BTS: res = BIN(SX_OR, a, mask); break;
+    case ZYDIS_MNEMONIC_BTR: res = BIN(SX_AND, a, sx_v_un(CTX, SX_NOT, mask)); break;
+    case ZYDIS_MNEMONIC_BTC: res = BIN(SX_XOR, a, mask); break;
+    default: break;
+    }
+    if (in->d.mnemonic != ZYDIS_MNEMONIC_BT)
+        TRY(op_write(s, in, &adj, res));
+    flags_materialize(s);
+    s->flags.bits[F_CF] = sx_v_bit(CTX, a, (unsigned)bit);
+    return EX_OK;
+}
+
+static enum exec_status push(struct sx_state *s, struct sx_val v)
+{
+    uint64_t sp = (uint64_t)s->gpr[SX_RSP].c - v.w / 8;
+    TRY(mem_write(s, sp, v));
+    s->gpr[SX_RSP] = BIN(SX_SUB, s->gpr[SX_RSP], sx_v(64, v.w / 8));
+    return EX_OK;
+}
+
+static enum exec_status pop(struct sx_state *s, unsigned w, struct sx_val *out)
+{
+    TRY(mem_read(s, (uint64_t)s->gpr[SX_RSP].c, w / 8, out));
+    s->gpr[SX_RSP] = BIN(SX_ADD, s->gpr[SX_RSP], sx_v(64, w / 8));
+    return EX_OK;
+}
+
+static enum exec_status branch_target(struct sx_state *s, struct insn *in, uint64_t *target)
+{
+    const ZydisDecodedOperand *op = &in->ops[0];
+    if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+        ZyanU64 t;
+        if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in->d, op, in->pc, &t)))
+            return EX_UNSUPPORTED;
+        *target = t;
+        return EX_OK;
+    }
+    struct sx_val v;
+    TRY(op_read(s, in, op, 64, &v));
+    *target = (uint64_t)concretize(s, v).c; /* a symbolic jump target is pinned */
+    return EX_OK;
+}
+
+static unsigned cc_of(ZydisMnemonic m)
+{
+    static const ZydisMnemonic jcc[16] = {
+        ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
+        ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_JNZ, ZYDIS_MNEMONIC_JBE, ZYDIS_MNEMONIC_JNBE,
+        ZYDIS_MNEMONIC_JS, ZYDIS_MNEMONIC_JNS, ZYDIS_MNEMONIC_JP, ZYDIS_MNEMONIC_JNP,
+        ZYDIS_MNEMONIC_JL, ZYDIS_MNEMONIC_JNL, ZYDIS_MNEMONIC_JLE, ZYDIS_MNEMONIC_JNLE };
+    static const ZydisMnemonic setcc[16] = {
+        ZYDIS_MNEMONIC_SETO, ZYDIS_MNEMONIC_SETNO, ZYDIS_MNEMONIC_SETB, ZYDIS_MNEMONIC_SETNB,
+        ZYDIS_MNEMONIC_SETZ, ZYDIS_MNEMONIC_SETNZ, ZYDIS_MNEMONIC_SETBE, ZYDIS_MNEMONIC_SETNBE,
+        ZYDIS_MNEMONIC_SETS, ZYDIS_MNEMONIC_SETNS, ZYDIS_MNEMONIC_SETP, ZYDIS_MNEMONIC_SETNP,
+        ZYDIS_MNEMONIC_SETL, ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE, ZYDIS_MNEMONIC_SETNLE };
+    static const ZydisMnemonic cmov[16] = {
+        ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB, ZYDIS_MNEMONIC_CMOVNB,
+        ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ, ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE,
+        ZYDIS_MNEMONIC_CMOVS, ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP,
+        ZYDIS_MNEMONIC_CMOVL, ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE, ZYDIS_MNEMONIC_CMOVNLE };
+    for (unsigned i = 0; i < 16; i++)
+        if (m == jcc[i] || m == setcc[i] || m == cmov[i])
+            return i;
+    return 16;
+}
+
+/* Evaluate condition cc; a symbolic condition becomes a branch point on the path. */
+static bool decide(struct sx_state *s, struct insn *in, struct sx_val cond)
+{
+    if (cond.e)
+        sx_path_branch(s->path, CTX, in->pc, cond.c ? cond.e : sx_lnot(CTX, cond.e));
+    return cond.c != 0;
+}
+
+static enum exec_status exec_string(struct sx_state *s, struct insn *in)
+{
+    unsigned w = in->d.operand_width, n = w / 8;
+    ZydisMnemonic m = in->d.mnemonic;
+    bool rep = in->d.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+                                   ZYDIS_ATTRIB_HAS_REPNE);
+    bool repe = in->d.attributes & ZYDIS_ATTRIB_HAS_REPE;
+    bool repne = in->d.attributes & ZYDIS_ATTRIB_HAS_REPNE;
+    bool cmp = m == ZYDIS_MNEMONIC_CMPSB || m == ZYDIS_MNEMONIC_CMPSW ||
+               m == ZYDIS_MNEMONIC_CMPSD || m == ZYDIS_MNEMONIC_CMPSQ ||
+               m == ZYDIS_MNEMONIC_SCASB || m == ZYDIS_MNEMONIC_SCASW ||
+               m == ZYDIS_MNEMONIC_SCASD || m == ZYDIS_MNEMONIC_SCASQ;
+    int64_t step = (s->rflags_other & SX_FLAG_DF) ? -(int64_t)n : (int64_t)n;
+    if (rep)
+        s->gpr[SX_RCX] = concretize(s, s->gpr[SX_RCX]);
+    s->gpr[SX_RSI] = concretize(s, s->gpr[SX_RSI]);
+    s->gpr[SX_RDI] = concretize(s, s->gpr[SX_RDI]);
+    for (;;) {
+        if (rep && s->gpr[SX_RCX].c == 0)
+            break;
+        uint64_t si = (uint64_t)s->gpr[SX_RSI].c, di = (uint64_t)s->gpr[SX_RDI].c;
+        struct sx_val v, t;
+        bool use_si = true, use_di = true;
+        switch (m) {
+        case ZYDIS_MNEMONIC_MOVSB: case ZYDIS_MNEMONIC_MOVSW:
+        case ZYDIS_MNEMONIC_MOVSD: case ZYDIS_MNEMONIC_MOVSQ:
+            TRY(mem_read(s, si, n, &v));
+            TRY(mem_write(s, di, v));
+            break;
+        case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW:
+        case ZYDIS_MNEMONIC_STOSD: case ZYDIS_MNEMONIC_STOSQ:
+            TRY(mem_write(s, di, gpr_sized(s, SX_RAX, w)));
+            use_si = false;
+            break;
+        case ZYDIS_MNEMONIC_LODSB: case ZYDIS_MNEMONIC_LODSW:
+        case ZYDIS_MNEMONIC_LODSD: case ZYDIS_MNEMONIC_LODSQ:
+            TRY(mem_read(s, si, n, &v));
+            gpr_set_sized(s, SX_RAX, v);
+            use_di = false;
+            break;
+        case ZYDIS_MNEMONIC_CMPSB: case ZYDIS_MNEMONIC_CMPSW:
+        case ZYDIS_MNEMONIC_CMPSD: case ZYDIS_MNEMONIC_CMPSQ:
+            TRY(mem_read(s, si, n, &v));
+            TRY(mem_read(s, di, n, &t));
+            set_flags(s, SX_FL_SUB, v, t, BIN(SX_SUB, v, t), sx_v(1, 0));
+            break;
+        default: /* SCAS */
+            TRY(mem_read(s, di, n, &t));
+            v = gpr_sized(s, SX_RAX, w);
+            set_flags(s, SX_FL_SUB, v, t, BIN(SX_SUB, v, t), sx_v(1, 0));
+            use_si = false;
+            break;
+        }
+        if (use_si)
+            s->gpr[SX_RSI] = sx_v(64, si + (uint64_t)step);
+        if (use_di)
+            s->gpr[SX_RDI] = sx_v(64, di + (uint64_t)step);
+        if (!rep)
+            break;
+        s->gpr[SX_RCX] = sx_v(64, s->gpr[SX_RCX].c - 1);
+        if (cmp && (repe || repne)) {
+            bool zf = decide(s, in, cond_get(s, 4)); /* E */
+            if (repe ? !zf : zf)
+                break;
+        }
+    }
+    return EX_OK;
+}
+
+/* Per-byte SSE2 operations on 128-bit values. */
+static struct sx_val bytewise_eq(struct sx_state *s, struct sx_val a, struct sx_val b)
+{
+    struct sx_val r;
+    for (unsigned i = 0; i < 16; i++) {
+        struct sx_val eq = BIN(SX_EQ, sx_v_extract(CTX, a, 8 * i, 8), sx_v_extract(CTX, b, 8 * i, 8));
+        struct sx_val byte = sx_v_ite(CTX, eq, sx_v(8, 0xff), sx_v(8, 0));
+        r = i == 0 ? byte : sx_v_concat(CTX, byte, r);
+    }
+    return r;
+}
+
+static struct sx_val byte_msbs(struct sx_state *s, struct sx_val a)
+{
+    struct sx_val r = sx_v_bit(CTX, a, 7);
+    for (unsigned i = 1; i < 16; i++)
+        r = sx_v_concat(CTX, sx_v_bit(CTX, a, 8 * i + 7), r);
+    return sx_v_zext(CTX, r, 32);
+}
+
+static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
+    struct sx_val a, b;
+    switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_MOVDQA: case ZYDIS_MNEMONIC_MOVAPS:
+        for (int i = 0; i < 2; i++)
+            if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+                (access_address(s, in, &in->ops[i]) & 15))
+                return fault(s, 13, access_address(s, in, &in->ops[i]));
+        /* fall through */
+    case ZYDIS_MNEMONIC_MOVDQU: case ZYDIS_MNEMONIC_MOVUPS:
+        TRY(op_read(s, in, src, 128, &b));
+        return op_write(s, in, dst, b);
+    case ZYDIS_MNEMONIC_MOVQ: case ZYDIS_MNEMONIC_MOVD: {
+        unsigned w = in->d.mnemonic == ZYDIS_MNEMONIC_MOVQ ? 64 : 32;
+        TRY(op_read(s, in, src, src->size, &b));
+        b = sx_v_extract(CTX, b, 0, w);
+        if (dst->type == ZYDIS_OPERAND_TYPE_REGISTER && reg_ref(dst->reg.value).kind == R_XMM)
+            b = sx_v_zext(CTX, b, 128);
+        return op_write(s, in, dst, b);
+    }
+    case ZYDIS_MNEMONIC_PXOR:
+        TRY(op_read(s, in, dst, 128, &a));
+        TRY(op_read(s, in, src, 128, &b));
+        return op_write(s, in, dst, BIN(SX_XOR, a, b));
+    case ZYDIS_MNEMONIC_PCMPEQB:
+        TRY(op_read(s, in, dst, 128, &a));
+        TRY(op_read(s, in, src, 128, &b));
+        return op_write(s, in, dst, bytewise_eq(s, a, b));
+    case ZYDIS_MNEMONIC_PMOVMSKB:
+        TRY(op_read(s, in, src, 128, &b));
+        return op_write(s, in, dst, sx_v_extract(CTX, byte_msbs(s, b), 0, dst->size));
+    default:
+        return EX_UNSUPPORTED;
+    }
+}
+
+static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
+{
+    ZydisMnemonic m = in->d.mnemonic;
+    const ZydisDecodedOperand *o0 = &in->ops[0], *o1 = &in->ops[1];
+    struct sx_val a, b;
+    unsigned cc = cc_of(m);
+    if (cc < 16) {
+        struct sx_val cond = cond_get(s, cc);
+        if (in->d.meta.category == ZYDIS_CATEGORY_COND_BR) {
+            uint64_t target;
+            TRY(branch_target(s, in, &target));
+            if (decide(s, in, cond))
+                s->rip = target;
+            return EX_OK;
+        }
+        if (in->d.meta.category == ZYDIS_CATEGORY_SETCC)
+            return op_write(s, in, o0, sx_v_zext(CTX, cond, 8));
+        /* cmovcc: a select, not a fork: dst = cond ? src : dst (32-bit still zero-extends) */
+        TRY(op_read(s, in, o0, o0->size, &a));
+        TRY(op_read(s, in, o1, o0->size, &b));
+        return op_write(s, in, o0, sx_v_ite(CTX, cond, b, a));
+    }
+    if (in->d.meta.category == ZYDIS_CATEGORY_STRINGOP)
+        return exec_string(s, in);
+
+    switch (m) {
+    case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_ENDBR64: case ZYDIS_MNEMONIC_PAUSE:
+    case ZYDIS_MNEMONIC_LFENCE: case ZYDIS_MNEMONIC_MFENCE: case ZYDIS_MNEMONIC_SFENCE:
+    case ZYDIS_MNEMONIC_PREFETCHT0: case ZYDIS_MNEMONIC_PREFETCHT1:
+    case ZYDIS_MNEMONIC_PREFETCHT2: case ZYDIS_MNEMONIC_PREFETCHNTA:
+        return EX_OK;
+    case ZYDIS_MNEMONIC_MOV: /* (segment and control registers end up unsupported) */
+        TRY(op_read(s, in, o1, o0->size, &b));
+        return op_write(s, in, o0, b);
+    case ZYDIS_MNEMONIC_MOVZX:
+        TRY(op_read(s, in, o1, o1->size, &b));
+        return op_write(s, in, o0, sx_v_zext(CTX, b, o0->size));
+    case ZYDIS_MNEMONIC_MOVSX: case ZYDIS_MNEMONIC_MOVSXD:
+        TRY(op_read(s, in, o1, o1->size, &b));
+        return op_write(s, in, o0, b.w == o0->size ? b : sx_v_sext(CTX, b, o0->size));
+    case ZYDIS_MNEMONIC_LEA:
+        return op_write(s, in, o0, sx_v_extract(CTX, op_address(s, in, o1), 0, o0->size));
+    case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_ADC: case ZYDIS_MNEMONIC_SUB:
+    case ZYDIS_MNEMONIC_SBB: case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_OR:
+    case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_CMP: case ZYDIS_MNEMONIC_TEST:
+        return exec_alu(s, in);
+    case ZYDIS_MNEMONIC_INC: case ZYDIS_MNEMONIC_DEC: case ZYDIS_MNEMONIC_NEG:
+    case ZYDIS_MNEMONIC_NOT:
+        return exec_unary(s, in);
+    case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR:
+    case ZYDIS_MNEMONIC_SAR: case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR:
+        return exec_shift(s, in);
+    case ZYDIS_MNEMONIC_MUL: case ZYDIS_MNEMONIC_IMUL:
+        return exec_mul(s, in);
+    case ZYDIS_MNEMONIC_DIV: case ZYDIS_MNEMONIC_IDIV:
+        return exec_div(s, in);
+    case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS: case ZYDIS_MNEMONIC_BTR:
+    case ZYDIS_MNEMONIC_BTC:
+        return exec_bt(s, in);
+    case ZYDIS_MNEMONIC_CBW: case ZYDIS_MNEMONIC_CWDE: case ZYDIS_MNEMONIC_CDQE: {
+        unsigned w = in->d.operand_width;
+        gpr_set_sized(s, SX_RAX, sx_v_sext(CTX, gpr_sized(s, SX_RAX, w / 2), w));
+        return EX_OK;
+    }
+    case ZYDIS_MNEMONIC_CWD: case ZYDIS_MNEMONIC_CDQ: case ZYDIS_MNEMONIC_CQO: {
+        unsigned w = in->d.operand_width;
+        struct sx_val x = gpr_sized(s, SX_RAX, w);
+        gpr_set_sized(s, SX_RDX, BIN(SX_ASHR, x, sx_v(w, w - 1)));
+        return EX_OK;
+    }
+    case ZYDIS_MNEMONIC_XCHG:
+        TRY(op_read(s, in, o0, o0->size, &a));
+        TRY(op_read(s, in, o1, o0->size, &b));
+        if (o1->type == ZYDIS_OPERAND_TYPE_MEMORY) { /* memory first: it may retry */
+            TRY(op_write(s, in, o1, a));
+            return op_write(s, in, o0, b);
+        }
+        TRY(op_write(s, in, o0, b));
+        return op_write(s, in, o1, a);
+    case ZYDIS_MNEMONIC_CMPXCHG: {
+        unsigned w = o0->size;
+        struct sx_val acc = gpr_sized(s, SX_RAX, w), d;
+        TRY(op_read(s, in, o0, w, &d));
+        TRY(op_read(s, in, o1, w, &b));
+        struct sx_val eq = BIN(SX_EQ, acc, d);
+        bool equal = decide(s, in, eq);
+        TRY(op_write(s, in, o0, equal ? b : d)); /* the CPU always writes the destination */
+        if (!equal)
+            gpr_set_sized(s, SX_RAX, d);
+        set_flags(s, SX_FL_SUB, acc, d, BIN(SX_SUB, acc, d), sx_v(1, 0));
+        return EX_OK;
+    }
+    case ZYDIS_MNEMONIC_XADD: {
+        TRY(op_read(s, in, o0, o0->size, &a));
+        TRY(op_read(s, in, o1, o0->size, &b));
+        struct sx_val sum = BIN(SX_ADD, a, b);
+        TRY(op_write(s, in, o0, sum));
+        TRY(op_write(s, in, o1, a));
+        set_flags(s, SX_FL_ADD, a, b, sum, sx_v(1, 0));
+        return EX_OK;
+    }
+    case ZYDIS_MNEMONIC_BSWAP: {
+        TRY(op_read(s, in, o0, o0->size, &a));
+        struct sx_val r = sx_v_extract(CTX, a, 0, 8);
+        for (unsigned i = 1; i < o0->size / 8; i++)
+            r = sx_v_concat(CTX, r, sx_v_extract(CTX, a, 8 * i, 8));
+        return op_write(s, in, o0, r);
+    }
+    case ZYDIS_MNEMONIC_PUSH:
+        TRY(op_read(s, in, o0, in->d.operand_width, &a));
+        return push(s, a);
+    case ZYDIS_MNEMONIC_POP:
+        TRY(pop(s, in->d.operand_width, &a));
+        return op_write(s, in, o0, a);
+    case ZYDIS_MNEMONIC_LEAVE:
+        s->gpr[SX_RSP] = s->gpr[SX_RBP];
+        TRY(pop(s, 64, &a));
+        s->gpr[SX_RBP] = a;
+        return EX_OK;
+    case ZYDIS_MNEMONIC_JMP: {
+        uint64_t target;
+        TRY(branch_target(s, in, &target));
+        s->rip = target;
+        return EX_OK;
+    }
+    case ZYDIS_MNEMONIC_CALL: {
+        uint64_t target;
+        TRY(branch_target(s, in, &target));
+        TRY(push(s, sx_v(64, in->next)));
+        s->rip = target;
+        return EX_OK;
+    }
+    case ZYDIS_MNEMONIC_RET:
+        TRY(pop(s, 64, &a));
+        s->rip = (uint64_t)concretize(s, a).c;
+        if (in->d.operand_count_visible > 0)
+            s->gpr[SX_RSP] = BIN(SX_ADD, s->gpr[SX_RSP], sx_v(64, o0->imm.value.u & 0xffff));
+        return EX_OK;
+    case ZYDIS_MNEMONIC_CLD: s->rflags_other &= ~SX_FLAG_DF; return EX_OK;
+    case ZYDIS_MNEMONIC_STD: s->rflags_other |= SX_FLAG_DF; return EX_OK;
+    case ZYDIS_MNEMONIC_CLC: case ZYDIS_MNEMONIC_STC: case ZYDIS_MNEMONIC_CMC:
+        flags_materialize(s);
+        s->flags.bits[F_CF] = m == ZYDIS_MNEMONIC_CMC ? sx_v_un(CTX, SX_NOT, s->flags.bits[F_CF])
+                                                      : sx_v(1, m == ZYDIS_MNEMONIC_STC);
+        return EX_OK;
+    case ZYDIS_MNEMONIC_MOVDQU: case ZYDIS_MNEMONIC_MOVDQA: case ZYDIS_MNEMONIC_MOVUPS:
+    case ZYDIS_MNEMONIC_MOVAPS: case ZYDIS_MNEMONIC_MOVQ: case ZYDIS_MNEMONIC_MOVD:
+    case ZYDIS_MNEMONIC_PXOR: case ZYDIS_MNEMONIC_PCMPEQB: case ZYDIS_MNEMONIC_PMOVMSKB:
+        return exec_sse(s, in);
+    default:
+        return EX_UNSUPPORTED;
+    }
+}
+
+/* ---- unsupported instructions ----------------------------------------------------------- */
+
+/* Make every register, memory operand and flag the instruction reads concrete, with a
+ * recorded constraint each, so running it natively is exact for this path. */
+static void concretize_inputs(struct sx_state *s, struct insn *in)
+{
+    for (unsigned i = 0; i < in->d.operand_count; i++) {
+        const ZydisDecodedOperand *op = &in->ops[i];
+        if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+            struct reg_ref r = reg_ref(op->reg.value);
+            if (r.kind == R_GPR)
+                s->gpr[r.index] = concretize(s, s->gpr[r.index]);
+            else if (r.kind == R_XMM)
+                s->xmm[r.index] = concretize(s, s->xmm[r.index]);
+        } else if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+            if (op->mem.base != ZYDIS_REGISTER_NONE && reg_ref(op->mem.base).kind == R_GPR)
+                s->gpr[reg_ref(op->mem.base).index] =
+                    concretize(s, s->gpr[reg_ref(op->mem.base).index]);
+            if (op->mem.index != ZYDIS_REGISTER_NONE && reg_ref(op->mem.index).kind == R_GPR)
+                s->gpr[reg_ref(op->mem.index).index] =
+                    concretize(s, s->gpr[reg_ref(op->mem.index).index]);
+            if (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ) {
+                uint64_t addr = access_address(s, in, op);
+                for (unsigned b = 0; b < op->size / 8u; b++) {
+                    const struct sx_expr *e = sx_shadow_get(s->shadow, addr + b);
+                    uint8_t byte;
+                    if (!e || s->mem->read(s->mem_opaque, addr + b, &byte, 1) < 0)
+                        continue;
+                    concretize(s, sx_v_make(e, byte));
+                    sx_shadow_set(s->shadow, addr + b, NULL);
+                }
+            }
+        }
+    }
+    if (in->d.cpu_flags && in->d.cpu_flags->tested) {
+        flags_materialize(s);
+        for (int f = 0; f < F_COUNT; f++)
+            s->flags.bits[f] = concretize(s, s->flags.bits[f]);
+    }
+}
+
+static void report_once(struct sx_state *s, ZydisMnemonic m, const char *what)
+{
+    if (m < 2048 && (s->reported[m / 8] & (1u << (m % 8))))
+        return;
+    if (m < 2048)
+        s->reported[m / 8] |= (uint8_t)(1u << (m % 8));
+    if (s->report) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "symex: %s '%s'", what, ZydisMnemonicGetString(m));
+        s->report(s->report_opaque, msg);
+    }
+}
+
+/* ---- public ---------------------------------------------------------------------------- */
+
+void sx_state_init(struct sx_state *s, struct sx_ctx *ctx, const struct sx_mem_ops *mem,
+                   void *mem_opaque, struct sx_shadow *shadow, struct sx_path *path)
+{
+    memset(s, 0, sizeof *s);
+    s->ctx = ctx;
+    s->mem = mem;
+    s->mem_opaque = mem_opaque;
+    s->shadow = shadow;
+    s->path = path;
+    for (int i = 0; i < 16; i++) {
+        s->gpr[i] = sx_v(64, 0);
+        s->xmm[i] = sx_v(128, 0);
+    }
+    sx_state_set_rflags(s, 0x2);
+}
+
+bool sx_state_has_symbolic_regs(struct sx_state *s)
+{
+    for (int i = 0; i < 16; i++)
+        if (s->gpr[i].e || s->xmm[i].e)
+            return true;
+    for (int f = 0; f < F_COUNT; f++)
+        if (flag_get(s, f).e)
+            return true;
+    return false;
+}
+
+void sx_state_concretize(struct sx_state *s)
+{
+    for (int i = 0; i < 16; i++) {
+        s->gpr[i] = concretize(s, s->gpr[i]);
+        s->xmm[i] = concretize(s, s->xmm[i]);
+    }
+    flags_materialize(s);
+    for (int f = 0; f < F_COUNT; f++)
+        s->flags.bits[f] = concretize(s, s->flags.bits[f]);
+}
+
+void sx_make_symbolic(struct sx_state *s, uint64_t addr, uint32_t len, uint32_t input)
+{
+    for (uint32_t i = 0; i < len; i++)
+        sx_shadow_set(s->shadow, addr + i, sx_input_byte(CTX, input, i));
+}
+
+enum sx_status sx_step(struct sx_state *s)
+{
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    size_t n = 0;
+    /* Fetch up to 15 bytes; stop early at an unmapped page. */
+    while (n < sizeof bytes && s->mem->read(s->mem_opaque, s->rip + n, &bytes[n], 1) == 0)
+        n++;
+    ZydisDecoder dec;
+    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    struct insn in;
+    memset(&in, 0, sizeof in);
+    if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &in.d, in.ops))) {
+        s->fault_addr = s->rip;
+        snprintf(s->last_mnemonic, sizeof s->last_mnemonic, "(undecodable)");
+        return SX_BAD_FETCH;
+    }
+    in.pc = s->rip;
+    in.next = s->rip + in.d.length;
+
+    in.locked = (in.d.attributes & ZYDIS_ATTRIB_HAS_LOCK) ||
+                (in.d.mnemonic == ZYDIS_MNEMONIC_XCHG &&
+                 (in.ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY ||
+                  in.ops[1].type == ZYDIS_OPERAND_TYPE_MEMORY));
+    /* A locked read-modify-write that lost a race to another CPU is redone from the
+     * state it started with (its memory write is the first thing it commits). */
+    static_assert(sizeof(struct sx_state) < 4096, "saved on the stack per locked insn");
+    struct sx_state saved;
+    if (in.locked)
+        memcpy(&saved, s, sizeof saved);
+    for (int attempt = 0;; attempt++) {
+        if (attempt > 0)
+            memcpy(s, &saved, sizeof saved);
+        in.have_old = false;
+        s->rip = in.next;
+        enum exec_status st = exec_insn(s, &in);
+        switch (st) {
+        case EX_OK:
+            s->instructions++;
+            return SX_OK;
+        case EX_RETRY:
+            if (attempt < 1000)
+                continue;
+            st = EX_UNSUPPORTED; /* pathological contention: hand it to the CPU */
+            /* fall through */
+        case EX_UNSUPPORTED:
+            s->rip = in.pc;
+            concretize_inputs(s, &in);
+            snprintf(s->last_mnemonic, sizeof s->last_mnemonic, "%s",
+                     ZydisMnemonicGetString(in.d.mnemonic));
+            report_once(s, in.d.mnemonic, "not modelled, operands concretised:");
+            return SX_UNSUPPORTED;
+        case EX_FAULT:
+            s->rip = in.pc;
+            snprintf(s->last_mnemonic, sizeof s->last_mnemonic, "%s",
+                     ZydisMnemonicGetString(in.d.mnemonic));
+            return SX_FAULT;
+        }
+    }
+}

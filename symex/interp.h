@@ -1,0 +1,110 @@
+/* The x86-64 concolic interpreter: executes instructions on a register file and memory
+ * whose values are concrete plus optionally symbolic (see value.h).
+ *
+ * Memory is reached through `struct sx_mem_ops` (guest-virtual addresses; the VMM's
+ * sidecar translates them, tests use host memory directly); symbolic bytes live in a
+ * `struct sx_shadow`. Branches on symbolic data follow the concrete side and are
+ * recorded in a `struct sx_path`. Flags are lazy: the last flag-setting operation is
+ * kept and each condition is derived from it only when read (so `cmp a, b; jb` gives
+ * the constraint a <u b, not a formula over flag bits).
+ */
+#ifndef SYMEX_INTERP_H
+#define SYMEX_INTERP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "expr.h"
+#include "path.h"
+#include "shadow.h"
+#include "value.h"
+
+enum sx_gpr { SX_RAX, SX_RCX, SX_RDX, SX_RBX, SX_RSP, SX_RBP, SX_RSI, SX_RDI,
+              SX_R8, SX_R9, SX_R10, SX_R11, SX_R12, SX_R13, SX_R14, SX_R15 };
+
+#define SX_FLAG_CF 0x001ull
+#define SX_FLAG_PF 0x004ull
+#define SX_FLAG_AF 0x010ull
+#define SX_FLAG_ZF 0x040ull
+#define SX_FLAG_SF 0x080ull
+#define SX_FLAG_DF 0x400ull
+#define SX_FLAG_OF 0x800ull
+#define SX_FLAGS_ARITH (SX_FLAG_CF | SX_FLAG_PF | SX_FLAG_AF | SX_FLAG_ZF | SX_FLAG_SF | SX_FLAG_OF)
+
+struct sx_mem_ops {
+    /* Copy bytes; return 0, or -1 if any byte is not mapped. */
+    int (*read)(void *opaque, uint64_t addr, void *buf, size_t len);
+    int (*write)(void *opaque, uint64_t addr, const void *buf, size_t len);
+    /* Atomically: if the len-byte (1, 2, 4, 8) value at addr equals `expected`, store
+     * `desired`. Always sets *old to the value found. Return -1 if unmapped. */
+    int (*cmpxchg)(void *opaque, uint64_t addr, size_t len, uint64_t expected,
+                   uint64_t desired, uint64_t *old);
+};
+
+/* Which operation last set the arithmetic flags (see flags in interp.c). */
+enum sx_flags_op {
+    SX_FL_BITS,   /* materialised: one width-1 value per flag in `bits` */
+    SX_FL_ADD, SX_FL_ADC, SX_FL_SUB, SX_FL_SBB, SX_FL_INC, SX_FL_DEC,
+    SX_FL_LOGIC, SX_FL_SHL, SX_FL_SHR, SX_FL_SAR, SX_FL_MUL,
+};
+
+struct sx_flags {
+    enum sx_flags_op op;
+    struct sx_val a, b, res, carry_in; /* operands as the operation saw them */
+    struct sx_val bits[6];             /* SX_FL_BITS: CF PF AF ZF SF OF */
+};
+
+enum sx_status {
+    SX_OK,
+    SX_UNSUPPORTED,  /* not modelled: symbolic operands were concretised; run it natively */
+    SX_FAULT,        /* the instruction faults (see fault_vector, fault_addr) */
+    SX_BAD_FETCH,    /* RIP points at unmapped or undecodable bytes */
+};
+
+struct sx_state {
+    struct sx_ctx *ctx;
+    struct sx_val gpr[16];   /* width 64 */
+    struct sx_val xmm[16];   /* width 128 */
+    uint64_t rip;
+    struct sx_flags flags;
+    uint64_t rflags_other;   /* concrete non-arithmetic bits (DF, IF, bit 1, ...) */
+    uint64_t fs_base, gs_base;
+
+    const struct sx_mem_ops *mem;
+    void *mem_opaque;
+    struct sx_shadow *shadow;
+    struct sx_path *path;
+
+    /* Report (once per mnemonic) instructions that had to be concretised. */
+    void (*report)(void *opaque, const char *message);
+    void *report_opaque;
+    uint8_t reported[256];   /* bitmap by Zydis mnemonic (first 2048) */
+
+    uint64_t instructions;   /* executed */
+    unsigned fault_vector;
+    uint64_t fault_addr;
+    char last_mnemonic[32];  /* of the instruction that stopped the run */
+};
+
+void sx_state_init(struct sx_state *s, struct sx_ctx *ctx, const struct sx_mem_ops *mem,
+                   void *mem_opaque, struct sx_shadow *shadow, struct sx_path *path);
+/* Concrete RFLAGS (arithmetic flags computed from the lazy record). */
+uint64_t sx_state_rflags(struct sx_state *s);
+void sx_state_set_rflags(struct sx_state *s, uint64_t rflags);
+/* One arithmetic flag (SX_FLAG_CF, ...) as a width-1 value. */
+struct sx_val sx_state_flag(struct sx_state *s, uint64_t flag);
+/* Any symbolic value left in registers or flags? */
+bool sx_state_has_symbolic_regs(struct sx_state *s);
+/* Replace every symbolic register and flag by its concrete value, recording the
+ * constraint that value == expression. */
+void sx_state_concretize(struct sx_state *s);
+
+/* Execute one instruction. */
+enum sx_status sx_step(struct sx_state *s);
+
+/* Mark [addr, addr+len) as the symbolic input `input` (bytes 0..len-1), keeping the
+ * concrete bytes in memory as the current concrete input. */
+void sx_make_symbolic(struct sx_state *s, uint64_t addr, uint32_t len, uint32_t input);
+
+#endif

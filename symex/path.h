@@ -1,0 +1,37 @@
+/* Path constraints: everything the current (concrete) path assumed about the symbolic
+ * inputs, in order, and the branch points where the other side could be taken. */
+#ifndef SYMEX_PATH_H
+#define SYMEX_PATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "expr.h"
+#include "solver.h"
+
+struct sx_branch {
+    uint64_t pc;                   /* address of the branching instruction */
+    const struct sx_expr *taken;   /* width-1 condition that held on this path */
+    size_t prefix;                 /* constraints recorded before this branch */
+};
+
+struct sx_path {
+    const struct sx_expr **constraints;
+    size_t n, cap;
+    struct sx_branch *branches;
+    size_t nbranches, branches_cap;
+};
+
+void sx_path_init(struct sx_path *p);
+void sx_path_release(struct sx_path *p);
+/* An assumption that is not a choice point (e.g. a concretised address). */
+void sx_path_assume(struct sx_path *p, const struct sx_expr *cond);
+/* A branch on symbolic data: `taken` held on this path; its negation is the other side. */
+void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
+                    const struct sx_expr *taken);
+/* Solve for an input that follows this path up to branch `i` and then goes the other
+ * way. `model` should be seeded with the current input. */
+enum sx_sat sx_path_flip(const struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                         size_t i, struct sx_model *model);
+
+#endif

@@ -1,0 +1,209 @@
+#include "solver.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* One cached answer: the sorted constraint ids, the verdict, and the model bytes the
+ * solver chose (input, offset, value). */
+struct cache_entry {
+    struct cache_entry *next;
+    uint64_t hash;
+    size_t n;
+    uint32_t *ids;
+    enum sx_sat result;
+    size_t nassign;
+    uint64_t *assign; /* (input << 40) | (offset << 8) | value */
+};
+
+#define CACHE_BUCKETS 4096
+
+struct sx_solver {
+    struct sx_ctx *ctx;
+    const struct sx_solver_backend *ops;
+    void *impl;
+    struct cache_entry *cache[CACHE_BUCKETS];
+    struct sx_solver_stats stats;
+};
+
+struct sx_model *sx_model_new(const struct sx_ctx *ctx, const struct sx_model *seed)
+{
+    struct sx_model *m = calloc(1, sizeof *m);
+    if (!m)
+        abort();
+    m->ninputs = sx_input_count(ctx);
+    m->bytes = calloc(m->ninputs ? m->ninputs : 1, sizeof *m->bytes);
+    m->lengths = calloc(m->ninputs ? m->ninputs : 1, sizeof *m->lengths);
+    if (!m->bytes || !m->lengths)
+        abort();
+    for (uint32_t i = 0; i < m->ninputs; i++) {
+        m->lengths[i] = sx_input_get(ctx, i)->size;
+        m->bytes[i] = calloc(m->lengths[i] ? m->lengths[i] : 1, 1);
+        if (!m->bytes[i])
+            abort();
+        if (seed && i < seed->ninputs)
+            memcpy(m->bytes[i], seed->bytes[i],
+                   seed->lengths[i] < m->lengths[i] ? seed->lengths[i] : m->lengths[i]);
+    }
+    return m;
+}
+
+void sx_model_free(struct sx_model *m)
+{
+    if (!m)
+        return;
+    for (uint32_t i = 0; i < m->ninputs; i++)
+        free(m->bytes[i]);
+    free(m->bytes);
+    free(m->lengths);
+    free(m);
+}
+
+void sx_model_set(struct sx_model *m, uint32_t input, uint32_t offset, uint8_t value)
+{
+    if (input < m->ninputs && offset < m->lengths[input])
+        m->bytes[input][offset] = value;
+}
+
+struct sx_solver *sx_solver_new(struct sx_ctx *ctx, const char *backend, unsigned timeout_ms)
+{
+    struct sx_solver *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->ctx = ctx;
+    if (!backend || strcmp(backend, "z3") == 0)
+        s->impl = sx_z3_backend_new(ctx, timeout_ms, &s->ops);
+    if (!s->impl) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sx_solver_free(struct sx_solver *s)
+{
+    if (!s)
+        return;
+    s->ops->destroy(s->impl);
+    for (size_t i = 0; i < CACHE_BUCKETS; i++) {
+        for (struct cache_entry *e = s->cache[i], *next; e; e = next) {
+            next = e->next;
+            free(e->ids);
+            free(e->assign);
+            free(e);
+        }
+    }
+    free(s);
+}
+
+const char *sx_solver_backend_name(const struct sx_solver *s) { return s->ops->name; }
+const struct sx_solver_stats *sx_solver_stats(const struct sx_solver *s) { return &s->stats; }
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The query as a sorted, de-duplicated id set: order and repeats do not change it. */
+static size_t query_key(const struct sx_expr *const *c, size_t n, uint32_t *ids, uint64_t *hash)
+{
+    for (size_t i = 0; i < n; i++)
+        ids[i] = c[i]->id;
+    qsort(ids, n, sizeof *ids, cmp_u32);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || ids[m - 1] != ids[i])
+            ids[m++] = ids[i];
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < m; i++)
+        h = (h ^ ids[i]) * 1099511628211ull;
+    *hash = h;
+    return m;
+}
+
+/* Record which model bytes the backend set, by diffing against the seed. */
+static void remember(struct sx_solver *s, uint64_t hash, uint32_t *ids, size_t n,
+                     enum sx_sat r, const struct sx_model *seed, const struct sx_model *model)
+{
+    struct cache_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->hash = hash;
+    e->n = n;
+    e->ids = ids;
+    e->result = r;
+    if (r == SX_SAT && model) {
+        size_t cap = 0;
+        for (uint32_t i = 0; i < model->ninputs; i++)
+            cap += model->lengths[i];
+        e->assign = malloc((cap ? cap : 1) * sizeof *e->assign);
+        for (uint32_t i = 0; i < model->ninputs && e->assign; i++)
+            for (uint32_t o = 0; o < model->lengths[i]; o++)
+                if (!seed || model->bytes[i][o] != seed->bytes[i][o])
+                    e->assign[e->nassign++] = ((uint64_t)i << 40) | ((uint64_t)o << 8) |
+                                              model->bytes[i][o];
+    }
+    struct cache_entry **b = &s->cache[hash % CACHE_BUCKETS];
+    e->next = *b;
+    *b = e;
+}
+
+enum sx_sat sx_solver_check(struct sx_solver *s, const struct sx_expr *const *constraints,
+                            size_t n, struct sx_model *model)
+{
+    s->stats.queries++;
+    /* Trivial cases need no solver: a constant false, or only constant trues. */
+    size_t nonconst = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sx_is_const(constraints[i])) {
+            if (!constraints[i]->value) {
+                s->stats.unsat++;
+                return SX_UNSAT;
+            }
+        } else {
+            nonconst++;
+        }
+    }
+    if (nonconst == 0) {
+        s->stats.sat++;
+        return SX_SAT;
+    }
+
+    uint32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids)
+        abort();
+    uint64_t hash;
+    size_t m = query_key(constraints, n, ids, &hash);
+    for (struct cache_entry *e = s->cache[hash % CACHE_BUCKETS]; e; e = e->next) {
+        if (e->hash == hash && e->n == m && memcmp(e->ids, ids, m * sizeof *ids) == 0) {
+            free(ids);
+            s->stats.cache_hits++;
+            if (e->result == SX_SAT && model)
+                for (size_t i = 0; i < e->nassign; i++)
+                    sx_model_set(model, (uint32_t)(e->assign[i] >> 40),
+                                 (uint32_t)(e->assign[i] >> 8) & 0xffffffffu,
+                                 (uint8_t)e->assign[i]);
+            return e->result;
+        }
+    }
+
+    struct sx_model *seed = model ? sx_model_new(s->ctx, model) : NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum sx_sat r = s->ops->check(s->impl, constraints, n, model);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->stats.seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    if (r == SX_SAT)
+        s->stats.sat++;
+    else if (r == SX_UNSAT)
+        s->stats.unsat++;
+    else
+        s->stats.unknown++;
+    if (r != SX_UNKNOWN) /* a timeout may succeed another time: do not cache it */
+        remember(s, hash, ids, m, r, seed, model);
+    else
+        free(ids);
+    sx_model_free(seed);
+    return r;
+}

@@ -1,0 +1,215 @@
+/* The Z3 backend (Z3's C API, libz3-dev). Incremental: the solver keeps a stack of
+ * asserted constraints, one push level each; a new query pops back to the longest
+ * common prefix and pushes the rest, so path prefixes are not re-asserted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <z3.h>
+
+#include "solver.h"
+
+struct z3_backend {
+    struct sx_ctx *ctx;
+    Z3_context z;
+    Z3_solver solver;
+    Z3_ast *memo;            /* translated expressions by id (referenced) */
+    size_t memo_cap;
+    const struct sx_expr **leaves; /* every input byte translated so far */
+    size_t nleaves, leaves_cap;
+    const struct sx_expr **stack; /* asserted constraints, one push level each */
+    size_t depth, stack_cap;
+    int error;               /* set by the error handler */
+};
+
+static void on_z3_error(Z3_context z, Z3_error_code code)
+{
+    (void)z;
+    (void)code; /* reported by the caller through the UNKNOWN result */
+}
+
+static Z3_ast bv_of_bool(struct z3_backend *b, Z3_ast cond)
+{
+    Z3_sort s1 = Z3_mk_bv_sort(b->z, 1);
+    return Z3_mk_ite(b->z, cond, Z3_mk_int(b->z, 1, s1), Z3_mk_int(b->z, 0, s1));
+}
+
+static Z3_ast bool_of_bv(struct z3_backend *b, Z3_ast bv1)
+{
+    return Z3_mk_eq(b->z, bv1, Z3_mk_int(b->z, 1, Z3_mk_bv_sort(b->z, 1)));
+}
+
+static Z3_ast mk_const(struct z3_backend *b, unsigned width, sx_u128 v)
+{
+    if (width <= 64)
+        return Z3_mk_unsigned_int64(b->z, (uint64_t)v, Z3_mk_bv_sort(b->z, width));
+    Z3_ast hi = Z3_mk_unsigned_int64(b->z, (uint64_t)(v >> 64), Z3_mk_bv_sort(b->z, width - 64));
+    Z3_ast lo = Z3_mk_unsigned_int64(b->z, (uint64_t)v, Z3_mk_bv_sort(b->z, 64));
+    return Z3_mk_concat(b->z, hi, lo);
+}
+
+static Z3_ast translate(struct z3_backend *b, const struct sx_expr *e)
+{
+    if (e->id < b->memo_cap && b->memo[e->id])
+        return b->memo[e->id];
+    Z3_context z = b->z;
+    Z3_ast r = NULL, x = NULL, y = NULL;
+    if (e->a)
+        x = translate(b, e->a);
+    if (e->b && e->op != SX_ITE)
+        y = translate(b, e->b);
+    switch (e->op) {
+    case SX_CONST: r = mk_const(b, e->width, e->value); break;
+    case SX_INPUT: {
+        const struct sx_input *in = sx_input_get(b->ctx, (uint32_t)(e->value >> 32));
+        char name[96];
+        snprintf(name, sizeof name, "%s[%u]", in ? in->name : "input", (unsigned)e->value);
+        r = Z3_mk_const(z, Z3_mk_string_symbol(z, name), Z3_mk_bv_sort(z, 8));
+        if (b->nleaves == b->leaves_cap) {
+            b->leaves_cap = b->leaves_cap ? 2 * b->leaves_cap : 64;
+            b->leaves = realloc(b->leaves, b->leaves_cap * sizeof *b->leaves);
+            if (!b->leaves)
+                abort();
+        }
+        b->leaves[b->nleaves++] = e;
+        break;
+    }
+    case SX_ADD: r = Z3_mk_bvadd(z, x, y); break;
+    case SX_SUB: r = Z3_mk_bvsub(z, x, y); break;
+    case SX_MUL: r = Z3_mk_bvmul(z, x, y); break;
+    case SX_UDIV: r = Z3_mk_bvudiv(z, x, y); break;
+    case SX_SDIV: r = Z3_mk_bvsdiv(z, x, y); break;
+    case SX_UREM: r = Z3_mk_bvurem(z, x, y); break;
+    case SX_SREM: r = Z3_mk_bvsrem(z, x, y); break;
+    case SX_AND: r = Z3_mk_bvand(z, x, y); break;
+    case SX_OR: r = Z3_mk_bvor(z, x, y); break;
+    case SX_XOR: r = Z3_mk_bvxor(z, x, y); break;
+    case SX_NOT: r = Z3_mk_bvnot(z, x); break;
+    case SX_NEG: r = Z3_mk_bvneg(z, x); break;
+    case SX_SHL: r = Z3_mk_bvshl(z, x, y); break;
+    case SX_LSHR: r = Z3_mk_bvlshr(z, x, y); break;
+    case SX_ASHR: r = Z3_mk_bvashr(z, x, y); break;
+    case SX_EQ: r = bv_of_bool(b, Z3_mk_eq(z, x, y)); break;
+    case SX_ULT: r = bv_of_bool(b, Z3_mk_bvult(z, x, y)); break;
+    case SX_ULE: r = bv_of_bool(b, Z3_mk_bvule(z, x, y)); break;
+    case SX_SLT: r = bv_of_bool(b, Z3_mk_bvslt(z, x, y)); break;
+    case SX_SLE: r = bv_of_bool(b, Z3_mk_bvsle(z, x, y)); break;
+    case SX_EXTRACT: r = Z3_mk_extract(z, e->lo + e->width - 1, e->lo, x); break;
+    case SX_CONCAT: r = Z3_mk_concat(z, x, y); break;
+    case SX_ZEXT: r = Z3_mk_zero_ext(z, e->width - e->a->width, x); break;
+    case SX_SEXT: r = Z3_mk_sign_ext(z, e->width - e->a->width, x); break;
+    case SX_ITE:
+        r = Z3_mk_ite(z, bool_of_bv(b, x), translate(b, e->b), translate(b, e->c));
+        break;
+    default: abort();
+    }
+    Z3_inc_ref(z, r);
+    if (e->id >= b->memo_cap) {
+        size_t cap = (e->id + 1) * 2;
+        b->memo = realloc(b->memo, cap * sizeof *b->memo);
+        if (!b->memo)
+            abort();
+        memset(b->memo + b->memo_cap, 0, (cap - b->memo_cap) * sizeof *b->memo);
+        b->memo_cap = cap;
+    }
+    b->memo[e->id] = r;
+    return r;
+}
+
+static void read_model(struct z3_backend *b, struct sx_model *model)
+{
+    Z3_model m = Z3_solver_get_model(b->z, b->solver);
+    if (!m)
+        return;
+    Z3_model_inc_ref(b->z, m);
+    for (size_t i = 0; i < b->nleaves; i++) {
+        const struct sx_expr *leaf = b->leaves[i];
+        Z3_ast v;
+        /* No model completion: bytes the query does not mention keep the seed. */
+        if (!Z3_model_eval(b->z, m, b->memo[leaf->id], false, &v))
+            continue;
+        uint64_t value;
+        if (Z3_is_numeral_ast(b->z, v) && Z3_get_numeral_uint64(b->z, v, &value))
+            sx_model_set(model, (uint32_t)(leaf->value >> 32), (uint32_t)leaf->value,
+                         (uint8_t)value);
+    }
+    Z3_model_dec_ref(b->z, m);
+}
+
+static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n,
+                            struct sx_model *model)
+{
+    struct z3_backend *b = impl;
+    b->error = 0;
+    size_t common = 0;
+    while (common < n && common < b->depth && b->stack[common] == c[common])
+        common++;
+    if (b->depth > common) {
+        Z3_solver_pop(b->z, b->solver, (unsigned)(b->depth - common));
+        b->depth = common;
+    }
+    if (n > b->stack_cap) {
+        b->stack_cap = n * 2;
+        b->stack = realloc(b->stack, b->stack_cap * sizeof *b->stack);
+        if (!b->stack)
+            abort();
+    }
+    for (size_t i = common; i < n; i++) {
+        Z3_solver_push(b->z, b->solver);
+        Z3_solver_assert(b->z, b->solver, bool_of_bv(b, translate(b, c[i])));
+        b->stack[b->depth++] = c[i];
+    }
+    switch (Z3_solver_check(b->z, b->solver)) {
+    case Z3_L_TRUE:
+        if (model)
+            read_model(b, model);
+        return SX_SAT;
+    case Z3_L_FALSE:
+        return SX_UNSAT;
+    default:
+        return SX_UNKNOWN;
+    }
+}
+
+static void z3_destroy(void *impl)
+{
+    struct z3_backend *b = impl;
+    for (size_t i = 0; i < b->memo_cap; i++)
+        if (b->memo[i])
+            Z3_dec_ref(b->z, b->memo[i]);
+    Z3_solver_dec_ref(b->z, b->solver);
+    Z3_del_context(b->z);
+    free(b->memo);
+    free(b->leaves);
+    free(b->stack);
+    free(b);
+}
+
+static const struct sx_solver_backend z3_ops = {
+    .name = "z3",
+    .check = z3_check,
+    .destroy = z3_destroy,
+};
+
+void *sx_z3_backend_new(struct sx_ctx *ctx, unsigned timeout_ms,
+                        const struct sx_solver_backend **ops)
+{
+    struct z3_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->ctx = ctx;
+    Z3_config cfg = Z3_mk_config();
+    b->z = Z3_mk_context_rc(cfg);
+    Z3_del_config(cfg);
+    Z3_set_error_handler(b->z, on_z3_error);
+    b->solver = Z3_mk_solver_for_logic(b->z, Z3_mk_string_symbol(b->z, "QF_BV"));
+    Z3_solver_inc_ref(b->z, b->solver);
+    if (timeout_ms) {
+        Z3_params p = Z3_mk_params(b->z);
+        Z3_params_inc_ref(b->z, p);
+        Z3_params_set_uint(b->z, p, Z3_mk_string_symbol(b->z, "timeout"), timeout_ms);
+        Z3_solver_set_params(b->z, b->solver, p);
+        Z3_params_dec_ref(b->z, p);
+    }
+    *ops = &z3_ops;
+    return b;
+}
