@@ -72,7 +72,9 @@ struct sx_solver *sx_solver_new(struct sx_ctx *ctx, const char *backend, unsigne
         return NULL;
     s->ctx = ctx;
     if (!backend || strcmp(backend, "z3") == 0)
-        s->impl = sx_z3_backend_new(ctx, timeout_ms, &s->ops);
+        s->impl = sx_z3_backend_new(ctx, timeout_ms, true, &s->ops);
+    else if (strcmp(backend, "z3-fresh") == 0)
+        s->impl = sx_z3_backend_new(ctx, timeout_ms, false, &s->ops);
     if (!s->impl) {
         free(s);
         return NULL;

@@ -8,6 +8,7 @@
 #ifndef SYMEX_SOLVER_H
 #define SYMEX_SOLVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +44,9 @@ struct sx_solver_stats {
 
 struct sx_solver;
 
-/* backend: "z3" (the default when NULL). timeout_ms: per query, 0 = none. */
+/* backend: "z3" (incremental; the default when NULL) or "z3-fresh" (a new solver per
+ * query, see solver_z3.c); NULL result for an
+ * unknown name. timeout_ms: per query, 0 = none; a timeout answers SX_UNKNOWN. */
 struct sx_solver *sx_solver_new(struct sx_ctx *ctx, const char *backend, unsigned timeout_ms);
 void sx_solver_free(struct sx_solver *s);
 const char *sx_solver_backend_name(const struct sx_solver *s);
@@ -53,7 +56,7 @@ enum sx_sat sx_solver_check(struct sx_solver *s, const struct sx_expr *const *co
 const struct sx_solver_stats *sx_solver_stats(const struct sx_solver *s);
 
 /* Backends. */
-void *sx_z3_backend_new(struct sx_ctx *ctx, unsigned timeout_ms,
+void *sx_z3_backend_new(struct sx_ctx *ctx, unsigned timeout_ms, bool incremental,
                         const struct sx_solver_backend **ops);
 
 #endif

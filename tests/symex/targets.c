@@ -1,0 +1,59 @@
+#include "targets.h"
+
+#include <emmintrin.h>
+#include <string.h>
+
+/* A call on the guarded side forces a real branch (not a setcc/cmov). */
+__attribute__((noinline)) static int reached(int which)
+{
+    __asm__ volatile("" ::: "memory");
+    return 1000 + which;
+}
+
+int target_linear(const uint8_t *buf)
+{
+    uint32_t x;
+    memcpy(&x, buf, 4);
+    if (x * 7 + 3 == 0x1234567)
+        return reached(1);
+    return 0;
+}
+
+int target_magic(const uint8_t *buf)
+{
+    static const uint8_t magic[8] = { 'S', 'Y', 'M', 'H', 'V', '!', 0x7f, 0x01 };
+    for (int i = 0; i < 8; i++)
+        if (buf[i] != magic[i])
+            return 0;
+    return reached(2);
+}
+
+int target_magic64(const uint8_t *buf)
+{
+    uint64_t v;
+    memcpy(&v, buf, 8);
+    if (v == 0x017f2156484d5953ull)
+        return reached(3);
+    return 0;
+}
+
+int target_checksum(const uint8_t *buf)
+{
+    uint32_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h * 31 + buf[i];
+    if (h == 0xdeadbeef)
+        return reached(4);
+    return 0;
+}
+
+int target_sse(const uint8_t *buf)
+{
+    static const uint8_t a16[16] __attribute__((aligned(16))) = {
+        'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A' };
+    __m128i v = _mm_loadu_si128((const __m128i *)buf);
+    __m128i eq = _mm_cmpeq_epi8(v, _mm_load_si128((const __m128i *)a16));
+    if (_mm_movemask_epi8(eq) == 0xffff)
+        return reached(5);
+    return 0;
+}

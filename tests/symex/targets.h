@@ -1,0 +1,15 @@
+/* Functions the solver tests interpret. Built without sanitizers, so their machine
+ * code is what a guest program's would be. Each returns 0 on the common path and a
+ * value >= 1000 when it reaches the guarded branch. */
+#ifndef TESTS_TARGETS_H
+#define TESTS_TARGETS_H
+
+#include <stdint.h>
+
+int target_linear(const uint8_t *buf);    /* x*7+3 == 0x1234567 (x: 4 bytes) */
+int target_magic(const uint8_t *buf);     /* 8 bytes equal "SYMHV!\x7f\x01", byte by byte */
+int target_magic64(const uint8_t *buf);   /* the same as one 64-bit compare */
+int target_checksum(const uint8_t *buf);  /* h = h*31 + b over 8 bytes == 0xdeadbeef */
+int target_sse(const uint8_t *buf);       /* 16 bytes all 'A', via pcmpeqb/pmovmskb */
+
+#endif

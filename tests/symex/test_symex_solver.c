@@ -1,0 +1,320 @@
+/* The solver drives real code down the other branch: target functions (compiled
+ * natively) are interpreted with a symbolic input; each new input the solver produces
+ * is checked by calling the native function with it. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "interp.h"
+#include "solver.h"
+#include "targets.h"
+
+/* Memory as this process sees it; process_vm_readv makes a bad address an error
+ * instead of a crash. */
+static int self_read(void *o, uint64_t addr, void *buf, size_t len)
+{
+    (void)o;
+    struct iovec local = { buf, len }, remote = { (void *)addr, len };
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+static int self_write(void *o, uint64_t addr, const void *buf, size_t len)
+{
+    (void)o;
+    struct iovec local = { (void *)buf, len }, remote = { (void *)addr, len };
+    return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+static int self_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uint64_t desired,
+                        uint64_t *old)
+{
+    uint64_t cur = 0;
+    if (self_read(o, addr, &cur, len) < 0)
+        return -1;
+    *old = cur;
+    return cur == expected ? self_write(o, addr, &desired, len) : 0;
+}
+
+static const struct sx_mem_ops self_mem = { self_read, self_write, self_cmpxchg };
+
+#define RETURN_MAGIC 0x5eed0000dead0000ull
+#define STACK_BYTES (64 * 1024)
+
+struct concolic_run {
+    struct sx_ctx *ctx;
+    struct sx_shadow *shadow;
+    struct sx_path path;
+    struct sx_state st;
+    uint32_t input;
+    int result;
+};
+
+static uint8_t stack_area[STACK_BYTES] __attribute__((aligned(64)));
+static int reports;
+static void count_report(void *o, const char *msg) { (void)o; (void)msg; reports++; }
+
+/* Interpret fn(buf) with buf[0..len) symbolic (input "buf"), from the native code. */
+static void run_concolic(struct concolic_run *r, int (*fn)(const uint8_t *), uint8_t *buf,
+                         uint32_t len, struct sx_ctx *ctx)
+{
+    r->ctx = ctx;
+    r->shadow = sx_shadow_new();
+    sx_path_init(&r->path);
+    sx_state_init(&r->st, ctx, &self_mem, NULL, r->shadow, &r->path);
+    r->st.report = count_report;
+    r->input = sx_input_count(ctx) ? 0 : sx_input_declare(ctx, "buf", len);
+    sx_make_symbolic(&r->st, (uint64_t)buf, len, r->input);
+    uint64_t sp = (uint64_t)(stack_area + STACK_BYTES - 64);
+    sp -= 8;
+    memcpy((void *)sp, &(uint64_t){ RETURN_MAGIC }, 8);
+    r->st.gpr[SX_RSP] = sx_v(64, sp);
+    r->st.gpr[SX_RDI] = sx_v(64, (uint64_t)buf);
+    r->st.rip = (uint64_t)fn;
+    for (long steps = 0; r->st.rip != RETURN_MAGIC; steps++) {
+        enum sx_status st = sx_step(&r->st);
+        ck_assert_msg(st == SX_OK, "interpretation stopped (status %d) at %s, rip %p", st,
+                      r->st.last_mnemonic, (void *)r->st.rip);
+        ck_assert_msg(steps < 1000000, "runaway interpretation");
+    }
+    r->result = (int)(int32_t)r->st.gpr[SX_RAX].c;
+}
+
+static void release(struct concolic_run *r)
+{
+    sx_path_release(&r->path);
+    sx_shadow_free(r->shadow);
+}
+
+static struct sx_model *model_of(struct sx_ctx *ctx, const uint8_t *buf, uint32_t len)
+{
+    struct sx_model *m = sx_model_new(ctx, NULL);
+    memcpy(m->bytes[0], buf, len);
+    return m;
+}
+
+/* One symbolic branch guards the target: flipping it must reach the other side. */
+static void flip_single_branch_with(const char *backend, int (*fn)(const uint8_t *),
+                                    uint32_t len, int expected)
+{
+    uint8_t buf[64] = { 0 };
+    ck_assert_int_eq(fn(buf), 0);
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, backend, 20000);
+    ck_assert_ptr_nonnull(solver);
+    struct concolic_run r;
+    run_concolic(&r, fn, buf, len, ctx);
+    ck_assert_int_eq(r.result, 0); /* the interpreter agrees with the CPU */
+    ck_assert_msg(r.path.nbranches >= 1, "no symbolic branch was recorded");
+    size_t last = r.path.nbranches - 1;
+    struct sx_model *m = model_of(ctx, buf, len);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, last, m), SX_SAT);
+    uint8_t fresh[64] = { 0 };
+    memcpy(fresh, m->bytes[0], len);
+    ck_assert_int_eq(fn(fresh), expected); /* the CPU takes the other branch */
+
+    /* The same flip again is answered from the cache. */
+    uint64_t hits = sx_solver_stats(solver)->cache_hits;
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, last, m), SX_SAT);
+    ck_assert_uint_eq(sx_solver_stats(solver)->cache_hits, hits + 1);
+
+    /* Replaying the new input in the interpreter follows the new path too. */
+    struct concolic_run again;
+    memcpy(buf, fresh, len);
+    run_concolic(&again, fn, buf, len, ctx);
+    ck_assert_int_eq(again.result, expected);
+    release(&again);
+    sx_model_free(m);
+    release(&r);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+
+static void flip_single_branch(int (*fn)(const uint8_t *), uint32_t len, int expected)
+{
+    flip_single_branch_with(NULL, fn, len, expected);
+}
+
+START_TEST(solver_flips_linear_equation) { flip_single_branch(target_linear, 4, 1001); }
+END_TEST
+START_TEST(solver_flips_64bit_magic) { flip_single_branch(target_magic64, 8, 1003); }
+END_TEST
+START_TEST(solver_flips_checksum_loop) { flip_single_branch(target_checksum, 8, 1004); }
+END_TEST
+START_TEST(solver_flips_sse_compare) { flip_single_branch(target_sse, 16, 1005); }
+END_TEST
+START_TEST(fresh_backend_flips_branches)
+{
+    flip_single_branch_with("z3-fresh", target_checksum, 8, 1004);
+    flip_single_branch_with("z3-fresh", target_linear, 4, 1001);
+    flip_single_branch_with("z3-fresh", target_magic64, 8, 1003);
+    flip_single_branch_with("z3-fresh", target_sse, 16, 1005);
+    struct sx_ctx *ctx = sx_ctx_new();
+    ck_assert_ptr_null(sx_solver_new(ctx, "boolector", 0)); /* not built in */
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+/* A byte-by-byte magic compare needs one flip per byte: a small generational search
+ * (always flip the deepest new branch) must find all eight bytes. */
+START_TEST(concolic_search_finds_bytewise_magic)
+{
+    uint8_t buf[8] = { 0 };
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 10000);
+    int found = 0, rounds = 0;
+    for (; rounds < 20 && !found; rounds++) {
+        struct concolic_run r;
+        run_concolic(&r, target_magic, buf, sizeof buf, ctx);
+        ck_assert_int_eq(r.result, target_magic(buf));
+        if (r.result == 1002) {
+            found = 1;
+        } else {
+            ck_assert_msg(r.path.nbranches > 0, "round %d: no branch to flip", rounds);
+            struct sx_model *m = model_of(ctx, buf, sizeof buf);
+            ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, r.path.nbranches - 1, m), SX_SAT);
+            memcpy(buf, m->bytes[0], sizeof buf);
+            sx_model_free(m);
+        }
+        release(&r);
+    }
+    ck_assert_msg(found, "magic not found in %d rounds", rounds);
+    ck_assert_int_eq(memcmp(buf, "SYMHV!\x7f\x01", 8), 0);
+    ck_assert_int_eq(target_magic(buf), 1002);
+    ck_assert_int_le(rounds, 10);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+/* An unsatisfiable flip is reported as such: x*2 is never odd. */
+START_TEST(solver_reports_unsat)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 10000);
+    uint32_t in = sx_input_declare(ctx, "x", 1);
+    const struct sx_expr *x = sx_input_byte(ctx, in, 0);
+    const struct sx_expr *twice = sx_binop(ctx, SX_MUL, x, sx_const(ctx, 8, 2));
+    const struct sx_expr *odd = sx_binop(ctx, SX_EQ, sx_extract(ctx, twice, 0, 1), sx_const(ctx, 1, 1));
+    ck_assert_int_eq(sx_solver_check(solver, &odd, 1, NULL), SX_UNSAT);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+/* A query too hard for the time limit comes back UNKNOWN, promptly and cleanly. */
+START_TEST(solver_timeout_is_unknown)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, "z3", 50);
+    uint32_t in = sx_input_declare(ctx, "f", 16);
+    const struct sx_expr *x = NULL, *y = NULL;
+    for (int i = 7; i >= 0; i--) {
+        const struct sx_expr *bx = sx_input_byte(ctx, in, (uint32_t)i);
+        const struct sx_expr *by = sx_input_byte(ctx, in, (uint32_t)(8 + i));
+        x = x ? sx_concat(ctx, x, bx) : bx;
+        y = y ? sx_concat(ctx, y, by) : by;
+    }
+    /* Factor a 124-bit semiprime (two 62-bit primes) with 64-bit factors > 1. */
+    sx_u128 n = (sx_u128)4611686018427387847ull * (sx_u128)4611686018427387817ull;
+    const struct sx_expr *prod = sx_binop(ctx, SX_MUL, sx_zext(ctx, x, 128), sx_zext(ctx, y, 128));
+    const struct sx_expr *q[3] = {
+        sx_binop(ctx, SX_EQ, prod, sx_const(ctx, 128, n)),
+        sx_binop(ctx, SX_ULT, sx_const(ctx, 64, 1), x),
+        sx_binop(ctx, SX_ULT, sx_const(ctx, 64, 1), y),
+    };
+    ck_assert_int_eq(sx_solver_check(solver, q, 3, NULL), SX_UNKNOWN);
+    ck_assert_uint_eq(sx_solver_stats(solver)->unknown, 1);
+    ck_assert_msg(sx_solver_stats(solver)->seconds < 5, "timeout not honoured: %.1f s",
+                  sx_solver_stats(solver)->seconds);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+/* An instruction the interpreter does not model, with a symbolic operand: the operand
+ * is concretised with a recorded constraint, the run stops for native execution, and
+ * the mnemonic is reported once. */
+START_TEST(unmodelled_instruction_is_concretised_and_reported_once)
+{
+    static const uint8_t code[] = { 0xf3, 0x48, 0x0f, 0xb8, 0xc3 }; /* popcnt rax, rbx */
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_shadow *sh = sx_shadow_new();
+    struct sx_path path;
+    sx_path_init(&path);
+    struct sx_state st;
+    sx_state_init(&st, ctx, &self_mem, NULL, sh, &path);
+    st.report = count_report;
+    reports = 0;
+    uint32_t in = sx_input_declare(ctx, "b", 1);
+    for (int round = 0; round < 2; round++) {
+        st.gpr[SX_RBX] = sx_v_make(sx_zext(ctx, sx_input_byte(ctx, in, 0), 64), 0x2a);
+        st.rip = (uint64_t)code;
+        ck_assert_int_eq(sx_step(&st), SX_UNSUPPORTED);
+        ck_assert_str_eq(st.last_mnemonic, "popcnt");
+        ck_assert_ptr_null(st.gpr[SX_RBX].e);       /* concretised ... */
+        ck_assert_uint_eq((uint64_t)st.gpr[SX_RBX].c, 0x2a);
+        ck_assert_uint_eq(st.rip, (uint64_t)code);  /* ... and left for the CPU */
+    }
+    ck_assert_uint_eq(path.n, 2); /* b == 0x2a, once per round */
+    ck_assert_int_eq(reports, 1);
+    sx_path_release(&path);
+    sx_shadow_free(sh);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+/* Hash-consing and folding: equal expressions are one node; constants fold. */
+START_TEST(expressions_are_hash_consed_and_folded)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    uint32_t in = sx_input_declare(ctx, "x", 2);
+    const struct sx_expr *a = sx_input_byte(ctx, in, 0), *b = sx_input_byte(ctx, in, 1);
+    ck_assert_ptr_eq(sx_binop(ctx, SX_ADD, a, b), sx_binop(ctx, SX_ADD, b, a));
+    ck_assert_ptr_eq(sx_binop(ctx, SX_XOR, a, a), sx_const(ctx, 8, 0));
+    ck_assert_ptr_eq(sx_binop(ctx, SX_ADD, a, sx_const(ctx, 8, 0)), a);
+    const struct sx_expr *c = sx_binop(ctx, SX_MUL, sx_const(ctx, 8, 7), sx_const(ctx, 8, 40));
+    ck_assert(sx_is_const(c));
+    ck_assert_uint_eq((unsigned)c->value, (7 * 40) & 0xff);
+    const struct sx_expr *word = sx_concat(ctx, b, a);
+    ck_assert_ptr_eq(sx_extract(ctx, word, 8, 8), b);
+    ck_assert_ptr_eq(sx_extract(ctx, sx_zext(ctx, a, 32), 0, 8), a);
+    /* zext(x) == 0x41 compares the byte itself */
+    const struct sx_expr *eq = sx_binop(ctx, SX_EQ, sx_zext(ctx, a, 32), sx_const(ctx, 32, 0x41));
+    ck_assert_ptr_eq(eq, sx_binop(ctx, SX_EQ, a, sx_const(ctx, 8, 0x41)));
+    const uint8_t bytes[2] = { 0x41, 0x02 };
+    const uint8_t *assign[1] = { bytes };
+    const uint32_t lens[1] = { 2 };
+    ck_assert_uint_eq((unsigned)sx_eval(ctx, eq, assign, lens), 1);
+    ck_assert_uint_eq((unsigned)sx_eval(ctx, word, assign, lens), 0x0241);
+    char text[128];
+    sx_expr_print(sx_binop(ctx, SX_ADD, a, b), ctx, text, sizeof text);
+    ck_assert_str_eq(text, "(bvadd x[0] x[1])");
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("symex-solver");
+    TCase *tc = tcase_create("solver");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, expressions_are_hash_consed_and_folded);
+    tcase_add_test(tc, solver_flips_linear_equation);
+    tcase_add_test(tc, solver_flips_64bit_magic);
+    tcase_add_test(tc, solver_flips_checksum_loop);
+    tcase_add_test(tc, solver_flips_sse_compare);
+    tcase_add_test(tc, fresh_backend_flips_branches);
+    tcase_add_test(tc, concolic_search_finds_bytewise_magic);
+    tcase_add_test(tc, solver_reports_unsat);
+    tcase_add_test(tc, solver_timeout_is_unknown);
+    tcase_add_test(tc, unmodelled_instruction_is_concretised_and_reported_once);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
