@@ -266,6 +266,79 @@ START_TEST(unmodelled_instruction_is_concretised_and_reported_once)
 }
 END_TEST
 
+/* Another CPU writes the destination between the interpreter's read and its atomic
+ * write: the cmpxchg fails once, and the instruction must be redone on the new value. */
+static int racing_writes;
+static int racing_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected,
+                          uint64_t desired, uint64_t *old)
+{
+    if (racing_writes-- > 0) {
+        uint64_t v = 0;
+        memcpy(&v, (void *)addr, len);
+        v += 100; /* the other CPU's increment lands first */
+        memcpy((void *)addr, &v, len);
+    }
+    return self_cmpxchg(o, addr, len, expected, desired, old);
+}
+
+START_TEST(locked_rmw_is_redone_when_another_cpu_interferes)
+{
+    static const uint8_t code[] = { 0xf0, 0x48, 0x0f, 0xc1, 0x03 }; /* lock xadd [rbx], rax */
+    static const struct sx_mem_ops racing = { self_read, self_write, racing_cmpxchg };
+    static uint64_t counter = 5;
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_shadow *sh = sx_shadow_new();
+    struct sx_path path;
+    sx_path_init(&path);
+    struct sx_state st;
+    sx_state_init(&st, ctx, &racing, NULL, sh, &path);
+    st.gpr[SX_RBX] = sx_v(64, (uint64_t)&counter);
+    st.gpr[SX_RAX] = sx_v(64, 1);
+    st.rip = (uint64_t)code;
+    racing_writes = 1;
+    ck_assert_int_eq(sx_step(&st), SX_OK);
+    ck_assert_uint_eq(counter, 5 + 100 + 1);          /* both increments survive */
+    ck_assert_uint_eq((uint64_t)st.gpr[SX_RAX].c, 105); /* xadd returns what it replaced */
+    ck_assert_uint_eq(st.rip, (uint64_t)code + sizeof code);
+    ck_assert_uint_eq(st.instructions, 1);
+    sx_path_release(&path);
+    sx_shadow_free(sh);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+/* A load through a symbolic pointer uses the concrete address and records that the
+ * pointer had that value. */
+START_TEST(symbolic_address_is_concretised_with_constraint)
+{
+    static const uint8_t code[] = { 0x48, 0x8b, 0x04, 0x0b }; /* mov rax, [rbx+rcx] */
+    static uint64_t table[4] = { 11, 22, 33, 44 };
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_shadow *sh = sx_shadow_new();
+    struct sx_path path;
+    sx_path_init(&path);
+    struct sx_state st;
+    sx_state_init(&st, ctx, &self_mem, NULL, sh, &path);
+    uint32_t in = sx_input_declare(ctx, "i", 1);
+    st.gpr[SX_RBX] = sx_v(64, (uint64_t)table);
+    st.gpr[SX_RCX] = sx_v_make(sx_binop(ctx, SX_SHL, sx_zext(ctx, sx_input_byte(ctx, in, 0), 64),
+                                        sx_const(ctx, 64, 3)), 16); /* i * 8, with i = 2 */
+    st.rip = (uint64_t)code;
+    ck_assert_int_eq(sx_step(&st), SX_OK);
+    ck_assert_uint_eq((uint64_t)st.gpr[SX_RAX].c, 33);
+    ck_assert_uint_eq(path.n, 1);
+    /* The constraint pins i to 2: i = 3 violates it, i = 2 satisfies it. */
+    const uint8_t two = 2, three = 3;
+    const uint8_t *a2[1] = { &two }, *a3[1] = { &three };
+    const uint32_t len[1] = { 1 };
+    ck_assert_uint_eq((unsigned)sx_eval(ctx, path.constraints[0], a2, len), 1);
+    ck_assert_uint_eq((unsigned)sx_eval(ctx, path.constraints[0], a3, len), 0);
+    sx_path_release(&path);
+    sx_shadow_free(sh);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
 /* Hash-consing and folding: equal expressions are one node; constants fold. */
 START_TEST(expressions_are_hash_consed_and_folded)
 {
@@ -311,6 +384,8 @@ int main(void)
     tcase_add_test(tc, solver_reports_unsat);
     tcase_add_test(tc, solver_timeout_is_unknown);
     tcase_add_test(tc, unmodelled_instruction_is_concretised_and_reported_once);
+    tcase_add_test(tc, locked_rmw_is_redone_when_another_cpu_interferes);
+    tcase_add_test(tc, symbolic_address_is_concretised_with_constraint);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

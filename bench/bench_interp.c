@@ -1,0 +1,141 @@
+/* Benchmark (not a test): instructions per second of the concolic interpreter, with
+ * concrete and with symbolic input, against native execution of the same machine code.
+ * Run through scripts/bench-interp, which builds it without sanitizers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "interp.h"
+
+uint32_t interp_workload(const uint8_t *buf, size_t n);
+
+#define RETURN_MAGIC 0x5eed0000dead0000ull
+
+static int self_read(void *o, uint64_t addr, void *buf, size_t len)
+{
+    (void)o;
+    memcpy(buf, (const void *)addr, len); /* the workload only touches valid memory */
+    return 0;
+}
+static int self_write(void *o, uint64_t addr, const void *buf, size_t len)
+{
+    (void)o;
+    memcpy((void *)addr, buf, len);
+    return 0;
+}
+static int self_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uint64_t desired,
+                        uint64_t *old)
+{
+    (void)o;
+    uint64_t cur = 0;
+    memcpy(&cur, (void *)addr, len);
+    *old = cur;
+    if (cur == expected)
+        memcpy((void *)addr, &desired, len);
+    return 0;
+}
+static const struct sx_mem_ops self_mem = { self_read, self_write, self_cmpxchg };
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static uint8_t stack_area[1 << 16] __attribute__((aligned(64)));
+
+/* Interpret interp_workload(buf, n); returns instructions executed, adds the time. */
+static uint64_t interpret(uint8_t *buf, size_t n, int symbolic, double *seconds, uint32_t *result,
+                          size_t *branches)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_shadow *sh = sx_shadow_new();
+    struct sx_path path;
+    sx_path_init(&path);
+    struct sx_state st;
+    sx_state_init(&st, ctx, &self_mem, NULL, sh, &path);
+    if (symbolic)
+        sx_make_symbolic(&st, (uint64_t)buf, (uint32_t)n, sx_input_declare(ctx, "buf", (uint32_t)n));
+    uint64_t sp = (uint64_t)(stack_area + sizeof stack_area - 64) - 8;
+    memcpy((void *)sp, &(uint64_t){ RETURN_MAGIC }, 8);
+    st.gpr[SX_RSP] = sx_v(64, sp);
+    st.gpr[SX_RDI] = sx_v(64, (uint64_t)buf);
+    st.gpr[SX_RSI] = sx_v(64, n);
+    st.rip = (uint64_t)interp_workload;
+    double t0 = now();
+    while (st.rip != RETURN_MAGIC) {
+        if (sx_step(&st) != SX_OK) {
+            fprintf(stderr, "bench-interp: interpreter stopped at %s\n", st.last_mnemonic);
+            exit(1);
+        }
+    }
+    *seconds += now() - t0;
+    *result = (uint32_t)st.gpr[SX_RAX].c;
+    *branches = path.nbranches;
+    uint64_t count = st.instructions;
+    sx_path_release(&path);
+    sx_shadow_free(sh);
+    sx_ctx_free(ctx);
+    return count;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = 4096;
+    int reps = 20;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--size") && i + 1 < argc)
+            n = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_interp [--size BYTES] [--reps N]\n");
+            return 2;
+        }
+    }
+    uint8_t *buf = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)("symhv-x"[i % 7]);
+
+    /* Native: many calls, to get above the clock's resolution. */
+    volatile uint32_t sink = 0;
+    int native_calls = reps * 200;
+    double t0 = now();
+    for (int i = 0; i < native_calls; i++)
+        sink += interp_workload(buf, n);
+    double native_s = (now() - t0) / native_calls;
+
+    double conc_s = 0, sym_s = 0;
+    uint64_t insns = 0;
+    uint32_t r_conc = 0, r_sym = 0;
+    size_t branches_conc = 0, branches_sym = 0;
+    for (int i = 0; i < reps; i++)
+        insns = interpret(buf, n, 0, &conc_s, &r_conc, &branches_conc);
+    int sym_reps = reps / 4 ? reps / 4 : 1;
+    for (int i = 0; i < sym_reps; i++)
+        interpret(buf, n, 1, &sym_s, &r_sym, &branches_sym);
+    conc_s /= reps;
+    sym_s /= sym_reps;
+    if (r_conc != interp_workload(buf, n) || r_sym != r_conc) {
+        fprintf(stderr, "bench-interp: interpreter result differs from native\n");
+        return 1;
+    }
+    double native_ips = (double)insns / native_s, conc_ips = (double)insns / conc_s,
+           sym_ips = (double)insns / sym_s;
+    printf("workload: %zu-byte hash loop, %llu instructions per call, %zu symbolic branches\n",
+           n, (unsigned long long)insns, branches_sym);
+    printf("native                  : %10.1f M instructions/s\n", native_ips / 1e6);
+    printf("interpreted, concrete   : %10.2f M instructions/s   native/interp = %6.0fx\n",
+           conc_ips / 1e6, native_ips / conc_ips);
+    printf("interpreted, symbolic   : %10.2f M instructions/s   native/interp = %6.0fx\n",
+           sym_ips / 1e6, native_ips / sym_ips);
+    printf("symbolic / concrete interpretation time : %.2fx\n", sym_s / conc_s);
+    (void)sink;
+    (void)branches_conc;
+    free(buf);
+    return 0;
+}
