@@ -4,40 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "interp.h"
+#include "self_mem.h"
 
 uint32_t interp_workload(const uint8_t *buf, size_t n);
 
 #define RETURN_MAGIC 0x5eed0000dead0000ull
-
-static int self_read(void *o, uint64_t addr, void *buf, size_t len)
-{
-    (void)o;
-    memcpy(buf, (const void *)addr, len); /* the workload only touches valid memory */
-    return 0;
-}
-static int self_write(void *o, uint64_t addr, const void *buf, size_t len)
-{
-    (void)o;
-    memcpy((void *)addr, buf, len);
-    return 0;
-}
-static int self_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uint64_t desired,
-                        uint64_t *old)
-{
-    (void)o;
-    uint64_t cur = 0;
-    memcpy(&cur, (void *)addr, len);
-    *old = cur;
-    if (cur == expected)
-        memcpy((void *)addr, &desired, len);
-    return 0;
-}
-static const struct sx_mem_ops self_mem = { self_read, self_write, self_cmpxchg };
 
 static double now(void)
 {
@@ -57,7 +32,7 @@ static uint64_t interpret(uint8_t *buf, size_t n, int symbolic, double *seconds,
     struct sx_path path;
     sx_path_init(&path);
     struct sx_state st;
-    sx_state_init(&st, ctx, &self_mem, NULL, sh, &path);
+    sx_state_init(&st, ctx, &sx_self_mem, NULL, sh, &path);
     if (symbolic)
         sx_make_symbolic(&st, (uint64_t)buf, (uint32_t)n, sx_input_declare(ctx, "buf", (uint32_t)n));
     uint64_t sp = (uint64_t)(stack_area + sizeof stack_area - 64) - 8;

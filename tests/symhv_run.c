@@ -96,3 +96,17 @@ void run_result_free(struct run_result *r)
     free(r->err);
     r->out = r->err = NULL;
 }
+
+void expect_symhv(const char *const args[], int status, const char *out_needle,
+                  const char *err_needle)
+{
+    struct run_result r;
+    run_symhv(&r, args);
+    ck_assert_msg(r.status == status, "status %d, expected %d; stderr:\n%s\nstdout:\n%s",
+                  r.status, status, r.err, r.out);
+    if (out_needle)
+        ck_assert_contains(r.out, out_needle);
+    if (err_needle)
+        ck_assert_contains(r.err, err_needle);
+    run_result_free(&r);
+}

@@ -1,5 +1,6 @@
 /* The kernel loader and size parsing, on crafted inputs, without a VM. */
 #include <check.h>
+#include "check_main.h"
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,9 +158,5 @@ int main(void)
     tcase_add_test(tc, rejects_segments_outside_ram_or_file);
     tcase_add_test(tc, parses_sizes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

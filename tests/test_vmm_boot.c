@@ -1,14 +1,12 @@
 /* Real guests on real KVM: SMP bring-up, threads, exit statuses, crash reports. */
 #include <check.h>
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "symhv_run.h"
-
-#define ck_assert_contains(hay, needle) \
-    ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))
 
 static const int smp_counts[] = { 1, 2, 4 };
 
@@ -36,27 +34,21 @@ END_TEST
 
 START_TEST(shared_counter_is_exact_on_2_vcpus)
 {
-    struct run_result r;
-    run_symhv(&r, (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel",
-                                          "--initrd", "@counter", "--cmdline",
-                                          "threads=16 adds=20000", "--timeout", "120", NULL });
-    ck_assert_msg(r.status == 0, "status %d, stderr:\n%s\nstdout:\n%s", r.status, r.err, r.out);
-    ck_assert_contains(r.out, "locked counter 320000, atomic counter 320000, "
-                              "expected 320000, joins ok\n");
-    run_result_free(&r);
+    expect_symhv((const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                        "@counter", "--cmdline", "threads=16 adds=20000",
+                                        "--timeout", "120", NULL },
+                 0, "locked counter 320000, atomic counter 320000, expected 320000, joins ok\n",
+                 NULL);
 }
 END_TEST
 
 START_TEST(shared_counter_is_exact_on_4_vcpus)
 {
-    struct run_result r;
-    run_symhv(&r, (const char *const[]){ "--smp", "4", "--kernel", "@symhv-kernel",
-                                          "--initrd", "@counter", "--cmdline",
-                                          "threads=8 adds=5000", "--timeout", "120", NULL });
-    ck_assert_msg(r.status == 0, "status %d, stderr:\n%s\nstdout:\n%s", r.status, r.err, r.out);
-    ck_assert_contains(r.out, "locked counter 40000, atomic counter 40000, "
-                              "expected 40000, joins ok\n");
-    run_result_free(&r);
+    expect_symhv((const char *const[]){ "--smp", "4", "--kernel", "@symhv-kernel", "--initrd",
+                                        "@counter", "--cmdline", "threads=8 adds=5000",
+                                        "--timeout", "120", NULL },
+                 0, "locked counter 40000, atomic counter 40000, expected 40000, joins ok\n",
+                 NULL);
 }
 END_TEST
 
@@ -75,24 +67,17 @@ END_TEST
 
 START_TEST(guest_exit_status_becomes_symhv_status)
 {
-    struct run_result r;
-    run_symhv(&r, (const char *const[]){ "--kernel", "@symhv-kernel", "--initrd", "@crash",
-                                          "--cmdline", "exit=42", NULL });
-    ck_assert_int_eq(r.status, 42);
-    ck_assert_contains(r.out, "crash: starting\n");
-    run_result_free(&r);
+    expect_symhv((const char *const[]){ "--kernel", "@symhv-kernel", "--initrd", "@crash",
+                                        "--cmdline", "exit=42", NULL },
+                 42, "crash: starting\n", NULL);
 }
 END_TEST
 
 START_TEST(hanging_guest_hits_timeout)
 {
-    struct run_result r;
-    run_symhv(&r, (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel",
-                                          "--initrd", "@crash", "--cmdline", "hang=1",
-                                          "--timeout", "1", NULL });
-    ck_assert_int_eq(r.status, 124);
-    ck_assert_contains(r.err, "guest did not finish within --timeout 1.0 s");
-    run_result_free(&r);
+    expect_symhv((const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                        "@crash", "--cmdline", "hang=1", "--timeout", "1", NULL },
+                 124, NULL, "guest did not finish within --timeout 1.0 s");
 }
 END_TEST
 
@@ -136,23 +121,19 @@ END_TEST
 
 START_TEST(program_null_dereference_is_reported)
 {
-    struct run_result r;
-    run_symhv(&r, (const char *const[]){ "--kernel", "@symhv-kernel", "--initrd", "@crash",
-                                          "--cmdline", "null=1", "--timeout", "30", NULL });
-    ck_assert_int_eq(r.status, 126);
-    ck_assert_contains(r.err, "guest program crashed: page fault (#PF)");
-    ck_assert_contains(r.err, "address 0x0,");
-    run_result_free(&r);
+    expect_symhv((const char *const[]){ "--kernel", "@symhv-kernel", "--initrd", "@crash",
+                                        "--cmdline", "null=1", "--timeout", "30", NULL },
+                 126, NULL, "guest program crashed: page fault (#PF) at rip 0x");
+    expect_symhv((const char *const[]){ "--kernel", "@symhv-kernel", "--initrd", "@crash",
+                                        "--cmdline", "null=1", "--timeout", "30", NULL },
+                 126, NULL, "address 0x0,");
 }
 END_TEST
 
 START_TEST(kernel_without_program_panics_cleanly)
 {
-    struct run_result r;
-    run_symhv(&r, (const char *const[]){ "--kernel", "@symhv-kernel", "--timeout", "30", NULL });
-    ck_assert_int_eq(r.status, 126);
-    ck_assert_contains(r.err, "guest kernel panic: no ring-3 program");
-    run_result_free(&r);
+    expect_symhv((const char *const[]){ "--kernel", "@symhv-kernel", "--timeout", "30", NULL },
+                 126, NULL, "guest kernel panic: no ring-3 program");
 }
 END_TEST
 
@@ -202,9 +183,5 @@ int main(void)
     tcase_add_test(crash, kernel_without_program_panics_cleanly);
     tcase_add_test(crash, kernel_rejects_non_elf_program);
     suite_add_tcase(s, crash);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

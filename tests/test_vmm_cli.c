@@ -1,5 +1,6 @@
 /* Bad input gives one clear line and exit status 125, never a crash or a hang. */
 #include <check.h>
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +8,6 @@
 #include <unistd.h>
 
 #include "symhv_run.h"
-
-#define ck_assert_contains(hay, needle) \
-    ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))
 
 /* Run symhv with `args`, expect status 125 and `message` on stderr. */
 static void expect_setup_error(const char *const args[], const char *message)
@@ -171,9 +169,5 @@ int main(void)
     tcase_add_test(tc, memory_size_out_of_range);
     tcase_add_test(tc, vcpu_count_out_of_range);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -7,6 +7,7 @@
  * then evaluated under a second random input and must match a native run on that
  * second input, whenever the second input satisfies the recorded path constraints. */
 #include <check.h>
+#include "../check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,9 +534,5 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, instruction_matches_cpu, 0, (int)NCASES);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -5,40 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
+#include "../check_main.h"
 #include "interp.h"
+#include "self_mem.h"
 #include "solver.h"
 #include "targets.h"
-
-/* Memory as this process sees it; process_vm_readv makes a bad address an error
- * instead of a crash. */
-static int self_read(void *o, uint64_t addr, void *buf, size_t len)
-{
-    (void)o;
-    struct iovec local = { buf, len }, remote = { (void *)addr, len };
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
-}
-
-static int self_write(void *o, uint64_t addr, const void *buf, size_t len)
-{
-    (void)o;
-    struct iovec local = { (void *)buf, len }, remote = { (void *)addr, len };
-    return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
-}
-
-static int self_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uint64_t desired,
-                        uint64_t *old)
-{
-    uint64_t cur = 0;
-    if (self_read(o, addr, &cur, len) < 0)
-        return -1;
-    *old = cur;
-    return cur == expected ? self_write(o, addr, &desired, len) : 0;
-}
-
-static const struct sx_mem_ops self_mem = { self_read, self_write, self_cmpxchg };
 
 #define RETURN_MAGIC 0x5eed0000dead0000ull
 #define STACK_BYTES (64 * 1024)
@@ -63,7 +35,7 @@ static void run_concolic(struct concolic_run *r, int (*fn)(const uint8_t *), uin
     r->ctx = ctx;
     r->shadow = sx_shadow_new();
     sx_path_init(&r->path);
-    sx_state_init(&r->st, ctx, &self_mem, NULL, r->shadow, &r->path);
+    sx_state_init(&r->st, ctx, &sx_self_mem, NULL, r->shadow, &r->path);
     r->st.report = count_report;
     r->input = sx_input_count(ctx) ? 0 : sx_input_declare(ctx, "buf", len);
     sx_make_symbolic(&r->st, (uint64_t)buf, len, r->input);
@@ -234,35 +206,54 @@ START_TEST(solver_timeout_is_unknown)
 }
 END_TEST
 
+/* A fresh engine on this process's memory (or `mem`), for single-instruction tests. */
+struct machine {
+    struct sx_ctx *ctx;
+    struct sx_shadow *sh;
+    struct sx_path path;
+    struct sx_state st;
+};
+
+static void machine_init(struct machine *m, const struct sx_mem_ops *mem)
+{
+    m->ctx = sx_ctx_new();
+    m->sh = sx_shadow_new();
+    sx_path_init(&m->path);
+    sx_state_init(&m->st, m->ctx, mem, NULL, m->sh, &m->path);
+}
+
+static void machine_release(struct machine *m)
+{
+    sx_path_release(&m->path);
+    sx_shadow_free(m->sh);
+    sx_ctx_free(m->ctx);
+}
+
 /* An instruction the interpreter does not model, with a symbolic operand: the operand
  * is concretised with a recorded constraint, the run stops for native execution, and
  * the mnemonic is reported once. */
 START_TEST(unmodelled_instruction_is_concretised_and_reported_once)
 {
     static const uint8_t code[] = { 0xf3, 0x48, 0x0f, 0xb8, 0xc3 }; /* popcnt rax, rbx */
-    struct sx_ctx *ctx = sx_ctx_new();
-    struct sx_shadow *sh = sx_shadow_new();
-    struct sx_path path;
-    sx_path_init(&path);
-    struct sx_state st;
-    sx_state_init(&st, ctx, &self_mem, NULL, sh, &path);
-    st.report = count_report;
+    struct machine m;
+    machine_init(&m, &sx_self_mem);
+    struct sx_ctx *ctx = m.ctx;
+    struct sx_state *st = &m.st;
+    st->report = count_report;
     reports = 0;
     uint32_t in = sx_input_declare(ctx, "b", 1);
     for (int round = 0; round < 2; round++) {
-        st.gpr[SX_RBX] = sx_v_make(sx_zext(ctx, sx_input_byte(ctx, in, 0), 64), 0x2a);
-        st.rip = (uint64_t)code;
-        ck_assert_int_eq(sx_step(&st), SX_UNSUPPORTED);
-        ck_assert_str_eq(st.last_mnemonic, "popcnt");
-        ck_assert_ptr_null(st.gpr[SX_RBX].e);       /* concretised ... */
-        ck_assert_uint_eq((uint64_t)st.gpr[SX_RBX].c, 0x2a);
-        ck_assert_uint_eq(st.rip, (uint64_t)code);  /* ... and left for the CPU */
+        st->gpr[SX_RBX] = sx_v_make(sx_zext(ctx, sx_input_byte(ctx, in, 0), 64), 0x2a);
+        st->rip = (uint64_t)code;
+        ck_assert_int_eq(sx_step(st), SX_UNSUPPORTED);
+        ck_assert_str_eq(st->last_mnemonic, "popcnt");
+        ck_assert_ptr_null(st->gpr[SX_RBX].e);       /* concretised ... */
+        ck_assert_uint_eq((uint64_t)st->gpr[SX_RBX].c, 0x2a);
+        ck_assert_uint_eq(st->rip, (uint64_t)code);  /* ... and left for the CPU */
     }
-    ck_assert_uint_eq(path.n, 2); /* b == 0x2a, once per round */
+    ck_assert_uint_eq(m.path.n, 2); /* b == 0x2a, once per round */
     ck_assert_int_eq(reports, 1);
-    sx_path_release(&path);
-    sx_shadow_free(sh);
-    sx_ctx_free(ctx);
+    machine_release(&m);
 }
 END_TEST
 
@@ -278,32 +269,27 @@ static int racing_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected,
         v += 100; /* the other CPU's increment lands first */
         memcpy((void *)addr, &v, len);
     }
-    return self_cmpxchg(o, addr, len, expected, desired, old);
+    return sx_self_cmpxchg(o, addr, len, expected, desired, old);
 }
 
 START_TEST(locked_rmw_is_redone_when_another_cpu_interferes)
 {
     static const uint8_t code[] = { 0xf0, 0x48, 0x0f, 0xc1, 0x03 }; /* lock xadd [rbx], rax */
-    static const struct sx_mem_ops racing = { self_read, self_write, racing_cmpxchg };
+    static const struct sx_mem_ops racing = { sx_self_read, sx_self_write, racing_cmpxchg };
     static uint64_t counter = 5;
-    struct sx_ctx *ctx = sx_ctx_new();
-    struct sx_shadow *sh = sx_shadow_new();
-    struct sx_path path;
-    sx_path_init(&path);
-    struct sx_state st;
-    sx_state_init(&st, ctx, &racing, NULL, sh, &path);
-    st.gpr[SX_RBX] = sx_v(64, (uint64_t)&counter);
-    st.gpr[SX_RAX] = sx_v(64, 1);
-    st.rip = (uint64_t)code;
+    struct machine m;
+    machine_init(&m, &racing);
+    struct sx_state *st = &m.st;
+    st->gpr[SX_RBX] = sx_v(64, (uint64_t)&counter);
+    st->gpr[SX_RAX] = sx_v(64, 1);
+    st->rip = (uint64_t)code;
     racing_writes = 1;
-    ck_assert_int_eq(sx_step(&st), SX_OK);
+    ck_assert_int_eq(sx_step(st), SX_OK);
     ck_assert_uint_eq(counter, 5 + 100 + 1);          /* both increments survive */
-    ck_assert_uint_eq((uint64_t)st.gpr[SX_RAX].c, 105); /* xadd returns what it replaced */
-    ck_assert_uint_eq(st.rip, (uint64_t)code + sizeof code);
-    ck_assert_uint_eq(st.instructions, 1);
-    sx_path_release(&path);
-    sx_shadow_free(sh);
-    sx_ctx_free(ctx);
+    ck_assert_uint_eq((uint64_t)st->gpr[SX_RAX].c, 105); /* xadd returns what it replaced */
+    ck_assert_uint_eq(st->rip, (uint64_t)code + sizeof code);
+    ck_assert_uint_eq(st->instructions, 1);
+    machine_release(&m);
 }
 END_TEST
 
@@ -313,29 +299,25 @@ START_TEST(symbolic_address_is_concretised_with_constraint)
 {
     static const uint8_t code[] = { 0x48, 0x8b, 0x04, 0x0b }; /* mov rax, [rbx+rcx] */
     static uint64_t table[4] = { 11, 22, 33, 44 };
-    struct sx_ctx *ctx = sx_ctx_new();
-    struct sx_shadow *sh = sx_shadow_new();
-    struct sx_path path;
-    sx_path_init(&path);
-    struct sx_state st;
-    sx_state_init(&st, ctx, &self_mem, NULL, sh, &path);
+    struct machine m;
+    machine_init(&m, &sx_self_mem);
+    struct sx_ctx *ctx = m.ctx;
+    struct sx_state *st = &m.st;
     uint32_t in = sx_input_declare(ctx, "i", 1);
-    st.gpr[SX_RBX] = sx_v(64, (uint64_t)table);
-    st.gpr[SX_RCX] = sx_v_make(sx_binop(ctx, SX_SHL, sx_zext(ctx, sx_input_byte(ctx, in, 0), 64),
+    st->gpr[SX_RBX] = sx_v(64, (uint64_t)table);
+    st->gpr[SX_RCX] = sx_v_make(sx_binop(ctx, SX_SHL, sx_zext(ctx, sx_input_byte(ctx, in, 0), 64),
                                         sx_const(ctx, 64, 3)), 16); /* i * 8, with i = 2 */
-    st.rip = (uint64_t)code;
-    ck_assert_int_eq(sx_step(&st), SX_OK);
-    ck_assert_uint_eq((uint64_t)st.gpr[SX_RAX].c, 33);
-    ck_assert_uint_eq(path.n, 1);
+    st->rip = (uint64_t)code;
+    ck_assert_int_eq(sx_step(st), SX_OK);
+    ck_assert_uint_eq((uint64_t)st->gpr[SX_RAX].c, 33);
+    ck_assert_uint_eq(m.path.n, 1);
     /* The constraint pins i to 2: i = 3 violates it, i = 2 satisfies it. */
     const uint8_t two = 2, three = 3;
     const uint8_t *a2[1] = { &two }, *a3[1] = { &three };
     const uint32_t len[1] = { 1 };
-    ck_assert_uint_eq((unsigned)sx_eval(ctx, path.constraints[0], a2, len), 1);
-    ck_assert_uint_eq((unsigned)sx_eval(ctx, path.constraints[0], a3, len), 0);
-    sx_path_release(&path);
-    sx_shadow_free(sh);
-    sx_ctx_free(ctx);
+    ck_assert_uint_eq((unsigned)sx_eval(ctx, m.path.constraints[0], a2, len), 1);
+    ck_assert_uint_eq((unsigned)sx_eval(ctx, m.path.constraints[0], a3, len), 0);
+    machine_release(&m);
 }
 END_TEST
 
@@ -387,9 +369,5 @@ int main(void)
     tcase_add_test(tc, locked_rmw_is_redone_when_another_cpu_interferes);
     tcase_add_test(tc, symbolic_address_is_concretised_with_constraint);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }
