@@ -1,5 +1,6 @@
 #include "hypercall.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -54,6 +55,79 @@ static int32_t hc_write(struct vcpu *v, uint64_t buf, uint64_t len)
     return (int32_t)len;
 }
 
+/* Guest-physical chunks of [gva, gva+len), one per page; -1 if a page is unmapped,
+ * outside RAM or in the boot area below the kernel (page tables live there). */
+static int for_each_chunk(struct vcpu *v, uint64_t gva, uint64_t len,
+                          int (*fn)(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off,
+                                    void *ctx),
+                          void *ctx)
+{
+    for (uint64_t off = 0; off < len;) {
+        uint64_t gpa, n = 4096 - ((gva + off) & 4095);
+        if (n > len - off)
+            n = len - off;
+        if (vcpu_translate(v, gva + off, &gpa) < 0 || gpa < SYMHV_KERNEL_MIN_ADDR ||
+            !vm_gpa_to_host(v->vm, gpa, n))
+            return -1;
+        if (fn && fn(v, gpa, n, off, ctx) < 0)
+            return -1;
+        off += n;
+    }
+    return 0;
+}
+
+static int mark_chunk(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
+{
+    (void)off;
+    (void)ctx;
+    return symmem_mark(v->vm, gpa, n);
+}
+
+static int32_t hc_make_symbolic(struct vcpu *v, uint64_t buf, uint64_t len, uint64_t name_gva)
+{
+    char name[SYMHV_INPUT_NAME_MAX + 1];
+    if (len == 0 || len > SYMHV_SYMBOLIC_MAX_BYTES || buf + len < buf)
+        return -SYMHV_EINVAL;
+    if (read_guest_string(v, name_gva, name, sizeof name) < 0)
+        return -SYMHV_EFAULT;
+    if (name[0] == 0 || strlen(name) == SYMHV_INPUT_NAME_MAX)
+        return -SYMHV_EINVAL; /* empty, or longer than the limit */
+    /* Check every page first, so a bad range marks nothing. */
+    if (for_each_chunk(v, buf, len, NULL, NULL) < 0)
+        return -SYMHV_EFAULT;
+    if (for_each_chunk(v, buf, len, mark_chunk, NULL) < 0)
+        return -SYMHV_EFAULT;
+    unsigned id = atomic_fetch_add(&v->vm->next_input_id, 1);
+    hv_info("vCPU %u: input %u '%s': %llu bytes at 0x%llx are symbolic", v->index, id, name,
+            (unsigned long long)len, (unsigned long long)buf);
+    return (int32_t)id;
+}
+
+struct example_copy {
+    uint64_t src;
+};
+
+static int copy_chunk(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
+{
+    struct example_copy *c = ctx;
+    uint8_t tmp[4096];
+    uint64_t sgpa;
+    /* Source bytes one page at a time; read straight from RAM: no trap. */
+    for (uint64_t i = 0; i < n;) {
+        if (vcpu_translate(v, c->src + off + i, &sgpa) < 0 || !vm_gpa_to_host(v->vm, sgpa, 1))
+            return -1;
+        uint64_t m = 4096 - (sgpa & 4095);
+        if (m > n - i)
+            m = n - i;
+        if (!vm_gpa_to_host(v->vm, sgpa, m))
+            return -1;
+        memcpy(tmp + i, v->vm->mem + sgpa, m);
+        i += m;
+    }
+    memcpy(v->vm->mem + gpa, tmp, n);
+    return symmem_any(v->vm, gpa, n) ? symmem_clear(v->vm, gpa, n) : 0;
+}
+
 int32_t hypercall_handle(struct vcpu *v)
 {
     struct kvm_regs regs;
@@ -90,6 +164,30 @@ int32_t hypercall_handle(struct vcpu *v)
                  (unsigned long long)a2, (unsigned long long)a3);
         vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
         return 0;
+    case SYMHV_HC_MAKE_SYMBOLIC:
+        return hc_make_symbolic(v, a0, a1, a2);
+    case SYMHV_HC_KILL:
+        if (read_guest_string(v, a1, msg, sizeof msg) < 0)
+            return -SYMHV_EFAULT;
+        console_flush(&v->vm->console);
+        hv_error("vCPU %u: guest ended the run with status %llu: %s", v->index,
+                 (unsigned long long)a0, msg);
+        vm_request_stop(v->vm, (int)(a0 & 0xff));
+        return 0;
+    case SYMHV_HC_REPORT_BUG:
+        if (read_guest_string(v, a0, msg, sizeof msg) < 0)
+            return -SYMHV_EFAULT;
+        console_flush(&v->vm->console);
+        hv_error("vCPU %u: bug reported by the guest: %s", v->index, msg);
+        return 0;
+    case SYMHV_HC_GET_EXAMPLE: {
+        struct example_copy c = { a1 };
+        if (a2 == 0 || a2 > SYMHV_SYMBOLIC_MAX_BYTES || a0 + a2 < a0 || a1 + a2 < a1)
+            return -SYMHV_EINVAL;
+        if (for_each_chunk(v, a1, a2, NULL, NULL) < 0 || for_each_chunk(v, a0, a2, NULL, NULL) < 0)
+            return -SYMHV_EFAULT;
+        return for_each_chunk(v, a0, a2, copy_chunk, &c) < 0 ? -SYMHV_EFAULT : 0;
+    }
     case SYMHV_HC_CPU_ONLINE:
         hv_info("vCPU %u: guest kernel reports vCPU %llu online", v->index,
                 (unsigned long long)a0);

@@ -62,8 +62,7 @@ void vcpu_destroy(struct vcpu *v)
     v->fd = -1;
 }
 
-/* Translate one guest-virtual address; returns 0 and the guest-physical address. */
-static int translate(struct vcpu *v, uint64_t gva, uint64_t *gpa)
+int vcpu_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa)
 {
     struct kvm_translation tr = { .linear_address = gva };
     if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
@@ -79,7 +78,7 @@ static int copy_virt(struct vcpu *v, uint64_t gva, void *host, size_t len, int t
         uint64_t gpa;
         size_t in_page = 4096 - (gva & 4095);
         size_t n = len < in_page ? len : in_page;
-        if (translate(v, gva, &gpa) < 0)
+        if (vcpu_translate(v, gva, &gpa) < 0)
             return -1;
         uint8_t *hva = vm_gpa_to_host(v->vm, gpa, n);
         if (!hva)
@@ -191,6 +190,33 @@ static void handle_io(struct vcpu *v)
     }
 }
 
+/* An access to RAM that is not in a memslot: a symbolic page. */
+static void ram_access(struct vcpu *v)
+{
+    struct kvm_run *run = v->run;
+    struct vm *vm = v->vm;
+    uint64_t gpa = run->mmio.phys_addr;
+    unsigned len = run->mmio.len;
+    if (run->mmio.is_write) {
+        /* The instruction has retired; a native vCPU only ever writes concrete values,
+         * so these bytes stop being symbolic. */
+        memcpy(vm->mem + gpa, run->mmio.data, len);
+        if (symmem_any(vm, gpa, len)) {
+            symmem_clear(vm, gpa, len);
+            symmem_note(vm, SYM_WRITE_CONCRETISED);
+        }
+        return;
+    }
+    if (symmem_any(vm, gpa, len)) {
+        /* TODO(issue 4): hand the vCPU to the interpreter here. Until then the
+         * concrete side is what the vCPU sees. */
+        symmem_note(vm, SYM_READ_SYMBOLIC);
+    } else {
+        symmem_note(vm, SYM_READ_EMULATED);
+    }
+    memcpy(run->mmio.data, vm->mem + gpa, len); /* completed on the next KVM_RUN */
+}
+
 static const char *internal_error_name(uint32_t suberror)
 {
     switch (suberror) {
@@ -212,6 +238,11 @@ static int handle_exit(struct vcpu *v)
         handle_io(v);
         return 0;
     case KVM_EXIT_MMIO:
+        if (run->mmio.phys_addr < v->vm->mem_bytes &&
+            run->mmio.len <= v->vm->mem_bytes - run->mmio.phys_addr) {
+            ram_access(v);
+            return 0;
+        }
         /* Reads exit before the instruction retires, writes after it. */
         guest_crash(v, "guest %s %u bytes at unmapped guest-physical address 0x%llx "
                        "(outside RAM and every device)%s",
@@ -249,10 +280,14 @@ static int handle_exit(struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
-    while (!vm_is_stopping(v->vm)) {
-        if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+    while (vm_enter_guest(v->vm, v)) {
+        int rc = ioctl(v->fd, KVM_RUN, 0);
+        int err = errno;
+        vm_leave_guest(v->vm);
+        errno = err;
+        if (rc < 0) {
             if (errno == EINTR || errno == EAGAIN)
-                continue; /* kicked: re-check the stop flag */
+                continue; /* kicked: stop or pause */
             hv_error_errno("vCPU %u: KVM_RUN failed", v->index);
             vm_request_stop(v->vm, HV_EXIT_SETUP_ERROR);
             break;

@@ -14,6 +14,10 @@ int vcpu_start(struct vcpu *v);
 /* Make a running KVM_RUN return soon (used to stop the VM). */
 void vcpu_kick(struct vcpu *v);
 
+/* Guest-virtual to guest-physical in this vCPU's current address space (KVM_TRANSLATE;
+ * from the vCPU's own thread). Returns 0, or -1 if unmapped. */
+int vcpu_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa);
+
 /* Copy between host and guest-virtual memory of this vCPU's current address space.
  * Must be called from the vCPU's own thread while it is stopped in an exit.
  * Returns 0, or -1 if some page is unmapped or outside RAM. */

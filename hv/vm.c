@@ -121,18 +121,7 @@ static int create_ram(struct vm *vm, uint64_t bytes)
     }
     vm->mem = p;
     vm->mem_bytes = bytes;
-    struct kvm_userspace_memory_region region = {
-        .slot = 0,
-        .guest_phys_addr = 0,
-        .memory_size = bytes,
-        .userspace_addr = (uint64_t)(uintptr_t)p,
-    };
-    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-        hv_error_errno("KVM_SET_USER_MEMORY_REGION (slot 0, %llu MiB) failed",
-                       (unsigned long long)(bytes >> 20));
-        return -1;
-    }
-    return 0;
+    return symmem_install_ram(vm);
 }
 
 /* Load kernel and initrd, then write the boot-protocol structures. */
@@ -201,6 +190,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
     for (unsigned i = 0; i < SYMHV_MAX_VCPUS; i++)
         vm->vcpus[i].fd = -1;
     console_init(&vm->console, STDOUT_FILENO);
+    symmem_init(&vm->symbolic);
+    pthread_mutex_init(&vm->run_lock, NULL);
+    pthread_cond_init(&vm->run_cond, NULL);
 
     if (cfg->mem_bytes < HV_MEM_MIN_BYTES || cfg->mem_bytes > HV_MEM_MAX_BYTES) {
         hv_error("--mem %llu MiB is out of range: symhv needs %llu MiB to %llu MiB",
@@ -261,6 +253,7 @@ void vm_destroy(struct vm *vm)
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
     free(vm->cpuid);
+    symmem_destroy(&vm->symbolic);
     vm->mem = NULL;
     vm->cpuid = NULL;
     vm->mem_fd = vm->vm_fd = vm->kvm_fd = -1;
@@ -285,6 +278,51 @@ void vm_request_stop(struct vm *vm, int exit_status)
         vm->exit_status = exit_status;
     for (unsigned i = 0; i < vm->ncpus; i++)
         vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_pause(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->run_lock);
+    vm->pausers++;
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    while (vm->in_guest > 0)
+        pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+    pthread_mutex_unlock(&vm->run_lock);
+}
+
+void vm_resume(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->run_lock);
+    vm->pausers--;
+    pthread_cond_broadcast(&vm->run_cond);
+    pthread_mutex_unlock(&vm->run_lock);
+}
+
+bool vm_enter_guest(struct vm *vm, struct vcpu *v)
+{
+    pthread_mutex_lock(&vm->run_lock);
+    while (vm->pausers > 0 && !vm_is_stopping(vm))
+        pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+    bool go = !vm_is_stopping(vm);
+    if (go) {
+        vm->in_guest++;
+        /* A kick while we waited set immediate_exit; it is stale now. A stop or pause
+         * from here on sets it again (after taking run_lock / checking `stopping`). */
+        __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    }
+    pthread_mutex_unlock(&vm->run_lock);
+    if (go && vm_is_stopping(vm)) /* a stop raced with us: make KVM_RUN return at once */
+        __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    return go;
+}
+
+void vm_leave_guest(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->run_lock);
+    vm->in_guest--;
+    pthread_cond_broadcast(&vm->run_cond);
+    pthread_mutex_unlock(&vm->run_lock);
 }
 
 static void on_kick_signal(int sig) { (void)sig; }
@@ -333,6 +371,10 @@ int vm_run(struct vm *vm, double timeout_s)
             vm_request_stop(vm, HV_EXIT_TIMEOUT);
         }
     }
+    /* Wake vCPU threads waiting out a pause so they see the stop. */
+    pthread_mutex_lock(&vm->run_lock);
+    pthread_cond_broadcast(&vm->run_cond);
+    pthread_mutex_unlock(&vm->run_lock);
     for (unsigned i = 0; i < vm->ncpus; i++) {
         if (vm->vcpus[i].thread_started) {
             pthread_join(vm->vcpus[i].thread, NULL);
@@ -340,6 +382,13 @@ int vm_run(struct vm *vm, double timeout_s)
         }
     }
     console_flush(&vm->console);
+    struct sym_stats st = symmem_stats(vm);
+    if (st.pages_marked)
+        hv_info("symbolic memory: %llu pages marked, %llu released, %llu reads emulated, "
+                "%llu writes concretised, %llu symbolic reads, %llu slot changes",
+                (unsigned long long)st.pages_marked, (unsigned long long)st.pages_released,
+                (unsigned long long)st.reads_emulated, (unsigned long long)st.writes_concretised,
+                (unsigned long long)st.symbolic_reads, (unsigned long long)st.slot_changes);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return vm->exit_status;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "console.h"
+#include "symbolic.h"
 #include "symhv/abi.h"
 
 /* symhv's own exit statuses; any other status is the guest's (see README). */
@@ -63,6 +64,15 @@ struct vm {
      * every vCPU thread sees `stopping` and leaves its run loop. */
     atomic_int stopping;
     int exit_status;       /* written once by the winner of `stopping` */
+
+    /* Pause protocol (vm_pause): while `pausers` > 0 no vCPU enters KVM_RUN. */
+    pthread_mutex_t run_lock;
+    pthread_cond_t run_cond;
+    int pausers;           /* guarded by run_lock */
+    int in_guest;          /* vCPU threads inside KVM_RUN; guarded by run_lock */
+
+    struct symbolic_mem symbolic;
+    atomic_uint next_input_id; /* ids handed out by SYMHV_HC_MAKE_SYMBOLIC */
 };
 
 /* Open KVM, create the VM, its RAM, irqchip and vCPUs, load kernel and initrd.
@@ -76,6 +86,15 @@ void vm_destroy(struct vm *vm);
 /* Ask every vCPU thread to stop; the first caller's status is the run's status. */
 void vm_request_stop(struct vm *vm, int exit_status);
 bool vm_is_stopping(struct vm *vm);
+
+/* Get every other vCPU out of KVM_RUN and keep it out until vm_resume(): for changes
+ * KVM cannot make under running vCPUs (splitting memslots). Callable from a vCPU
+ * thread (which must not be inside KVM_RUN) or any other thread; nests. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* vCPU threads bracket KVM_RUN with these; enter returns false if the VM stops. */
+bool vm_enter_guest(struct vm *vm, struct vcpu *v);
+void vm_leave_guest(struct vm *vm);
 
 /* Host pointer for guest-physical [gpa, gpa+len), or NULL if that leaves RAM. */
 void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len);

@@ -73,7 +73,16 @@ enum symhv_hypercall {
     SYMHV_HC_USER_FAULT = 4, /* arg0 = vector, arg1 = rip, arg2 = fault address,
                                 arg3 = error code: a guest program crashed */
     SYMHV_HC_CPU_ONLINE = 5, /* arg0 = vCPU index: the kernel brought this vCPU up */
+
+    /* The guest agent (guest-agent/symhv/agent.h) */
+    SYMHV_HC_MAKE_SYMBOLIC = 16, /* arg0 = buf, arg1 = len, arg2 = name: -> input id */
+    SYMHV_HC_KILL = 17,          /* arg0 = status, arg1 = message: end the run */
+    SYMHV_HC_REPORT_BUG = 18,    /* arg0 = message */
+    SYMHV_HC_GET_EXAMPLE = 19,   /* arg0 = dst, arg1 = src, arg2 = len: concrete bytes */
 };
+
+#define SYMHV_SYMBOLIC_MAX_BYTES (1u << 20) /* per make_symbolic call */
+#define SYMHV_INPUT_NAME_MAX 63
 
 enum symhv_errno {
     SYMHV_EINVAL = 22,  /* bad argument */

@@ -1,0 +1,71 @@
+/* Symbolic pages: guest-physical pages holding symbolic bytes are taken out of KVM's
+ * memslots, so every access to them by any vCPU exits to the VMM (KVM_EXIT_MMIO).
+ *
+ * The VMM keeps one bit per byte of such a page (is it symbolic?). Reads of concrete
+ * bytes are emulated from RAM, writes by vCPUs make bytes concrete, and a page with no
+ * symbolic byte left goes back into the memslots. Changing the slot layout needs every
+ * other vCPU out of KVM_RUN (KVM cannot split a slot atomically): see vm_pause(). */
+#ifndef HV_SYMBOLIC_H
+#define HV_SYMBOLIC_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+
+struct sym_page {
+    uint64_t gpa;            /* page aligned */
+    uint64_t bits[64];       /* one bit per byte: symbolic */
+    unsigned count;          /* symbolic bytes in the page */
+};
+
+struct mem_range {
+    uint64_t gpa, size;
+};
+
+struct installed_slot {
+    uint32_t id;
+    struct mem_range range;
+};
+
+#define SYM_MAX_SLOTS 1024
+
+struct sym_stats {
+    uint64_t pages_marked, pages_released;
+    uint64_t reads_emulated, writes_concretised, symbolic_reads, slot_changes;
+};
+
+struct symbolic_mem {
+    pthread_mutex_t lock;          /* guards everything below */
+    struct sym_page *pages;        /* sorted by gpa */
+    size_t npages, cap;
+    struct installed_slot slots[SYM_MAX_SLOTS]; /* RAM minus symbolic pages */
+    size_t nslots;
+    uint32_t next_slot_id;
+    struct sym_stats stats;
+};
+
+void symmem_init(struct symbolic_mem *sm);
+void symmem_destroy(struct symbolic_mem *sm);
+
+/* RAM [0, mem_bytes) minus the given sorted symbolic pages, as maximal ranges.
+ * Returns the number of ranges written to `out` (at most npages + 1). */
+size_t symmem_layout(uint64_t mem_bytes, const struct sym_page *pages, size_t npages,
+                     struct mem_range *out);
+
+/* Install the initial slot covering all RAM. */
+int symmem_install_ram(struct vm *vm);
+/* Mark guest-physical bytes symbolic / concrete; the slot layout follows. */
+int symmem_mark(struct vm *vm, uint64_t gpa, uint64_t len);
+int symmem_clear(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Does [gpa, gpa+len) hold a symbolic byte? */
+bool symmem_any(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Is the page of gpa a symbolic page (out of the memslots)? */
+bool symmem_page_is_symbolic(struct vm *vm, uint64_t gpa);
+enum sym_access { SYM_READ_EMULATED, SYM_WRITE_CONCRETISED, SYM_READ_SYMBOLIC };
+void symmem_note(struct vm *vm, enum sym_access what);
+struct sym_stats symmem_stats(struct vm *vm);
+
+#endif
