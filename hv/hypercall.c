@@ -1,10 +1,10 @@
 #include "hypercall.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "engine.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -76,13 +76,6 @@ static int for_each_chunk(struct vcpu *v, uint64_t gva, uint64_t len,
     return 0;
 }
 
-static int mark_chunk(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
-{
-    (void)off;
-    (void)ctx;
-    return symmem_mark(v->vm, gpa, n);
-}
-
 static int32_t hc_make_symbolic(struct vcpu *v, uint64_t buf, uint64_t len, uint64_t name_gva)
 {
     char name[SYMHV_INPUT_NAME_MAX + 1];
@@ -95,12 +88,11 @@ static int32_t hc_make_symbolic(struct vcpu *v, uint64_t buf, uint64_t len, uint
     /* Check every page first, so a bad range marks nothing. */
     if (for_each_chunk(v, buf, len, NULL, NULL) < 0)
         return -SYMHV_EFAULT;
-    if (for_each_chunk(v, buf, len, mark_chunk, NULL) < 0)
-        return -SYMHV_EFAULT;
-    unsigned id = atomic_fetch_add(&v->vm->next_input_id, 1);
-    hv_info("vCPU %u: input %u '%s': %llu bytes at 0x%llx are symbolic", v->index, id, name,
-            (unsigned long long)len, (unsigned long long)buf);
-    return (int32_t)id;
+    int id = engine_make_symbolic(v, buf, len, name);
+    if (id >= 0)
+        hv_info("vCPU %u: input %d '%s': %llu bytes at 0x%llx are symbolic", v->index, id,
+                name, (unsigned long long)len, (unsigned long long)buf);
+    return id;
 }
 
 struct example_copy {
@@ -125,7 +117,10 @@ static int copy_chunk(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, vo
         i += m;
     }
     memcpy(v->vm->mem + gpa, tmp, n);
-    return symmem_any(v->vm, gpa, n) ? symmem_clear(v->vm, gpa, n) : 0;
+    if (!symmem_any(v->vm, gpa, n))
+        return 0;
+    engine_concretise(v->vm, gpa, n);
+    return symmem_clear(v->vm, gpa, n);
 }
 
 int32_t hypercall_handle(struct vcpu *v)
@@ -179,6 +174,7 @@ int32_t hypercall_handle(struct vcpu *v)
             return -SYMHV_EFAULT;
         console_flush(&v->vm->console);
         hv_error("vCPU %u: bug reported by the guest: %s", v->index, msg);
+        engine_report_bug(v, msg);
         return 0;
     case SYMHV_HC_GET_EXAMPLE: {
         struct example_copy c = { a1 };

@@ -10,6 +10,7 @@
 
 static const char usage_text[] =
     "usage: symhv [run] --kernel FILE [options]\n"
+    "       symhv replay INPUT --kernel FILE [options]\n"
     "\n"
     "Boot a guest kernel on KVM with one host thread per vCPU.\n"
     "\n"
@@ -21,6 +22,13 @@ static const char usage_text[] =
     "                        (default 256M, 32M to 3G)\n"
     "  -c, --cmdline TEXT    command line handed to the guest kernel\n"
     "  -t, --timeout SEC     stop the guest after SEC seconds (exit status 124)\n"
+    "  -o, --output DIR      where a symbolic run writes constraints, new inputs (one\n"
+    "                        per flipped branch), bug reports and a summary\n"
+    "                        (default symhv-out)\n"
+    "      --replay FILE     run concretely with FILE's bytes as the symbolic input\n"
+    "                        (what `symhv replay FILE` does)\n"
+    "      --seed FILE       start the symbolic run from FILE's bytes (e.g. an input a\n"
+    "                        previous run generated: one more generation of search)\n"
     "      --kvm-device PATH KVM device (default /dev/kvm)\n"
     "  -v, --verbose         report VMM events on stderr\n"
     "  -h, --help            this text\n"
@@ -70,7 +78,7 @@ static int parse_uint(const char *text, unsigned long max, unsigned long *out)
 
 enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out)
 {
-    enum { OPT_KVM_DEVICE = 256, OPT_VERSION };
+    enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, 'i' },
@@ -79,6 +87,9 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         { "cmdline", required_argument, NULL, 'c' },
         { "timeout", required_argument, NULL, 't' },
         { "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
+        { "output", required_argument, NULL, 'o' },
+        { "replay", required_argument, NULL, OPT_REPLAY },
+        { "seed", required_argument, NULL, OPT_SEED },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -88,22 +99,36 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opt->vm.kvm_path = "/dev/kvm";
     opt->vm.mem_bytes = 256ull << 20;
     opt->vm.ncpus = 1;
+    opt->vm.output_dir = "symhv-out";
 
-    /* `symhv run ...` and `symhv ...` are the same command. */
+    /* `symhv run ...` and `symhv ...` are the same command;
+     * `symhv replay INPUT ...` is `symhv --replay INPUT ...`. */
     if (argc > 1 && strcmp(argv[1], "run") == 0) {
         argv++;
         argc--;
+    } else if (argc > 1 && strcmp(argv[1], "replay") == 0) {
+        if (argc < 3 || argv[2][0] == '-') {
+            hv_error("replay needs an input file: symhv replay INPUT --kernel FILE ...");
+            return OPTIONS_ERROR;
+        }
+        opt->vm.replay_path = argv[2];
+        argv[2] = argv[0];
+        argv += 2;
+        argc -= 2;
     }
     optind = 1;
     opterr = 0;
     int c;
     unsigned long n;
-    while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:o:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'k': opt->vm.kernel_path = optarg; break;
         case 'i': opt->vm.initrd_path = optarg; break;
         case 'c': opt->vm.cmdline = optarg; break;
         case OPT_KVM_DEVICE: opt->vm.kvm_path = optarg; break;
+        case 'o': opt->vm.output_dir = optarg; break;
+        case OPT_REPLAY: opt->vm.replay_path = optarg; break;
+        case OPT_SEED: opt->vm.seed_path = optarg; break;
         case 'v': opt->verbose = 1; break;
         case 's':
             if (parse_uint(optarg, 100000, &n) < 0) {
@@ -145,6 +170,10 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     }
     if (optind < argc) {
         hv_error("unexpected argument '%s' (see symhv --help)", argv[optind]);
+        return OPTIONS_ERROR;
+    }
+    if (opt->vm.replay_path && opt->vm.seed_path) {
+        hv_error("--replay and --seed exclude each other (replay runs concretely)");
         return OPTIONS_ERROR;
     }
     if (!opt->vm.kernel_path) {

@@ -212,6 +212,71 @@ static int change(struct vm *vm, uint64_t gpa, uint64_t len, bool symbolic)
 int symmem_mark(struct vm *vm, uint64_t gpa, uint64_t len) { return change(vm, gpa, len, true); }
 int symmem_clear(struct vm *vm, uint64_t gpa, uint64_t len) { return change(vm, gpa, len, false); }
 
+/* Copy bits into the page record (adding or removing it); returns whether the set of
+ * symbolic pages changed. Caller holds sm->lock. */
+static int store_page_bits(struct symbolic_mem *sm, uint64_t page, const uint64_t bits[64],
+                           bool *changed)
+{
+    unsigned count = 0;
+    for (int i = 0; i < 64; i++)
+        count += (unsigned)__builtin_popcountll(bits[i]);
+    size_t at;
+    struct sym_page *p = find_page(sm, page, &at);
+    if (p && count == 0) {
+        memmove(p, p + 1, (sm->npages - at - 1) * sizeof *p);
+        sm->npages--;
+        sm->stats.pages_released++;
+        *changed = true;
+    } else if (!p && count > 0) {
+        if (sm->npages == sm->cap) {
+            size_t cap = sm->cap ? 2 * sm->cap : 16;
+            struct sym_page *np = realloc(sm->pages, cap * sizeof *np);
+            if (!np)
+                return -1;
+            sm->pages = np;
+            sm->cap = cap;
+        }
+        memmove(&sm->pages[at + 1], &sm->pages[at], (sm->npages - at) * sizeof *sm->pages);
+        p = &sm->pages[at];
+        p->gpa = page;
+        sm->npages++;
+        sm->stats.pages_marked++;
+        *changed = true;
+    }
+    if (p && count > 0) {
+        memcpy(p->bits, bits, sizeof p->bits);
+        p->count = count;
+    }
+    return 0;
+}
+
+int symmem_set_page(struct vm *vm, uint64_t page, const uint64_t bits[64])
+{
+    struct symbolic_mem *sm = &vm->symbolic;
+    page &= ~(PAGE - 1);
+    bool any = false;
+    for (int i = 0; i < 64; i++)
+        any |= bits[i] != 0;
+    pthread_mutex_lock(&sm->lock);
+    bool member = find_page(sm, page, NULL) != NULL;
+    if (member == any) { /* same slot layout: just the bits */
+        bool changed = false;
+        int rc = store_page_bits(sm, page, bits, &changed);
+        pthread_mutex_unlock(&sm->lock);
+        return rc;
+    }
+    pthread_mutex_unlock(&sm->lock);
+    vm_pause(vm);
+    pthread_mutex_lock(&sm->lock);
+    bool changed = false;
+    int rc = store_page_bits(sm, page, bits, &changed);
+    if (rc == 0 && changed)
+        rc = apply_layout(vm);
+    pthread_mutex_unlock(&sm->lock);
+    vm_resume(vm);
+    return rc;
+}
+
 bool symmem_any(struct vm *vm, uint64_t gpa, uint64_t len)
 {
     struct symbolic_mem *sm = &vm->symbolic;

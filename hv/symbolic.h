@@ -60,6 +60,9 @@ int symmem_install_ram(struct vm *vm);
 /* Mark guest-physical bytes symbolic / concrete; the slot layout follows. */
 int symmem_mark(struct vm *vm, uint64_t gpa, uint64_t len);
 int symmem_clear(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Replace the symbolic bits of one page (from the engine's shadow); the page leaves
+ * or rejoins the memslots as needed. */
+int symmem_set_page(struct vm *vm, uint64_t page, const uint64_t bits[64]);
 /* Does [gpa, gpa+len) hold a symbolic byte? */
 bool symmem_any(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Is the page of gpa a symbolic page (out of the memslots)? */

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "hypercall.h"
 #include "log.h"
 
@@ -190,8 +191,8 @@ static void handle_io(struct vcpu *v)
     }
 }
 
-/* An access to RAM that is not in a memslot: a symbolic page. */
-static void ram_access(struct vcpu *v)
+/* An access to RAM that is not in a memslot: a symbolic page. 0, or -1 to stop. */
+static int ram_access(struct vcpu *v)
 {
     struct kvm_run *run = v->run;
     struct vm *vm = v->vm;
@@ -202,19 +203,25 @@ static void ram_access(struct vcpu *v)
          * so these bytes stop being symbolic. */
         memcpy(vm->mem + gpa, run->mmio.data, len);
         if (symmem_any(vm, gpa, len)) {
+            engine_concretise(vm, gpa, len);
             symmem_clear(vm, gpa, len);
             symmem_note(vm, SYM_WRITE_CONCRETISED);
         }
-        return;
+        return 0;
     }
     if (symmem_any(vm, gpa, len)) {
-        /* TODO(issue 4): hand the vCPU to the interpreter here. Until then the
-         * concrete side is what the vCPU sees. */
+        /* Symbolic data: the interpreter runs this vCPU until its registers are
+         * concrete, then it re-enters KVM where the interpreter stopped. */
         symmem_note(vm, SYM_READ_SYMBOLIC);
-    } else {
-        symmem_note(vm, SYM_READ_EMULATED);
+        if (engine_handoff(v) < 0) {
+            guest_crash(v, "handing the vCPU to the interpreter failed");
+            return -1;
+        }
+        return 0;
     }
+    symmem_note(vm, SYM_READ_EMULATED);
     memcpy(run->mmio.data, vm->mem + gpa, len); /* completed on the next KVM_RUN */
+    return 0;
 }
 
 static const char *internal_error_name(uint32_t suberror)
@@ -240,8 +247,7 @@ static int handle_exit(struct vcpu *v)
     case KVM_EXIT_MMIO:
         if (run->mmio.phys_addr < v->vm->mem_bytes &&
             run->mmio.len <= v->vm->mem_bytes - run->mmio.phys_addr) {
-            ram_access(v);
-            return 0;
+            return ram_access(v);
         }
         /* Reads exit before the instruction retires, writes after it. */
         guest_crash(v, "guest %s %u bytes at unmapped guest-physical address 0x%llx "

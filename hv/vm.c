@@ -13,6 +13,7 @@
 
 #include "boot.h"
 #include "elf_loader.h"
+#include "engine.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -222,7 +223,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
         hv_error_errno("KVM_CREATE_IRQCHIP failed");
         return -1;
     }
-    if (create_ram(vm, cfg->mem_bytes) < 0 || get_supported_cpuid(vm) < 0)
+    if (create_ram(vm, cfg->mem_bytes) < 0 || get_supported_cpuid(vm) < 0 ||
+        engine_create(vm, cfg->output_dir, cfg->replay_path, cfg->seed_path) < 0)
         return -1;
     /* The kernel must be loaded before vCPUs get their entry point, and the TSC rate
      * comes from a vCPU: create vCPU 0 first, load, then the rest. */
@@ -253,6 +255,7 @@ void vm_destroy(struct vm *vm)
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
     free(vm->cpuid);
+    engine_destroy(vm);
     symmem_destroy(&vm->symbolic);
     vm->mem = NULL;
     vm->cpuid = NULL;
@@ -382,6 +385,7 @@ int vm_run(struct vm *vm, double timeout_s)
         }
     }
     console_flush(&vm->console);
+    engine_finish(vm);
     struct sym_stats st = symmem_stats(vm);
     if (st.pages_marked)
         hv_info("symbolic memory: %llu pages marked, %llu released, %llu reads emulated, "

@@ -34,6 +34,9 @@ struct vm_config {
     uint64_t mem_bytes;
     unsigned ncpus;
     double timeout_s;        /* 0: no limit */
+    const char *output_dir;  /* where a symbolic run writes its results */
+    const char *replay_path; /* NULL, or an input file to replay concretely */
+    const char *seed_path;   /* NULL, or the first concrete input of a symbolic run */
 };
 
 struct vm;
@@ -72,7 +75,7 @@ struct vm {
     int in_guest;          /* vCPU threads inside KVM_RUN; guarded by run_lock */
 
     struct symbolic_mem symbolic;
-    atomic_uint next_input_id; /* ids handed out by SYMHV_HC_MAKE_SYMBOLIC */
+    struct engine *engine; /* the concolic engine (engine.h) */
 };
 
 /* Open KVM, create the VM, its RAM, irqchip and vCPUs, load kernel and initrd.

@@ -18,8 +18,17 @@ struct eval_slot {
     uint32_t stamp;
 };
 
+/* Memo for pushing a low-bits extract down a DAG (see sx_extract): direct-mapped. */
+#define EXTRACT_MEMO 4096
+struct extract_memo {
+    uint32_t id_plus_1;
+    uint8_t width;
+    const struct sx_expr *result;
+};
+
 struct sx_ctx {
     struct arena_chunk *chunks;
+    struct extract_memo extract_memo[EXTRACT_MEMO];
     struct sx_expr **buckets;
     size_t nbuckets, count;
     struct sx_input *inputs;
@@ -362,6 +371,35 @@ const struct sx_expr *sx_lnot(struct sx_ctx *ctx, const struct sx_expr *cond)
     return sx_unop(ctx, SX_NOT, cond);
 }
 
+/* The low `width` bits of add, sub, mul, the bitwise operators and ite depend only on
+ * the low bits of their operands: extract(op(x, y)) = op(extract(x), extract(y)).
+ * Registers written 8 or 16 bits at a time otherwise drag stale upper bits along. */
+static const struct sx_expr *extract_low_pushdown(struct sx_ctx *ctx, const struct sx_expr *a,
+                                                  unsigned width)
+{
+    struct extract_memo *m = &ctx->extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
+    if (m->id_plus_1 == a->id + 1 && m->width == width)
+        return m->result;
+    const struct sx_expr *r;
+    switch (a->op) {
+    case SX_NOT: case SX_NEG:
+        r = sx_unop(ctx, (enum sx_op)a->op, sx_extract(ctx, a->a, 0, width));
+        break;
+    case SX_ITE:
+        r = sx_ite(ctx, a->a, sx_extract(ctx, a->b, 0, width), sx_extract(ctx, a->c, 0, width));
+        break;
+    default:
+        r = sx_binop(ctx, (enum sx_op)a->op, sx_extract(ctx, a->a, 0, width),
+                     sx_extract(ctx, a->b, 0, width));
+        break;
+    }
+    m = &ctx->extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
+    m->id_plus_1 = a->id + 1;
+    m->width = (uint8_t)width;
+    m->result = r;
+    return r;
+}
+
 const struct sx_expr *sx_extract(struct sx_ctx *ctx, const struct sx_expr *a, unsigned lo,
                                  unsigned width)
 {
@@ -370,6 +408,11 @@ const struct sx_expr *sx_extract(struct sx_ctx *ctx, const struct sx_expr *a, un
     if (sx_is_const(a))
         return sx_const(ctx, width, a->value >> lo);
     switch (a->op) {
+    case SX_ADD: case SX_SUB: case SX_MUL: case SX_AND: case SX_OR: case SX_XOR:
+    case SX_NOT: case SX_NEG: case SX_ITE:
+        if (lo == 0)
+            return extract_low_pushdown(ctx, a, width);
+        break;
     case SX_EXTRACT:
         return sx_extract(ctx, a->a, a->lo + lo, width);
     case SX_CONCAT: {

@@ -274,6 +274,43 @@ static enum exec_status fault(struct sx_state *s, unsigned vector, uint64_t addr
     return EX_FAULT;
 }
 
+/* Where the shadow keeps the byte at virtual address addr (see sx_mem_ops.translate). */
+static uint64_t shadow_key(struct sx_state *s, uint64_t addr)
+{
+    if (!s->mem->translate)
+        return addr;
+    uint64_t page = addr & ~4095ull;
+    if (!s->tlb_valid || s->tlb_vpage != page) {
+        uint64_t p;
+        if (s->mem->translate(s->mem_opaque, page, &p) < 0)
+            return ~0ull; /* unmapped: the access itself faults */
+        s->tlb_vpage = page;
+        s->tlb_ppage = p;
+        s->tlb_valid = true;
+    }
+    return s->tlb_ppage | (addr & 4095);
+}
+
+static const struct sx_expr *shadow_get(struct sx_state *s, uint64_t addr)
+{
+    return sx_shadow_get(s->shadow, shadow_key(s, addr));
+}
+
+static void shadow_set(struct sx_state *s, uint64_t addr, const struct sx_expr *e)
+{
+    sx_shadow_set(s->shadow, shadow_key(s, addr), e);
+}
+
+static bool shadow_any(struct sx_state *s, uint64_t addr, unsigned len)
+{
+    if (!s->mem->translate)
+        return sx_shadow_any(s->shadow, addr, len);
+    for (unsigned i = 0; i < len; i++)
+        if (shadow_get(s, addr + i))
+            return true;
+    return false;
+}
+
 static enum exec_status mem_read(struct sx_state *s, uint64_t addr, unsigned bytes,
                                  struct sx_val *out)
 {
@@ -283,13 +320,13 @@ static enum exec_status mem_read(struct sx_state *s, uint64_t addr, unsigned byt
     sx_u128 c = 0;
     for (unsigned i = bytes; i-- > 0;)
         c = (c << 8) | buf[i];
-    if (!sx_shadow_any(s->shadow, addr, bytes)) {
+    if (!shadow_any(s, addr, bytes)) {
         *out = sx_v(bytes * 8, c);
         return EX_OK;
     }
     const struct sx_expr *e = NULL;
     for (unsigned i = bytes; i-- > 0;) {
-        const struct sx_expr *b = sx_shadow_get(s->shadow, addr + i);
+        const struct sx_expr *b = shadow_get(s, addr + i);
         if (!b)
             b = sx_const(CTX, 8, buf[i]);
         e = e ? sx_concat(CTX, e, b) : b;
@@ -303,10 +340,10 @@ static void shadow_store(struct sx_state *s, uint64_t addr, struct sx_val v)
     unsigned bytes = v.w / 8;
     if (v.e) {
         for (unsigned i = 0; i < bytes; i++)
-            sx_shadow_set(s->shadow, addr + i, sx_extract(CTX, v.e, 8 * i, 8));
-    } else if (sx_shadow_any(s->shadow, addr, bytes)) {
+            shadow_set(s, addr + i, sx_extract(CTX, v.e, 8 * i, 8));
+    } else if (shadow_any(s, addr, bytes)) {
         for (unsigned i = 0; i < bytes; i++)
-            sx_shadow_set(s->shadow, addr + i, NULL);
+            shadow_set(s, addr + i, NULL);
     }
 }
 
@@ -986,12 +1023,12 @@ static void concretize_inputs(struct sx_state *s, struct insn *in)
             if (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ) {
                 uint64_t addr = access_address(s, in, op);
                 for (unsigned b = 0; b < op->size / 8u; b++) {
-                    const struct sx_expr *e = sx_shadow_get(s->shadow, addr + b);
+                    const struct sx_expr *e = shadow_get(s, addr + b);
                     uint8_t byte;
                     if (!e || s->mem->read(s->mem_opaque, addr + b, &byte, 1) < 0)
                         continue;
                     concretize(s, sx_v_make(e, byte));
-                    sx_shadow_set(s->shadow, addr + b, NULL);
+                    shadow_set(s, addr + b, NULL);
                 }
             }
         }
@@ -1059,7 +1096,7 @@ void sx_state_concretize(struct sx_state *s)
 void sx_make_symbolic(struct sx_state *s, uint64_t addr, uint32_t len, uint32_t input)
 {
     for (uint32_t i = 0; i < len; i++)
-        sx_shadow_set(s->shadow, addr + i, sx_input_byte(CTX, input, i));
+        shadow_set(s, addr + i, sx_input_byte(CTX, input, i));
 }
 
 enum sx_status sx_step(struct sx_state *s)

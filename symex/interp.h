@@ -40,6 +40,10 @@ struct sx_mem_ops {
      * `desired`. Always sets *old to the value found. Return -1 if unmapped. */
     int (*cmpxchg)(void *opaque, uint64_t addr, size_t len, uint64_t expected,
                    uint64_t desired, uint64_t *old);
+    /* Optional: virtual page address -> physical page address (0 or -1). When given,
+     * the symbolic shadow is keyed by physical address, so several address spaces
+     * (vCPUs) share it. NULL: addresses are used as they are. */
+    int (*translate)(void *opaque, uint64_t vpage, uint64_t *ppage);
 };
 
 /* Which operation last set the arithmetic flags (see flags in interp.c). */
@@ -81,6 +85,9 @@ struct sx_state {
     void *report_opaque;
     uint8_t reported[256];   /* bitmap by Zydis mnemonic (first 2048) */
 
+    uint64_t tlb_vpage, tlb_ppage; /* last translation (mem->translate) */
+    bool tlb_valid;
+
     uint64_t instructions;   /* executed */
     unsigned fault_vector;
     uint64_t fault_addr;
@@ -99,6 +106,9 @@ bool sx_state_has_symbolic_regs(struct sx_state *s);
 /* Replace every symbolic register and flag by its concrete value, recording the
  * constraint that value == expression. */
 void sx_state_concretize(struct sx_state *s);
+
+/* Forget cached address translations (after the address space changed). */
+static inline void sx_state_flush_tlb(struct sx_state *s) { s->tlb_valid = false; }
 
 /* Execute one instruction. */
 enum sx_status sx_step(struct sx_state *s);

@@ -36,4 +36,4 @@ int sx_self_cmpxchg(void *opaque, uint64_t addr, size_t len, uint64_t expected,
     return 0;
 }
 
-const struct sx_mem_ops sx_self_mem = { sx_self_read, sx_self_write, sx_self_cmpxchg };
+const struct sx_mem_ops sx_self_mem = { sx_self_read, sx_self_write, sx_self_cmpxchg, NULL };

@@ -200,7 +200,7 @@ static int host_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, u
     return 0;
 }
 
-static const struct sx_mem_ops host_mem = { host_read, host_write, host_cmpxchg };
+static const struct sx_mem_ops host_mem = { host_read, host_write, host_cmpxchg, NULL };
 
 /* ---- random states ------------------------------------------------------------------------- */
 

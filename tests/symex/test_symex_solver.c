@@ -275,7 +275,7 @@ static int racing_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected,
 START_TEST(locked_rmw_is_redone_when_another_cpu_interferes)
 {
     static const uint8_t code[] = { 0xf0, 0x48, 0x0f, 0xc1, 0x03 }; /* lock xadd [rbx], rax */
-    static const struct sx_mem_ops racing = { sx_self_read, sx_self_write, racing_cmpxchg };
+    static const struct sx_mem_ops racing = { sx_self_read, sx_self_write, racing_cmpxchg, NULL };
     static uint64_t counter = 5;
     struct machine m;
     machine_init(&m, &racing);
