@@ -366,7 +366,7 @@ int engine_handoff(struct vcpu *v)
 
 static void write_file(const char *dir, const char *name, const void *data, size_t len)
 {
-    char path[PATH_MAX + 64];
+    char path[PATH_MAX + 256]; /* dir is at most PATH_MAX, names at most 128 */
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, len, f) != len)

@@ -1102,10 +1102,13 @@ void sx_make_symbolic(struct sx_state *s, uint64_t addr, uint32_t len, uint32_t 
 enum sx_status sx_step(struct sx_state *s)
 {
     uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
-    size_t n = 0;
-    /* Fetch up to 15 bytes; stop early at an unmapped page. */
-    while (n < sizeof bytes && s->mem->read(s->mem_opaque, s->rip + n, &bytes[n], 1) == 0)
-        n++;
+    size_t n = sizeof bytes;
+    /* Fetch 15 bytes in one go; byte by byte only if that crosses into unmapped memory. */
+    if (s->mem->read(s->mem_opaque, s->rip, bytes, n) < 0) {
+        n = 0;
+        while (n < sizeof bytes && s->mem->read(s->mem_opaque, s->rip + n, &bytes[n], 1) == 0)
+            n++;
+    }
     ZydisDecoder dec;
     ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     struct insn in;
