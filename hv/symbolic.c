@@ -145,6 +145,34 @@ static struct sym_page *find_page(struct symbolic_mem *sm, uint64_t gpa, size_t 
     return lo < sm->npages && sm->pages[lo].gpa == page ? &sm->pages[lo] : NULL;
 }
 
+/* A new, all-concrete record for `page` at sorted position `at`; NULL if out of memory. */
+static struct sym_page *insert_page(struct symbolic_mem *sm, size_t at, uint64_t page)
+{
+    if (sm->npages == sm->cap) {
+        size_t cap = sm->cap ? 2 * sm->cap : 16;
+        struct sym_page *np = realloc(sm->pages, cap * sizeof *np);
+        if (!np)
+            return NULL;
+        sm->pages = np;
+        sm->cap = cap;
+    }
+    memmove(&sm->pages[at + 1], &sm->pages[at], (sm->npages - at) * sizeof *sm->pages);
+    struct sym_page *p = &sm->pages[at];
+    memset(p, 0, sizeof *p);
+    p->gpa = page;
+    sm->npages++;
+    sm->stats.pages_marked++;
+    return p;
+}
+
+static void remove_page(struct symbolic_mem *sm, struct sym_page *p)
+{
+    size_t idx = (size_t)(p - sm->pages);
+    memmove(p, p + 1, (sm->npages - idx - 1) * sizeof *p);
+    sm->npages--;
+    sm->stats.pages_released++;
+}
+
 /* Set or clear bits over [gpa, gpa+len); returns whether the set of pages changed. */
 static int update_bits(struct vm *vm, uint64_t gpa, uint64_t len, bool symbolic, bool *changed)
 {
@@ -157,20 +185,8 @@ static int update_bits(struct vm *vm, uint64_t gpa, uint64_t len, bool symbolic,
                 a = (a & ~(PAGE - 1)) + PAGE - 1;
                 continue;
             }
-            if (sm->npages == sm->cap) {
-                size_t cap = sm->cap ? 2 * sm->cap : 16;
-                struct sym_page *np = realloc(sm->pages, cap * sizeof *np);
-                if (!np)
-                    return -1;
-                sm->pages = np;
-                sm->cap = cap;
-            }
-            memmove(&sm->pages[at + 1], &sm->pages[at], (sm->npages - at) * sizeof *sm->pages);
-            p = &sm->pages[at];
-            memset(p, 0, sizeof *p);
-            p->gpa = a & ~(PAGE - 1);
-            sm->npages++;
-            sm->stats.pages_marked++;
+            if (!(p = insert_page(sm, at, a & ~(PAGE - 1))))
+                return -1;
             *changed = true;
         }
         unsigned off = (unsigned)(a & (PAGE - 1));
@@ -182,10 +198,7 @@ static int update_bits(struct vm *vm, uint64_t gpa, uint64_t len, bool symbolic,
         } else if (!symbolic && was) {
             p->bits[off / 64] &= ~bit;
             if (--p->count == 0) {
-                size_t idx = (size_t)(p - sm->pages);
-                memmove(p, p + 1, (sm->npages - idx - 1) * sizeof *p);
-                sm->npages--;
-                sm->stats.pages_released++;
+                remove_page(sm, p);
                 *changed = true;
             }
         }
@@ -223,24 +236,11 @@ static int store_page_bits(struct symbolic_mem *sm, uint64_t page, const uint64_
     size_t at;
     struct sym_page *p = find_page(sm, page, &at);
     if (p && count == 0) {
-        memmove(p, p + 1, (sm->npages - at - 1) * sizeof *p);
-        sm->npages--;
-        sm->stats.pages_released++;
+        remove_page(sm, p);
         *changed = true;
     } else if (!p && count > 0) {
-        if (sm->npages == sm->cap) {
-            size_t cap = sm->cap ? 2 * sm->cap : 16;
-            struct sym_page *np = realloc(sm->pages, cap * sizeof *np);
-            if (!np)
-                return -1;
-            sm->pages = np;
-            sm->cap = cap;
-        }
-        memmove(&sm->pages[at + 1], &sm->pages[at], (sm->npages - at) * sizeof *sm->pages);
-        p = &sm->pages[at];
-        p->gpa = page;
-        sm->npages++;
-        sm->stats.pages_marked++;
+        if (!(p = insert_page(sm, at, page)))
+            return -1;
         *changed = true;
     }
     if (p && count > 0) {

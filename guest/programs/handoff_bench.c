@@ -6,27 +6,13 @@
  * and the counter's rate during the handoff loop and during a native spin as long. */
 #include "guest.h"
 #include "symhv/agent.h"
+#include "background_counter.h"
 
 static uint8_t page[4096] __attribute__((aligned(4096)));
-static uint64_t counter;
-static int stop;
-
-static long count_forever(void *arg)
-{
-    (void)arg;
-    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
-        __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-    return 0;
-}
-
-static uint64_t count(void) { return __atomic_load_n(&counter, __ATOMIC_RELAXED); }
-
 int main(void)
 {
     long iters = guest_arg("iters", 2000);
-    int tid = thread_spawn(count_forever, NULL);
-    while (count() == 0)
-        yield();
+    background_counter_start();
     if (symhv_make_symbolic(page + 2048, 16, "b") < 0) {
         printf("handoff-bench: make_symbolic failed\n");
         return 1;
@@ -34,17 +20,16 @@ int main(void)
     uint64_t t0 = clock_ns();
     for (long i = 0; i < iters; i++)
         __asm__ volatile("movzbl (%0), %%eax" ::"r"(page) : "rax", "memory");
-    uint64_t t1 = clock_ns(), c1 = count();
+    uint64_t t1 = clock_ns(), c1 = background_counter_read();
     for (long i = 0; i < iters; i++)
         __asm__ volatile("movzbl (%0), %%eax\n\txorl %%eax, %%eax" ::"r"(page + 2048)
                          : "rax", "memory", "cc");
-    uint64_t t2 = clock_ns(), c2 = count();
+    uint64_t t2 = clock_ns(), c2 = background_counter_read();
     while (clock_ns() < t2 + (t2 - t1))
         for (volatile int i = 0; i < 10000; i++)
             ;
-    uint64_t t3 = clock_ns(), c3 = count();
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-    thread_join(tid);
+    uint64_t t3 = clock_ns(), c3 = background_counter_read();
+    background_counter_stop();
     printf("handoff-bench iters=%ld exit_ns=%lu handoff_ns=%lu rate_handoff=%lu rate_native=%lu\n",
            iters, (t1 - t0) / (uint64_t)iters, (t2 - t1) / (uint64_t)iters,
            (c2 - c1) * 1000000 / ((t2 - t1) / 1000 + 1), (c3 - c2) * 1000000 / ((t3 - t2) / 1000 + 1));

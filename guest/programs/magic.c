@@ -3,19 +3,9 @@
  * memory. symhv finds inputs for the guarded branches; `symhv replay` confirms them. */
 #include "guest.h"
 #include "symhv/agent.h"
+#include "background_counter.h"
 
 static uint8_t input[4096] __attribute__((aligned(4096))); /* a page of its own */
-static uint64_t counter;
-static int stop;
-
-static long count_forever(void *arg)
-{
-    (void)arg;
-    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
-        __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-    return 0;
-}
-
 /* A call on the guarded side keeps the compiler from turning the test into a setcc,
  * so the check is a real branch where the interpreter can offer the other side. */
 __attribute__((noinline)) static int accept(int level)
@@ -41,15 +31,12 @@ __attribute__((noinline)) static int parse(const uint8_t *in)
 int main(void)
 {
     memcpy(input, "hello, symhv! 00", 16);
-    int tid = thread_spawn(count_forever, NULL);
-    while (__atomic_load_n(&counter, __ATOMIC_RELAXED) == 0)
-        yield(); /* the counter is running on another vCPU */
+    background_counter_start();
     int id = symhv_make_symbolic(input, 16, "input");
-    uint64_t before = __atomic_load_n(&counter, __ATOMIC_RELAXED);
+    uint64_t before = background_counter_read();
     int r = parse(input);
-    uint64_t after = __atomic_load_n(&counter, __ATOMIC_RELAXED);
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-    thread_join(tid);
+    uint64_t after = background_counter_read();
+    background_counter_stop();
     if (r == 2)
         printf("magic: checksum branch reached\n");
     else if (r == 1)

@@ -5,26 +5,16 @@
  * and makes them concrete, which releases the page), and reads everything back. */
 #include "guest.h"
 #include "symhv/agent.h"
+#include "background_counter.h"
 
 static uint8_t page[4096] __attribute__((aligned(4096)));
 static uint8_t other[4096] __attribute__((aligned(4096)));
-static uint64_t counter;
-static int stop;
-
-static long count_forever(void *arg)
-{
-    (void)arg;
-    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
-        __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-    return 0;
-}
-
 int main(void)
 {
     int ok = 1;
     for (int i = 0; i < 4096; i++)
         page[i] = (uint8_t)(i * 7);
-    int tid = thread_spawn(count_forever, NULL);
+    background_counter_start();
 
     int id = symhv_make_symbolic(page + 100, 50, "input");
     int errs[6] = {
@@ -40,7 +30,7 @@ int main(void)
     ok &= id == 0 && errs[0] == -22 && errs[1] == -14 && errs[2] == -14 && errs[3] == -22 &&
           errs[4] == -14 && errs[5] == -14;
 
-    uint64_t before = __atomic_load_n(&counter, __ATOMIC_RELAXED);
+    uint64_t before = background_counter_read();
     volatile uint8_t *p = page;
     /* A concrete byte of the symbolic page: trapped, emulated from RAM. */
     ok &= p[10] == (uint8_t)(10 * 7);
@@ -54,9 +44,8 @@ int main(void)
     for (int i = 100; i < 150; i++)
         ok &= p[i] == 0x5a;
     ok &= p[99] == (uint8_t)(99 * 7) && p[150] == (uint8_t)(150 * 7);
-    uint64_t after = __atomic_load_n(&counter, __ATOMIC_RELAXED);
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-    thread_join(tid);
+    uint64_t after = background_counter_read();
+    background_counter_stop();
     printf("trap_check: data %s, counter advanced by %s\n", ok ? "ok" : "WRONG",
            after > before ? "more than 0" : "0");
     return ok && after > before ? 0 : 1;
