@@ -27,6 +27,15 @@ static void put64(struct vm *vm, uint64_t gpa, uint64_t value)
     memcpy(vm->mem + gpa, &value, sizeof value);
 }
 
+/* GDT: null, 64-bit code (0x08), data (0x10), 32-bit code (0x18, for PVH). */
+static void write_gdt(struct vm *vm)
+{
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 0, 0);
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 8, 0x00af9b000000ffffull);
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 16, 0x00cf93000000ffffull);
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 24, 0x00cf9b000000ffffull);
+}
+
 void boot_write_memory(struct vm *vm, const struct symhv_boot_info *info)
 {
     /* Identity map of the low 4 GiB with 2 MiB pages: 1 PML4 entry, 4 PDPT entries,
@@ -41,11 +50,57 @@ void boot_write_memory(struct vm *vm, const struct symhv_boot_info *info)
             put64(vm, pd + j * 8, phys | PTE_P | PTE_RW | PTE_US | PTE_PS);
         }
     }
-    /* GDT: null, 64-bit code (0x08), data (0x10). */
-    put64(vm, SYMHV_BOOT_GDT_ADDR + 0, 0);
-    put64(vm, SYMHV_BOOT_GDT_ADDR + 8, 0x00af9b000000ffffull);
-    put64(vm, SYMHV_BOOT_GDT_ADDR + 16, 0x00cf93000000ffffull);
+    write_gdt(vm);
     memcpy(vm->mem + SYMHV_BOOT_INFO_ADDR, info, sizeof *info);
+}
+
+/* PVH start info (xen/include/public/arch-x86/hvm/start_info.h), version 1. */
+#define PVH_START_INFO_ADDR 0x9000ull
+#define PVH_MODLIST_ADDR 0x9100ull
+#define PVH_MEMMAP_ADDR 0x9200ull
+#define PVH_CMDLINE_ADDR 0x9400ull
+#define PVH_MAGIC 0x336ec578u
+#define PVH_CS 0x18
+
+struct hvm_start_info {
+    uint32_t magic, version, flags, nr_modules;
+    uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+    uint32_t memmap_entries, reserved;
+};
+struct hvm_modlist_entry {
+    uint64_t paddr, size, cmdline_paddr, reserved;
+};
+struct hvm_memmap_entry {
+    uint64_t addr, size;
+    uint32_t type, reserved; /* type 1: RAM, 2: reserved (e820) */
+};
+
+void boot_write_pvh(struct vm *vm, const char *cmdline, uint64_t initrd_addr,
+                    uint64_t initrd_size)
+{
+    write_gdt(vm);
+    struct hvm_memmap_entry map[3] = {
+        { 0, 0x9f000, 1, 0 },                            /* low RAM */
+        { 0x9f000, 0x100000 - 0x9f000, 2, 0 },           /* legacy VGA/BIOS hole */
+        { 0x100000, vm->mem_bytes - 0x100000, 1, 0 },    /* the rest of RAM */
+    };
+    memcpy(vm->mem + PVH_MEMMAP_ADDR, map, sizeof map);
+    struct hvm_start_info si = {
+        .magic = PVH_MAGIC,
+        .version = 1,
+        .memmap_paddr = PVH_MEMMAP_ADDR,
+        .memmap_entries = 3,
+    };
+    size_t n = cmdline ? strlen(cmdline) : 0;
+    memcpy(vm->mem + PVH_CMDLINE_ADDR, cmdline ? cmdline : "", n + 1);
+    si.cmdline_paddr = PVH_CMDLINE_ADDR;
+    if (initrd_addr) {
+        struct hvm_modlist_entry mod = { initrd_addr, initrd_size, 0, 0 };
+        memcpy(vm->mem + PVH_MODLIST_ADDR, &mod, sizeof mod);
+        si.nr_modules = 1;
+        si.modlist_paddr = PVH_MODLIST_ADDR;
+    }
+    memcpy(vm->mem + PVH_START_INFO_ADDR, &si, sizeof si);
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, int code)
@@ -111,6 +166,38 @@ int boot_setup_vcpu(struct vcpu *v)
     struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
     if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0) {
         hv_error_errno("vCPU %u: KVM_SET_MP_STATE failed", v->index);
+        return -1;
+    }
+    return 0;
+}
+
+int boot_setup_vcpu_pvh(struct vcpu *v)
+{
+    if (v->index != 0)
+        return 0; /* waits in KVM for the kernel's INIT/SIPI */
+    struct kvm_sregs sregs;
+    if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+        hv_error_errno("vCPU %u: KVM_GET_SREGS failed", v->index);
+        return -1;
+    }
+    flat_segment(&sregs.cs, PVH_CS, 0xb, 1);
+    sregs.cs.l = 0; /* 32-bit code */
+    sregs.cs.db = 1;
+    flat_segment(&sregs.ds, SYMHV_BOOT_DS, 0x3, 0);
+    sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+    sregs.gdt.base = SYMHV_BOOT_GDT_ADDR;
+    sregs.gdt.limit = 4 * 8 - 1;
+    sregs.cr0 = CR0_PE | CR0_ET;
+    sregs.cr3 = 0;
+    sregs.cr4 = 0;
+    sregs.efer = 0;
+    if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
+        hv_error_errno("vCPU %u: KVM_SET_SREGS (32-bit protected mode) failed", v->index);
+        return -1;
+    }
+    struct kvm_regs regs = { .rip = v->vm->pvh_entry, .rbx = PVH_START_INFO_ADDR, .rflags = 0x2 };
+    if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+        hv_error_errno("vCPU %u: KVM_SET_REGS failed", v->index);
         return -1;
     }
     return 0;

@@ -26,6 +26,36 @@ static int looks_like_bzimage(const uint8_t *file, size_t size)
     return size > 0x206 && memcmp(file + 0x202, "HdrS", 4) == 0;
 }
 
+/* The PVH entry point: an ELF note named "Xen" of type XEN_ELFNOTE_PHYS32_ENTRY (18)
+ * whose descriptor is the 32-bit physical entry address. 0 if absent. */
+static uint64_t find_pvh_entry(const uint8_t *file, size_t size, const Elf64_Ehdr *eh)
+{
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, file + eh->e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type != PT_NOTE || ph.p_offset > size || size - ph.p_offset < ph.p_filesz)
+            continue;
+        const uint8_t *n = file + ph.p_offset, *end = n + ph.p_filesz;
+        while (end - n >= 12) {
+            uint32_t namesz, descsz, type;
+            memcpy(&namesz, n, 4);
+            memcpy(&descsz, n + 4, 4);
+            memcpy(&type, n + 8, 4);
+            size_t name_pad = (namesz + 3u) & ~3u, desc_pad = (descsz + 3u) & ~3u;
+            if (name_pad > (size_t)(end - n - 12) || desc_pad > (size_t)(end - n - 12) - name_pad)
+                break;
+            const uint8_t *name = n + 12, *desc = name + name_pad;
+            if (type == 18 && namesz == 4 && memcmp(name, "Xen", 4) == 0 && descsz >= 4) {
+                uint64_t entry = 0;
+                memcpy(&entry, desc, descsz >= 8 ? 8 : 4);
+                return entry;
+            }
+            n = desc + desc_pad;
+        }
+    }
+    return 0;
+}
+
 int elf_load(const uint8_t *file, size_t size, uint8_t *mem, uint64_t mem_bytes,
              uint64_t min_addr, struct elf_image *out, char *err, size_t err_size)
 {
@@ -84,9 +114,14 @@ int elf_load(const uint8_t *file, size_t size, uint8_t *mem, uint64_t mem_bytes,
     }
     if (high == 0)
         return fail(err, err_size, "no loadable segments");
-    if (!entry_ok)
+    out->pvh_entry = find_pvh_entry(file, size, &eh);
+    /* A PVH kernel is entered through its note; e_entry (Linux: startup_64) is unused. */
+    if (!entry_ok && !out->pvh_entry)
         return fail(err, err_size, "entry point 0x%llx is not in an executable segment",
                     (unsigned long long)eh.e_entry);
+    if (out->pvh_entry && (out->pvh_entry < low || out->pvh_entry >= high))
+        return fail(err, err_size, "PVH entry 0x%llx is outside the loaded image",
+                    (unsigned long long)out->pvh_entry);
 
     for (unsigned i = 0; i < eh.e_phnum; i++) {
         Elf64_Phdr ph;

@@ -10,6 +10,7 @@ struct elf_image {
     uint64_t entry;    /* physical entry address */
     uint64_t low;      /* lowest physical byte loaded */
     uint64_t high;     /* one past the highest physical byte loaded */
+    uint64_t pvh_entry; /* 32-bit PVH entry (Xen ELF note 18, as Linux vmlinux has), or 0 */
 };
 
 /* Validate an ELF64 x86-64 executable in `file` and copy its PT_LOAD segments (by

@@ -144,6 +144,7 @@ static int load_images(struct vm *vm, const struct vm_config *cfg)
         return -1;
     }
     vm->entry = img.entry;
+    vm->pvh_entry = img.pvh_entry;
 
     struct symhv_boot_info info = {
         .magic = SYMHV_BOOT_MAGIC,
@@ -180,7 +181,13 @@ static int load_images(struct vm *vm, const struct vm_config *cfg)
         memcpy(vm->mem + info.initrd_addr, initrd, size);
         free(initrd);
     }
-    boot_write_memory(vm, &info);
+    if (vm->pvh_entry) {
+        hv_info("kernel has a PVH entry at 0x%llx: booting it through PVH",
+                (unsigned long long)vm->pvh_entry);
+        boot_write_pvh(vm, cfg->cmdline, info.initrd_addr, info.initrd_size);
+    } else {
+        boot_write_memory(vm, &info);
+    }
     return 0;
 }
 
@@ -236,7 +243,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
         if (vcpu_create(vm, i) < 0)
             return -1;
     for (unsigned i = 0; i < vm->ncpus; i++)
-        if (boot_setup_vcpu(&vm->vcpus[i]) < 0)
+        if ((vm->pvh_entry ? boot_setup_vcpu_pvh : boot_setup_vcpu)(&vm->vcpus[i]) < 0)
             return -1;
     return 0;
 }

@@ -58,7 +58,8 @@ struct vm {
     uint8_t *mem;          /* host mapping of guest RAM, guest-physical 0 .. mem_bytes */
     uint64_t mem_bytes;
     unsigned ncpus;
-    uint64_t entry;        /* kernel entry point */
+    uint64_t entry;        /* kernel entry point (symhv boot protocol) */
+    uint64_t pvh_entry;    /* non-zero: boot the kernel through PVH (boot.h) */
     struct kvm_cpuid2 *cpuid; /* KVM's supported CPUID, patched per vCPU */
     struct console console;
     struct vcpu vcpus[SYMHV_MAX_VCPUS];

@@ -81,6 +81,17 @@ START_TEST(hanging_guest_hits_timeout)
 }
 END_TEST
 
+/* A kernel with a Xen PHYS32_ENTRY note (as Linux's vmlinux has) boots through PVH:
+ * 32-bit entry, ebx = hvm_start_info with magic, memory map and command line. */
+START_TEST(pvh_kernel_gets_start_info)
+{
+    expect_symhv((const char *const[]){ "-v", "--smp", "2", "--kernel", "@pvh_probe",
+                                        "--cmdline", "console=ttyS0 noxsave", "--timeout",
+                                        "30", NULL },
+                 0, "pvh ok: console=ttyS0 noxsave\n", "booting it through PVH");
+}
+END_TEST
+
 START_TEST(triple_fault_is_reported_with_registers)
 {
     struct run_result r;
@@ -173,6 +184,7 @@ int main(void)
     tcase_add_test(tc, demo_finishes_with_exact_counter);
     tcase_add_test(tc, guest_exit_status_becomes_symhv_status);
     tcase_add_test(tc, hanging_guest_hits_timeout);
+    tcase_add_test(tc, pvh_kernel_gets_start_info);
     suite_add_tcase(s, tc);
     TCase *crash = tcase_create("crash");
     tcase_set_timeout(crash, 60);
