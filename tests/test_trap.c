@@ -4,6 +4,7 @@
 #include <check.h>
 #include "check_main.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -12,12 +13,33 @@
 #include "symbolic.h"
 #include "symhv_run.h"
 
-/* A fresh output directory for one symbolic run. */
+/* A fresh output directory for one symbolic run, removed when the test process ends
+ * (each Check test runs in its own process). */
+static char temp_dirs[8][64];
+static int ntemp_dirs;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_temp_dirs(void)
+{
+    for (int i = 0; i < ntemp_dirs; i++)
+        nftw(temp_dirs[i], remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 static const char *temp_dir(void)
 {
-    static char path[64];
-    snprintf(path, sizeof path, "/tmp/symhv-trap-XXXXXX");
+    ck_assert_int_lt(ntemp_dirs, 8);
+    char *path = temp_dirs[ntemp_dirs++];
+    snprintf(path, 64, "/tmp/symhv-trap-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(path));
+    if (ntemp_dirs == 1)
+        atexit(remove_temp_dirs);
     return path;
 }
 
