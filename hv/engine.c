@@ -190,16 +190,19 @@ void engine_destroy(struct vm *vm)
 
 /* The VMM's page bitmap (which pages must stay out of the memslots) follows the
  * shadow for the pages just written. Caller holds e->lock. */
-static void sync_pages(struct vm *vm, const uint64_t *pages, size_t n)
+static int sync_pages(struct vm *vm, const uint64_t *pages, size_t n)
 {
     struct engine *e = vm->engine;
+    int rc = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t bits[64] = { 0 };
         for (unsigned b = 0; b < 4096; b++)
             if (sx_shadow_get(e->shadow, pages[i] + b))
                 bits[b / 64] |= 1ull << (b % 64);
-        symmem_set_page(vm, pages[i], bits);
+        if (symmem_set_page(vm, pages[i], bits) < 0)
+            rc = -1;
     }
+    return rc;
 }
 
 int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char *name)
@@ -244,15 +247,20 @@ int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char 
     return (int)id;
 }
 
-void engine_concretise(struct vm *vm, uint64_t gpa, uint64_t len)
+int engine_concretise(struct vm *vm, uint64_t gpa, uint64_t len)
 {
     struct engine *e = vm->engine;
     if (!e)
-        return;
+        return 0;
     pthread_mutex_lock(&e->lock);
     for (uint64_t i = 0; i < len; i++)
         sx_shadow_set(e->shadow, gpa + i, NULL);
+    int rc = 0;
+    for (uint64_t page = gpa & ~4095ull; len && page < gpa + len; page += 4096)
+        if (sync_pages(vm, &page, 1) < 0)
+            rc = -1;
     pthread_mutex_unlock(&e->lock);
+    return rc;
 }
 
 /* Let KVM finish the access it is waiting for without running the guest, so the

@@ -25,8 +25,9 @@ void engine_destroy(struct vm *vm);
 /* SYMHV_HC_MAKE_SYMBOLIC: [gva, gva+len) of the calling vCPU becomes input `name`.
  * With --replay, the replay file's bytes are written there instead. Returns the id. */
 int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char *name);
-/* A native vCPU wrote concrete bytes over [gpa, gpa+len). */
-void engine_concretise(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Concrete bytes were written over [gpa, gpa+len) (by a native vCPU or the VMM): they
+ * stop being symbolic, and pages left with no symbolic byte rejoin the memslots. */
+int engine_concretise(struct vm *vm, uint64_t gpa, uint64_t len);
 /* The vCPU is stopped in a read exit that touches symbolic bytes: interpret it. */
 int engine_handoff(struct vcpu *v);
 /* A bug report from the guest: saved with the input that reaches it. */

@@ -119,8 +119,7 @@ static int copy_chunk(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, vo
     memcpy(v->vm->mem + gpa, tmp, n);
     if (!symmem_any(v->vm, gpa, n))
         return 0;
-    engine_concretise(v->vm, gpa, n);
-    return symmem_clear(v->vm, gpa, n);
+    return engine_concretise(v->vm, gpa, n);
 }
 
 int32_t hypercall_handle(struct vcpu *v)

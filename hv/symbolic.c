@@ -173,58 +173,6 @@ static void remove_page(struct symbolic_mem *sm, struct sym_page *p)
     sm->stats.pages_released++;
 }
 
-/* Set or clear bits over [gpa, gpa+len); returns whether the set of pages changed. */
-static int update_bits(struct vm *vm, uint64_t gpa, uint64_t len, bool symbolic, bool *changed)
-{
-    struct symbolic_mem *sm = &vm->symbolic;
-    for (uint64_t a = gpa; a < gpa + len; a++) {
-        size_t at;
-        struct sym_page *p = find_page(sm, a, &at);
-        if (!p) {
-            if (!symbolic) { /* whole page concrete: skip to the next one */
-                a = (a & ~(PAGE - 1)) + PAGE - 1;
-                continue;
-            }
-            if (!(p = insert_page(sm, at, a & ~(PAGE - 1))))
-                return -1;
-            *changed = true;
-        }
-        unsigned off = (unsigned)(a & (PAGE - 1));
-        uint64_t bit = 1ull << (off % 64);
-        bool was = p->bits[off / 64] & bit;
-        if (symbolic && !was) {
-            p->bits[off / 64] |= bit;
-            p->count++;
-        } else if (!symbolic && was) {
-            p->bits[off / 64] &= ~bit;
-            if (--p->count == 0) {
-                remove_page(sm, p);
-                *changed = true;
-            }
-        }
-    }
-    return 0;
-}
-
-static int change(struct vm *vm, uint64_t gpa, uint64_t len, bool symbolic)
-{
-    if (gpa > vm->mem_bytes || len > vm->mem_bytes - gpa)
-        return -1;
-    struct symbolic_mem *sm = &vm->symbolic;
-    vm_pause(vm);
-    pthread_mutex_lock(&sm->lock);
-    bool changed = false;
-    int rc = update_bits(vm, gpa, len, symbolic, &changed);
-    if (rc == 0 && changed)
-        rc = apply_layout(vm);
-    pthread_mutex_unlock(&sm->lock);
-    vm_resume(vm);
-    return rc;
-}
-
-int symmem_mark(struct vm *vm, uint64_t gpa, uint64_t len) { return change(vm, gpa, len, true); }
-int symmem_clear(struct vm *vm, uint64_t gpa, uint64_t len) { return change(vm, gpa, len, false); }
-
 /* Copy bits into the page record (adding or removing it); returns whether the set of
  * symbolic pages changed. Caller holds sm->lock. */
 static int store_page_bits(struct symbolic_mem *sm, uint64_t page, const uint64_t bits[64],
@@ -289,14 +237,6 @@ bool symmem_any(struct vm *vm, uint64_t gpa, uint64_t len)
     }
     pthread_mutex_unlock(&sm->lock);
     return any;
-}
-
-bool symmem_page_is_symbolic(struct vm *vm, uint64_t gpa)
-{
-    pthread_mutex_lock(&vm->symbolic.lock);
-    bool r = find_page(&vm->symbolic, gpa, NULL) != NULL;
-    pthread_mutex_unlock(&vm->symbolic.lock);
-    return r;
 }
 
 void symmem_note(struct vm *vm, enum sym_access what)

@@ -1,9 +1,10 @@
 /* Symbolic pages: guest-physical pages holding symbolic bytes are taken out of KVM's
  * memslots, so every access to them by any vCPU exits to the VMM (KVM_EXIT_MMIO).
  *
- * The VMM keeps one bit per byte of such a page (is it symbolic?). Reads of concrete
- * bytes are emulated from RAM, writes by vCPUs make bytes concrete, and a page with no
- * symbolic byte left goes back into the memslots. Changing the slot layout needs every
+ * The VMM keeps one bit per byte of such a page (is it symbolic?), a copy of the
+ * engine's shadow kept for the cheap per-exit question "any symbolic byte here?".
+ * Reads of concrete bytes are emulated from RAM, writes by vCPUs make bytes concrete,
+ * and a page with no symbolic byte left goes back into the memslots. Changing the slot layout needs every
  * other vCPU out of KVM_RUN (KVM cannot split a slot atomically): see vm_pause(). */
 #ifndef HV_SYMBOLIC_H
 #define HV_SYMBOLIC_H
@@ -57,16 +58,12 @@ size_t symmem_layout(uint64_t mem_bytes, const struct sym_page *pages, size_t np
 
 /* Install the initial slot covering all RAM. */
 int symmem_install_ram(struct vm *vm);
-/* Mark guest-physical bytes symbolic / concrete; the slot layout follows. */
-int symmem_mark(struct vm *vm, uint64_t gpa, uint64_t len);
-int symmem_clear(struct vm *vm, uint64_t gpa, uint64_t len);
-/* Replace the symbolic bits of one page (from the engine's shadow); the page leaves
- * or rejoins the memslots as needed. */
+/* Replace the symbolic bits of one page; the page leaves or rejoins the memslots as
+ * needed. The engine's shadow is the authority: it calls this for every page whose
+ * shadow changed (engine.c), so the bitmap is always derived from it. */
 int symmem_set_page(struct vm *vm, uint64_t page, const uint64_t bits[64]);
 /* Does [gpa, gpa+len) hold a symbolic byte? */
 bool symmem_any(struct vm *vm, uint64_t gpa, uint64_t len);
-/* Is the page of gpa a symbolic page (out of the memslots)? */
-bool symmem_page_is_symbolic(struct vm *vm, uint64_t gpa);
 enum sym_access { SYM_READ_EMULATED, SYM_WRITE_CONCRETISED, SYM_READ_SYMBOLIC };
 void symmem_note(struct vm *vm, enum sym_access what);
 struct sym_stats symmem_stats(struct vm *vm);

@@ -204,7 +204,6 @@ static int ram_access(struct vcpu *v)
         memcpy(vm->mem + gpa, run->mmio.data, len);
         if (symmem_any(vm, gpa, len)) {
             engine_concretise(vm, gpa, len);
-            symmem_clear(vm, gpa, len);
             symmem_note(vm, SYM_WRITE_CONCRETISED);
         }
         return 0;
