@@ -13,6 +13,7 @@
 #include "elf_loader.h"
 #include "interp.h"
 #include "log.h"
+#include "self_mem.h"
 #include "solver.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -129,14 +130,7 @@ static int ga_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uin
     uint8_t *h = ga_host(g, addr, len);
     if (!h || (addr & (len - 1))) /* split or unaligned locked access: not atomic here */
         return h ? (*old = expected, ga_write(o, addr, &desired, len)) : -1;
-    int ok;
-    switch (len) {
-    case 1: { uint8_t e = (uint8_t)expected; ok = __atomic_compare_exchange_n(h, &e, (uint8_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = e; break; }
-    case 2: { uint16_t e = (uint16_t)expected; ok = __atomic_compare_exchange_n((uint16_t *)h, &e, (uint16_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = e; break; }
-    case 4: { uint32_t e = (uint32_t)expected; ok = __atomic_compare_exchange_n((uint32_t *)h, &e, (uint32_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = e; break; }
-    default: { uint64_t e = expected; ok = __atomic_compare_exchange_n((uint64_t *)h, &e, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = e; break; }
-    }
-    if (ok)
+    if (sx_host_cmpxchg(h, len, expected, desired, old))
         ga_touch(g, (uint64_t)(h - g->v->vm->mem) & ~4095ull);
     return 0;
 }

@@ -85,7 +85,8 @@ struct sx_state {
     void *report_opaque;
     uint8_t reported[256];   /* bitmap by Zydis mnemonic (first 2048) */
 
-    uint64_t tlb_vpage, tlb_ppage; /* last translation (mem->translate) */
+    uint64_t tlb_vpage, tlb_ppage; /* last translation (mem->translate); kept for the
+                                    * state's life: create a new state when CR3 changes */
     bool tlb_valid;
 
     uint64_t instructions;   /* executed */
@@ -106,9 +107,6 @@ bool sx_state_has_symbolic_regs(struct sx_state *s);
 /* Replace every symbolic register and flag by its concrete value, recording the
  * constraint that value == expression. */
 void sx_state_concretize(struct sx_state *s);
-
-/* Forget cached address translations (after the address space changed). */
-static inline void sx_state_flush_tlb(struct sx_state *s) { s->tlb_valid = false; }
 
 /* Execute one instruction. */
 enum sx_status sx_step(struct sx_state *s);

@@ -17,6 +17,18 @@ int sx_self_write(void *opaque, uint64_t addr, const void *buf, size_t len)
     return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
 }
 
+int sx_host_cmpxchg(void *p, size_t len, uint64_t expected, uint64_t desired, uint64_t *old)
+{
+    int ok;
+    switch (len) {
+    case 1: { uint8_t e = (uint8_t)expected; ok = __atomic_compare_exchange_n((uint8_t *)p, &e, (uint8_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = e; break; }
+    case 2: { uint16_t e = (uint16_t)expected; ok = __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = e; break; }
+    case 4: { uint32_t e = (uint32_t)expected; ok = __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = e; break; }
+    default: { uint64_t e = expected; ok = __atomic_compare_exchange_n((uint64_t *)p, &e, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = e; break; }
+    }
+    return ok;
+}
+
 int sx_self_cmpxchg(void *opaque, uint64_t addr, size_t len, uint64_t expected,
                     uint64_t desired, uint64_t *old)
 {
@@ -26,13 +38,7 @@ int sx_self_cmpxchg(void *opaque, uint64_t addr, size_t len, uint64_t expected,
     if (sx_self_read(opaque, addr, &probe, len) < 0)
         return -1;
     /* The address is mapped: a real atomic compare-exchange of the right width. */
-    int ok;
-    switch (len) {
-    case 1: { uint8_t e = (uint8_t)expected; ok = __atomic_compare_exchange_n((uint8_t *)addr, &e, (uint8_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = ok ? expected : e; break; }
-    case 2: { uint16_t e = (uint16_t)expected; ok = __atomic_compare_exchange_n((uint16_t *)addr, &e, (uint16_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = ok ? expected : e; break; }
-    case 4: { uint32_t e = (uint32_t)expected; ok = __atomic_compare_exchange_n((uint32_t *)addr, &e, (uint32_t)desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = ok ? expected : e; break; }
-    default: { uint64_t e = expected; ok = __atomic_compare_exchange_n((uint64_t *)addr, &e, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); *old = ok ? expected : e; break; }
-    }
+    sx_host_cmpxchg((void *)addr, len, expected, desired, old);
     return 0;
 }
 

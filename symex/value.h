@@ -16,7 +16,6 @@ static inline struct sx_val sx_v(unsigned w, sx_u128 c)
 {
     return (struct sx_val){ c & sx_mask(w), NULL, w };
 }
-static inline int sx_v_sym(struct sx_val v) { return v.e != NULL; }
 
 /* The value as an expression (a constant when concrete). */
 const struct sx_expr *sx_v_expr(struct sx_ctx *ctx, struct sx_val v);
