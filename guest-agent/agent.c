@@ -1,28 +1,58 @@
 /* The guest agent's calls, as hypercalls (numbers in include/symhv/abi.h). */
 #include "symhv/agent.h"
 
-#include <stdint.h>
-
 #include "symhv/abi.h"
+
+long symhv_hypercall(long nr, long arg0, long arg1, long arg2, long arg3)
+{
+    unsigned int result;
+    register long r8 __asm__("r8") = arg2;
+    register long r9 __asm__("r9") = arg3;
+    __asm__ volatile("inl %%dx, %%eax"
+                     : "=a"(result)
+                     : "d"(SYMHV_HYPERCALL_PORT), "D"(nr), "S"(arg0), "c"(arg1), "r"(r8), "r"(r9)
+                     : "memory");
+    return (int)result;
+}
 
 int symhv_make_symbolic(void *buf, size_t len, const char *name)
 {
-    return (int)symhv_hypercall(SYMHV_HC_MAKE_SYMBOLIC, (long)buf, (long)len, (long)name);
+    return (int)symhv_hypercall(SYMHV_HC_MAKE_SYMBOLIC, (long)buf, (long)len, (long)name, 0);
 }
 
 void symhv_kill(int status, const char *msg)
 {
-    symhv_hypercall(SYMHV_HC_KILL, status, (long)msg, 0);
-    for (;;)
-        symhv_hypercall(SYMHV_HC_KILL, status, (long)msg, 0); /* the VM stops; never returns */
+    for (;;) /* the VM stops; never returns */
+        symhv_hypercall(SYMHV_HC_KILL, status, (long)msg, 0, 0);
 }
 
 int symhv_report_bug(const char *msg)
 {
-    return (int)symhv_hypercall(SYMHV_HC_REPORT_BUG, (long)msg, 0, 0);
+    return (int)symhv_hypercall(SYMHV_HC_REPORT_BUG, (long)msg, 0, 0, 0);
 }
 
 int symhv_get_example(void *dst, const void *src, size_t len)
 {
-    return (int)symhv_hypercall(SYMHV_HC_GET_EXAMPLE, (long)dst, (long)src, (long)len);
+    return (int)symhv_hypercall(SYMHV_HC_GET_EXAMPLE, (long)dst, (long)src, (long)len, 0);
+}
+
+void symhv_print_expr(const char *name, uint64_t value)
+{
+    symhv_hypercall(SYMHV_HC_PRINT_EXPR, (long)name, (long)value, 0, 0);
+}
+
+void symhv_assume(int cond)
+{
+    symhv_hypercall(SYMHV_HC_ASSUME, cond, 0, 0, 0);
+}
+
+long symhv_fuzz_start(void *buf, size_t maxlen, uint8_t *coverage, size_t map_size)
+{
+    return symhv_hypercall(SYMHV_HC_FUZZ_START, (long)buf, (long)maxlen, (long)coverage,
+                           (long)map_size);
+}
+
+void symhv_fuzz_end(int status)
+{
+    symhv_hypercall(SYMHV_HC_FUZZ_END, status, 0, 0, 0);
 }

@@ -1,5 +1,6 @@
 #include "expr.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +27,20 @@ struct extract_memo {
     const struct sx_expr *result;
 };
 
+/* Several interpreter threads (one per vCPU in the sidecar) build expressions in one
+ * context, so constraints from all vCPUs share one DAG. `lock` guards the hash-consing
+ * table, the arena and the inputs; `memo_lock` the extract memo; `eval_lock` sx_eval's
+ * memo. Nodes themselves are immutable once published. */
 struct sx_ctx {
+    pthread_mutex_t lock;
     struct arena_chunk *chunks;
-    struct extract_memo extract_memo[EXTRACT_MEMO];
     struct sx_expr **buckets;
     size_t nbuckets, count;
-    struct sx_input *inputs;
-    uint32_t ninputs, inputs_cap;
+    struct sx_input inputs[SX_MAX_INPUTS];
+    uint32_t ninputs;
+    pthread_mutex_t memo_lock;
+    struct extract_memo extract_memo[EXTRACT_MEMO];
+    pthread_mutex_t eval_lock;
     struct eval_slot *eval; /* memo for sx_eval, indexed by node id */
     size_t eval_cap;
     uint32_t eval_stamp;
@@ -55,6 +63,9 @@ struct sx_ctx *sx_ctx_new(void)
     struct sx_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return NULL;
+    pthread_mutex_init(&ctx->lock, NULL);
+    pthread_mutex_init(&ctx->memo_lock, NULL);
+    pthread_mutex_init(&ctx->eval_lock, NULL);
     ctx->nbuckets = 1024;
     ctx->buckets = calloc(ctx->nbuckets, sizeof *ctx->buckets);
     if (!ctx->buckets) {
@@ -74,33 +85,47 @@ void sx_ctx_free(struct sx_ctx *ctx)
         ctx->chunks = next;
     }
     free(ctx->buckets);
-    free(ctx->inputs);
     free(ctx->eval);
+    pthread_mutex_destroy(&ctx->lock);
+    pthread_mutex_destroy(&ctx->memo_lock);
+    pthread_mutex_destroy(&ctx->eval_lock);
     free(ctx);
 }
 
-size_t sx_ctx_node_count(const struct sx_ctx *ctx) { return ctx->count; }
+size_t sx_ctx_node_count(struct sx_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    size_t n = ctx->count;
+    pthread_mutex_unlock(&ctx->lock);
+    return n;
+}
 
 uint32_t sx_input_declare(struct sx_ctx *ctx, const char *name, uint32_t size)
 {
-    if (ctx->ninputs == ctx->inputs_cap) {
-        ctx->inputs_cap = ctx->inputs_cap ? 2 * ctx->inputs_cap : 8;
-        ctx->inputs = realloc(ctx->inputs, ctx->inputs_cap * sizeof *ctx->inputs);
-        if (!ctx->inputs)
-            abort();
+    pthread_mutex_lock(&ctx->lock);
+    if (ctx->ninputs == SX_MAX_INPUTS) {
+        pthread_mutex_unlock(&ctx->lock);
+        return UINT32_MAX;
     }
     struct sx_input *in = &ctx->inputs[ctx->ninputs];
     snprintf(in->name, sizeof in->name, "%s", name);
     in->size = size;
-    return ctx->ninputs++;
+    /* published after the record is complete: readers check ninputs without the lock */
+    uint32_t id = ctx->ninputs;
+    __atomic_store_n(&ctx->ninputs, id + 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&ctx->lock);
+    return id;
 }
 
 const struct sx_input *sx_input_get(const struct sx_ctx *ctx, uint32_t id)
 {
-    return id < ctx->ninputs ? &ctx->inputs[id] : NULL;
+    return id < sx_input_count(ctx) ? &ctx->inputs[id] : NULL;
 }
 
-uint32_t sx_input_count(const struct sx_ctx *ctx) { return ctx->ninputs; }
+uint32_t sx_input_count(const struct sx_ctx *ctx)
+{
+    return __atomic_load_n(&ctx->ninputs, __ATOMIC_ACQUIRE);
+}
 
 /* ---- concrete semantics ---------------------------------------------------------- */
 
@@ -210,9 +235,12 @@ static void grow_table(struct sx_ctx *ctx)
 static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *proto)
 {
     uint32_t h = node_hash(proto);
+    pthread_mutex_lock(&ctx->lock);
     for (struct sx_expr *e = ctx->buckets[h & (ctx->nbuckets - 1)]; e; e = e->next)
-        if (e->hash == h && node_equal(e, proto))
+        if (e->hash == h && node_equal(e, proto)) {
+            pthread_mutex_unlock(&ctx->lock);
             return e;
+        }
     if (!ctx->chunks || ctx->chunks->used == ARENA_CHUNK) {
         struct arena_chunk *c = malloc(sizeof *c);
         if (!c)
@@ -229,6 +257,7 @@ static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *pr
     ctx->buckets[h & (ctx->nbuckets - 1)] = e;
     if (ctx->count > 2 * ctx->nbuckets)
         grow_table(ctx);
+    pthread_mutex_unlock(&ctx->lock);
     return e;
 }
 
@@ -378,9 +407,11 @@ static const struct sx_expr *extract_low_pushdown(struct sx_ctx *ctx, const stru
                                                   unsigned width)
 {
     struct extract_memo *m = &ctx->extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
-    if (m->id_plus_1 == a->id + 1 && m->width == width)
-        return m->result;
-    const struct sx_expr *r;
+    pthread_mutex_lock(&ctx->memo_lock);
+    const struct sx_expr *r = m->id_plus_1 == a->id + 1 && m->width == width ? m->result : NULL;
+    pthread_mutex_unlock(&ctx->memo_lock);
+    if (r)
+        return r;
     switch (a->op) {
     case SX_NOT: case SX_NEG:
         r = sx_unop(ctx, (enum sx_op)a->op, sx_extract(ctx, a->a, 0, width));
@@ -394,9 +425,11 @@ static const struct sx_expr *extract_low_pushdown(struct sx_ctx *ctx, const stru
         break;
     }
     m = &ctx->extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
+    pthread_mutex_lock(&ctx->memo_lock);
     m->id_plus_1 = a->id + 1;
     m->width = (uint8_t)width;
     m->result = r;
+    pthread_mutex_unlock(&ctx->memo_lock);
     return r;
 }
 
@@ -524,8 +557,10 @@ static sx_u128 eval_rec(struct sx_ctx *ctx, const struct sx_expr *e, const uint8
 sx_u128 sx_eval(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *const *bytes,
                 const uint32_t *lengths)
 {
-    if (ctx->eval_cap < ctx->count) {
-        size_t cap = ctx->count * 2;
+    size_t count = sx_ctx_node_count(ctx);
+    pthread_mutex_lock(&ctx->eval_lock);
+    if (ctx->eval_cap < count) {
+        size_t cap = count * 2;
         struct eval_slot *s = realloc(ctx->eval, cap * sizeof *s);
         if (!s)
             abort();
@@ -537,7 +572,9 @@ sx_u128 sx_eval(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *cons
         memset(ctx->eval, 0, ctx->eval_cap * sizeof *ctx->eval);
         ctx->eval_stamp = 1;
     }
-    return eval_rec(ctx, e, bytes, lengths);
+    sx_u128 v = eval_rec(ctx, e, bytes, lengths);
+    pthread_mutex_unlock(&ctx->eval_lock);
+    return v;
 }
 
 struct printer {

@@ -5,7 +5,8 @@
  * expression equality and pointers can key caches. Constructors fold constants and
  * apply cheap simplifications. Widths are 1..128 bits.
  *
- * A context is not thread-safe: use one per interpreting thread.
+ * A context may be shared by threads (the sidecar interprets several vCPUs at once
+ * into one context): constructors, inputs and sx_eval lock internally.
  */
 #ifndef SYMEX_EXPR_H
 #define SYMEX_EXPR_H
@@ -41,6 +42,8 @@ struct sx_expr {
     struct sx_expr *next; /* hash bucket chain */
 };
 
+#define SX_MAX_INPUTS 256
+
 struct sx_input {
     char name[64];
     uint32_t size;
@@ -50,9 +53,10 @@ struct sx_ctx;
 
 struct sx_ctx *sx_ctx_new(void);
 void sx_ctx_free(struct sx_ctx *ctx);
-size_t sx_ctx_node_count(const struct sx_ctx *ctx);
+size_t sx_ctx_node_count(struct sx_ctx *ctx);
 
-/* Declare a symbolic input of `size` bytes; returns its id. */
+/* Declare a symbolic input of `size` bytes; returns its id (UINT32_MAX past
+ * SX_MAX_INPUTS). */
 uint32_t sx_input_declare(struct sx_ctx *ctx, const char *name, uint32_t size);
 const struct sx_input *sx_input_get(const struct sx_ctx *ctx, uint32_t id);
 uint32_t sx_input_count(const struct sx_ctx *ctx);

@@ -3,19 +3,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sx_path_init(struct sx_path *p) { memset(p, 0, sizeof *p); }
+void sx_path_init(struct sx_path *p)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+}
 
 void sx_path_release(struct sx_path *p)
 {
     free(p->constraints);
     free(p->branches);
+    pthread_mutex_destroy(&p->lock);
     memset(p, 0, sizeof *p);
 }
 
-void sx_path_assume(struct sx_path *p, const struct sx_expr *cond)
+static void assume_locked(struct sx_path *p, const struct sx_expr *cond)
 {
-    if (sx_is_const(cond))
-        return; /* true: nothing learnt (false cannot be: it held concretely) */
     if (p->n == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 64;
         p->constraints = realloc(p->constraints, p->cap * sizeof *p->constraints);
@@ -25,12 +28,22 @@ void sx_path_assume(struct sx_path *p, const struct sx_expr *cond)
     p->constraints[p->n++] = cond;
 }
 
+void sx_path_assume(struct sx_path *p, const struct sx_expr *cond)
+{
+    if (sx_is_const(cond))
+        return; /* true: nothing learnt (false cannot be: it held concretely) */
+    pthread_mutex_lock(&p->lock);
+    assume_locked(p, cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
 void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
                     const struct sx_expr *taken)
 {
     (void)ctx;
     if (sx_is_const(taken))
         return;
+    pthread_mutex_lock(&p->lock);
     if (p->nbranches == p->branches_cap) {
         p->branches_cap = p->branches_cap ? 2 * p->branches_cap : 64;
         p->branches = realloc(p->branches, p->branches_cap * sizeof *p->branches);
@@ -38,7 +51,8 @@ void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
             abort();
     }
     p->branches[p->nbranches++] = (struct sx_branch){ pc, taken, p->n };
-    sx_path_assume(p, taken);
+    assume_locked(p, taken);
+    pthread_mutex_unlock(&p->lock);
 }
 
 enum sx_sat sx_path_flip(const struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,

@@ -3,6 +3,7 @@
 #ifndef SYMEX_PATH_H
 #define SYMEX_PATH_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,10 @@ struct sx_branch {
     size_t prefix;                 /* constraints recorded before this branch */
 };
 
+/* Shared by every vCPU's interpreter thread: assume/branch lock `lock`; read the arrays
+ * only when no thread is interpreting (at the end of a run). */
 struct sx_path {
+    pthread_mutex_t lock;
     const struct sx_expr **constraints;
     size_t n, cap;
     struct sx_branch *branches;

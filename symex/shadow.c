@@ -1,5 +1,6 @@
 #include "shadow.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #define PAGE 4096u
@@ -12,12 +13,41 @@ struct shadow_page {
     const struct sx_expr *bytes[PAGE];
 };
 
+/* Shared by the sidecar's interpreter threads: `lock` guards the pages. */
 struct sx_shadow {
+    pthread_mutex_t lock;
     struct shadow_page *buckets[BUCKETS];
     size_t total;
+    uint64_t *mirror;     /* optional: one bit per byte, kept equal to "is symbolic" */
+    uint64_t mirror_limit;
 };
 
-struct sx_shadow *sx_shadow_new(void) { return calloc(1, sizeof(struct sx_shadow)); }
+struct sx_shadow *sx_shadow_new(void)
+{
+    struct sx_shadow *sh = calloc(1, sizeof(struct sx_shadow));
+    if (sh)
+        pthread_mutex_init(&sh->lock, NULL);
+    return sh;
+}
+
+void sx_shadow_set_mirror(struct sx_shadow *sh, uint64_t *bits, uint64_t limit)
+{
+    pthread_mutex_lock(&sh->lock);
+    sh->mirror = bits;
+    sh->mirror_limit = limit;
+    pthread_mutex_unlock(&sh->lock);
+}
+
+static void mirror_bit(struct sx_shadow *sh, uint64_t addr, bool symbolic)
+{
+    if (!sh->mirror || addr >= sh->mirror_limit)
+        return;
+    uint64_t bit = 1ull << (addr % 64);
+    if (symbolic)
+        __atomic_fetch_or(&sh->mirror[addr / 64], bit, __ATOMIC_RELEASE);
+    else
+        __atomic_fetch_and(&sh->mirror[addr / 64], ~bit, __ATOMIC_RELEASE);
+}
 
 void sx_shadow_free(struct sx_shadow *sh)
 {
@@ -29,6 +59,7 @@ void sx_shadow_free(struct sx_shadow *sh)
             free(p);
         }
     }
+    pthread_mutex_destroy(&sh->lock);
     free(sh);
 }
 
@@ -40,21 +71,27 @@ static struct shadow_page **find(const struct sx_shadow *sh, uint64_t page)
     return link;
 }
 
-const struct sx_expr *sx_shadow_get(const struct sx_shadow *sh, uint64_t addr)
+const struct sx_expr *sx_shadow_get(struct sx_shadow *sh, uint64_t addr)
 {
+    pthread_mutex_lock(&sh->lock);
     struct shadow_page *p = *find(sh, addr / PAGE);
-    return p ? p->bytes[addr % PAGE] : NULL;
+    const struct sx_expr *e = p ? p->bytes[addr % PAGE] : NULL;
+    pthread_mutex_unlock(&sh->lock);
+    return e;
 }
 
 void sx_shadow_set(struct sx_shadow *sh, uint64_t addr, const struct sx_expr *e)
 {
     if (e && sx_is_const(e))
         e = NULL;
+    pthread_mutex_lock(&sh->lock);
     struct shadow_page **link = find(sh, addr / PAGE);
     struct shadow_page *p = *link;
     if (!p) {
-        if (!e)
+        if (!e) {
+            pthread_mutex_unlock(&sh->lock);
             return;
+        }
         p = calloc(1, sizeof *p);
         if (!p)
             abort();
@@ -70,33 +107,46 @@ void sx_shadow_set(struct sx_shadow *sh, uint64_t addr, const struct sx_expr *e)
         sh->total--;
     }
     *slot = e;
+    mirror_bit(sh, addr, e != NULL);
     if (p->count == 0) { /* no symbolic byte left: drop the page */
         *link = p->next;
         free(p);
     }
+    pthread_mutex_unlock(&sh->lock);
 }
 
-bool sx_shadow_any(const struct sx_shadow *sh, uint64_t addr, uint64_t len)
+bool sx_shadow_any(struct sx_shadow *sh, uint64_t addr, uint64_t len)
 {
+    bool any = false;
+    pthread_mutex_lock(&sh->lock);
     for (uint64_t a = addr; a - addr < len;) {
         struct shadow_page *p = *find(sh, a / PAGE);
         uint64_t end = (a / PAGE + 1) * PAGE;
         if (p) {
-            for (uint64_t b = a; b < end && b - addr < len; b++)
-                if (p->bytes[b % PAGE])
-                    return true;
+            for (uint64_t b = a; b < end && b - addr < len && !any; b++)
+                any = p->bytes[b % PAGE] != NULL;
         }
-        if (end <= a)
-            break; /* wrapped around the address space */
+        if (any || end <= a)
+            break; /* found, or wrapped around the address space */
         a = end;
     }
-    return false;
+    pthread_mutex_unlock(&sh->lock);
+    return any;
 }
 
-size_t sx_shadow_page_count(const struct sx_shadow *sh, uint64_t page_addr)
+size_t sx_shadow_page_count(struct sx_shadow *sh, uint64_t page_addr)
 {
+    pthread_mutex_lock(&sh->lock);
     struct shadow_page *p = *find(sh, page_addr / PAGE);
-    return p ? p->count : 0;
+    size_t n = p ? p->count : 0;
+    pthread_mutex_unlock(&sh->lock);
+    return n;
 }
 
-size_t sx_shadow_total(const struct sx_shadow *sh) { return sh->total; }
+size_t sx_shadow_total(struct sx_shadow *sh)
+{
+    pthread_mutex_lock(&sh->lock);
+    size_t n = sh->total;
+    pthread_mutex_unlock(&sh->lock);
+    return n;
+}

@@ -23,7 +23,8 @@ enum guest_syscall {
     SYS_CLOCK = 9,         /* () -> monotonic nanoseconds since boot */
     SYS_GETCPU = 10,       /* () -> index of the vCPU running the caller */
     SYS_INFO = 11,         /* (struct guest_info *) -> 0 */
-    SYS_HYPERCALL = 12,    /* (nr, arg0, arg1, arg2) -> VMM result: the guest agent's path */
+    /* 12: reserved (was the agent's hypercall path; the agent now issues its own
+     * `in` instruction, forwarded from the #GP handler: see trap.c) */
 };
 
 enum { GUEST_EINVAL = 22, GUEST_EAGAIN = 11, GUEST_EFAULT = 14, GUEST_ENOSYS = 38,

@@ -43,7 +43,6 @@ void syscall_dispatch(struct cpu *c, struct trapframe *f)
     case SYS_CLOCK: r = (int64_t)clock_ns(); break;
     case SYS_GETCPU: r = c->id; break;
     case SYS_INFO: r = sys_info(a0); break;
-    case SYS_HYPERCALL: r = hypercall(a0, a1, a2, a3, 0); break;
 
     /* Calls that may switch threads: they set f->rax themselves (see sched.c). */
     case SYS_THREAD_CREATE: {

@@ -46,12 +46,6 @@ long guest_arg(const char *key, long fallback)
     return fallback;
 }
 
-/* The guest agent's transport on this kernel: a system call that issues the hypercall. */
-long symhv_hypercall(long nr, long arg0, long arg1, long arg2)
-{
-    return syscall4(SYS_HYPERCALL, nr, arg0, arg1, arg2);
-}
-
 long write(const void *buf, size_t len) { return syscall4(SYS_WRITE, 1, (long)buf, (long)len, 0); }
 
 int snprintf(char *buf, size_t size, const char *fmt, ...)

@@ -74,11 +74,20 @@ enum symhv_hypercall {
                                 arg3 = error code: a guest program crashed */
     SYMHV_HC_CPU_ONLINE = 5, /* arg0 = vCPU index: the kernel brought this vCPU up */
 
-    /* The guest agent (guest-agent/symhv/agent.h) */
+    /* The guest agent (guest-agent/symhv/agent.h), numbers >= SYMHV_HC_AGENT_FIRST.
+     * A guest kernel may forward these from ring 3 (see guest/kernel/trap.c). */
+    SYMHV_HC_AGENT_FIRST = 16,
     SYMHV_HC_MAKE_SYMBOLIC = 16, /* arg0 = buf, arg1 = len, arg2 = name: -> input id */
     SYMHV_HC_KILL = 17,          /* arg0 = status, arg1 = message: end the run */
     SYMHV_HC_REPORT_BUG = 18,    /* arg0 = message */
     SYMHV_HC_GET_EXAMPLE = 19,   /* arg0 = dst, arg1 = src, arg2 = len: concrete bytes */
+    SYMHV_HC_PRINT_EXPR = 20,    /* arg0 = name, arg1 = value: print it (its expression
+                                    if symbolic: handled by the interpreter) */
+    SYMHV_HC_ASSUME = 21,        /* arg0 = condition: constrain the inputs (interpreter);
+                                    a concrete false ends the run */
+    SYMHV_HC_FUZZ_START = 22,    /* arg0 = buf, arg1 = max len, arg2 = coverage map,
+                                    arg3 = map size: snapshot; -> this input's length */
+    SYMHV_HC_FUZZ_END = 23,      /* arg0 = status (0 = fine): end one execution */
 };
 
 #define SYMHV_SYMBOLIC_MAX_BYTES (1u << 20) /* per make_symbolic call */
