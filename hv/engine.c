@@ -1,27 +1,38 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
 
+#include "doorbell.h"
 #include "elf_loader.h"
-#include "interp.h"
 #include "log.h"
-#include "self_mem.h"
-#include "solver.h"
+#include "symhv/sidecar.h"
 #include "vcpu.h"
 #include "vm.h"
 
 #define MAX_INPUTS 64
-#define HANDOFF_STEP_LIMIT 50000000ull /* then concretise: a runaway symbolic loop */
-#define MAX_FLIPS 1000
-#define SOLVER_TIMEOUT_MS 10000
+#define WAIT_TICK_MS 200          /* how often a waiting vCPU thread looks at the VM */
+#define CANCEL_GRACE_S 10.0       /* after a cancel, the sidecar gets this long */
+#define QUIT_WAIT_S 5.0
+
+extern char **environ;
 
 struct input_record {
     char name[SYMHV_INPUT_NAME_MAX + 1];
@@ -29,136 +40,313 @@ struct input_record {
     uint8_t *initial; /* the concrete input of this run */
 };
 
+enum sidecar_state { SIDECAR_NONE, SIDECAR_RUNNING, SIDECAR_DEAD };
+
 struct engine {
-    pthread_mutex_t lock; /* one interpreter at a time: sx_ctx is single-threaded */
-    struct sx_ctx *ctx;
-    struct sx_shadow *shadow; /* keyed by guest-physical address */
-    struct sx_path path;
+    struct vm *vm;
+    pthread_mutex_t lock;       /* inputs, bugs, sidecar start and death */
     struct input_record inputs[MAX_INPUTS];
     uint32_t ninputs;
     char output_dir[PATH_MAX];
-    uint8_t *preset;      /* bytes written into the input buffer (--replay, --seed) */
+    uint8_t *preset;            /* bytes written into the input buffer (--replay, --seed) */
     size_t preset_len;
-    bool replaying;       /* --replay: the input stays concrete */
-    uint64_t handoffs, instructions, stops_unsupported;
+    bool replaying;             /* --replay: the input stays concrete */
     unsigned bugs;
-    double seconds;
+    unsigned solver_timeout_ms;
+    double clock_slow_down;     /* 0: off; else guest time runs this much slower while
+                                   a vCPU is interpreted (INFINITY: paused) */
+
+    /* the sidecar */
+    _Atomic int state;          /* enum sidecar_state */
+    pid_t pid;
+    int pidfd;
+    int shared_fd;
+    struct sc_shared *shared;
+    size_t shared_size;
+    const uint64_t *bitmap;     /* symbolic bytes, one bit each (written by the sidecar) */
+    unsigned nslots;
+    int to_sidecar[SYMHV_MAX_VCPUS + 1], to_vmm[SYMHV_MAX_VCPUS + 1];
+    struct doorbell *bells[SYMHV_MAX_VCPUS + 1]; /* each used by its slot's thread only */
+    char death[256];            /* why the sidecar died, for the summary */
+
+    atomic_ullong handoffs, resumed_from_checkpoint, clock_paused_cycles;
 };
 
-/* ---- guest memory for the interpreter (virtual addresses of one vCPU) -------------- */
+/* ---- the sidecar process --------------------------------------------------------------- */
 
-struct guest_access {
-    struct vcpu *v;
-    uint64_t vpage, ppage;
-    int valid;
-    uint64_t *touched; /* guest-physical pages written */
-    size_t ntouched, cap;
-};
-
-static int ga_translate(void *o, uint64_t vpage, uint64_t *ppage)
+static const char *find_sidecar(char *buf, size_t size)
 {
-    struct guest_access *g = o;
-    if (g->valid && g->vpage == vpage) {
-        *ppage = g->ppage;
-        return 0;
-    }
-    if (vcpu_translate(g->v, vpage, ppage) < 0)
-        return -1;
-    *ppage &= ~4095ull;
-    g->vpage = vpage;
-    g->ppage = *ppage;
-    g->valid = 1;
-    return 0;
-}
-
-/* Host pointer for [addr, addr+len) if it stays in one page and in RAM. */
-static uint8_t *ga_host(struct guest_access *g, uint64_t addr, size_t len)
-{
-    uint64_t p;
-    if (ga_translate(g, addr & ~4095ull, &p) < 0)
-        return NULL;
-    return vm_gpa_to_host(g->v->vm, p | (addr & 4095), len);
-}
-
-static void ga_touch(struct guest_access *g, uint64_t gpa_page)
-{
-    for (size_t i = 0; i < g->ntouched; i++)
-        if (g->touched[i] == gpa_page)
-            return;
-    if (g->ntouched == g->cap) {
-        g->cap = g->cap ? 2 * g->cap : 16;
-        g->touched = realloc(g->touched, g->cap * sizeof *g->touched);
-        if (!g->touched)
-            abort();
-    }
-    g->touched[g->ntouched++] = gpa_page;
-}
-
-static int ga_copy(struct guest_access *g, uint64_t addr, void *buf, size_t len, int write)
-{
-    uint8_t *b = buf;
-    while (len > 0) {
-        size_t n = 4096 - (addr & 4095);
-        if (n > len)
-            n = len;
-        uint8_t *h = ga_host(g, addr, n);
-        if (!h)
-            return -1;
-        if (write) {
-            memcpy(h, b, n);
-            ga_touch(g, (uint64_t)(h - g->v->vm->mem) & ~4095ull);
-        } else {
-            memcpy(b, h, n);
+    const char *env = getenv("SYMHV_SYMEX");
+    if (env && *env)
+        return env;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = 0;
+            /* installed next to symhv, or in the build tree's symex/sidecar/ */
+            static const char *const rel[] = { "symhv-symex", "../symex/sidecar/symhv-symex" };
+            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+                snprintf(buf, size, "%s/%s", self, rel[i]);
+                if (access(buf, X_OK) == 0)
+                    return buf;
+            }
         }
-        addr += n;
-        b += n;
-        len -= n;
     }
+    return "symhv-symex"; /* from PATH */
+}
+
+static void close_sidecar_fds(struct engine *e)
+{
+    for (unsigned i = 0; i < SYMHV_MAX_VCPUS + 1; i++) {
+        if (e->bells[i]) {
+            doorbell_destroy(e->bells[i]);
+            free(e->bells[i]);
+            e->bells[i] = NULL;
+        }
+        if (e->to_sidecar[i] >= 0)
+            close(e->to_sidecar[i]);
+        if (e->to_vmm[i] >= 0)
+            close(e->to_vmm[i]);
+        e->to_sidecar[i] = e->to_vmm[i] = -1;
+    }
+    if (e->shared)
+        munmap(e->shared, e->shared_size);
+    e->shared = NULL;
+    if (e->shared_fd >= 0)
+        close(e->shared_fd);
+    if (e->pidfd >= 0)
+        close(e->pidfd);
+    e->shared_fd = e->pidfd = -1;
+}
+
+/* Start symhv-symex with guest RAM, the slots and the doorbells. Caller holds e->lock. */
+static int start_sidecar(struct engine *e)
+{
+    struct vm *vm = e->vm;
+    e->nslots = vm->ncpus + 1;
+    e->shared_size = sc_shared_size(e->nslots, vm->mem_bytes);
+    e->shared_fd = memfd_create("symhv-sidecar-slots", MFD_CLOEXEC);
+    if (e->shared_fd < 0 || ftruncate(e->shared_fd, (off_t)e->shared_size) < 0) {
+        hv_error_errno("cannot create the sidecar's shared memory");
+        return -1;
+    }
+    e->shared = mmap(NULL, e->shared_size, PROT_READ | PROT_WRITE, MAP_SHARED, e->shared_fd, 0);
+    if (e->shared == MAP_FAILED) {
+        e->shared = NULL;
+        hv_error_errno("cannot map the sidecar's shared memory");
+        return -1;
+    }
+    e->shared->magic = SC_MAGIC;
+    e->shared->version = SC_VERSION;
+    e->shared->nslots = e->nslots;
+    e->shared->mem_bytes = vm->mem_bytes;
+    e->shared->bitmap_offset = sc_bitmap_offset(e->nslots);
+    e->bitmap = (const uint64_t *)((uint8_t *)e->shared + e->shared->bitmap_offset);
+    for (unsigned i = 0; i < e->nslots; i++) {
+        e->to_sidecar[i] = eventfd(0, EFD_CLOEXEC);
+        e->to_vmm[i] = eventfd(0, EFD_CLOEXEC);
+        if (e->to_sidecar[i] < 0 || e->to_vmm[i] < 0) {
+            hv_error_errno("cannot create the sidecar's doorbells");
+            return -1;
+        }
+    }
+
+    /* The child gets them on fixed numbers (sidecar.h). Sources are first moved above
+     * every target so no dup2 clobbers a source still to be copied. */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    int high[2 * (SYMHV_MAX_VCPUS + 1) + 2], nhigh = 0;
+    int sources[2 * (SYMHV_MAX_VCPUS + 1) + 2], ns = 0;
+    sources[ns++] = vm->mem_fd;
+    sources[ns++] = e->shared_fd;
+    for (unsigned i = 0; i < e->nslots; i++) {
+        sources[ns++] = e->to_sidecar[i];
+        sources[ns++] = e->to_vmm[i];
+    }
+    int rc = 0;
+    for (int i = 0; i < ns && rc == 0; i++) {
+        high[nhigh] = fcntl(sources[i], F_DUPFD_CLOEXEC, 1024);
+        if (high[nhigh] < 0) {
+            hv_error_errno("cannot pass descriptors to the sidecar");
+            rc = -1;
+            break;
+        }
+        posix_spawn_file_actions_adddup2(&fa, high[nhigh], SC_FD_GUEST_MEM + i);
+        nhigh++;
+    }
+    char sidecar_path[PATH_MAX + 64], slots[16], mem[32], pid[16], timeout[16];
+    const char *exe = find_sidecar(sidecar_path, sizeof sidecar_path);
+    snprintf(slots, sizeof slots, "%u", e->nslots);
+    snprintf(mem, sizeof mem, "%llu", (unsigned long long)vm->mem_bytes);
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    snprintf(timeout, sizeof timeout, "%u", e->solver_timeout_ms);
+    char *argv[] = { (char *)exe, "--slots", slots, "--mem-bytes", mem, "--vmm-pid", pid,
+                     "--solver-timeout", timeout,
+                     "--output", e->output_dir[0] ? e->output_dir : "", NULL };
+    /* Own process group (a terminal's ^C goes to symhv, which ends the run in order);
+     * default signal handling and an empty mask whatever this thread blocks. */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETPGROUP);
+    if (rc == 0) {
+        int err = posix_spawnp(&e->pid, exe, &fa, &attr, argv, environ);
+        if (err) {
+            errno = err;
+            hv_error_errno("cannot start the symbolic sidecar %s (set SYMHV_SYMEX to its path)",
+                           exe);
+            rc = -1;
+        }
+    }
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < nhigh; i++)
+        close(high[i]);
+    if (rc < 0)
+        return -1;
+    e->pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+    if (e->pidfd < 0) {
+        hv_error_errno("pidfd_open for the sidecar (pid %d) failed", (int)e->pid);
+        kill(e->pid, SIGKILL);
+        waitpid(e->pid, NULL, 0);
+        return -1;
+    }
+    hv_info("symbolic sidecar %s started (pid %d, %u slots)", exe, (int)e->pid, e->nslots);
+    atomic_store(&e->state, SIDECAR_RUNNING);
     return 0;
 }
 
-static int ga_read(void *o, uint64_t addr, void *buf, size_t len) { return ga_copy(o, addr, buf, len, 0); }
-static int ga_write(void *o, uint64_t addr, const void *buf, size_t len)
+/* ---- the VMM's copy of the symbolic page bitmap ------------------------------------ */
+
+static void sync_page(struct engine *e, uint64_t page)
 {
-    return ga_copy(o, addr, (void *)buf, len, 1);
+    uint64_t bits[64];
+    if (page >= e->vm->mem_bytes)
+        return;
+    for (int i = 0; i < 64; i++)
+        bits[i] = __atomic_load_n(&e->bitmap[page / 64 + (uint64_t)i], __ATOMIC_ACQUIRE);
+    symmem_set_page(e->vm, page, bits);
 }
 
-static int ga_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uint64_t desired,
-                      uint64_t *old)
+/* Pages a reply lists (or all of RAM when it overflowed). */
+static void sync_pages(struct engine *e, const struct sc_slot *slot)
 {
-    struct guest_access *g = o;
-    uint8_t *h = ga_host(g, addr, len);
-    if (!h || (addr & (len - 1))) /* split or unaligned locked access: not atomic here */
-        return h ? (*old = expected, ga_write(o, addr, &desired, len)) : -1;
-    if (sx_host_cmpxchg(h, len, expected, desired, old))
-        ga_touch(g, (uint64_t)(h - g->v->vm->mem) & ~4095ull);
-    return 0;
+    if (slot->pages_overflow) {
+        for (uint64_t page = 0; page < e->vm->mem_bytes; page += 4096) {
+            bool any = symmem_any(e->vm, page, 4096);
+            for (int i = 0; i < 64 && !any; i++)
+                any = __atomic_load_n(&e->bitmap[page / 64 + (uint64_t)i], __ATOMIC_ACQUIRE) != 0;
+            if (any)
+                sync_page(e, page);
+        }
+        return;
+    }
+    for (uint32_t i = 0; i < slot->npages && i < SC_MAX_PAGES; i++)
+        sync_page(e, slot->pages[i]);
 }
 
-static const struct sx_mem_ops guest_mem_ops = { ga_read, ga_write, ga_cmpxchg, ga_translate };
+/* The sidecar died: the run goes on concretely. Memory always holds the concrete
+ * values, so releasing every symbolic page is all it takes. */
+static void sidecar_died(struct engine *e, const char *when)
+{
+    pthread_mutex_lock(&e->lock);
+    if (atomic_load(&e->state) != SIDECAR_RUNNING) {
+        pthread_mutex_unlock(&e->lock);
+        return;
+    }
+    int status = 0;
+    char how[64] = "it stopped answering";
+    if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
+        if (WIFSIGNALED(status))
+            snprintf(how, sizeof how, "killed by signal %d (%s)", WTERMSIG(status),
+                     strsignal(WTERMSIG(status)));
+        else
+            snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
+    } else {
+        kill(e->pid, SIGKILL);
+        waitpid(e->pid, NULL, 0);
+    }
+    snprintf(e->death, sizeof e->death, "the sidecar died (%s) %s", how, when);
+    atomic_store(&e->state, SIDECAR_DEAD);
+    pthread_mutex_unlock(&e->lock);
+    hv_error("%s; the run continues concretely without symbolic execution", e->death);
+    symmem_release_all(e->vm);
+}
+
+/* One request in `slot`: ring and wait for the answer. While waiting, a stopping VM
+ * cancels a handoff; a sidecar that dies, or ignores the cancel, is handled as dead.
+ * Returns 0 with the reply in the slot, or -1 (the sidecar is dead). */
+static int sidecar_call(struct engine *e, unsigned index, const char *what)
+{
+    if (atomic_load(&e->state) != SIDECAR_RUNNING)
+        return -1;
+    struct sc_slot *slot = &e->shared->slots[index];
+    if (!e->bells[index]) {
+        struct doorbell *d = calloc(1, sizeof *d);
+        int rc = d ? doorbell_init(d, e->to_vmm[index], e->to_sidecar[index], e->pidfd) : -ENOMEM;
+        if (rc < 0) {
+            errno = -rc;
+            hv_error_errno("io_uring setup for the sidecar's slot %u failed", index);
+            free(d);
+            return -1;
+        }
+        e->bells[index] = d;
+    }
+    __atomic_store_n(&slot->cancel, 0, __ATOMIC_RELEASE);
+    double cancelled_for = 0;
+    enum doorbell_result r = doorbell_ring_wait(e->bells[index], true, WAIT_TICK_MS);
+    while (r == DOORBELL_TIMEOUT) {
+        if (vm_is_stopping(e->vm) && slot->op == SC_OP_HANDOFF) {
+            __atomic_store_n(&slot->cancel, 1, __ATOMIC_RELEASE);
+            cancelled_for += WAIT_TICK_MS / 1000.0;
+            if (cancelled_for > CANCEL_GRACE_S) {
+                kill(e->pid, SIGKILL); /* the next wait sees it gone */
+                cancelled_for = -1e9;
+            }
+        }
+        r = doorbell_ring_wait(e->bells[index], false, WAIT_TICK_MS);
+    }
+    if (r == DOORBELL_RUNG)
+        return 0;
+    char when[128];
+    if (r == DOORBELL_ERROR)
+        hv_error_errno("doorbell of the sidecar's slot %u failed", index);
+    snprintf(when, sizeof when, "during %s", what);
+    sidecar_died(e, when);
+    return -1;
+}
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
-int engine_create(struct vm *vm, const char *output_dir, const char *replay_path,
-                  const char *seed_path)
+int engine_create(struct vm *vm, const struct vm_config *cfg)
 {
     struct engine *e = calloc(1, sizeof *e);
     if (!e)
         return -1;
+    e->vm = vm;
     pthread_mutex_init(&e->lock, NULL);
-    e->ctx = sx_ctx_new();
-    e->shadow = sx_shadow_new();
-    sx_path_init(&e->path);
-    snprintf(e->output_dir, sizeof e->output_dir, "%s", output_dir ? output_dir : "");
-    const char *preset = replay_path ? replay_path : seed_path;
-    e->replaying = replay_path != NULL;
+    e->pidfd = e->shared_fd = -1;
+    for (unsigned i = 0; i < SYMHV_MAX_VCPUS + 1; i++)
+        e->to_sidecar[i] = e->to_vmm[i] = -1;
+    snprintf(e->output_dir, sizeof e->output_dir, "%s", cfg->output_dir ? cfg->output_dir : "");
+    e->solver_timeout_ms = cfg->solver_timeout_ms;
+    e->clock_slow_down = cfg->clock_slow_down;
+    const char *preset = cfg->replay_path ? cfg->replay_path : cfg->seed_path;
+    e->replaying = cfg->replay_path != NULL;
     if (preset) {
         char err[256];
         e->preset = read_file(preset, SYMHV_SYMBOLIC_MAX_BYTES, &e->preset_len, err, sizeof err);
         if (!e->preset) {
-            hv_error("%s input %s: %s", replay_path ? "replay" : "seed", preset, err);
-            sx_shadow_free(e->shadow);
-            sx_ctx_free(e->ctx);
+            hv_error("%s input %s: %s", cfg->replay_path ? "replay" : "seed", preset, err);
             free(e);
             return -1;
         }
@@ -167,42 +355,65 @@ int engine_create(struct vm *vm, const char *output_dir, const char *replay_path
     return 0;
 }
 
+int engine_check_vcpu(struct vcpu *v)
+{
+    struct engine *e = v->vm->engine;
+    if (!e->clock_slow_down)
+        return 0;
+    struct kvm_device_attr attr = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET };
+    if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &attr) < 0) {
+        hv_error_errno("--clock-slow-down needs KVM's per-vCPU TSC offset "
+                       "(KVM_VCPU_TSC_OFFSET, Linux 5.16+), which this KVM lacks");
+        return -1;
+    }
+    return 0;
+}
+
 void engine_destroy(struct vm *vm)
 {
     struct engine *e = vm->engine;
     if (!e)
         return;
+    if (atomic_load(&e->state) == SIDECAR_RUNNING) {
+        struct sc_slot *slot = &e->shared->slots[e->nslots - 1];
+        slot->op = SC_OP_QUIT;
+        if (sidecar_call(e, e->nslots - 1, "shutdown") == 0) {
+            for (double waited = 0; waited < QUIT_WAIT_S; waited += 0.01) {
+                if (waitpid(e->pid, NULL, WNOHANG) == e->pid)
+                    goto reaped;
+                usleep(10000);
+            }
+        }
+        kill(e->pid, SIGKILL);
+        waitpid(e->pid, NULL, 0);
+    }
+reaped:
+    close_sidecar_fds(e);
     for (uint32_t i = 0; i < e->ninputs; i++)
         free(e->inputs[i].initial);
-    sx_path_release(&e->path);
-    sx_shadow_free(e->shadow);
-    sx_ctx_free(e->ctx);
     free(e->preset);
+    pthread_mutex_destroy(&e->lock);
     free(e);
     vm->engine = NULL;
 }
 
-/* The VMM's page bitmap (which pages must stay out of the memslots) follows the
- * shadow for the pages just written. Caller holds e->lock. */
-static int sync_pages(struct vm *vm, const uint64_t *pages, size_t n)
+/* ---- requests from the vCPUs --------------------------------------------------------- */
+
+static void fill_paging(struct vcpu *v, struct sc_cpu *cpu, const struct kvm_sregs *sregs)
 {
-    struct engine *e = vm->engine;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t bits[64] = { 0 };
-        for (unsigned b = 0; b < 4096; b++)
-            if (sx_shadow_get(e->shadow, pages[i] + b))
-                bits[b / 64] |= 1ull << (b % 64);
-        if (symmem_set_page(vm, pages[i], bits) < 0)
-            rc = -1;
-    }
-    return rc;
+    (void)v;
+    cpu->cr0 = sregs->cr0;
+    cpu->cr3 = sregs->cr3;
+    cpu->cr4 = sregs->cr4;
+    cpu->efer = sregs->efer;
+    cpu->cpl = sregs->cs.selector & 3;
+    cpu->fs_base = sregs->fs.base;
+    cpu->gs_base = sregs->gs.base;
 }
 
 int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char *name)
 {
-    struct vm *vm = v->vm;
-    struct engine *e = vm->engine;
+    struct engine *e = v->vm->engine;
     pthread_mutex_lock(&e->lock);
     if (e->ninputs == MAX_INPUTS) {
         pthread_mutex_unlock(&e->lock);
@@ -215,6 +426,7 @@ int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char 
     in->initial = malloc(len);
     if (!in->initial || vcpu_read_virt(v, gva, in->initial, len) < 0) {
         free(in->initial);
+        in->initial = NULL;
         pthread_mutex_unlock(&e->lock);
         return -SYMHV_EFAULT;
     }
@@ -225,36 +437,57 @@ int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char 
         pthread_mutex_unlock(&e->lock);
         return (int)id;
     }
-    sx_input_declare(e->ctx, name, (uint32_t)len);
-    struct guest_access g = { .v = v };
-    for (uint64_t i = 0; i < len; i++) {
-        uint64_t page;
-        if (ga_translate(&g, (gva + i) & ~4095ull, &page) < 0)
-            break;
-        uint64_t gpa = page | ((gva + i) & 4095);
-        sx_shadow_set(e->shadow, gpa, sx_input_byte(e->ctx, id, (uint32_t)i));
-        ga_touch(&g, page);
+    if (atomic_load(&e->state) == SIDECAR_NONE && start_sidecar(e) < 0) {
+        snprintf(e->death, sizeof e->death, "the sidecar could not be started");
+        atomic_store(&e->state, SIDECAR_DEAD);
     }
-    sync_pages(vm, g.touched, g.ntouched);
-    free(g.touched);
+    if (atomic_load(&e->state) != SIDECAR_RUNNING) {
+        pthread_mutex_unlock(&e->lock);
+        hv_error("vCPU %u: input '%s' stays concrete: %s", v->index, name, e->death);
+        return (int)id;
+    }
+    struct sc_slot *slot = &e->shared->slots[v->index];
+    struct kvm_sregs sregs;
+    if (ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0)
+        fill_paging(v, &slot->cpu, &sregs);
+    slot->op = SC_OP_MAKE_SYMBOLIC;
+    slot->vcpu = v->index;
+    snprintf(slot->name, sizeof slot->name, "%s", name);
+    slot->input_len = (uint32_t)len;
+    slot->nextents = 0;
+    for (uint64_t off = 0; off < len && slot->nextents < SC_MAX_EXTENTS;) {
+        uint64_t gpa, n = 4096 - ((gva + off) & 4095);
+        if (n > len - off)
+            n = len - off;
+        if (vcpu_translate(v, gva + off, &gpa) < 0)
+            break; /* checked by the caller */
+        slot->extents[slot->nextents++] = (struct sc_extent){ gpa, (uint32_t)n, (uint32_t)off };
+        off += n;
+    }
+    /* The lock keeps input ids in the same order here and in the sidecar. */
+    int rc = sidecar_call(e, v->index, "make_symbolic");
     pthread_mutex_unlock(&e->lock);
+    if (rc == 0 && slot->status != SC_OK)
+        hv_error("vCPU %u: sidecar refused input '%s': %s", v->index, name, slot->message);
+    if (rc == 0)
+        sync_pages(e, slot);
     return (int)id;
 }
 
-int engine_concretise(struct vm *vm, uint64_t gpa, uint64_t len)
+int engine_concretise(struct vcpu *v, uint64_t gpa, uint64_t len)
 {
-    struct engine *e = vm->engine;
-    if (!e)
+    struct engine *e = v->vm->engine;
+    if (atomic_load(&e->state) != SIDECAR_RUNNING)
         return 0;
-    pthread_mutex_lock(&e->lock);
-    for (uint64_t i = 0; i < len; i++)
-        sx_shadow_set(e->shadow, gpa + i, NULL);
-    int rc = 0;
-    for (uint64_t page = gpa & ~4095ull; len && page < gpa + len; page += 4096)
-        if (sync_pages(vm, &page, 1) < 0)
-            rc = -1;
-    pthread_mutex_unlock(&e->lock);
-    return rc;
+    struct sc_slot *slot = &e->shared->slots[v->index];
+    slot->op = SC_OP_CONCRETISE;
+    slot->vcpu = v->index;
+    slot->gpa = gpa;
+    slot->len = len;
+    if (sidecar_call(e, v->index, "a concrete write") < 0)
+        return 0; /* everything is concrete now */
+    sync_pages(e, slot);
+    return slot->status == SC_OK ? 0 : -1;
 }
 
 /* Let KVM finish the access it is waiting for without running the guest, so the
@@ -282,10 +515,69 @@ static int complete_pending_access(struct vcpu *v)
     return -1;
 }
 
+static void cpu_from_kvm(struct sc_cpu *cpu, const struct kvm_regs *r, const struct kvm_fpu *fpu)
+{
+    const uint64_t gpr[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
+                               r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
+    memcpy(cpu->gpr, gpr, sizeof gpr);
+    cpu->rip = r->rip;
+    cpu->rflags = r->rflags;
+    memcpy(cpu->xmm, fpu->xmm, sizeof cpu->xmm);
+}
+
+static void cpu_to_kvm(const struct sc_cpu *cpu, struct kvm_regs *r, struct kvm_fpu *fpu)
+{
+    const uint64_t *g = cpu->gpr;
+    r->rax = g[0]; r->rcx = g[1]; r->rdx = g[2]; r->rbx = g[3];
+    r->rsp = g[4]; r->rbp = g[5]; r->rsi = g[6]; r->rdi = g[7];
+    r->r8 = g[8]; r->r9 = g[9]; r->r10 = g[10]; r->r11 = g[11];
+    r->r12 = g[12]; r->r13 = g[13]; r->r14 = g[14]; r->r15 = g[15];
+    r->rip = cpu->rip;
+    r->rflags = cpu->rflags;
+    memcpy(fpu->xmm, cpu->xmm, sizeof cpu->xmm);
+}
+
+/* The last state the sidecar published for this slot, if it retired anything. */
+static bool read_checkpoint(struct sc_slot *slot, struct sc_cpu *out)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        uint64_t seq = __atomic_load_n(&slot->checkpoint_seq, __ATOMIC_ACQUIRE);
+        if (seq == 0)
+            return false;
+        if (seq & 1)
+            continue; /* torn: the writer died mid-copy, or is copying */
+        memcpy(out, &slot->checkpoint, sizeof *out);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&slot->checkpoint_seq, __ATOMIC_RELAXED) == seq)
+            return true;
+    }
+    return false;
+}
+
+/* --clock-slow-down: take the interpreted time (or part of it) out of this vCPU's TSC. */
+static void slow_clock(struct engine *e, struct vcpu *v, uint64_t host_cycles)
+{
+    if (!e->clock_slow_down)
+        return;
+    uint64_t hide = (uint64_t)((double)host_cycles * (1.0 - 1.0 / e->clock_slow_down));
+    uint64_t offset;
+    struct kvm_device_attr attr = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+                                    .addr = (uint64_t)(uintptr_t)&offset };
+    if (ioctl(v->fd, KVM_GET_DEVICE_ATTR, &attr) < 0) {
+        hv_error_errno("vCPU %u: reading the TSC offset failed", v->index);
+        return;
+    }
+    offset -= hide;
+    if (ioctl(v->fd, KVM_SET_DEVICE_ATTR, &attr) < 0) {
+        hv_error_errno("vCPU %u: setting the TSC offset failed", v->index);
+        return;
+    }
+    atomic_fetch_add(&e->clock_paused_cycles, hide);
+}
+
 int engine_handoff(struct vcpu *v)
 {
-    struct vm *vm = v->vm;
-    struct engine *e = vm->engine;
+    struct engine *e = v->vm->engine;
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     struct kvm_fpu fpu;
@@ -296,67 +588,31 @@ int engine_handoff(struct vcpu *v)
     }
     if (complete_pending_access(v) < 0)
         return -1;
+    if (atomic_load(&e->state) != SIDECAR_RUNNING)
+        return 0; /* the pages are being released: the CPU retries the access */
 
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    pthread_mutex_lock(&e->lock);
-    struct guest_access g = { .v = v };
-    struct sx_state st;
-    sx_state_init(&st, e->ctx, &guest_mem_ops, &g, e->shadow, &e->path);
-    const uint64_t kvm_order[16] = { regs.rax, regs.rcx, regs.rdx, regs.rbx, regs.rsp,
-                                     regs.rbp, regs.rsi, regs.rdi, regs.r8, regs.r9,
-                                     regs.r10, regs.r11, regs.r12, regs.r13, regs.r14,
-                                     regs.r15 };
-    for (int i = 0; i < 16; i++) {
-        st.gpr[i] = sx_v(64, kvm_order[i]);
-        sx_u128 x;
-        memcpy(&x, fpu.xmm[i], 16);
-        st.xmm[i] = sx_v(128, x);
-    }
-    sx_state_set_rflags(&st, regs.rflags);
-    st.rip = regs.rip;
-    st.fs_base = sregs.fs.base;
-    st.gs_base = sregs.gs.base;
-
-    uint64_t steps = 0;
-    for (;;) {
-        enum sx_status s = sx_step(&st);
-        steps++;
-        if (s != SX_OK) {
-            /* Not modelled, or it faults: the CPU runs it (operands were concretised). */
-            e->stops_unsupported++;
-            sx_state_concretize(&st);
-            break;
+    uint64_t t0 = __rdtsc();
+    struct sc_slot *slot = &e->shared->slots[v->index];
+    slot->op = SC_OP_HANDOFF;
+    slot->vcpu = v->index;
+    cpu_from_kvm(&slot->cpu, &regs, &fpu);
+    fill_paging(v, &slot->cpu, &sregs);
+    __atomic_store_n(&slot->checkpoint_seq, 0, __ATOMIC_RELEASE);
+    atomic_fetch_add(&e->handoffs, 1);
+    if (sidecar_call(e, v->index, "a handoff") == 0) {
+        cpu_to_kvm(&slot->cpu, &regs, &fpu);
+        sync_pages(e, slot);
+    } else {
+        struct sc_cpu cp;
+        if (read_checkpoint(slot, &cp)) { /* resume after the last retired instruction */
+            cpu_to_kvm(&cp, &regs, &fpu);
+            atomic_fetch_add(&e->resumed_from_checkpoint, 1);
+            hv_error("vCPU %u resumes natively at rip 0x%llx, after the last instruction the "
+                     "sidecar retired", v->index, (unsigned long long)regs.rip);
         }
-        if (!sx_state_has_symbolic_regs(&st))
-            break;
-        if (steps >= HANDOFF_STEP_LIMIT) {
-            hv_error("vCPU %u: %llu instructions interpreted in one go; concretising",
-                     v->index, (unsigned long long)steps);
-            sx_state_concretize(&st);
-            break;
-        }
+        /* else: nothing retired, the CPU re-executes the trapped access */
     }
-    sync_pages(vm, g.touched, g.ntouched);
-    free(g.touched);
-    e->handoffs++;
-    e->instructions += st.instructions;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    e->seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-    pthread_mutex_unlock(&e->lock);
-
-    uint64_t out[16];
-    for (int i = 0; i < 16; i++) {
-        out[i] = (uint64_t)st.gpr[i].c;
-        sx_u128 x = st.xmm[i].c;
-        memcpy(fpu.xmm[i], &x, 16);
-    }
-    regs.rax = out[0]; regs.rcx = out[1]; regs.rdx = out[2]; regs.rbx = out[3];
-    regs.rsp = out[4]; regs.rbp = out[5]; regs.rsi = out[6]; regs.rdi = out[7];
-    regs.r8 = out[8]; regs.r9 = out[9]; regs.r10 = out[10]; regs.r11 = out[11];
-    regs.r12 = out[12]; regs.r13 = out[13]; regs.r14 = out[14]; regs.r15 = out[15];
-    regs.rip = st.rip;
-    regs.rflags = sx_state_rflags(&st);
+    slow_clock(e, v, __rdtsc() - t0);
     if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
         hv_error_errno("vCPU %u: writing back the interpreted state failed", v->index);
         return -1;
@@ -391,8 +647,6 @@ static int ensure_output_dir(struct engine *e)
 void engine_report_bug(struct vcpu *v, const char *message)
 {
     struct engine *e = v->vm->engine;
-    if (!e)
-        return;
     pthread_mutex_lock(&e->lock);
     unsigned n = e->bugs++;
     if (ensure_output_dir(e) == 0) {
@@ -408,70 +662,76 @@ void engine_report_bug(struct vcpu *v, const char *message)
     pthread_mutex_unlock(&e->lock);
 }
 
+void engine_print_expr(struct vcpu *v, const char *name, uint64_t value)
+{
+    struct engine *e = v->vm->engine;
+    hv_info("vCPU %u: %s = 0x%llx (concrete)", v->index, name, (unsigned long long)value);
+    pthread_mutex_lock(&e->lock);
+    if (ensure_output_dir(e) == 0) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/expressions.txt", e->output_dir);
+        FILE *f = fopen(path, "a");
+        if (f) {
+            fprintf(f, "vCPU %u: %s = 0x%llx (concrete)\n", v->index, name,
+                    (unsigned long long)value);
+            fclose(f);
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+}
+
 void engine_finish(struct vm *vm)
 {
     struct engine *e = vm->engine;
-    if (!e || e->ninputs == 0 || e->replaying)
+    if (!e || e->ninputs == 0 || e->replaying || ensure_output_dir(e) < 0)
         return;
-    if (ensure_output_dir(e) < 0)
-        return;
-    FILE *cf;
+    struct sc_stats st = { 0 };
+    bool solved = false;
+    if (atomic_load(&e->state) == SIDECAR_RUNNING) {
+        hv_info("solving for the other side of the symbolic branches ...");
+        struct sc_slot *slot = &e->shared->slots[e->nslots - 1];
+        slot->op = SC_OP_FINISH;
+        if (sidecar_call(e, e->nslots - 1, "the final solving") == 0) {
+            st = slot->stats;
+            solved = slot->status == SC_OK;
+            if (!solved)
+                hv_error("sidecar: %s", slot->message);
+        }
+    }
+    if (st.flipped_unknown)
+        hv_error("solver gave up (timeout %u ms) on %llu of %llu branch flips",
+                 e->solver_timeout_ms, (unsigned long long)st.flipped_unknown,
+                 (unsigned long long)st.branches);
     char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/constraints.txt", e->output_dir);
-    if ((cf = fopen(path, "w"))) {
-        char buf[4096];
-        for (size_t i = 0; i < e->path.n; i++) {
-            sx_expr_print(e->path.constraints[i], e->ctx, buf, sizeof buf);
-            fprintf(cf, "%s\n", buf);
-        }
-        fclose(cf);
-    }
-    struct sx_solver *solver = sx_solver_new(e->ctx, NULL, SOLVER_TIMEOUT_MS);
-    struct sx_model seed = { e->ninputs, NULL, NULL };
-    uint8_t *bytes[MAX_INPUTS];
-    uint32_t lens[MAX_INPUTS];
-    for (uint32_t i = 0; i < e->ninputs; i++) {
-        bytes[i] = e->inputs[i].initial;
-        lens[i] = e->inputs[i].len;
-    }
-    seed.bytes = bytes;
-    seed.lengths = lens;
-    unsigned sat = 0, unsat = 0, unknown = 0;
-    size_t flips = e->path.nbranches < MAX_FLIPS ? e->path.nbranches : MAX_FLIPS;
-    for (size_t b = 0; b < flips && solver; b++) {
-        struct sx_model *m = sx_model_new(e->ctx, &seed);
-        enum sx_sat r = sx_path_flip(&e->path, e->ctx, solver, b, m);
-        if (r == SX_SAT) {
-            sat++;
-            for (uint32_t i = 0; i < e->ninputs; i++) {
-                char name[128];
-                snprintf(name, sizeof name, "branch-%03zu-%s.bin", b, e->inputs[i].name);
-                write_file(e->output_dir, name, m->bytes[i], m->lengths[i]);
-            }
-        } else if (r == SX_UNSAT) {
-            unsat++;
-        } else {
-            unknown++;
-        }
-        sx_model_free(m);
-    }
-    if (unknown)
-        hv_error("solver gave up (timeout %d ms) on %u of %zu branch flips", SOLVER_TIMEOUT_MS,
-                 unknown, flips);
     snprintf(path, sizeof path, "%s/summary.txt", e->output_dir);
-    if ((cf = fopen(path, "w"))) {
-        fprintf(cf, "inputs: %u\n", e->ninputs);
-        for (uint32_t i = 0; i < e->ninputs; i++)
-            fprintf(cf, "input %u: %s, %u bytes\n", i, e->inputs[i].name, e->inputs[i].len);
-        fprintf(cf, "handoffs: %llu\ninterpreted instructions: %llu\ninterpreter seconds: %.3f\n",
-                (unsigned long long)e->handoffs, (unsigned long long)e->instructions, e->seconds);
-        fprintf(cf, "stops for native execution: %llu\n", (unsigned long long)e->stops_unsupported);
-        fprintf(cf, "path constraints: %zu\nsymbolic branches: %zu\n", e->path.n, e->path.nbranches);
-        fprintf(cf, "flipped: %u sat, %u unsat, %u unknown\nbugs: %u\n", sat, unsat, unknown, e->bugs);
-        fclose(cf);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        hv_error_errno("cannot write %s", path);
+        return;
     }
-    hv_info("symbolic run: %llu handoffs, %llu instructions interpreted, %zu symbolic branches, "
-            "%u new inputs in %s", (unsigned long long)e->handoffs,
-            (unsigned long long)e->instructions, e->path.nbranches, sat, e->output_dir);
-    sx_solver_free(solver);
+    fprintf(f, "inputs: %u\n", e->ninputs);
+    for (uint32_t i = 0; i < e->ninputs; i++)
+        fprintf(f, "input %u: %s, %u bytes\n", i, e->inputs[i].name, e->inputs[i].len);
+    fprintf(f, "sidecar: %s\n", solved ? "ok" : e->death[0] ? e->death : "failed");
+    fprintf(f, "handoffs: %llu\n", (unsigned long long)atomic_load(&e->handoffs));
+    fprintf(f, "handoffs resumed from a checkpoint: %llu\n",
+            (unsigned long long)atomic_load(&e->resumed_from_checkpoint));
+    fprintf(f, "parallel handoffs (peak): %llu\n", (unsigned long long)st.parallel_peak);
+    fprintf(f, "interpreted instructions: %llu\ninterpreter seconds: %.3f\n",
+            (unsigned long long)st.instructions, st.interpreter_seconds);
+    fprintf(f, "stops for native execution: %llu\n", (unsigned long long)st.stops_native);
+    fprintf(f, "guest clock cycles hidden: %llu\n",
+            (unsigned long long)atomic_load(&e->clock_paused_cycles));
+    fprintf(f, "assumptions: %llu\nexpressions printed: %llu\n",
+            (unsigned long long)st.assumptions, (unsigned long long)st.expressions_printed);
+    fprintf(f, "path constraints: %llu\nsymbolic branches: %llu\n",
+            (unsigned long long)st.constraints, (unsigned long long)st.branches);
+    fprintf(f, "flipped: %llu sat, %llu unsat, %llu unknown\nsolver seconds: %.3f\nbugs: %u\n",
+            (unsigned long long)st.flipped_sat, (unsigned long long)st.flipped_unsat,
+            (unsigned long long)st.flipped_unknown, st.solver_seconds, e->bugs);
+    fclose(f);
+    hv_info("symbolic run: %llu handoffs, %llu instructions interpreted, %llu symbolic "
+            "branches, %llu new inputs in %s", (unsigned long long)atomic_load(&e->handoffs),
+            (unsigned long long)st.instructions, (unsigned long long)st.branches,
+            (unsigned long long)st.flipped_sat, e->output_dir);
 }

@@ -119,7 +119,7 @@ static int copy_chunk(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, vo
     memcpy(v->vm->mem + gpa, tmp, n);
     if (!symmem_any(v->vm, gpa, n))
         return 0;
-    return engine_concretise(v->vm, gpa, n);
+    return engine_concretise(v, gpa, n);
 }
 
 int32_t hypercall_handle(struct vcpu *v)
@@ -183,6 +183,18 @@ int32_t hypercall_handle(struct vcpu *v)
             return -SYMHV_EFAULT;
         return for_each_chunk(v, a0, a2, copy_chunk, &c) < 0 ? -SYMHV_EFAULT : 0;
     }
+    case SYMHV_HC_PRINT_EXPR: /* natively: the value is concrete (see agent.h) */
+        if (read_guest_string(v, a0, msg, SYMHV_INPUT_NAME_MAX + 1) < 0)
+            return -SYMHV_EFAULT;
+        engine_print_expr(v, msg, a1);
+        return 0;
+    case SYMHV_HC_ASSUME:
+        if ((uint32_t)a0 != 0)
+            return 0;
+        console_flush(&v->vm->console);
+        hv_error("vCPU %u: symhv_assume is false on this input: run ended", v->index);
+        vm_request_stop(v->vm, 0);
+        return 0;
     case SYMHV_HC_CPU_ONLINE:
         hv_info("vCPU %u: guest kernel reports vCPU %llu online", v->index,
                 (unsigned long long)a0);

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,11 @@ static const char usage_text[] =
     "                        (what `symhv replay FILE` does)\n"
     "      --seed FILE       start the symbolic run from FILE's bytes (e.g. an input a\n"
     "                        previous run generated: one more generation of search)\n"
+    "      --clock-slow-down[=N]  while a vCPU is interpreted, its guest clock (TSC)\n"
+    "                        stands still, or with N runs N times slower, so guest\n"
+    "                        timeouts do not fire because of interpretation\n"
+    "      --solver-timeout MS  per solver query (default 10000); a query that times out\n"
+    "                        yields no input, the run goes on\n"
     "      --kvm-device PATH KVM device (default /dev/kvm)\n"
     "  -v, --verbose         report VMM events on stderr\n"
     "  -h, --help            this text\n"
@@ -78,7 +84,7 @@ static int parse_uint(const char *text, unsigned long max, unsigned long *out)
 
 enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out)
 {
-    enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED };
+    enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, 'i' },
@@ -90,6 +96,8 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         { "output", required_argument, NULL, 'o' },
         { "replay", required_argument, NULL, OPT_REPLAY },
         { "seed", required_argument, NULL, OPT_SEED },
+        { "clock-slow-down", optional_argument, NULL, OPT_CLOCK },
+        { "solver-timeout", required_argument, NULL, OPT_SOLVER_TIMEOUT },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -100,6 +108,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opt->vm.mem_bytes = 256ull << 20;
     opt->vm.ncpus = 1;
     opt->vm.output_dir = "symhv-out";
+    opt->vm.solver_timeout_ms = 10000;
 
     /* `symhv run ...` and `symhv ...` are the same command;
      * `symhv replay INPUT ...` is `symhv --replay INPUT ...`. */
@@ -130,6 +139,26 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         case OPT_REPLAY: opt->vm.replay_path = optarg; break;
         case OPT_SEED: opt->vm.seed_path = optarg; break;
         case 'v': opt->verbose = 1; break;
+        case OPT_CLOCK:
+            opt->vm.clock_slow_down = INFINITY;
+            if (optarg) {
+                char *end;
+                errno = 0;
+                double f = strtod(optarg, &end);
+                if (errno || *end || end == optarg || !(f >= 1)) {
+                    hv_error("--clock-slow-down expects a factor >= 1, got '%s'", optarg);
+                    return OPTIONS_ERROR;
+                }
+                opt->vm.clock_slow_down = f;
+            }
+            break;
+        case OPT_SOLVER_TIMEOUT:
+            if (parse_uint(optarg, 3600000, &n) < 0 || n == 0) {
+                hv_error("--solver-timeout expects milliseconds (1 to 3600000), got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            opt->vm.solver_timeout_ms = (unsigned)n;
+            break;
         case 's':
             if (parse_uint(optarg, 100000, &n) < 0) {
                 hv_error("--smp expects a number of vCPUs, got '%s'", optarg);

@@ -225,6 +225,18 @@ int symmem_set_page(struct vm *vm, uint64_t page, const uint64_t bits[64])
     return rc;
 }
 
+void symmem_release_all(struct vm *vm)
+{
+    struct symbolic_mem *sm = &vm->symbolic;
+    vm_pause(vm);
+    pthread_mutex_lock(&sm->lock);
+    sm->stats.pages_released += sm->npages;
+    sm->npages = 0;
+    apply_layout(vm);
+    pthread_mutex_unlock(&sm->lock);
+    vm_resume(vm);
+}
+
 bool symmem_any(struct vm *vm, uint64_t gpa, uint64_t len)
 {
     struct symbolic_mem *sm = &vm->symbolic;

@@ -62,6 +62,8 @@ int symmem_install_ram(struct vm *vm);
  * needed. The engine's shadow is the authority: it calls this for every page whose
  * shadow changed (engine.c), so the bitmap is always derived from it. */
 int symmem_set_page(struct vm *vm, uint64_t page, const uint64_t bits[64]);
+/* Every page concrete again (the sidecar is gone). */
+void symmem_release_all(struct vm *vm);
 /* Does [gpa, gpa+len) hold a symbolic byte? */
 bool symmem_any(struct vm *vm, uint64_t gpa, uint64_t len);
 enum sym_access { SYM_READ_EMULATED, SYM_WRITE_CONCRETISED, SYM_READ_SYMBOLIC };

@@ -203,7 +203,7 @@ static int ram_access(struct vcpu *v)
          * so these bytes stop being symbolic. */
         memcpy(vm->mem + gpa, run->mmio.data, len);
         if (symmem_any(vm, gpa, len)) {
-            engine_concretise(vm, gpa, len);
+            engine_concretise(v, gpa, len);
             symmem_note(vm, SYM_WRITE_CONCRETISED);
         }
         return 0;

@@ -231,7 +231,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
         return -1;
     }
     if (create_ram(vm, cfg->mem_bytes) < 0 || get_supported_cpuid(vm) < 0 ||
-        engine_create(vm, cfg->output_dir, cfg->replay_path, cfg->seed_path) < 0)
+        engine_create(vm, cfg) < 0)
         return -1;
     /* The kernel must be loaded before vCPUs get their entry point, and the TSC rate
      * comes from a vCPU: create vCPU 0 first, load, then the rest. */
@@ -243,7 +243,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
         if (vcpu_create(vm, i) < 0)
             return -1;
     for (unsigned i = 0; i < vm->ncpus; i++)
-        if ((vm->pvh_entry ? boot_setup_vcpu_pvh : boot_setup_vcpu)(&vm->vcpus[i]) < 0)
+        if ((vm->pvh_entry ? boot_setup_vcpu_pvh : boot_setup_vcpu)(&vm->vcpus[i]) < 0 ||
+            engine_check_vcpu(&vm->vcpus[i]) < 0)
             return -1;
     return 0;
 }

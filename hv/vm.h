@@ -37,6 +37,9 @@ struct vm_config {
     const char *output_dir;  /* where a symbolic run writes its results */
     const char *replay_path; /* NULL, or an input file to replay concretely */
     const char *seed_path;   /* NULL, or the first concrete input of a symbolic run */
+    unsigned solver_timeout_ms; /* per solver query */
+    double clock_slow_down;  /* 0: off; guest time of an interpreted vCPU runs this many
+                                times slower (INFINITY: stands still) */
 };
 
 struct vm;

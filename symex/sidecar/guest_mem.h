@@ -1,0 +1,41 @@
+/* The interpreter's view of one vCPU's guest memory from the sidecar: guest RAM is the
+ * VMM's memfd, mapped here; virtual addresses are translated by walking the guest's
+ * page tables from the vCPU's CR3 (no KVM_TRANSLATE: the vCPU fd belongs to the VMM).
+ *
+ * Writes honour the page tables' write permission (a write to a read-only page, e.g.
+ * copy-on-write, "faults": the interpreter hands the instruction back to the CPU so the
+ * guest kernel handles it) and set the accessed/dirty bits as the CPU would. */
+#ifndef SIDECAR_GUEST_MEM_H
+#define SIDECAR_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "interp.h"
+#include "symhv/sidecar.h"
+
+struct guest_view {
+    uint8_t *ram;
+    uint64_t ram_bytes;
+    uint64_t cr0, cr3, cr4, efer;
+    bool user;               /* CPL 3: supervisor-only pages fault */
+    /* one-entry TLBs: the last page read and the last page written */
+    uint64_t r_vpage, r_ppage, w_vpage, w_ppage;
+    bool r_valid, w_valid;
+    /* guest-physical pages written (the VMM re-reads their symbolic bits) */
+    uint64_t *touched;
+    size_t ntouched, cap;
+    bool touched_overflow;
+};
+
+void guest_view_init(struct guest_view *g, uint8_t *ram, uint64_t ram_bytes,
+                     const struct sc_cpu *cpu);
+void guest_view_release(struct guest_view *g);
+/* Virtual -> physical for an access; -1 if not mapped (or not writable for a write). */
+int guest_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr);
+void guest_view_touch(struct guest_view *g, uint64_t gpa_page);
+
+extern const struct sx_mem_ops guest_mem_ops;
+
+#endif

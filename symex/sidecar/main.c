@@ -1,0 +1,174 @@
+/* symhv-symex: the symbolic sidecar. Started by symhv with the guest RAM memfd, the
+ * shared slots and the doorbells on fixed descriptors (include/symhv/sidecar.h); one
+ * thread per slot serves requests until symhv says QUIT or goes away. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "doorbell.h"
+#include "session.h"
+#include "symhv/sidecar.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: symhv-symex --slots N --mem-bytes BYTES --vmm-pid PID [options]\n"
+            "\n"
+            "The symbolic sidecar of symhv. symhv starts it; it is not meant to be run by\n"
+            "hand. It expects guest RAM on fd %d, the shared slots on fd %d and two eventfd\n"
+            "doorbells per slot from fd %d on.\n"
+            "\n"
+            "  --slots N            slots (vCPUs + 1)\n"
+            "  --mem-bytes BYTES    guest RAM size\n"
+            "  --vmm-pid PID        exit when this process goes away\n"
+            "  -o, --output DIR     where to write constraints and generated inputs\n"
+            "  --solver NAME        z3 (default) or z3-fresh\n"
+            "  --solver-timeout MS  per solver query (default 10000)\n"
+            "  -h, --help           this text\n"
+            "  -V, --version        version\n",
+            SC_FD_GUEST_MEM, SC_FD_SHARED, SC_FD_DOORBELLS);
+}
+
+struct server {
+    struct session *session;
+    struct sc_shared *shared;
+    unsigned index;
+    int vmm_pidfd;
+};
+
+static void *serve(void *arg)
+{
+    struct server *sv = arg;
+    struct sc_slot *slot = &sv->shared->slots[sv->index];
+    struct doorbell bell;
+    int rc = doorbell_init(&bell, SC_FD_DOORBELLS + 2 * (int)sv->index,
+                           SC_FD_DOORBELLS + 2 * (int)sv->index + 1, sv->vmm_pidfd);
+    if (rc < 0) {
+        fprintf(stderr, "symhv-symex: io_uring setup for slot %u failed: %s\n", sv->index,
+                strerror(-rc));
+        exit(1);
+    }
+    for (bool answered = false;; answered = true) {
+        enum doorbell_result r = doorbell_ring_wait(&bell, answered, -1);
+        if (r == DOORBELL_PEER_GONE)
+            exit(0); /* symhv is gone: nobody to serve */
+        if (r != DOORBELL_RUNG) {
+            fprintf(stderr, "symhv-symex: doorbell of slot %u failed: %s\n", sv->index,
+                    strerror(errno));
+            exit(1);
+        }
+        session_handle(sv->session, slot);
+        if (slot->op == SC_OP_QUIT) {
+            doorbell_ring_wait(&bell, true, 0); /* the answer; then the process ends */
+            exit(0);
+        }
+    }
+    return NULL;
+}
+
+static unsigned long long parse_number(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || end == s) {
+        fprintf(stderr, "symhv-symex: %s: not a number: '%s'\n", opt, s);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_SLOTS = 256, OPT_MEM, OPT_PID, OPT_SOLVER, OPT_TIMEOUT };
+    static const struct option longopts[] = {
+        { "slots", required_argument, NULL, OPT_SLOTS },
+        { "mem-bytes", required_argument, NULL, OPT_MEM },
+        { "vmm-pid", required_argument, NULL, OPT_PID },
+        { "output", required_argument, NULL, 'o' },
+        { "solver", required_argument, NULL, OPT_SOLVER },
+        { "solver-timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    unsigned long long slots = 0, mem_bytes = 0, vmm_pid = 0;
+    struct session_config cfg = { .output_dir = "", .solver = "z3", .solver_timeout_ms = 10000 };
+    int c;
+    while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_SLOTS: slots = parse_number("--slots", optarg); break;
+        case OPT_MEM: mem_bytes = parse_number("--mem-bytes", optarg); break;
+        case OPT_PID: vmm_pid = parse_number("--vmm-pid", optarg); break;
+        case 'o': cfg.output_dir = optarg; break;
+        case OPT_SOLVER: cfg.solver = optarg; break;
+        case OPT_TIMEOUT: cfg.solver_timeout_ms = (unsigned)parse_number("--solver-timeout", optarg); break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("symhv-symex %s\n", SYMHV_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || slots == 0 || slots > SYMHV_MAX_VCPUS + 1 || mem_bytes == 0 || !vmm_pid) {
+        fprintf(stderr, "symhv-symex: --slots (1..%d), --mem-bytes and --vmm-pid are required; "
+                "symhv starts this program itself (see --help)\n", SYMHV_MAX_VCPUS + 1);
+        return 2;
+    }
+    /* Every thread's wait also watches symhv itself: it exits when symhv does (not
+     * PR_SET_PDEATHSIG, which fires when the *thread* that started us ends). */
+    int vmm_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)vmm_pid, 0);
+    if (vmm_pidfd < 0) {
+        fprintf(stderr, "symhv-symex: the VMM (pid %llu) is gone: %s\n", vmm_pid, strerror(errno));
+        return 1;
+    }
+    const char *crash = getenv("SYMHV_SYMEX_CRASH_AFTER");
+    cfg.crash_after = crash ? parse_number("SYMHV_SYMEX_CRASH_AFTER", crash) : 0;
+
+    struct stat sb;
+    if (fstat(SC_FD_SHARED, &sb) < 0 || fstat(SC_FD_GUEST_MEM, &sb) < 0) {
+        fprintf(stderr, "symhv-symex: fds %d and %d must be the shared memfds: %s\n",
+                SC_FD_GUEST_MEM, SC_FD_SHARED, strerror(errno));
+        return 1;
+    }
+    size_t shared_size = sc_shared_size((uint32_t)slots, mem_bytes);
+    cfg.ram = mmap(NULL, mem_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, SC_FD_GUEST_MEM, 0);
+    cfg.shared = mmap(NULL, shared_size, PROT_READ | PROT_WRITE, MAP_SHARED, SC_FD_SHARED, 0);
+    if (cfg.ram == MAP_FAILED || cfg.shared == MAP_FAILED) {
+        fprintf(stderr, "symhv-symex: mapping guest RAM / slots failed: %s\n", strerror(errno));
+        return 1;
+    }
+    cfg.ram_bytes = mem_bytes;
+    if (cfg.shared->magic != SC_MAGIC || cfg.shared->version != SC_VERSION ||
+        cfg.shared->nslots != slots || cfg.shared->mem_bytes != mem_bytes) {
+        fprintf(stderr, "symhv-symex: the shared slots do not match (protocol %u, expected %u)\n",
+                cfg.shared->version, SC_VERSION);
+        return 1;
+    }
+    struct session *session = session_create(&cfg);
+    if (!session) {
+        fprintf(stderr, "symhv-symex: out of memory\n");
+        return 1;
+    }
+    struct server *servers = calloc(slots, sizeof *servers);
+    pthread_t *threads = calloc(slots, sizeof *threads);
+    if (!servers || !threads)
+        return 1;
+    for (unsigned i = 0; i < slots; i++) {
+        servers[i] = (struct server){ session, cfg.shared, i, vmm_pidfd };
+        if (pthread_create(&threads[i], NULL, serve, &servers[i]) != 0) {
+            fprintf(stderr, "symhv-symex: cannot start thread %u\n", i);
+            return 1;
+        }
+    }
+    __atomic_store_n(&cfg.shared->ready, 1, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < slots; i++)
+        pthread_join(threads[i], NULL);
+    return 0;
+}
