@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -70,6 +71,8 @@ struct engine {
     char death[256];            /* why the sidecar died, for the summary */
 
     atomic_ullong handoffs, resumed_from_checkpoint, clock_paused_cycles;
+    pthread_mutex_t clock_lock; /* the guest's symhv_pv_clock record */
+    unsigned clock_active;      /* vCPUs being interpreted */
 };
 
 /* ---- the sidecar process --------------------------------------------------------------- */
@@ -334,6 +337,7 @@ int engine_create(struct vm *vm, const struct vm_config *cfg)
         return -1;
     e->vm = vm;
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->clock_lock, NULL);
     e->pidfd = e->shared_fd = -1;
     for (unsigned i = 0; i < SYMHV_MAX_VCPUS + 1; i++)
         e->to_sidecar[i] = e->to_vmm[i] = -1;
@@ -358,8 +362,8 @@ int engine_create(struct vm *vm, const struct vm_config *cfg)
 int engine_check_vcpu(struct vcpu *v)
 {
     struct engine *e = v->vm->engine;
-    if (!e->clock_slow_down)
-        return 0;
+    if (!e->clock_slow_down || !v->vm->pvh_entry)
+        return 0; /* symhv's boot protocol: the kernel may use symhv_pv_clock */
     struct kvm_device_attr attr = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET };
     if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &attr) < 0) {
         hv_error_errno("--clock-slow-down needs KVM's per-vCPU TSC offset "
@@ -554,11 +558,50 @@ static bool read_checkpoint(struct sc_slot *slot, struct sc_cpu *out)
     return false;
 }
 
-/* --clock-slow-down: take the interpreted time (or part of it) out of this vCPU's TSC. */
-static void slow_clock(struct engine *e, struct vcpu *v, uint64_t host_cycles)
+/* The guest's symhv_pv_clock record, if the guest kernel uses it (symhv's does). */
+static struct symhv_pv_clock *pv_clock(struct engine *e)
 {
-    if (!e->clock_slow_down)
-        return;
+    struct symhv_boot_info *info = vm_gpa_to_host(e->vm, SYMHV_BOOT_INFO_ADDR, sizeof *info);
+    if (!e->clock_slow_down || e->vm->pvh_entry || !info ||
+        !__atomic_load_n(&info->clock.enabled, __ATOMIC_ACQUIRE))
+        return NULL;
+    return &info->clock;
+}
+
+/* --clock-slow-down with symhv_pv_clock: while any vCPU is interpreted the whole
+ * guest's time stands still (or runs 1/N), so clocks stay monotonic across vCPUs. */
+static void pv_clock_enter(struct engine *e, struct symhv_pv_clock *c)
+{
+    pthread_mutex_lock(&e->clock_lock);
+    if (e->clock_active++ == 0) {
+        __atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELEASE);
+        c->base_tsc = __rdtsc();
+        c->divisor = isinf(e->clock_slow_down) ? 0 : (uint32_t)e->clock_slow_down;
+        c->active = 1;
+        __atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&e->clock_lock);
+}
+
+static void pv_clock_leave(struct engine *e, struct symhv_pv_clock *c)
+{
+    pthread_mutex_lock(&e->clock_lock);
+    if (--e->clock_active == 0) {
+        uint64_t elapsed = __rdtsc() - c->base_tsc;
+        uint64_t hide = elapsed - (c->divisor ? elapsed / c->divisor : 0);
+        __atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELEASE);
+        c->hidden += hide;
+        c->active = 0;
+        __atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELEASE);
+        atomic_fetch_add(&e->clock_paused_cycles, hide);
+    }
+    pthread_mutex_unlock(&e->clock_lock);
+}
+
+/* --clock-slow-down for other guests: take the interpreted time (or part of it) out of
+ * this vCPU's TSC offset. */
+static void slow_tsc(struct engine *e, struct vcpu *v, uint64_t host_cycles)
+{
     uint64_t hide = (uint64_t)((double)host_cycles * (1.0 - 1.0 / e->clock_slow_down));
     uint64_t offset;
     struct kvm_device_attr attr = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
@@ -591,6 +634,9 @@ int engine_handoff(struct vcpu *v)
     if (atomic_load(&e->state) != SIDECAR_RUNNING)
         return 0; /* the pages are being released: the CPU retries the access */
 
+    struct symhv_pv_clock *clock = pv_clock(e);
+    if (clock)
+        pv_clock_enter(e, clock);
     uint64_t t0 = __rdtsc();
     struct sc_slot *slot = &e->shared->slots[v->index];
     slot->op = SC_OP_HANDOFF;
@@ -612,7 +658,10 @@ int engine_handoff(struct vcpu *v)
         }
         /* else: nothing retired, the CPU re-executes the trapped access */
     }
-    slow_clock(e, v, __rdtsc() - t0);
+    if (clock)
+        pv_clock_leave(e, clock);
+    else if (e->clock_slow_down)
+        slow_tsc(e, v, __rdtsc() - t0);
     if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
         hv_error_errno("vCPU %u: writing back the interpreted state failed", v->index);
         return -1;

@@ -82,6 +82,7 @@ static int apply_layout(struct vm *vm)
         return -1;
     }
     bool *kept = calloc(nwant ? nwant : 1, sizeof *kept);
+    pthread_rwlock_wrlock(&vm->slots_lock);
     struct installed_slot next[SYM_MAX_SLOTS];
     size_t nnext = 0;
     int rc = 0;
@@ -124,6 +125,7 @@ static int apply_layout(struct vm *vm)
     memcpy(sm->slots, next, nnext * sizeof *next);
     sm->nslots = nnext;
     sm->stats.slot_changes++;
+    pthread_rwlock_unlock(&vm->slots_lock);
     free(kept);
     free(want);
     return rc;

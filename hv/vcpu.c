@@ -66,7 +66,10 @@ void vcpu_destroy(struct vcpu *v)
 int vcpu_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa)
 {
     struct kvm_translation tr = { .linear_address = gva };
-    if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+    pthread_rwlock_rdlock(&v->vm->slots_lock);
+    int rc = ioctl(v->fd, KVM_TRANSLATE, &tr);
+    pthread_rwlock_unlock(&v->vm->slots_lock);
+    if (rc < 0 || !tr.valid)
         return -1;
     *gpa = tr.physical_address;
     return 0;

@@ -200,6 +200,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
     console_init(&vm->console, STDOUT_FILENO);
     symmem_init(&vm->symbolic);
     pthread_mutex_init(&vm->run_lock, NULL);
+    pthread_rwlock_init(&vm->slots_lock, NULL);
     pthread_cond_init(&vm->run_cond, NULL);
 
     if (cfg->mem_bytes < HV_MEM_MIN_BYTES || cfg->mem_bytes > HV_MEM_MAX_BYTES) {

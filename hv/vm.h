@@ -78,6 +78,11 @@ struct vm {
     int pausers;           /* guarded by run_lock */
     int in_guest;          /* vCPU threads inside KVM_RUN; guarded by run_lock */
 
+    /* Memslot changes delete a slot before its pieces come back, so a KVM_TRANSLATE
+     * (which walks guest page tables through the memslots) on another vCPU's thread
+     * must not overlap one: translations read-lock, slot changes write-lock. */
+    pthread_rwlock_t slots_lock;
+
     struct symbolic_mem symbolic;
     struct engine *engine; /* the concolic engine (engine.h) */
 };

@@ -63,8 +63,13 @@ struct sx_ctx *sx_ctx_new(void)
     struct sx_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return NULL;
-    pthread_mutex_init(&ctx->lock, NULL);
-    pthread_mutex_init(&ctx->memo_lock, NULL);
+    /* Adaptive: spin briefly before sleeping; the critical sections are a few loads. */
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&ctx->lock, &attr);
+    pthread_mutex_init(&ctx->memo_lock, &attr);
+    pthread_mutexattr_destroy(&attr);
     pthread_mutex_init(&ctx->eval_lock, NULL);
     ctx->nbuckets = 1024;
     ctx->buckets = calloc(ctx->nbuckets, sizeof *ctx->buckets);
@@ -191,10 +196,16 @@ sx_u128 sx_apply(enum sx_op op, unsigned width, unsigned lo, sx_u128 a, unsigned
 
 /* ---- hash-consing ------------------------------------------------------------------ */
 
-static uint32_t mix(uint64_t h, uint64_t v)
+/* splitmix64's finaliser over the running hash: every input bit reaches every output
+ * bit (bucket = low bits, so a weak mix makes long chains). */
+static uint64_t mix(uint64_t h, uint64_t v)
 {
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    return (uint32_t)(h ^ (h >> 32));
+    h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
 }
 
 static uint32_t node_hash(const struct sx_expr *n)

@@ -125,12 +125,28 @@ static void flags_materialize(struct sx_state *s)
     s->flags.op = SX_FL_BITS;
 }
 
+static struct sx_val concrete_only(struct sx_val v)
+{
+    v.e = NULL;
+    return v;
+}
+
+/* Only the concrete side is needed: derive the flags from the operands' concrete
+ * values, so no expression is built (the sidecar asks after every instruction). */
 uint64_t sx_state_rflags(struct sx_state *s)
 {
+    struct sx_flags saved = s->flags, *fl = &s->flags;
+    fl->a = concrete_only(fl->a);
+    fl->b = concrete_only(fl->b);
+    fl->res = concrete_only(fl->res);
+    fl->carry_in = concrete_only(fl->carry_in);
+    for (int f = 0; f < F_COUNT; f++)
+        fl->bits[f] = concrete_only(fl->bits[f]);
     uint64_t r = s->rflags_other;
     for (int f = 0; f < F_COUNT; f++)
         if (flag_get(s, f).c)
             r |= flag_bit[f];
+    s->flags = saved;
     return r;
 }
 
@@ -1076,8 +1092,13 @@ bool sx_state_has_symbolic_regs(struct sx_state *s)
     for (int i = 0; i < 16; i++)
         if (s->gpr[i].e || s->xmm[i].e)
             return true;
+    /* Flags: symbolic if the operation that set them saw a symbolic operand (without
+     * building each flag's expression: this is asked after every instruction). */
+    const struct sx_flags *fl = &s->flags;
+    if (fl->op != SX_FL_BITS)
+        return fl->a.e || fl->b.e || fl->res.e || fl->carry_in.e;
     for (int f = 0; f < F_COUNT; f++)
-        if (flag_get(s, f).e)
+        if (fl->bits[f].e)
             return true;
     return false;
 }

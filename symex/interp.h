@@ -102,7 +102,8 @@ uint64_t sx_state_rflags(struct sx_state *s);
 void sx_state_set_rflags(struct sx_state *s, uint64_t rflags);
 /* One arithmetic flag (SX_FLAG_CF, ...) as a width-1 value. */
 struct sx_val sx_state_flag(struct sx_state *s, uint64_t flag);
-/* Any symbolic value left in registers or flags? */
+/* Any symbolic value left in registers or flags? (Flags count as symbolic when the
+ * operation that set them had a symbolic operand, even if a flag folds to a constant.) */
 bool sx_state_has_symbolic_regs(struct sx_state *s);
 /* Replace every symbolic register and flag by its concrete value, recording the
  * constraint that value == expression. */

@@ -13,7 +13,10 @@ struct shadow_page {
     const struct sx_expr *bytes[PAGE];
 };
 
-/* Shared by the sidecar's interpreter threads: `lock` guards the pages. */
+/* Shared by the sidecar's interpreter threads. Writers take `lock`; readers take no
+ * lock (every interpreted load asks, so a shared lock word would bounce between the
+ * cores): a page, once linked into its bucket, stays until sx_shadow_free, and its
+ * byte slots are read and written atomically. */
 struct sx_shadow {
     pthread_mutex_t lock;
     struct shadow_page *buckets[BUCKETS];
@@ -63,84 +66,72 @@ void sx_shadow_free(struct sx_shadow *sh)
     free(sh);
 }
 
-static struct shadow_page **find(const struct sx_shadow *sh, uint64_t page)
+/* The page record, or NULL. Lock-free: new pages are published at a bucket's head
+ * with a release store, and never unlinked while the shadow lives. */
+static struct shadow_page *find(const struct sx_shadow *sh, uint64_t page)
 {
-    struct shadow_page **link = (struct shadow_page **)&sh->buckets[page % BUCKETS];
-    while (*link && (*link)->page != page)
-        link = &(*link)->next;
-    return link;
+    struct shadow_page *p = __atomic_load_n(&sh->buckets[page % BUCKETS], __ATOMIC_ACQUIRE);
+    while (p && p->page != page)
+        p = p->next;
+    return p;
 }
 
 const struct sx_expr *sx_shadow_get(struct sx_shadow *sh, uint64_t addr)
 {
-    pthread_mutex_lock(&sh->lock);
-    struct shadow_page *p = *find(sh, addr / PAGE);
-    const struct sx_expr *e = p ? p->bytes[addr % PAGE] : NULL;
-    pthread_mutex_unlock(&sh->lock);
-    return e;
+    struct shadow_page *p = find(sh, addr / PAGE);
+    return p ? __atomic_load_n(&p->bytes[addr % PAGE], __ATOMIC_ACQUIRE) : NULL;
 }
 
 void sx_shadow_set(struct sx_shadow *sh, uint64_t addr, const struct sx_expr *e)
 {
     if (e && sx_is_const(e))
         e = NULL;
+    struct shadow_page *p = find(sh, addr / PAGE);
+    if (!p && !e)
+        return; /* concrete, and stays so */
     pthread_mutex_lock(&sh->lock);
-    struct shadow_page **link = find(sh, addr / PAGE);
-    struct shadow_page *p = *link;
-    if (!p) {
-        if (!e) {
-            pthread_mutex_unlock(&sh->lock);
-            return;
-        }
+    if (!p && !(p = find(sh, addr / PAGE))) {
         p = calloc(1, sizeof *p);
         if (!p)
             abort();
         p->page = addr / PAGE;
-        *link = p;
+        p->next = sh->buckets[p->page % BUCKETS];
+        __atomic_store_n(&sh->buckets[p->page % BUCKETS], p, __ATOMIC_RELEASE);
     }
     const struct sx_expr **slot = &p->bytes[addr % PAGE];
     if (!*slot && e) {
-        p->count++;
+        __atomic_add_fetch(&p->count, 1, __ATOMIC_RELEASE);
         sh->total++;
     } else if (*slot && !e) {
-        p->count--;
+        __atomic_sub_fetch(&p->count, 1, __ATOMIC_RELEASE);
         sh->total--;
     }
-    *slot = e;
+    __atomic_store_n(slot, e, __ATOMIC_RELEASE);
     mirror_bit(sh, addr, e != NULL);
-    if (p->count == 0) { /* no symbolic byte left: drop the page */
-        *link = p->next;
-        free(p);
-    }
     pthread_mutex_unlock(&sh->lock);
 }
 
 bool sx_shadow_any(struct sx_shadow *sh, uint64_t addr, uint64_t len)
 {
     bool any = false;
-    pthread_mutex_lock(&sh->lock);
     for (uint64_t a = addr; a - addr < len;) {
-        struct shadow_page *p = *find(sh, a / PAGE);
+        struct shadow_page *p = find(sh, a / PAGE);
         uint64_t end = (a / PAGE + 1) * PAGE;
-        if (p) {
+        if (p && __atomic_load_n(&p->count, __ATOMIC_ACQUIRE)) {
             for (uint64_t b = a; b < end && b - addr < len && !any; b++)
-                any = p->bytes[b % PAGE] != NULL;
+                any = __atomic_load_n(&p->bytes[b % PAGE], __ATOMIC_ACQUIRE) != NULL;
         }
         if (any || end <= a)
             break; /* found, or wrapped around the address space */
         a = end;
     }
-    pthread_mutex_unlock(&sh->lock);
     return any;
 }
 
 size_t sx_shadow_page_count(struct sx_shadow *sh, uint64_t page_addr)
 {
-    pthread_mutex_lock(&sh->lock);
-    struct shadow_page *p = *find(sh, page_addr / PAGE);
-    size_t n = p ? p->count : 0;
-    pthread_mutex_unlock(&sh->lock);
-    return n;
+    struct shadow_page *p = find(sh, page_addr / PAGE);
+    return p ? __atomic_load_n(&p->count, __ATOMIC_ACQUIRE) : 0;
 }
 
 size_t sx_shadow_total(struct sx_shadow *sh)

@@ -3,9 +3,11 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,4 +111,75 @@ void expect_symhv(const char *const args[], int status, const char *out_needle,
     if (err_needle)
         ck_assert_contains(r.err, err_needle);
     run_result_free(&r);
+}
+
+static char temp_dirs[8][64];
+static int ntemp_dirs;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_temp_dirs(void)
+{
+    for (int i = 0; i < ntemp_dirs; i++)
+        nftw(temp_dirs[i], remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *test_temp_dir(void)
+{
+    ck_assert_int_lt(ntemp_dirs, 8);
+    char *path = temp_dirs[ntemp_dirs++];
+    snprintf(path, 64, "/tmp/symhv-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(path));
+    if (ntemp_dirs == 1)
+        atexit(remove_temp_dirs);
+    return path;
+}
+
+int output_file_exists(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+char *read_output_file(const char *dir, const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    rewind(f);
+    char *data = malloc((size_t)size + 1);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_int_eq(fread(data, 1, (size_t)size, f), size);
+    data[size] = 0;
+    fclose(f);
+    if (len)
+        *len = (size_t)size;
+    return data;
+}
+
+double summary_value(const char *dir, const char *key)
+{
+    char *text = read_output_file(dir, "summary.txt", NULL);
+    double v = -1;
+    size_t klen = strlen(key);
+    for (char *line = text; line && *line;) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':')
+            v = strtod(line + klen + 1, NULL);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    free(text);
+    return v;
 }

@@ -25,6 +25,16 @@ const char *guest_path(const char *name);
 void expect_symhv(const char *const args[], int status, const char *out_needle,
                   const char *err_needle);
 
+/* A fresh directory for one run's outputs, removed when the test process ends (each
+ * Check test runs in its own process). At most 8 per test. */
+const char *test_temp_dir(void);
+/* Does dir/name exist and hold at least one byte? */
+int output_file_exists(const char *dir, const char *name);
+/* dir/name's bytes plus a NUL (malloc'ed; fails the test if unreadable). */
+char *read_output_file(const char *dir, const char *name, size_t *len);
+/* The number after "key:" in dir/summary.txt (a symbolic run's summary); -1 if absent. */
+double summary_value(const char *dir, const char *key);
+
 #define ck_assert_contains(hay, needle) \
     ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))
 

@@ -4,73 +4,16 @@
 #include <check.h>
 #include "check_main.h"
 
-#include <ftw.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "symbolic.h"
 #include "symhv_run.h"
-
-/* A fresh output directory for one symbolic run, removed when the test process ends
- * (each Check test runs in its own process). */
-static char temp_dirs[8][64];
-static int ntemp_dirs;
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void remove_temp_dirs(void)
-{
-    for (int i = 0; i < ntemp_dirs; i++)
-        nftw(temp_dirs[i], remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *temp_dir(void)
-{
-    ck_assert_int_lt(ntemp_dirs, 8);
-    char *path = temp_dirs[ntemp_dirs++];
-    snprintf(path, 64, "/tmp/symhv-trap-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(path));
-    if (ntemp_dirs == 1)
-        atexit(remove_temp_dirs);
-    return path;
-}
-
-static int file_exists(const char *dir, const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct stat st;
-    return stat(path, &st) == 0 && st.st_size > 0;
-}
-
-static long summary_value(const char *dir, const char *key)
-{
-    char path[256], line[256];
-    snprintf(path, sizeof path, "%s/summary.txt", dir);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "no %s", path);
-    long v = -1;
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':')
-            v = strtol(line + klen + 1, NULL, 10);
-    fclose(f);
-    return v;
-}
 
 START_TEST(symbolic_page_traps_and_is_released)
 {
     expect_symhv((const char *const[]){ "-v", "--smp", "2", "--kernel", "@symhv-kernel",
                                         "--initrd", "@trap_check", "--timeout", "60",
-                                        "-o", temp_dir(), NULL },
+                                        "-o", test_temp_dir(), NULL },
                  0, "trap_check: data ok, counter advanced by more than 0\n",
                  "symbolic memory: 1 pages marked, 1 released, 1 reads emulated, "
                  "50 writes concretised");
@@ -81,7 +24,7 @@ START_TEST(agent_rejects_wild_arguments)
 {
     expect_symhv((const char *const[]){ "-v", "--smp", "2", "--kernel", "@symhv-kernel",
                                         "--initrd", "@trap_check", "--timeout", "60",
-                                        "-o", temp_dir(), NULL },
+                                        "-o", test_temp_dir(), NULL },
                  0, "trap_check: input id 0, errors -22 -14 -14 -22 -14 -14\n",
                  "input 0 'input': 50 bytes at 0x");
 }
@@ -92,15 +35,15 @@ END_TEST
  * it; one more generation (--seed) finds the checksum branch behind it. */
 START_TEST(symbolic_run_finds_input_that_replays_to_the_branch)
 {
-    const char *gen1 = temp_dir();
+    const char *gen1 = test_temp_dir();
     expect_symhv((const char *const[]){ "-v", "--smp", "2", "--kernel", "@symhv-kernel",
                                         "--initrd", "@magic", "--timeout", "120", "-o", gen1,
                                         NULL },
                  0, "magic: input rejected\n", "1 symbolic branches, 1 new inputs");
     ck_assert_int_gt(summary_value(gen1, "handoffs"), 0);
     ck_assert_int_eq(summary_value(gen1, "symbolic branches"), 1);
-    ck_assert(file_exists(gen1, "branch-000-input.bin"));
-    ck_assert(file_exists(gen1, "constraints.txt"));
+    ck_assert(output_file_exists(gen1, "branch-000-input.bin"));
+    ck_assert(output_file_exists(gen1, "constraints.txt"));
 
     char input[256];
     snprintf(input, sizeof input, "%s/branch-000-input.bin", gen1);
@@ -109,7 +52,7 @@ START_TEST(symbolic_run_finds_input_that_replays_to_the_branch)
                                         "120", NULL },
                  0, "magic: magic branch reached\n", NULL);
 
-    const char *gen2 = temp_dir();
+    const char *gen2 = test_temp_dir();
     expect_symhv((const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
                                         "@magic", "--timeout", "120", "-o", gen2, "--seed",
                                         input, NULL },
@@ -125,7 +68,7 @@ END_TEST
 
 START_TEST(other_vcpu_keeps_running_during_handoffs)
 {
-    const char *dir = temp_dir();
+    const char *dir = test_temp_dir();
     expect_symhv((const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
                                         "@magic", "--timeout", "120", "-o", dir, NULL },
                  0, "counter advanced by more than 0 while parsing\n", NULL);

@@ -178,6 +178,7 @@ __attribute__((noreturn)) void kmain(struct symhv_boot_info *info, uint64_t cpu_
 {
     if (cpu_index == 0) {
         boot_info = info;
+        info->clock.enabled = 1; /* clock_ns() reads time through symhv_pv_clock_tsc */
         global_init();
         __atomic_store_n(&global_init_done, 1, __ATOMIC_RELEASE);
     } else {

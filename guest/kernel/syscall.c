@@ -3,7 +3,7 @@
 
 static uint64_t clock_ns(void)
 {
-    uint64_t tsc = rdtsc(), khz = boot_info->tsc_khz;
+    uint64_t tsc = symhv_pv_clock_tsc(&boot_info->clock, rdtsc()), khz = boot_info->tsc_khz;
     return tsc / khz * 1000000 + tsc % khz * 1000000 / khz;
 }
 

@@ -51,7 +51,39 @@ struct symhv_boot_info {
     uint64_t tsc_khz;      /* guest TSC frequency */
     uint64_t apic_timer_hz;
     char cmdline[256];     /* NUL-terminated */
+    struct symhv_pv_clock {
+        /* symhv's clock correction (symhv --clock-slow-down). A kernel that reads its
+         * time as symhv_pv_clock_tsc(rdtsc) sets `enabled`; the VMM then keeps time
+         * still (or slowed by `divisor`) while any vCPU is interpreted instead of
+         * moving the vCPUs' TSC offsets (which PVM hosts do not apply to rdtsc).
+         * `seq` is odd while the VMM updates the record. */
+        uint32_t enabled;  /* written by the guest */
+        uint32_t seq;
+        uint32_t active;   /* a vCPU is being interpreted since base_tsc */
+        uint32_t divisor;  /* 0: time stands still while active; else runs 1/divisor */
+        uint64_t base_tsc;
+        uint64_t hidden;   /* TSC cycles taken out of the guest's time so far */
+    } clock;
 };
+
+/* Guest time in TSC cycles from a raw TSC reading, under symhv_pv_clock. */
+static inline uint64_t symhv_pv_clock_tsc(const volatile struct symhv_pv_clock *c, uint64_t tsc)
+{
+    uint32_t seq;
+    uint64_t base, hidden;
+    uint32_t active, divisor;
+    do {
+        seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        active = c->active;
+        divisor = c->divisor;
+        base = c->base_tsc;
+        hidden = c->hidden;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } while ((seq & 1) || seq != __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE));
+    if (active && tsc > base)
+        tsc = base + (divisor ? (tsc - base) / divisor : 0);
+    return tsc - hidden;
+}
 
 /* ---- Ports ----------------------------------------------------------------------- */
 #define SYMHV_SERIAL_PORT    0x3f8  /* 8250 UART, COM1: THR/LSR are emulated */

@@ -1,0 +1,140 @@
+/* The symbolic sidecar (symhv-symex) on a real guest: two vCPUs interpreted at once,
+ * the agent's assume/print_expr seen by the interpreter, the guest clock held still
+ * while a vCPU is interpreted, and a sidecar that dies mid-handoff. */
+#include <check.h>
+#include "check_main.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "symhv_run.h"
+
+#define SIDECAR_CHECK(mode, dir, ...)                                                        \
+    (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",         \
+                           "@sidecar_check", "--cmdline", "mode=" mode, "--timeout", "120", \
+                           "-o", (dir), __VA_ARGS__ }
+
+START_TEST(two_vcpus_are_interpreted_in_parallel)
+{
+    const char *dir = test_temp_dir();
+    expect_symhv(SIDECAR_CHECK("1", dir, NULL), 0, "parallel loops done", NULL);
+    ck_assert_int_eq(summary_value(dir, "handoffs"), 2);
+    /* both long handoffs were in the sidecar at the same moment */
+    ck_assert_int_eq(summary_value(dir, "parallel handoffs (peak)"), 2);
+    ck_assert_int_eq(summary_value(dir, "symbolic branches"), 2);
+    ck_assert(output_file_exists(dir, "branch-000-first.bin"));
+    ck_assert(output_file_exists(dir, "branch-001-second.bin"));
+}
+END_TEST
+
+/* symhv_assume(in[0] == 'A') is false on the first input "xyzw": the input generated
+ * for the next branch (in[1] == 'B') must satisfy it as well, and replays to it. */
+START_TEST(assume_and_print_expr_reach_the_interpreter)
+{
+    const char *dir = test_temp_dir();
+    expect_symhv(SIDECAR_CHECK("2", dir, NULL), 0, "agent calls done (0)",
+                 "symhv_assume at rip");
+    ck_assert_int_eq(summary_value(dir, "assumptions"), 1);
+    ck_assert_int_eq(summary_value(dir, "symbolic branches"), 1);
+    size_t len;
+    char *input = read_output_file(dir, "branch-000-in.bin", &len);
+    ck_assert_int_eq(len, 4);
+    ck_assert_int_eq(input[0], 'A');
+    ck_assert_int_eq(input[1], 'B');
+    free(input);
+    char *exprs = read_output_file(dir, "expressions.txt", NULL);
+    ck_assert_contains(exprs, "first_plus_one = (bvadd (zext 64 in[0]) 0x1:64) (concrete 0x79)");
+    ck_assert_contains(exprs, "constant = 0x2a (concrete)"); /* natively, by the VMM */
+    free(exprs);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/branch-000-in.bin", dir);
+    expect_symhv((const char *const[]){ "replay", path, "--smp", "2", "--kernel",
+                                        "@symhv-kernel", "--initrd", "@sidecar_check",
+                                        "--cmdline", "mode=2", "--timeout", "120", NULL },
+                 0, "agent calls done (1)", NULL);
+}
+END_TEST
+
+/* The guest times a loop that is interpreted from start to end. */
+static double guest_loop_seconds(const struct run_result *r)
+{
+    const char *p = strstr(r->out, "guest time for the interpreted loop: ");
+    ck_assert_msg(p != NULL, "no timing in:\n%s", r->out);
+    return strtod(p + strlen("guest time for the interpreted loop: "), NULL) * 1e-6;
+}
+
+START_TEST(guest_clock_stands_still_while_interpreted)
+{
+    struct run_result r;
+    const char *plain = test_temp_dir(), *slowed = test_temp_dir();
+    /* Without the option the guest sees (at least) the interpretation time ... */
+    run_symhv(&r, SIDECAR_CHECK("3", plain, NULL));
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    double interpreted = summary_value(plain, "interpreter seconds");
+    ck_assert_double_ge(guest_loop_seconds(&r), 0.9 * interpreted);
+    ck_assert_double_eq(summary_value(plain, "guest clock cycles hidden"), 0);
+    run_result_free(&r);
+    /* ... with it, the guest's clock stood still during it. */
+    run_symhv(&r, SIDECAR_CHECK("3", slowed, "--clock-slow-down", NULL));
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    interpreted = summary_value(slowed, "interpreter seconds");
+    ck_assert_double_lt(guest_loop_seconds(&r), 0.1 * interpreted);
+    ck_assert_double_gt(summary_value(slowed, "guest clock cycles hidden"), 0);
+    run_result_free(&r);
+}
+END_TEST
+
+/* The sidecar aborts in the middle of the loop: the vCPU resumes natively after the
+ * last instruction the sidecar retired, and the loop's result is still right. */
+START_TEST(sidecar_crash_resumes_the_vcpu_and_the_run_goes_on)
+{
+    const char *dir = test_temp_dir();
+    setenv("SYMHV_SYMEX_CRASH_AFTER", "5000", 1);
+    struct run_result r;
+    run_symhv(&r, SIDECAR_CHECK("3", dir, NULL));
+    unsetenv("SYMHV_SYMEX_CRASH_AFTER");
+    ck_assert_msg(r.status == 0, "status %d:\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "sidecar_check: result consistent");
+    ck_assert_contains(r.err, "the sidecar died (killed by signal 6");
+    ck_assert_contains(r.err, "the run continues concretely");
+    ck_assert_contains(r.err, "resumes natively at rip");
+    run_result_free(&r);
+    ck_assert_int_eq(summary_value(dir, "handoffs resumed from a checkpoint"), 1);
+    char *summary = read_output_file(dir, "summary.txt", NULL);
+    ck_assert_contains(summary, "sidecar: the sidecar died");
+    free(summary);
+}
+END_TEST
+
+/* Started by hand, without symhv's descriptors: one clear line, exit status 2. */
+START_TEST(sidecar_refuses_to_run_by_hand)
+{
+    const char *exe = getenv("SYMHV_SYMEX");
+    ck_assert_ptr_nonnull(exe);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "%s 2>&1", exe);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char line[512] = "";
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, p));
+    int status = pclose(p);
+    ck_assert_int_eq(WEXITSTATUS(status), 2);
+    ck_assert_contains(line, "symhv starts this program itself");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sidecar");
+    TCase *tc = tcase_create("sidecar");
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, two_vcpus_are_interpreted_in_parallel);
+    tcase_add_test(tc, assume_and_print_expr_reach_the_interpreter);
+    tcase_add_test(tc, guest_clock_stands_still_while_interpreted);
+    tcase_add_test(tc, sidecar_crash_resumes_the_vcpu_and_the_run_goes_on);
+    tcase_add_test(tc, sidecar_refuses_to_run_by_hand);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
