@@ -108,20 +108,51 @@ START_TEST(sidecar_crash_resumes_the_vcpu_and_the_run_goes_on)
 }
 END_TEST
 
+/* Run `program args` (program from the environment variable `env`) with stderr merged
+ * into stdout; returns the exit status and the first line of output. */
+static int run_tool(const char *env, const char *args, char *line, size_t size)
+{
+    const char *exe = getenv(env);
+    ck_assert_msg(exe != NULL, "%s is not set (run through meson test)", env);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", exe, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    line[0] = 0;
+    if (!fgets(line, (int)size, p))
+        line[0] = 0;
+    while (fgetc(p) != EOF)
+        ;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /* Started by hand, without symhv's descriptors: one clear line, exit status 2. */
 START_TEST(sidecar_refuses_to_run_by_hand)
 {
-    const char *exe = getenv("SYMHV_SYMEX");
-    ck_assert_ptr_nonnull(exe);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "%s 2>&1", exe);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    char line[512] = "";
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, p));
-    int status = pclose(p);
-    ck_assert_int_eq(WEXITSTATUS(status), 2);
+    char line[512];
+    ck_assert_int_eq(run_tool("SYMHV_SYMEX", "", line, sizeof line), 2);
     ck_assert_contains(line, "symhv starts this program itself");
+    ck_assert_int_eq(run_tool("SYMHV_SYMEX", "--help", line, sizeof line), 0);
+    ck_assert_contains(line, "usage: symhv-symex");
+}
+END_TEST
+
+/* The agent command checks its arguments before it issues any hypercall (it runs
+ * inside Linux guests; here only its argument handling can run). */
+START_TEST(agent_command_checks_arguments)
+{
+    char line[512];
+    ck_assert_int_eq(run_tool("SYMHV_AGENT", "--help", line, sizeof line), 0);
+    ck_assert_contains(line, "usage: symhv-agent COMMAND");
+    ck_assert_int_eq(run_tool("SYMHV_AGENT", "", line, sizeof line), 2);
+    ck_assert_contains(line, "no command given");
+    ck_assert_int_eq(run_tool("SYMHV_AGENT", "kill many oops", line, sizeof line), 2);
+    ck_assert_contains(line, "kill needs STATUS (0..255) and MESSAGE");
+    ck_assert_int_eq(run_tool("SYMHV_AGENT", "frobnicate", line, sizeof line), 2);
+    ck_assert_contains(line, "unknown command 'frobnicate'");
+    ck_assert_int_eq(run_tool("SYMHV_AGENT", "symbolic /nonexistent/file", line, sizeof line), 1);
+    ck_assert_contains(line, "cannot open /nonexistent/file");
 }
 END_TEST
 
@@ -135,6 +166,7 @@ int main(void)
     tcase_add_test(tc, guest_clock_stands_still_while_interpreted);
     tcase_add_test(tc, sidecar_crash_resumes_the_vcpu_and_the_run_goes_on);
     tcase_add_test(tc, sidecar_refuses_to_run_by_hand);
+    tcase_add_test(tc, agent_command_checks_arguments);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -1,0 +1,120 @@
+/* symhv-agent: the guest agent as a command, for Linux guests (S2E users know it as
+ * s2ecmd). Runs inside the guest as root: the agent instruction is a port read, which
+ * needs ioperm(). Arguments are checked before any hypercall is issued. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symhv/abi.h"
+#include "symhv/agent.h"
+
+static const char usage_text[] =
+    "usage: symhv-agent COMMAND [ARGS]\n"
+    "\n"
+    "Talk to symhv from inside a guest (as root: uses the hypercall port 0x510).\n"
+    "\n"
+    "  kill STATUS MESSAGE    end the run with STATUS, logging MESSAGE\n"
+    "  bug MESSAGE            report a bug here (saved with the input that reaches it)\n"
+    "  print TEXT             print TEXT on symhv's output\n"
+    "  symbolic FILE [NAME]   make FILE's bytes (at most 1 MiB) symbolic as input NAME\n"
+    "                         (default: the file's name); the file is written back, so\n"
+    "                         programs that read it later read symbolic data\n"
+    "  -h, --help             this text\n";
+
+static int fail(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "symhv-agent: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see symhv-agent --help)\n");
+    return 2;
+}
+
+static int open_port(void)
+{
+    if (ioperm(SYMHV_HYPERCALL_PORT, 1, 1) < 0) {
+        fprintf(stderr, "symhv-agent: ioperm(0x%x) failed: %s (run as root, inside symhv)\n",
+                SYMHV_HYPERCALL_PORT, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int make_file_symbolic(const char *path, const char *name)
+{
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        fprintf(stderr, "symhv-agent: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (st.st_size <= 0 || st.st_size > SYMHV_SYMBOLIC_MAX_BYTES) {
+        fprintf(stderr, "symhv-agent: %s: size %lld is not 1 byte to 1 MiB\n", path,
+                (long long)st.st_size);
+        return 1;
+    }
+    size_t len = (size_t)st.st_size;
+    /* page-aligned and locked, so the buffer stays put while symhv looks at it */
+    uint8_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (buf == MAP_FAILED || mlock(buf, len) < 0 || pread(fd, buf, len, 0) != (ssize_t)len) {
+        fprintf(stderr, "symhv-agent: cannot read %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (open_port() < 0)
+        return 1;
+    int id = symhv_make_symbolic(buf, len, name);
+    if (id < 0) {
+        fprintf(stderr, "symhv-agent: symhv refused %s: error %d\n", path, -id);
+        return 1;
+    }
+    if (pwrite(fd, buf, len, 0) != (ssize_t)len || fsync(fd) < 0) {
+        fprintf(stderr, "symhv-agent: cannot write %s back: %s\n", path, strerror(errno));
+        return 1;
+    }
+    printf("symhv-agent: %s is symbolic input %d '%s' (%zu bytes)\n", path, id, name, len);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return fail("%s", "no command given");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "kill")) {
+        char *end;
+        long status = argc == 4 ? strtol(argv[2], &end, 10) : -1;
+        if (argc != 4 || *end || end == argv[2] || status < 0 || status > 255)
+            return fail("%s", "kill needs STATUS (0..255) and MESSAGE");
+        if (open_port() < 0)
+            return 1;
+        symhv_kill((int)status, argv[3]);
+    }
+    if (!strcmp(cmd, "bug") || !strcmp(cmd, "print")) {
+        if (argc != 3)
+            return fail("%s needs one argument", cmd);
+        if (open_port() < 0)
+            return 1;
+        long rc = cmd[0] == 'b' ? symhv_report_bug(argv[2])
+                                : symhv_hypercall(SYMHV_HC_WRITE, (long)argv[2],
+                                                  (long)strlen(argv[2]), 0, 0);
+        return rc < 0 ? 1 : 0;
+    }
+    if (!strcmp(cmd, "symbolic")) {
+        if (argc != 3 && argc != 4)
+            return fail("%s", "symbolic needs FILE and an optional NAME");
+        const char *name = argc == 4 ? argv[3] : strrchr(argv[2], '/') ? strrchr(argv[2], '/') + 1 : argv[2];
+        if (!*name || strlen(name) > SYMHV_INPUT_NAME_MAX)
+            return fail("input name '%s' must be 1 to 63 characters", name);
+        return make_file_symbolic(argv[2], name);
+    }
+    return fail("unknown command '%s'", cmd);
+}
