@@ -30,7 +30,8 @@ static void write_all(int fd, const char *buf, size_t len)
 
 static void uart_flush_locked(struct console *c)
 {
-    write_all(c->out_fd, c->uart_line, c->uart_len);
+    if (!c->muted)
+        write_all(c->out_fd, c->uart_line, c->uart_len);
     c->uart_len = 0;
 }
 
@@ -44,7 +45,16 @@ void console_flush(struct console *c)
 void console_write(struct console *c, const void *buf, size_t len)
 {
     pthread_mutex_lock(&c->lock);
-    write_all(c->out_fd, buf, len);
+    if (!c->muted)
+        write_all(c->out_fd, buf, len);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void console_mute(struct console *c, bool muted)
+{
+    pthread_mutex_lock(&c->lock);
+    c->muted = muted;
+    c->uart_len = 0;
     pthread_mutex_unlock(&c->lock);
 }
 

@@ -4,6 +4,7 @@
 #define HV_CONSOLE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,9 +14,11 @@ struct console {
     char uart_line[256];  /* UART bytes collected until a newline */
     size_t uart_len;
     uint8_t uart_regs[8]; /* scratch registers the guest may write (IER, LCR, ...) */
+    bool muted;           /* drop guest output (fuzzing: the target runs many times) */
 };
 
 void console_init(struct console *c, int out_fd);
+void console_mute(struct console *c, bool muted);
 void console_flush(struct console *c);
 /* Guest wrote `buf` through the hypercall channel. */
 void console_write(struct console *c, const void *buf, size_t len);

@@ -711,6 +711,21 @@ void engine_report_bug(struct vcpu *v, const char *message)
     pthread_mutex_unlock(&e->lock);
 }
 
+int32_t engine_fuzz_input(struct vcpu *v, uint64_t gva, uint64_t max_len)
+{
+    struct engine *e = v->vm->engine;
+    if (max_len == 0 || max_len > SYMHV_SYMBOLIC_MAX_BYTES || gva + max_len < gva)
+        return -SYMHV_EINVAL;
+    if (!e->preset)
+        return 0;
+    size_t n = e->preset_len < max_len ? e->preset_len : max_len;
+    if (vcpu_write_virt(v, gva, e->preset, n) < 0)
+        return -SYMHV_EFAULT;
+    if (!e->replaying) /* --seed: this execution is symbolic */
+        engine_make_symbolic(v, gva, n, "input");
+    return (int32_t)n;
+}
+
 void engine_print_expr(struct vcpu *v, const char *name, uint64_t value)
 {
     struct engine *e = v->vm->engine;
@@ -727,6 +742,46 @@ void engine_print_expr(struct vcpu *v, const char *name, uint64_t value)
         }
     }
     pthread_mutex_unlock(&e->lock);
+}
+
+int engine_concolic_collect(struct vm *vm,
+                            void (*add)(void *ctx, const uint8_t *data, size_t len), void *ctx)
+{
+    struct engine *e = vm->engine;
+    int found = 0;
+    if (atomic_load(&e->state) != SIDECAR_RUNNING || ensure_output_dir(e) < 0)
+        return 0;
+    struct sc_slot *slot = &e->shared->slots[e->nslots - 1];
+    slot->op = SC_OP_FINISH;
+    if (sidecar_call(e, e->nslots - 1, "solving a concolic run") == 0 && slot->status == SC_OK) {
+        for (uint64_t b = 0; b < slot->stats.branches; b++) {
+            char name[128];
+            snprintf(name, sizeof name, "branch-%03llu-input.bin", (unsigned long long)b);
+            char err[256];
+            size_t len;
+            char path[PATH_MAX + 160];
+            snprintf(path, sizeof path, "%s/%s", e->output_dir, name);
+            uint8_t *data = read_file(path, SYMHV_SYMBOLIC_MAX_BYTES, &len, err, sizeof err);
+            if (!data)
+                continue; /* that flip was unsat */
+            add(ctx, data, len);
+            free(data);
+            unlink(path);
+            found++;
+        }
+    }
+    slot->op = SC_OP_RESET;
+    if (sidecar_call(e, e->nslots - 1, "a reset") == 0 && slot->status != SC_OK)
+        hv_error("sidecar: reset failed");
+    pthread_mutex_lock(&e->lock);
+    for (uint32_t i = 0; i < e->ninputs; i++) {
+        free(e->inputs[i].initial);
+        e->inputs[i].initial = NULL;
+    }
+    e->ninputs = 0;
+    pthread_mutex_unlock(&e->lock);
+    symmem_release_all(vm);
+    return found;
 }
 
 void engine_finish(struct vm *vm)

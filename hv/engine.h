@@ -10,6 +10,7 @@
 #ifndef HV_ENGINE_H
 #define HV_ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -32,10 +33,18 @@ int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char 
 int engine_concretise(struct vcpu *v, uint64_t gpa, uint64_t len);
 /* The vCPU is stopped in a read exit that touches symbolic bytes: interpret it. */
 int engine_handoff(struct vcpu *v);
+/* symhv_fuzz_start outside `symhv fuzz`: one execution with the replay (or seed) input
+ * written to [gva, gva+max_len); returns its length (0 without one), or -errno. */
+int32_t engine_fuzz_input(struct vcpu *v, uint64_t gva, uint64_t max_len);
 /* A bug report from the guest: saved with the input that reaches it. */
 void engine_report_bug(struct vcpu *v, const char *message);
 /* symhv_print_expr run natively: the value is concrete. */
 void engine_print_expr(struct vcpu *v, const char *name, uint64_t value);
+/* Fuzzing: solve the concolic execution that just ended, hand each generated input to
+ * add(), then forget it all (inputs, symbolic pages, the sidecar's path) for the next
+ * one. Returns the number of inputs. Every vCPU must be parked. */
+int engine_concolic_collect(struct vm *vm,
+                            void (*add)(void *ctx, const uint8_t *data, size_t len), void *ctx);
 /* End of the run: solve for the other side of every symbolic branch and write the
  * output directory. */
 void engine_finish(struct vm *vm);

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 
 #include "engine.h"
+#include "fuzzer.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -147,11 +148,21 @@ int32_t hypercall_handle(struct vcpu *v)
         if (read_guest_string(v, a0, msg, sizeof msg) < 0)
             snprintf(msg, sizeof msg, "(unreadable message at 0x%llx)",
                      (unsigned long long)a0);
+        if (v->vm->fuzzer) { /* an execution that crashed the kernel */
+            fuzzer_end_execution(v, HV_EXIT_GUEST_CRASH, "kernel panic");
+            return 0;
+        }
         console_flush(&v->vm->console);
         hv_error("vCPU %u: guest kernel panic: %s", v->index, msg);
         vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
         return 0;
     case SYMHV_HC_USER_FAULT:
+        if (v->vm->fuzzer) {
+            snprintf(msg, sizeof msg, "%s at rip 0x%llx, address 0x%llx", vector_name(a0),
+                     (unsigned long long)a1, (unsigned long long)a2);
+            fuzzer_end_execution(v, HV_EXIT_GUEST_CRASH, msg);
+            return 0;
+        }
         console_flush(&v->vm->console);
         hv_error("vCPU %u: guest program crashed: %s at rip 0x%llx, address 0x%llx, "
                  "error code 0x%llx", v->index, vector_name(a0), (unsigned long long)a1,
@@ -194,6 +205,23 @@ int32_t hypercall_handle(struct vcpu *v)
         console_flush(&v->vm->console);
         hv_error("vCPU %u: symhv_assume is false on this input: run ended", v->index);
         vm_request_stop(v->vm, 0);
+        return 0;
+    case SYMHV_HC_FUZZ_START:
+        if (v->vm->fuzzer)
+            return fuzzer_hc_start(v, a0, a1, a2, a3);
+        return engine_fuzz_input(v, a0, a1); /* one execution: symhv run / replay */
+    case SYMHV_HC_FUZZ_END:
+        if (v->vm->fuzzer) {
+            fuzzer_end_execution(v, (int)(uint32_t)a0, NULL);
+            return 0;
+        }
+        console_flush(&v->vm->console);
+        if ((uint32_t)a0)
+            hv_error("vCPU %u: the fuzz target ended its execution with status %u", v->index,
+                     (unsigned)(uint32_t)a0);
+        else
+            hv_info("vCPU %u: the fuzz target finished its execution", v->index);
+        vm_request_stop(v->vm, (uint32_t)a0 ? HV_EXIT_GUEST_CRASH : 0);
         return 0;
     case SYMHV_HC_CPU_ONLINE:
         hv_info("vCPU %u: guest kernel reports vCPU %llu online", v->index,

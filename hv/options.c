@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 static const char usage_text[] =
     "usage: symhv [run] --kernel FILE [options]\n"
     "       symhv replay INPUT --kernel FILE [options]\n"
+    "       symhv fuzz -i SEED_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
     "\n"
     "Boot a guest kernel on KVM with one host thread per vCPU.\n"
     "\n"
@@ -36,6 +38,22 @@ static const char usage_text[] =
     "      --solver-timeout MS  per solver query (default 10000); a query that times out\n"
     "                        yields no input, the run goes on\n"
     "      --kvm-device PATH KVM device (default /dev/kvm)\n"
+    "\n"
+    "symhv fuzz (the target calls symhv_fuzz_start/symhv_fuzz_end, see README):\n"
+    "  -i, --in-dir DIR      seed inputs (not needed to resume an existing OUT_DIR)\n"
+    "  -o, --output DIR      queue/, crashes/, hangs/ and stats, as AFL++ lays them out\n"
+    "      --target FILE     the target program (same as --initrd)\n"
+    "      --exec-timeout MS per execution (default 1000); slower ones are hangs\n"
+    "      --concolic-every N  a concolic run through the sidecar every N executions\n"
+    "                        (default 2000; 0: never) and on a coverage plateau\n"
+    "      --plateau N       executions without new coverage that count as a plateau\n"
+    "                        (default 1000)\n"
+    "      --concolic-timeout SEC  limit of one concolic execution (default 120)\n"
+    "  -x, --dict FILE       dictionary tokens, one per line (AFL's name=\"value\" works)\n"
+    "      --max-execs N     stop after N executions\n"
+    "      --max-time SEC    stop after SEC seconds\n"
+    "      --until-crash     stop at the first crash\n"
+    "      --rng-seed N      seed for the mutations (default: time)\n"
     "  -v, --verbose         report VMM events on stderr\n"
     "  -h, --help            this text\n"
     "      --version         print the version\n"
@@ -84,10 +102,23 @@ static int parse_uint(const char *text, unsigned long max, unsigned long *out)
 
 enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out)
 {
-    enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT };
+    enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT,
+           OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
+           OPT_CONCOLIC_TIMEOUT, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
-        { "initrd", required_argument, NULL, 'i' },
+        { "initrd", required_argument, NULL, OPT_INITRD },
+        { "target", required_argument, NULL, OPT_INITRD },
+        { "in-dir", required_argument, NULL, OPT_IN_DIR },
+        { "exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT },
+        { "concolic-every", required_argument, NULL, OPT_CONCOLIC_EVERY },
+        { "plateau", required_argument, NULL, OPT_PLATEAU },
+        { "concolic-timeout", required_argument, NULL, OPT_CONCOLIC_TIMEOUT },
+        { "dict", required_argument, NULL, 'x' },
+        { "max-execs", required_argument, NULL, OPT_MAX_EXECS },
+        { "max-time", required_argument, NULL, OPT_MAX_TIME },
+        { "until-crash", no_argument, NULL, OPT_UNTIL_CRASH },
+        { "rng-seed", required_argument, NULL, OPT_RNG_SEED },
         { "smp", required_argument, NULL, 's' },
         { "mem", required_argument, NULL, 'm' },
         { "cmdline", required_argument, NULL, 'c' },
@@ -109,10 +140,17 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opt->vm.ncpus = 1;
     opt->vm.output_dir = "symhv-out";
     opt->vm.solver_timeout_ms = 10000;
+    opt->fuzz.exec_timeout_s = 1.0;
+    opt->fuzz.concolic_timeout_s = 120;
+    opt->fuzz.concolic_every = 2000;
+    opt->fuzz.plateau_execs = 1000;
+    bool fuzzing = false, output_given = false;
 
     /* `symhv run ...` and `symhv ...` are the same command;
      * `symhv replay INPUT ...` is `symhv --replay INPUT ...`. */
-    if (argc > 1 && strcmp(argv[1], "run") == 0) {
+    if (argc > 1 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "fuzz") == 0)) {
+        fuzzing = argv[1][0] == 'f';
+        argv[1] = argv[0];
         argv++;
         argc--;
     } else if (argc > 1 && strcmp(argv[1], "replay") == 0) {
@@ -129,13 +167,53 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opterr = 0;
     int c;
     unsigned long n;
-    while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:o:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:o:x:vh", longopts, NULL)) != -1) {
+        double d;
         switch (c) {
         case 'k': opt->vm.kernel_path = optarg; break;
-        case 'i': opt->vm.initrd_path = optarg; break;
+        case 'i': /* AFL's -i in `symhv fuzz`, the initrd otherwise */
+            *(fuzzing ? &opt->fuzz.in_dir : &opt->vm.initrd_path) = optarg;
+            break;
+        case OPT_INITRD: opt->vm.initrd_path = optarg; break;
         case 'c': opt->vm.cmdline = optarg; break;
+        case OPT_IN_DIR: opt->fuzz.in_dir = optarg; break;
+        case 'x': opt->fuzz.dict_path = optarg; break;
+        case OPT_UNTIL_CRASH: opt->fuzz.until_crash = true; break;
+        case OPT_EXEC_TIMEOUT:
+            if (parse_uint(optarg, 3600000, &n) < 0 || n == 0) {
+                hv_error("--exec-timeout expects milliseconds (1 to 3600000), got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            opt->fuzz.exec_timeout_s = (double)n / 1000;
+            break;
+        case OPT_CONCOLIC_EVERY: case OPT_PLATEAU: case OPT_MAX_EXECS: case OPT_RNG_SEED:
+            if (parse_uint(optarg, ULONG_MAX - 1, &n) < 0) {
+                hv_error("%s expects a number, got '%s'", argv[optind - 1], optarg);
+                return OPTIONS_ERROR;
+            }
+            if (c == OPT_CONCOLIC_EVERY)
+                opt->fuzz.concolic_every = (unsigned)n;
+            else if (c == OPT_PLATEAU)
+                opt->fuzz.plateau_execs = (unsigned)n;
+            else if (c == OPT_MAX_EXECS)
+                opt->fuzz.max_execs = n;
+            else
+                opt->fuzz.seed = n;
+            break;
+        case OPT_CONCOLIC_TIMEOUT: case OPT_MAX_TIME: {
+            char *end;
+            errno = 0;
+            d = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(d > 0) || d > 1e7) {
+                hv_error("%s expects a positive number of seconds, got '%s'", argv[optind - 1],
+                         optarg);
+                return OPTIONS_ERROR;
+            }
+            *(c == OPT_MAX_TIME ? &opt->fuzz.max_seconds : &opt->fuzz.concolic_timeout_s) = d;
+            break;
+        }
         case OPT_KVM_DEVICE: opt->vm.kvm_path = optarg; break;
-        case 'o': opt->vm.output_dir = optarg; break;
+        case 'o': opt->vm.output_dir = optarg; output_given = true; break;
         case OPT_REPLAY: opt->vm.replay_path = optarg; break;
         case OPT_SEED: opt->vm.seed_path = optarg; break;
         case 'v': opt->verbose = 1; break;
@@ -207,6 +285,24 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     }
     if (!opt->vm.kernel_path) {
         hv_error("no guest kernel given: use --kernel FILE (see symhv --help)");
+        return OPTIONS_ERROR;
+    }
+    if (fuzzing) {
+        if (!output_given) {
+            hv_error("symhv fuzz needs -o OUT_DIR (see symhv --help)");
+            return OPTIONS_ERROR;
+        }
+        if (opt->vm.replay_path || opt->vm.seed_path) {
+            hv_error("symhv fuzz takes its inputs from -i DIR, not --replay/--seed");
+            return OPTIONS_ERROR;
+        }
+        opt->fuzz.out_dir = opt->vm.output_dir;
+        /* the sidecar's concolic runs write their inputs here; the fuzzer takes them */
+        snprintf(opt->concolic_dir, sizeof opt->concolic_dir, "%s/.concolic", opt->vm.output_dir);
+        opt->vm.output_dir = opt->concolic_dir;
+        opt->vm.fuzz = &opt->fuzz;
+    } else if (opt->fuzz.in_dir) {
+        hv_error("--in-dir is an option of `symhv fuzz`");
         return OPTIONS_ERROR;
     }
     return OPTIONS_RUN;

@@ -5,12 +5,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fuzzer.h"
 #include "vm.h"
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_ERROR };
 
 struct options {
     struct vm_config vm;
+    struct fuzz_config fuzz;   /* `symhv fuzz`: vm.fuzz points here */
+    char concolic_dir[4096];   /* fuzzing: where concolic runs put their inputs */
     int verbose;
 };
 

@@ -19,6 +19,8 @@ void symmem_init(struct symbolic_mem *sm)
 void symmem_destroy(struct symbolic_mem *sm)
 {
     free(sm->pages);
+    free(sm->dirty_bitmap);
+    sm->dirty_bitmap = NULL;
     sm->pages = NULL;
     sm->npages = sm->cap = 0;
 }
@@ -45,6 +47,7 @@ static int set_slot(struct vm *vm, uint32_t id, struct mem_range r)
         .guest_phys_addr = r.gpa,
         .memory_size = r.size,
         .userspace_addr = r.size ? (uint64_t)(uintptr_t)(vm->mem + r.gpa) : 0,
+        .flags = r.size && vm->symbolic.dirty_logging ? KVM_MEM_LOG_DIRTY_PAGES : 0,
     };
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
         hv_error_errno("KVM_SET_USER_MEMORY_REGION (slot %u, gpa 0x%llx, %llu bytes) failed",
@@ -237,6 +240,54 @@ void symmem_release_all(struct vm *vm)
     apply_layout(vm);
     pthread_mutex_unlock(&sm->lock);
     vm_resume(vm);
+}
+
+int symmem_set_dirty_logging(struct vm *vm, bool on)
+{
+    struct symbolic_mem *sm = &vm->symbolic;
+    int rc = 0;
+    vm_pause(vm);
+    pthread_mutex_lock(&sm->lock);
+    sm->dirty_logging = on;
+    pthread_rwlock_wrlock(&vm->slots_lock);
+    for (size_t i = 0; i < sm->nslots && rc == 0; i++)
+        rc = set_slot(vm, sm->slots[i].id, sm->slots[i].range);
+    pthread_rwlock_unlock(&vm->slots_lock);
+    pthread_mutex_unlock(&sm->lock);
+    vm_resume(vm);
+    return rc;
+}
+
+int symmem_collect_dirty(struct vm *vm, void (*page)(void *ctx, uint64_t gpa), void *ctx)
+{
+    struct symbolic_mem *sm = &vm->symbolic;
+    int rc = 0;
+    pthread_mutex_lock(&sm->lock);
+    for (size_t i = 0; i < sm->nslots && rc == 0; i++) {
+        const struct installed_slot *s = &sm->slots[i];
+        uint64_t npages = s->range.size / PAGE, words = (npages + 63) / 64;
+        if (words > sm->dirty_words) {
+            uint64_t *b = realloc(sm->dirty_bitmap, words * sizeof *b);
+            if (!b) {
+                rc = -1;
+                break;
+            }
+            sm->dirty_bitmap = b;
+            sm->dirty_words = words;
+        }
+        memset(sm->dirty_bitmap, 0, words * sizeof *sm->dirty_bitmap);
+        struct kvm_dirty_log log = { .slot = s->id, .dirty_bitmap = sm->dirty_bitmap };
+        if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+            hv_error_errno("KVM_GET_DIRTY_LOG (slot %u) failed", s->id);
+            rc = -1;
+            break;
+        }
+        for (uint64_t w = 0; w < words; w++)
+            for (uint64_t bits = sm->dirty_bitmap[w]; bits; bits &= bits - 1)
+                page(ctx, s->range.gpa + (w * 64 + (uint64_t)__builtin_ctzll(bits)) * PAGE);
+    }
+    pthread_mutex_unlock(&sm->lock);
+    return rc;
 }
 
 bool symmem_any(struct vm *vm, uint64_t gpa, uint64_t len)

@@ -46,6 +46,9 @@ struct symbolic_mem {
     size_t nslots;
     uint32_t next_slot_id;
     struct sym_stats stats;
+    bool dirty_logging;            /* slots are installed with KVM_MEM_LOG_DIRTY_PAGES */
+    uint64_t *dirty_bitmap;        /* scratch for KVM_GET_DIRTY_LOG */
+    uint64_t dirty_words;
 };
 
 void symmem_init(struct symbolic_mem *sm);
@@ -62,6 +65,12 @@ int symmem_install_ram(struct vm *vm);
  * needed. The engine's shadow is the authority: it calls this for every page whose
  * shadow changed (engine.c), so the bitmap is always derived from it. */
 int symmem_set_page(struct vm *vm, uint64_t page, const uint64_t bits[64]);
+/* KVM's dirty page logging on every slot (snapshot fuzzing), now and for slots made
+ * later. */
+int symmem_set_dirty_logging(struct vm *vm, bool on);
+/* Call page() for every page written since the last call (KVM_GET_DIRTY_LOG, which
+ * also clears the log). Caller keeps the vCPUs out of KVM_RUN. */
+int symmem_collect_dirty(struct vm *vm, void (*page)(void *ctx, uint64_t gpa), void *ctx);
 /* Every page concrete again (the sidecar is gone). */
 void symmem_release_all(struct vm *vm);
 /* Does [gpa, gpa+len) hold a symbolic byte? */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "fuzzer.h"
 #include "hypercall.h"
 #include "log.h"
 
@@ -288,7 +289,11 @@ static int handle_exit(struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
-    while (vm_enter_guest(v->vm, v)) {
+    for (;;) {
+        if (v->vm->fuzzer)
+            fuzzer_park_point(v);
+        if (!vm_enter_guest(v->vm, v))
+            break;
         int rc = ioctl(v->fd, KVM_RUN, 0);
         int err = errno;
         vm_leave_guest(v->vm);

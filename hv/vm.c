@@ -14,6 +14,7 @@
 #include "boot.h"
 #include "elf_loader.h"
 #include "engine.h"
+#include "fuzzer.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -232,7 +233,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
         return -1;
     }
     if (create_ram(vm, cfg->mem_bytes) < 0 || get_supported_cpuid(vm) < 0 ||
-        engine_create(vm, cfg) < 0)
+        engine_create(vm, cfg) < 0 || (cfg->fuzz && fuzzer_create(vm, cfg->fuzz) < 0))
         return -1;
     /* The kernel must be loaded before vCPUs get their entry point, and the TSC rate
      * comes from a vCPU: create vCPU 0 first, load, then the rest. */
@@ -264,6 +265,7 @@ void vm_destroy(struct vm *vm)
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
     free(vm->cpuid);
+    fuzzer_destroy(vm);
     engine_destroy(vm);
     symmem_destroy(&vm->symbolic);
     vm->mem = NULL;
@@ -324,7 +326,8 @@ bool vm_enter_guest(struct vm *vm, struct vcpu *v)
         __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
     }
     pthread_mutex_unlock(&vm->run_lock);
-    if (go && vm_is_stopping(vm)) /* a stop raced with us: make KVM_RUN return at once */
+    /* a stop or a fuzzer rendezvous raced with us: make KVM_RUN return at once */
+    if (go && (vm_is_stopping(vm) || (vm->fuzzer && fuzzer_park_requested(v))))
         __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
     return go;
 }
@@ -370,6 +373,8 @@ int vm_run(struct vm *vm, double timeout_s)
         }
     }
     double deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
+    if (vm->fuzzer)
+        fuzzer_main_loop(vm); /* its own limits; --timeout does not apply */
     while (!vm_is_stopping(vm)) {
         struct timespec wait = { 0, 20 * 1000 * 1000 };
         int sig = sigtimedwait(&stop_signals, NULL, &wait);

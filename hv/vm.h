@@ -38,11 +38,13 @@ struct vm_config {
     const char *replay_path; /* NULL, or an input file to replay concretely */
     const char *seed_path;   /* NULL, or the first concrete input of a symbolic run */
     unsigned solver_timeout_ms; /* per solver query */
+    const struct fuzz_config *fuzz; /* `symhv fuzz`, else NULL */
     double clock_slow_down;  /* 0: off; guest time of an interpreted vCPU runs this many
                                 times slower (INFINITY: stands still) */
 };
 
 struct vm;
+struct fuzz_config;
 
 struct vcpu {
     struct vm *vm;
@@ -85,6 +87,7 @@ struct vm {
 
     struct symbolic_mem symbolic;
     struct engine *engine; /* the concolic engine (engine.h) */
+    struct fuzzer *fuzzer; /* `symhv fuzz` (fuzzer.h), else NULL */
 };
 
 /* Open KVM, create the VM, its RAM, irqchip and vCPUs, load kernel and initrd.

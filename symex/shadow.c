@@ -111,6 +111,22 @@ void sx_shadow_set(struct sx_shadow *sh, uint64_t addr, const struct sx_expr *e)
     pthread_mutex_unlock(&sh->lock);
 }
 
+void sx_shadow_clear(struct sx_shadow *sh)
+{
+    pthread_mutex_lock(&sh->lock);
+    for (unsigned i = 0; i < BUCKETS; i++)
+        for (struct shadow_page *p = sh->buckets[i]; p; p = p->next) {
+            for (unsigned b = 0; b < PAGE && p->count; b++)
+                if (p->bytes[b]) {
+                    __atomic_store_n(&p->bytes[b], NULL, __ATOMIC_RELEASE);
+                    __atomic_sub_fetch(&p->count, 1, __ATOMIC_RELEASE);
+                    mirror_bit(sh, p->page * PAGE + b, false);
+                }
+        }
+    sh->total = 0;
+    pthread_mutex_unlock(&sh->lock);
+}
+
 bool sx_shadow_any(struct sx_shadow *sh, uint64_t addr, uint64_t len)
 {
     bool any = false;

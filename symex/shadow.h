@@ -21,6 +21,8 @@ void sx_shadow_set(struct sx_shadow *sh, uint64_t addr, const struct sx_expr *e)
 bool sx_shadow_any(struct sx_shadow *sh, uint64_t addr, uint64_t len);
 size_t sx_shadow_page_count(struct sx_shadow *sh, uint64_t page_addr);
 size_t sx_shadow_total(struct sx_shadow *sh);
+/* Every byte concrete again. */
+void sx_shadow_clear(struct sx_shadow *sh);
 /* Keep bits[addr / 64] bit (addr % 64) equal to "byte addr is symbolic" for addresses
  * below `limit` (atomic updates: another process may read it, see sidecar.h). */
 void sx_shadow_set_mirror(struct sx_shadow *sh, uint64_t *bits, uint64_t limit);

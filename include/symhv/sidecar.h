@@ -50,6 +50,7 @@ enum sc_op {
     SC_OP_HANDOFF,          /* cpu: interpret until registers are concrete; cpu out */
     SC_OP_FINISH,           /* solve the branch flips, write the output directory */
     SC_OP_QUIT,             /* reply, then exit */
+    SC_OP_RESET,            /* forget inputs, shadow and path (next fuzzing round) */
 };
 
 enum sc_status {

@@ -407,6 +407,24 @@ static void finish(struct session *s, struct sc_slot *slot)
     slot->status = SC_OK;
 }
 
+/* A new round on the same guest (fuzzing): no inputs, nothing symbolic, no path.
+ * Called while no other request is in flight (the VMM's vCPUs are parked). */
+static void reset(struct session *s, struct sc_slot *slot)
+{
+    sx_shadow_clear(s->shadow);
+    sx_path_release(&s->path);
+    sx_path_init(&s->path);
+    sx_ctx_free(s->ctx);
+    s->ctx = sx_ctx_new();
+    for (unsigned i = 0; i < SX_MAX_INPUTS; i++) {
+        free(s->seed[i]);
+        s->seed[i] = NULL;
+        s->seed_len[i] = 0;
+    }
+    memset(&s->stats, 0, sizeof s->stats);
+    slot->status = s->ctx ? SC_OK : SC_FAILED;
+}
+
 void session_handle(struct session *s, struct sc_slot *slot)
 {
     slot->status = SC_OK;
@@ -419,6 +437,7 @@ void session_handle(struct session *s, struct sc_slot *slot)
     case SC_OP_HANDOFF: handoff(s, slot); break;
     case SC_OP_FINISH: finish(s, slot); break;
     case SC_OP_QUIT: break;
+    case SC_OP_RESET: reset(s, slot); break;
     default:
         slot->status = SC_FAILED;
         reply_message(slot, "unknown request %u", slot->op);

@@ -1,0 +1,143 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+void fz_queue_free(struct fz_queue *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        free(q->entries[i].data);
+    free(q->entries);
+    q->entries = NULL;
+    q->n = q->cap = 0;
+}
+
+struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t len,
+                              enum fz_origin origin)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? 2 * q->cap : 64;
+        struct fz_entry *e = realloc(q->entries, cap * sizeof *e);
+        if (!e)
+            abort();
+        q->entries = e;
+        q->cap = cap;
+    }
+    struct fz_entry *e = &q->entries[q->n];
+    e->data = malloc(len ? len : 1);
+    if (!e->data)
+        abort();
+    memcpy(e->data, data, len);
+    e->len = len;
+    e->origin = origin;
+    e->id = (uint32_t)q->n;
+    e->concolic_done = false;
+    q->n++;
+    return e;
+}
+
+int fz_write_atomic(const char *dir, const char *name, const void *data, size_t len)
+{
+    char tmp[PATH_MAX], path[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    const uint8_t *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, p + done, len - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int err = errno;
+            close(fd);
+            unlink(tmp);
+            errno = err;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    /* on disk before it has its name: a crash file is whole or absent */
+    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+        int err = errno;
+        unlink(tmp);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+int fz_out_dir_init(const char *out_dir, char *err, size_t err_size)
+{
+    static const char *const subdirs[] = { "", "/queue", "/crashes", "/hangs" };
+    for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s%s", out_dir, subdirs[i]);
+        if (mkdir(path, 0777) < 0 && errno != EEXIST) {
+            snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_origin origin,
+                char *err, size_t err_size)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, by_name); /* sorted: the same order every run */
+    if (n < 0) {
+        snprintf(err, err_size, "cannot read directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int loaded = 0;
+    uint8_t *buf = malloc(max_len);
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+        if (names[i]->d_name[0] == '.' || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_size == 0)
+            continue;
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, max_len, f);
+        fclose(f);
+        if (len > 0) {
+            fz_queue_add(q, buf, (uint32_t)len, origin);
+            loaded++;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(buf);
+    return loaded;
+}
+
+size_t fz_count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}

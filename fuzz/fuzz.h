@@ -1,0 +1,82 @@
+/* The fuzzer's brain, independent of the VM: inputs and the queue, the out_dir layout
+ * AFL++ users know (queue/, crashes/, hangs/, stats), mutations, and edge coverage.
+ * hv/fuzzer.c runs executions in the VM and feeds results here. */
+#ifndef FUZZ_FUZZ_H
+#define FUZZ_FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FZ_MAX_INPUT (1u << 20)  /* the agent's limit for one input */
+#define FZ_MAP_MAX (1u << 20)    /* largest coverage map accepted */
+
+/* ---- random numbers (xorshift64*: reproducible with --seed) ---- */
+struct fz_rng {
+    uint64_t s;
+};
+void fz_rng_seed(struct fz_rng *r, uint64_t seed);
+uint64_t fz_rng_next(struct fz_rng *r);
+/* Uniform in [0, n) (n > 0). */
+uint64_t fz_rng_below(struct fz_rng *r, uint64_t n);
+
+/* ---- the queue ---- */
+enum fz_origin { FZ_FROM_SEED, FZ_FROM_MUTATION, FZ_FROM_SOLVER };
+
+struct fz_entry {
+    uint8_t *data;
+    uint32_t len;
+    enum fz_origin origin;
+    uint32_t id;
+    bool concolic_done;      /* a concolic run started from it */
+};
+
+struct fz_queue {
+    struct fz_entry *entries;
+    size_t n, cap;
+};
+
+void fz_queue_free(struct fz_queue *q);
+/* Copies data. Returns the new entry. */
+struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t len,
+                              enum fz_origin origin);
+
+/* ---- dictionary tokens (-x FILE: one token per line, "quoted" with \xNN escapes, or
+ * AFL's name="value") ---- */
+struct fz_dict {
+    uint8_t **tokens;
+    uint32_t *lens;
+    size_t n;
+};
+/* 0, or -1 with a message in err. */
+int fz_dict_load(struct fz_dict *d, const char *path, char *err, size_t err_size);
+void fz_dict_free(struct fz_dict *d);
+
+/* ---- mutation ---- */
+/* Write a mutant of q->entries[index] into out (capacity max_len): a stack of 1..16
+ * random mutations (bit/byte flips, arithmetic, interesting values, block copy and
+ * delete, dictionary tokens, splicing with another entry). Returns its length (>= 1). */
+uint32_t fz_mutate(struct fz_rng *r, const struct fz_queue *q, size_t index,
+                   const struct fz_dict *dict, uint8_t *out, uint32_t max_len);
+
+/* ---- coverage ---- */
+/* AFL's hit-count buckets: trace[i] becomes 1, 2, 4, 8, 16, 32, 64 or 128. */
+void fz_classify(uint8_t *trace, size_t n);
+/* Fold a classified trace into `seen` (bits of buckets seen so far). Returns 2 if an
+ * edge was hit for the first time, 1 if only a new hit-count bucket, 0 otherwise. */
+int fz_merge_coverage(uint8_t *seen, const uint8_t *trace, size_t n);
+size_t fz_count_edges(const uint8_t *seen, size_t n);
+
+/* ---- out_dir ---- */
+/* Create out_dir with queue/, crashes/, hangs/. Returns 0, or -1 with a message. */
+int fz_out_dir_init(const char *out_dir, char *err, size_t err_size);
+/* Write dir/name atomically: a temporary file in dir, fsync, rename. 0 or -1 (errno). */
+int fz_write_atomic(const char *dir, const char *name, const void *data, size_t len);
+/* Load every regular file of dir (at most max_len bytes each, empty ones skipped) into
+ * the queue with `origin`. Returns the number loaded, or -1 with a message. */
+int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_origin origin,
+                char *err, size_t err_size);
+/* Files in dir (0 if it does not exist). */
+size_t fz_count_files(const char *dir);
+
+#endif

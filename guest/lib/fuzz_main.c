@@ -1,0 +1,33 @@
+/* The libFuzzer harness wrapper: turns a target's LLVMFuzzerTestOneInput(data, size)
+ * into a program for symhv. The snapshot is taken in symhv_fuzz_start; every execution
+ * resumes there with a new input and ends in symhv_fuzz_end (or a crash). Built by
+ * scripts/symhv-build-fuzzer. Under `symhv replay FILE` it runs once on FILE. */
+#include "guest.h"
+#include "symhv/agent.h"
+#include "symhv/coverage.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static uint8_t input[1u << 20] __attribute__((aligned(4096)));
+
+int main(void)
+{
+    if (LLVMFuzzerInitialize) {
+        int argc = 0;
+        char **argv = NULL;
+        LLVMFuzzerInitialize(&argc, &argv);
+    }
+    long max_len = guest_arg("max_len", 4096);
+    if (max_len <= 0 || max_len > (long)sizeof input)
+        max_len = sizeof input;
+    long n = symhv_fuzz_start(input, (size_t)max_len, symhv_coverage_map,
+                              sizeof symhv_coverage_map);
+    if (n < 0) {
+        printf("fuzz: symhv_fuzz_start failed (%ld)\n", n);
+        return 1;
+    }
+    int status = LLVMFuzzerTestOneInput(input, (size_t)n);
+    symhv_fuzz_end(status);
+    return status;
+}
