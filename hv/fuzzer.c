@@ -214,7 +214,7 @@ static void post_request(struct fuzzer *f, enum request req, unsigned vcpu, int 
                          const char *why)
 {
     pthread_mutex_lock(&f->lock);
-    if (f->request == REQ_NONE) { /* the first end of an execution counts */
+    if (f->request == REQ_NONE && !vm_is_stopping(f->vm)) { /* the first end counts */
         f->request = req;
         f->requester = vcpu;
         f->end_status = status;
@@ -715,5 +715,9 @@ void fuzzer_main_loop(struct vm *vm)
         console_mute(&vm->console, false);
         status(f, true);
     }
-    vm_request_stop(vm, vm_is_stopping(vm) ? vm->exit_status : 0);
+    /* Stop first, then wake every parked vCPU: each sees the stop and leaves. */
+    vm_request_stop(vm, 0);
+    pthread_mutex_lock(&f->lock);
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
 }

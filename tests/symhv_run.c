@@ -62,6 +62,19 @@ static void run(struct run_result *r, const char *const args[], int uid)
     }
     argv[argc] = NULL;
 
+    if (uid == -2) { /* spawn_symhv: in the background, output discarded */
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 1);
+            dup2(null, 2);
+            execv(argv[0], argv);
+            _exit(98);
+        }
+        r->status = pid;
+        return;
+    }
     FILE *out = tmpfile(), *err = tmpfile();
     ck_assert_msg(out && err, "tmpfile: %s", strerror(errno));
     pid_t pid = fork();
@@ -90,6 +103,13 @@ void run_symhv(struct run_result *r, const char *const args[]) { run(r, args, -1
 void run_symhv_as(struct run_result *r, const char *const args[], int uid)
 {
     run(r, args, uid);
+}
+
+pid_t spawn_symhv(const char *const args[])
+{
+    struct run_result r = { 0 };
+    run(&r, args, -2);
+    return (pid_t)r.status;
 }
 
 void run_result_free(struct run_result *r)
@@ -168,18 +188,26 @@ char *read_output_file(const char *dir, const char *name, size_t *len)
     return data;
 }
 
-double summary_value(const char *dir, const char *key)
+double output_value(const char *dir, const char *file, const char *key)
 {
-    char *text = read_output_file(dir, "summary.txt", NULL);
+    char *text = read_output_file(dir, file, NULL);
     double v = -1;
     size_t klen = strlen(key);
     for (char *line = text; line && *line;) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':')
-            v = strtod(line + klen + 1, NULL);
+        const char *p = line + klen;
+        while (strncmp(line, key, klen) == 0 && *p == ' ')
+            p++;
+        if (strncmp(line, key, klen) == 0 && *p == ':')
+            v = strtod(p + 1, NULL);
         line = strchr(line, '\n');
         if (line)
             line++;
     }
     free(text);
     return v;
+}
+
+double summary_value(const char *dir, const char *key)
+{
+    return output_value(dir, "summary.txt", key);
 }

@@ -5,6 +5,7 @@
 #define TESTS_SYMHV_RUN_H
 
 #include <string.h>
+#include <sys/types.h>
 
 struct run_result {
     int status;  /* exit status, or 128 + signal */
@@ -32,8 +33,12 @@ const char *test_temp_dir(void);
 int output_file_exists(const char *dir, const char *name);
 /* dir/name's bytes plus a NUL (malloc'ed; fails the test if unreadable). */
 char *read_output_file(const char *dir, const char *name, size_t *len);
-/* The number after "key:" in dir/summary.txt (a symbolic run's summary); -1 if absent. */
+/* The number after "key:" (spaces allowed before the colon) in dir/file; -1 if absent. */
+double output_value(const char *dir, const char *file, const char *key);
+/* The same in dir/summary.txt, a symbolic run's summary. */
 double summary_value(const char *dir, const char *key);
+/* Start symhv in the background (output discarded); returns its pid. */
+pid_t spawn_symhv(const char *const args[]);
 
 #define ck_assert_contains(hay, needle) \
     ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))

@@ -1,0 +1,175 @@
+/* `symhv fuzz` on real guests: every execution starts from the snapshot (2 vCPUs),
+ * mutation alone misses a 4-byte magic that the hybrid run gets through, the crash file
+ * replays to the same crash, and a killed run keeps its crashes and resumes. */
+#include <check.h>
+#include "check_main.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "symhv_run.h"
+
+static const char *seed_dir(void)
+{
+    const char *dir = test_temp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/seed", dir);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("AAAAAAAA", f);
+    fclose(f);
+    return dir;
+}
+
+/* Name of the first file in dir/sub (static buffer), or NULL. */
+static const char *first_file(const char *dir, const char *sub)
+{
+    static char path[1024];
+    char d[512];
+    snprintf(d, sizeof d, "%s/%s", dir, sub);
+    DIR *h = opendir(d);
+    if (!h)
+        return NULL;
+    const char *found = NULL;
+    for (struct dirent *e; (e = readdir(h));)
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", d, e->d_name);
+            found = path;
+            break;
+        }
+    closedir(h);
+    return found;
+}
+
+static double stat_value(const char *out, const char *key)
+{
+    return output_value(out, "stats", key);
+}
+
+START_TEST(every_execution_starts_from_the_snapshot_on_two_vcpus)
+{
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", seed_dir(), "-o", out, "--smp", "2",
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_restore",
+                                        "--cmdline", "dirty=16", "--max-execs", "300", NULL },
+                 0, NULL, "snapshot taken on vCPU");
+    /* The target ends an execution with a non-zero status (a crash) as soon as it sees
+     * memory or a register of either vCPU that is not the snapshot's. */
+    ck_assert_int_eq(stat_value(out, "execs_done"), 300);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 0);
+    ck_assert_int_eq(stat_value(out, "saved_hangs"), 0);
+    /* only what was written since the snapshot was copied back, not all of RAM */
+    ck_assert_int_ge(stat_value(out, "last_restore_pages"), 16);
+    ck_assert_int_lt(stat_value(out, "last_restore_pages"), 256);
+}
+END_TEST
+
+START_TEST(mutation_alone_misses_the_magic)
+{
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", seed_dir(), "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "0", "--max-execs", "4000",
+                                        "--rng-seed", "7", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "execs_done"), 4000);
+    ck_assert_int_gt(stat_value(out, "edges_found"), 0);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 0);
+    ck_assert_int_eq(stat_value(out, "solver_inputs"), 0);
+}
+END_TEST
+
+START_TEST(hybrid_run_finds_the_crash_and_it_replays)
+{
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", seed_dir(), "-o", out, "--smp", "2",
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "300", "--max-execs", "20000",
+                                        "--until-crash", "--rng-seed", "7", NULL },
+                 0, NULL, "fuzz: crash #1 (page fault (#PF)");
+    ck_assert_int_ge(stat_value(out, "solver_inputs_kept"), 1);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    const char *crash = first_file(out, "crashes");
+    ck_assert_ptr_nonnull(crash);
+    size_t len;
+    char *bytes = read_output_file(out, crash + strlen(out) + 1, &len);
+    ck_assert_uint_ge(len, 8);
+    ck_assert_mem_eq(bytes, "MHFZ", 4); /* the magic came from the solver */
+    free(bytes);
+    expect_symhv((const char *const[]){ "replay", crash, "--smp", "2", "--kernel",
+                                        "@symhv-kernel", "--initrd", "@fuzz_magic", NULL },
+                 126, NULL, "guest program crashed: page fault (#PF)");
+}
+END_TEST
+
+/* SIGKILL as soon as a crash file exists: it is whole, and the same out_dir resumes. */
+START_TEST(killed_run_keeps_its_crash_and_resumes)
+{
+    const char *out = test_temp_dir();
+    pid_t pid = spawn_symhv((const char *const[]){
+        "fuzz", "-i", seed_dir(), "-o", out, "--kernel", "@symhv-kernel", "--target",
+        "@fuzz_magic", "--concolic-every", "300", "--max-time", "120", "--rng-seed", "7",
+        NULL });
+    const char *crash = NULL;
+    for (int i = 0; i < 1200 && !crash; i++) {
+        usleep(100 * 1000);
+        crash = first_file(out, "crashes");
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_assert_msg(crash != NULL, "no crash within 120 s");
+    size_t len;
+    char *bytes = read_output_file(out, crash + strlen(out) + 1, &len);
+    ck_assert_uint_ge(len, 8);
+    ck_assert_mem_eq(bytes, "MHFZ", 4);
+    free(bytes);
+
+    /* no -i: the queue in out_dir is the corpus; crash numbering goes on */
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-o", out, "--kernel", "@symhv-kernel",
+                                        "--target", "@fuzz_magic", "--concolic-every", "0",
+                                        "--max-execs", "200", NULL },
+                 0, NULL, "fuzz: resuming");
+    ck_assert_int_ge(stat_value(out, "saved_crashes"), 1);
+    ck_assert_int_ge(stat_value(out, "corpus_count"), 2);
+}
+END_TEST
+
+START_TEST(fuzz_arguments_are_checked)
+{
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", "/tmp", "--kernel", "@symhv-kernel",
+                                        "--target", "@fuzz_magic", NULL },
+                 125, NULL, "symhv fuzz needs -o OUT_DIR");
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", "/nonexistent/seeds", "-o", out,
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        NULL },
+                 125, NULL, "cannot read directory /nonexistent/seeds");
+    const char *empty = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", empty, "-o", test_temp_dir(),
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        NULL },
+                 125, NULL, "no seed inputs");
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", empty, "-o", out, "--kernel",
+                                        "@symhv-kernel", "--exec-timeout", "0", NULL },
+                 125, NULL, "--exec-timeout expects milliseconds");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("fuzz");
+    TCase *tc = tcase_create("fuzz");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, every_execution_starts_from_the_snapshot_on_two_vcpus);
+    tcase_add_test(tc, mutation_alone_misses_the_magic);
+    tcase_add_test(tc, hybrid_run_finds_the_crash_and_it_replays);
+    tcase_add_test(tc, killed_run_keeps_its_crash_and_resumes);
+    tcase_add_test(tc, fuzz_arguments_are_checked);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}

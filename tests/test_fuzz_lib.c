@@ -1,0 +1,137 @@
+/* The fuzzer's brain without a VM: mutations stay in bounds, coverage buckets and
+ * novelty, atomic writes, corpus loading, dictionaries. */
+#include <check.h>
+#include "check_main.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "symhv_run.h"
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Thousands of mutation stacks over entries of every size: lengths stay within
+ * [1, max_len] (ASan checks every byte touched), and mutants differ from the parent. */
+START_TEST(mutations_stay_in_bounds_and_change_the_input)
+{
+    struct fz_queue q = { 0 };
+    uint8_t seed[64];
+    for (unsigned i = 0; i < sizeof seed; i++)
+        seed[i] = (uint8_t)i;
+    for (uint32_t len = 1; len <= sizeof seed; len += 7)
+        fz_queue_add(&q, seed, len, FZ_FROM_SEED);
+    struct fz_dict dict = { 0 };
+    uint8_t token[] = "MAGIC";
+    uint8_t *tokens[] = { token };
+    uint32_t lens[] = { 5 };
+    dict.tokens = tokens;
+    dict.lens = lens;
+    dict.n = 1;
+    struct fz_rng r;
+    fz_rng_seed(&r, 42);
+    unsigned changed = 0, grew = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t k = fz_rng_below(&r, q.n);
+        uint32_t max_len = 1 + (uint32_t)fz_rng_below(&r, 96);
+        uint8_t *out = malloc(max_len); /* exact size: any overflow is an ASan report */
+        uint32_t n = fz_mutate(&r, &q, k, &dict, out, max_len);
+        ck_assert_uint_ge(n, 1);
+        ck_assert_uint_le(n, max_len);
+        changed += n != q.entries[k].len || memcmp(out, q.entries[k].data, n) != 0;
+        grew += n > q.entries[k].len;
+        free(out);
+    }
+    ck_assert_uint_gt(changed, 19000);
+    ck_assert_uint_gt(grew, 100);
+    fz_queue_free(&q);
+}
+END_TEST
+
+START_TEST(coverage_buckets_and_novelty)
+{
+    uint8_t trace[8] = { 0, 1, 2, 3, 5, 9, 40, 200 };
+    fz_classify(trace, sizeof trace);
+    const uint8_t want[8] = { 0, 1, 2, 4, 8, 16, 64, 128 };
+    ck_assert_mem_eq(trace, want, sizeof want);
+
+    uint8_t seen[8] = { 0 };
+    uint8_t t1[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };
+    ck_assert_int_eq(fz_merge_coverage(seen, t1, 8), 2); /* a new edge */
+    ck_assert_int_eq(fz_merge_coverage(seen, t1, 8), 0); /* nothing new */
+    uint8_t t2[8] = { 0, 4, 0, 0, 0, 0, 0, 0 };
+    ck_assert_int_eq(fz_merge_coverage(seen, t2, 8), 1); /* same edge, new hit count */
+    ck_assert_uint_eq(fz_count_edges(seen, 8), 1);
+}
+END_TEST
+
+START_TEST(atomic_writes_and_corpus_loading)
+{
+    const char *dir = test_temp_dir();
+    char err[256];
+    ck_assert_int_eq(fz_out_dir_init(dir, err, sizeof err), 0);
+    char queue[512];
+    snprintf(queue, sizeof queue, "%s/queue", dir);
+    ck_assert_int_eq(fz_write_atomic(queue, "b-second", "22", 2), 0);
+    ck_assert_int_eq(fz_write_atomic(queue, "a-first", "1", 1), 0);
+    write_text(queue, "c-empty", "");
+    write_text(queue, ".hidden", "x");
+    ck_assert_uint_eq(fz_count_files(queue), 3); /* the temp files were renamed away */
+    struct fz_queue q = { 0 };
+    ck_assert_int_eq(fz_load_dir(&q, queue, 1024, FZ_FROM_SEED, err, sizeof err), 2);
+    ck_assert_uint_eq(q.entries[0].len, 1); /* sorted by name; empty and dot files skipped */
+    ck_assert_mem_eq(q.entries[1].data, "22", 2);
+    fz_queue_free(&q);
+    ck_assert_int_eq(fz_load_dir(&q, "/nonexistent", 1024, FZ_FROM_SEED, err, sizeof err), -1);
+    ck_assert_contains(err, "cannot read directory /nonexistent");
+    char crashes[512];
+    snprintf(crashes, sizeof crashes, "%s/crashes", dir);
+    ck_assert_uint_eq(fz_count_files(crashes), 0);
+}
+END_TEST
+
+START_TEST(dictionary_tokens)
+{
+    const char *dir = test_temp_dir();
+    write_text(dir, "dict", "# comment\nkw1=\"GET \"\n\"\\x00\\xffA\"\nplain\n");
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/dict", dir);
+    struct fz_dict d;
+    ck_assert_int_eq(fz_dict_load(&d, path, err, sizeof err), 0);
+    ck_assert_uint_eq(d.n, 3);
+    ck_assert_uint_eq(d.lens[0], 4);
+    ck_assert_mem_eq(d.tokens[0], "GET ", 4);
+    ck_assert_uint_eq(d.lens[1], 3);
+    ck_assert_mem_eq(d.tokens[1], "\x00\xff" "A", 3);
+    ck_assert_mem_eq(d.tokens[2], "plain", 5);
+    fz_dict_free(&d);
+    write_text(dir, "bad", "x=\"\"\n");
+    snprintf(path, sizeof path, "%s/bad", dir);
+    ck_assert_int_eq(fz_dict_load(&d, path, err, sizeof err), -1);
+    ck_assert_contains(err, "bad:1: not a token");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("fuzz-lib");
+    TCase *tc = tcase_create("fuzz-lib");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, mutations_stay_in_bounds_and_change_the_input);
+    tcase_add_test(tc, coverage_buckets_and_novelty);
+    tcase_add_test(tc, atomic_writes_and_corpus_loading);
+    tcase_add_test(tc, dictionary_tokens);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
