@@ -5,14 +5,7 @@
 
 long symhv_hypercall(long nr, long arg0, long arg1, long arg2, long arg3)
 {
-    unsigned int result;
-    register long r8 __asm__("r8") = arg2;
-    register long r9 __asm__("r9") = arg3;
-    __asm__ volatile("inl %%dx, %%eax"
-                     : "=a"(result)
-                     : "d"(SYMHV_HYPERCALL_PORT), "D"(nr), "S"(arg0), "c"(arg1), "r"(r8), "r"(r9)
-                     : "memory");
-    return (int)result;
+    return symhv_port_hypercall(nr, arg0, arg1, arg2, arg3);
 }
 
 int symhv_make_symbolic(void *buf, size_t len, const char *name)

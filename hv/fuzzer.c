@@ -260,6 +260,17 @@ void fuzzer_end_execution(struct vcpu *v, int status, const char *why)
 
 /* ---- rendezvous ----------------------------------------------------------------------- */
 
+/* Wait on f->cond (f->lock held) for at most ms milliseconds. */
+static void wait_ms(struct fuzzer *f, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += ms * 1000 * 1000;
+    ts.tv_sec += ts.tv_nsec / 1000000000;
+    ts.tv_nsec %= 1000000000;
+    pthread_cond_timedwait(&f->cond, &f->lock, &ts);
+}
+
 bool fuzzer_park_requested(struct vcpu *v)
 {
     struct fuzzer *f = v->vm->fuzzer;
@@ -299,14 +310,7 @@ static bool park_all(struct fuzzer *f, bool started)
         vcpu_kick(&vm->vcpus[i]);
     pthread_mutex_lock(&f->lock);
     while (f->parked < vm->ncpus && !vm_is_stopping(vm)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&f->cond, &f->lock, &ts);
+        wait_ms(f, 50);
         if (f->parked < vm->ncpus) /* a kick can land just before KVM_RUN: again */
             for (unsigned i = 0; i < vm->ncpus; i++)
                 vcpu_kick(&vm->vcpus[i]);
@@ -666,16 +670,8 @@ void fuzzer_main_loop(struct vm *vm)
             break;
         }
         pthread_mutex_lock(&f->lock);
-        if (f->request == REQ_NONE) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 10 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&f->cond, &f->lock, &ts);
-        }
+        if (f->request == REQ_NONE)
+            wait_ms(f, 10);
         enum request req = f->request;
         int st = f->end_status;
         char why[256];

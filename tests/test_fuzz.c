@@ -69,6 +69,23 @@ START_TEST(every_execution_starts_from_the_snapshot_on_two_vcpus)
 }
 END_TEST
 
+/* Executions that never end are cut at --exec-timeout, saved under hangs/, and the
+ * next execution starts from the snapshot as usual. */
+START_TEST(hangs_are_cut_saved_and_fuzzing_goes_on)
+{
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", seed_dir(), "-o", out, "--smp",
+                                        "2", "--kernel", "@symhv-kernel", "--target",
+                                        "@fuzz_restore", "--cmdline", "hang=1",
+                                        "--exec-timeout", "30", "--max-execs", "40", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "execs_done"), 40);
+    ck_assert_int_ge(stat_value(out, "saved_hangs"), 1); /* the seed 'A' is odd */
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 0);
+    ck_assert_ptr_nonnull(first_file(out, "hangs"));
+}
+END_TEST
+
 START_TEST(mutation_alone_misses_the_magic)
 {
     const char *out = test_temp_dir();
@@ -166,6 +183,7 @@ int main(void)
     TCase *tc = tcase_create("fuzz");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, every_execution_starts_from_the_snapshot_on_two_vcpus);
+    tcase_add_test(tc, hangs_are_cut_saved_and_fuzzing_goes_on);
     tcase_add_test(tc, mutation_alone_misses_the_magic);
     tcase_add_test(tc, hybrid_run_finds_the_crash_and_it_replays);
     tcase_add_test(tc, killed_run_keeps_its_crash_and_resumes);

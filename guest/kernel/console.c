@@ -3,14 +3,7 @@
 
 int64_t hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-    uint32_t result;
-    register uint64_t r8 __asm__("r8") = a2;
-    register uint64_t r9 __asm__("r9") = a3;
-    __asm__ volatile("inl %%dx, %%eax"
-                     : "=a"(result)
-                     : "d"(SYMHV_HYPERCALL_PORT), "D"(nr), "S"(a0), "c"(a1), "r"(r8), "r"(r9)
-                     : "memory");
-    return (int32_t)result;
+    return symhv_port_hypercall((long)nr, (long)a0, (long)a1, (long)a2, (long)a3);
 }
 
 void kprintf(const char *fmt, ...)

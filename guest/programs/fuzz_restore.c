@@ -2,7 +2,8 @@
  * snapshot's memory and registers on every vCPU. A thread on the other vCPU keeps a
  * counter both in a register and in memory and checks they agree at every step; the
  * main thread checks memory it dirtied last time and a register value across the
- * snapshot. Any mismatch ends the execution with a non-zero status: a "crash". */
+ * snapshot. Any mismatch ends the execution with a non-zero status: a "crash".
+ * With --cmdline hang=1, inputs whose first byte is odd loop forever (a hang). */
 #include "guest.h"
 #include "symhv/agent.h"
 
@@ -50,6 +51,9 @@ int main(void)
     for (long i = 0; i < dirty; i++)
         if (scratch[i][0] != 0)
             symhv_fuzz_end(4);
+    if (guest_arg("hang", 0) && n > 0 && (input[0] & 1))
+        for (;;)
+            __asm__ volatile("" ::: "memory");
     __atomic_store_n(&generation, 1, __ATOMIC_RELAXED);
     for (long i = 0; i < dirty; i++)
         scratch[i][0] = (uint8_t)(1 + (n > 0 ? input[0] : 0));

@@ -122,6 +122,19 @@ enum symhv_hypercall {
     SYMHV_HC_FUZZ_END = 23,      /* arg0 = status (0 = fine): end one execution */
 };
 
+/* Issue hypercall `nr` (the agent instruction; the kernel uses it too). */
+static inline long symhv_port_hypercall(long nr, long a0, long a1, long a2, long a3)
+{
+    unsigned int result;
+    register long r8 __asm__("r8") = a2;
+    register long r9 __asm__("r9") = a3;
+    __asm__ volatile("inl %%dx, %%eax"
+                     : "=a"(result)
+                     : "d"(SYMHV_HYPERCALL_PORT), "D"(nr), "S"(a0), "c"(a1), "r"(r8), "r"(r9)
+                     : "memory");
+    return (int)result;
+}
+
 #define SYMHV_SYMBOLIC_MAX_BYTES (1u << 20) /* per make_symbolic call */
 #define SYMHV_INPUT_NAME_MAX 63
 
