@@ -77,6 +77,10 @@ struct fuzzer {
     struct fz_dict dict;
     struct fz_rng rng;
     uint8_t *seen, *trace;     /* coverage: buckets seen so far, this execution's map */
+    uint8_t *crash_seen, *hang_seen; /* coverage of crashing / hanging executions */
+    char crash_whys[64][160];  /* without a map: crash descriptions seen */
+    unsigned ncrash_whys;
+    uint64_t total_crashes, total_hangs;
     uint8_t *cur;              /* the input being executed */
     uint32_t cur_len;
     enum fz_origin cur_origin;
@@ -177,6 +181,8 @@ void fuzzer_destroy(struct vm *vm)
     fz_dict_free(&f->dict);
     free(f->seen);
     free(f->trace);
+    free(f->crash_seen);
+    free(f->hang_seen);
     free(f->cur);
     free(f->ram);
     free(f);
@@ -239,7 +245,9 @@ int32_t fuzzer_hc_start(struct vcpu *v, uint64_t buf, uint64_t max_len, uint64_t
         return -SYMHV_EFAULT;
     f->seen = calloc(1, map_size ? map_size : 1);
     f->trace = calloc(1, map_size ? map_size : 1);
-    if (!f->seen || !f->trace)
+    f->crash_seen = calloc(1, map_size ? map_size : 1);
+    f->hang_seen = calloc(1, map_size ? map_size : 1);
+    if (!f->seen || !f->trace || !f->crash_seen || !f->hang_seen)
         return -SYMHV_EINVAL;
     f->start_vcpu = v->index;
     post_request(f, REQ_SNAPSHOT, v->index, 0, NULL);
@@ -479,29 +487,56 @@ static void add_solver_input(void *ctx, const uint8_t *data, size_t len)
     f->solver_inputs++;
 }
 
+/* Is this crash (or hang) worth a file? With a coverage map: its path adds to what
+ * crashing (hanging) executions covered so far, as AFL's "unique" crashes; without one:
+ * its description (fault, rip, address) is new. */
+static bool unique_outcome(struct fuzzer *f, uint8_t *seen, const char *what)
+{
+    if (f->map.npages)
+        return fz_merge_coverage(seen, f->trace, f->map.len) != 0;
+    for (unsigned i = 0; i < f->ncrash_whys; i++)
+        if (strcmp(f->crash_whys[i], what) == 0)
+            return false;
+    if (f->ncrash_whys < sizeof f->crash_whys / sizeof f->crash_whys[0])
+        snprintf(f->crash_whys[f->ncrash_whys++], sizeof f->crash_whys[0], "%s", what);
+    return true;
+}
+
 /* Judge the execution that just ended. */
 static void judge(struct fuzzer *f, enum outcome out, int status, const char *why)
 {
     f->execs++;
     int news = 0;
-    if (f->map.npages && out != OUT_HANG) {
+    if (f->map.npages) {
         buffer_copy(f, &f->map, f->trace, f->map.len, false);
         fz_classify(f->trace, f->map.len);
-        news = fz_merge_coverage(f->seen, f->trace, f->map.len);
     }
+    char what[160];
+    if (out == OUT_CRASH && why && *why)
+        snprintf(what, sizeof what, "%.150s", why);
+    else if (out == OUT_CRASH)
+        snprintf(what, sizeof what, "exit status %d", status);
+    else
+        snprintf(what, sizeof what, "hang");
     if (out == OUT_CRASH) {
-        f->crashes++;
-        save_input(f, f->crash_dir, f->crashes - 1, "crash");
-        hv_info("fuzz: crash #%llu (%s) by a %s input after %llu executions",
-                (unsigned long long)f->crashes,
-                why && *why ? why : (status ? "non-zero status" : "?"),
-                origin_name(f->cur_origin), (unsigned long long)f->execs);
+        f->total_crashes++;
+        if (unique_outcome(f, f->crash_seen, what)) {
+            f->crashes++;
+            save_input(f, f->crash_dir, f->crashes - 1, "crash");
+            hv_info("fuzz: crash #%llu (%s) by a %s input after %llu executions",
+                    (unsigned long long)f->crashes, what, origin_name(f->cur_origin),
+                    (unsigned long long)f->execs);
+        }
         if (f->cfg.until_crash)
             f->done = true;
     } else if (out == OUT_HANG) {
-        f->hangs++;
-        save_input(f, f->hang_dir, f->hangs - 1, "hang");
-    } else if (news && f->cur_origin != FZ_FROM_SEED) { /* seeds are queued already */
+        f->total_hangs++;
+        if (unique_outcome(f, f->hang_seen, what)) {
+            f->hangs++;
+            save_input(f, f->hang_dir, f->hangs - 1, "hang");
+        }
+    } else if (f->map.npages && (news = fz_merge_coverage(f->seen, f->trace, f->map.len)) &&
+               f->cur_origin != FZ_FROM_SEED) { /* seeds are queued already */
         struct fz_entry *e = fz_queue_add(&f->queue, f->cur, f->cur_len, f->cur_origin);
         char what[32];
         snprintf(what, sizeof what, "%s", news == 2 ? "+cov" : "+hits");
@@ -587,13 +622,15 @@ static void write_stats(struct fuzzer *f, double t)
     int n = snprintf(text, sizeof text,
                      "run_time          : %.0f\nexecs_done        : %llu\nexecs_per_sec     : %.1f\n"
                      "corpus_count      : %zu\nsaved_crashes     : %llu\nsaved_hangs       : %llu\n"
+                     "total_crashes     : %llu\ntotal_hangs       : %llu\n"
                      "edges_found       : %zu\nconcolic_runs     : %llu\nsolver_inputs     : %llu\n"
                      "solver_inputs_kept: %llu\nlast_restore_pages: %llu\n"
                      "restore_us_avg    : %.1f\nguest_ram_mib     : %llu\n",
                      t - f->started, (unsigned long long)f->execs,
                      (double)f->execs / (t - f->started + 1e-9), f->queue.n,
-                     (unsigned long long)f->crashes, (unsigned long long)f->hangs, f->edges,
-                     (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
+                     (unsigned long long)f->crashes, (unsigned long long)f->hangs,
+                     (unsigned long long)f->total_crashes, (unsigned long long)f->total_hangs,
+                     f->edges, (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
                      (unsigned long long)f->solver_kept, (unsigned long long)f->restored_pages,
                      f->restores ? f->restore_seconds * 1e6 / (double)f->restores : 0.0,
                      (unsigned long long)(f->vm->mem_bytes >> 20));
