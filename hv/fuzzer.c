@@ -69,6 +69,7 @@ struct fuzzer {
     struct kvm_irqchip chips[3];
     uint8_t *ram;              /* copy of guest RAM */
     bool full_restore_next;    /* memslots or the sidecar touched RAM: copy it all */
+    bool host_wrote;           /* atomic: a hypercall wrote RAM (fuzzer_note_host_write) */
     uint64_t restored_pages, restores;
     double restore_seconds;    /* all restores so far (for stats) */
 
@@ -266,6 +267,11 @@ void fuzzer_end_execution(struct vcpu *v, int status, const char *why)
     post_request(f, REQ_END, v->index, status, why);
 }
 
+void fuzzer_note_host_write(struct vm *vm)
+{
+    __atomic_store_n(&vm->fuzzer->host_wrote, true, __ATOMIC_RELEASE);
+}
+
 /* ---- rendezvous ----------------------------------------------------------------------- */
 
 /* Wait on f->cond (f->lock held) for at most ms milliseconds. */
@@ -419,6 +425,8 @@ static int restore_state(struct fuzzer *f)
 {
     struct vm *vm = f->vm;
     f->restored_pages = 0;
+    if (__atomic_exchange_n(&f->host_wrote, false, __ATOMIC_ACQ_REL))
+        f->full_restore_next = true;
     if (f->full_restore_next) {
         symmem_collect_dirty(vm, NULL, NULL);
         memcpy(vm->mem, f->ram, vm->mem_bytes);

@@ -47,6 +47,10 @@ int32_t fuzzer_hc_start(struct vcpu *v, uint64_t buf, uint64_t max_len, uint64_t
  * plain non-zero status). */
 void fuzzer_end_execution(struct vcpu *v, int status, const char *why);
 
+/* The VMM wrote guest RAM behind KVM's dirty log (a hypercall's output): the next
+ * restore copies all of RAM. Any thread. */
+void fuzzer_note_host_write(struct vm *vm);
+
 /* vCPU threads: park here (top of the run loop) when the main thread asks. */
 void fuzzer_park_point(struct vcpu *v);
 /* Asked from vm_enter_guest: must this vCPU stay out of the guest? */

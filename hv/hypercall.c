@@ -117,6 +117,8 @@ static int copy_chunk(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, vo
         memcpy(tmp + i, v->vm->mem + sgpa, m);
         i += m;
     }
+    if (v->vm->fuzzer)
+        fuzzer_note_host_write(v->vm);
     memcpy(v->vm->mem + gpa, tmp, n);
     if (!symmem_any(v->vm, gpa, n))
         return 0;
@@ -170,6 +172,8 @@ int32_t hypercall_handle(struct vcpu *v)
         vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
         return 0;
     case SYMHV_HC_MAKE_SYMBOLIC:
+        if (v->vm->fuzzer) /* symhv fuzz decides which executions are concolic */
+            return -SYMHV_EINVAL;
         return hc_make_symbolic(v, a0, a1, a2);
     case SYMHV_HC_KILL:
         if (read_guest_string(v, a1, msg, sizeof msg) < 0)

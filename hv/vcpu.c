@@ -106,6 +106,8 @@ int vcpu_read_virt(struct vcpu *v, uint64_t gva, void *dst, size_t len)
 
 int vcpu_write_virt(struct vcpu *v, uint64_t gva, const void *src, size_t len)
 {
+    if (v->vm->fuzzer)
+        fuzzer_note_host_write(v->vm);
     return copy_virt(v, gva, (void *)src, len, 1);
 }
 

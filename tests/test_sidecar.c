@@ -108,6 +108,23 @@ START_TEST(sidecar_crash_resumes_the_vcpu_and_the_run_goes_on)
 }
 END_TEST
 
+/* No sidecar binary: one clear error, the input stays concrete, the run completes. */
+START_TEST(missing_sidecar_leaves_the_run_concrete)
+{
+    const char *dir = test_temp_dir();
+    setenv("SYMHV_SYMEX", "/nonexistent/symhv-symex", 1);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                         "@magic", "--timeout", "120", "-o", dir, NULL });
+    ck_assert_msg(r.status == 0, "status %d:\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "cannot start the symbolic sidecar /nonexistent/symhv-symex");
+    ck_assert_contains(r.err, "input 'input' stays concrete");
+    ck_assert_contains(r.out, "magic: input rejected");
+    run_result_free(&r);
+    ck_assert_int_eq(summary_value(dir, "handoffs"), 0);
+}
+END_TEST
+
 /* Run `program args` (program from the environment variable `env`) with stderr merged
  * into stdout; returns the exit status and the first line of output. */
 static int run_tool(const char *env, const char *args, char *line, size_t size)
@@ -165,6 +182,7 @@ int main(void)
     tcase_add_test(tc, assume_and_print_expr_reach_the_interpreter);
     tcase_add_test(tc, guest_clock_stands_still_while_interpreted);
     tcase_add_test(tc, sidecar_crash_resumes_the_vcpu_and_the_run_goes_on);
+    tcase_add_test(tc, missing_sidecar_leaves_the_run_concrete);
     tcase_add_test(tc, sidecar_refuses_to_run_by_hand);
     tcase_add_test(tc, agent_command_checks_arguments);
     suite_add_tcase(s, tc);
