@@ -14,7 +14,7 @@
 
 static void write_text(const char *dir, const char *name, const char *text)
 {
-    char path[512];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
@@ -81,7 +81,7 @@ START_TEST(atomic_writes_and_corpus_loading)
     const char *dir = test_temp_dir();
     char err[256];
     ck_assert_int_eq(fz_out_dir_init(dir, err, sizeof err), 0);
-    char queue[512];
+    char queue[600];
     snprintf(queue, sizeof queue, "%s/queue", dir);
     ck_assert_int_eq(fz_write_atomic(queue, "b-second", "22", 2), 0);
     ck_assert_int_eq(fz_write_atomic(queue, "a-first", "1", 1), 0);
@@ -95,7 +95,7 @@ START_TEST(atomic_writes_and_corpus_loading)
     fz_queue_free(&q);
     ck_assert_int_eq(fz_load_dir(&q, "/nonexistent", 1024, FZ_FROM_SEED, err, sizeof err), -1);
     ck_assert_contains(err, "cannot read directory /nonexistent");
-    char crashes[512];
+    char crashes[600];
     snprintf(crashes, sizeof crashes, "%s/crashes", dir);
     ck_assert_uint_eq(fz_count_files(crashes), 0);
 }
@@ -105,7 +105,7 @@ START_TEST(dictionary_tokens)
 {
     const char *dir = test_temp_dir();
     write_text(dir, "dict", "# comment\nkw1=\"GET \"\n\"\\x00\\xffA\"\nplain\n");
-    char path[512], err[256];
+    char path[1024], err[256];
     snprintf(path, sizeof path, "%s/dict", dir);
     struct fz_dict d;
     ck_assert_int_eq(fz_dict_load(&d, path, err, sizeof err), 0);
