@@ -711,6 +711,16 @@ void engine_report_bug(struct vcpu *v, const char *message)
     pthread_mutex_unlock(&e->lock);
 }
 
+void engine_cancel_handoffs(struct vm *vm)
+{
+    struct engine *e = vm->engine;
+    if (atomic_load(&e->state) != SIDECAR_RUNNING)
+        return;
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (e->shared->slots[i].op == SC_OP_HANDOFF)
+            __atomic_store_n(&e->shared->slots[i].cancel, 1, __ATOMIC_RELEASE);
+}
+
 int32_t engine_fuzz_input(struct vcpu *v, uint64_t gva, uint64_t max_len)
 {
     struct engine *e = v->vm->engine;

@@ -36,6 +36,8 @@ int engine_handoff(struct vcpu *v);
 /* symhv_fuzz_start outside `symhv fuzz`: one execution with the replay (or seed) input
  * written to [gva, gva+max_len); returns its length (0 without one), or -errno. */
 int32_t engine_fuzz_input(struct vcpu *v, uint64_t gva, uint64_t max_len);
+/* Ask every handoff in progress to stop (concretise and return the vCPU soon). */
+void engine_cancel_handoffs(struct vm *vm);
 /* A bug report from the guest: saved with the input that reaches it. */
 void engine_report_bug(struct vcpu *v, const char *message);
 /* symhv_print_expr run natively: the value is concrete. */

@@ -323,8 +323,10 @@ static bool park_all(struct fuzzer *f, bool started)
     for (unsigned i = 0; i < vm->ncpus; i++)
         vcpu_kick(&vm->vcpus[i]);
     pthread_mutex_lock(&f->lock);
-    while (f->parked < vm->ncpus && !vm_is_stopping(vm)) {
+    for (int rounds = 0; f->parked < vm->ncpus && !vm_is_stopping(vm); rounds++) {
         wait_ms(f, 50);
+        if (rounds == 2) /* a vCPU in the sidecar: have it concretised and returned */
+            engine_cancel_handoffs(vm);
         if (f->parked < vm->ncpus) /* a kick can land just before KVM_RUN: again */
             for (unsigned i = 0; i < vm->ncpus; i++)
                 vcpu_kick(&vm->vcpus[i]);

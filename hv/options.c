@@ -297,6 +297,8 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             return OPTIONS_ERROR;
         }
         opt->fuzz.out_dir = opt->vm.output_dir;
+        if (opt->vm.timeout_s && !opt->fuzz.max_seconds) /* --timeout bounds the campaign */
+            opt->fuzz.max_seconds = opt->vm.timeout_s;
         /* the sidecar's concolic runs write their inputs here; the fuzzer takes them */
         snprintf(opt->concolic_dir, sizeof opt->concolic_dir, "%s/.concolic", opt->vm.output_dir);
         opt->vm.output_dir = opt->concolic_dir;
