@@ -32,13 +32,13 @@ struct extract_memo {
  * table, the arena and the inputs; `memo_lock` the extract memo; `eval_lock` sx_eval's
  * memo. Nodes themselves are immutable once published. */
 struct sx_ctx {
-    pthread_mutex_t lock;
+    pthread_spinlock_t lock;
     struct arena_chunk *chunks;
     struct sx_expr **buckets;
     size_t nbuckets, count;
     struct sx_input inputs[SX_MAX_INPUTS];
     uint32_t ninputs;
-    pthread_mutex_t memo_lock;
+    pthread_spinlock_t memo_lock;
     struct extract_memo extract_memo[EXTRACT_MEMO];
     pthread_mutex_t eval_lock;
     struct eval_slot *eval; /* memo for sx_eval, indexed by node id */
@@ -63,13 +63,10 @@ struct sx_ctx *sx_ctx_new(void)
     struct sx_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return NULL;
-    /* Adaptive: spin briefly before sleeping; the critical sections are a few loads. */
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-    pthread_mutex_init(&ctx->lock, &attr);
-    pthread_mutex_init(&ctx->memo_lock, &attr);
-    pthread_mutexattr_destroy(&attr);
+    /* Spin locks: the critical sections are a few loads, and a sleeping waiter costs a
+     * futex round trip per expression when two interpreter threads meet here. */
+    pthread_spin_init(&ctx->lock, PTHREAD_PROCESS_PRIVATE);
+    pthread_spin_init(&ctx->memo_lock, PTHREAD_PROCESS_PRIVATE);
     pthread_mutex_init(&ctx->eval_lock, NULL);
     ctx->nbuckets = 1024;
     ctx->buckets = calloc(ctx->nbuckets, sizeof *ctx->buckets);
@@ -91,25 +88,25 @@ void sx_ctx_free(struct sx_ctx *ctx)
     }
     free(ctx->buckets);
     free(ctx->eval);
-    pthread_mutex_destroy(&ctx->lock);
-    pthread_mutex_destroy(&ctx->memo_lock);
+    pthread_spin_destroy(&ctx->lock);
+    pthread_spin_destroy(&ctx->memo_lock);
     pthread_mutex_destroy(&ctx->eval_lock);
     free(ctx);
 }
 
 size_t sx_ctx_node_count(struct sx_ctx *ctx)
 {
-    pthread_mutex_lock(&ctx->lock);
+    pthread_spin_lock(&ctx->lock);
     size_t n = ctx->count;
-    pthread_mutex_unlock(&ctx->lock);
+    pthread_spin_unlock(&ctx->lock);
     return n;
 }
 
 uint32_t sx_input_declare(struct sx_ctx *ctx, const char *name, uint32_t size)
 {
-    pthread_mutex_lock(&ctx->lock);
+    pthread_spin_lock(&ctx->lock);
     if (ctx->ninputs == SX_MAX_INPUTS) {
-        pthread_mutex_unlock(&ctx->lock);
+        pthread_spin_unlock(&ctx->lock);
         return UINT32_MAX;
     }
     struct sx_input *in = &ctx->inputs[ctx->ninputs];
@@ -118,7 +115,7 @@ uint32_t sx_input_declare(struct sx_ctx *ctx, const char *name, uint32_t size)
     /* published after the record is complete: readers check ninputs without the lock */
     uint32_t id = ctx->ninputs;
     __atomic_store_n(&ctx->ninputs, id + 1, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&ctx->lock);
+    pthread_spin_unlock(&ctx->lock);
     return id;
 }
 
@@ -246,12 +243,15 @@ static void grow_table(struct sx_ctx *ctx)
 static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *proto)
 {
     uint32_t h = node_hash(proto);
-    pthread_mutex_lock(&ctx->lock);
-    for (struct sx_expr *e = ctx->buckets[h & (ctx->nbuckets - 1)]; e; e = e->next)
-        if (e->hash == h && node_equal(e, proto)) {
-            pthread_mutex_unlock(&ctx->lock);
-            return e;
-        }
+    const struct sx_expr *found = NULL;
+    pthread_spin_lock(&ctx->lock);
+    for (struct sx_expr *e = ctx->buckets[h & (ctx->nbuckets - 1)]; e && !found; e = e->next)
+        if (e->hash == h && node_equal(e, proto))
+            found = e;
+    if (found) {
+        pthread_spin_unlock(&ctx->lock);
+        return found;
+    }
     if (!ctx->chunks || ctx->chunks->used == ARENA_CHUNK) {
         struct arena_chunk *c = malloc(sizeof *c);
         if (!c)
@@ -268,7 +268,7 @@ static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *pr
     ctx->buckets[h & (ctx->nbuckets - 1)] = e;
     if (ctx->count > 2 * ctx->nbuckets)
         grow_table(ctx);
-    pthread_mutex_unlock(&ctx->lock);
+    pthread_spin_unlock(&ctx->lock);
     return e;
 }
 
@@ -418,9 +418,9 @@ static const struct sx_expr *extract_low_pushdown(struct sx_ctx *ctx, const stru
                                                   unsigned width)
 {
     struct extract_memo *m = &ctx->extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
-    pthread_mutex_lock(&ctx->memo_lock);
+    pthread_spin_lock(&ctx->memo_lock);
     const struct sx_expr *r = m->id_plus_1 == a->id + 1 && m->width == width ? m->result : NULL;
-    pthread_mutex_unlock(&ctx->memo_lock);
+    pthread_spin_unlock(&ctx->memo_lock);
     if (r)
         return r;
     switch (a->op) {
@@ -436,11 +436,11 @@ static const struct sx_expr *extract_low_pushdown(struct sx_ctx *ctx, const stru
         break;
     }
     m = &ctx->extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
-    pthread_mutex_lock(&ctx->memo_lock);
+    pthread_spin_lock(&ctx->memo_lock);
     m->id_plus_1 = a->id + 1;
     m->width = (uint8_t)width;
     m->result = r;
-    pthread_mutex_unlock(&ctx->memo_lock);
+    pthread_spin_unlock(&ctx->memo_lock);
     return r;
 }
 

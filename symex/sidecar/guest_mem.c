@@ -63,10 +63,13 @@ static int walk(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *padd
         if (level == 1 || ((level == 2 || level == 3) && (v & PTE_PS))) {
             uint64_t size = 1ull << shift;
             *paddr = (v & PTE_ADDR & ~(size - 1)) | (vaddr & (size - 1));
-            /* the CPU's accessed/dirty bits (the guest kernel may rely on them) */
-            for (int i = 0; i < n - 1; i++)
-                __atomic_fetch_or(entries[i], PTE_A, __ATOMIC_RELAXED);
-            __atomic_fetch_or(e, PTE_A | (write ? PTE_D : 0), __ATOMIC_RELAXED);
+            /* the CPU's accessed/dirty bits (the guest kernel may rely on them); set
+             * only when missing, so walks on other threads do not fight over lines */
+            for (int i = 0; i < n; i++) {
+                uint64_t want = PTE_A | (i == n - 1 && write ? PTE_D : 0);
+                if ((__atomic_load_n(entries[i], __ATOMIC_RELAXED) & want) != want)
+                    __atomic_fetch_or(entries[i], want, __ATOMIC_RELAXED);
+            }
             return *paddr < g->ram_bytes ? 0 : -1;
         }
         table = v;
@@ -77,18 +80,15 @@ static int walk(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *padd
 int guest_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr)
 {
     uint64_t vpage = vaddr & ~4095ull, ppage;
-    if (write ? (g->w_valid && g->w_vpage == vpage) : (g->r_valid && g->r_vpage == vpage)) {
-        *paddr = (write ? g->w_ppage : g->r_ppage) | (vaddr & 4095);
+    struct guest_tlb_entry *t = &(write ? g->wtlb : g->rtlb)[(vpage >> 12) % GUEST_TLB_SIZE];
+    if (t->valid && t->vpage == vpage) {
+        *paddr = t->ppage | (vaddr & 4095);
         return 0;
     }
     if (walk(g, vpage, write, &ppage) < 0)
         return -1;
     ppage &= ~4095ull;
-    if (write) {
-        g->w_vpage = vpage, g->w_ppage = ppage, g->w_valid = true;
-    } else {
-        g->r_vpage = vpage, g->r_ppage = ppage, g->r_valid = true;
-    }
+    *t = (struct guest_tlb_entry){ vpage, ppage, true };
     *paddr = ppage | (vaddr & 4095);
     return 0;
 }

@@ -15,14 +15,20 @@
 #include "interp.h"
 #include "symhv/sidecar.h"
 
+#define GUEST_TLB_SIZE 16
+
 struct guest_view {
     uint8_t *ram;
     uint64_t ram_bytes;
     uint64_t cr0, cr3, cr4, efer;
     bool user;               /* CPL 3: supervisor-only pages fault */
-    /* one-entry TLBs: the last page read and the last page written */
-    uint64_t r_vpage, r_ppage, w_vpage, w_ppage;
-    bool r_valid, w_valid;
+    /* small direct-mapped TLBs for reads and writes (code, stack and data pages
+     * alternate; a walk per access would also bounce the page-table lines between the
+     * interpreter threads) */
+    struct guest_tlb_entry {
+        uint64_t vpage, ppage;
+        bool valid;
+    } rtlb[GUEST_TLB_SIZE], wtlb[GUEST_TLB_SIZE];
     /* guest-physical pages written (the VMM re-reads their symbolic bits) */
     uint64_t *touched;
     size_t ntouched, cap;
