@@ -757,6 +757,10 @@ void fuzzer_main_loop(struct vm *vm)
     if (f->have_snapshot) {
         console_mute(&vm->console, false);
         status(f, true);
+    } else if (vm_is_stopping(vm) && vm->exit_status < HV_EXIT_TIMEOUT) {
+        hv_error("fuzz: the target ended without calling symhv_fuzz_start: nothing to fuzz "
+                 "(build it with scripts/symhv-build-fuzzer, see README)");
+        vm->exit_status = HV_EXIT_SETUP_ERROR;
     }
     /* Stop first, then wake every parked vCPU: each sees the stop and leaves. */
     vm_request_stop(vm, 0);

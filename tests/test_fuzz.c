@@ -174,6 +174,11 @@ START_TEST(fuzz_arguments_are_checked)
     expect_symhv((const char *const[]){ "fuzz", "-v", "-i", empty, "-o", out, "--kernel",
                                         "@symhv-kernel", "--exec-timeout", "0", NULL },
                  125, NULL, "--exec-timeout expects milliseconds");
+    /* a program that never calls symhv_fuzz_start */
+    expect_symhv((const char *const[]){ "fuzz", "-i", seed_dir(), "-o", test_temp_dir(),
+                                        "--kernel", "@symhv-kernel", "--target", "@counter",
+                                        NULL },
+                 125, NULL, "the target ended without calling symhv_fuzz_start");
 }
 END_TEST
 
