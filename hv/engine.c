@@ -14,8 +14,10 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,7 +47,8 @@ enum sidecar_state { SIDECAR_NONE, SIDECAR_RUNNING, SIDECAR_DEAD };
 
 struct engine {
     struct vm *vm;
-    pthread_mutex_t lock;       /* inputs, bugs, sidecar start and death */
+    pthread_mutex_t lock;       /* inputs, bugs, sidecar start (held across a request) */
+    pthread_mutex_t death_lock; /* the RUNNING -> DEAD transition and `death` */
     struct input_record inputs[MAX_INPUTS];
     uint32_t ninputs;
     char output_dir[PATH_MAX];
@@ -60,6 +63,8 @@ struct engine {
     /* the sidecar */
     _Atomic int state;          /* enum sidecar_state */
     pid_t pid;
+    bool child;                 /* we started it (else attached: not ours to reap) */
+    char symex_socket[PATH_MAX];
     int pidfd;
     int shared_fd;
     struct sc_shared *shared;
@@ -125,7 +130,73 @@ static void close_sidecar_fds(struct engine *e)
     e->shared_fd = e->pidfd = -1;
 }
 
-/* Start symhv-symex with guest RAM, the slots and the doorbells. Caller holds e->lock. */
+/* --symex-socket: hand the descriptors to a sidecar waiting in symhv-symex --listen. */
+static int attach_sidecar(struct engine *e)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(e->symex_socket) >= sizeof addr.sun_path) {
+        hv_error("--symex-socket: path too long for a unix socket: %s", e->symex_socket);
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    memcpy(addr.sun_path, e->symex_socket, strlen(e->symex_socket) + 1);
+    if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        hv_error_errno("cannot attach to the sidecar at %s (start symhv-symex --listen %s)",
+                       e->symex_socket, e->symex_socket);
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    struct sc_attach msg = { .magic = SC_MAGIC, .version = SC_VERSION, .nslots = e->nslots,
+                             .solver_timeout_ms = e->solver_timeout_ms,
+                             .mem_bytes = e->vm->mem_bytes };
+    snprintf(msg.output_dir, sizeof msg.output_dir, "%s", e->output_dir);
+    int fds[2 + 2 * (SYMHV_MAX_VCPUS + 1)], nfds = 0;
+    fds[nfds++] = e->vm->mem_fd;
+    fds[nfds++] = e->shared_fd;
+    for (unsigned i = 0; i < e->nslots; i++) {
+        fds[nfds++] = e->to_sidecar[i];
+        fds[nfds++] = e->to_vmm[i];
+    }
+    union {
+        char buf[CMSG_SPACE(sizeof fds)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = { &msg, sizeof msg };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int)) };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+    struct ucred peer;
+    socklen_t plen = sizeof peer;
+    if (sendmsg(s, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof msg ||
+        getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &plen) < 0) {
+        hv_error_errno("handing the VM to the sidecar at %s failed", e->symex_socket);
+        close(s);
+        return -1;
+    }
+    close(s);
+    e->pid = peer.pid;
+    e->pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+    if (e->pidfd < 0) {
+        hv_error_errno("pidfd_open for the sidecar (pid %d) failed", (int)e->pid);
+        return -1;
+    }
+    hv_info("attached to the symbolic sidecar at %s (pid %d, %u slots)", e->symex_socket,
+            (int)e->pid, e->nslots);
+    e->child = false;
+    atomic_store(&e->state, SIDECAR_RUNNING);
+    return 0;
+}
+
+/* Start symhv-symex with guest RAM, the slots and the doorbells (or attach to one).
+ * Caller holds e->lock. */
 static int start_sidecar(struct engine *e)
 {
     struct vm *vm = e->vm;
@@ -156,6 +227,9 @@ static int start_sidecar(struct engine *e)
             return -1;
         }
     }
+
+    if (e->symex_socket[0])
+        return attach_sidecar(e);
 
     /* The child gets them on fixed numbers (sidecar.h). Sources are first moved above
      * every target so no dup2 clobbers a source still to be copied. */
@@ -224,6 +298,7 @@ static int start_sidecar(struct engine *e)
         return -1;
     }
     hv_info("symbolic sidecar %s started (pid %d, %u slots)", exe, (int)e->pid, e->nslots);
+    e->child = true;
     atomic_store(&e->state, SIDECAR_RUNNING);
     return 0;
 }
@@ -261,14 +336,17 @@ static void sync_pages(struct engine *e, const struct sc_slot *slot)
  * values, so releasing every symbolic page is all it takes. */
 static void sidecar_died(struct engine *e, const char *when)
 {
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->death_lock);
     if (atomic_load(&e->state) != SIDECAR_RUNNING) {
-        pthread_mutex_unlock(&e->lock);
+        pthread_mutex_unlock(&e->death_lock);
         return;
     }
     int status = 0;
     char how[64] = "it stopped answering";
-    if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
+    if (!e->child) {
+        snprintf(how, sizeof how, "pid %d, attached", (int)e->pid);
+        kill(e->pid, SIGKILL);
+    } else if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
         if (WIFSIGNALED(status))
             snprintf(how, sizeof how, "killed by signal %d (%s)", WTERMSIG(status),
                      strsignal(WTERMSIG(status)));
@@ -280,7 +358,7 @@ static void sidecar_died(struct engine *e, const char *when)
     }
     snprintf(e->death, sizeof e->death, "the sidecar died (%s) %s", how, when);
     atomic_store(&e->state, SIDECAR_DEAD);
-    pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->death_lock);
     hv_error("%s; the run continues concretely without symbolic execution", e->death);
     symmem_release_all(e->vm);
 }
@@ -338,10 +416,13 @@ int engine_create(struct vm *vm, const struct vm_config *cfg)
     e->vm = vm;
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->clock_lock, NULL);
+    pthread_mutex_init(&e->death_lock, NULL);
     e->pidfd = e->shared_fd = -1;
     for (unsigned i = 0; i < SYMHV_MAX_VCPUS + 1; i++)
         e->to_sidecar[i] = e->to_vmm[i] = -1;
     snprintf(e->output_dir, sizeof e->output_dir, "%s", cfg->output_dir ? cfg->output_dir : "");
+    snprintf(e->symex_socket, sizeof e->symex_socket, "%s",
+             cfg->symex_socket ? cfg->symex_socket : "");
     e->solver_timeout_ms = cfg->solver_timeout_ms;
     e->clock_slow_down = cfg->clock_slow_down;
     const char *preset = cfg->replay_path ? cfg->replay_path : cfg->seed_path;
@@ -381,17 +462,21 @@ void engine_destroy(struct vm *vm)
     if (atomic_load(&e->state) == SIDECAR_RUNNING) {
         struct sc_slot *slot = &e->shared->slots[e->nslots - 1];
         slot->op = SC_OP_QUIT;
-        if (sidecar_call(e, e->nslots - 1, "shutdown") == 0) {
-            for (double waited = 0; waited < QUIT_WAIT_S; waited += 0.01) {
-                if (waitpid(e->pid, NULL, WNOHANG) == e->pid)
-                    goto reaped;
-                usleep(10000);
+        sidecar_call(e, e->nslots - 1, "shutdown"); /* if it fails, sidecar_died reaped it */
+        /* An attached sidecar exits by itself and is not ours to wait for. */
+        if (e->child && atomic_load(&e->state) == SIDECAR_RUNNING) {
+            bool gone = false;
+            for (double waited = 0; waited < QUIT_WAIT_S && !gone; waited += 0.01) {
+                gone = waitpid(e->pid, NULL, WNOHANG) == e->pid;
+                if (!gone)
+                    usleep(10000);
+            }
+            if (!gone) {
+                kill(e->pid, SIGKILL);
+                waitpid(e->pid, NULL, 0);
             }
         }
-        kill(e->pid, SIGKILL);
-        waitpid(e->pid, NULL, 0);
     }
-reaped:
     close_sidecar_fds(e);
     for (uint32_t i = 0; i < e->ninputs; i++)
         free(e->inputs[i].initial);

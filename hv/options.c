@@ -35,6 +35,8 @@ static const char usage_text[] =
     "      --clock-slow-down[=N]  while a vCPU is interpreted, its guest clock (TSC)\n"
     "                        stands still, or with N runs N times slower, so guest\n"
     "                        timeouts do not fire because of interpretation\n"
+    "      --symex-socket PATH  attach to a sidecar started as symhv-symex --listen PATH\n"
+    "                        instead of starting one\n"
     "      --solver-timeout MS  per solver query (default 10000); a query that times out\n"
     "                        yields no input, the run goes on\n"
     "      --kvm-device PATH KVM device (default /dev/kvm)\n"
@@ -104,7 +106,8 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
 {
     enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT,
            OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
-           OPT_CONCOLIC_TIMEOUT, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED };
+           OPT_CONCOLIC_TIMEOUT, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
+           OPT_SYMEX_SOCKET };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, OPT_INITRD },
@@ -119,6 +122,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         { "max-time", required_argument, NULL, OPT_MAX_TIME },
         { "until-crash", no_argument, NULL, OPT_UNTIL_CRASH },
         { "rng-seed", required_argument, NULL, OPT_RNG_SEED },
+        { "symex-socket", required_argument, NULL, OPT_SYMEX_SOCKET },
         { "smp", required_argument, NULL, 's' },
         { "mem", required_argument, NULL, 'm' },
         { "cmdline", required_argument, NULL, 'c' },
@@ -177,6 +181,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         case OPT_INITRD: opt->vm.initrd_path = optarg; break;
         case 'c': opt->vm.cmdline = optarg; break;
         case OPT_IN_DIR: opt->fuzz.in_dir = optarg; break;
+        case OPT_SYMEX_SOCKET: opt->vm.symex_socket = optarg; break;
         case 'x': opt->fuzz.dict_path = optarg; break;
         case OPT_UNTIL_CRASH: opt->fuzz.until_crash = true; break;
         case OPT_EXEC_TIMEOUT:

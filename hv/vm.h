@@ -38,6 +38,7 @@ struct vm_config {
     const char *replay_path; /* NULL, or an input file to replay concretely */
     const char *seed_path;   /* NULL, or the first concrete input of a symbolic run */
     unsigned solver_timeout_ms; /* per solver query */
+    const char *symex_socket; /* NULL: start symhv-symex; else attach to it there */
     const struct fuzz_config *fuzz; /* `symhv fuzz`, else NULL */
     double clock_slow_down;  /* 0: off; guest time of an interpreted vCPU runs this many
                                 times slower (INFINITY: stands still) */

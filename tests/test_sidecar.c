@@ -6,7 +6,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "symhv_run.h"
 
@@ -108,6 +111,44 @@ START_TEST(sidecar_crash_resumes_the_vcpu_and_the_run_goes_on)
 }
 END_TEST
 
+/* A sidecar started on its own (symhv-symex --listen) serves a symhv run that attaches
+ * to it, then exits; nobody listening is one clear error and a concrete run. */
+START_TEST(attached_sidecar_serves_a_run)
+{
+    const char *dir = test_temp_dir(), *out = test_temp_dir();
+    char sock[256];
+    snprintf(sock, sizeof sock, "%s/symex.sock", dir);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(getenv("SYMHV_SYMEX"), "symhv-symex", "--listen", sock, (char *)NULL);
+        _exit(98);
+    }
+    struct stat st;
+    for (int i = 0; i < 100 && stat(sock, &st) < 0; i++)
+        usleep(50 * 1000);
+    expect_symhv((const char *const[]){ "-v", "--smp", "2", "--kernel", "@symhv-kernel",
+                                        "--initrd", "@magic", "--timeout", "120", "-o", out,
+                                        "--symex-socket", sock, NULL },
+                 0, "magic: input rejected", "attached to the symbolic sidecar at");
+    int ws;
+    ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "sidecar status 0x%x", ws);
+    ck_assert_int_eq(summary_value(out, "symbolic branches"), 1);
+    ck_assert(output_file_exists(out, "branch-000-input.bin"));
+    char *summary = read_output_file(out, "summary.txt", NULL);
+    ck_assert_contains(summary, "sidecar: ok");
+    free(summary);
+
+    expect_symhv((const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                        "@magic", "--timeout", "120", "-o", test_temp_dir(),
+                                        "--symex-socket", sock, NULL },
+                 0, "magic: input rejected", "cannot attach to the sidecar at");
+}
+END_TEST
+
 /* No sidecar binary: one clear error, the input stays concrete, the run completes. */
 START_TEST(missing_sidecar_leaves_the_run_concrete)
 {
@@ -183,6 +224,7 @@ int main(void)
     tcase_add_test(tc, guest_clock_stands_still_while_interpreted);
     tcase_add_test(tc, sidecar_crash_resumes_the_vcpu_and_the_run_goes_on);
     tcase_add_test(tc, missing_sidecar_leaves_the_run_concrete);
+    tcase_add_test(tc, attached_sidecar_serves_a_run);
     tcase_add_test(tc, sidecar_refuses_to_run_by_hand);
     tcase_add_test(tc, agent_command_checks_arguments);
     suite_add_tcase(s, tc);

@@ -123,6 +123,18 @@ static inline uint64_t sc_shared_size(uint32_t nslots, uint64_t mem_bytes)
     return sc_bitmap_offset(nslots) + ((mem_bytes / 8 + 4095) & ~4095ull);
 }
 
+/* Attaching to a sidecar that is already running (symhv-symex --listen PATH, then
+ * symhv --symex-socket PATH): symhv connects to the unix socket and sends one message,
+ * a struct sc_attach as data and, as SCM_RIGHTS, the descriptors in the order of the
+ * SC_FD_* numbers below (guest RAM, slots, the doorbells slot by slot). The sidecar
+ * learns symhv's pid from the socket (SO_PEERCRED) and symhv learns the sidecar's. */
+struct sc_attach {
+    uint32_t magic, version;
+    uint32_t nslots, solver_timeout_ms;
+    uint64_t mem_bytes;
+    char output_dir[4096];
+};
+
 /* File descriptors symhv hands symhv-symex (dup'ed to these numbers). */
 enum {
     SC_FD_GUEST_MEM = 3,

@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "doorbell.h"
@@ -21,11 +24,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: symhv-symex --slots N --mem-bytes BYTES --vmm-pid PID [options]\n"
+            "       symhv-symex --listen SOCKET [options]\n"
             "\n"
-            "The symbolic sidecar of symhv. symhv starts it; it is not meant to be run by\n"
-            "hand. It expects guest RAM on fd %d, the shared slots on fd %d and two eventfd\n"
-            "doorbells per slot from fd %d on.\n"
+            "The symbolic sidecar of symhv. Normally symhv starts it, with guest RAM on fd\n"
+            "%d, the shared slots on fd %d and two eventfd doorbells per slot from fd %d on.\n"
+            "With --listen it waits on a unix socket for one symhv run started with\n"
+            "--symex-socket SOCKET (e.g. to run the sidecar under a debugger or elsewhere\n"
+            "in the process tree), serves it and exits.\n"
             "\n"
+            "  --listen SOCKET      wait for symhv to attach (the socket file is created)\n"
             "  --slots N            slots (vCPUs + 1)\n"
             "  --mem-bytes BYTES    guest RAM size\n"
             "  --vmm-pid PID        exit when this process goes away\n"
@@ -74,6 +81,83 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* --listen: accept one symhv, take its descriptors and parameters (sidecar.h). Fills
+ * the run's parameters; the descriptors end up on the SC_FD_* numbers. */
+static int accept_vmm(const char *path, unsigned long long *slots, unsigned long long *mem_bytes,
+                      unsigned long long *vmm_pid, struct session_config *cfg,
+                      char *output_dir, size_t output_size)
+{
+    int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof addr.sun_path) {
+        fprintf(stderr, "symhv-symex: socket path too long: %s\n", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    unlink(path);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(ls, 1) < 0) {
+        fprintf(stderr, "symhv-symex: cannot listen on %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(stderr, "symhv-symex: waiting for symhv on %s\n", path);
+    int s = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+    close(ls);
+    unlink(path);
+    if (s < 0) {
+        fprintf(stderr, "symhv-symex: accept on %s failed: %s\n", path, strerror(errno));
+        return -1;
+    }
+    struct sc_attach msg;
+    enum { MAX_FDS = 2 + 2 * (SYMHV_MAX_VCPUS + 1) };
+    union {
+        char buf[CMSG_SPACE(MAX_FDS * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { &msg, sizeof msg };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf };
+    ssize_t n = recvmsg(s, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+    struct ucred peer;
+    socklen_t plen = sizeof peer;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    if (n != (ssize_t)sizeof msg || msg.magic != SC_MAGIC || msg.version != SC_VERSION || !cm ||
+        cm->cmsg_type != SCM_RIGHTS || getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &plen) < 0) {
+        fprintf(stderr, "symhv-symex: the peer on %s is not a matching symhv (protocol %u)\n",
+                path, SC_VERSION);
+        return -1;
+    }
+    size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int fds[MAX_FDS];
+    memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
+    close(s); /* before the dup2s below: it may sit on one of the SC_FD_* numbers */
+    if (msg.nslots == 0 || msg.nslots > SYMHV_MAX_VCPUS + 1 || nfds != 2 + 2 * (size_t)msg.nslots) {
+        fprintf(stderr, "symhv-symex: symhv sent %zu descriptors for %u slots\n", nfds, msg.nslots);
+        return -1;
+    }
+    /* move them above the targets first, then onto SC_FD_GUEST_MEM, ... */
+    for (size_t i = 0; i < nfds; i++) {
+        int high = fcntl(fds[i], F_DUPFD, 1024);
+        close(fds[i]);
+        fds[i] = high;
+    }
+    for (size_t i = 0; i < nfds; i++) {
+        if (fds[i] < 0 || dup2(fds[i], SC_FD_GUEST_MEM + (int)i) < 0) {
+            fprintf(stderr, "symhv-symex: cannot place descriptor %zu: %s\n", i, strerror(errno));
+            return -1;
+        }
+        close(fds[i]);
+    }
+    *slots = msg.nslots;
+    *mem_bytes = msg.mem_bytes;
+    *vmm_pid = (unsigned long long)peer.pid;
+    cfg->solver_timeout_ms = msg.solver_timeout_ms;
+    msg.output_dir[sizeof msg.output_dir - 1] = 0;
+    snprintf(output_dir, output_size, "%s", msg.output_dir);
+    cfg->output_dir = output_dir;
+    fprintf(stderr, "symhv-symex: serving symhv pid %d (%u slots)\n", (int)peer.pid, msg.nslots);
+    return 0;
+}
+
 static unsigned long long parse_number(const char *opt, const char *s)
 {
     char *end;
@@ -88,7 +172,7 @@ static unsigned long long parse_number(const char *opt, const char *s)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SLOTS = 256, OPT_MEM, OPT_PID, OPT_SOLVER, OPT_TIMEOUT };
+    enum { OPT_SLOTS = 256, OPT_MEM, OPT_PID, OPT_SOLVER, OPT_TIMEOUT, OPT_LISTEN };
     static const struct option longopts[] = {
         { "slots", required_argument, NULL, OPT_SLOTS },
         { "mem-bytes", required_argument, NULL, OPT_MEM },
@@ -96,12 +180,15 @@ int main(int argc, char **argv)
         { "output", required_argument, NULL, 'o' },
         { "solver", required_argument, NULL, OPT_SOLVER },
         { "solver-timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "listen", required_argument, NULL, OPT_LISTEN },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     unsigned long long slots = 0, mem_bytes = 0, vmm_pid = 0;
     struct session_config cfg = { .output_dir = "", .solver = "z3", .solver_timeout_ms = 10000 };
+    const char *listen_path = NULL;
+    static char attached_output[4096];
     int c;
     while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -111,11 +198,16 @@ int main(int argc, char **argv)
         case 'o': cfg.output_dir = optarg; break;
         case OPT_SOLVER: cfg.solver = optarg; break;
         case OPT_TIMEOUT: cfg.solver_timeout_ms = (unsigned)parse_number("--solver-timeout", optarg); break;
+        case OPT_LISTEN: listen_path = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("symhv-symex %s\n", SYMHV_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }
+    if (listen_path && optind == argc &&
+        accept_vmm(listen_path, &slots, &mem_bytes, &vmm_pid, &cfg, attached_output,
+                   sizeof attached_output) < 0)
+        return 1;
     if (optind < argc || slots == 0 || slots > SYMHV_MAX_VCPUS + 1 || mem_bytes == 0 || !vmm_pid) {
         fprintf(stderr, "symhv-symex: --slots (1..%d), --mem-bytes and --vmm-pid are required; "
                 "symhv starts this program itself (see --help)\n", SYMHV_MAX_VCPUS + 1);
