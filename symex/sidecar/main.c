@@ -44,6 +44,18 @@ static void usage(FILE *f)
             SC_FD_GUEST_MEM, SC_FD_SHARED, SC_FD_DOORBELLS);
 }
 
+/* The process ends from whichever serving thread learns it should first; exit() is
+ * not safe to run on two threads at once (its handlers would run twice), and nothing
+ * needs flushing (stderr is unbuffered, files are closed after each write). */
+static void end_process(int status)
+{
+    static int ending; /* atomic */
+    if (__atomic_exchange_n(&ending, 1, __ATOMIC_SEQ_CST))
+        for (;;)
+            pause(); /* another thread is ending the process */
+    _exit(status);
+}
+
 struct server {
     struct session *session;
     struct sc_shared *shared;
@@ -61,21 +73,21 @@ static void *serve(void *arg)
     if (rc < 0) {
         fprintf(stderr, "symhv-symex: io_uring setup for slot %u failed: %s\n", sv->index,
                 strerror(-rc));
-        exit(1);
+        end_process(1);
     }
     for (bool answered = false;; answered = true) {
         enum doorbell_result r = doorbell_ring_wait(&bell, answered, -1);
         if (r == DOORBELL_PEER_GONE)
-            exit(0); /* symhv is gone: nobody to serve */
+            end_process(0); /* symhv is gone: nobody to serve */
         if (r != DOORBELL_RUNG) {
             fprintf(stderr, "symhv-symex: doorbell of slot %u failed: %s\n", sv->index,
                     strerror(errno));
-            exit(1);
+            end_process(1);
         }
         session_handle(sv->session, slot);
         if (slot->op == SC_OP_QUIT) {
             doorbell_ring_wait(&bell, true, 0); /* the answer; then the process ends */
-            exit(0);
+            end_process(0);
         }
     }
     return NULL;
