@@ -282,7 +282,7 @@ int symmem_collect_dirty(struct vm *vm, void (*page)(void *ctx, uint64_t gpa), v
             rc = -1;
             break;
         }
-        for (uint64_t w = 0; w < words; w++)
+        for (uint64_t w = 0; w < words && page; w++)
             for (uint64_t bits = sm->dirty_bitmap[w]; bits; bits &= bits - 1)
                 page(ctx, s->range.gpa + (w * 64 + (uint64_t)__builtin_ctzll(bits)) * PAGE);
     }

@@ -69,7 +69,8 @@ int symmem_set_page(struct vm *vm, uint64_t page, const uint64_t bits[64]);
  * later. */
 int symmem_set_dirty_logging(struct vm *vm, bool on);
 /* Call page() for every page written since the last call (KVM_GET_DIRTY_LOG, which
- * also clears the log). Caller keeps the vCPUs out of KVM_RUN. */
+ * also clears the log); page == NULL just clears the log. Caller keeps the vCPUs out
+ * of KVM_RUN. */
 int symmem_collect_dirty(struct vm *vm, void (*page)(void *ctx, uint64_t gpa), void *ctx);
 /* Every page concrete again (the sidecar is gone). */
 void symmem_release_all(struct vm *vm);
