@@ -384,14 +384,15 @@ static int sidecar_call(struct engine *e, unsigned index, const char *what)
     }
     __atomic_store_n(&slot->cancel, 0, __ATOMIC_RELEASE);
     double cancelled_for = 0;
+    bool killed = false;
     enum doorbell_result r = doorbell_ring_wait(e->bells[index], true, WAIT_TICK_MS);
     while (r == DOORBELL_TIMEOUT) {
         if (vm_is_stopping(e->vm) && slot->op == SC_OP_HANDOFF) {
             __atomic_store_n(&slot->cancel, 1, __ATOMIC_RELEASE);
             cancelled_for += WAIT_TICK_MS / 1000.0;
-            if (cancelled_for > CANCEL_GRACE_S) {
+            if (cancelled_for > CANCEL_GRACE_S && !killed) {
                 kill(e->pid, SIGKILL); /* the next wait sees it gone */
-                cancelled_for = -1e9;
+                killed = true;
             }
         }
         r = doorbell_ring_wait(e->bells[index], false, WAIT_TICK_MS);
@@ -488,9 +489,8 @@ void engine_destroy(struct vm *vm)
 
 /* ---- requests from the vCPUs --------------------------------------------------------- */
 
-static void fill_paging(struct vcpu *v, struct sc_cpu *cpu, const struct kvm_sregs *sregs)
+static void fill_paging(struct sc_cpu *cpu, const struct kvm_sregs *sregs)
 {
-    (void)v;
     cpu->cr0 = sregs->cr0;
     cpu->cr3 = sregs->cr3;
     cpu->cr4 = sregs->cr4;
@@ -498,6 +498,16 @@ static void fill_paging(struct vcpu *v, struct sc_cpu *cpu, const struct kvm_sre
     cpu->cpl = sregs->cs.selector & 3;
     cpu->fs_base = sregs->fs.base;
     cpu->gs_base = sregs->gs.base;
+}
+
+static int add_extent(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
+{
+    (void)v;
+    struct sc_slot *slot = ctx;
+    if (slot->nextents == SC_MAX_EXTENTS)
+        return -1;
+    slot->extents[slot->nextents++] = (struct sc_extent){ gpa, (uint32_t)n, (uint32_t)off };
+    return 0;
 }
 
 int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char *name)
@@ -538,21 +548,13 @@ int engine_make_symbolic(struct vcpu *v, uint64_t gva, uint64_t len, const char 
     struct sc_slot *slot = &e->shared->slots[v->index];
     struct kvm_sregs sregs;
     if (ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0)
-        fill_paging(v, &slot->cpu, &sregs);
+        fill_paging(&slot->cpu, &sregs);
     slot->op = SC_OP_MAKE_SYMBOLIC;
     slot->vcpu = v->index;
     snprintf(slot->name, sizeof slot->name, "%s", name);
     slot->input_len = (uint32_t)len;
     slot->nextents = 0;
-    for (uint64_t off = 0; off < len && slot->nextents < SC_MAX_EXTENTS;) {
-        uint64_t gpa, n = 4096 - ((gva + off) & 4095);
-        if (n > len - off)
-            n = len - off;
-        if (vcpu_translate(v, gva + off, &gpa) < 0)
-            break; /* checked by the caller */
-        slot->extents[slot->nextents++] = (struct sc_extent){ gpa, (uint32_t)n, (uint32_t)off };
-        off += n;
-    }
+    vcpu_for_each_chunk(v, gva, len, add_extent, slot); /* the caller checked the range */
     /* The lock keeps input ids in the same order here and in the sidecar. */
     int rc = sidecar_call(e, v->index, "make_symbolic");
     pthread_mutex_unlock(&e->lock);
@@ -577,31 +579,6 @@ int engine_concretise(struct vcpu *v, uint64_t gpa, uint64_t len)
         return 0; /* everything is concrete now */
     sync_pages(e, slot);
     return slot->status == SC_OK ? 0 : -1;
-}
-
-/* Let KVM finish the access it is waiting for without running the guest, so the
- * registers can be replaced (see ../shared/KVM-ON-THIS-MACHINE.md). */
-static int complete_pending_access(struct vcpu *v)
-{
-    struct kvm_run *run = v->run;
-    for (int rounds = 0; rounds < 64; rounds++) {
-        if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write) {
-            uint8_t *h = vm_gpa_to_host(v->vm, run->mmio.phys_addr, run->mmio.len);
-            memcpy(run->mmio.data, h ? h : (uint8_t[8]){ 0 }, run->mmio.len);
-        }
-        /* (a write exit here belongs to the trapped instruction, which the
-         * interpreter executes again from its start: dropped) */
-        __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-        int rc = ioctl(v->fd, KVM_RUN, 0);
-        if (rc < 0 && errno == EINTR)
-            return 0;
-        if (rc < 0 || run->exit_reason != KVM_EXIT_MMIO) {
-            hv_error_errno("vCPU %u: completing a trapped access failed (exit %u)", v->index,
-                           run->exit_reason);
-            return -1;
-        }
-    }
-    return -1;
 }
 
 static void cpu_from_kvm(struct sc_cpu *cpu, const struct kvm_regs *r, const struct kvm_fpu *fpu)
@@ -714,7 +691,7 @@ int engine_handoff(struct vcpu *v)
         hv_error_errno("vCPU %u: reading state for the interpreter failed", v->index);
         return -1;
     }
-    if (complete_pending_access(v) < 0)
+    if (vcpu_complete_pending_exit(v) < 0)
         return -1;
     if (atomic_load(&e->state) != SIDECAR_RUNNING)
         return 0; /* the pages are being released: the CPU retries the access */
@@ -727,7 +704,7 @@ int engine_handoff(struct vcpu *v)
     slot->op = SC_OP_HANDOFF;
     slot->vcpu = v->index;
     cpu_from_kvm(&slot->cpu, &regs, &fpu);
-    fill_paging(v, &slot->cpu, &sregs);
+    fill_paging(&slot->cpu, &sregs);
     __atomic_store_n(&slot->checkpoint_seq, 0, __ATOMIC_RELEASE);
     atomic_fetch_add(&e->handoffs, 1);
     if (sidecar_call(e, v->index, "a handoff") == 0) {

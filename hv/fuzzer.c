@@ -55,7 +55,6 @@ struct fuzzer {
     enum request request;
     int end_status;
     char end_why[256];
-    unsigned requester;
     uint64_t park_gen;         /* atomic: vCPUs park while their seen gen differs */
     uint64_t release_gen;
     unsigned parked;
@@ -91,7 +90,7 @@ struct fuzzer {
     size_t seeds_left;         /* the first executions run the seeds as they are */
     uint64_t execs, crashes, hangs, solver_inputs, solver_kept, concolic_runs;
     uint64_t execs_at_last_new, last_concolic_exec;
-    double started, exec_started, last_status, last_stats, last_new_time;
+    double started, exec_started, last_status, last_stats;
     size_t edges;
     bool tty, done;
 };
@@ -160,7 +159,7 @@ int fuzzer_create(struct vm *vm, const struct fuzz_config *cfg)
         goto fail;
     }
     f->tty = isatty(STDERR_FILENO);
-    f->started = f->last_status = f->last_stats = f->last_new_time = now_s();
+    f->started = f->last_status = f->last_stats = now_s();
     vm->fuzzer = f;
     return 0;
 fail:
@@ -192,20 +191,29 @@ void fuzzer_destroy(struct vm *vm)
 
 /* ---- hypercalls (vCPU threads) -------------------------------------------------------- */
 
+struct buffer_pages {
+    struct guest_buffer *b;
+    unsigned max_pages;
+};
+
+static int add_buffer_page(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
+{
+    (void)v, (void)n, (void)off;
+    struct buffer_pages *bp = ctx;
+    if (bp->b->npages == bp->max_pages)
+        return -1;
+    bp->b->gpa[bp->b->npages++] = gpa & ~4095ull;
+    return 0;
+}
+
 static int translate_buffer(struct vcpu *v, uint64_t gva, uint64_t len, unsigned max_pages,
                             struct guest_buffer *b)
 {
     b->gva = gva;
     b->len = len;
     b->npages = 0;
-    for (uint64_t page = gva & ~4095ull; page < gva + len; page += 4096) {
-        uint64_t gpa;
-        if (b->npages == max_pages || vcpu_translate(v, page, &gpa) < 0 ||
-            gpa < SYMHV_KERNEL_MIN_ADDR || !vm_gpa_to_host(v->vm, gpa & ~4095ull, 4096))
-            return -1;
-        b->gpa[b->npages++] = gpa & ~4095ull;
-    }
-    return 0;
+    struct buffer_pages bp = { b, max_pages };
+    return vcpu_for_each_chunk(v, gva, len, add_buffer_page, &bp);
 }
 
 /* Start a rendezvous: every vCPU parks at its next park point (the caller's own
@@ -217,13 +225,11 @@ static void begin_rendezvous_locked(struct fuzzer *f)
 }
 
 /* Post a request for the main thread. */
-static void post_request(struct fuzzer *f, enum request req, unsigned vcpu, int status,
-                         const char *why)
+static void post_request(struct fuzzer *f, enum request req, int status, const char *why)
 {
     pthread_mutex_lock(&f->lock);
     if (f->request == REQ_NONE && !vm_is_stopping(f->vm)) { /* the first end counts */
         f->request = req;
-        f->requester = vcpu;
         f->end_status = status;
         snprintf(f->end_why, sizeof f->end_why, "%s", why ? why : "");
         begin_rendezvous_locked(f);
@@ -251,7 +257,7 @@ int32_t fuzzer_hc_start(struct vcpu *v, uint64_t buf, uint64_t max_len, uint64_t
     if (!f->seen || !f->trace || !f->crash_seen || !f->hang_seen)
         return -SYMHV_EINVAL;
     f->start_vcpu = v->index;
-    post_request(f, REQ_SNAPSHOT, v->index, 0, NULL);
+    post_request(f, REQ_SNAPSHOT, 0, NULL);
     return 0; /* replaced by the first input's length when the vCPU is released */
 }
 
@@ -264,7 +270,7 @@ void fuzzer_end_execution(struct vcpu *v, int status, const char *why)
         vm_request_stop(v->vm, status ? HV_EXIT_GUEST_CRASH : 0);
         return;
     }
-    post_request(f, REQ_END, v->index, status, why);
+    post_request(f, REQ_END, status, why);
 }
 
 void fuzzer_note_host_write(struct vm *vm)
@@ -297,11 +303,9 @@ void fuzzer_park_point(struct vcpu *v)
     uint64_t gen = __atomic_load_n(&f->park_gen, __ATOMIC_SEQ_CST);
     if (gen == f->seen_gen[v->index])
         return;
-    /* Complete an exit KVM still waits on (e.g. the hypercall that ended the
-     * execution) without running the guest, so the saved or replaced state is whole. */
-    __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    if (ioctl(v->fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN))
-        hv_error_errno("vCPU %u: completing the last exit before parking failed", v->index);
+    /* e.g. the hypercall that ended the execution: the saved or replaced state must
+     * be whole */
+    vcpu_complete_pending_exit(v);
     pthread_mutex_lock(&f->lock);
     f->parked++;
     pthread_cond_broadcast(&f->cond);
@@ -552,7 +556,6 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         snprintf(what, sizeof what, "%s", news == 2 ? "+cov" : "+hits");
         save_input(f, f->queue_dir, e->id, what);
         f->execs_at_last_new = f->execs;
-        f->last_new_time = now_s();
         if (f->cur_origin == FZ_FROM_SOLVER)
             f->solver_kept++;
     }
@@ -560,21 +563,24 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         f->edges = fz_count_edges(f->seen, f->map.len);
 }
 
+/* The next input is a stored one, as it is. */
+static void take_input(struct fuzzer *f, const struct fz_entry *e, enum fz_origin origin)
+{
+    f->cur_len = e->len;
+    memcpy(f->cur, e->data, e->len);
+    f->cur_origin = origin;
+}
+
 /* Choose and place the next input; may start a concolic execution. */
 static void next_input(struct fuzzer *f)
 {
     f->cur_concolic = false;
     if (f->seeds_left) { /* each seed once, as it is: the coverage baseline */
-        struct fz_entry *e = &f->queue.entries[f->queue.n - f->seeds_left--];
-        f->cur_len = e->len;
-        memcpy(f->cur, e->data, e->len);
-        f->cur_origin = FZ_FROM_SEED;
+        take_input(f, &f->queue.entries[f->queue.n - f->seeds_left--], FZ_FROM_SEED);
     } else if (f->pending.n) { /* solver inputs first, newest last */
         struct fz_entry *e = &f->pending.entries[--f->pending.n];
-        f->cur_len = e->len;
-        memcpy(f->cur, e->data, e->len);
+        take_input(f, e, FZ_FROM_SOLVER);
         free(e->data);
-        f->cur_origin = FZ_FROM_SOLVER;
     } else {
         bool due = f->cfg.concolic_every &&
                    (f->execs - f->last_concolic_exec >= f->cfg.concolic_every ||
@@ -591,9 +597,7 @@ static void next_input(struct fuzzer *f)
             struct fz_entry *e = &f->queue.entries[candidate];
             e->concolic_done = true;
             f->next_concolic = candidate + 1;
-            f->cur_len = e->len;
-            memcpy(f->cur, e->data, e->len);
-            f->cur_origin = e->origin;
+            take_input(f, e, e->origin);
             f->cur_concolic = true;
             f->last_concolic_exec = f->execs;
         } else {

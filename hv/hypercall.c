@@ -56,27 +56,6 @@ static int32_t hc_write(struct vcpu *v, uint64_t buf, uint64_t len)
     return (int32_t)len;
 }
 
-/* Guest-physical chunks of [gva, gva+len), one per page; -1 if a page is unmapped,
- * outside RAM or in the boot area below the kernel (page tables live there). */
-static int for_each_chunk(struct vcpu *v, uint64_t gva, uint64_t len,
-                          int (*fn)(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off,
-                                    void *ctx),
-                          void *ctx)
-{
-    for (uint64_t off = 0; off < len;) {
-        uint64_t gpa, n = 4096 - ((gva + off) & 4095);
-        if (n > len - off)
-            n = len - off;
-        if (vcpu_translate(v, gva + off, &gpa) < 0 || gpa < SYMHV_KERNEL_MIN_ADDR ||
-            !vm_gpa_to_host(v->vm, gpa, n))
-            return -1;
-        if (fn && fn(v, gpa, n, off, ctx) < 0)
-            return -1;
-        off += n;
-    }
-    return 0;
-}
-
 static int32_t hc_make_symbolic(struct vcpu *v, uint64_t buf, uint64_t len, uint64_t name_gva)
 {
     char name[SYMHV_INPUT_NAME_MAX + 1];
@@ -87,7 +66,7 @@ static int32_t hc_make_symbolic(struct vcpu *v, uint64_t buf, uint64_t len, uint
     if (name[0] == 0 || strlen(name) == SYMHV_INPUT_NAME_MAX)
         return -SYMHV_EINVAL; /* empty, or longer than the limit */
     /* Check every page first, so a bad range marks nothing. */
-    if (for_each_chunk(v, buf, len, NULL, NULL) < 0)
+    if (vcpu_for_each_chunk(v, buf, len, NULL, NULL) < 0)
         return -SYMHV_EFAULT;
     int id = engine_make_symbolic(v, buf, len, name);
     if (id >= 0)
@@ -194,9 +173,9 @@ int32_t hypercall_handle(struct vcpu *v)
         struct example_copy c = { a1 };
         if (a2 == 0 || a2 > SYMHV_SYMBOLIC_MAX_BYTES || a0 + a2 < a0 || a1 + a2 < a1)
             return -SYMHV_EINVAL;
-        if (for_each_chunk(v, a1, a2, NULL, NULL) < 0 || for_each_chunk(v, a0, a2, NULL, NULL) < 0)
+        if (vcpu_for_each_chunk(v, a1, a2, NULL, NULL) < 0 || vcpu_for_each_chunk(v, a0, a2, NULL, NULL) < 0)
             return -SYMHV_EFAULT;
-        return for_each_chunk(v, a0, a2, copy_chunk, &c) < 0 ? -SYMHV_EFAULT : 0;
+        return vcpu_for_each_chunk(v, a0, a2, copy_chunk, &c) < 0 ? -SYMHV_EFAULT : 0;
     }
     case SYMHV_HC_PRINT_EXPR: /* natively: the value is concrete (see agent.h) */
         if (read_guest_string(v, a0, msg, SYMHV_INPUT_NAME_MAX + 1) < 0)

@@ -76,6 +76,48 @@ int vcpu_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa)
     return 0;
 }
 
+int vcpu_for_each_chunk(struct vcpu *v, uint64_t gva, uint64_t len,
+                        int (*fn)(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off,
+                                  void *ctx),
+                        void *ctx)
+{
+    for (uint64_t off = 0; off < len;) {
+        uint64_t gpa, n = 4096 - ((gva + off) & 4095);
+        if (n > len - off)
+            n = len - off;
+        if (vcpu_translate(v, gva + off, &gpa) < 0 || gpa < SYMHV_KERNEL_MIN_ADDR ||
+            !vm_gpa_to_host(v->vm, gpa, n))
+            return -1;
+        if (fn && fn(v, gpa, n, off, ctx) < 0)
+            return -1;
+        off += n;
+    }
+    return 0;
+}
+
+int vcpu_complete_pending_exit(struct vcpu *v)
+{
+    struct kvm_run *run = v->run;
+    for (int rounds = 0; rounds < 64; rounds++) {
+        if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write) {
+            uint8_t *h = vm_gpa_to_host(v->vm, run->mmio.phys_addr, run->mmio.len);
+            memcpy(run->mmio.data, h ? h : (uint8_t[8]){ 0 }, run->mmio.len);
+        }
+        /* (a pending write exit is dropped: whoever replaces the registers runs the
+         * instruction again, or it already retired) */
+        __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        int rc = ioctl(v->fd, KVM_RUN, 0);
+        if (rc < 0 && (errno == EINTR || errno == EAGAIN))
+            return 0;
+        if (rc < 0 || run->exit_reason != KVM_EXIT_MMIO) {
+            hv_error_errno("vCPU %u: completing a pending exit failed (exit %u)", v->index,
+                           run->exit_reason);
+            return -1;
+        }
+    }
+    return -1;
+}
+
 static int copy_virt(struct vcpu *v, uint64_t gva, void *host, size_t len, int to_guest)
 {
     uint8_t *p = host;

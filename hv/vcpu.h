@@ -18,6 +18,20 @@ void vcpu_kick(struct vcpu *v);
  * from the vCPU's own thread). Returns 0, or -1 if unmapped. */
 int vcpu_translate(struct vcpu *v, uint64_t gva, uint64_t *gpa);
 
+/* Walk [gva, gva+len) of this vCPU's address space page by page: fn(v, gpa, n, off,
+ * ctx) for each chunk of n bytes at guest-physical gpa (offset off in the range). -1 as
+ * soon as a page is unmapped, outside RAM or in the boot area below the kernel (page
+ * tables live there), or fn returns < 0. fn may be NULL (just check the range). */
+int vcpu_for_each_chunk(struct vcpu *v, uint64_t gva, uint64_t len,
+                        int (*fn)(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off,
+                                  void *ctx),
+                        void *ctx);
+
+/* Let KVM finish the exit it is waiting on (I/O or MMIO data) without running the
+ * guest (KVM_RUN with immediate_exit), so the registers can be saved or replaced
+ * (see ../shared/KVM-ON-THIS-MACHINE.md). From the vCPU's own thread. 0 or -1. */
+int vcpu_complete_pending_exit(struct vcpu *v);
+
 /* Copy between host and guest-virtual memory of this vCPU's current address space.
  * Must be called from the vCPU's own thread while it is stopped in an exit.
  * Returns 0, or -1 if some page is unmapped or outside RAM. */

@@ -69,7 +69,7 @@ enum sc_stop {
 
 /* Totals a FINISH reply carries for the run summary. */
 struct sc_stats {
-    uint64_t handoffs, instructions, stops_native, parallel_peak;
+    uint64_t instructions, stops_native, parallel_peak;
     uint64_t constraints, branches, flipped_sat, flipped_unsat, flipped_unknown;
     uint64_t assumptions, expressions_printed;
     double interpreter_seconds, solver_seconds;

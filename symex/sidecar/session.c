@@ -326,7 +326,6 @@ static void handoff(struct session *s, struct sc_slot *slot)
 
     double dt = now() - t0;
     pthread_mutex_lock(&s->lock);
-    s->stats.handoffs++;
     s->stats.instructions += st.instructions;
     s->stats.stops_native += slot->stop == SC_STOP_NATIVE;
     s->stats.interpreter_seconds += dt;
