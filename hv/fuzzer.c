@@ -61,6 +61,7 @@ struct fuzzer {
     uint64_t seen_gen[SYMHV_MAX_VCPUS];
 
     /* snapshot (main thread only, while the vCPUs are parked) */
+    bool start_claimed;        /* a symhv_fuzz_start owns the snapshot (under lock) */
     bool have_snapshot;
     unsigned start_vcpu;
     struct guest_buffer input, map;
@@ -242,23 +243,44 @@ int32_t fuzzer_hc_start(struct vcpu *v, uint64_t buf, uint64_t max_len, uint64_t
                         uint64_t map_size)
 {
     struct fuzzer *f = v->vm->fuzzer;
-    if (f->have_snapshot)
-        return -SYMHV_EINVAL; /* one snapshot per run */
     if (max_len == 0 || max_len > FZ_MAX_INPUT || buf + max_len < buf ||
         map_size > FZ_MAP_MAX || map + map_size < map)
         return -SYMHV_EINVAL;
+    /* One snapshot per run, claimed by the first call: every size below comes from
+     * this one call (two vCPUs racing here once mixed one's map with the other's
+     * buffer sizes). */
+    pthread_mutex_lock(&f->lock);
+    if (f->start_claimed) {
+        pthread_mutex_unlock(&f->lock);
+        return -SYMHV_EBUSY;
+    }
+    f->start_claimed = true;
+    pthread_mutex_unlock(&f->lock);
+    size_t alloc = map_size ? map_size : 1;
+    int32_t err = -SYMHV_EFAULT;
     if (translate_buffer(v, buf, max_len, MAX_BUF_PAGES, &f->input) < 0 ||
         (map_size && translate_buffer(v, map, map_size, MAX_MAP_PAGES, &f->map) < 0))
-        return -SYMHV_EFAULT;
-    f->seen = calloc(1, map_size ? map_size : 1);
-    f->trace = calloc(1, map_size ? map_size : 1);
-    f->crash_seen = calloc(1, map_size ? map_size : 1);
-    f->hang_seen = calloc(1, map_size ? map_size : 1);
+        goto refuse;
+    if (!map_size)
+        f->map = (struct guest_buffer){ 0 };
+    f->seen = calloc(1, alloc);
+    f->trace = calloc(1, alloc);
+    f->crash_seen = calloc(1, alloc);
+    f->hang_seen = calloc(1, alloc);
+    err = -SYMHV_EINVAL; /* out of host memory for the maps */
     if (!f->seen || !f->trace || !f->crash_seen || !f->hang_seen)
-        return -SYMHV_EINVAL;
+        goto refuse;
     f->start_vcpu = v->index;
     post_request(f, REQ_SNAPSHOT, 0, NULL);
     return 0; /* replaced by the first input's length when the vCPU is released */
+refuse:
+    free(f->seen), free(f->trace), free(f->crash_seen), free(f->hang_seen);
+    f->seen = f->trace = f->crash_seen = f->hang_seen = NULL;
+    f->input = f->map = (struct guest_buffer){ 0 };
+    pthread_mutex_lock(&f->lock);
+    f->start_claimed = false; /* a later call with good arguments may still start */
+    pthread_mutex_unlock(&f->lock);
+    return err;
 }
 
 void fuzzer_end_execution(struct vcpu *v, int status, const char *why)

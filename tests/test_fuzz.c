@@ -182,6 +182,26 @@ START_TEST(fuzz_arguments_are_checked)
 }
 END_TEST
 
+/* Two vCPUs race to symhv_fuzz_start with different coverage maps: one call owns the
+ * snapshot with its own sizes, the other is refused (the target crashes with status 5
+ * otherwise), and the VMM stays whole (an ASan build aborts on the old heap overflow). */
+START_TEST(racing_fuzz_starts_take_one_snapshot)
+{
+    for (int round = 0; round < 4; round++) {
+        const char *out = test_temp_dir();
+        struct run_result r;
+        run_symhv(&r, (const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--smp",
+                                             "2", "--kernel", "@symhv-kernel", "--target",
+                                             "@fuzz_race", "--max-execs", "200", NULL });
+        ck_assert_msg(r.status == 0 && !strstr(r.err, "Sanitizer"),
+                      "status %d, stderr:\n%s", r.status, r.err);
+        run_result_free(&r);
+        ck_assert_int_eq(stat_value(out, "execs_done"), 200);
+        ck_assert_int_eq(stat_value(out, "total_crashes"), 0);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -193,6 +213,7 @@ int main(void)
     tcase_add_test(tc, hybrid_run_finds_the_crash_and_it_replays);
     tcase_add_test(tc, killed_run_keeps_its_crash_and_resumes);
     tcase_add_test(tc, fuzz_arguments_are_checked);
+    tcase_add_test(tc, racing_fuzz_starts_take_one_snapshot);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -140,6 +140,7 @@ static inline long symhv_port_hypercall(long nr, long a0, long a1, long a2, long
 
 enum symhv_errno {
     SYMHV_EINVAL = 22,  /* bad argument */
+    SYMHV_EBUSY = 16,   /* already done by another call (e.g. a second symhv_fuzz_start) */
     SYMHV_EFAULT = 14,  /* a pointer/length the VMM could not translate or that leaves RAM */
     SYMHV_ENOSYS = 38,  /* unknown hypercall */
 };
