@@ -43,39 +43,6 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
     return e;
 }
 
-int fz_write_atomic(const char *dir, const char *name, const void *data, size_t len)
-{
-    char tmp[PATH_MAX], path[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    const uint8_t *p = data;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, p + done, len - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int err = errno;
-            close(fd);
-            unlink(tmp);
-            errno = err;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    /* on disk before it has its name: a crash file is whole or absent */
-    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-        int err = errno;
-        unlink(tmp);
-        errno = err;
-        return -1;
-    }
-    return 0;
-}
-
 int fz_out_dir_init(const char *out_dir, char *err, size_t err_size)
 {
     static const char *const subdirs[] = { "", "/queue", "/crashes", "/hangs" };

@@ -70,8 +70,6 @@ size_t fz_count_edges(const uint8_t *seen, size_t n);
 /* ---- out_dir ---- */
 /* Create out_dir with queue/, crashes/, hangs/. Returns 0, or -1 with a message. */
 int fz_out_dir_init(const char *out_dir, char *err, size_t err_size);
-/* Write dir/name atomically: a temporary file in dir, fsync, rename. 0 or -1 (errno). */
-int fz_write_atomic(const char *dir, const char *name, const void *data, size_t len);
 /* Load every regular file of dir (at most max_len bytes each, empty ones skipped) into
  * the queue with `origin`. Returns the number loaded, or -1 with a message. */
 int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_origin origin,

@@ -1,9 +1,13 @@
 #include "boot.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "elf_loader.h"
 #include "log.h"
+#include "util.h"
+#include "vcpu.h"
 
 enum {
     PTE_P = 1 << 0, PTE_RW = 1 << 1, PTE_US = 1 << 2, PTE_PS = 1 << 7,
@@ -24,7 +28,7 @@ enum {
 
 static void put64(struct vm *vm, uint64_t gpa, uint64_t value)
 {
-    memcpy(vm->mem + gpa, &value, sizeof value);
+    memcpy(vm->mem.ram + gpa, &value, sizeof value);
 }
 
 /* GDT: null, 64-bit code (0x08), data (0x10), 32-bit code (0x18, for PVH). */
@@ -36,11 +40,11 @@ static void write_gdt(struct vm *vm)
     put64(vm, SYMHV_BOOT_GDT_ADDR + 24, 0x00cf9b000000ffffull);
 }
 
-void boot_write_memory(struct vm *vm, const struct symhv_boot_info *info)
+static void write_symhv_boot(struct vm *vm, const struct symhv_boot_info *info)
 {
     /* Identity map of the low 4 GiB with 2 MiB pages: 1 PML4 entry, 4 PDPT entries,
      * 4 page directories. User-accessible; the kernel narrows that itself. */
-    memset(vm->mem + SYMHV_BOOT_PML4_ADDR, 0, 6 * 4096);
+    memset(vm->mem.ram + SYMHV_BOOT_PML4_ADDR, 0, 6 * 4096);
     put64(vm, SYMHV_BOOT_PML4_ADDR, SYMHV_BOOT_PDPT_ADDR | PTE_P | PTE_RW | PTE_US);
     for (uint64_t i = 0; i < 4; i++) {
         uint64_t pd = SYMHV_BOOT_PD_ADDR + i * 4096;
@@ -51,7 +55,7 @@ void boot_write_memory(struct vm *vm, const struct symhv_boot_info *info)
         }
     }
     write_gdt(vm);
-    memcpy(vm->mem + SYMHV_BOOT_INFO_ADDR, info, sizeof *info);
+    memcpy(vm->mem.ram + SYMHV_BOOT_INFO_ADDR, info, sizeof *info);
 }
 
 /* PVH start info (xen/include/public/arch-x86/hvm/start_info.h), version 1. */
@@ -75,16 +79,16 @@ struct hvm_memmap_entry {
     uint32_t type, reserved; /* type 1: RAM, 2: reserved (e820) */
 };
 
-void boot_write_pvh(struct vm *vm, const char *cmdline, uint64_t initrd_addr,
-                    uint64_t initrd_size)
+static void write_pvh_boot(struct vm *vm, const char *cmdline, uint64_t initrd_addr,
+                           uint64_t initrd_size)
 {
     write_gdt(vm);
     struct hvm_memmap_entry map[3] = {
         { 0, 0x9f000, 1, 0 },                            /* low RAM */
         { 0x9f000, 0x100000 - 0x9f000, 2, 0 },           /* legacy VGA/BIOS hole */
-        { 0x100000, vm->mem_bytes - 0x100000, 1, 0 },    /* the rest of RAM */
+        { 0x100000, vm->mem.bytes - 0x100000, 1, 0 },    /* the rest of RAM */
     };
-    memcpy(vm->mem + PVH_MEMMAP_ADDR, map, sizeof map);
+    memcpy(vm->mem.ram + PVH_MEMMAP_ADDR, map, sizeof map);
     struct hvm_start_info si = {
         .magic = PVH_MAGIC,
         .version = 1,
@@ -92,15 +96,15 @@ void boot_write_pvh(struct vm *vm, const char *cmdline, uint64_t initrd_addr,
         .memmap_entries = 3,
     };
     size_t n = cmdline ? strlen(cmdline) : 0;
-    memcpy(vm->mem + PVH_CMDLINE_ADDR, cmdline ? cmdline : "", n + 1);
+    memcpy(vm->mem.ram + PVH_CMDLINE_ADDR, cmdline ? cmdline : "", n + 1);
     si.cmdline_paddr = PVH_CMDLINE_ADDR;
     if (initrd_addr) {
         struct hvm_modlist_entry mod = { initrd_addr, initrd_size, 0, 0 };
-        memcpy(vm->mem + PVH_MODLIST_ADDR, &mod, sizeof mod);
+        memcpy(vm->mem.ram + PVH_MODLIST_ADDR, &mod, sizeof mod);
         si.nr_modules = 1;
         si.modlist_paddr = PVH_MODLIST_ADDR;
     }
-    memcpy(vm->mem + PVH_START_INFO_ADDR, &si, sizeof si);
+    memcpy(vm->mem.ram + PVH_START_INFO_ADDR, &si, sizeof si);
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, int code)
@@ -117,7 +121,7 @@ static void flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type,
     s->db = code ? 0 : 1;
 }
 
-int boot_setup_vcpu(struct vcpu *v)
+static int setup_vcpu(struct vcpu *v, uint64_t entry)
 {
     struct kvm_sregs sregs;
     if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
@@ -142,7 +146,7 @@ int boot_setup_vcpu(struct vcpu *v)
 
     struct kvm_regs regs;
     memset(&regs, 0, sizeof regs);
-    regs.rip = v->vm->entry;
+    regs.rip = entry;
     regs.rdi = SYMHV_BOOT_INFO_ADDR;
     regs.rsi = v->index;
     regs.rsp = SYMHV_STACKS_ADDR + (uint64_t)(v->index + 1) * SYMHV_STACK_SIZE;
@@ -171,7 +175,7 @@ int boot_setup_vcpu(struct vcpu *v)
     return 0;
 }
 
-int boot_setup_vcpu_pvh(struct vcpu *v)
+static int setup_vcpu_pvh(struct vcpu *v, uint64_t entry)
 {
     if (v->index != 0)
         return 0; /* waits in KVM for the kernel's INIT/SIPI */
@@ -195,10 +199,80 @@ int boot_setup_vcpu_pvh(struct vcpu *v)
         hv_error_errno("vCPU %u: KVM_SET_SREGS (32-bit protected mode) failed", v->index);
         return -1;
     }
-    struct kvm_regs regs = { .rip = v->vm->pvh_entry, .rbx = PVH_START_INFO_ADDR, .rflags = 0x2 };
+    struct kvm_regs regs = { .rip = entry, .rbx = PVH_START_INFO_ADDR, .rflags = 0x2 };
     if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
         hv_error_errno("vCPU %u: KVM_SET_REGS failed", v->index);
         return -1;
     }
+    return 0;
+}
+
+int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *out)
+{
+    char err[256];
+    size_t size;
+    uint8_t *file = read_file(cfg->kernel_path, vm->mem.bytes, &size, err, sizeof err);
+    if (!file) {
+        hv_error("kernel %s: %s", cfg->kernel_path, err);
+        return -1;
+    }
+    struct elf_image img;
+    int rc = elf_load(file, size, vm->mem.ram, vm->mem.bytes, SYMHV_KERNEL_MIN_ADDR, &img,
+                      err, sizeof err);
+    free(file);
+    if (rc < 0) {
+        hv_error("kernel %s: %s", cfg->kernel_path, err);
+        return -1;
+    }
+    *out = (struct boot_info){ .entry = img.entry, .pvh_entry = img.pvh_entry };
+
+    struct symhv_boot_info info = {
+        .magic = SYMHV_BOOT_MAGIC,
+        .version = SYMHV_BOOT_VERSION,
+        .ncpus = vm->ncpus,
+        .mem_bytes = vm->mem.bytes,
+        .kernel_end = img.high,
+        .apic_timer_hz = SYMHV_APIC_TIMER_HZ,
+    };
+    if (cfg->cmdline) {
+        if (strlen(cfg->cmdline) >= sizeof info.cmdline) {
+            hv_error("--cmdline is longer than %zu bytes", sizeof info.cmdline - 1);
+            return -1;
+        }
+        strcpy(info.cmdline, cfg->cmdline);
+    }
+    int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+    if (khz <= 0) {
+        hv_error_errno("KVM_GET_TSC_KHZ failed");
+        return -1;
+    }
+    info.tsc_khz = (uint64_t)khz;
+
+    if (cfg->initrd_path) {
+        uint64_t room = vm->mem.bytes - page_ceil(img.high);
+        uint8_t *initrd = read_file(cfg->initrd_path, room, &size, err, sizeof err);
+        if (!initrd) {
+            hv_error("initrd %s: %s", cfg->initrd_path, err);
+            return -1;
+        }
+        /* Top of RAM, page aligned, like the Linux boot protocols do. */
+        info.initrd_addr = page_floor(vm->mem.bytes - size);
+        info.initrd_size = size;
+        memcpy(vm->mem.ram + info.initrd_addr, initrd, size);
+        free(initrd);
+    }
+    out->initrd_addr = info.initrd_addr;
+    out->initrd_size = info.initrd_size;
+    if (out->pvh_entry) {
+        hv_info("kernel has a PVH entry at 0x%llx: booting it through PVH",
+                (unsigned long long)out->pvh_entry);
+        write_pvh_boot(vm, cfg->cmdline, info.initrd_addr, info.initrd_size);
+    } else {
+        write_symhv_boot(vm, &info);
+    }
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if ((out->pvh_entry ? setup_vcpu_pvh(&vm->vcpus[i], out->pvh_entry)
+                            : setup_vcpu(&vm->vcpus[i], out->entry)) < 0)
+            return -1;
     return 0;
 }

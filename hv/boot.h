@@ -1,21 +1,31 @@
-/* The symhv boot protocol (include/symhv/abi.h): long-mode page tables, boot GDT,
- * boot info, and each vCPU's initial registers. No firmware is involved. */
+/* Loading a guest: the kernel image and initrd into RAM, the boot protocol's structures,
+ * and every vCPU's initial state. Two protocols (README, include/symhv/abi.h):
+ *  - symhv's own: every vCPU starts in 64-bit mode at the ELF entry with the boot info
+ *    (page tables, GDT and boot info written here, no firmware);
+ *  - PVH, for kernels that carry a Xen PHYS32_ENTRY ELF note (Linux's vmlinux with
+ *    CONFIG_PVH): vCPU 0 starts in 32-bit protected mode, paging off, at the note's
+ *    entry with ebx = struct hvm_start_info; the others wait for INIT/SIPI. */
 #ifndef HV_BOOT_H
 #define HV_BOOT_H
 
+#include <stdint.h>
+
 #include "vm.h"
 
-/* Write page tables, GDT and boot info into guest RAM. */
-void boot_write_memory(struct vm *vm, const struct symhv_boot_info *info);
-/* Put vCPU `v` in 64-bit mode at the kernel entry with its id and stack. */
-int boot_setup_vcpu(struct vcpu *v);
+struct boot_config {
+    const char *kernel_path;
+    const char *initrd_path; /* may be NULL */
+    const char *cmdline;     /* may be NULL */
+};
 
-/* PVH, the boot protocol of Linux's vmlinux (CONFIG_PVH) and other kernels that carry a
- * Xen PHYS32_ENTRY ELF note: vCPU 0 starts in 32-bit protected mode, paging off, at the
- * note's entry with ebx = struct hvm_start_info; the other vCPUs wait for the kernel's
- * INIT/SIPI, as on a PC. */
-void boot_write_pvh(struct vm *vm, const char *cmdline, uint64_t initrd_addr,
-                    uint64_t initrd_size);
-int boot_setup_vcpu_pvh(struct vcpu *v);
+struct boot_info {
+    uint64_t entry;
+    uint64_t pvh_entry;      /* non-zero: booted through PVH */
+    uint64_t initrd_addr, initrd_size;
+};
+
+/* Load and set every vCPU up. 0, or -1 after one error line. */
+__attribute__((warn_unused_result))
+int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *out);
 
 #endif

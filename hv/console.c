@@ -4,6 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "symhv/abi.h"
+#include "vm.h"
+
 enum { UART_THR = 0, UART_IER = 1, UART_IIR = 2, UART_LCR = 3, UART_MCR = 4,
        UART_LSR = 5, UART_MSR = 6, UART_SCR = 7 };
 enum { UART_LSR_THRE = 0x20, UART_LSR_TEMT = 0x40, UART_LCR_DLAB = 0x80 };
@@ -15,14 +19,18 @@ void console_init(struct console *c, int out_fd)
     c->out_fd = out_fd;
 }
 
-static void write_all(int fd, const char *buf, size_t len)
+/* Caller holds c->lock. */
+static void write_all(struct console *c, const char *buf, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+    while (len > 0 && !c->write_failed) {
+        ssize_t n = write(c->out_fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return; /* stdout closed: the guest's output is lost, the run goes on */
+        if (n <= 0) { /* stdout closed or full: the guest's output is lost, the run goes on */
+            hv_error_errno("writing the guest's output failed; dropping it from now on");
+            c->write_failed = true;
+            return;
+        }
         buf += n;
         len -= (size_t)n;
     }
@@ -31,7 +39,7 @@ static void write_all(int fd, const char *buf, size_t len)
 static void uart_flush_locked(struct console *c)
 {
     if (!c->muted)
-        write_all(c->out_fd, c->uart_line, c->uart_len);
+        write_all(c, c->uart_line, c->uart_len);
     c->uart_len = 0;
 }
 
@@ -46,7 +54,7 @@ void console_write(struct console *c, const void *buf, size_t len)
 {
     pthread_mutex_lock(&c->lock);
     if (!c->muted)
-        write_all(c->out_fd, buf, len);
+        write_all(c, buf, len);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -58,7 +66,7 @@ void console_mute(struct console *c, bool muted)
     pthread_mutex_unlock(&c->lock);
 }
 
-uint8_t console_uart_in(struct console *c, unsigned offset)
+static uint8_t uart_in(struct console *c, unsigned offset)
 {
     uint8_t v = 0;
     pthread_mutex_lock(&c->lock);
@@ -73,7 +81,7 @@ uint8_t console_uart_in(struct console *c, unsigned offset)
     return v;
 }
 
-void console_uart_out(struct console *c, unsigned offset, uint8_t value)
+static void uart_out(struct console *c, unsigned offset, uint8_t value)
 {
     pthread_mutex_lock(&c->lock);
     offset &= 7;
@@ -85,4 +93,22 @@ void console_uart_out(struct console *c, unsigned offset, uint8_t value)
         c->uart_regs[offset] = value;
     }
     pthread_mutex_unlock(&c->lock);
+}
+
+static void uart_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, bool in,
+                     void *opaque)
+{
+    (void)v, (void)size; /* byte registers: a wider access touches the first one */
+    struct console *c = opaque;
+    if (in) {
+        memset(data, 0, size);
+        data[0] = uart_in(c, port - SYMHV_SERIAL_PORT);
+    } else {
+        uart_out(c, port - SYMHV_SERIAL_PORT, data[0]);
+    }
+}
+
+int console_attach(struct console *c, struct vm *vm)
+{
+    return vm_register_pio(vm, SYMHV_SERIAL_PORT, 8, uart_pio, c);
 }

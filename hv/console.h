@@ -15,15 +15,17 @@ struct console {
     size_t uart_len;
     uint8_t uart_regs[8]; /* scratch registers the guest may write (IER, LCR, ...) */
     bool muted;           /* drop guest output (fuzzing: the target runs many times) */
+    bool write_failed;    /* stdout went away: said once, output dropped since */
 };
 
+struct vm;
+
 void console_init(struct console *c, int out_fd);
+/* Claim the UART's ports (SYMHV_SERIAL_PORT .. +7) on the VM's port bus. */
+__attribute__((warn_unused_result)) int console_attach(struct console *c, struct vm *vm);
 void console_mute(struct console *c, bool muted);
 void console_flush(struct console *c);
 /* Guest wrote `buf` through the hypercall channel. */
 void console_write(struct console *c, const void *buf, size_t len);
-/* UART port access: offset 0..7 from the base port. Returns the value read. */
-uint8_t console_uart_in(struct console *c, unsigned offset);
-void console_uart_out(struct console *c, unsigned offset, uint8_t value);
 
 #endif

@@ -20,9 +20,4 @@ struct elf_image {
 int elf_load(const uint8_t *file, size_t file_size, uint8_t *mem, uint64_t mem_bytes,
              uint64_t min_addr, struct elf_image *out, char *err, size_t err_size);
 
-/* Read a whole file into a new malloc'd buffer of at most `max_size` bytes.
- * On error returns NULL and writes the reason to `err`. */
-uint8_t *read_file(const char *path, size_t max_size, size_t *size_out, char *err,
-                   size_t err_size);
-
 #endif

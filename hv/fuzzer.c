@@ -1,36 +1,32 @@
 #include "fuzzer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "engine.h"
 #include "fuzz.h"
+#include "guest_mem.h"
+#include "hypercall.h"
 #include "log.h"
+#include "snapshot.h"
+#include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 
-#define MAX_BUF_PAGES (FZ_MAX_INPUT / 4096 + 2)
-#define MAX_MAP_PAGES (FZ_MAP_MAX / 4096 + 2)
+#define MAX_BUF_PAGES (FZ_MAX_INPUT / SYMHV_PAGE_SIZE + 2)
+#define MAX_MAP_PAGES (FZ_MAP_MAX / SYMHV_PAGE_SIZE + 2)
 #define STATUS_PERIOD_S 1.0
 #define STATS_PERIOD_S 5.0
-
-/* What one vCPU looks like in the snapshot. */
-struct cpu_snapshot {
-    struct kvm_regs regs;
-    struct kvm_sregs sregs;
-    struct kvm_fpu fpu;
-    struct kvm_lapic_state lapic;
-    struct kvm_mp_state mp;
-    struct kvm_vcpu_events events;
-};
+#define REQUEST_WAIT_MS 10
+#define MAX_CRASH_WHYS 64       /* without a map: distinct crash descriptions kept */
 
 /* A guest-virtual buffer, translated once at the snapshot (the page tables are part of
  * the snapshot, so the translation holds for every execution). */
@@ -40,46 +36,41 @@ struct guest_buffer {
     unsigned npages;
 };
 
-enum request { REQ_NONE, REQ_SNAPSHOT, REQ_END };
+enum request { REQ_NONE, REQ_SNAPSHOT, REQ_END, REQ_HANG };
 enum outcome { OUT_OK, OUT_CRASH, OUT_HANG };
 
 struct fuzzer {
     struct vm *vm;
+    struct engine *engine;
+    struct console *console;
     struct fuzz_config cfg;
     char out_dir[PATH_MAX], queue_dir[PATH_MAX + 8], crash_dir[PATH_MAX + 8],
         hang_dir[PATH_MAX + 8];
+    int lock_fd;               /* flock on out_dir/.symhv-fuzz.lock for the campaign */
 
-    /* rendezvous (guarded by lock) */
+    /* between vCPU threads and the main thread (guarded by lock) */
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    enum request request;
+    enum request request;      /* posted with a settle of the VM (vm_begin_settle) */
+    bool end_crash;
     int end_status;
     char end_why[256];
-    uint64_t park_gen;         /* atomic: vCPUs park while their seen gen differs */
-    uint64_t release_gen;
-    unsigned parked;
-    uint64_t seen_gen[SYMHV_MAX_VCPUS];
-
-    /* snapshot (main thread only, while the vCPUs are parked) */
-    bool start_claimed;        /* a symhv_fuzz_start owns the snapshot (under lock) */
-    bool have_snapshot;
+    bool start_claimed;        /* a symhv_fuzz_start owns the snapshot */
+    bool ended_before_start;   /* the target ended before symhv_fuzz_start */
     unsigned start_vcpu;
     struct guest_buffer input, map;
-    struct cpu_snapshot cpus[SYMHV_MAX_VCPUS];
-    struct kvm_irqchip chips[3];
-    uint8_t *ram;              /* copy of guest RAM */
-    bool full_restore_next;    /* memslots or the sidecar touched RAM: copy it all */
-    bool host_wrote;           /* atomic: a hypercall wrote RAM (fuzzer_note_host_write) */
-    uint64_t restored_pages, restores;
-    double restore_seconds;    /* all restores so far (for stats) */
+    _Atomic bool have_snapshot;
 
-    /* fuzzing state (main thread) */
+    /* the main thread's, while the VM is settled */
+    struct snapshot *snap;
+    uint64_t restored_pages, restores;
+    double restore_seconds;
     struct fz_queue queue;
     struct fz_dict dict;
     struct fz_rng rng;
     uint8_t *seen, *trace;     /* coverage: buckets seen so far, this execution's map */
     uint8_t *crash_seen, *hang_seen; /* coverage of crashing / hanging executions */
-    char crash_whys[64][160];  /* without a map: crash descriptions seen */
+    char crash_whys[MAX_CRASH_WHYS][160];
     unsigned ncrash_whys;
     uint64_t total_crashes, total_hangs;
     uint8_t *cur;              /* the input being executed */
@@ -96,22 +87,57 @@ struct fuzzer {
     bool tty, done;
 };
 
-static double now_s(void)
+/* ---- out_dir -------------------------------------------------------------------------- */
+
+/* One campaign per out_dir: an flock held until the process ends (a killed run's lock
+ * goes with it, so a stale lock never blocks). */
+static int lock_out_dir(struct fuzzer *f)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/.symhv-fuzz.lock", f->out_dir);
+    f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f->lock_fd < 0) {
+        hv_error_errno("fuzz: cannot create %s", path);
+        return -1;
+    }
+    if (flock(f->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t n = pread(f->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        hv_error("fuzz: %s is in use by another symhv fuzz%s%s%s: give each campaign its "
+                 "own -o directory", f->out_dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(f->lock_fd, 0) < 0 || pwrite(f->lock_fd, pid, (size_t)len, 0) != len) {
+        hv_error_errno("fuzz: cannot write %s", path);
+        return -1;
+    }
+    return 0;
 }
 
-/* ---- setup -------------------------------------------------------------------------- */
+/* ---- setup ---------------------------------------------------------------------------- */
 
-int fuzzer_create(struct vm *vm, const struct fuzz_config *cfg)
+static void fuzz_end_policy(struct vcpu *v, const struct guest_end *e, void *opaque);
+static int64_t hc_fuzz_start(struct hc_call *c, void *opaque);
+static int64_t hc_fuzz_end(struct hc_call *c, void *opaque);
+static int64_t hc_no_make_symbolic(struct hc_call *c, void *opaque);
+
+struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine *engine,
+                             struct console *console, const struct fuzz_config *cfg)
 {
     struct fuzzer *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
+    if (!f) {
+        hv_error("fuzz: out of memory");
+        return NULL;
+    }
     f->vm = vm;
+    f->engine = engine;
+    f->console = console;
     f->cfg = *cfg;
+    f->lock_fd = -1;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->cond, NULL);
     snprintf(f->out_dir, sizeof f->out_dir, "%s", cfg->out_dir);
@@ -123,6 +149,8 @@ int fuzzer_create(struct vm *vm, const struct fuzz_config *cfg)
         hv_error("fuzz: %s", err);
         goto fail;
     }
+    if (lock_out_dir(f) < 0)
+        goto fail;
     /* Resume: an out_dir with a queue continues from it (crashes stay numbered on). */
     int n = fz_load_dir(&f->queue, f->queue_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err);
     if (n > 0) {
@@ -136,9 +164,11 @@ int fuzzer_create(struct vm *vm, const struct fuzz_config *cfg)
         for (size_t i = 0; i < f->queue.n; i++) { /* the queue starts with the seeds */
             char name[64];
             snprintf(name, sizeof name, "id:%06zu,orig:seed", i);
-            if (fz_write_atomic(f->queue_dir, name, f->queue.entries[i].data,
-                                f->queue.entries[i].len) < 0)
+            if (write_file_atomic(f->queue_dir, name, f->queue.entries[i].data,
+                                  f->queue.entries[i].len) < 0) {
                 hv_error_errno("fuzz: cannot write %s/%s", f->queue_dir, name);
+                goto fail;
+            }
         }
     }
     if (n <= 0) {
@@ -153,30 +183,29 @@ int fuzzer_create(struct vm *vm, const struct fuzz_config *cfg)
     }
     fz_rng_seed(&f->rng, cfg->seed ? cfg->seed : (uint64_t)time(NULL) ^ (uint64_t)getpid());
     f->cur = malloc(FZ_MAX_INPUT);
-    f->ram = malloc(vm->mem_bytes);
-    if (!f->cur || !f->ram) {
-        hv_error("fuzz: cannot allocate %llu MiB for the snapshot",
-                 (unsigned long long)(vm->mem_bytes >> 20));
+    if (!f->cur) {
+        hv_error("fuzz: out of memory");
         goto fail;
     }
     f->tty = isatty(STDERR_FILENO);
     f->started = f->last_status = f->last_stats = now_s();
-    vm->fuzzer = f;
-    return 0;
+    hypercall_register(hc, SYMHV_HC_FUZZ_START, hc_fuzz_start, f);
+    hypercall_register(hc, SYMHV_HC_FUZZ_END, hc_fuzz_end, f);
+    hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_no_make_symbolic, f);
+    vm_set_end_policy(vm, fuzz_end_policy, f);
+    return f;
 fail:
-    fz_queue_free(&f->queue);
-    fz_dict_free(&f->dict);
-    free(f->cur);
-    free(f->ram);
-    free(f);
-    return -1;
+    fuzzer_detach(f);
+    return NULL;
 }
 
-void fuzzer_destroy(struct vm *vm)
+void fuzzer_detach(struct fuzzer *f)
 {
-    struct fuzzer *f = vm->fuzzer;
     if (!f)
         return;
+    if (f->vm->end_opaque == f)
+        vm_set_end_policy(f->vm, NULL, NULL);
+    snapshot_free(f->snap);
     fz_queue_free(&f->queue);
     fz_queue_free(&f->pending);
     fz_dict_free(&f->dict);
@@ -185,70 +214,66 @@ void fuzzer_destroy(struct vm *vm)
     free(f->crash_seen);
     free(f->hang_seen);
     free(f->cur);
-    free(f->ram);
+    if (f->lock_fd >= 0)
+        close(f->lock_fd); /* releases the out_dir lock */
     free(f);
-    vm->fuzzer = NULL;
 }
 
-/* ---- hypercalls (vCPU threads) -------------------------------------------------------- */
+/* ---- from the vCPU threads ------------------------------------------------------------ */
 
 struct buffer_pages {
     struct guest_buffer *b;
     unsigned max_pages;
 };
 
-static int add_buffer_page(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
+static int add_buffer_page(uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
 {
-    (void)v, (void)n, (void)off;
+    (void)n, (void)off;
     struct buffer_pages *bp = ctx;
     if (bp->b->npages == bp->max_pages)
         return -1;
-    bp->b->gpa[bp->b->npages++] = gpa & ~4095ull;
+    bp->b->gpa[bp->b->npages++] = page_floor(gpa);
     return 0;
 }
 
-static int translate_buffer(struct vcpu *v, uint64_t gva, uint64_t len, unsigned max_pages,
-                            struct guest_buffer *b)
+static int translate_buffer(const struct guest_as *as, uint64_t gva, uint64_t len,
+                            unsigned max_pages, struct guest_buffer *b)
 {
     b->gva = gva;
     b->len = len;
     b->npages = 0;
     struct buffer_pages bp = { b, max_pages };
-    return vcpu_for_each_chunk(v, gva, len, add_buffer_page, &bp);
+    return guest_for_each_chunk(as, gva, len, true, add_buffer_page, &bp);
 }
 
-/* Start a rendezvous: every vCPU parks at its next park point (the caller's own
- * thread right after this exit). Caller holds f->lock. */
-static void begin_rendezvous_locked(struct fuzzer *f)
-{
-    f->parked = 0;
-    __atomic_add_fetch(&f->park_gen, 1, __ATOMIC_SEQ_CST);
-}
-
-/* Post a request for the main thread. */
-static void post_request(struct fuzzer *f, enum request req, int status, const char *why)
+/* Post a request for the main thread and settle the VM: this vCPU parks as soon as it
+ * leaves this exit, the others are kicked out. The first request counts; the main
+ * thread owns the settle from here. */
+static void post_request(struct fuzzer *f, enum request req, bool crash, int status,
+                         const char *why)
 {
     pthread_mutex_lock(&f->lock);
-    if (f->request == REQ_NONE && !vm_is_stopping(f->vm)) { /* the first end counts */
+    if (f->request == REQ_NONE && !vm_is_stopping(f->vm)) {
         f->request = req;
+        f->end_crash = crash;
         f->end_status = status;
         snprintf(f->end_why, sizeof f->end_why, "%s", why ? why : "");
-        begin_rendezvous_locked(f);
+        vm_begin_settle(f->vm);
         pthread_cond_broadcast(&f->cond);
     }
     pthread_mutex_unlock(&f->lock);
 }
 
-int32_t fuzzer_hc_start(struct vcpu *v, uint64_t buf, uint64_t max_len, uint64_t map,
-                        uint64_t map_size)
+static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
 {
-    struct fuzzer *f = v->vm->fuzzer;
+    struct fuzzer *f = opaque;
+    uint64_t buf = c->arg[0], max_len = c->arg[1], map = c->arg[2], map_size = c->arg[3];
     if (max_len == 0 || max_len > FZ_MAX_INPUT || buf + max_len < buf ||
         map_size > FZ_MAP_MAX || map + map_size < map)
         return -SYMHV_EINVAL;
     /* One snapshot per run, claimed by the first call: every size below comes from
      * this one call (two vCPUs racing here once mixed one's map with the other's
-     * buffer sizes). */
+     * buffer sizes: a heap overflow in the VMM). */
     pthread_mutex_lock(&f->lock);
     if (f->start_claimed) {
         pthread_mutex_unlock(&f->lock);
@@ -257,9 +282,9 @@ int32_t fuzzer_hc_start(struct vcpu *v, uint64_t buf, uint64_t max_len, uint64_t
     f->start_claimed = true;
     pthread_mutex_unlock(&f->lock);
     size_t alloc = map_size ? map_size : 1;
-    int32_t err = -SYMHV_EFAULT;
-    if (translate_buffer(v, buf, max_len, MAX_BUF_PAGES, &f->input) < 0 ||
-        (map_size && translate_buffer(v, map, map_size, MAX_MAP_PAGES, &f->map) < 0))
+    int64_t err = -SYMHV_EFAULT;
+    if (translate_buffer(&c->as, buf, max_len, MAX_BUF_PAGES, &f->input) < 0 ||
+        (map_size && translate_buffer(&c->as, map, map_size, MAX_MAP_PAGES, &f->map) < 0))
         goto refuse;
     if (!map_size)
         f->map = (struct guest_buffer){ 0 };
@@ -270,8 +295,8 @@ int32_t fuzzer_hc_start(struct vcpu *v, uint64_t buf, uint64_t max_len, uint64_t
     err = -SYMHV_EINVAL; /* out of host memory for the maps */
     if (!f->seen || !f->trace || !f->crash_seen || !f->hang_seen)
         goto refuse;
-    f->start_vcpu = v->index;
-    post_request(f, REQ_SNAPSHOT, 0, NULL);
+    f->start_vcpu = c->v->index;
+    post_request(f, REQ_SNAPSHOT, false, 0, NULL);
     return 0; /* replaced by the first input's length when the vCPU is released */
 refuse:
     free(f->seen), free(f->trace), free(f->crash_seen), free(f->hang_seen);
@@ -283,218 +308,70 @@ refuse:
     return err;
 }
 
-void fuzzer_end_execution(struct vcpu *v, int status, const char *why)
+static void end_execution(struct fuzzer *f, struct vcpu *v, const struct guest_end *e)
 {
-    struct fuzzer *f = v->vm->fuzzer;
-    if (!f->have_snapshot) { /* before the snapshot there is nothing to go back to */
-        hv_error("vCPU %u: the target ended (status %d%s%s) before symhv_fuzz_start",
-                 v->index, status, why ? ": " : "", why ? why : "");
-        vm_request_stop(v->vm, status ? HV_EXIT_GUEST_CRASH : 0);
+    if (!atomic_load(&f->have_snapshot)) { /* nothing to go back to: the run ends */
+        pthread_mutex_lock(&f->lock);
+        f->ended_before_start = true;
+        pthread_mutex_unlock(&f->lock);
+        vm_end_run(v, e, NULL);
         return;
     }
-    post_request(f, REQ_END, status, why);
+    char why[160];
+    bool crash = e->kind == GUEST_CRASH || e->status != 0;
+    if (e->kind == GUEST_CRASH)
+        snprintf(why, sizeof why, "%.150s", e->why ? e->why : "crash");
+    else
+        snprintf(why, sizeof why, "exit status %d", e->status);
+    post_request(f, REQ_END, crash, e->status, why);
 }
 
-void fuzzer_note_host_write(struct vm *vm)
+/* Every way the guest ends is the end of one execution. */
+static void fuzz_end_policy(struct vcpu *v, const struct guest_end *e, void *opaque)
 {
-    __atomic_store_n(&vm->fuzzer->host_wrote, true, __ATOMIC_RELEASE);
+    end_execution(opaque, v, e);
 }
 
-/* ---- rendezvous ----------------------------------------------------------------------- */
-
-/* Wait on f->cond (f->lock held) for at most ms milliseconds. */
-static void wait_ms(struct fuzzer *f, long ms)
+static int64_t hc_fuzz_end(struct hc_call *c, void *opaque)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += ms * 1000 * 1000;
-    ts.tv_sec += ts.tv_nsec / 1000000000;
-    ts.tv_nsec %= 1000000000;
-    pthread_cond_timedwait(&f->cond, &f->lock, &ts);
-}
-
-bool fuzzer_park_requested(struct vcpu *v)
-{
-    struct fuzzer *f = v->vm->fuzzer;
-    return __atomic_load_n(&f->park_gen, __ATOMIC_SEQ_CST) != f->seen_gen[v->index];
-}
-
-void fuzzer_park_point(struct vcpu *v)
-{
-    struct fuzzer *f = v->vm->fuzzer;
-    uint64_t gen = __atomic_load_n(&f->park_gen, __ATOMIC_SEQ_CST);
-    if (gen == f->seen_gen[v->index])
-        return;
-    /* e.g. the hypercall that ended the execution: the saved or replaced state must
-     * be whole */
-    vcpu_complete_pending_exit(v);
-    pthread_mutex_lock(&f->lock);
-    f->parked++;
-    pthread_cond_broadcast(&f->cond);
-    while (f->release_gen < gen && !vm_is_stopping(v->vm))
-        pthread_cond_wait(&f->cond, &f->lock);
-    f->seen_gen[v->index] = gen;
-    pthread_mutex_unlock(&f->lock);
-}
-
-/* Main thread: get every vCPU parked (starting the rendezvous unless a vCPU's request
- * did). false if the VM stops meanwhile. */
-static bool park_all(struct fuzzer *f, bool started)
-{
-    struct vm *vm = f->vm;
-    pthread_mutex_lock(&f->lock);
-    if (!started)
-        begin_rendezvous_locked(f);
-    pthread_mutex_unlock(&f->lock);
-    for (unsigned i = 0; i < vm->ncpus; i++)
-        vcpu_kick(&vm->vcpus[i]);
-    pthread_mutex_lock(&f->lock);
-    for (int rounds = 0; f->parked < vm->ncpus && !vm_is_stopping(vm); rounds++) {
-        wait_ms(f, 50);
-        if (rounds == 2) /* a vCPU in the sidecar: have it concretised and returned */
-            engine_cancel_handoffs(vm);
-        if (f->parked < vm->ncpus) /* a kick can land just before KVM_RUN: again */
-            for (unsigned i = 0; i < vm->ncpus; i++)
-                vcpu_kick(&vm->vcpus[i]);
-    }
-    bool ok = f->parked == vm->ncpus;
-    pthread_mutex_unlock(&f->lock);
-    return ok;
-}
-
-static void release_all(struct fuzzer *f)
-{
-    pthread_mutex_lock(&f->lock);
-    f->release_gen = __atomic_load_n(&f->park_gen, __ATOMIC_SEQ_CST);
-    f->request = REQ_NONE;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->lock);
-}
-
-/* ---- snapshot and restore (every vCPU parked) --------------------------------------- */
-
-static int cpu_ioctl(struct vcpu *v, unsigned long req, void *arg, const char *name)
-{
-    if (ioctl(v->fd, req, arg) < 0) {
-        hv_error_errno("vCPU %u: %s failed", v->index, name);
-        return -1;
-    }
+    unsigned status = (uint32_t)c->arg[0];
+    struct guest_end e = { .kind = GUEST_EXIT, .status = (int)status };
+    end_execution(opaque, c->v, &e);
     return 0;
 }
 
-static int save_cpu(struct vcpu *v, struct cpu_snapshot *s)
+/* symhv fuzz decides which executions are concolic */
+static int64_t hc_no_make_symbolic(struct hc_call *c, void *opaque)
 {
-    return cpu_ioctl(v, KVM_GET_REGS, &s->regs, "KVM_GET_REGS") ||
-           cpu_ioctl(v, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS") ||
-           cpu_ioctl(v, KVM_GET_FPU, &s->fpu, "KVM_GET_FPU") ||
-           cpu_ioctl(v, KVM_GET_LAPIC, &s->lapic, "KVM_GET_LAPIC") ||
-           cpu_ioctl(v, KVM_GET_MP_STATE, &s->mp, "KVM_GET_MP_STATE") ||
-           cpu_ioctl(v, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS") ? -1 : 0;
+    (void)c, (void)opaque;
+    return -SYMHV_EINVAL;
 }
 
-static int load_cpu(struct vcpu *v, struct cpu_snapshot *s)
-{
-    return cpu_ioctl(v, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS") ||
-           cpu_ioctl(v, KVM_SET_REGS, &s->regs, "KVM_SET_REGS") ||
-           cpu_ioctl(v, KVM_SET_FPU, &s->fpu, "KVM_SET_FPU") ||
-           cpu_ioctl(v, KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC") ||
-           cpu_ioctl(v, KVM_SET_MP_STATE, &s->mp, "KVM_SET_MP_STATE") ||
-           cpu_ioctl(v, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS") ? -1 : 0;
-}
+/* ---- the settled VM: snapshot, restore, inputs ---------------------------------------- */
 
-static int take_snapshot(struct fuzzer *f)
-{
-    struct vm *vm = f->vm;
-    for (unsigned i = 0; i < vm->ncpus; i++)
-        if (save_cpu(&vm->vcpus[i], &f->cpus[i]) < 0)
-            return -1;
-    static const unsigned chip_ids[3] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
-                                          KVM_IRQCHIP_IOAPIC };
-    for (int i = 0; i < 3; i++) {
-        f->chips[i].chip_id = chip_ids[i];
-        if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &f->chips[i]) < 0) {
-            hv_error_errno("KVM_GET_IRQCHIP (chip %u) failed", chip_ids[i]);
-            return -1;
-        }
-    }
-    if (symmem_set_dirty_logging(vm, true) < 0) {
-        hv_error("fuzz: KVM cannot log dirty pages here; every restore copies all of RAM");
-        f->full_restore_next = true;
-    }
-    /* after switching the log on: nothing is missed between the copy and the log */
-    memcpy(f->ram, vm->mem, vm->mem_bytes);
-    symmem_collect_dirty(vm, NULL, NULL); /* start from an empty log */
-    f->have_snapshot = true;
-    return 0;
-}
-
-static void restore_page(void *ctx, uint64_t gpa)
-{
-    struct fuzzer *f = ctx;
-    if (gpa + 4096 <= f->vm->mem_bytes) {
-        memcpy(f->vm->mem + gpa, f->ram + gpa, 4096);
-        f->restored_pages++;
-    }
-}
-
-static int restore_state(struct fuzzer *f);
-
-/* Back to the snapshot, timed for the stats. */
 static int restore(struct fuzzer *f)
 {
     double t0 = now_s();
-    int rc = restore_state(f);
+    int rc = snapshot_restore(f->snap, f->vm, &f->restored_pages);
     f->restore_seconds += now_s() - t0;
     f->restores++;
     return rc;
 }
 
-static int restore_state(struct fuzzer *f)
-{
-    struct vm *vm = f->vm;
-    f->restored_pages = 0;
-    if (__atomic_exchange_n(&f->host_wrote, false, __ATOMIC_ACQ_REL))
-        f->full_restore_next = true;
-    if (f->full_restore_next) {
-        symmem_collect_dirty(vm, NULL, NULL);
-        memcpy(vm->mem, f->ram, vm->mem_bytes);
-        f->restored_pages = vm->mem_bytes / 4096;
-        f->full_restore_next = false;
-    } else if (symmem_collect_dirty(vm, restore_page, f) < 0) {
-        memcpy(vm->mem, f->ram, vm->mem_bytes);
-        f->restored_pages = vm->mem_bytes / 4096;
-    }
-    /* The pages the VMM itself writes every time (KVM does not log those). */
-    for (unsigned i = 0; i < f->input.npages; i++)
-        restore_page(f, f->input.gpa[i]);
-    for (unsigned i = 0; i < f->map.npages; i++)
-        restore_page(f, f->map.gpa[i]);
-    for (int i = 0; i < 3; i++)
-        if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &f->chips[i]) < 0) {
-            hv_error_errno("KVM_SET_IRQCHIP (chip %u) failed", f->chips[i].chip_id);
-            return -1;
-        }
-    for (unsigned i = 0; i < vm->ncpus; i++)
-        if (load_cpu(&vm->vcpus[i], &f->cpus[i]) < 0)
-            return -1;
-    return 0;
-}
-
-/* Copy between host memory and a translated guest buffer. */
+/* Copy between host memory and a translated guest buffer (writes are the VMM's). */
 static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *host,
                         uint64_t len, bool to_guest)
 {
     uint8_t *h = host;
     uint64_t done = 0;
     for (unsigned i = 0; i < b->npages && done < len; i++) {
-        uint64_t off = i == 0 ? (b->gva & 4095) : 0, n = 4096 - off;
+        uint64_t off = i == 0 ? page_offset(b->gva) : 0, n = SYMHV_PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
-        uint8_t *g = f->vm->mem + b->gpa[i] + off;
         if (to_guest)
-            memcpy(g, h + done, n);
+            guest_write_phys(f->vm, NULL, b->gpa[i] + off, h + done, n);
         else
-            memcpy(h + done, g, n);
+            memcpy(h + done, f->vm->mem.ram + b->gpa[i] + off, n);
         done += n;
     }
 }
@@ -511,12 +388,14 @@ static void save_input(struct fuzzer *f, const char *dir, uint64_t id, const cha
     char name[160];
     snprintf(name, sizeof name, "id:%06llu,%s,src:%s", (unsigned long long)id, what,
              origin_name(f->cur_origin));
-    if (fz_write_atomic(dir, name, f->cur, f->cur_len) < 0)
+    if (write_file_atomic(dir, name, f->cur, f->cur_len) < 0)
         hv_error_errno("fuzz: cannot write %s/%s", dir, name);
 }
 
-static void add_solver_input(void *ctx, const uint8_t *data, size_t len)
+static void add_solver_input(void *ctx, const uint8_t *data, size_t len,
+                             const struct engine_result *why)
 {
+    (void)why;
     struct fuzzer *f = ctx;
     fz_queue_add(&f->pending, data, (uint32_t)(len > FZ_MAX_INPUT ? FZ_MAX_INPUT : len),
                  FZ_FROM_SOLVER);
@@ -533,7 +412,7 @@ static bool unique_outcome(struct fuzzer *f, uint8_t *seen, const char *what)
     for (unsigned i = 0; i < f->ncrash_whys; i++)
         if (strcmp(f->crash_whys[i], what) == 0)
             return false;
-    if (f->ncrash_whys < sizeof f->crash_whys / sizeof f->crash_whys[0])
+    if (f->ncrash_whys < MAX_CRASH_WHYS)
         snprintf(f->crash_whys[f->ncrash_whys++], sizeof f->crash_whys[0], "%s", what);
     return true;
 }
@@ -636,15 +515,19 @@ static void next_input(struct fuzzer *f)
         memset(f->trace, 0, f->map.len);
         buffer_copy(f, &f->map, f->trace, f->map.len, true);
     }
-    f->cpus[f->start_vcpu].regs.rax = f->cur_len;
+    /* the input's length is what symhv_fuzz_start returns */
+    struct kvm_regs *regs = snapshot_regs(f->snap, f->start_vcpu);
+    regs->rax = f->cur_len;
     struct vcpu *v = &f->vm->vcpus[f->start_vcpu];
-    if (ioctl(v->fd, KVM_SET_REGS, &f->cpus[f->start_vcpu].regs) < 0)
-        hv_error_errno("vCPU %u: setting the input length failed", v->index);
+    if (vcpu_ioctl(v, KVM_SET_REGS, regs, "KVM_SET_REGS (the input length)") == 0)
+        vcpu_state_replaced(v);
     if (f->cur_concolic) {
         f->concolic_runs++;
         hv_info("fuzz: concolic run %llu on queue entry %zu (%u bytes)",
                 (unsigned long long)f->concolic_runs, f->next_concolic - 1, f->cur_len);
-        if (engine_make_symbolic(v, f->input.gva, f->cur_len, "input") < 0)
+        struct guest_as as;
+        guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->start_vcpu), false);
+        if (engine_make_symbolic(f->engine, NULL, &as, f->input.gva, f->cur_len, "input") < 0)
             f->cur_concolic = false;
     }
     f->exec_started = now_s();
@@ -669,8 +552,8 @@ static void write_stats(struct fuzzer *f, double t)
                      f->edges, (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
                      (unsigned long long)f->solver_kept, (unsigned long long)f->restored_pages,
                      f->restores ? f->restore_seconds * 1e6 / (double)f->restores : 0.0,
-                     (unsigned long long)(f->vm->mem_bytes >> 20));
-    if (fz_write_atomic(f->out_dir, "stats", text, (size_t)n) < 0)
+                     (unsigned long long)(f->vm->mem.bytes >> 20));
+    if (write_file_atomic(f->out_dir, "stats", text, (size_t)n) < 0)
         hv_error_errno("fuzz: cannot write %s/stats", f->out_dir);
 }
 
@@ -693,7 +576,7 @@ static void status(struct fuzzer *f, bool final)
             f->tty && !final ? "" : "\n");
 }
 
-/* ---- the main loop -------------------------------------------------------------------- */
+/* ---- the main thread ------------------------------------------------------------------ */
 
 static bool limits_reached(struct fuzzer *f)
 {
@@ -701,25 +584,26 @@ static bool limits_reached(struct fuzzer *f)
            (f->cfg.max_seconds && now_s() - f->started >= f->cfg.max_seconds);
 }
 
-/* Every vCPU is parked: judge, restore, go again. false: stop fuzzing. */
-static bool between_executions(struct fuzzer *f, enum request req, enum outcome out,
-                               int status, const char *why)
+/* The VM is settled: take the snapshot, or judge the execution and go back to it. */
+static bool between_executions(struct fuzzer *f, enum request req, bool crash, int status,
+                               const char *why)
 {
     struct vm *vm = f->vm;
     if (req == REQ_SNAPSHOT) {
-        if (take_snapshot(f) < 0)
+        f->snap = snapshot_take(vm);
+        if (!f->snap)
             return false;
+        atomic_store(&f->have_snapshot, true);
         hv_info("fuzz: snapshot taken on vCPU %u (%u vCPUs, input up to %llu bytes, "
                 "coverage map %llu bytes); %zu seeds", f->start_vcpu, vm->ncpus,
                 (unsigned long long)f->input.len, (unsigned long long)f->map.len, f->queue.n);
-        console_mute(&vm->console, true); /* the target's output would flood the log */
+        console_mute(f->console, true); /* the target's output would flood the log */
         f->seeds_left = f->queue.n;
     } else {
-        judge(f, out, status, why);
+        judge(f, req == REQ_HANG ? OUT_HANG : crash ? OUT_CRASH : OUT_OK, status, why);
         if (f->cur_concolic) {
-            int found = engine_concolic_collect(vm, add_solver_input, f);
+            int found = engine_concolic_collect(f->engine, add_solver_input, f);
             hv_info("fuzz: concolic run gave %d new inputs", found);
-            f->full_restore_next = true; /* the sidecar wrote RAM, memslots changed */
         }
         if (restore(f) < 0)
             return false;
@@ -728,69 +612,69 @@ static bool between_executions(struct fuzzer *f, enum request req, enum outcome 
     return true;
 }
 
-void fuzzer_main_loop(struct vm *vm)
+bool fuzzer_tick(struct fuzzer *f)
 {
-    struct fuzzer *f = vm->fuzzer;
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    while (!vm_is_stopping(vm)) {
-        struct timespec zero = { 0, 0 };
-        int sig = sigtimedwait(&stop_signals, NULL, &zero);
-        if (sig == SIGINT || sig == SIGTERM) {
-            hv_info("fuzz: %s: stopping; everything found is in %s", strsignal(sig), f->out_dir);
-            break;
-        }
-        pthread_mutex_lock(&f->lock);
-        if (f->request == REQ_NONE)
-            wait_ms(f, 10);
-        enum request req = f->request;
-        int st = f->end_status;
-        char why[256];
-        snprintf(why, sizeof why, "%s", f->end_why);
-        pthread_mutex_unlock(&f->lock);
-
-        enum outcome out = OUT_OK;
-        bool started = req != REQ_NONE;
-        if (req == REQ_NONE && f->have_snapshot) {
-            double limit = f->cur_concolic ? f->cfg.concolic_timeout_s : f->cfg.exec_timeout_s;
-            if (now_s() - f->exec_started < limit) {
-                status(f, false);
-                continue;
-            }
-            req = REQ_END; /* a hang */
-            out = OUT_HANG;
-        } else if (req == REQ_END) {
-            out = st ? OUT_CRASH : OUT_OK;
-        } else if (req == REQ_NONE) {
-            continue; /* the target has not reached symhv_fuzz_start yet */
-        }
-        if (!park_all(f, started))
-            break;
-        if (!between_executions(f, req, out, st, why)) {
-            vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
-            release_all(f);
-            break;
-        }
-        status(f, false);
-        if (limits_reached(f)) {
-            release_all(f);
-            break;
-        }
-        release_all(f);
+    struct vm *vm = f->vm;
+    pthread_mutex_lock(&f->lock);
+    if (f->request == REQ_NONE) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += REQUEST_WAIT_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&f->cond, &f->lock, &ts);
     }
-    if (f->have_snapshot) {
-        console_mute(&vm->console, false);
+    if (f->request == REQ_NONE && atomic_load(&f->have_snapshot)) {
+        double limit = f->cur_concolic ? f->cfg.concolic_timeout_s : f->cfg.exec_timeout_s;
+        if (now_s() - f->exec_started >= limit) { /* a hang: settle the VM ourselves */
+            f->request = REQ_HANG;
+            vm_begin_settle(vm);
+        }
+    }
+    enum request req = f->request;
+    bool crash = f->end_crash;
+    int st = f->end_status;
+    char why[256];
+    snprintf(why, sizeof why, "%s", f->end_why);
+    pthread_mutex_unlock(&f->lock);
+    if (req == REQ_NONE) {
+        if (atomic_load(&f->have_snapshot))
+            status(f, false);
+        if (f->cfg.max_seconds && now_s() - f->started >= f->cfg.max_seconds) {
+            vm_request_stop(vm, 0);
+            return false;
+        }
+        return true;
+    }
+    if (!vm_wait_settled(vm))
+        return false; /* the VM stops */
+    bool go = between_executions(f, req, crash, st, why);
+    if (!go)
+        vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
+    pthread_mutex_lock(&f->lock);
+    f->request = REQ_NONE;
+    pthread_mutex_unlock(&f->lock);
+    status(f, false);
+    bool more = go && !limits_reached(f);
+    if (!more)
+        vm_request_stop(vm, vm_is_stopping(vm) ? vm->exit_status : 0);
+    vm_resume_settled(vm); /* the stopped vCPUs see the stop and leave */
+    return more;
+}
+
+int fuzzer_finish(struct fuzzer *f, int vm_status)
+{
+    if (atomic_load(&f->have_snapshot)) {
+        console_mute(f->console, false);
         status(f, true);
-    } else if (vm_is_stopping(vm) && vm->exit_status < HV_EXIT_TIMEOUT) {
+        if (vm_status == HV_EXIT_SIGNAL)
+            hv_error("fuzz: stopped by a signal; everything found is in %s", f->out_dir);
+        return vm_status;
+    }
+    if (f->ended_before_start && vm_status < HV_EXIT_TIMEOUT) {
         hv_error("fuzz: the target ended without calling symhv_fuzz_start: nothing to fuzz "
                  "(build it with scripts/symhv-build-fuzzer, see README)");
-        vm->exit_status = HV_EXIT_SETUP_ERROR;
+        return HV_EXIT_SETUP_ERROR;
     }
-    /* Stop first, then wake every parked vCPU: each sees the stop and leaves. */
-    vm_request_stop(vm, 0);
-    pthread_mutex_lock(&f->lock);
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->lock);
+    return vm_status;
 }

@@ -2,10 +2,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
-#include "engine.h"
-#include "fuzzer.h"
+#include "console.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -26,191 +24,171 @@ static const char *vector_name(uint64_t vector)
     return vector < sizeof names / sizeof names[0] ? names[vector] : "exception";
 }
 
-/* Read a NUL-terminated guest string of at most max-1 bytes. */
-static int read_guest_string(struct vcpu *v, uint64_t gva, char *buf, size_t max)
+int hc_read_string(struct hc_call *c, uint64_t va, char *buf, size_t max)
 {
-    size_t n = 0;
-    while (n + 1 < max) {
-        if (vcpu_read_virt(v, gva + n, &buf[n], 1) < 0)
-            return -1;
-        if (buf[n] == 0)
-            return 0;
-        n++;
-    }
-    buf[n] = 0;
+    return guest_read_string(&c->as, va, buf, max);
+}
+
+void hc_end(struct hc_call *c, const struct guest_end *e)
+{
+    vm_guest_ended(c->v, e);
+}
+
+static int64_t hc_nop(struct hc_call *c, void *h)
+{
+    (void)c, (void)h;
     return 0;
 }
 
-static int32_t hc_write(struct vcpu *v, uint64_t buf, uint64_t len)
+static int64_t hc_write(struct hc_call *c, void *opaque)
 {
-    static const size_t chunk = 4096;
+    struct hypercalls *h = opaque;
     char tmp[4096];
+    uint64_t buf = c->arg[0], len = c->arg[1];
     if (len > HC_WRITE_MAX)
         return -SYMHV_EINVAL;
-    for (uint64_t done = 0; done < len; done += chunk) {
-        size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
-        if (vcpu_read_virt(v, buf + done, tmp, n) < 0)
+    if (len && guest_for_each_chunk(&c->as, buf, len, false, NULL, NULL) < 0)
+        return -SYMHV_EFAULT;
+    for (uint64_t done = 0; done < len; done += sizeof tmp) {
+        size_t n = len - done < sizeof tmp ? (size_t)(len - done) : sizeof tmp;
+        if (guest_read(&c->as, buf + done, tmp, n) < 0)
             return -SYMHV_EFAULT;
-        console_write(&v->vm->console, tmp, n);
+        console_write(h->console, tmp, n);
     }
-    return (int32_t)len;
+    return (int64_t)len;
 }
 
-static int32_t hc_make_symbolic(struct vcpu *v, uint64_t buf, uint64_t len, uint64_t name_gva)
+static int64_t hc_exit(struct hc_call *c, void *h)
 {
-    char name[SYMHV_INPUT_NAME_MAX + 1];
-    if (len == 0 || len > SYMHV_SYMBOLIC_MAX_BYTES || buf + len < buf)
-        return -SYMHV_EINVAL;
-    if (read_guest_string(v, name_gva, name, sizeof name) < 0)
-        return -SYMHV_EFAULT;
-    if (name[0] == 0 || strlen(name) == SYMHV_INPUT_NAME_MAX)
-        return -SYMHV_EINVAL; /* empty, or longer than the limit */
-    /* Check every page first, so a bad range marks nothing. */
-    if (vcpu_for_each_chunk(v, buf, len, NULL, NULL) < 0)
-        return -SYMHV_EFAULT;
-    int id = engine_make_symbolic(v, buf, len, name);
-    if (id >= 0)
-        hv_info("vCPU %u: input %d '%s': %llu bytes at 0x%llx are symbolic", v->index, id,
-                name, (unsigned long long)len, (unsigned long long)buf);
-    return id;
+    (void)h;
+    hv_info("guest exited with status %llu", (unsigned long long)c->arg[0]);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_EXIT, .status = (int)(c->arg[0] & 0xff) });
+    return 0;
 }
 
-struct example_copy {
-    uint64_t src;
-};
-
-static int copy_chunk(struct vcpu *v, uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
+static int64_t hc_panic(struct hc_call *c, void *h)
 {
-    struct example_copy *c = ctx;
-    uint8_t tmp[4096];
-    uint64_t sgpa;
-    /* Source bytes one page at a time; read straight from RAM: no trap. */
-    for (uint64_t i = 0; i < n;) {
-        if (vcpu_translate(v, c->src + off + i, &sgpa) < 0 || !vm_gpa_to_host(v->vm, sgpa, 1))
-            return -1;
-        uint64_t m = 4096 - (sgpa & 4095);
-        if (m > n - i)
-            m = n - i;
-        if (!vm_gpa_to_host(v->vm, sgpa, m))
-            return -1;
-        memcpy(tmp + i, v->vm->mem + sgpa, m);
-        i += m;
-    }
-    if (v->vm->fuzzer)
-        fuzzer_note_host_write(v->vm);
-    memcpy(v->vm->mem + gpa, tmp, n);
-    if (!symmem_any(v->vm, gpa, n))
+    (void)h;
+    char msg[HC_MESSAGE_MAX], why[HC_MESSAGE_MAX + 64];
+    if (hc_read_string(c, c->arg[0], msg, sizeof msg) < 0)
+        snprintf(msg, sizeof msg, "(unreadable message at 0x%llx)", (unsigned long long)c->arg[0]);
+    snprintf(why, sizeof why, "guest kernel panic: %s", msg);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why });
+    return 0;
+}
+
+static int64_t hc_user_fault(struct hc_call *c, void *h)
+{
+    (void)h;
+    char why[256];
+    snprintf(why, sizeof why, "guest program crashed: %s at rip 0x%llx, address 0x%llx, "
+             "error code 0x%llx", vector_name(c->arg[0]), (unsigned long long)c->arg[1],
+             (unsigned long long)c->arg[2], (unsigned long long)c->arg[3]);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why });
+    return 0;
+}
+
+static int64_t hc_cpu_online(struct hc_call *c, void *h)
+{
+    (void)h;
+    hv_info("vCPU %u: guest kernel reports vCPU %llu online", c->v->index,
+            (unsigned long long)c->arg[0]);
+    return 0;
+}
+
+static int64_t hc_kill(struct hc_call *c, void *h)
+{
+    (void)h;
+    char msg[HC_MESSAGE_MAX], why[HC_MESSAGE_MAX + 64];
+    if (hc_read_string(c, c->arg[1], msg, sizeof msg) < 0)
+        return -SYMHV_EFAULT;
+    snprintf(why, sizeof why, "guest ended the run with status %llu: %s",
+             (unsigned long long)(c->arg[0] & 0xff), msg);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_EXIT, .status = (int)(c->arg[0] & 0xff), .why = why });
+    return 0;
+}
+
+/* Run natively, the condition is concrete (a symbolic one is the interpreter's). */
+static int64_t hc_assume(struct hc_call *c, void *h)
+{
+    (void)h;
+    if ((uint32_t)c->arg[0] != 0)
         return 0;
-    return engine_concretise(v, gpa, n);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_EXIT, .status = 0,
+                                   .why = "symhv_assume is false on this input: run ended" });
+    return 0;
 }
 
-int32_t hypercall_handle(struct vcpu *v)
+/* symhv_fuzz_end outside `symhv fuzz` (a replay): the run ends, non-zero is a crash. */
+static int64_t hc_fuzz_end(struct hc_call *c, void *h)
 {
+    (void)h;
+    unsigned status = (uint32_t)c->arg[0];
+    char why[96];
+    if (!status) {
+        hv_info("vCPU %u: the fuzz target finished its execution", c->v->index);
+        hc_end(c, &(struct guest_end){ .kind = GUEST_EXIT, .status = 0 });
+        return 0;
+    }
+    snprintf(why, sizeof why, "the fuzz target ended its execution with status %u", status);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why });
+    return 0;
+}
+
+void hypercall_register(struct hypercalls *h, unsigned nr, hc_fn fn, void *opaque)
+{
+    if (nr < HC_TABLE_SIZE) {
+        h->table[nr].fn = fn;
+        h->table[nr].opaque = opaque;
+    }
+}
+
+/* The agent instruction: `in eax, dx` (32 bits) from the port. */
+static void hc_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, bool in,
+                   void *opaque)
+{
+    (void)port;
+    struct hypercalls *h = opaque;
+    if (!in)
+        return; /* writes to the port mean nothing */
+    int32_t result = -SYMHV_ENOSYS;
     struct kvm_regs regs;
-    if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0) {
-        hv_error_errno("vCPU %u: KVM_GET_REGS for hypercall failed", v->index);
-        vm_request_stop(v->vm, HV_EXIT_SETUP_ERROR);
-        return -SYMHV_EINVAL;
+    struct kvm_sregs sregs;
+    if (size != 4 || vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &sregs) < 0) {
+        memset(data, 0xff, size);
+        return;
     }
-    uint64_t nr = regs.rdi, a0 = regs.rsi, a1 = regs.rcx, a2 = regs.r8, a3 = regs.r9;
-    char msg[HC_MESSAGE_MAX];
+    bool cpl3 = (sregs.cs.selector & 3) == 3;
+    struct hc_call c = {
+        .v = v,
+        .nr = (uint32_t)(regs.rdi & ~(uint64_t)SYMHV_HC_FROM_USER),
+        .arg = { regs.rsi, regs.rcx, regs.r8, regs.r9 },
+        .user = cpl3 || (regs.rdi & SYMHV_HC_FROM_USER),
+    };
+    guest_as_from_sregs(&c.as, v->vm, &sregs, c.user);
+    c.as.caller = v;
+    /* numbers past 32 bits, and the core's numbers from user callers, do not exist */
+    if ((regs.rdi >> 32) == 0 && c.nr < HC_TABLE_SIZE && h->table[c.nr].fn &&
+        !(c.user && c.nr < SYMHV_HC_AGENT_FIRST)) {
+        int64_t r = h->table[c.nr].fn(&c, h->table[c.nr].opaque);
+        result = r < INT32_MIN ? -SYMHV_EINVAL : r > INT32_MAX ? INT32_MAX : (int32_t)r;
+    }
+    memcpy(data, &result, 4);
+}
 
-    switch (nr) {
-    case SYMHV_HC_NOP:
-        return 0;
-    case SYMHV_HC_WRITE:
-        return hc_write(v, a0, a1);
-    case SYMHV_HC_EXIT:
-        console_flush(&v->vm->console);
-        hv_info("guest exited with status %llu", (unsigned long long)a0);
-        vm_request_stop(v->vm, (int)(a0 & 0xff));
-        return 0;
-    case SYMHV_HC_PANIC:
-        if (read_guest_string(v, a0, msg, sizeof msg) < 0)
-            snprintf(msg, sizeof msg, "(unreadable message at 0x%llx)",
-                     (unsigned long long)a0);
-        if (v->vm->fuzzer) { /* an execution that crashed the kernel */
-            fuzzer_end_execution(v, HV_EXIT_GUEST_CRASH, "kernel panic");
-            return 0;
-        }
-        console_flush(&v->vm->console);
-        hv_error("vCPU %u: guest kernel panic: %s", v->index, msg);
-        vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
-        return 0;
-    case SYMHV_HC_USER_FAULT:
-        if (v->vm->fuzzer) {
-            snprintf(msg, sizeof msg, "%s at rip 0x%llx, address 0x%llx", vector_name(a0),
-                     (unsigned long long)a1, (unsigned long long)a2);
-            fuzzer_end_execution(v, HV_EXIT_GUEST_CRASH, msg);
-            return 0;
-        }
-        console_flush(&v->vm->console);
-        hv_error("vCPU %u: guest program crashed: %s at rip 0x%llx, address 0x%llx, "
-                 "error code 0x%llx", v->index, vector_name(a0), (unsigned long long)a1,
-                 (unsigned long long)a2, (unsigned long long)a3);
-        vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
-        return 0;
-    case SYMHV_HC_MAKE_SYMBOLIC:
-        if (v->vm->fuzzer) /* symhv fuzz decides which executions are concolic */
-            return -SYMHV_EINVAL;
-        return hc_make_symbolic(v, a0, a1, a2);
-    case SYMHV_HC_KILL:
-        if (read_guest_string(v, a1, msg, sizeof msg) < 0)
-            return -SYMHV_EFAULT;
-        console_flush(&v->vm->console);
-        hv_error("vCPU %u: guest ended the run with status %llu: %s", v->index,
-                 (unsigned long long)a0, msg);
-        vm_request_stop(v->vm, (int)(a0 & 0xff));
-        return 0;
-    case SYMHV_HC_REPORT_BUG:
-        if (read_guest_string(v, a0, msg, sizeof msg) < 0)
-            return -SYMHV_EFAULT;
-        console_flush(&v->vm->console);
-        hv_error("vCPU %u: bug reported by the guest: %s", v->index, msg);
-        engine_report_bug(v, msg);
-        return 0;
-    case SYMHV_HC_GET_EXAMPLE: {
-        struct example_copy c = { a1 };
-        if (a2 == 0 || a2 > SYMHV_SYMBOLIC_MAX_BYTES || a0 + a2 < a0 || a1 + a2 < a1)
-            return -SYMHV_EINVAL;
-        if (vcpu_for_each_chunk(v, a1, a2, NULL, NULL) < 0 || vcpu_for_each_chunk(v, a0, a2, NULL, NULL) < 0)
-            return -SYMHV_EFAULT;
-        return vcpu_for_each_chunk(v, a0, a2, copy_chunk, &c) < 0 ? -SYMHV_EFAULT : 0;
-    }
-    case SYMHV_HC_PRINT_EXPR: /* natively: the value is concrete (see agent.h) */
-        if (read_guest_string(v, a0, msg, SYMHV_INPUT_NAME_MAX + 1) < 0)
-            return -SYMHV_EFAULT;
-        engine_print_expr(v, msg, a1);
-        return 0;
-    case SYMHV_HC_ASSUME:
-        if ((uint32_t)a0 != 0)
-            return 0;
-        console_flush(&v->vm->console);
-        hv_error("vCPU %u: symhv_assume is false on this input: run ended", v->index);
-        vm_request_stop(v->vm, 0);
-        return 0;
-    case SYMHV_HC_FUZZ_START:
-        if (v->vm->fuzzer)
-            return fuzzer_hc_start(v, a0, a1, a2, a3);
-        return engine_fuzz_input(v, a0, a1); /* one execution: symhv run / replay */
-    case SYMHV_HC_FUZZ_END:
-        if (v->vm->fuzzer) {
-            fuzzer_end_execution(v, (int)(uint32_t)a0, NULL);
-            return 0;
-        }
-        console_flush(&v->vm->console);
-        if ((uint32_t)a0)
-            hv_error("vCPU %u: the fuzz target ended its execution with status %u", v->index,
-                     (unsigned)(uint32_t)a0);
-        else
-            hv_info("vCPU %u: the fuzz target finished its execution", v->index);
-        vm_request_stop(v->vm, (uint32_t)a0 ? HV_EXIT_GUEST_CRASH : 0);
-        return 0;
-    case SYMHV_HC_CPU_ONLINE:
-        hv_info("vCPU %u: guest kernel reports vCPU %llu online", v->index,
-                (unsigned long long)a0);
-        return 0;
-    default:
-        return -SYMHV_ENOSYS;
-    }
+int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *console)
+{
+    memset(h, 0, sizeof *h);
+    h->vm = vm;
+    h->console = console;
+    hypercall_register(h, SYMHV_HC_NOP, hc_nop, h);
+    hypercall_register(h, SYMHV_HC_WRITE, hc_write, h);
+    hypercall_register(h, SYMHV_HC_EXIT, hc_exit, h);
+    hypercall_register(h, SYMHV_HC_PANIC, hc_panic, h);
+    hypercall_register(h, SYMHV_HC_USER_FAULT, hc_user_fault, h);
+    hypercall_register(h, SYMHV_HC_CPU_ONLINE, hc_cpu_online, h);
+    hypercall_register(h, SYMHV_HC_KILL, hc_kill, h);
+    hypercall_register(h, SYMHV_HC_ASSUME, hc_assume, h);
+    hypercall_register(h, SYMHV_HC_FUZZ_END, hc_fuzz_end, h);
+    return vm_register_pio(vm, SYMHV_HYPERCALL_PORT, 1, hc_pio, h);
 }

@@ -1,12 +1,46 @@
-/* The hypercall port (SYMHV_HYPERCALL_PORT, see include/symhv/abi.h). */
+/* The hypercall port (SYMHV_HYPERCALL_PORT, include/symhv/abi.h): a device on the port
+ * bus whose calls are dispatched through a table of handlers, as KLEE dispatches its
+ * special functions. The core's own numbers (console write, exit, panic, crashed
+ * program, kill, assume, fuzz_end of a single run ...) are registered here; the
+ * symbolic engine and the fuzzer register theirs when they attach (later wins). */
 #ifndef HV_HYPERCALL_H
 #define HV_HYPERCALL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "guest_mem.h"
 #include "vm.h"
 
-/* Handle the hypercall the vCPU is stopped in; returns the value for its eax. */
-int32_t hypercall_handle(struct vcpu *v);
+struct console;
+
+struct hc_call {
+    struct vcpu *v;
+    uint32_t nr;             /* without SYMHV_HC_FROM_USER */
+    uint64_t arg[4];
+    bool user;               /* ring 3, or forwarded for it: pointers get user rights */
+    struct guest_as as;      /* the caller's address space, with those rights */
+};
+
+/* Returns the value for the caller's eax: >= 0, or -SYMHV_E*. */
+typedef int64_t (*hc_fn)(struct hc_call *c, void *opaque);
+
+#define HC_TABLE_SIZE 64
+
+struct hypercalls {
+    struct vm *vm;
+    struct console *console;
+    struct { hc_fn fn; void *opaque; } table[HC_TABLE_SIZE];
+};
+
+/* Claim the port and register the core's numbers. 0 or -1. */
+__attribute__((warn_unused_result))
+int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *console);
+void hypercall_register(struct hypercalls *h, unsigned nr, hc_fn fn, void *opaque);
+
+/* For handlers: a NUL-terminated guest string; -1 if unreadable. */
+int hc_read_string(struct hc_call *c, uint64_t va, char *buf, size_t max);
+/* End the run from a hypercall: flush the console, then the VM's end policy. */
+void hc_end(struct hc_call *c, const struct guest_end *e);
 
 #endif

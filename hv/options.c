@@ -28,10 +28,14 @@ static const char usage_text[] =
     "  -o, --output DIR      where a symbolic run writes constraints, new inputs (one\n"
     "                        per flipped branch), bug reports and a summary\n"
     "                        (default symhv-out)\n"
-    "      --replay FILE     run concretely with FILE's bytes as the symbolic input\n"
-    "                        (what `symhv replay FILE` does)\n"
-    "      --seed FILE       start the symbolic run from FILE's bytes (e.g. an input a\n"
-    "                        previous run generated: one more generation of search)\n"
+    "      --replay FILE     run concretely with FILE's bytes as the first symbolic\n"
+    "                        input (what `symhv replay FILE` does)\n"
+    "      --seed FILE       start the symbolic run from FILE's bytes as the first\n"
+    "                        input (e.g. an input a previous run generated: one more\n"
+    "                        generation of search)\n"
+    "      --input NAME=FILE the bytes of the input called NAME, for a program with\n"
+    "                        several symbolic inputs (with --replay or --seed, or alone\n"
+    "                        for a symbolic run from those bytes); repeatable\n"
     "      --clock-slow-down[=N]  while a vCPU is interpreted, its guest clock (TSC)\n"
     "                        stands still, or with N runs N times slower, so guest\n"
     "                        timeouts do not fire because of interpretation\n"
@@ -39,6 +43,12 @@ static const char usage_text[] =
     "                        instead of starting one\n"
     "      --solver-timeout MS  per solver query (default 10000); a query that times out\n"
     "                        yields no input, the run goes on\n"
+    "      --symex-max-memory SIZE  memory the sidecar may use (default 4G; 0: no limit);\n"
+    "                        past it symbolic execution stops, the run goes on concretely\n"
+    "      --symex-max-time SEC  interpreter and solver time of the sidecar (default: no\n"
+    "                        limit); past it, likewise\n"
+    "      --symex-stall-timeout SEC  a sidecar request that makes no progress this long\n"
+    "                        (sidecar stopped or stuck) counts as its death (default 60)\n"
     "      --kvm-device PATH KVM device (default /dev/kvm)\n"
     "  -v, --verbose         report VMM events on stderr\n"
     "  -h, --help            this text\n"
@@ -61,8 +71,9 @@ static const char usage_text[] =
     "      --rng-seed N      seed for the mutations (default: time)\n"
     "\n"
     "Exit status: the guest's exit status, or 124 timeout, 125 setup error (bad\n"
-    "arguments, bad image, no KVM), 126 guest crash (triple fault, KVM internal error,\n"
-    "access outside RAM, kernel panic, crashed guest program), 130 interrupted.\n";
+    "arguments, bad image, no KVM, results that could not be written), 126 guest crash\n"
+    "(triple fault, KVM internal error, access outside RAM, kernel panic, crashed guest\n"
+    "program), 130 interrupted.\n";
 
 int parse_size(const char *text, uint64_t *bytes)
 {
@@ -107,7 +118,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT,
            OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
            OPT_CONCOLIC_TIMEOUT, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
-           OPT_SYMEX_SOCKET };
+           OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, OPT_INITRD },
@@ -123,6 +134,10 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         { "until-crash", no_argument, NULL, OPT_UNTIL_CRASH },
         { "rng-seed", required_argument, NULL, OPT_RNG_SEED },
         { "symex-socket", required_argument, NULL, OPT_SYMEX_SOCKET },
+        { "input", required_argument, NULL, OPT_INPUT },
+        { "symex-stall-timeout", required_argument, NULL, OPT_STALL },
+        { "symex-max-memory", required_argument, NULL, OPT_SYMEX_MEM },
+        { "symex-max-time", required_argument, NULL, OPT_SYMEX_TIME },
         { "smp", required_argument, NULL, 's' },
         { "mem", required_argument, NULL, 'm' },
         { "cmdline", required_argument, NULL, 'c' },
@@ -142,8 +157,11 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opt->vm.kvm_path = "/dev/kvm";
     opt->vm.mem_bytes = 256ull << 20;
     opt->vm.ncpus = 1;
-    opt->vm.output_dir = "symhv-out";
-    opt->vm.solver_timeout_ms = 10000;
+    opt->engine.output_dir = "symhv-out";
+    opt->engine.solver_timeout_ms = 10000;
+    opt->engine.stall_timeout_s = 60;
+    opt->engine.symex_max_memory = 4ull << 30;
+    const char *replay_path = NULL, *seed_path = NULL;
     opt->fuzz.exec_timeout_s = 1.0;
     opt->fuzz.concolic_timeout_s = 120;
     opt->fuzz.concolic_every = 2000;
@@ -158,11 +176,15 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         argv++;
         argc--;
     } else if (argc > 1 && strcmp(argv[1], "replay") == 0) {
+        if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            fputs(usage_text, out);
+            return OPTIONS_EXIT_OK;
+        }
         if (argc < 3 || argv[2][0] == '-') {
             hv_error("replay needs an input file: symhv replay INPUT --kernel FILE ...");
             return OPTIONS_ERROR;
         }
-        opt->vm.replay_path = argv[2];
+        replay_path = argv[2];
         argv[2] = argv[0];
         argv += 2;
         argc -= 2;
@@ -174,14 +196,51 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:o:x:vh", longopts, NULL)) != -1) {
         double d;
         switch (c) {
-        case 'k': opt->vm.kernel_path = optarg; break;
+        case 'k': opt->boot.kernel_path = optarg; break;
         case 'i': /* AFL's -i in `symhv fuzz`, the initrd otherwise */
-            *(fuzzing ? &opt->fuzz.in_dir : &opt->vm.initrd_path) = optarg;
+            *(fuzzing ? &opt->fuzz.in_dir : &opt->boot.initrd_path) = optarg;
             break;
-        case OPT_INITRD: opt->vm.initrd_path = optarg; break;
-        case 'c': opt->vm.cmdline = optarg; break;
+        case OPT_INITRD: opt->boot.initrd_path = optarg; break;
+        case 'c': opt->boot.cmdline = optarg; break;
         case OPT_IN_DIR: opt->fuzz.in_dir = optarg; break;
-        case OPT_SYMEX_SOCKET: opt->vm.symex_socket = optarg; break;
+        case OPT_SYMEX_SOCKET: opt->engine.symex_socket = optarg; break;
+        case OPT_INPUT: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1] || eq - optarg > SYMHV_INPUT_NAME_MAX) {
+                hv_error("--input expects NAME=FILE, got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            if (opt->engine.npresets + 1 >= ENGINE_MAX_PRESETS) {
+                hv_error("--input: at most %d inputs", ENGINE_MAX_PRESETS - 1);
+                return OPTIONS_ERROR;
+            }
+            char *name = opt->input_names[opt->engine.npresets];
+            memcpy(name, optarg, (size_t)(eq - optarg));
+            name[eq - optarg] = 0;
+            opt->engine.presets[opt->engine.npresets++] =
+                (struct engine_preset){ name, eq + 1 };
+            break;
+        }
+        case OPT_STALL: case OPT_SYMEX_TIME: {
+            char *end;
+            errno = 0;
+            d = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(d >= 0) || d > 1e7) {
+                hv_error("%s expects seconds, got '%s'", argv[optind - 1], optarg);
+                return OPTIONS_ERROR;
+            }
+            *(c == OPT_STALL ? &opt->engine.stall_timeout_s : &opt->engine.symex_max_seconds) = d;
+            break;
+        }
+        case OPT_SYMEX_MEM:
+            if (!(optarg[0] == '0' && !optarg[1]) &&
+                parse_size(optarg, &opt->engine.symex_max_memory) < 0) {
+                hv_error("--symex-max-memory expects a size like 4G or 512M, got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            if (optarg[0] == '0' && !optarg[1])
+                opt->engine.symex_max_memory = 0;
+            break;
         case 'x': opt->fuzz.dict_path = optarg; break;
         case OPT_UNTIL_CRASH: opt->fuzz.until_crash = true; break;
         case OPT_EXEC_TIMEOUT:
@@ -218,12 +277,12 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             break;
         }
         case OPT_KVM_DEVICE: opt->vm.kvm_path = optarg; break;
-        case 'o': opt->vm.output_dir = optarg; output_given = true; break;
-        case OPT_REPLAY: opt->vm.replay_path = optarg; break;
-        case OPT_SEED: opt->vm.seed_path = optarg; break;
+        case 'o': opt->engine.output_dir = optarg; output_given = true; break;
+        case OPT_REPLAY: replay_path = optarg; break;
+        case OPT_SEED: seed_path = optarg; break;
         case 'v': opt->verbose = 1; break;
         case OPT_CLOCK:
-            opt->vm.clock_slow_down = INFINITY;
+            opt->engine.clock_slow_down = INFINITY;
             if (optarg) {
                 char *end;
                 errno = 0;
@@ -232,7 +291,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
                     hv_error("--clock-slow-down expects a factor >= 1, got '%s'", optarg);
                     return OPTIONS_ERROR;
                 }
-                opt->vm.clock_slow_down = f;
+                opt->engine.clock_slow_down = f;
             }
             break;
         case OPT_SOLVER_TIMEOUT:
@@ -240,7 +299,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
                 hv_error("--solver-timeout expects milliseconds (1 to 3600000), got '%s'", optarg);
                 return OPTIONS_ERROR;
             }
-            opt->vm.solver_timeout_ms = (unsigned)n;
+            opt->engine.solver_timeout_ms = (unsigned)n;
             break;
         case 's':
             if (parse_uint(optarg, 100000, &n) < 0) {
@@ -263,7 +322,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
                 hv_error("--timeout expects a positive number of seconds, got '%s'", optarg);
                 return OPTIONS_ERROR;
             }
-            opt->vm.timeout_s = t;
+            opt->timeout_s = t;
             break;
         }
         case 'h':
@@ -284,11 +343,11 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         hv_error("unexpected argument '%s' (see symhv --help)", argv[optind]);
         return OPTIONS_ERROR;
     }
-    if (opt->vm.replay_path && opt->vm.seed_path) {
+    if (replay_path && seed_path) {
         hv_error("--replay and --seed exclude each other (replay runs concretely)");
         return OPTIONS_ERROR;
     }
-    if (!opt->vm.kernel_path) {
+    if (!opt->boot.kernel_path) {
         hv_error("no guest kernel given: use --kernel FILE (see symhv --help)");
         return OPTIONS_ERROR;
     }
@@ -297,20 +356,28 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             hv_error("symhv fuzz needs -o OUT_DIR (see symhv --help)");
             return OPTIONS_ERROR;
         }
-        if (opt->vm.replay_path || opt->vm.seed_path) {
-            hv_error("symhv fuzz takes its inputs from -i DIR, not --replay/--seed");
+        if (replay_path || seed_path || opt->engine.npresets) {
+            hv_error("symhv fuzz takes its inputs from -i DIR, not --replay/--seed/--input");
             return OPTIONS_ERROR;
         }
-        opt->fuzz.out_dir = opt->vm.output_dir;
-        if (opt->vm.timeout_s && !opt->fuzz.max_seconds) /* --timeout bounds the campaign */
-            opt->fuzz.max_seconds = opt->vm.timeout_s;
-        /* the sidecar's concolic runs write their inputs here; the fuzzer takes them */
-        snprintf(opt->concolic_dir, sizeof opt->concolic_dir, "%s/.concolic", opt->vm.output_dir);
-        opt->vm.output_dir = opt->concolic_dir;
-        opt->vm.fuzz = &opt->fuzz;
+        opt->fuzz.out_dir = opt->engine.output_dir;
+        if (opt->timeout_s && !opt->fuzz.max_seconds) /* --timeout bounds the campaign */
+            opt->fuzz.max_seconds = opt->timeout_s;
+        opt->timeout_s = 0;
+        opt->engine.output_dir = NULL; /* concolic runs hand their inputs to the fuzzer */
+        opt->fuzzing = true;
     } else if (opt->fuzz.in_dir) {
         hv_error("--in-dir is an option of `symhv fuzz`");
         return OPTIONS_ERROR;
     }
+    /* --replay/--seed FILE: the first input; it goes before the --input NAME=FILE ones */
+    const char *first = replay_path ? replay_path : seed_path;
+    if (first) {
+        memmove(&opt->engine.presets[1], &opt->engine.presets[0],
+                opt->engine.npresets * sizeof opt->engine.presets[0]);
+        opt->engine.presets[0] = (struct engine_preset){ NULL, first };
+        opt->engine.npresets++;
+    }
+    opt->engine.replay = replay_path != NULL;
     return OPTIONS_RUN;
 }

@@ -5,16 +5,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "boot.h"
+#include "engine.h"
 #include "fuzzer.h"
 #include "vm.h"
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_ERROR };
 
 struct options {
-    struct vm_config vm;
-    struct fuzz_config fuzz;   /* `symhv fuzz`: vm.fuzz points here */
-    char concolic_dir[4096];   /* fuzzing: where concolic runs put their inputs */
+    struct vm_config vm;       /* the machine */
+    struct boot_config boot;   /* what it boots */
+    struct engine_config engine;
+    struct fuzz_config fuzz;
+    bool fuzzing;              /* `symhv fuzz` */
+    double timeout_s;          /* a plain run's --timeout (0: none) */
     int verbose;
+    char input_names[ENGINE_MAX_PRESETS][SYMHV_INPUT_NAME_MAX + 1]; /* --input NAME=... */
 };
 
 /* Parse argv into `opt`. OPTIONS_EXIT_OK after --help/--version (text already printed

@@ -7,14 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "boot.h"
-#include "elf_loader.h"
-#include "engine.h"
-#include "fuzzer.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -60,6 +54,7 @@ static int open_kvm(struct vm *vm, const char *path)
             return -1;
         }
     }
+    vm->has_xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
     return 0;
 }
 
@@ -103,106 +98,16 @@ static int get_supported_cpuid(struct vm *vm)
     return -1;
 }
 
-static int create_ram(struct vm *vm, uint64_t bytes)
-{
-    vm->mem_fd = memfd_create("symhv-guest-ram", MFD_CLOEXEC);
-    if (vm->mem_fd < 0) {
-        hv_error_errno("memfd_create for guest RAM failed");
-        return -1;
-    }
-    if (ftruncate(vm->mem_fd, (off_t)bytes) < 0) {
-        hv_error_errno("cannot size guest RAM memfd to %llu MiB",
-                       (unsigned long long)(bytes >> 20));
-        return -1;
-    }
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-                   vm->mem_fd, 0);
-    if (p == MAP_FAILED) {
-        hv_error_errno("cannot map %llu MiB of guest RAM", (unsigned long long)(bytes >> 20));
-        return -1;
-    }
-    vm->mem = p;
-    vm->mem_bytes = bytes;
-    return symmem_install_ram(vm);
-}
-
-/* Load kernel and initrd, then write the boot-protocol structures. */
-static int load_images(struct vm *vm, const struct vm_config *cfg)
-{
-    char err[256];
-    size_t size;
-    uint8_t *file = read_file(cfg->kernel_path, vm->mem_bytes, &size, err, sizeof err);
-    if (!file) {
-        hv_error("kernel %s: %s", cfg->kernel_path, err);
-        return -1;
-    }
-    struct elf_image img;
-    int rc = elf_load(file, size, vm->mem, vm->mem_bytes, SYMHV_KERNEL_MIN_ADDR, &img, err,
-                      sizeof err);
-    free(file);
-    if (rc < 0) {
-        hv_error("kernel %s: %s", cfg->kernel_path, err);
-        return -1;
-    }
-    vm->entry = img.entry;
-    vm->pvh_entry = img.pvh_entry;
-
-    struct symhv_boot_info info = {
-        .magic = SYMHV_BOOT_MAGIC,
-        .version = SYMHV_BOOT_VERSION,
-        .ncpus = vm->ncpus,
-        .mem_bytes = vm->mem_bytes,
-        .kernel_end = img.high,
-        .apic_timer_hz = SYMHV_APIC_TIMER_HZ,
-    };
-    if (cfg->cmdline) {
-        if (strlen(cfg->cmdline) >= sizeof info.cmdline) {
-            hv_error("--cmdline is longer than %zu bytes", sizeof info.cmdline - 1);
-            return -1;
-        }
-        strcpy(info.cmdline, cfg->cmdline);
-    }
-    int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
-    if (khz <= 0) {
-        hv_error_errno("KVM_GET_TSC_KHZ failed");
-        return -1;
-    }
-    info.tsc_khz = (uint64_t)khz;
-
-    if (cfg->initrd_path) {
-        uint64_t room = vm->mem_bytes - ((img.high + 4095) & ~4095ull);
-        uint8_t *initrd = read_file(cfg->initrd_path, room, &size, err, sizeof err);
-        if (!initrd) {
-            hv_error("initrd %s: %s", cfg->initrd_path, err);
-            return -1;
-        }
-        /* Top of RAM, page aligned, like the Linux boot protocols do. */
-        info.initrd_addr = (vm->mem_bytes - size) & ~4095ull;
-        info.initrd_size = size;
-        memcpy(vm->mem + info.initrd_addr, initrd, size);
-        free(initrd);
-    }
-    if (vm->pvh_entry) {
-        hv_info("kernel has a PVH entry at 0x%llx: booting it through PVH",
-                (unsigned long long)vm->pvh_entry);
-        boot_write_pvh(vm, cfg->cmdline, info.initrd_addr, info.initrd_size);
-    } else {
-        boot_write_memory(vm, &info);
-    }
-    return 0;
-}
-
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
     memset(vm, 0, sizeof *vm);
-    vm->kvm_fd = vm->vm_fd = vm->mem_fd = -1;
+    vm->kvm_fd = vm->vm_fd = vm->mem.fd = -1;
     for (unsigned i = 0; i < SYMHV_MAX_VCPUS; i++)
         vm->vcpus[i].fd = -1;
-    console_init(&vm->console, STDOUT_FILENO);
-    symmem_init(&vm->symbolic);
+    pthread_mutex_init(&vm->mem.lock, NULL);
     pthread_mutex_init(&vm->run_lock, NULL);
-    pthread_rwlock_init(&vm->slots_lock, NULL);
     pthread_cond_init(&vm->run_cond, NULL);
+    vm->end_fn = vm_end_run;
 
     if (cfg->mem_bytes < HV_MEM_MIN_BYTES || cfg->mem_bytes > HV_MEM_MAX_BYTES) {
         hv_error("--mem %llu MiB is out of range: symhv needs %llu MiB to %llu MiB",
@@ -211,7 +116,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
                  (unsigned long long)(HV_MEM_MAX_BYTES >> 20));
         return -1;
     }
-    if (cfg->mem_bytes & 4095) {
+    if (cfg->mem_bytes & SYMHV_PAGE_MASK) {
         hv_error("--mem must be a multiple of 4 KiB");
         return -1;
     }
@@ -232,21 +137,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
         hv_error_errno("KVM_CREATE_IRQCHIP failed");
         return -1;
     }
-    if (create_ram(vm, cfg->mem_bytes) < 0 || get_supported_cpuid(vm) < 0 ||
-        engine_create(vm, cfg) < 0 || (cfg->fuzz && fuzzer_create(vm, cfg->fuzz) < 0))
+    if (memory_init(vm, cfg->mem_bytes) < 0 || get_supported_cpuid(vm) < 0)
         return -1;
-    /* The kernel must be loaded before vCPUs get their entry point, and the TSC rate
-     * comes from a vCPU: create vCPU 0 first, load, then the rest. */
-    if (vcpu_create(vm, 0) < 0)
-        return -1;
-    if (load_images(vm, cfg) < 0)
-        return -1;
-    for (unsigned i = 1; i < vm->ncpus; i++)
-        if (vcpu_create(vm, i) < 0)
-            return -1;
     for (unsigned i = 0; i < vm->ncpus; i++)
-        if ((vm->pvh_entry ? boot_setup_vcpu_pvh : boot_setup_vcpu)(&vm->vcpus[i]) < 0 ||
-            engine_check_vcpu(&vm->vcpus[i]) < 0)
+        if (vcpu_create(vm, i) < 0)
             return -1;
     return 0;
 }
@@ -256,28 +150,101 @@ void vm_destroy(struct vm *vm)
     for (unsigned i = 0; i < SYMHV_MAX_VCPUS; i++)
         if (vm->vcpus[i].fd >= 0)
             vcpu_destroy(&vm->vcpus[i]);
-    if (vm->mem)
-        munmap(vm->mem, vm->mem_bytes);
-    if (vm->mem_fd >= 0)
-        close(vm->mem_fd);
+    memory_destroy(&vm->mem);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
     free(vm->cpuid);
-    fuzzer_destroy(vm);
-    engine_destroy(vm);
-    symmem_destroy(&vm->symbolic);
-    vm->mem = NULL;
     vm->cpuid = NULL;
-    vm->mem_fd = vm->vm_fd = vm->kvm_fd = -1;
+    vm->vm_fd = vm->kvm_fd = -1;
 }
 
-void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
+int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque)
 {
-    if (gpa > vm->mem_bytes || vm->mem_bytes - gpa < len)
-        return NULL;
-    return vm->mem + gpa;
+    for (unsigned i = 0; i < vm->npio; i++) {
+        const struct pio_range *r = &vm->pio[i];
+        if (base < r->base + r->len && r->base < base + len) {
+            hv_error("port range 0x%x+%u overlaps 0x%x+%u", base, len, r->base, r->len);
+            return -1;
+        }
+    }
+    if (vm->npio == VM_MAX_PIO || len == 0) {
+        hv_error("cannot register port range 0x%x+%u", base, len);
+        return -1;
+    }
+    vm->pio[vm->npio++] = (struct pio_range){ base, len, fn, opaque };
+    return 0;
+}
+
+void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque)
+{
+    vm->ram_trap = ops;
+    vm->ram_trap_opaque = opaque;
+}
+
+void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque)
+{
+    vm->end_fn = fn ? fn : vm_end_run;
+    vm->end_opaque = opaque;
+}
+
+void vm_guest_ended(struct vcpu *v, const struct guest_end *e)
+{
+    v->vm->end_fn(v, e, v->vm->end_opaque);
+}
+
+void vm_end_run(struct vcpu *v, const struct guest_end *e, void *opaque)
+{
+    (void)opaque;
+    if (vm_is_stopping(v->vm))
+        return; /* only the first ending reports; the others were stopped by it */
+    if (e->kind == GUEST_CRASH) {
+        hv_error("vCPU %u: %s", v->index, e->why);
+        if (e->vmm_saw_it)
+            vcpu_dump_state(v);
+        vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
+    } else {
+        if (e->why)
+            hv_error("vCPU %u: %s", v->index, e->why);
+        vm_request_stop(v->vm, e->status);
+    }
+}
+
+/* ---- starting and stopping ------------------------------------------------------------ */
+
+static void on_kick_signal(int sig) { (void)sig; }
+
+int vm_start(struct vm *vm)
+{
+    /* SIGUSR1 only interrupts KVM_RUN; it must not restart it. */
+    struct sigaction sa = { .sa_handler = on_kick_signal };
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) < 0) {
+        hv_error_errno("cannot install the vCPU kick handler");
+        return -1;
+    }
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        pthread_mutex_lock(&vm->run_lock);
+        vm->live_threads++;
+        pthread_mutex_unlock(&vm->run_lock);
+        if (vcpu_start(&vm->vcpus[i]) < 0) {
+            vm_thread_done(vm);
+            vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void vm_join(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        if (vm->vcpus[i].thread_started) {
+            pthread_join(vm->vcpus[i].thread, NULL);
+            vm->vcpus[i].thread_started = false;
+        }
+    }
 }
 
 bool vm_is_stopping(struct vm *vm)
@@ -285,21 +252,50 @@ bool vm_is_stopping(struct vm *vm)
     return atomic_load(&vm->stopping) != 0;
 }
 
-void vm_request_stop(struct vm *vm, int exit_status)
+static void kick_all(struct vm *vm)
 {
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&vm->stopping, &expected, 1))
-        vm->exit_status = exit_status;
     for (unsigned i = 0; i < vm->ncpus; i++)
         vcpu_kick(&vm->vcpus[i]);
 }
 
-void vm_pause(struct vm *vm)
+void vm_request_stop(struct vm *vm, int exit_status)
+{
+    /* Under run_lock: a vCPU checks `stopping` and clears immediate_exit under it too,
+     * so the kick below cannot be lost between the two. */
+    pthread_mutex_lock(&vm->run_lock);
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&vm->stopping, &expected, 1))
+        vm->exit_status = exit_status;
+    pthread_cond_broadcast(&vm->run_cond); /* threads waiting out a pause see the stop */
+    pthread_mutex_unlock(&vm->run_lock);
+    kick_all(vm);
+}
+
+void vm_thread_done(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->run_lock);
+    vm->live_threads--;
+    pthread_cond_broadcast(&vm->run_cond);
+    pthread_mutex_unlock(&vm->run_lock);
+}
+
+/* ---- pausing -------------------------------------------------------------------------- */
+
+static void begin(struct vm *vm, bool settle)
 {
     pthread_mutex_lock(&vm->run_lock);
     vm->pausers++;
-    for (unsigned i = 0; i < vm->ncpus; i++)
-        vcpu_kick(&vm->vcpus[i]);
+    vm->settlers += settle;
+    pthread_cond_broadcast(&vm->run_cond); /* waiting vCPUs: settle now */
+    pthread_mutex_unlock(&vm->run_lock);
+    /* after the count: a vCPU entering the guest now sees it, one inside is kicked */
+    kick_all(vm);
+}
+
+void vm_pause(struct vm *vm)
+{
+    begin(vm, false);
+    pthread_mutex_lock(&vm->run_lock);
     while (vm->in_guest > 0)
         pthread_cond_wait(&vm->run_cond, &vm->run_lock);
     pthread_mutex_unlock(&vm->run_lock);
@@ -313,22 +309,80 @@ void vm_resume(struct vm *vm)
     pthread_mutex_unlock(&vm->run_lock);
 }
 
+void vm_begin_settle(struct vm *vm) { begin(vm, true); }
+
+bool vm_wait_settled(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->run_lock);
+    while (vm->parked < vm->live_threads && !vm_is_stopping(vm)) {
+        /* a kick can land just before a vCPU's KVM_RUN began: kick again now and then */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        ts.tv_sec += ts.tv_nsec / 1000000000;
+        ts.tv_nsec %= 1000000000;
+        if (pthread_cond_timedwait(&vm->run_cond, &vm->run_lock, &ts) == ETIMEDOUT) {
+            pthread_mutex_unlock(&vm->run_lock);
+            kick_all(vm);
+            pthread_mutex_lock(&vm->run_lock);
+        }
+    }
+    bool ok = !vm_is_stopping(vm);
+    pthread_mutex_unlock(&vm->run_lock);
+    return ok;
+}
+
+bool vm_pause_settled(struct vm *vm)
+{
+    begin(vm, true);
+    return vm_wait_settled(vm);
+}
+
+void vm_resume_settled(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->run_lock);
+    vm->settlers--;
+    vm->pausers--;
+    pthread_cond_broadcast(&vm->run_cond);
+    pthread_mutex_unlock(&vm->run_lock);
+}
+
+bool vm_settle_requested(struct vm *vm)
+{
+    return __atomic_load_n(&vm->settlers, __ATOMIC_RELAXED) > 0;
+}
+
 bool vm_enter_guest(struct vm *vm, struct vcpu *v)
 {
     pthread_mutex_lock(&vm->run_lock);
-    while (vm->pausers > 0 && !vm_is_stopping(vm))
+    while (!vm_is_stopping(vm) && vm->pausers > 0) {
+        if (vm->settlers > 0 && v->completion_due) {
+            /* settle: let KVM finish the exit (it does not enter the guest) */
+            vm->in_guest++;
+            pthread_mutex_unlock(&vm->run_lock);
+            vcpu_complete_pending_exit(v);
+            pthread_mutex_lock(&vm->run_lock);
+            vm->in_guest--;
+            pthread_cond_broadcast(&vm->run_cond);
+            continue;
+        }
+        bool settled = !v->completion_due;
+        if (settled) {
+            vm->parked++;
+            pthread_cond_broadcast(&vm->run_cond);
+        }
         pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+        if (settled)
+            vm->parked--;
+    }
     bool go = !vm_is_stopping(vm);
     if (go) {
         vm->in_guest++;
         /* A kick while we waited set immediate_exit; it is stale now. A stop or pause
-         * from here on sets it again (after taking run_lock / checking `stopping`). */
+         * from here on sets it again after taking run_lock. */
         __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
     }
     pthread_mutex_unlock(&vm->run_lock);
-    /* a stop or a fuzzer rendezvous raced with us: make KVM_RUN return at once */
-    if (go && (vm_is_stopping(vm) || (vm->fuzzer && fuzzer_park_requested(v))))
-        __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
     return go;
 }
 
@@ -338,75 +392,4 @@ void vm_leave_guest(struct vm *vm)
     vm->in_guest--;
     pthread_cond_broadcast(&vm->run_cond);
     pthread_mutex_unlock(&vm->run_lock);
-}
-
-static void on_kick_signal(int sig) { (void)sig; }
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-int vm_run(struct vm *vm, double timeout_s)
-{
-    /* SIGUSR1 only interrupts KVM_RUN; it must not restart it. */
-    struct sigaction sa = { .sa_handler = on_kick_signal };
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGUSR1, &sa, NULL) < 0) {
-        hv_error_errno("cannot install the vCPU kick handler");
-        return HV_EXIT_SETUP_ERROR;
-    }
-    /* SIGINT/SIGTERM are taken synchronously by this thread; vCPU threads inherit the
-     * blocked mask so they never see them. */
-    sigset_t stop_signals, old_mask;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
-
-    for (unsigned i = 0; i < vm->ncpus; i++) {
-        if (vcpu_start(&vm->vcpus[i]) < 0) {
-            vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
-            break;
-        }
-    }
-    double deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
-    if (vm->fuzzer)
-        fuzzer_main_loop(vm); /* its own limits; --timeout does not apply */
-    while (!vm_is_stopping(vm)) {
-        struct timespec wait = { 0, 20 * 1000 * 1000 };
-        int sig = sigtimedwait(&stop_signals, NULL, &wait);
-        if (sig == SIGINT || sig == SIGTERM) {
-            console_flush(&vm->console);
-            hv_error("interrupted by %s, stopping the guest", strsignal(sig));
-            vm_request_stop(vm, HV_EXIT_SIGNAL);
-        } else if (deadline && now_s() > deadline) {
-            console_flush(&vm->console);
-            hv_error("guest did not finish within --timeout %.1f s, stopping it", timeout_s);
-            vm_request_stop(vm, HV_EXIT_TIMEOUT);
-        }
-    }
-    /* Wake vCPU threads waiting out a pause so they see the stop. */
-    pthread_mutex_lock(&vm->run_lock);
-    pthread_cond_broadcast(&vm->run_cond);
-    pthread_mutex_unlock(&vm->run_lock);
-    for (unsigned i = 0; i < vm->ncpus; i++) {
-        if (vm->vcpus[i].thread_started) {
-            pthread_join(vm->vcpus[i].thread, NULL);
-            vm->vcpus[i].thread_started = false;
-        }
-    }
-    console_flush(&vm->console);
-    engine_finish(vm);
-    struct sym_stats st = symmem_stats(vm);
-    if (st.pages_marked)
-        hv_info("symbolic memory: %llu pages marked, %llu released, %llu reads emulated, "
-                "%llu writes concretised, %llu symbolic reads, %llu slot changes",
-                (unsigned long long)st.pages_marked, (unsigned long long)st.pages_released,
-                (unsigned long long)st.reads_emulated, (unsigned long long)st.writes_concretised,
-                (unsigned long long)st.symbolic_reads, (unsigned long long)st.slot_changes);
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    return vm->exit_status;
 }

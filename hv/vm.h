@@ -1,5 +1,22 @@
-/* A symhv virtual machine: one KVM VM with guest RAM in a memfd, an in-kernel irqchip
- * and up to SYMHV_MAX_VCPUS vCPUs, each run by its own host thread (see vcpu.h). */
+/* A symhv virtual machine, and only the machine: one KVM VM with guest RAM in a memfd
+ * (memory.h), an in-kernel irqchip, and vCPUs each run by its own host thread (vcpu.h).
+ *
+ * The machine knows no device, hypercall, engine or fuzzer. They attach themselves
+ * (run.c is the composition root) through three hooks the vCPU loop dispatches to:
+ *  - the port I/O bus: devices claim port ranges (vm_register_pio);
+ *  - the RAM trap: guest RAM taken out of the memslots exits to the handler installed
+ *    by whoever trapped it (vm_set_ram_trap);
+ *  - the end policy: every way a guest can end (exit, kill, panic, crashed program,
+ *    triple fault, KVM internal error, access outside RAM ...) reaches one function
+ *    (vm_guest_ended); a plain run stops, a fuzzing campaign records and restores.
+ *
+ * Locks, in the only order they are taken:
+ *   a feature's lock (engine, fuzzer, sidecar client) -> vm.run_lock -> memory.lock
+ *   console.lock and the log are leaves. run_lock is held only for bookkeeping; a
+ *   thread waiting in vm_pause sleeps on run_cond without any other lock of the VM.
+ * Error convention (hv/): a function that fails prints one line with context where it
+ * fails (log.h) and returns -1; callers only propagate.
+ */
 #ifndef HV_VM_H
 #define HV_VM_H
 
@@ -10,14 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "console.h"
-#include "symbolic.h"
+#include "memory.h"
 #include "symhv/abi.h"
 
 /* symhv's own exit statuses; any other status is the guest's (see README). */
 enum {
     HV_EXIT_TIMEOUT = 124,     /* --timeout elapsed */
-    HV_EXIT_SETUP_ERROR = 125, /* bad arguments, bad image, no KVM ... */
+    HV_EXIT_SETUP_ERROR = 125, /* bad arguments, bad image, no KVM, unwritable output */
     HV_EXIT_GUEST_CRASH = 126, /* triple fault, KVM internal error, wild access, panic */
     HV_EXIT_SIGNAL = 130,      /* interrupted by SIGINT/SIGTERM */
 };
@@ -28,24 +44,12 @@ enum {
 
 struct vm_config {
     const char *kvm_path;    /* normally /dev/kvm */
-    const char *kernel_path;
-    const char *initrd_path; /* may be NULL */
-    const char *cmdline;     /* may be NULL */
     uint64_t mem_bytes;
     unsigned ncpus;
-    double timeout_s;        /* 0: no limit */
-    const char *output_dir;  /* where a symbolic run writes its results */
-    const char *replay_path; /* NULL, or an input file to replay concretely */
-    const char *seed_path;   /* NULL, or the first concrete input of a symbolic run */
-    unsigned solver_timeout_ms; /* per solver query */
-    const char *symex_socket; /* NULL: start symhv-symex; else attach to it there */
-    const struct fuzz_config *fuzz; /* `symhv fuzz`, else NULL */
-    double clock_slow_down;  /* 0: off; guest time of an interpreted vCPU runs this many
-                                times slower (INFINITY: stands still) */
 };
 
 struct vm;
-struct fuzz_config;
+struct vcpu;
 
 struct vcpu {
     struct vm *vm;
@@ -53,66 +57,142 @@ struct vcpu {
     int fd;
     struct kvm_run *run;
     size_t run_size;
+    bool sync_regs;             /* run->s.regs holds regs and sregs after each exit */
+    bool sync_stale;            /* ... except after vcpu_state_replaced() */
     pthread_t thread;
-    atomic_bool thread_started; /* read by vm_request_stop() from any thread */
+    atomic_bool thread_started; /* read by kicks from any thread */
+    /* the vCPU thread only: */
+    bool completion_due;        /* the last exit wants a KVM_RUN to complete (I/O in,
+                                   MMIO) before the state can be saved or replaced */
 };
+
+/* ---- the port I/O bus ---- */
+typedef void (*pio_fn)(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, bool in,
+                       void *opaque);
+#define VM_MAX_PIO 16
+struct pio_range {
+    uint16_t base, len;
+    pio_fn fn;
+    void *opaque;
+};
+
+/* ---- the RAM trap ---- */
+struct ram_trap_ops {
+    /* A read of [gpa, gpa+len) exited (before the instruction retires): fill data, or
+     * take the vCPU elsewhere. A write exited after it retired: data holds the bytes.
+     * 0, or -1 to end the guest (a crash). */
+    int (*read)(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, void *opaque);
+    int (*write)(struct vcpu *v, uint64_t gpa, const uint8_t *data, unsigned len, void *opaque);
+    /* The VMM wrote concrete bytes over [gpa, gpa+len), some of it trapped (caller: the
+     * vCPU whose thread wrote, or NULL for the main thread). */
+    void (*overwritten)(struct vcpu *caller, uint64_t gpa, uint64_t len, void *opaque);
+    /* KVM could not emulate an instruction (KVM_EXIT_INTERNAL_ERROR, emulation): if it
+     * touched trapped RAM, make it runnable and return 1 (retry); 0: not ours. */
+    int (*cannot_emulate)(struct vcpu *v, void *opaque);
+};
+
+/* ---- the end policy ---- */
+enum guest_end_kind {
+    GUEST_EXIT,   /* the guest ended itself: status is its exit status */
+    GUEST_CRASH,  /* the guest or its program crashed */
+};
+struct guest_end {
+    enum guest_end_kind kind;
+    int status;          /* GUEST_EXIT: the guest's status */
+    const char *why;     /* one line: what happened */
+    bool vmm_saw_it;     /* the VMM saw the crash itself (triple fault, KVM error, wild
+                            access): the vCPU's state is worth showing */
+};
+typedef void (*guest_end_fn)(struct vcpu *v, const struct guest_end *e, void *opaque);
 
 struct vm {
     int kvm_fd;
     int vm_fd;
-    int mem_fd;            /* memfd backing guest RAM, shareable with other processes */
-    uint8_t *mem;          /* host mapping of guest RAM, guest-physical 0 .. mem_bytes */
-    uint64_t mem_bytes;
+    struct memory mem;
     unsigned ncpus;
-    uint64_t entry;        /* kernel entry point (symhv boot protocol) */
-    uint64_t pvh_entry;    /* non-zero: boot the kernel through PVH (boot.h) */
-    struct kvm_cpuid2 *cpuid; /* KVM's supported CPUID, patched per vCPU */
-    struct console console;
+    struct kvm_cpuid2 *cpuid;     /* KVM's supported CPUID, patched per vCPU */
+    bool has_xsave;               /* KVM_GET/SET_XSAVE exist */
     struct vcpu vcpus[SYMHV_MAX_VCPUS];
 
-    /* Stop protocol: the first vm_request_stop() wins and sets exit_status;
-     * every vCPU thread sees `stopping` and leaves its run loop. */
-    atomic_int stopping;
-    int exit_status;       /* written once by the winner of `stopping` */
+    /* the hooks (set before the vCPUs start, read-only afterwards) */
+    struct pio_range pio[VM_MAX_PIO];
+    unsigned npio;
+    const struct ram_trap_ops *ram_trap;
+    void *ram_trap_opaque;
+    guest_end_fn end_fn;
+    void *end_opaque;
 
-    /* Pause protocol (vm_pause): while `pausers` > 0 no vCPU enters KVM_RUN. */
+    /* Stop: the first vm_request_stop() wins and sets exit_status; every vCPU thread
+     * sees `stopping` and leaves its loop. */
+    atomic_int stopping;
+    int exit_status;
+
+    /* Pause (all guarded by run_lock): while pausers > 0 no vCPU enters KVM_RUN; while
+     * settlers > 0 a vCPU reaching the top of its loop completes its pending exit and
+     * counts itself in `parked`. */
     pthread_mutex_t run_lock;
     pthread_cond_t run_cond;
-    int pausers;           /* guarded by run_lock */
-    int in_guest;          /* vCPU threads inside KVM_RUN; guarded by run_lock */
-
-    /* Memslot changes delete a slot before its pieces come back, so a KVM_TRANSLATE
-     * (which walks guest page tables through the memslots) on another vCPU's thread
-     * must not overlap one: translations read-lock, slot changes write-lock. */
-    pthread_rwlock_t slots_lock;
-
-    struct symbolic_mem symbolic;
-    struct engine *engine; /* the concolic engine (engine.h) */
-    struct fuzzer *fuzzer; /* `symhv fuzz` (fuzzer.h), else NULL */
+    int pausers, settlers;
+    int in_guest;                 /* vCPU threads inside KVM_RUN */
+    int parked;                   /* vCPU threads settled and waiting */
+    int live_threads;             /* vCPU threads started and not finished */
 };
 
-/* Open KVM, create the VM, its RAM, irqchip and vCPUs, load kernel and initrd.
- * On failure prints one error line and returns -1 (vm_destroy() is still safe). */
-int vm_create(struct vm *vm, const struct vm_config *cfg);
-/* Run every vCPU on its own thread until the guest exits, crashes, times out or a
- * signal arrives. Returns symhv's exit status. */
-int vm_run(struct vm *vm, double timeout_s);
+/* Open KVM, create the VM, its RAM, irqchip and vCPUs. On failure prints one error
+ * line and returns -1 (vm_destroy() is still safe). */
+__attribute__((warn_unused_result)) int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
+
+/* Devices and features hook in (before vm_start). */
+__attribute__((warn_unused_result))
+int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque);
+void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque);
+void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque);
+
+/* Start every vCPU thread; vm_join() waits for them after a stop. */
+__attribute__((warn_unused_result)) int vm_start(struct vm *vm);
+void vm_join(struct vm *vm);
+
+/* The guest ended on vCPU v (v's thread): hand it to the end policy. */
+void vm_guest_ended(struct vcpu *v, const struct guest_end *e);
+/* The plain run's policy (the default): say why, show the state of a crash the VMM saw
+ * itself, stop the VM with the guest's status (or HV_EXIT_GUEST_CRASH). */
+void vm_end_run(struct vcpu *v, const struct guest_end *e, void *opaque);
 
 /* Ask every vCPU thread to stop; the first caller's status is the run's status. */
 void vm_request_stop(struct vm *vm, int exit_status);
 bool vm_is_stopping(struct vm *vm);
 
-/* Get every other vCPU out of KVM_RUN and keep it out until vm_resume(): for changes
- * KVM cannot make under running vCPUs (splitting memslots). Callable from a vCPU
- * thread (which must not be inside KVM_RUN) or any other thread; nests. */
+/* Stop the world: one mechanism with two depths.
+ * vm_pause: returns once no vCPU is inside KVM_RUN; vCPUs wait before entering it until
+ *   vm_resume. For changes KVM cannot make under running vCPUs (memslots). From any
+ *   thread, vCPU threads included (the caller must not be inside KVM_RUN); nests.
+ * vm_pause_settled: returns true once every vCPU thread is parked at the top of its
+ *   loop with its pending exit completed, so its whole state (registers, LAPIC, events,
+ *   memory) can be read and replaced from the calling thread; false if the VM stops.
+ *   Not from a vCPU thread. vm_resume_settled ends it.
+ * vm_begin_settle: a vCPU thread that wants the world settled (e.g. it ended a fuzzing
+ *   execution) starts it without waiting; the thread that then calls
+ *   vm_wait_settled/vm_resume_settled owns that pause. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
-/* vCPU threads bracket KVM_RUN with these; enter returns false if the VM stops. */
+bool vm_pause_settled(struct vm *vm);
+void vm_begin_settle(struct vm *vm);
+bool vm_wait_settled(struct vm *vm);
+void vm_resume_settled(struct vm *vm);
+/* Is a settled pause wanted? (a vCPU busy elsewhere, e.g. interpreted, should return) */
+bool vm_settle_requested(struct vm *vm);
+
+/* vCPU threads bracket KVM_RUN with these (vcpu.c); enter parks while paused and
+ * returns false when the VM stops. */
 bool vm_enter_guest(struct vm *vm, struct vcpu *v);
 void vm_leave_guest(struct vm *vm);
+void vm_thread_done(struct vm *vm);
 
 /* Host pointer for guest-physical [gpa, gpa+len), or NULL if that leaves RAM. */
-void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len);
+static inline void *vm_gpa_to_host(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+    return memory_host(&vm->mem, gpa, len);
+}
 
 #endif

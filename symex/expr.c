@@ -263,6 +263,14 @@ static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *pr
     struct sx_expr *e = &ctx->chunks->nodes[ctx->chunks->used++];
     *e = *proto;
     e->hash = h;
+    uint32_t d = 0;
+    if (e->a && e->a->depth > d)
+        d = e->a->depth;
+    if (e->b && e->b->depth > d)
+        d = e->b->depth;
+    if (e->c && e->c->depth > d)
+        d = e->c->depth;
+    e->depth = d + 1;
     e->id = (uint32_t)ctx->count++;
     e->next = ctx->buckets[h & (ctx->nbuckets - 1)];
     ctx->buckets[h & (ctx->nbuckets - 1)] = e;
@@ -413,7 +421,9 @@ const struct sx_expr *sx_lnot(struct sx_ctx *ctx, const struct sx_expr *cond)
 
 /* The low `width` bits of add, sub, mul, the bitwise operators and ite depend only on
  * the low bits of their operands: extract(op(x, y)) = op(extract(x), extract(y)).
- * Registers written 8 or 16 bits at a time otherwise drag stale upper bits along. */
+ * Registers written 8 or 16 bits at a time otherwise drag stale upper bits along.
+ * It recurses down the operands, so it is applied to shallow nodes only. */
+#define PUSHDOWN_MAX_DEPTH 32
 static const struct sx_expr *extract_low_pushdown(struct sx_ctx *ctx, const struct sx_expr *a,
                                                   unsigned width)
 {
@@ -454,7 +464,7 @@ const struct sx_expr *sx_extract(struct sx_ctx *ctx, const struct sx_expr *a, un
     switch (a->op) {
     case SX_ADD: case SX_SUB: case SX_MUL: case SX_AND: case SX_OR: case SX_XOR:
     case SX_NOT: case SX_NEG: case SX_ITE:
-        if (lo == 0)
+        if (lo == 0 && a->depth <= PUSHDOWN_MAX_DEPTH)
             return extract_low_pushdown(ctx, a, width);
         break;
     case SX_EXTRACT:
@@ -538,31 +548,81 @@ const struct sx_expr *sx_ite(struct sx_ctx *ctx, const struct sx_expr *cond,
 
 /* ---- evaluation and printing --------------------------------------------------------- */
 
-static sx_u128 eval_rec(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *const *bytes,
-                        const uint32_t *lengths)
+/* Post-order over the DAG with an explicit stack (a guest decides how deep it is): a
+ * node is computed once its operands are; results are memoised by node id. */
+struct eval_frame {
+    const struct sx_expr *e;
+    bool expanded;
+};
+
+static bool evaluated(struct sx_ctx *ctx, const struct sx_expr *e)
 {
-    if (e->op == SX_CONST)
-        return e->value;
-    struct eval_slot *slot = &ctx->eval[e->id];
-    if (slot->stamp == ctx->eval_stamp)
-        return slot->value;
-    sx_u128 v;
-    if (e->op == SX_INPUT) {
-        uint32_t in = (uint32_t)(e->value >> 32), off = (uint32_t)e->value;
-        v = bytes && bytes[in] && off < lengths[in] ? bytes[in][off] : 0;
-    } else {
-        sx_u128 a = eval_rec(ctx, e->a, bytes, lengths);
-        if (e->op == SX_ITE) {
-            v = eval_rec(ctx, a ? e->b : e->c, bytes, lengths);
-        } else {
-            sx_u128 b = e->b ? eval_rec(ctx, e->b, bytes, lengths) : 0;
-            v = sx_apply(e->op, e->width, e->lo, a, e->a->width, b, 0);
+    return e->op == SX_CONST || ctx->eval[e->id].stamp == ctx->eval_stamp;
+}
+
+static sx_u128 value_of(struct sx_ctx *ctx, const struct sx_expr *e)
+{
+    return e->op == SX_CONST ? e->value : ctx->eval[e->id].value;
+}
+
+static sx_u128 eval_iter(struct sx_ctx *ctx, const struct sx_expr *root,
+                         const uint8_t *const *bytes, const uint32_t *lengths)
+{
+    size_t cap = 64, n = 0;
+    struct eval_frame *st = malloc(cap * sizeof *st);
+    if (!st)
+        abort();
+    st[n++] = (struct eval_frame){ root, false };
+    while (n) {
+        struct eval_frame *f = &st[n - 1];
+        const struct sx_expr *e = f->e;
+        if (evaluated(ctx, e)) {
+            n--;
+            continue;
         }
+        if (e->op != SX_INPUT && !f->expanded) {
+            f->expanded = true;
+            /* an ite needs its condition first, then only the side it takes */
+            const struct sx_expr *kids[3] = { e->a, e->op == SX_ITE ? NULL : e->b, NULL };
+            if (e->op == SX_ITE && evaluated(ctx, e->a))
+                kids[1] = value_of(ctx, e->a) ? e->b : e->c;
+            for (int k = 0; k < 3; k++) {
+                if (!kids[k] || evaluated(ctx, kids[k]))
+                    continue;
+                if (n == cap) {
+                    cap *= 2;
+                    struct eval_frame *g = realloc(st, cap * sizeof *g);
+                    if (!g)
+                        abort();
+                    st = g;
+                }
+                st[n++] = (struct eval_frame){ kids[k], false };
+            }
+            continue;
+        }
+        if (e->op == SX_ITE && evaluated(ctx, e->a)) {
+            const struct sx_expr *side = value_of(ctx, e->a) ? e->b : e->c;
+            if (!evaluated(ctx, side)) { /* the condition was only known just now */
+                f->expanded = false;
+                continue;
+            }
+        }
+        sx_u128 v;
+        if (e->op == SX_INPUT) {
+            uint32_t in = (uint32_t)(e->value >> 32), off = (uint32_t)e->value;
+            v = bytes && bytes[in] && off < lengths[in] ? bytes[in][off] : 0;
+        } else if (e->op == SX_ITE) {
+            v = value_of(ctx, value_of(ctx, e->a) ? e->b : e->c);
+        } else {
+            v = sx_apply(e->op, e->width, e->lo, value_of(ctx, e->a), e->a->width,
+                         e->b ? value_of(ctx, e->b) : 0, 0);
+        }
+        ctx->eval[e->id].value = v;
+        ctx->eval[e->id].stamp = ctx->eval_stamp;
+        n--;
     }
-    slot = &ctx->eval[e->id]; /* (no reallocation happens during evaluation) */
-    slot->value = v;
-    slot->stamp = ctx->eval_stamp;
-    return v;
+    free(st);
+    return value_of(ctx, root);
 }
 
 sx_u128 sx_eval(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *const *bytes,
@@ -583,7 +643,7 @@ sx_u128 sx_eval(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *cons
         memset(ctx->eval, 0, ctx->eval_cap * sizeof *ctx->eval);
         ctx->eval_stamp = 1;
     }
-    sx_u128 v = eval_rec(ctx, e, bytes, lengths);
+    sx_u128 v = eval_iter(ctx, e, bytes, lengths);
     pthread_mutex_unlock(&ctx->eval_lock);
     return v;
 }
@@ -605,54 +665,148 @@ static void pr(struct printer *p, const char *fmt, ...)
         p->len += (size_t)n;
 }
 
-static void print_rec(struct printer *p, const struct sx_expr *e, const struct sx_ctx *ctx,
-                      int depth)
+static void print_leaf(struct printer *p, const struct sx_expr *e, const struct sx_ctx *ctx)
 {
-    if (depth > 64) {
-        pr(p, "...");
-        return;
-    }
-    switch (e->op) {
-    case SX_CONST:
+    if (e->op == SX_CONST) {
         if (e->value >> 64)
             pr(p, "#x%016llx%016llx", (unsigned long long)(e->value >> 64),
                (unsigned long long)e->value);
         else
             pr(p, "0x%llx:%u", (unsigned long long)e->value, e->width);
-        return;
-    case SX_INPUT: {
+    } else {
         const struct sx_input *in = sx_input_get(ctx, (uint32_t)(e->value >> 32));
         pr(p, "%s[%u]", in ? in->name : "?", (unsigned)e->value);
-        return;
     }
-    case SX_EXTRACT:
-        pr(p, "(extract %u %u ", e->lo + e->width - 1, e->lo);
-        break;
-    case SX_ZEXT:
-    case SX_SEXT:
-        pr(p, "(%s %u ", sx_op_name((enum sx_op)e->op), e->width);
-        break;
-    default:
-        pr(p, "(%s ", sx_op_name((enum sx_op)e->op));
-        break;
-    }
-    print_rec(p, e->a, ctx, depth + 1);
-    if (e->b) {
-        pr(p, " ");
-        print_rec(p, e->b, ctx, depth + 1);
-    }
-    if (e->c) {
-        pr(p, " ");
-        print_rec(p, e->c, ctx, depth + 1);
-    }
-    pr(p, ")");
 }
 
-size_t sx_expr_print(const struct sx_expr *e, const struct sx_ctx *ctx, char *buf, size_t size)
+static void print_open(struct printer *p, const struct sx_expr *e)
+{
+    switch (e->op) {
+    case SX_EXTRACT: pr(p, "(extract %u %u ", e->lo + e->width - 1, e->lo); break;
+    case SX_ZEXT:
+    case SX_SEXT: pr(p, "(%s %u ", sx_op_name((enum sx_op)e->op), e->width); break;
+    default: pr(p, "(%s ", sx_op_name((enum sx_op)e->op)); break;
+    }
+}
+
+/* A small open-addressed set of node ids (uses, then "already printed"). */
+struct id_map {
+    uint32_t *keys;   /* id + 1, 0 = empty */
+    uint32_t *vals;
+    size_t cap, n;
+};
+
+static uint32_t *id_slot(struct id_map *m, uint32_t id)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        struct id_map g = { calloc(m->cap ? 2 * m->cap : 64, 4), calloc(m->cap ? 2 * m->cap : 64, 4),
+                            m->cap ? 2 * m->cap : 64, 0 };
+        if (!g.keys || !g.vals)
+            abort();
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i])
+                *id_slot(&g, m->keys[i] - 1) = m->vals[i];
+        free(m->keys);
+        free(m->vals);
+        *m = g;
+    }
+    size_t i = (id * 2654435761u) & (m->cap - 1);
+    while (m->keys[i] && m->keys[i] != id + 1)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) {
+        m->keys[i] = id + 1;
+        m->vals[i] = 0;
+        m->n++;
+    }
+    return &m->vals[i];
+}
+
+struct print_frame {
+    const struct sx_expr *e;
+    int next; /* the next operand to print (0 .. 3), -1 before the node opened */
+};
+
+size_t sx_expr_print(const struct sx_expr *root, const struct sx_ctx *ctx, char *buf, size_t size)
 {
     struct printer p = { buf, size, 0 };
     if (size)
         buf[0] = 0;
-    print_rec(&p, e, ctx, 0);
+    struct id_map uses = { 0 };
+    size_t cap = 64, n = 0;
+    struct print_frame *st = malloc(cap * sizeof *st);
+    const struct sx_expr **todo = malloc(cap * sizeof *todo);
+    if (!st || !todo)
+        abort();
+    /* pass 1: how often each inner node is used (each node expanded once) */
+    size_t nt = 0;
+    todo[nt++] = root;
+    while (nt) {
+        const struct sx_expr *e = todo[--nt];
+        if (e->op == SX_CONST || e->op == SX_INPUT)
+            continue;
+        uint32_t *u = id_slot(&uses, e->id);
+        if ((*u)++)
+            continue;
+        const struct sx_expr *kids[3] = { e->a, e->b, e->c };
+        for (int k = 0; k < 3; k++) {
+            if (!kids[k])
+                continue;
+            if (nt == cap) {
+                cap *= 2;
+                const struct sx_expr **t = realloc(todo, cap * sizeof *t);
+                if (!t)
+                    abort();
+                todo = t;
+            }
+            todo[nt++] = kids[k];
+        }
+    }
+    /* pass 2: print; a node used twice gets a label at its first appearance. Its use
+     * count becomes UINT32_MAX once printed. */
+    size_t scap = 64;
+    st[n++] = (struct print_frame){ root, -1 };
+    while (n) {
+        struct print_frame *f = &st[n - 1];
+        const struct sx_expr *e = f->e;
+        if (f->next < 0) {
+            if (e->op == SX_CONST || e->op == SX_INPUT) {
+                print_leaf(&p, e, ctx);
+                n--;
+                continue;
+            }
+            uint32_t *u = id_slot(&uses, e->id);
+            if (*u == UINT32_MAX) {
+                pr(&p, "N%u", e->id);
+                n--;
+                continue;
+            }
+            if (*u > 1)
+                pr(&p, "N%u:", e->id);
+            *u = UINT32_MAX;
+            print_open(&p, e);
+            f->next = 0;
+        }
+        const struct sx_expr *kids[3] = { e->a, e->b, e->c };
+        if (f->next < 3 && kids[f->next]) {
+            if (f->next > 0)
+                pr(&p, " ");
+            const struct sx_expr *k = kids[f->next++];
+            if (n == scap) {
+                scap *= 2;
+                struct print_frame *g = realloc(st, scap * sizeof *g);
+                if (!g)
+                    abort();
+                st = g;
+            }
+            st[n++] = (struct print_frame){ k, -1 };
+            continue;
+        }
+        pr(&p, ")");
+        n--;
+    }
+    free(st);
+    free(todo);
+    free(uses.keys);
+    free(uses.vals);
     return p.len;
 }

@@ -37,12 +37,20 @@ struct sx_expr {
     uint8_t lo;          /* SX_EXTRACT */
     uint32_t hash;
     uint32_t id;         /* creation order, unique within the context */
+    uint32_t depth;      /* longest path to a leaf (leaves: 1) */
     sx_u128 value;       /* SX_CONST: the value; SX_INPUT: (input id << 32) | offset */
     const struct sx_expr *a, *b, *c;
     struct sx_expr *next; /* hash bucket chain */
 };
 
 #define SX_MAX_INPUTS 256
+
+/* A guest loop can build expressions as deep as it runs long (h = h*31 + in[i] ...).
+ * Nothing here recurses along that depth (evaluation, printing and the solver
+ * translation use explicit stacks), and the interpreter concretises a value whose
+ * expression grows deeper than this (recording value == expression), so what reaches
+ * the solver stays within what it handles. */
+#define SX_MAX_DEPTH 1000
 
 struct sx_input {
     char name[64];
@@ -94,7 +102,9 @@ sx_u128 sx_eval(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *cons
 sx_u128 sx_apply(enum sx_op op, unsigned width, unsigned lo, sx_u128 a, unsigned a_width,
                  sx_u128 b, sx_u128 c);
 
-/* Print in an S-expression syntax, at most `size` bytes; returns the length needed. */
+/* Print in an S-expression syntax, at most `size` bytes; returns the length needed.
+ * A node used more than once is printed once with a label (N12:(...)) and referred to
+ * by it (N12) afterwards, so the text grows with the DAG, not with its unfolding. */
 size_t sx_expr_print(const struct sx_expr *e, const struct sx_ctx *ctx, char *buf, size_t size);
 const char *sx_op_name(enum sx_op op);
 

@@ -33,6 +33,17 @@ static struct sx_val concretize(struct sx_state *s, struct sx_val v)
     return sx_v(v.w, v.c);
 }
 
+/* A value about to be kept in a register or in memory: past SX_MAX_DEPTH its expression
+ * is cut (concretised, constraint recorded), so no guest loop grows one without bound. */
+static struct sx_val bound_depth(struct sx_state *s, struct sx_val v)
+{
+    if (v.e && v.e->depth > SX_MAX_DEPTH) {
+        s->depth_cuts++;
+        return concretize(s, v);
+    }
+    return v;
+}
+
 /* ---- flags --------------------------------------------------------------------------- */
 
 static struct sx_val msb(struct sx_state *s, struct sx_val v) { return sx_v_bit(CTX, v, v.w - 1); }
@@ -248,6 +259,7 @@ static bool reg_read(struct sx_state *s, ZydisRegister r, struct sx_val *out)
 
 static bool reg_write(struct sx_state *s, ZydisRegister r, struct sx_val v)
 {
+    v = bound_depth(s, v);
     struct reg_ref ref = reg_ref(r);
     if (ref.kind == R_GPR) {
         struct sx_val *g = &s->gpr[ref.index];
@@ -273,6 +285,7 @@ static struct sx_val gpr_sized(struct sx_state *s, int index, unsigned w)
 
 static void gpr_set_sized(struct sx_state *s, int index, struct sx_val v)
 {
+    v = bound_depth(s, v);
     if (v.w == 64)
         s->gpr[index] = v;
     else if (v.w == 32)
@@ -365,6 +378,7 @@ static void shadow_store(struct sx_state *s, uint64_t addr, struct sx_val v)
 
 static enum exec_status mem_write(struct sx_state *s, uint64_t addr, struct sx_val v)
 {
+    v = bound_depth(s, v);
     uint8_t buf[16];
     unsigned bytes = v.w / 8;
     for (unsigned i = 0; i < bytes; i++)
@@ -730,7 +744,7 @@ static unsigned cc_of(ZydisMnemonic m)
 static bool decide(struct sx_state *s, struct insn *in, struct sx_val cond)
 {
     if (cond.e)
-        sx_path_branch(s->path, CTX, in->pc, cond.c ? cond.e : sx_lnot(CTX, cond.e));
+        sx_path_branch(s->path, CTX, in->pc, cond.c ? cond.e : sx_lnot(CTX, cond.e), cond.c != 0);
     return cond.c != 0;
 }
 
@@ -887,6 +901,13 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
         return exec_string(s, in);
 
     switch (m) {
+    case ZYDIS_MNEMONIC_IN:
+        /* the agent instruction (`in eax, dx`): the owner of the state may serve it */
+        if (s->port_in && o1->type == ZYDIS_OPERAND_TYPE_REGISTER && !s->gpr[SX_RDX].e &&
+            s->port_in(s->port_opaque, s, (uint16_t)s->gpr[SX_RDX].c, o0->size / 8))
+            return EX_OK;
+        return EX_UNSUPPORTED;
+
     case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_ENDBR64: case ZYDIS_MNEMONIC_PAUSE:
     case ZYDIS_MNEMONIC_LFENCE: case ZYDIS_MNEMONIC_MFENCE: case ZYDIS_MNEMONIC_SFENCE:
     case ZYDIS_MNEMONIC_PREFETCHT0: case ZYDIS_MNEMONIC_PREFETCHT1:

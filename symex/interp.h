@@ -80,6 +80,12 @@ struct sx_state {
     struct sx_shadow *shadow;
     struct sx_path *path;
 
+    /* Optional: `in` from a port (eax, dx) met while interpreting, e.g. the symhv agent's
+     * instruction. Return true when served (the hook set rax; rip already points past
+     * the instruction); false: not modelled (the CPU runs it). */
+    bool (*port_in)(void *opaque, struct sx_state *s, uint16_t port, unsigned size);
+    void *port_opaque;
+
     /* Report (once per mnemonic) instructions that had to be concretised. */
     void (*report)(void *opaque, const char *message);
     void *report_opaque;
@@ -90,6 +96,7 @@ struct sx_state {
     bool tlb_valid;
 
     uint64_t instructions;   /* executed */
+    uint64_t depth_cuts;     /* values concretised for growing past SX_MAX_DEPTH */
     unsigned fault_vector;
     uint64_t fault_addr;
     char last_mnemonic[32];  /* of the instruction that stopped the run */

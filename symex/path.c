@@ -38,7 +38,7 @@ void sx_path_assume(struct sx_path *p, const struct sx_expr *cond)
 }
 
 void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
-                    const struct sx_expr *taken)
+                    const struct sx_expr *taken, bool jumped)
 {
     (void)ctx;
     if (sx_is_const(taken))
@@ -50,7 +50,7 @@ void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
         if (!p->branches)
             abort();
     }
-    p->branches[p->nbranches++] = (struct sx_branch){ pc, taken, p->n };
+    p->branches[p->nbranches++] = (struct sx_branch){ pc, jumped, taken, p->n };
     assume_locked(p, taken);
     pthread_mutex_unlock(&p->lock);
 }

@@ -4,6 +4,7 @@
 #define SYMEX_PATH_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,7 @@
 
 struct sx_branch {
     uint64_t pc;                   /* address of the branching instruction */
+    bool jumped;                   /* the path took the jump (else it fell through) */
     const struct sx_expr *taken;   /* width-1 condition that held on this path */
     size_t prefix;                 /* constraints recorded before this branch */
 };
@@ -32,7 +34,7 @@ void sx_path_release(struct sx_path *p);
 void sx_path_assume(struct sx_path *p, const struct sx_expr *cond);
 /* A branch on symbolic data: `taken` held on this path; its negation is the other side. */
 void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
-                    const struct sx_expr *taken);
+                    const struct sx_expr *taken, bool jumped);
 /* Solve for an input that follows this path up to branch `i` and then goes the other
  * way. `model` should be seeded with the current input. */
 enum sx_sat sx_path_flip(const struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,

@@ -26,43 +26,14 @@ struct sx_solver {
     struct sx_solver_stats stats;
 };
 
-struct sx_model *sx_model_new(const struct sx_ctx *ctx, const struct sx_model *seed)
-{
-    struct sx_model *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
-    m->ninputs = sx_input_count(ctx);
-    m->bytes = calloc(m->ninputs ? m->ninputs : 1, sizeof *m->bytes);
-    m->lengths = calloc(m->ninputs ? m->ninputs : 1, sizeof *m->lengths);
-    if (!m->bytes || !m->lengths)
-        abort();
-    for (uint32_t i = 0; i < m->ninputs; i++) {
-        m->lengths[i] = sx_input_get(ctx, i)->size;
-        m->bytes[i] = calloc(m->lengths[i] ? m->lengths[i] : 1, 1);
-        if (!m->bytes[i])
-            abort();
-        if (seed && i < seed->ninputs)
-            memcpy(m->bytes[i], seed->bytes[i],
-                   seed->lengths[i] < m->lengths[i] ? seed->lengths[i] : m->lengths[i]);
-    }
-    return m;
-}
+/* The backends, by name (the first is the default). */
+static const struct sx_solver_backend *const backends[] = { &sx_backend_z3, &sx_backend_z3_fresh };
 
-void sx_model_free(struct sx_model *m)
+void sx_solver_set_memory_limit(uint64_t bytes)
 {
-    if (!m)
-        return;
-    for (uint32_t i = 0; i < m->ninputs; i++)
-        free(m->bytes[i]);
-    free(m->bytes);
-    free(m->lengths);
-    free(m);
-}
-
-void sx_model_set(struct sx_model *m, uint32_t input, uint32_t offset, uint8_t value)
-{
-    if (input < m->ninputs && offset < m->lengths[input])
-        m->bytes[input][offset] = value;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (backends[i]->set_memory_limit)
+            backends[i]->set_memory_limit(bytes);
 }
 
 struct sx_solver *sx_solver_new(struct sx_ctx *ctx, const char *backend, unsigned timeout_ms)
@@ -71,10 +42,10 @@ struct sx_solver *sx_solver_new(struct sx_ctx *ctx, const char *backend, unsigne
     if (!s)
         return NULL;
     s->ctx = ctx;
-    if (!backend || strcmp(backend, "z3") == 0)
-        s->impl = sx_z3_backend_new(ctx, timeout_ms, true, &s->ops);
-    else if (strcmp(backend, "z3-fresh") == 0)
-        s->impl = sx_z3_backend_new(ctx, timeout_ms, false, &s->ops);
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0] && !s->ops; i++)
+        if (!backend || strcmp(backend, backends[i]->name) == 0)
+            s->ops = backends[i];
+    s->impl = s->ops ? s->ops->create(ctx, timeout_ms) : NULL;
     if (!s->impl) {
         free(s);
         return NULL;

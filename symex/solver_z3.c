@@ -16,7 +16,7 @@
 #include <string.h>
 #include <z3.h>
 
-#include "solver.h"
+#include "solver_backend.h"
 
 struct z3_backend {
     struct sx_ctx *ctx;
@@ -58,61 +58,13 @@ static Z3_ast mk_const(struct z3_backend *b, unsigned width, sx_u128 v)
     return Z3_mk_concat(b->z, hi, lo);
 }
 
-static Z3_ast translate(struct z3_backend *b, const struct sx_expr *e)
+static Z3_ast memo_get(struct z3_backend *b, const struct sx_expr *e)
 {
-    if (e->id < b->memo_cap && b->memo[e->id])
-        return b->memo[e->id];
-    Z3_context z = b->z;
-    Z3_ast r = NULL, x = NULL, y = NULL;
-    if (e->a)
-        x = translate(b, e->a);
-    if (e->b && e->op != SX_ITE)
-        y = translate(b, e->b);
-    switch (e->op) {
-    case SX_CONST: r = mk_const(b, e->width, e->value); break;
-    case SX_INPUT: {
-        const struct sx_input *in = sx_input_get(b->ctx, (uint32_t)(e->value >> 32));
-        char name[96];
-        snprintf(name, sizeof name, "%s[%u]", in ? in->name : "input", (unsigned)e->value);
-        r = Z3_mk_const(z, Z3_mk_string_symbol(z, name), Z3_mk_bv_sort(z, 8));
-        if (b->nleaves == b->leaves_cap) {
-            b->leaves_cap = b->leaves_cap ? 2 * b->leaves_cap : 64;
-            b->leaves = realloc(b->leaves, b->leaves_cap * sizeof *b->leaves);
-            if (!b->leaves)
-                abort();
-        }
-        b->leaves[b->nleaves++] = e;
-        break;
-    }
-    case SX_ADD: r = Z3_mk_bvadd(z, x, y); break;
-    case SX_SUB: r = Z3_mk_bvsub(z, x, y); break;
-    case SX_MUL: r = Z3_mk_bvmul(z, x, y); break;
-    case SX_UDIV: r = Z3_mk_bvudiv(z, x, y); break;
-    case SX_SDIV: r = Z3_mk_bvsdiv(z, x, y); break;
-    case SX_UREM: r = Z3_mk_bvurem(z, x, y); break;
-    case SX_SREM: r = Z3_mk_bvsrem(z, x, y); break;
-    case SX_AND: r = Z3_mk_bvand(z, x, y); break;
-    case SX_OR: r = Z3_mk_bvor(z, x, y); break;
-    case SX_XOR: r = Z3_mk_bvxor(z, x, y); break;
-    case SX_NOT: r = Z3_mk_bvnot(z, x); break;
-    case SX_NEG: r = Z3_mk_bvneg(z, x); break;
-    case SX_SHL: r = Z3_mk_bvshl(z, x, y); break;
-    case SX_LSHR: r = Z3_mk_bvlshr(z, x, y); break;
-    case SX_ASHR: r = Z3_mk_bvashr(z, x, y); break;
-    case SX_EQ: r = bv_of_bool(b, Z3_mk_eq(z, x, y)); break;
-    case SX_ULT: r = bv_of_bool(b, Z3_mk_bvult(z, x, y)); break;
-    case SX_ULE: r = bv_of_bool(b, Z3_mk_bvule(z, x, y)); break;
-    case SX_SLT: r = bv_of_bool(b, Z3_mk_bvslt(z, x, y)); break;
-    case SX_SLE: r = bv_of_bool(b, Z3_mk_bvsle(z, x, y)); break;
-    case SX_EXTRACT: r = Z3_mk_extract(z, e->lo + e->width - 1, e->lo, x); break;
-    case SX_CONCAT: r = Z3_mk_concat(z, x, y); break;
-    case SX_ZEXT: r = Z3_mk_zero_ext(z, e->width - e->a->width, x); break;
-    case SX_SEXT: r = Z3_mk_sign_ext(z, e->width - e->a->width, x); break;
-    case SX_ITE:
-        r = Z3_mk_ite(z, bool_of_bv(b, x), translate(b, e->b), translate(b, e->c));
-        break;
-    default: abort();
-    }
+    return e->id < b->memo_cap ? b->memo[e->id] : NULL;
+}
+
+static void memo_put(struct z3_backend *b, const struct sx_expr *e, Z3_ast r)
+{
     if (e->id >= b->memo_cap) {
         size_t cap = (e->id + 1) * 2;
         b->memo = realloc(b->memo, cap * sizeof *b->memo);
@@ -122,7 +74,98 @@ static Z3_ast translate(struct z3_backend *b, const struct sx_expr *e)
         b->memo_cap = cap;
     }
     b->memo[e->id] = r;
-    return r;
+}
+
+/* One node whose operands are translated already. */
+static Z3_ast translate_node(struct z3_backend *b, const struct sx_expr *e)
+{
+    Z3_context z = b->z;
+    Z3_ast x = e->a ? memo_get(b, e->a) : NULL, y = e->b ? memo_get(b, e->b) : NULL;
+    switch (e->op) {
+    case SX_CONST: return mk_const(b, e->width, e->value);
+    case SX_INPUT: {
+        const struct sx_input *in = sx_input_get(b->ctx, (uint32_t)(e->value >> 32));
+        char name[96];
+        snprintf(name, sizeof name, "%s[%u]", in ? in->name : "input", (unsigned)e->value);
+        if (b->nleaves == b->leaves_cap) {
+            b->leaves_cap = b->leaves_cap ? 2 * b->leaves_cap : 64;
+            b->leaves = realloc(b->leaves, b->leaves_cap * sizeof *b->leaves);
+            if (!b->leaves)
+                abort();
+        }
+        b->leaves[b->nleaves++] = e;
+        return Z3_mk_const(z, Z3_mk_string_symbol(z, name), Z3_mk_bv_sort(z, 8));
+    }
+    case SX_ADD: return Z3_mk_bvadd(z, x, y);
+    case SX_SUB: return Z3_mk_bvsub(z, x, y);
+    case SX_MUL: return Z3_mk_bvmul(z, x, y);
+    case SX_UDIV: return Z3_mk_bvudiv(z, x, y);
+    case SX_SDIV: return Z3_mk_bvsdiv(z, x, y);
+    case SX_UREM: return Z3_mk_bvurem(z, x, y);
+    case SX_SREM: return Z3_mk_bvsrem(z, x, y);
+    case SX_AND: return Z3_mk_bvand(z, x, y);
+    case SX_OR: return Z3_mk_bvor(z, x, y);
+    case SX_XOR: return Z3_mk_bvxor(z, x, y);
+    case SX_NOT: return Z3_mk_bvnot(z, x);
+    case SX_NEG: return Z3_mk_bvneg(z, x);
+    case SX_SHL: return Z3_mk_bvshl(z, x, y);
+    case SX_LSHR: return Z3_mk_bvlshr(z, x, y);
+    case SX_ASHR: return Z3_mk_bvashr(z, x, y);
+    case SX_EQ: return bv_of_bool(b, Z3_mk_eq(z, x, y));
+    case SX_ULT: return bv_of_bool(b, Z3_mk_bvult(z, x, y));
+    case SX_ULE: return bv_of_bool(b, Z3_mk_bvule(z, x, y));
+    case SX_SLT: return bv_of_bool(b, Z3_mk_bvslt(z, x, y));
+    case SX_SLE: return bv_of_bool(b, Z3_mk_bvsle(z, x, y));
+    case SX_EXTRACT: return Z3_mk_extract(z, e->lo + e->width - 1, e->lo, x);
+    case SX_CONCAT: return Z3_mk_concat(z, x, y);
+    case SX_ZEXT: return Z3_mk_zero_ext(z, e->width - e->a->width, x);
+    case SX_SEXT: return Z3_mk_sign_ext(z, e->width - e->a->width, x);
+    case SX_ITE: return Z3_mk_ite(z, bool_of_bv(b, x), y, memo_get(b, e->c));
+    default: abort();
+    }
+}
+
+/* Post-order with an explicit stack: a guest decides how deep expressions are. */
+static Z3_ast translate(struct z3_backend *b, const struct sx_expr *root)
+{
+    if (memo_get(b, root))
+        return memo_get(b, root);
+    size_t cap = 64, n = 0;
+    const struct sx_expr **st = malloc(cap * sizeof *st);
+    if (!st)
+        abort();
+    st[n++] = root;
+    while (n) {
+        const struct sx_expr *e = st[n - 1];
+        if (memo_get(b, e)) {
+            n--;
+            continue;
+        }
+        const struct sx_expr *kids[3] = { e->a, e->b, e->c };
+        bool ready = true;
+        for (int k = 0; k < 3; k++) {
+            if (!kids[k] || memo_get(b, kids[k]))
+                continue;
+            ready = false;
+            if (n == cap) {
+                cap *= 2;
+                const struct sx_expr **t = realloc(st, cap * sizeof *t);
+                if (!t)
+                    abort();
+                st = t;
+            }
+            st[n++] = kids[k];
+        }
+        if (ready) {
+            Z3_ast r = translate_node(b, e);
+            if (!r)
+                abort(); /* Z3 failed inside (out of memory): the VMM sees the sidecar die */
+            memo_put(b, e, r);
+            n--;
+        }
+    }
+    free(st);
+    return memo_get(b, root);
 }
 
 static void read_model(struct z3_backend *b, Z3_solver solver, struct sx_model *model)
@@ -221,20 +264,7 @@ static void z3_destroy(void *impl)
     free(b);
 }
 
-static const struct sx_solver_backend z3_fresh_ops = {
-    .name = "z3-fresh",
-    .check = z3_check,
-    .destroy = z3_destroy,
-};
-
-static const struct sx_solver_backend z3_incremental_ops = {
-    .name = "z3",
-    .check = z3_check,
-    .destroy = z3_destroy,
-};
-
-void *sx_z3_backend_new(struct sx_ctx *ctx, unsigned timeout_ms, bool incremental,
-                        const struct sx_solver_backend **ops)
+static void *z3_new(struct sx_ctx *ctx, unsigned timeout_ms, bool incremental)
 {
     struct z3_backend *b = calloc(1, sizeof *b);
     if (!b)
@@ -251,6 +281,38 @@ void *sx_z3_backend_new(struct sx_ctx *ctx, unsigned timeout_ms, bool incrementa
     b->incremental = incremental;
     if (incremental)
         b->solver = new_solver(b);
-    *ops = incremental ? &z3_incremental_ops : &z3_fresh_ops;
     return b;
 }
+
+static void *z3_new_incremental(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+    return z3_new(ctx, timeout_ms, true);
+}
+
+static void *z3_new_fresh(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+    return z3_new(ctx, timeout_ms, false);
+}
+
+static void z3_set_memory_limit(uint64_t bytes)
+{
+    char mb[32];
+    snprintf(mb, sizeof mb, "%llu", (unsigned long long)(bytes >> 20 ? bytes >> 20 : 1));
+    Z3_global_param_set("memory_max_size", mb);
+}
+
+const struct sx_solver_backend sx_backend_z3 = {
+    .name = "z3",
+    .create = z3_new_incremental,
+    .check = z3_check,
+    .destroy = z3_destroy,
+    .set_memory_limit = z3_set_memory_limit,
+};
+
+const struct sx_solver_backend sx_backend_z3_fresh = {
+    .name = "z3-fresh",
+    .create = z3_new_fresh,
+    .check = z3_check,
+    .destroy = z3_destroy,
+    .set_memory_limit = z3_set_memory_limit,
+};

@@ -108,7 +108,7 @@ START_TEST(hybrid_run_finds_the_crash_and_it_replays)
                                         "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
                                         "--concolic-every", "300", "--max-execs", "20000",
                                         "--until-crash", "--rng-seed", "7", NULL },
-                 0, NULL, "fuzz: crash #1 (page fault (#PF)");
+                 0, NULL, "fuzz: crash #1 (guest program crashed: page fault (#PF)");
     ck_assert_int_ge(stat_value(out, "solver_inputs_kept"), 1);
     ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
     const char *crash = first_file(out, "crashes");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "util.h"
 #include "symhv_run.h"
 
 static void write_text(const char *dir, const char *name, const char *text)
@@ -83,8 +84,8 @@ START_TEST(atomic_writes_and_corpus_loading)
     ck_assert_int_eq(fz_out_dir_init(dir, err, sizeof err), 0);
     char queue[600];
     snprintf(queue, sizeof queue, "%s/queue", dir);
-    ck_assert_int_eq(fz_write_atomic(queue, "b-second", "22", 2), 0);
-    ck_assert_int_eq(fz_write_atomic(queue, "a-first", "1", 1), 0);
+    ck_assert_int_eq(write_file_atomic(queue, "b-second", "22", 2), 0);
+    ck_assert_int_eq(write_file_atomic(queue, "a-first", "1", 1), 0);
     write_text(queue, "c-empty", "");
     write_text(queue, ".hidden", "x");
     ck_assert_uint_eq(fz_count_files(queue), 3); /* the temp files were renamed away */

@@ -41,11 +41,14 @@ void trap(struct trapframe *f)
         break;
     case 13: /* #GP */
         /* The guest agent's instruction, `in eax, dx` from the hypercall port: ring 3
-         * may not do port I/O, so the kernel issues it on the program's behalf. Only
-         * the agent's calls are forwarded (not exit/panic). */
+         * may not do port I/O, so the kernel issues it on the program's behalf, marked
+         * SYMHV_HC_FROM_USER: the VMM then checks the program's pointers with user
+         * rights (they cannot reach kernel memory). Only the agent's calls are
+         * forwarded (not exit/panic). */
         if (from_user && user_range_ok(f->rip, 1) && *(const uint8_t *)f->rip == 0xed &&
-            (f->rdx & 0xffff) == SYMHV_HYPERCALL_PORT && f->rdi >= SYMHV_HC_AGENT_FIRST) {
-            f->rax = (uint32_t)hypercall(f->rdi, f->rsi, f->rcx, f->r8, f->r9);
+            (f->rdx & 0xffff) == SYMHV_HYPERCALL_PORT &&
+            (f->rdi & ~(uint64_t)SYMHV_HC_FROM_USER) >= SYMHV_HC_AGENT_FIRST) {
+            f->rax = (uint32_t)hypercall(f->rdi | SYMHV_HC_FROM_USER, f->rsi, f->rcx, f->r8, f->r9);
             f->rip += 1;
             return;
         }

@@ -95,8 +95,12 @@ static inline uint64_t symhv_pv_clock_tsc(const volatile struct symhv_pv_clock *
  *   in eax, dx        ; dx = SYMHV_HYPERCALL_PORT
  *   eax = result: >= 0 success, < 0 a negated SYMHV_E* code
  * Pointer arguments are guest-virtual addresses in the calling vCPU's address space;
- * the VMM translates and bounds-checks them.
+ * the VMM translates and bounds-checks them, with user rights when the caller runs in
+ * ring 3 or a guest kernel issues the call on a ring-3 program's behalf: it then adds
+ * SYMHV_HC_FROM_USER to the number (symhv's kernel does, see guest/kernel/trap.c). Such
+ * callers may use the agent's numbers only (>= SYMHV_HC_AGENT_FIRST).
  */
+#define SYMHV_HC_FROM_USER 0x80000000u
 enum symhv_hypercall {
     SYMHV_HC_NOP = 0,
     SYMHV_HC_WRITE = 1,      /* arg0 = buf, arg1 = len: write to symhv's stdout */

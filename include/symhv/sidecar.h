@@ -12,9 +12,19 @@
  * control slot) and served by one sidecar thread, so slots are served in parallel.
  * The VMM fills a request, rings; the sidecar replies in the same slot, rings back.
  *
- * The bitmap is written only by the sidecar (atomically, as its shadow changes) and
- * read by the VMM, which keeps its own per-page copy for the memslot layout: a reply
- * lists the pages whose bits may have changed and the VMM re-reads them.
+ * The symbolic bitmap is written only by the sidecar (atomically, as its shadow changes)
+ * and read by the VMM: a reply lists the pages whose bits may have changed and the VMM
+ * re-reads them to decide which pages stay out of KVM's memslots. The written-page
+ * bitmap (one bit per guest page) marks every page the sidecar writes in guest RAM, so
+ * a snapshot restore copies back exactly those (the VMM clears the bits it collects).
+ *
+ * The sidecar writes no files: the VMM owns the output directory. What the sidecar
+ * produces (generated inputs, the constraints, printed expressions) is fetched by the
+ * control slot through the data area, one piece per request (SC_OP_RESULT, SC_OP_TEXT).
+ *
+ * While working on a request the sidecar bumps the slot's heartbeat (per interpreted
+ * instruction, per solver query): a request whose heartbeat stands still for the VMM's
+ * stall limit means the sidecar is stuck or stopped, and it is treated as dead.
  */
 #ifndef SYMHV_SIDECAR_H
 #define SYMHV_SIDECAR_H
@@ -24,10 +34,11 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 1
+#define SC_VERSION 2
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
+#define SC_DATA_MAX (SYMHV_SYMBOLIC_MAX_BYTES) /* the data area: one input, or text */
 
 /* vCPU state in the interpreter's register order (rax rcx rdx rbx rsp rbp rsi rdi
  * r8..r15). cr3/cr4/efer let the sidecar walk the guest page tables. */
@@ -48,9 +59,33 @@ enum sc_op {
     SC_OP_MAKE_SYMBOLIC,    /* name, input_len, extents: declare input, mark bytes */
     SC_OP_CONCRETISE,       /* gpa, len: concrete bytes were written there */
     SC_OP_HANDOFF,          /* cpu: interpret until registers are concrete; cpu out */
-    SC_OP_FINISH,           /* solve the branch flips, write the output directory */
+    SC_OP_FINISH,           /* solve the branch flips; keep the inputs for RESULT */
     SC_OP_QUIT,             /* reply, then exit */
     SC_OP_RESET,            /* forget inputs, shadow and path (next fuzzing round) */
+    SC_OP_PIN,              /* gpa, len: concretise the symbolic bytes there, recording
+                               byte == value (an instruction the CPU must run natively) */
+    SC_OP_RESULT,           /* control slot, after FINISH: result `index`, input `input`:
+                               its bytes into the data area, its description in `result` */
+    SC_OP_TEXT,             /* control slot: text `index` (enum sc_text) from byte `gpa`
+                               on into the data area; `len` = its total length */
+};
+
+enum sc_text {
+    SC_TEXT_CONSTRAINTS = 0, /* the path constraints, one per line */
+    SC_TEXT_EXPRESSIONS = 1, /* lines printed by symhv_print_expr on symbolic values */
+};
+
+/* What a generated input flips. */
+enum sc_flip {
+    SC_FLIP_BRANCH = 0,     /* the other side of a conditional jump */
+};
+
+struct sc_result {
+    uint32_t branch;        /* index of the branch point on the path */
+    uint32_t kind;          /* enum sc_flip */
+    uint64_t pc;            /* the flipped instruction */
+    uint32_t taken;         /* the direction the path took (the input goes the other) */
+    uint32_t input_len;     /* SC_OP_RESULT: bytes of the requested input */
 };
 
 enum sc_status {
@@ -65,20 +100,25 @@ enum sc_stop {
                                runs it (its operands were concretised) */
     SC_STOP_LIMIT,          /* step limit: concretised */
     SC_STOP_CANCELLED,      /* the VMM asked (VM stopping): concretised */
+    SC_STOP_EXHAUSTED,      /* the sidecar reached its memory or time limit: concretised;
+                               symbolic execution is over for this run (`exhausted`) */
 };
 
 /* Totals a FINISH reply carries for the run summary. */
 struct sc_stats {
     uint64_t instructions, stops_native, parallel_peak;
     uint64_t constraints, branches, flipped_sat, flipped_unsat, flipped_unknown;
-    uint64_t assumptions, expressions_printed;
+    uint64_t assumptions, expressions_printed, pinned_bytes;
+    uint64_t results;                   /* generated inputs FINISH keeps for RESULT */
+    uint64_t peak_memory_bytes;
     double interpreter_seconds, solver_seconds;
 };
 
 struct sc_slot {
     /* request: written by the VMM before it rings */
     uint32_t op, vcpu;
-    uint64_t gpa, len;                  /* CONCRETISE */
+    uint64_t gpa, len;                  /* CONCRETISE, PIN; TEXT: offset */
+    uint32_t index, input;              /* RESULT, TEXT */
     char name[SYMHV_INPUT_NAME_MAX + 1]; /* MAKE_SYMBOLIC */
     uint32_t input_len, nextents;
     struct sc_extent extents[SC_MAX_EXTENTS];
@@ -94,7 +134,13 @@ struct sc_slot {
     uint64_t pages[SC_MAX_PAGES];
     uint64_t instructions;
     struct sc_stats stats;              /* FINISH */
+    struct sc_result result;            /* RESULT */
+    uint64_t data_len;                  /* RESULT, TEXT: bytes in the data area */
+    uint32_t exhausted;                 /* the sidecar's limits were reached: no more
+                                           symbolic execution (message says which) */
     char message[SC_MESSAGE_MAX];
+
+    uint64_t heartbeat;                 /* atomic: bumped while the sidecar works */
 
     /* progress: the concrete state after the last instruction the interpreter
      * retired, so the VMM can resume the vCPU there if the sidecar dies mid-handoff.
@@ -109,18 +155,28 @@ struct sc_shared {
     uint32_t ready;                     /* sidecar -> VMM: set once all threads serve */
     uint64_t mem_bytes;
     uint64_t bitmap_offset;             /* from the start of the mapping */
+    uint64_t written_offset;            /* written-page bitmap */
+    uint64_t data_offset;               /* the data area, SC_DATA_MAX bytes */
     struct sc_slot slots[];
 };
 
-/* Bytes of the ring memfd for `nslots` slots and `mem_bytes` of guest RAM. */
+/* Layout of the shared memfd for `nslots` slots and `mem_bytes` of guest RAM. */
+static inline uint64_t sc_round_page(uint64_t n) { return (n + 4095) & ~4095ull; }
 static inline uint64_t sc_bitmap_offset(uint32_t nslots)
 {
-    uint64_t n = sizeof(struct sc_shared) + (uint64_t)nslots * sizeof(struct sc_slot);
-    return (n + 4095) & ~4095ull;
+    return sc_round_page(sizeof(struct sc_shared) + (uint64_t)nslots * sizeof(struct sc_slot));
+}
+static inline uint64_t sc_written_offset(uint32_t nslots, uint64_t mem_bytes)
+{
+    return sc_bitmap_offset(nslots) + sc_round_page(mem_bytes / 8);
+}
+static inline uint64_t sc_data_offset(uint32_t nslots, uint64_t mem_bytes)
+{
+    return sc_written_offset(nslots, mem_bytes) + sc_round_page(mem_bytes / 4096 / 8 + 8);
 }
 static inline uint64_t sc_shared_size(uint32_t nslots, uint64_t mem_bytes)
 {
-    return sc_bitmap_offset(nslots) + ((mem_bytes / 8 + 4095) & ~4095ull);
+    return sc_data_offset(nslots, mem_bytes) + sc_round_page(SC_DATA_MAX);
 }
 
 /* Attaching to a sidecar that is already running (symhv-symex --listen PATH, then
@@ -132,7 +188,8 @@ struct sc_attach {
     uint32_t magic, version;
     uint32_t nslots, solver_timeout_ms;
     uint64_t mem_bytes;
-    char output_dir[4096];
+    uint64_t max_memory_bytes;          /* 0: no limit (see symhv-symex --help) */
+    double max_seconds;                 /* 0: no limit */
 };
 
 /* File descriptors symhv hands symhv-symex (dup'ed to these numbers). */

@@ -5,26 +5,14 @@
 
 #include "self_mem.h"
 
-#define PTE_P 0x1ull
-#define PTE_W 0x2ull
-#define PTE_U 0x4ull
-#define PTE_A 0x20ull
-#define PTE_D 0x40ull
-#define PTE_PS 0x80ull
-#define PTE_ADDR 0x000ffffffffff000ull
-#define CR0_PG (1ull << 31)
-#define CR4_LA57 (1ull << 12)
-
 void guest_view_init(struct guest_view *g, uint8_t *ram, uint64_t ram_bytes,
-                     const struct sc_cpu *cpu)
+                     uint64_t *written, const struct sc_cpu *cpu)
 {
     memset(g, 0, sizeof *g);
     g->ram = ram;
     g->ram_bytes = ram_bytes;
-    g->cr0 = cpu->cr0;
-    g->cr3 = cpu->cr3;
-    g->cr4 = cpu->cr4;
-    g->efer = cpu->efer;
+    g->written = written;
+    g->paging = (struct x86_paging){ cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer };
     g->user = cpu->cpl == 3;
 }
 
@@ -34,47 +22,10 @@ void guest_view_release(struct guest_view *g)
     g->touched = NULL;
 }
 
-static uint64_t *entry_at(struct guest_view *g, uint64_t table, unsigned index)
-{
-    uint64_t gpa = (table & PTE_ADDR) + 8ull * index;
-    return gpa + 8 <= g->ram_bytes ? (uint64_t *)(g->ram + gpa) : NULL;
-}
-
-/* A long-mode walk (4 or 5 levels, 1 GiB and 2 MiB pages). */
 static int walk(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr)
 {
-    if (!(g->cr0 & CR0_PG)) {
-        *paddr = vaddr;
-        return vaddr < g->ram_bytes ? 0 : -1;
-    }
-    int levels = g->cr4 & CR4_LA57 ? 5 : 4;
-    uint64_t table = g->cr3;
-    uint64_t *entries[5];
-    int n = 0;
-    for (int level = levels; level >= 1; level--) {
-        unsigned shift = 12 + 9 * (unsigned)(level - 1);
-        uint64_t *e = entry_at(g, table, (unsigned)(vaddr >> shift) & 511);
-        if (!e)
-            return -1;
-        uint64_t v = __atomic_load_n(e, __ATOMIC_RELAXED);
-        if (!(v & PTE_P) || (write && !(v & PTE_W)) || (g->user && !(v & PTE_U)))
-            return -1;
-        entries[n++] = e;
-        if (level == 1 || ((level == 2 || level == 3) && (v & PTE_PS))) {
-            uint64_t size = 1ull << shift;
-            *paddr = (v & PTE_ADDR & ~(size - 1)) | (vaddr & (size - 1));
-            /* the CPU's accessed/dirty bits (the guest kernel may rely on them); set
-             * only when missing, so walks on other threads do not fight over lines */
-            for (int i = 0; i < n; i++) {
-                uint64_t want = PTE_A | (i == n - 1 && write ? PTE_D : 0);
-                if ((__atomic_load_n(entries[i], __ATOMIC_RELAXED) & want) != want)
-                    __atomic_fetch_or(entries[i], want, __ATOMIC_RELAXED);
-            }
-            return *paddr < g->ram_bytes ? 0 : -1;
-        }
-        table = v;
-    }
-    return -1;
+    unsigned access = X86_SET_AD | (write ? X86_WRITE : X86_READ) | (g->user ? X86_USER : 0);
+    return x86_translate(&g->paging, g->ram, g->ram_bytes, vaddr, access, paddr);
 }
 
 int guest_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr)
@@ -95,6 +46,11 @@ int guest_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *
 
 void guest_view_touch(struct guest_view *g, uint64_t gpa_page)
 {
+    if (g->written && gpa_page < g->ram_bytes) {
+        uint64_t p = gpa_page / 4096;
+        if (!(__atomic_load_n(&g->written[p / 64], __ATOMIC_RELAXED) & (1ull << (p % 64))))
+            __atomic_fetch_or(&g->written[p / 64], 1ull << (p % 64), __ATOMIC_RELAXED);
+    }
     for (size_t i = g->ntouched; i-- > 0;)
         if (g->touched[i] == gpa_page)
             return;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "interp.h"
+#include "pagewalk.h"
 #include "symhv/sidecar.h"
 
 #define GUEST_TLB_SIZE 16
@@ -20,8 +21,9 @@
 struct guest_view {
     uint8_t *ram;
     uint64_t ram_bytes;
-    uint64_t cr0, cr3, cr4, efer;
+    struct x86_paging paging;
     bool user;               /* CPL 3: supervisor-only pages fault */
+    uint64_t *written;       /* shared written-page bitmap (sidecar.h), or NULL */
     /* small direct-mapped TLBs for reads and writes (code, stack and data pages
      * alternate; a walk per access would also bounce the page-table lines between the
      * interpreter threads) */
@@ -36,9 +38,10 @@ struct guest_view {
 };
 
 void guest_view_init(struct guest_view *g, uint8_t *ram, uint64_t ram_bytes,
-                     const struct sc_cpu *cpu);
+                     uint64_t *written, const struct sc_cpu *cpu);
 void guest_view_release(struct guest_view *g);
-/* Virtual -> physical for an access; -1 if not mapped (or not writable for a write). */
+/* Virtual -> physical for an access; -1 if not mapped (or not writable for a write, or
+ * not canonical). */
 int guest_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr);
 void guest_view_touch(struct guest_view *g, uint64_t gpa_page);
 

@@ -18,6 +18,7 @@
 
 #include "doorbell.h"
 #include "session.h"
+#include "solver.h"
 #include "symhv/sidecar.h"
 
 static void usage(FILE *f)
@@ -36,9 +37,13 @@ static void usage(FILE *f)
             "  --slots N            slots (vCPUs + 1)\n"
             "  --mem-bytes BYTES    guest RAM size\n"
             "  --vmm-pid PID        exit when this process goes away\n"
-            "  -o, --output DIR     where to write constraints and generated inputs\n"
             "  --solver NAME        z3 (default) or z3-fresh\n"
             "  --solver-timeout MS  per solver query (default 10000)\n"
+            "  --max-memory MIB     memory this process may use for symbolic state (0: no\n"
+            "                       limit); past it symbolic execution stops (the VMM's run\n"
+            "                       goes on concretely) and the path so far is still solved\n"
+            "  --max-time SEC       interpreter and solver time, likewise (0: no limit)\n"
+            "It writes no files: symhv fetches its results through the shared memory.\n"
             "  -h, --help           this text\n"
             "  -V, --version        version\n",
             SC_FD_GUEST_MEM, SC_FD_SHARED, SC_FD_DOORBELLS);
@@ -96,8 +101,7 @@ static void *serve(void *arg)
 /* --listen: accept one symhv, take its descriptors and parameters (sidecar.h). Fills
  * the run's parameters; the descriptors end up on the SC_FD_* numbers. */
 static int accept_vmm(const char *path, unsigned long long *slots, unsigned long long *mem_bytes,
-                      unsigned long long *vmm_pid, struct session_config *cfg,
-                      char *output_dir, size_t output_size)
+                      unsigned long long *vmm_pid, struct session_config *cfg)
 {
     int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -163,9 +167,8 @@ static int accept_vmm(const char *path, unsigned long long *slots, unsigned long
     *mem_bytes = msg.mem_bytes;
     *vmm_pid = (unsigned long long)peer.pid;
     cfg->solver_timeout_ms = msg.solver_timeout_ms;
-    msg.output_dir[sizeof msg.output_dir - 1] = 0;
-    snprintf(output_dir, output_size, "%s", msg.output_dir);
-    cfg->output_dir = output_dir;
+    cfg->max_memory_bytes = msg.max_memory_bytes;
+    cfg->max_seconds = msg.max_seconds >= 0 ? msg.max_seconds : 0;
     fprintf(stderr, "symhv-symex: serving symhv pid %d (%u slots)\n", (int)peer.pid, msg.nslots);
     return 0;
 }
@@ -184,12 +187,14 @@ static unsigned long long parse_number(const char *opt, const char *s)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SLOTS = 256, OPT_MEM, OPT_PID, OPT_SOLVER, OPT_TIMEOUT, OPT_LISTEN };
+    enum { OPT_SLOTS = 256, OPT_MEM, OPT_PID, OPT_SOLVER, OPT_TIMEOUT, OPT_LISTEN, OPT_MAX_MEM,
+           OPT_MAX_TIME };
     static const struct option longopts[] = {
         { "slots", required_argument, NULL, OPT_SLOTS },
         { "mem-bytes", required_argument, NULL, OPT_MEM },
         { "vmm-pid", required_argument, NULL, OPT_PID },
-        { "output", required_argument, NULL, 'o' },
+        { "max-memory", required_argument, NULL, OPT_MAX_MEM },
+        { "max-time", required_argument, NULL, OPT_MAX_TIME },
         { "solver", required_argument, NULL, OPT_SOLVER },
         { "solver-timeout", required_argument, NULL, OPT_TIMEOUT },
         { "listen", required_argument, NULL, OPT_LISTEN },
@@ -198,16 +203,24 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     unsigned long long slots = 0, mem_bytes = 0, vmm_pid = 0;
-    struct session_config cfg = { .output_dir = "", .solver = "z3", .solver_timeout_ms = 10000 };
+    struct session_config cfg = { .solver = "z3", .solver_timeout_ms = 10000 };
     const char *listen_path = NULL;
-    static char attached_output[4096];
     int c;
-    while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_SLOTS: slots = parse_number("--slots", optarg); break;
         case OPT_MEM: mem_bytes = parse_number("--mem-bytes", optarg); break;
         case OPT_PID: vmm_pid = parse_number("--vmm-pid", optarg); break;
-        case 'o': cfg.output_dir = optarg; break;
+        case OPT_MAX_MEM: cfg.max_memory_bytes = parse_number("--max-memory", optarg) << 20; break;
+        case OPT_MAX_TIME: {
+            char *end;
+            cfg.max_seconds = strtod(optarg, &end);
+            if (*end || end == optarg || !(cfg.max_seconds >= 0)) {
+                fprintf(stderr, "symhv-symex: --max-time: not a number of seconds: '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case OPT_SOLVER: cfg.solver = optarg; break;
         case OPT_TIMEOUT: cfg.solver_timeout_ms = (unsigned)parse_number("--solver-timeout", optarg); break;
         case OPT_LISTEN: listen_path = optarg; break;
@@ -217,8 +230,7 @@ int main(int argc, char **argv)
         }
     }
     if (listen_path && optind == argc &&
-        accept_vmm(listen_path, &slots, &mem_bytes, &vmm_pid, &cfg, attached_output,
-                   sizeof attached_output) < 0)
+        accept_vmm(listen_path, &slots, &mem_bytes, &vmm_pid, &cfg) < 0)
         return 1;
     if (optind < argc || slots == 0 || slots > SYMHV_MAX_VCPUS + 1 || mem_bytes == 0 || !vmm_pid) {
         fprintf(stderr, "symhv-symex: --slots (1..%d), --mem-bytes and --vmm-pid are required; "
@@ -255,6 +267,8 @@ int main(int argc, char **argv)
                 cfg.shared->version, SC_VERSION);
         return 1;
     }
+    if (cfg.max_memory_bytes) /* Z3 answers "unknown" rather than outgrow the limit */
+        sx_solver_set_memory_limit(cfg.max_memory_bytes);
     struct session *session = session_create(&cfg);
     if (!session) {
         fprintf(stderr, "symhv-symex: out of memory\n");

@@ -1,80 +1,58 @@
 #include "session.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "guest_mem.h"
 #include "interp.h"
 #include "solver.h"
+#include "util.h"
 
 #define HANDOFF_STEP_LIMIT 50000000ull /* then concretise: a runaway symbolic loop */
 #define MAX_FLIPS 1000
+#define LIMIT_CHECK_STEPS 65536         /* how often a handoff looks at the limits */
+#define MAX_EXPRESSION_TEXT (16u << 20) /* printed expressions kept (bytes) */
+
+/* A generated input: the seed with these bytes changed. */
+struct change {
+    uint32_t input, offset;
+    uint8_t value;
+};
+
+struct result {
+    struct sc_result meta;
+    struct change *changes;
+    size_t nchanges;
+};
 
 struct session {
     struct session_config cfg;
-    char output_dir[PATH_MAX];
     struct sx_ctx *ctx;
     struct sx_shadow *shadow;       /* keyed by guest-physical address */
     struct sx_path path;
+    uint64_t *written;              /* the shared written-page bitmap */
 
-    pthread_mutex_t lock;           /* guards the inputs' seeds and the stats below */
+    pthread_mutex_t lock;           /* guards everything below */
     uint8_t *seed[SX_MAX_INPUTS];   /* concrete bytes of each input at declaration */
     uint32_t seed_len[SX_MAX_INPUTS];
     struct sc_stats stats;
-    uint64_t active_handoffs;
+    struct text expressions;        /* lines printed on symbolic values */
+    struct text constraints;        /* rendered at FINISH */
+    struct result *results;
+    size_t nresults;
+    double spent_before;            /* interpreter + solver seconds of earlier rounds
+                                       (fuzzing resets): the time limit counts them */
+    bool exhausted;                 /* a limit was reached: symbolic execution is over */
+    char exhausted_why[SC_MESSAGE_MAX];
+    uint64_t active_handoffs;       /* atomic */
     uint64_t total_instructions;    /* atomic: for crash_after */
 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-struct session *session_create(const struct session_config *cfg)
-{
-    struct session *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->cfg = *cfg;
-    snprintf(s->output_dir, sizeof s->output_dir, "%s", cfg->output_dir ? cfg->output_dir : "");
-    s->cfg.output_dir = s->output_dir;
-    pthread_mutex_init(&s->lock, NULL);
-    s->ctx = sx_ctx_new();
-    s->shadow = sx_shadow_new();
-    if (!s->ctx || !s->shadow) {
-        session_free(s);
-        return NULL;
-    }
-    sx_path_init(&s->path);
-    sx_shadow_set_mirror(s->shadow,
-                         (uint64_t *)((uint8_t *)cfg->shared + cfg->shared->bitmap_offset),
-                         cfg->ram_bytes);
-    return s;
-}
-
-void session_free(struct session *s)
-{
-    if (!s)
-        return;
-    for (unsigned i = 0; i < SX_MAX_INPUTS; i++)
-        free(s->seed[i]);
-    if (s->ctx)
-        sx_path_release(&s->path);
-    sx_shadow_free(s->shadow);
-    sx_ctx_free(s->ctx);
-    pthread_mutex_destroy(&s->lock);
-    free(s);
-}
 
 static void reply_message(struct sc_slot *slot, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -86,6 +64,58 @@ static void reply_message(struct sc_slot *slot, const char *fmt, ...)
     va_end(ap);
 }
 
+static void beat(struct sc_slot *slot)
+{
+    __atomic_store_n(&slot->heartbeat, slot->heartbeat + 1, __ATOMIC_RELEASE);
+}
+
+static void clear_results(struct session *s)
+{
+    for (size_t i = 0; i < s->nresults; i++)
+        free(s->results[i].changes);
+    free(s->results);
+    s->results = NULL;
+    s->nresults = 0;
+    text_free(&s->constraints);
+}
+
+struct session *session_create(const struct session_config *cfg)
+{
+    struct session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    pthread_mutex_init(&s->lock, NULL);
+    s->ctx = sx_ctx_new();
+    s->shadow = sx_shadow_new();
+    if (!s->ctx || !s->shadow) {
+        session_free(s);
+        return NULL;
+    }
+    sx_path_init(&s->path);
+    sx_shadow_set_mirror(s->shadow,
+                         (uint64_t *)((uint8_t *)cfg->shared + cfg->shared->bitmap_offset),
+                         cfg->ram_bytes);
+    s->written = (uint64_t *)((uint8_t *)cfg->shared + cfg->shared->written_offset);
+    return s;
+}
+
+void session_free(struct session *s)
+{
+    if (!s)
+        return;
+    for (unsigned i = 0; i < SX_MAX_INPUTS; i++)
+        free(s->seed[i]);
+    if (s->ctx)
+        sx_path_release(&s->path);
+    clear_results(s);
+    text_free(&s->expressions);
+    sx_shadow_free(s->shadow);
+    sx_ctx_free(s->ctx);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
 static void reply_pages(struct sc_slot *slot, const struct guest_view *g)
 {
     slot->npages = (uint32_t)g->ntouched;
@@ -94,10 +124,88 @@ static void reply_pages(struct sc_slot *slot, const struct guest_view *g)
     slot->pages_overflow = g->touched_overflow;
 }
 
+static void view_init(struct session *s, struct guest_view *g, const struct sc_cpu *cpu)
+{
+    guest_view_init(g, s->cfg.ram, s->cfg.ram_bytes, s->written, cpu);
+}
+
+/* ---- limits --------------------------------------------------------------------------- */
+
+static uint64_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Every byte concrete; later requests are told. Caller holds s->lock. */
+static void exhaust_locked(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void exhaust_locked(struct session *s, const char *fmt, ...)
+{
+    if (s->exhausted)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->exhausted_why, sizeof s->exhausted_why, fmt, ap);
+    va_end(ap);
+    s->exhausted = true;
+    fprintf(stderr, "symhv-symex: %s\n", s->exhausted_why);
+}
+
+/* Past a limit? (then exhausted). The guest RAM mapping is not ours to count. */
+static bool over_limits(struct session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->exhausted && s->cfg.max_memory_bytes) {
+        uint64_t rss = resident_bytes(), own = rss > s->cfg.ram_bytes ? rss - s->cfg.ram_bytes : 0;
+        if (own > s->stats.peak_memory_bytes)
+            s->stats.peak_memory_bytes = own;
+        if (own > s->cfg.max_memory_bytes)
+            exhaust_locked(s, "symbolic execution stopped: the sidecar reached its memory limit "
+                           "(%llu MiB, symhv --symex-max-memory)",
+                           (unsigned long long)(s->cfg.max_memory_bytes >> 20));
+    }
+    if (!s->exhausted && s->cfg.max_seconds > 0 &&
+        s->spent_before + s->stats.interpreter_seconds + s->stats.solver_seconds > s->cfg.max_seconds)
+        exhaust_locked(s, "symbolic execution stopped: the sidecar reached its time limit "
+                       "(%.0f s, symhv --symex-max-time)", s->cfg.max_seconds);
+    bool ex = s->exhausted;
+    pthread_mutex_unlock(&s->lock);
+    return ex;
+}
+
+static bool is_exhausted(struct session *s, struct sc_slot *slot)
+{
+    pthread_mutex_lock(&s->lock);
+    bool ex = s->exhausted;
+    if (ex) {
+        slot->exhausted = 1;
+        reply_message(slot, "%s", s->exhausted_why);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ex;
+}
+
+/* Everything concrete (the VMM re-reads every page: overflow). */
+static void drop_shadow(struct session *s, struct sc_slot *slot)
+{
+    sx_shadow_clear(s->shadow);
+    slot->pages_overflow = 1;
+}
+
 /* ---- requests ------------------------------------------------------------------------ */
 
 static void make_symbolic(struct session *s, struct sc_slot *slot)
 {
+    if (is_exhausted(s, slot)) {
+        slot->status = SC_FAILED;
+        return;
+    }
     if (slot->nextents > SC_MAX_EXTENTS || slot->input_len == 0 ||
         slot->input_len > SYMHV_SYMBOLIC_MAX_BYTES) {
         slot->status = SC_FAILED;
@@ -105,20 +213,19 @@ static void make_symbolic(struct session *s, struct sc_slot *slot)
         return;
     }
     slot->name[sizeof slot->name - 1] = 0;
-    uint8_t *seed = calloc(1, slot->input_len);
-    if (!seed)
-        abort();
     /* Check every extent before changing anything. */
     for (uint32_t i = 0; i < slot->nextents; i++) {
         const struct sc_extent *x = &slot->extents[i];
-        if (x->gpa + x->len > s->cfg.ram_bytes || x->gpa + x->len < x->gpa ||
+        if (x->gpa > s->cfg.ram_bytes || x->len > s->cfg.ram_bytes - x->gpa ||
             (uint64_t)x->offset + x->len > slot->input_len) {
-            free(seed);
             slot->status = SC_FAILED;
             reply_message(slot, "extent %u leaves guest RAM or the input", i);
             return;
         }
     }
+    uint8_t *seed = calloc(1, slot->input_len);
+    if (!seed)
+        abort();
     uint32_t id = sx_input_declare(s->ctx, slot->name, slot->input_len);
     if (id == UINT32_MAX) {
         free(seed);
@@ -127,7 +234,7 @@ static void make_symbolic(struct session *s, struct sc_slot *slot)
         return;
     }
     struct guest_view g;
-    guest_view_init(&g, s->cfg.ram, s->cfg.ram_bytes, &slot->cpu);
+    view_init(s, &g, &slot->cpu);
     for (uint32_t i = 0; i < slot->nextents; i++) {
         const struct sc_extent *x = &slot->extents[i];
         memcpy(seed + x->offset, s->cfg.ram + x->gpa, x->len);
@@ -146,22 +253,47 @@ static void make_symbolic(struct session *s, struct sc_slot *slot)
     slot->status = SC_OK;
 }
 
-static void concretise(struct session *s, struct sc_slot *slot)
+static bool range_ok(struct session *s, struct sc_slot *slot)
 {
-    if (slot->gpa + slot->len > s->cfg.ram_bytes || slot->gpa + slot->len < slot->gpa ||
+    if (slot->gpa > s->cfg.ram_bytes || slot->len > s->cfg.ram_bytes - slot->gpa ||
         slot->len > SYMHV_SYMBOLIC_MAX_BYTES) {
         slot->status = SC_FAILED;
-        reply_message(slot, "bad CONCRETISE range");
-        return;
+        reply_message(slot, "bad range 0x%llx+%llu", (unsigned long long)slot->gpa,
+                      (unsigned long long)slot->len);
+        return false;
     }
+    return true;
+}
+
+/* CONCRETISE (concrete bytes were written: no constraint) and PIN (the bytes' current
+ * values become constraints). */
+static void concretise(struct session *s, struct sc_slot *slot, bool pin)
+{
+    if (!range_ok(s, slot))
+        return;
     struct guest_view g;
-    guest_view_init(&g, s->cfg.ram, s->cfg.ram_bytes, &slot->cpu);
-    for (uint64_t i = 0; i < slot->len; i++)
-        sx_shadow_set(s->shadow, slot->gpa + i, NULL);
+    view_init(s, &g, &slot->cpu);
+    uint64_t pinned = 0;
+    for (uint64_t i = 0; i < slot->len; i++) {
+        uint64_t a = slot->gpa + i;
+        const struct sx_expr *e = sx_shadow_get(s->shadow, a);
+        if (!e)
+            continue;
+        if (pin) {
+            sx_path_assume(&s->path, sx_binop(s->ctx, SX_EQ, e, sx_const(s->ctx, 8, s->cfg.ram[a])));
+            pinned++;
+        }
+        sx_shadow_set(s->shadow, a, NULL);
+    }
     for (uint64_t p = slot->gpa & ~4095ull; p < slot->gpa + slot->len; p += 4096)
         guest_view_touch(&g, p);
     reply_pages(slot, &g);
     guest_view_release(&g);
+    if (pinned) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.pinned_bytes += pinned;
+        pthread_mutex_unlock(&s->lock);
+    }
     slot->status = SC_OK;
 }
 
@@ -200,36 +332,35 @@ static void checkpoint(struct sc_slot *slot, struct sx_state *st)
     __atomic_thread_fence(__ATOMIC_RELEASE);
     store_state(st, &slot->checkpoint);
     __atomic_store_n(&slot->checkpoint_seq, seq + 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&slot->heartbeat, seq + 2, __ATOMIC_RELEASE);
 }
 
-static void append_expression_line(struct session *s, const char *line)
+static void expression_line(struct session *s, const char *line)
 {
     fprintf(stderr, "symhv-symex: %s\n", line);
-    if (!s->output_dir[0])
-        return;
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/expressions.txt", s->output_dir);
-    mkdir(s->output_dir, 0777);
-    FILE *f = fopen(path, "a");
-    if (f) {
-        fprintf(f, "%s\n", line);
-        fclose(f);
-    }
+    pthread_mutex_lock(&s->lock);
+    if (s->expressions.len < MAX_EXPRESSION_TEXT)
+        text_printf(&s->expressions, "%s\n", line);
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* The agent instruction (`in eax, dx` from the hypercall port) met while interpreting:
- * print_expr and assume need the symbolic argument, so they are served here. Returns
- * true if handled (the instruction is then retired, eax = 0). */
-static bool agent_call(struct session *s, struct sc_slot *slot, struct sx_state *st)
+ * print_expr and assume need the symbolic argument, so they are served here (the
+ * interpreter's port hook; other agent calls go back to the CPU and the VMM). */
+struct agent_ctx {
+    struct session *s;
+    struct sc_slot *slot;
+};
+
+static bool agent_call(void *opaque, struct sx_state *st, uint16_t port, unsigned size)
 {
-    if (strcmp(st->last_mnemonic, "in") != 0 || st->gpr[SX_RDX].e || st->gpr[SX_RDI].e ||
-        (st->gpr[SX_RDX].c & 0xffff) != SYMHV_HYPERCALL_PORT)
+    struct agent_ctx *a = opaque;
+    struct session *s = a->s;
+    if (port != SYMHV_HYPERCALL_PORT || size != 4 || st->gpr[SX_RDI].e)
         return false;
-    uint8_t opcode;
-    if (st->mem->read(st->mem_opaque, st->rip, &opcode, 1) < 0 || opcode != 0xed)
-        return false;
-    uint64_t nr = (uint64_t)st->gpr[SX_RDI].c;
-    char line[4096];
+    uint64_t nr = (uint64_t)st->gpr[SX_RDI].c & ~(uint64_t)SYMHV_HC_FROM_USER;
+    uint64_t pc = st->rip - 1; /* the hook runs after rip moved past the 1-byte `in` */
+    char line[8192];
     if (nr == SYMHV_HC_ASSUME) {
         struct sx_val cond = st->gpr[SX_RSI];
         bool holds = ((uint32_t)cond.c) != 0;
@@ -243,9 +374,9 @@ static bool agent_call(struct session *s, struct sc_slot *slot, struct sx_state 
         pthread_mutex_unlock(&s->lock);
         if (!holds) {
             snprintf(line, sizeof line, "vCPU %u: symhv_assume at rip 0x%llx is false on the "
-                     "current input (new inputs will satisfy it)", slot->vcpu,
-                     (unsigned long long)st->rip);
-            append_expression_line(s, line);
+                     "current input (new inputs will satisfy it)", a->slot->vcpu,
+                     (unsigned long long)pc);
+            expression_line(s, line);
         }
     } else if (nr == SYMHV_HC_PRINT_EXPR) {
         char name[SYMHV_INPUT_NAME_MAX + 1] = "?";
@@ -259,14 +390,17 @@ static bool agent_call(struct session *s, struct sc_slot *slot, struct sx_state 
             }
         }
         struct sx_val v = st->gpr[SX_RCX];
-        int n = snprintf(line, sizeof line, "vCPU %u: %s = ", slot->vcpu, name);
-        if (v.e)
-            sx_expr_print(v.e, s->ctx, line + n, sizeof line - (size_t)n);
-        else
+        int n = snprintf(line, sizeof line, "vCPU %u: %s = ", a->slot->vcpu, name);
+        if (v.e) {
+            size_t need = sx_expr_print(v.e, s->ctx, line + n, sizeof line - (size_t)n);
+            if (need >= sizeof line - (size_t)n)
+                snprintf(line + sizeof line - 32, 32, " ... (%zu bytes)", need);
+        } else {
             snprintf(line + n, sizeof line - (size_t)n, "0x%llx", (unsigned long long)v.c);
+        }
         size_t len = strlen(line);
         snprintf(line + len, sizeof line - len, " (concrete 0x%llx)", (unsigned long long)v.c);
-        append_expression_line(s, line);
+        expression_line(s, line);
         pthread_mutex_lock(&s->lock);
         s->stats.expressions_printed++;
         pthread_mutex_unlock(&s->lock);
@@ -274,25 +408,25 @@ static bool agent_call(struct session *s, struct sc_slot *slot, struct sx_state 
         return false;
     }
     st->gpr[SX_RAX] = sx_v(64, 0);
-    st->rip += 1;
     return true;
 }
 
 static void handoff(struct session *s, struct sc_slot *slot)
 {
-    double t0 = now();
+    double t0 = now_s();
     uint64_t active = __atomic_add_fetch(&s->active_handoffs, 1, __ATOMIC_SEQ_CST);
     struct guest_view g;
-    guest_view_init(&g, s->cfg.ram, s->cfg.ram_bytes, &slot->cpu);
+    view_init(s, &g, &slot->cpu);
     struct sx_state st;
     sx_state_init(&st, s->ctx, &guest_mem_ops, &g, s->shadow, &s->path);
     load_state(&st, &slot->cpu);
+    struct agent_ctx agent = { s, slot };
+    st.port_in = agent_call;
+    st.port_opaque = &agent;
 
     slot->stop = SC_STOP_CONCRETE;
     for (uint64_t steps = 1;; steps++) {
         enum sx_status r = sx_step(&st);
-        if (r == SX_UNSUPPORTED && agent_call(s, slot, &st))
-            r = SX_OK;
         if (r != SX_OK) {
             /* Not modelled, or it faults: the CPU runs it (operands were concretised). */
             slot->stop = SC_STOP_NATIVE;
@@ -312,6 +446,17 @@ static void handoff(struct session *s, struct sc_slot *slot)
             if (guest_translate(&g, st.rip, false, &pa) < 0 || !sx_shadow_any(s->shadow, pa, 1))
                 break;
         }
+        if (steps % LIMIT_CHECK_STEPS == 0) {
+            pthread_mutex_lock(&s->lock);
+            s->stats.interpreter_seconds += now_s() - t0;
+            pthread_mutex_unlock(&s->lock);
+            t0 = now_s();
+            if (over_limits(s)) {
+                slot->stop = SC_STOP_EXHAUSTED;
+                sx_state_concretize(&st);
+                break;
+            }
+        }
         if (steps >= HANDOFF_STEP_LIMIT || __atomic_load_n(&slot->cancel, __ATOMIC_ACQUIRE)) {
             slot->stop = steps >= HANDOFF_STEP_LIMIT ? SC_STOP_LIMIT : SC_STOP_CANCELLED;
             sx_state_concretize(&st);
@@ -321,10 +466,14 @@ static void handoff(struct session *s, struct sc_slot *slot)
     store_state(&st, &slot->cpu);
     reply_pages(slot, &g);
     guest_view_release(&g);
+    if (slot->stop == SC_STOP_EXHAUSTED || is_exhausted(s, slot)) {
+        drop_shadow(s, slot);
+        is_exhausted(s, slot);
+    }
     slot->instructions = st.instructions;
     slot->status = SC_OK;
 
-    double dt = now() - t0;
+    double dt = now_s() - t0;
     pthread_mutex_lock(&s->lock);
     s->stats.instructions += st.instructions;
     s->stats.stops_native += slot->stop == SC_STOP_NATIVE;
@@ -337,43 +486,61 @@ static void handoff(struct session *s, struct sc_slot *slot)
 
 /* ---- end of the run: the other side of every symbolic branch ---------------------------- */
 
-static void write_file(const char *dir, const char *name, const void *data, size_t len)
+static void render_constraints(struct session *s)
 {
-    char path[PATH_MAX + 256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len)
-        fprintf(stderr, "symhv-symex: cannot write %s: %s\n", path, strerror(errno));
-    if (f)
-        fclose(f);
+    char small[4096];
+    for (size_t i = 0; i < s->path.n; i++) {
+        size_t need = sx_expr_print(s->path.constraints[i], s->ctx, small, sizeof small);
+        if (need < sizeof small) {
+            text_printf(&s->constraints, "%s\n", small);
+            continue;
+        }
+        char *big = malloc(need + 1);
+        if (!big)
+            abort();
+        sx_expr_print(s->path.constraints[i], s->ctx, big, need + 1);
+        text_append(&s->constraints, big, need);
+        text_append(&s->constraints, "\n", 1);
+        free(big);
+    }
+}
+
+static void keep_result(struct session *s, size_t b, const struct sx_model *m)
+{
+    struct result r = { 0 };
+    const struct sx_branch *br = &s->path.branches[b];
+    r.meta = (struct sc_result){ .branch = (uint32_t)b, .kind = SC_FLIP_BRANCH, .pc = br->pc,
+                                 .taken = br->jumped };
+    for (uint32_t i = 0; i < m->ninputs; i++)
+        for (uint32_t o = 0; o < m->lengths[i]; o++)
+            if (!s->seed[i] || o >= s->seed_len[i] || m->bytes[i][o] != s->seed[i][o])
+                r.nchanges++;
+    r.changes = malloc((r.nchanges ? r.nchanges : 1) * sizeof *r.changes);
+    struct result *grown = realloc(s->results, (s->nresults + 1) * sizeof *grown);
+    if (!r.changes || !grown)
+        abort();
+    s->results = grown;
+    size_t k = 0;
+    for (uint32_t i = 0; i < m->ninputs; i++)
+        for (uint32_t o = 0; o < m->lengths[i]; o++)
+            if (!s->seed[i] || o >= s->seed_len[i] || m->bytes[i][o] != s->seed[i][o])
+                r.changes[k++] = (struct change){ i, o, m->bytes[i][o] };
+    s->results[s->nresults++] = r;
 }
 
 static void finish(struct session *s, struct sc_slot *slot)
 {
     struct sc_stats *st = &s->stats;
     uint32_t ninputs = sx_input_count(s->ctx);
+    clear_results(s);
     st->constraints = s->path.n;
     st->branches = s->path.nbranches;
-    if (!s->output_dir[0] || ninputs == 0) {
+    st->flipped_sat = st->flipped_unsat = st->flipped_unknown = 0;
+    render_constraints(s);
+    if (ninputs == 0) {
         slot->stats = *st;
         slot->status = SC_OK;
         return;
-    }
-    if (mkdir(s->output_dir, 0777) < 0 && errno != EEXIST) {
-        slot->status = SC_FAILED;
-        reply_message(slot, "cannot create %s: %s", s->output_dir, strerror(errno));
-        return;
-    }
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/constraints.txt", s->output_dir);
-    FILE *cf = fopen(path, "w");
-    if (cf) {
-        char buf[4096];
-        for (size_t i = 0; i < s->path.n; i++) {
-            sx_expr_print(s->path.constraints[i], s->ctx, buf, sizeof buf);
-            fprintf(cf, "%s\n", buf);
-        }
-        fclose(cf);
     }
     struct sx_solver *solver = sx_solver_new(s->ctx, s->cfg.solver, s->cfg.solver_timeout_ms);
     if (!solver) {
@@ -383,16 +550,23 @@ static void finish(struct session *s, struct sc_slot *slot)
     }
     struct sx_model seed = { ninputs, s->seed, s->seed_len };
     size_t flips = s->path.nbranches < MAX_FLIPS ? s->path.nbranches : MAX_FLIPS;
+    double t0 = now_s();
     for (size_t b = 0; b < flips; b++) {
+        beat(slot);
+        if (s->cfg.max_seconds > 0 && s->spent_before + st->interpreter_seconds +
+                                          st->solver_seconds + (now_s() - t0) > s->cfg.max_seconds) {
+            pthread_mutex_lock(&s->lock);
+            exhaust_locked(s, "solving stopped: the sidecar reached its time limit (%.0f s, "
+                           "symhv --symex-max-time)", s->cfg.max_seconds);
+            pthread_mutex_unlock(&s->lock);
+            st->flipped_unknown += flips - b;
+            break;
+        }
         struct sx_model *m = sx_model_new(s->ctx, &seed);
         enum sx_sat r = sx_path_flip(&s->path, s->ctx, solver, b, m);
         if (r == SX_SAT) {
             st->flipped_sat++;
-            for (uint32_t i = 0; i < ninputs; i++) {
-                char name[128];
-                snprintf(name, sizeof name, "branch-%03zu-%s.bin", b, sx_input_get(s->ctx, i)->name);
-                write_file(s->output_dir, name, m->bytes[i], m->lengths[i]);
-            }
+            keep_result(s, b, m);
         } else if (r == SX_UNSAT) {
             st->flipped_unsat++;
         } else {
@@ -400,9 +574,56 @@ static void finish(struct session *s, struct sc_slot *slot)
         }
         sx_model_free(m);
     }
-    st->solver_seconds = sx_solver_stats(solver)->seconds;
+    st->solver_seconds += now_s() - t0;
     sx_solver_free(solver);
+    st->results = s->nresults;
     slot->stats = *st;
+    slot->status = SC_OK;
+}
+
+static uint8_t *data_area(struct session *s)
+{
+    return (uint8_t *)s->cfg.shared + s->cfg.shared->data_offset;
+}
+
+static void result(struct session *s, struct sc_slot *slot)
+{
+    uint32_t ninputs = sx_input_count(s->ctx);
+    if (slot->index >= s->nresults || slot->input >= ninputs || !s->seed[slot->input]) {
+        slot->status = SC_FAILED;
+        reply_message(slot, "no result %u / input %u", slot->index, slot->input);
+        return;
+    }
+    const struct result *r = &s->results[slot->index];
+    uint32_t len = s->seed_len[slot->input];
+    uint8_t *out = data_area(s);
+    memcpy(out, s->seed[slot->input], len);
+    for (size_t k = 0; k < r->nchanges; k++)
+        if (r->changes[k].input == slot->input && r->changes[k].offset < len)
+            out[r->changes[k].offset] = r->changes[k].value;
+    slot->result = r->meta;
+    slot->result.input_len = len;
+    slot->data_len = len;
+    slot->status = SC_OK;
+}
+
+static void text(struct session *s, struct sc_slot *slot)
+{
+    const struct text *t = slot->index == SC_TEXT_CONSTRAINTS ? &s->constraints
+                         : slot->index == SC_TEXT_EXPRESSIONS ? &s->expressions : NULL;
+    if (!t) {
+        slot->status = SC_FAILED;
+        reply_message(slot, "no text %u", slot->index);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    uint64_t off = slot->gpa < t->len ? slot->gpa : t->len;
+    uint64_t n = t->len - off < SC_DATA_MAX ? t->len - off : SC_DATA_MAX;
+    if (n)
+        memcpy(data_area(s), t->buf + off, n);
+    slot->len = t->len;
+    slot->data_len = n;
+    pthread_mutex_unlock(&s->lock);
     slot->status = SC_OK;
 }
 
@@ -420,7 +641,12 @@ static void reset(struct session *s, struct sc_slot *slot)
         s->seed[i] = NULL;
         s->seed_len[i] = 0;
     }
+    clear_results(s);
+    text_free(&s->expressions);
+    uint64_t peak = s->stats.peak_memory_bytes;
+    s->spent_before += s->stats.interpreter_seconds + s->stats.solver_seconds;
     memset(&s->stats, 0, sizeof s->stats);
+    s->stats.peak_memory_bytes = peak;
     slot->status = s->ctx ? SC_OK : SC_FAILED;
 }
 
@@ -430,11 +656,16 @@ void session_handle(struct session *s, struct sc_slot *slot)
     slot->message[0] = 0;
     slot->npages = 0;
     slot->pages_overflow = 0;
+    slot->exhausted = 0;
+    beat(slot);
     switch (slot->op) {
     case SC_OP_MAKE_SYMBOLIC: make_symbolic(s, slot); break;
-    case SC_OP_CONCRETISE: concretise(s, slot); break;
+    case SC_OP_CONCRETISE: concretise(s, slot, false); break;
+    case SC_OP_PIN: concretise(s, slot, true); break;
     case SC_OP_HANDOFF: handoff(s, slot); break;
     case SC_OP_FINISH: finish(s, slot); break;
+    case SC_OP_RESULT: result(s, slot); break;
+    case SC_OP_TEXT: text(s, slot); break;
     case SC_OP_QUIT: break;
     case SC_OP_RESET: reset(s, slot); break;
     default:

@@ -1,6 +1,11 @@
 /* The sidecar's symbolic session for one VM run: the expression context, the shadow of
  * symbolic guest-physical bytes, the path constraints and the inputs, shared by the
- * threads that serve the VMM's slots (one per vCPU, so handoffs run in parallel). */
+ * threads that serve the VMM's slots (one per vCPU, so handoffs run in parallel).
+ *
+ * It writes no files: what it produces is fetched by the VMM (sidecar.h). Its limits
+ * (memory, time) end symbolic execution, not the run: past one, every byte is made
+ * concrete, later requests are answered with `exhausted`, and FINISH still solves the
+ * path recorded so far. */
 #ifndef SIDECAR_SESSION_H
 #define SIDECAR_SESSION_H
 
@@ -12,9 +17,10 @@ struct session_config {
     uint8_t *ram;
     uint64_t ram_bytes;
     struct sc_shared *shared;
-    const char *output_dir;      /* "" when the run writes no outputs */
     const char *solver;          /* backend name, see solver.h */
     unsigned solver_timeout_ms;
+    uint64_t max_memory_bytes;   /* 0: none */
+    double max_seconds;          /* interpreter + solver time; 0: none */
     uint64_t crash_after;        /* fault injection for tests: abort() once this many
                                     instructions were interpreted (0: never) */
 };

@@ -1,0 +1,97 @@
+#include "handoff.h"
+
+#include <string.h>
+
+#include "guest_clock.h"
+#include "log.h"
+#include "sidecar_client.h"
+#include "vcpu.h"
+
+/* a checkpoint torn by a writer that died mid-copy is retried this often */
+#define CHECKPOINT_READ_TRIES 100
+
+static void cpu_from_kvm(struct sc_cpu *cpu, const struct kvm_regs *r, const struct kvm_sregs *s,
+                         const struct kvm_fpu *fpu)
+{
+    const uint64_t gpr[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
+                               r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
+    memcpy(cpu->gpr, gpr, sizeof gpr);
+    cpu->rip = r->rip;
+    cpu->rflags = r->rflags;
+    memcpy(cpu->xmm, fpu->xmm, sizeof cpu->xmm);
+    cpu->cr0 = s->cr0;
+    cpu->cr3 = s->cr3;
+    cpu->cr4 = s->cr4;
+    cpu->efer = s->efer;
+    cpu->cpl = s->cs.selector & 3;
+    cpu->fs_base = s->fs.base;
+    cpu->gs_base = s->gs.base;
+}
+
+static void cpu_to_kvm(const struct sc_cpu *cpu, struct kvm_regs *r, struct kvm_fpu *fpu)
+{
+    const uint64_t *g = cpu->gpr;
+    r->rax = g[0]; r->rcx = g[1]; r->rdx = g[2]; r->rbx = g[3];
+    r->rsp = g[4]; r->rbp = g[5]; r->rsi = g[6]; r->rdi = g[7];
+    r->r8 = g[8]; r->r9 = g[9]; r->r10 = g[10]; r->r11 = g[11];
+    r->r12 = g[12]; r->r13 = g[13]; r->r14 = g[14]; r->r15 = g[15];
+    r->rip = cpu->rip;
+    r->rflags = cpu->rflags;
+    memcpy(fpu->xmm, cpu->xmm, sizeof cpu->xmm);
+}
+
+/* The last state the sidecar published for this slot, if it retired anything. */
+static bool read_checkpoint(struct sc_slot *slot, struct sc_cpu *out)
+{
+    for (int tries = 0; tries < CHECKPOINT_READ_TRIES; tries++) {
+        uint64_t seq = __atomic_load_n(&slot->checkpoint_seq, __ATOMIC_ACQUIRE);
+        if (seq == 0)
+            return false;
+        if (seq & 1)
+            continue; /* torn: the writer died mid-copy, or is copying */
+        memcpy(out, &slot->checkpoint, sizeof *out);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&slot->checkpoint_seq, __ATOMIC_RELAXED) == seq)
+            return true;
+    }
+    return false;
+}
+
+int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
+                struct handoff_stats *st)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_fpu fpu;
+    /* the state before the trapping instruction, then let KVM drop the access: the
+     * registers are replaced below, so KVM must not complete it later */
+    if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &sregs) < 0 ||
+        vcpu_ioctl(v, KVM_GET_FPU, &fpu, "KVM_GET_FPU") < 0 || vcpu_complete_pending_exit(v) < 0)
+        return -1;
+    if (!sidecar_alive(sc))
+        return vcpu_set_regs(v, &regs); /* the pages are being released: the CPU retries */
+
+    uint64_t t0 = guest_clock_enter(clk);
+    struct sc_slot *slot = sidecar_slot(sc, v->index);
+    slot->op = SC_OP_HANDOFF;
+    slot->vcpu = v->index;
+    cpu_from_kvm(&slot->cpu, &regs, &sregs, &fpu);
+    __atomic_store_n(&slot->checkpoint_seq, 0, __ATOMIC_RELEASE);
+    atomic_fetch_add(&st->handoffs, 1);
+    if (sidecar_call(sc, v->index, "a handoff") == 0) {
+        cpu_to_kvm(&slot->cpu, &regs, &fpu);
+    } else {
+        struct sc_cpu cp;
+        if (read_checkpoint(slot, &cp)) { /* resume after the last retired instruction */
+            cpu_to_kvm(&cp, &regs, &fpu);
+            atomic_fetch_add(&st->resumed_from_checkpoint, 1);
+            hv_error("vCPU %u resumes natively at rip 0x%llx, after the last instruction the "
+                     "sidecar retired", v->index, (unsigned long long)regs.rip);
+        }
+        /* else: nothing retired, the CPU re-executes the trapped access */
+    }
+    guest_clock_leave(clk, v, t0);
+    if (vcpu_set_regs(v, &regs) < 0 || vcpu_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU") < 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* Handing a trapped vCPU to the sidecar's interpreter and taking it back: the vCPU's
+ * registers go into its slot, the sidecar interprets until they are concrete again (or
+ * an instruction it does not model), the result comes back into KVM. If the sidecar
+ * dies meanwhile, the vCPU resumes after the last instruction it retired. */
+#ifndef HV_HANDOFF_H
+#define HV_HANDOFF_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct vcpu;
+struct sidecar;
+struct guest_clock;
+struct sc_slot;
+
+struct handoff_stats {
+    atomic_ullong handoffs, resumed_from_checkpoint;
+};
+
+/* v is stopped in an exit (its pending access is completed here, before the state is
+ * handed over). 0: v's registers hold the result (the reply is in the vCPU's slot, or
+ * nothing happened: the sidecar is gone and the CPU retries); -1: v's state could not
+ * be read or written. */
+int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
+                struct handoff_stats *st);
+
+#endif

@@ -1,0 +1,111 @@
+#include "run.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "boot.h"
+#include "console.h"
+#include "engine.h"
+#include "fuzzer.h"
+#include "hypercall.h"
+#include "log.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define MAIN_TICK_NS (20 * 1000 * 1000) /* how often the main thread looks around */
+
+/* A plain run ends as the guest says; its output first. */
+static void plain_end(struct vcpu *v, const struct guest_end *e, void *opaque)
+{
+    console_flush(opaque);
+    vm_end_run(v, e, NULL);
+}
+
+/* The main thread while the vCPUs run: signals, --timeout, and the fuzzer's work. */
+static void main_loop(struct vm *vm, struct console *con, double timeout_s, struct fuzzer *f)
+{
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    double deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
+    while (!vm_is_stopping(vm)) {
+        struct timespec wait = { 0, f ? 0 : MAIN_TICK_NS };
+        int sig = sigtimedwait(&stop_signals, NULL, &wait);
+        if (sig == SIGINT || sig == SIGTERM) {
+            console_flush(con);
+            hv_error("interrupted by %s, stopping the guest", strsignal(sig));
+            vm_request_stop(vm, HV_EXIT_SIGNAL);
+        } else if (deadline && now_s() > deadline) {
+            console_flush(con);
+            hv_error("guest did not finish within --timeout %.1f s, stopping it", timeout_s);
+            vm_request_stop(vm, HV_EXIT_TIMEOUT);
+        } else if (f && !fuzzer_tick(f)) {
+            break;
+        }
+    }
+}
+
+int run(const struct options *opt)
+{
+    /* SIGINT/SIGTERM are taken synchronously by the main thread; vCPU threads inherit
+     * the blocked mask so they never see them. */
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+
+    /* struct vm holds every vCPU inline: keep it off the stack. */
+    struct vm *vm = calloc(1, sizeof *vm);
+    struct console *con = calloc(1, sizeof *con);
+    struct hypercalls *hc = calloc(1, sizeof *hc);
+    struct engine *engine = NULL;
+    struct fuzzer *fuzzer = NULL;
+    int status = HV_EXIT_SETUP_ERROR;
+    if (!vm || !con || !hc) {
+        hv_error("out of memory");
+        goto out;
+    }
+    console_init(con, STDOUT_FILENO);
+    struct boot_info boot;
+    if (vm_create(vm, &opt->vm) < 0 || console_attach(con, vm) < 0 ||
+        hypercalls_attach(hc, vm, con) < 0 || boot_load(vm, &opt->boot, &boot) < 0)
+        goto out;
+    vm_set_end_policy(vm, plain_end, con);
+    struct engine_config ecfg = opt->engine;
+    ecfg.pvh = boot.pvh_entry != 0;
+    if (!(engine = engine_attach(vm, hc, &ecfg)))
+        goto out;
+    if (opt->fuzzing && !(fuzzer = fuzzer_attach(vm, hc, engine, con, &opt->fuzz)))
+        goto out;
+
+    hv_info("booting %s on %u vCPU(s), %llu MiB", opt->boot.kernel_path, vm->ncpus,
+            (unsigned long long)(vm->mem.bytes >> 20));
+    if (vm_start(vm) == 0)
+        main_loop(vm, con, opt->timeout_s, fuzzer);
+    vm_join(vm);
+    console_flush(con);
+    status = vm->exit_status;
+    if (fuzzer) {
+        status = fuzzer_finish(fuzzer, status);
+    } else if (engine_finish(engine) < 0) {
+        hv_error("results in %s are incomplete: some could not be written", opt->engine.output_dir);
+        status = HV_EXIT_SETUP_ERROR;
+    }
+    engine_report(engine);
+out:
+    /* the reverse of the set-up: the features before the machine they use */
+    fuzzer_detach(fuzzer);
+    engine_detach(engine);
+    if (vm)
+        vm_destroy(vm);
+    free(hc);
+    free(con);
+    free(vm);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    return status;
+}

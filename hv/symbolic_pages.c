@@ -1,0 +1,286 @@
+#include "symbolic_pages.h"
+
+#include <Zydis/Zydis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest_mem.h"
+#include "log.h"
+#include "sidecar_client.h"
+#include "vcpu.h"
+#include "vm.h"
+
+void sym_pages_init(struct sym_pages *sp, struct vm *vm, struct sidecar *sc,
+                    struct guest_clock *clock)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->vm = vm;
+    sp->sc = sc;
+    sp->clock = clock;
+}
+
+bool sym_pages_any(struct sym_pages *sp, uint64_t gpa, uint64_t len)
+{
+    const uint64_t *bits = sidecar_bitmap(sp->sc);
+    if (!bits || !sidecar_alive(sp->sc) || gpa >= sp->vm->mem.bytes)
+        return false;
+    uint64_t end = gpa + len < sp->vm->mem.bytes ? gpa + len : sp->vm->mem.bytes;
+    for (uint64_t a = gpa; a < end; a++)
+        if (__atomic_load_n(&bits[a / 64], __ATOMIC_ACQUIRE) & (1ull << (a % 64)))
+            return true;
+    return false;
+}
+
+static bool page_symbolic(struct sym_pages *sp, const uint64_t *bits, uint64_t page)
+{
+    for (uint64_t w = 0; w < SYMHV_PAGE_WORDS; w++)
+        if (__atomic_load_n(&bits[page / 64 + w], __ATOMIC_ACQUIRE))
+            return sidecar_alive(sp->sc);
+    return false;
+}
+
+/* Trap the listed pages that hold symbolic bytes, release the others. */
+static void apply(struct sym_pages *sp, const uint64_t *pages, size_t n)
+{
+    const uint64_t *bits = sidecar_bitmap(sp->sc);
+    struct trap_change *changes = malloc((n ? n : 1) * sizeof *changes);
+    if (!changes || !bits) {
+        free(changes);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t page = page_floor(pages[i]);
+        if (page >= sp->vm->mem.bytes)
+            continue;
+        bool want = page_symbolic(sp, bits, page);
+        if (want == memory_is_trapped(sp->vm, page))
+            continue;
+        atomic_fetch_add(want ? &sp->stats.pages_marked : &sp->stats.pages_released, 1);
+        changes[k++] = (struct trap_change){ page, want };
+    }
+    if (k && memory_set_traps(sp->vm, changes, k) < 0)
+        hv_error("symbolic pages: the memslot layout could not follow; the guest may read "
+                 "stale concrete values");
+    free(changes);
+}
+
+void sym_pages_sync(struct sym_pages *sp, const struct sc_slot *reply)
+{
+    if (!reply->pages_overflow) {
+        apply(sp, reply->pages, reply->npages < SC_MAX_PAGES ? reply->npages : SC_MAX_PAGES);
+        return;
+    }
+    /* every page with a symbolic bit, and every page trapped now */
+    const uint64_t *bits = sidecar_bitmap(sp->sc);
+    struct memory *m = &sp->vm->mem;
+    size_t cap = 64, n = 0;
+    uint64_t *pages = malloc(cap * sizeof *pages);
+    for (uint64_t page = 0; pages && bits && page < m->bytes; page += SYMHV_PAGE_SIZE) {
+        if (!page_symbolic(sp, bits, page) && !memory_is_trapped(sp->vm, page))
+            continue;
+        if (n == cap) {
+            uint64_t *p = realloc(pages, 2 * cap * sizeof *p);
+            if (!p)
+                break;
+            pages = p;
+            cap *= 2;
+        }
+        pages[n++] = page;
+    }
+    if (pages)
+        apply(sp, pages, n);
+    free(pages);
+}
+
+void sym_pages_release_all(struct sym_pages *sp)
+{
+    struct memory *m = &sp->vm->mem;
+    pthread_mutex_lock(&m->lock);
+    size_t n = m->ntrapped;
+    struct trap_change *changes = malloc((n ? n : 1) * sizeof *changes);
+    for (size_t i = 0; changes && i < n; i++)
+        changes[i] = (struct trap_change){ m->trapped[i], false };
+    pthread_mutex_unlock(&m->lock);
+    if (!changes)
+        return;
+    atomic_fetch_add(&sp->stats.pages_released, n);
+    if (n && memory_set_traps(sp->vm, changes, n) < 0)
+        hv_error("symbolic pages: releasing the trapped pages failed");
+    free(changes);
+}
+
+static unsigned slot_of(struct sym_pages *sp, struct vcpu *caller)
+{
+    return caller ? caller->index : sidecar_control(sp->sc);
+}
+
+void sym_pages_concretise(struct sym_pages *sp, struct vcpu *caller, uint64_t gpa, uint64_t len)
+{
+    if (!sym_pages_any(sp, gpa, len))
+        return;
+    unsigned index = slot_of(sp, caller);
+    struct sc_slot *slot = sidecar_slot(sp->sc, index);
+    slot->op = SC_OP_CONCRETISE;
+    slot->vcpu = index;
+    slot->gpa = gpa;
+    slot->len = len;
+    if (sidecar_call(sp->sc, index, "a concrete write") < 0)
+        return; /* dead: everything is concrete now */
+    if (slot->status != SC_OK)
+        hv_error("sidecar: concretising 0x%llx+%llu failed: %s", (unsigned long long)gpa,
+                 (unsigned long long)len, slot->message);
+    sym_pages_sync(sp, slot);
+}
+
+/* Concretise every symbolic byte of a page, recording its value as a constraint. */
+static void pin_page(struct sym_pages *sp, struct vcpu *v, uint64_t page, const char *why)
+{
+    struct sc_slot *slot = sidecar_slot(sp->sc, v->index);
+    slot->op = SC_OP_PIN;
+    slot->vcpu = v->index;
+    slot->gpa = page;
+    slot->len = SYMHV_PAGE_SIZE;
+    if (sidecar_call(sp->sc, v->index, "pinning a page") < 0)
+        return;
+    atomic_fetch_add(&sp->stats.pinned_pages, 1);
+    hv_info("vCPU %u: page 0x%llx made concrete (%s)", v->index, (unsigned long long)page, why);
+    sym_pages_sync(sp, slot);
+}
+
+/* ---- the RAM trap --------------------------------------------------------------------- */
+
+static int trap_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, void *opaque)
+{
+    struct sym_pages *sp = opaque;
+    if (sym_pages_any(sp, gpa, len)) {
+        atomic_fetch_add(&sp->stats.symbolic_reads, 1);
+        if (handoff_run(v, sp->sc, sp->clock, &sp->handoff) < 0)
+            return -1;
+        if (sidecar_alive(sp->sc))
+            sym_pages_sync(sp, sidecar_slot(sp->sc, v->index));
+        return 0;
+    }
+    atomic_fetch_add(&sp->stats.reads_emulated, 1);
+    memcpy(data, vm_gpa_to_host(sp->vm, gpa, len), len); /* completed on the next KVM_RUN */
+    return 0;
+}
+
+static int trap_write(struct vcpu *v, uint64_t gpa, const uint8_t *data, unsigned len,
+                      void *opaque)
+{
+    struct sym_pages *sp = opaque;
+    /* the instruction has retired; a native vCPU only ever writes concrete values */
+    memory_write(&sp->vm->mem, gpa, data, len);
+    if (sym_pages_any(sp, gpa, len)) {
+        atomic_fetch_add(&sp->stats.writes_concretised, 1);
+        sym_pages_concretise(sp, v, gpa, len);
+    }
+    return 0;
+}
+
+static void trap_overwritten(struct vcpu *caller, uint64_t gpa, uint64_t len, void *opaque)
+{
+    sym_pages_concretise(opaque, caller, gpa, len);
+}
+
+/* The guest-physical pages an instruction's memory operands touch. */
+static size_t operand_pages(const struct guest_as *as, const ZydisDecodedInstruction *d,
+                            const ZydisDecodedOperand *ops, const struct kvm_regs *r,
+                            const struct kvm_sregs *s, uint64_t rip, uint64_t *pages, size_t max)
+{
+    ZydisRegisterContext ctx;
+    memset(&ctx, 0, sizeof ctx);
+    const uint64_t gpr[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
+                               r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
+    for (int i = 0; i < 16; i++)
+        ctx.values[ZYDIS_REGISTER_RAX + i] = gpr[i];
+    ctx.values[ZYDIS_REGISTER_RIP] = rip;
+    size_t n = 0;
+    for (unsigned i = 0; i < d->operand_count; i++) {
+        const ZydisDecodedOperand *op = &ops[i];
+        if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
+            continue;
+        ZyanU64 ea;
+        if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddressEx(d, op, rip, &ctx, &ea)))
+            continue;
+        if (op->mem.segment == ZYDIS_REGISTER_FS)
+            ea += s->fs.base;
+        else if (op->mem.segment == ZYDIS_REGISTER_GS)
+            ea += s->gs.base;
+        uint64_t size = op->size ? (op->size + 7) / 8 : 1;
+        for (uint64_t a = page_floor(ea); a < ea + size && n < max; a += SYMHV_PAGE_SIZE) {
+            uint64_t pa;
+            if (guest_translate(as, a < ea ? ea : a, false, &pa) == 0)
+                pages[n++] = page_floor(pa);
+        }
+    }
+    return n;
+}
+
+static int trap_cannot_emulate(struct vcpu *v, void *opaque)
+{
+    struct sym_pages *sp = opaque;
+    if (!sidecar_alive(sp->sc) || memory_trapped_count(sp->vm) == 0)
+        return 0;
+    struct kvm_regs r;
+    struct kvm_sregs s;
+    if (vcpu_get_regs(v, &r) < 0 || vcpu_get_sregs(v, &s) < 0)
+        return 0;
+    struct guest_as as;
+    guest_as_from_sregs(&as, sp->vm, &s, (s.cs.selector & 3) == 3);
+    uint64_t code_pa;
+    if (guest_translate(&as, r.rip, false, &code_pa) < 0)
+        return 0;
+    if (memory_is_trapped(sp->vm, code_pa)) {
+        /* code on a symbolic page: the interpreter runs it (its bytes are concretised
+         * as it fetches them); if it cannot even start, the code page is pinned */
+        uint64_t rip = r.rip;
+        if (sym_pages_any(sp, page_floor(code_pa), SYMHV_PAGE_SIZE) &&
+            handoff_run(v, sp->sc, sp->clock, &sp->handoff) == 0 && sidecar_alive(sp->sc)) {
+            sym_pages_sync(sp, sidecar_slot(sp->sc, v->index));
+            struct kvm_regs after;
+            if (vcpu_get_regs(v, &after) == 0 && after.rip != rip)
+                return 1;
+        }
+        if (memory_is_trapped(sp->vm, code_pa))
+            pin_page(sp, v, page_floor(code_pa), "code executed from a symbolic page");
+        return 1;
+    }
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    size_t n = 0;
+    while (n < sizeof bytes && guest_read(&as, r.rip + n, &bytes[n], 1) == 0)
+        n++;
+    ZydisDecoder dec;
+    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &d, ops)))
+        return 0;
+    uint64_t pages[8];
+    size_t np = operand_pages(&as, &d, ops, &r, &s, r.rip, pages, 8);
+    int handled = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (!memory_is_trapped(sp->vm, pages[i]))
+            continue;
+        char why[96];
+        snprintf(why, sizeof why, "'%s' cannot run on a trapped page",
+                 ZydisMnemonicGetString(d.mnemonic));
+        pin_page(sp, v, pages[i], why);
+        handled = 1;
+    }
+    return handled;
+}
+
+static const struct ram_trap_ops trap_ops = {
+    .read = trap_read,
+    .write = trap_write,
+    .overwritten = trap_overwritten,
+    .cannot_emulate = trap_cannot_emulate,
+};
+
+void sym_pages_attach(struct sym_pages *sp)
+{
+    vm_set_ram_trap(sp->vm, &trap_ops, sp);
+}

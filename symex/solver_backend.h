@@ -1,0 +1,32 @@
+/* What a solver backend provides: decide a conjunction of width-1 constraints and, when
+ * satisfiable, write the input bytes it chose into a model. solver.c picks one by name
+ * and layers the cache and statistics over it; a backend knows nothing of those. */
+#ifndef SYMEX_SOLVER_BACKEND_H
+#define SYMEX_SOLVER_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "expr.h"
+#include "model.h"
+
+enum sx_sat { SX_SAT, SX_UNSAT, SX_UNKNOWN /* timeout or solver error */ };
+
+struct sx_solver_backend {
+    const char *name;
+    /* timeout_ms: per query (0: none). NULL on failure. */
+    void *(*create)(struct sx_ctx *ctx, unsigned timeout_ms);
+    /* Decide constraints[0..n); on SX_SAT write the assigned input bytes into model
+     * (which may be NULL). */
+    enum sx_sat (*check)(void *impl, const struct sx_expr *const *constraints, size_t n,
+                         struct sx_model *model);
+    void (*destroy)(void *impl);
+    /* optional: keep memory below `bytes`, process-wide */
+    void (*set_memory_limit)(uint64_t bytes);
+};
+
+/* solver_z3.c: incremental (one solver, a push level per constraint) and fresh (a new
+ * QF_BV solver per query). */
+extern const struct sx_solver_backend sx_backend_z3, sx_backend_z3_fresh;
+
+#endif
