@@ -19,7 +19,7 @@
 #include "vm.h"
 
 #define MAX_INPUTS 64
-#define MAX_BUG_FILES 1000            /* reports past this are counted, not saved */
+#define MAX_BUG_FILES 100             /* reports past this are counted, not saved or shown */
 #define MAX_EXPRESSION_TEXT (16u << 20)
 #define HC_MESSAGE_MAX 1024
 
@@ -164,10 +164,10 @@ static int64_t hc_report_bug(struct hc_call *c, void *opaque)
     char msg[HC_MESSAGE_MAX];
     if (hc_read_string(c, c->arg[0], msg, sizeof msg) < 0)
         return -SYMHV_EFAULT;
-    hv_error("vCPU %u: bug reported by the guest: %s", c->v->index, msg);
     pthread_mutex_lock(&e->lock);
     unsigned n = e->bugs++;
     if (n < MAX_BUG_FILES) {
+        hv_error("vCPU %u: bug reported by the guest: %s", c->v->index, msg);
         char name[160], text[HC_MESSAGE_MAX + 64];
         int len = snprintf(text, sizeof text, "bug reported on vCPU %u: %s\n", c->v->index, msg);
         snprintf(name, sizeof name, "bug-%03u.txt", n);
@@ -179,7 +179,8 @@ static int64_t hc_report_bug(struct hc_call *c, void *opaque)
             outputs_write(&e->out, name, e->inputs[i].initial, e->inputs[i].len);
         }
     } else if (n == MAX_BUG_FILES) {
-        hv_error("more than %d bug reports: counting the rest without files", MAX_BUG_FILES);
+        hv_error("more than %d bug reports: counting the rest without messages or files",
+                 MAX_BUG_FILES);
     }
     pthread_mutex_unlock(&e->lock);
     return 0;
@@ -383,11 +384,15 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
                 (unsigned long long)atomic_load(&e->clock.hidden_cycles));
     text_printf(&t, "assumptions: %llu\nexpressions printed: %llu\n",
                 (unsigned long long)st->assumptions, (unsigned long long)st->expressions_printed);
+    text_printf(&t, "values concretised (expression too deep): %llu\n",
+                (unsigned long long)st->concretised_deep);
     text_printf(&t, "path constraints: %llu\nsymbolic branches: %llu\n",
                 (unsigned long long)st->constraints, (unsigned long long)st->branches);
     text_printf(&t, "flipped: %llu sat, %llu unsat, %llu unknown\n",
                 (unsigned long long)st->flipped_sat, (unsigned long long)st->flipped_unsat,
                 (unsigned long long)st->flipped_unknown);
+    text_printf(&t, "flips too large for the solver: %llu\n",
+                (unsigned long long)st->flipped_too_large);
     text_printf(&t, "solver seconds: %.3f\nsolving seconds (wall): %.3f\n", st->solver_seconds,
                 solving_s);
     text_printf(&t, "pages pinned concrete: %llu\nbytes pinned concrete: %llu\n",
@@ -414,10 +419,14 @@ int engine_finish(struct engine *e)
     double t0 = now_s();
     bool solved = solve(e, &st);
     double solving_s = now_s() - t0;
-    if (st.flipped_unknown)
+    if (st.flipped_unknown > st.flipped_too_large)
         hv_error("solver gave up (timeout %u ms) on %llu of %llu branch flips",
-                 e->cfg.solver_timeout_ms, (unsigned long long)st.flipped_unknown,
+                 e->cfg.solver_timeout_ms,
+                 (unsigned long long)(st.flipped_unknown - st.flipped_too_large),
                  (unsigned long long)st.branches);
+    if (st.flipped_too_large)
+        hv_error("%llu of %llu branch flips were too large a query for the solver (skipped)",
+                 (unsigned long long)st.flipped_too_large, (unsigned long long)st.branches);
     for (uint64_t r = 0; solved && r < st.results; r++) {
         for (uint32_t j = 0; j < e->ninputs; j++) {
             struct sc_result res;

@@ -18,12 +18,23 @@ struct cache_entry {
 
 #define CACHE_BUCKETS 4096
 
+/* A query larger than this (nodes of its DAG, multiplications and divisions weighted by
+ * their width, as bit-blasting pays for them) is not sent to the backend: Z3 does not honour
+ * its timeout while it asserts and simplifies such a query (a checksum loop's path of a few
+ * hundred depth-1000 polynomials took minutes and gigabytes). It answers SX_UNKNOWN. */
+#define MAX_QUERY_COST 200000u
+#define VISIT_SLOTS (1u << 19) /* > 2 * MAX_QUERY_COST: at most half full */
+
 struct sx_solver {
     struct sx_ctx *ctx;
     const struct sx_solver_backend *ops;
     void *impl;
     struct cache_entry *cache[CACHE_BUCKETS];
     struct sx_solver_stats stats;
+    /* Nodes seen while costing one query: open addressing on the node id; a slot counts
+     * only when its stamp is the current query's (no clearing between queries). */
+    uint32_t *visit_id, *visit_stamp, stamp;
+    const struct sx_expr **visit_stack;
 };
 
 /* The backends, by name (the first is the default). */
@@ -58,6 +69,9 @@ void sx_solver_free(struct sx_solver *s)
     if (!s)
         return;
     s->ops->destroy(s->impl);
+    free(s->visit_id);
+    free(s->visit_stamp);
+    free(s->visit_stack);
     for (size_t i = 0; i < CACHE_BUCKETS; i++) {
         for (struct cache_entry *e = s->cache[i], *next; e; e = next) {
             next = e->next;
@@ -93,6 +107,52 @@ static size_t query_key(const struct sx_expr *const *c, size_t n, uint32_t *ids,
         h = (h ^ ids[i]) * 1099511628211ull;
     *hash = h;
     return m;
+}
+
+/* Is the query's DAG cheaper than MAX_QUERY_COST? Walks each node once, stops as soon as
+ * the budget is spent (so costing a huge query is cheap too). */
+static bool query_affordable(struct sx_solver *s, const struct sx_expr *const *c, size_t n)
+{
+    if (!s->visit_id) {
+        s->visit_id = malloc(VISIT_SLOTS * sizeof *s->visit_id);
+        s->visit_stamp = calloc(VISIT_SLOTS, sizeof *s->visit_stamp);
+        s->visit_stack = malloc(MAX_QUERY_COST * sizeof *s->visit_stack);
+        if (!s->visit_id || !s->visit_stamp || !s->visit_stack)
+            abort();
+    }
+    if (++s->stamp == 0) { /* wrapped: old stamps would look current */
+        memset(s->visit_stamp, 0, VISIT_SLOTS * sizeof *s->visit_stamp);
+        s->stamp = 1;
+    }
+    uint64_t cost = 0;
+    size_t top = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (top >= MAX_QUERY_COST)
+            return false;
+        s->visit_stack[top++] = c[i];
+        while (top) {
+            const struct sx_expr *e = s->visit_stack[--top];
+            uint32_t h = (e->id * 2654435761u) & (VISIT_SLOTS - 1);
+            while (s->visit_stamp[h] == s->stamp && s->visit_id[h] != e->id)
+                h = (h + 1) & (VISIT_SLOTS - 1);
+            if (s->visit_stamp[h] == s->stamp)
+                continue; /* seen */
+            s->visit_stamp[h] = s->stamp;
+            s->visit_id[h] = e->id;
+            bool heavy = e->op == SX_MUL || e->op == SX_UDIV || e->op == SX_SDIV ||
+                         e->op == SX_UREM || e->op == SX_SREM;
+            cost += heavy ? e->width : 1;
+            if (cost > MAX_QUERY_COST)
+                return false;
+            const struct sx_expr *kids[3] = { e->a, e->b, e->c };
+            for (int k = 0; k < 3; k++)
+                if (kids[k] && top < MAX_QUERY_COST)
+                    s->visit_stack[top++] = kids[k];
+                else if (kids[k])
+                    return false;
+        }
+    }
+    return true;
 }
 
 /* Record which model bytes the backend set, by diffing against the seed. */
@@ -161,6 +221,12 @@ enum sx_sat sx_solver_check(struct sx_solver *s, const struct sx_expr *const *co
         }
     }
 
+    if (!query_affordable(s, constraints, n)) {
+        free(ids);
+        s->stats.unknown++;
+        s->stats.too_large++;
+        return SX_UNKNOWN;
+    }
     struct sx_model *seed = model ? sx_model_new(s->ctx, model) : NULL;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -18,6 +18,7 @@
 
 struct sx_solver_stats {
     uint64_t queries, cache_hits, sat, unsat, unknown;
+    uint64_t too_large; /* of the unknown: not sent to the backend, see solver.c */
     double seconds; /* spent in the backend */
 };
 

@@ -1,7 +1,10 @@
 /* The Z3 backend (Z3's C API, libz3-dev), in two modes:
- *  - "z3" (default), incremental: one solver with a stack of asserted constraints, one
- *    push level each; a query pops back to the longest common prefix and pushes the
- *    rest, so a path prefix is asserted once for all the flips along it;
+ *  - "z3" (default), incremental: one solver for all queries; each constraint is asserted
+ *    once, guarded by a literal of its own (g => c), and a query is a check under the
+ *    assumptions of its constraints' guards, so a path prefix is asserted once for all
+ *    the flips along it. (Not push/pop: Z3_solver_push internalises what was asserted
+ *    without honouring the timeout, and a checksum loop's deep constraints held it for
+ *    minutes; under assumptions that work happens inside the timed check.)
  *  - "z3-fresh": a new QF_BV tactic solver per query, with Z3's full preprocessing,
  *    for queries where that pays (the tests measured no difference so far: an 8-byte
  *    h = h*31 + b inversion took about 0.6 s either way, a 16-byte one about 10 s).
@@ -28,8 +31,9 @@ struct z3_backend {
     size_t memo_cap;
     const struct sx_expr **leaves; /* every input byte translated so far */
     size_t nleaves, leaves_cap;
-    const struct sx_expr **stack; /* asserted constraints, one push level each */
-    size_t depth, stack_cap;
+    Z3_ast *guards;          /* incremental: the guard literal of each asserted
+                                constraint, by its id */
+    size_t guards_cap;
 };
 
 static void on_z3_error(Z3_context z, Z3_error_code code)
@@ -196,27 +200,26 @@ static Z3_solver new_solver(struct z3_backend *b)
     return s;
 }
 
-/* Assert constraints[from..n) into the incremental solver, popping what differs. */
-static void sync_stack(struct z3_backend *b, const struct sx_expr *const *c, size_t n)
+/* The guard of constraint c, asserting (guard => c) the first time c is seen. */
+static Z3_ast guard_of(struct z3_backend *b, const struct sx_expr *c)
 {
-    size_t common = 0;
-    while (common < n && common < b->depth && b->stack[common] == c[common])
-        common++;
-    if (b->depth > common) {
-        Z3_solver_pop(b->z, b->solver, (unsigned)(b->depth - common));
-        b->depth = common;
-    }
-    if (n > b->stack_cap) {
-        b->stack_cap = n * 2;
-        b->stack = realloc(b->stack, b->stack_cap * sizeof *b->stack);
-        if (!b->stack)
+    if (c->id >= b->guards_cap) {
+        size_t cap = (c->id + 1) * 2;
+        Z3_ast *g = realloc(b->guards, cap * sizeof *g);
+        if (!g)
             abort();
+        memset(g + b->guards_cap, 0, (cap - b->guards_cap) * sizeof *g);
+        b->guards = g;
+        b->guards_cap = cap;
     }
-    for (size_t i = common; i < n; i++) {
-        Z3_solver_push(b->z, b->solver);
-        Z3_solver_assert(b->z, b->solver, bool_of_bv(b, translate(b, c[i])));
-        b->stack[b->depth++] = c[i];
+    if (!b->guards[c->id]) {
+        char name[32];
+        snprintf(name, sizeof name, "g%u", c->id);
+        Z3_ast g = Z3_mk_const(b->z, Z3_mk_string_symbol(b->z, name), Z3_mk_bool_sort(b->z));
+        Z3_solver_assert(b->z, b->solver, Z3_mk_implies(b->z, g, bool_of_bv(b, translate(b, c))));
+        b->guards[c->id] = g;
     }
+    return b->guards[c->id];
 }
 
 static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n,
@@ -224,16 +227,24 @@ static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n
 {
     struct z3_backend *b = impl;
     Z3_solver solver;
+    Z3_lbool verdict;
     if (b->incremental) {
-        sync_stack(b, c, n);
+        Z3_ast *assumptions = malloc((n ? n : 1) * sizeof *assumptions);
+        if (!assumptions)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            assumptions[i] = guard_of(b, c[i]);
         solver = b->solver;
+        verdict = Z3_solver_check_assumptions(b->z, solver, (unsigned)n, assumptions);
+        free(assumptions);
     } else {
         solver = new_solver(b);
         for (size_t i = 0; i < n; i++)
             Z3_solver_assert(b->z, solver, bool_of_bv(b, translate(b, c[i])));
+        verdict = Z3_solver_check(b->z, solver);
     }
     enum sx_sat r;
-    switch (Z3_solver_check(b->z, solver)) {
+    switch (verdict) {
     case Z3_L_TRUE:
         if (model)
             read_model(b, solver, model);
@@ -260,7 +271,7 @@ static void z3_destroy(void *impl)
     Z3_del_context(b->z);
     free(b->memo);
     free(b->leaves);
-    free(b->stack);
+    free(b->guards);
     free(b);
 }
 

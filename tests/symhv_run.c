@@ -1,6 +1,7 @@
 #include "symhv_run.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -44,49 +45,52 @@ static char *slurp(FILE *f)
     return buf;
 }
 
-static void run(struct run_result *r, const char *const args[], int uid)
-{
+/* argv for symhv with "@name" expanded; strings live in `space`. */
+struct argv_space {
     char *argv[64];
     char expanded[64][4096];
+};
+
+static char **build_argv(struct argv_space *a, const char *const args[])
+{
     int argc = 0;
-    argv[argc++] = (char *)env_or_die("SYMHV");
+    a->argv[argc++] = (char *)env_or_die("SYMHV");
     for (int i = 0; args[i]; i++) {
         ck_assert_int_lt(argc, 62);
         if (args[i][0] == '@') {
-            snprintf(expanded[argc], sizeof expanded[argc], "%s", guest_path(args[i] + 1));
-            argv[argc] = expanded[argc];
+            snprintf(a->expanded[argc], sizeof a->expanded[argc], "%s", guest_path(args[i] + 1));
+            a->argv[argc] = a->expanded[argc];
         } else {
-            argv[argc] = (char *)args[i];
+            a->argv[argc] = (char *)args[i];
         }
         argc++;
     }
-    argv[argc] = NULL;
+    a->argv[argc] = NULL;
+    return a->argv;
+}
 
-    if (uid == -2) { /* spawn_symhv: in the background, output discarded */
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 1);
-            dup2(null, 2);
-            execv(argv[0], argv);
-            _exit(98);
-        }
-        r->status = pid;
-        return;
-    }
-    FILE *out = tmpfile(), *err = tmpfile();
-    ck_assert_msg(out && err, "tmpfile: %s", strerror(errno));
+/* Fork and exec symhv with stdout/stderr to out/err (NULL: /dev/null), as user `uid`
+ * when uid >= 0. */
+static pid_t start(const char *const args[], FILE *out, FILE *err, int uid)
+{
+    static struct argv_space space; /* one test process, one thread */
+    char **argv = build_argv(&space, args);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        dup2(fileno(out), 1);
-        dup2(fileno(err), 2);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(out ? fileno(out) : null, 1);
+        dup2(err ? fileno(err) : null, 2);
         if (uid >= 0 && (setgid((gid_t)uid) < 0 || setuid((uid_t)uid) < 0))
             _exit(99);
         execv(argv[0], argv);
         _exit(98);
     }
+    return pid;
+}
+
+static void finish(pid_t pid, FILE *out, FILE *err, struct run_result *r)
+{
     int ws;
     while (waitpid(pid, &ws, 0) < 0)
         ck_assert_int_eq(errno, EINTR);
@@ -95,7 +99,55 @@ static void run(struct run_result *r, const char *const args[], int uid)
     r->err = slurp(err);
     fclose(out);
     fclose(err);
-    ck_assert_msg(r->status != 98, "could not execute %s", argv[0]);
+    ck_assert_msg(r->status != 98, "could not execute %s", env_or_die("SYMHV"));
+}
+
+static void run(struct run_result *r, const char *const args[], int uid)
+{
+    FILE *out = tmpfile(), *err = tmpfile();
+    ck_assert_msg(out && err, "tmpfile: %s", strerror(errno));
+    finish(start(args, out, err, uid), out, err, r);
+}
+
+void start_symhv(struct symhv_child *c, const char *const args[])
+{
+    c->out = tmpfile();
+    c->err = tmpfile();
+    ck_assert_msg(c->out && c->err, "tmpfile: %s", strerror(errno));
+    c->pid = start(args, c->out, c->err, -1);
+}
+
+void finish_symhv(struct symhv_child *c, struct run_result *r)
+{
+    finish(c->pid, c->out, c->err, r);
+}
+
+/* The pid of symhv's child process (the sidecar) once it exists, or -1 after `seconds`. */
+pid_t child_of(pid_t parent, double seconds)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", parent);
+    for (double waited = 0; waited < seconds; waited += 0.05) {
+        /* any of its threads may have started the child */
+        DIR *d = opendir(dir);
+        int child = -1;
+        for (struct dirent *e; d && child < 0 && (e = readdir(d));) {
+            char path[400];
+            snprintf(path, sizeof path, "%s/%s/children", dir, e->d_name);
+            FILE *f = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
+            if (f) {
+                if (fscanf(f, "%d", &child) != 1)
+                    child = -1;
+                fclose(f);
+            }
+        }
+        if (d)
+            closedir(d);
+        if (child > 0)
+            return child;
+        usleep(50 * 1000);
+    }
+    return -1;
 }
 
 void run_symhv(struct run_result *r, const char *const args[]) { run(r, args, -1); }
@@ -105,12 +157,7 @@ void run_symhv_as(struct run_result *r, const char *const args[], int uid)
     run(r, args, uid);
 }
 
-pid_t spawn_symhv(const char *const args[])
-{
-    struct run_result r = { 0 };
-    run(&r, args, -2);
-    return (pid_t)r.status;
-}
+pid_t spawn_symhv(const char *const args[]) { return start(args, NULL, NULL, -1); }
 
 void run_result_free(struct run_result *r)
 {

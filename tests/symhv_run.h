@@ -4,6 +4,7 @@
 #ifndef TESTS_SYMHV_RUN_H
 #define TESTS_SYMHV_RUN_H
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -39,6 +40,16 @@ double output_value(const char *dir, const char *file, const char *key);
 double summary_value(const char *dir, const char *key);
 /* Start symhv in the background (output discarded); returns its pid. */
 pid_t spawn_symhv(const char *const args[]);
+/* Start symhv in the background with its output captured; finish_symhv waits for it. */
+struct symhv_child {
+    pid_t pid;
+    FILE *out, *err;
+};
+void start_symhv(struct symhv_child *c, const char *const args[]);
+void finish_symhv(struct symhv_child *c, struct run_result *r);
+/* The pid of a child process of `parent` (symhv's sidecar) once there is one; -1 if
+ * none appears within `seconds`. */
+pid_t child_of(pid_t parent, double seconds);
 
 #define ck_assert_contains(hay, needle) \
     ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))

@@ -202,6 +202,83 @@ START_TEST(racing_fuzz_starts_take_one_snapshot)
 }
 END_TEST
 
+
+/* An input that makes the machine itself fault (a read outside guest RAM: no guest
+ * handler sees it) is a crash of the campaign's target, not the end of the campaign: it
+ * is saved in crashes/, the snapshot is restored and fuzzing goes on; it replays. */
+START_TEST(machine_level_crash_is_saved_and_fuzzing_goes_on)
+{
+    const char *seeds = test_temp_dir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/seed", seeds);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("AAAA", f);
+    fclose(f);
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_wild",
+                                        "--concolic-every", "0", "--max-execs", "3000",
+                                        "--rng-seed", "3", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "execs_done"), 3000);
+    ck_assert_int_ge(stat_value(out, "saved_crashes"), 1);
+    const char *crash = first_file(out, "crashes");
+    ck_assert_ptr_nonnull(crash);
+    expect_symhv((const char *const[]){ "replay", crash, "--kernel", "@symhv-kernel", "--initrd",
+                                        "@fuzz_wild", NULL },
+                 126, NULL, "outside RAM and every device");
+}
+END_TEST
+
+/* D6: SIGINT ends a campaign with status 130 and one line saying so. */
+START_TEST(interrupted_campaign_exits_130)
+{
+    const char *out = test_temp_dir();
+    struct symhv_child c;
+    start_symhv(&c, (const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--kernel",
+                                           "@symhv-kernel", "--target", "@fuzz_magic",
+                                           "--max-time", "120", NULL });
+    char stats[600];
+    snprintf(stats, sizeof stats, "%s/stats", out);
+    for (int i = 0; i < 600 && access(stats, F_OK) != 0; i++)
+        usleep(100 * 1000);
+    kill(c.pid, SIGINT);
+    struct run_result r;
+    finish_symhv(&c, &r);
+    ck_assert_msg(r.status == 130, "status %d; stderr:\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "interrupted by");
+    run_result_free(&r);
+}
+END_TEST
+
+/* D7: a second campaign on a busy out_dir is refused (and the first one is untouched);
+ * once the first is gone (killed, its lock goes with it) the directory is usable. */
+START_TEST(second_campaign_on_the_same_out_dir_is_refused)
+{
+    const char *out = test_temp_dir();
+    const char *seeds = seed_dir();
+    pid_t first = spawn_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--kernel",
+                                                     "@symhv-kernel", "--target", "@fuzz_magic",
+                                                     "--max-time", "120", NULL });
+    char stats[600];
+    snprintf(stats, sizeof stats, "%s/stats", out);
+    for (int i = 0; i < 600 && access(stats, F_OK) != 0; i++)
+        usleep(100 * 1000);
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--max-execs", "10", NULL },
+                 125, NULL, "is in use by another symhv fuzz");
+    ck_assert_int_eq(kill(first, 0), 0); /* still running */
+    kill(first, SIGKILL);
+    waitpid(first, NULL, 0);
+    expect_symhv((const char *const[]){ "fuzz", "-o", out, "--kernel", "@symhv-kernel",
+                                        "--target", "@fuzz_magic", "--concolic-every", "0",
+                                        "--max-execs", "10", NULL },
+                 0, NULL, NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -214,6 +291,9 @@ int main(void)
     tcase_add_test(tc, killed_run_keeps_its_crash_and_resumes);
     tcase_add_test(tc, fuzz_arguments_are_checked);
     tcase_add_test(tc, racing_fuzz_starts_take_one_snapshot);
+    tcase_add_test(tc, machine_level_crash_is_saved_and_fuzzing_goes_on);
+    tcase_add_test(tc, interrupted_campaign_exits_130);
+    tcase_add_test(tc, second_campaign_on_the_same_out_dir_is_refused);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

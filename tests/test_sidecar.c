@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -214,6 +215,29 @@ START_TEST(agent_command_checks_arguments)
 }
 END_TEST
 
+
+/* A sidecar that stops answering (SIGSTOP) mid-handoff is treated as dead after
+ * --symex-stall-timeout: killed, the vCPU resumes from its checkpoint, the run finishes. */
+START_TEST(stopped_sidecar_is_given_up_after_the_stall_timeout)
+{
+    struct symhv_child c;
+    start_symhv(&c, (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                           "@trap_edge", "--cmdline", "case=3 rounds=3000000",
+                                           "--timeout", "100", "--symex-stall-timeout", "2",
+                                           "-o", test_temp_dir(), NULL });
+    pid_t sidecar = child_of(c.pid, 30);
+    ck_assert_int_gt(sidecar, 0);
+    usleep(1500 * 1000); /* the checksum loop is being interpreted by now */
+    kill(sidecar, SIGSTOP);
+    struct run_result r;
+    finish_symhv(&c, &r);
+    ck_assert_msg(r.status == 0, "status %d; stderr:\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "no progress for 2 s (--symex-stall-timeout)");
+    ck_assert_contains(r.out, "trap_edge: checksum differs\n");
+    run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sidecar");
@@ -227,6 +251,7 @@ int main(void)
     tcase_add_test(tc, attached_sidecar_serves_a_run);
     tcase_add_test(tc, sidecar_refuses_to_run_by_hand);
     tcase_add_test(tc, agent_command_checks_arguments);
+    tcase_add_test(tc, stopped_sidecar_is_given_up_after_the_stall_timeout);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -5,6 +5,11 @@
 #include "check_main.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "symhv_run.h"
 
@@ -85,6 +90,114 @@ START_TEST(replay_needs_a_readable_input)
 }
 END_TEST
 
+
+/* D3: x87 `fld` (KVM cannot emulate it) reads a concrete byte of a symbolic page: the
+ * page is pinned concrete for it and the run goes on, with the right value. */
+START_TEST(unemulatable_access_pins_the_page)
+{
+    const char *dir = test_temp_dir();
+    expect_symhv((const char *const[]){ "-v", "--kernel", "@symhv-kernel", "--initrd", "@trap_edge",
+                                        "--cmdline", "case=1", "--timeout", "60", "-o", dir,
+                                        NULL },
+                 0, "trap_edge: fld read 1.0\n", "made concrete ('fld' cannot run on a trapped page)");
+    ck_assert_int_eq(summary_value(dir, "pages pinned concrete"), 1);
+}
+END_TEST
+
+/* D3: code on a symbolic page (the immediate of a `mov` is an input) is handed to the
+ * interpreter, not a KVM emulation failure. */
+START_TEST(code_on_a_symbolic_page_runs)
+{
+    const char *dir = test_temp_dir();
+    expect_symhv((const char *const[]){ "--kernel", "@symhv-kernel", "--initrd", "@trap_edge",
+                                        "--cmdline", "case=2", "--timeout", "60", "-o", dir,
+                                        NULL },
+                 0, "trap_edge: code returned", NULL);
+    ck_assert_int_ge(summary_value(dir, "handoffs"), 1);
+}
+END_TEST
+
+/* D2: a checksum loop builds an expression deeper than the engine keeps: it is
+ * concretised past the cap; the sidecar neither overflows its stack nor outlives the
+ * solver timeout (Z3 once spent minutes in an untimed push on such constraints). */
+START_TEST(deep_expressions_are_cut_and_solving_stays_bounded)
+{
+    const char *dir = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                         "@trap_edge", "--cmdline", "case=3 rounds=20000",
+                                         "--timeout", "100", "--solver-timeout", "1000",
+                                         "--symex-stall-timeout", "20", "-o", dir, NULL });
+    ck_assert_msg(r.status == 0 && !strstr(r.err, "died"), "status %d, stderr:\n%s", r.status,
+                  r.err);
+    ck_assert_contains(r.out, "trap_edge: checksum differs\n");
+    run_result_free(&r);
+    ck_assert_int_gt(summary_value(dir, "values concretised (expression too deep)"), 10);
+    ck_assert_int_eq(summary_value(dir, "symbolic branches"), 1);
+}
+END_TEST
+
+/* D4: an orderly symbolic run ends without alarming messages. */
+START_TEST(orderly_shutdown_is_quiet)
+{
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                         "@trap_check", "--timeout", "60", "-o",
+                                         test_temp_dir(), NULL });
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(!strstr(r.err, "died") && !strstr(r.err, "failed") &&
+                  !strstr(r.err, "Bad file descriptor"), "stderr:\n%s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+/* D5: -o on a full filesystem: one clear message, a non-zero exit, and no empty files
+ * left as if they were results. Needs root (a small tmpfs). */
+START_TEST(full_disk_is_an_error_not_empty_results)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "full_disk_is_an_error_not_empty_results: needs root, not run\n");
+        return;
+    }
+    const char *mnt = test_temp_dir();
+    ck_assert_msg(mount("tmpfs", mnt, "tmpfs", 0, "size=16k") == 0, "mount tmpfs on %s: %m", mnt);
+    char out[600];
+    snprintf(out, sizeof out, "%s/out", mnt);
+    /* fill it up first, so the run's very first writes already fail */
+    char fill[600];
+    snprintf(fill, sizeof fill, "%s/fill", mnt);
+    FILE *f = fopen(fill, "wb");
+    ck_assert_ptr_nonnull(f);
+    static char block[4096];
+    while (fwrite(block, 1, sizeof block, f) == sizeof block && fflush(f) == 0)
+        ;
+    fclose(f);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                         "@magic", "--timeout", "120", "-o", out, NULL });
+    int status = r.status;
+    char err[4096];
+    snprintf(err, sizeof err, "%s", r.err);
+    run_result_free(&r);
+    /* every file symhv left is whole (none empty) */
+    DIR *d = opendir(out);
+    int empty = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        struct stat st;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", out, e->d_name);
+        if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+            empty++;
+    }
+    if (d)
+        closedir(d);
+    umount(mnt);
+    ck_assert_msg(status != 0, "status 0 on a full disk; stderr:\n%s", err);
+    ck_assert_contains(err, "No space left on device");
+    ck_assert_int_eq(empty, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trap");
@@ -95,6 +208,11 @@ int main(void)
     tcase_add_test(tc, symbolic_run_finds_input_that_replays_to_the_branch);
     tcase_add_test(tc, other_vcpu_keeps_running_during_handoffs);
     tcase_add_test(tc, replay_needs_a_readable_input);
+    tcase_add_test(tc, unemulatable_access_pins_the_page);
+    tcase_add_test(tc, code_on_a_symbolic_page_runs);
+    tcase_add_test(tc, deep_expressions_are_cut_and_solving_stays_bounded);
+    tcase_add_test(tc, orderly_shutdown_is_quiet);
+    tcase_add_test(tc, full_disk_is_an_error_not_empty_results);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

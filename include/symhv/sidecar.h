@@ -108,7 +108,9 @@ enum sc_stop {
 struct sc_stats {
     uint64_t instructions, stops_native, parallel_peak;
     uint64_t constraints, branches, flipped_sat, flipped_unsat, flipped_unknown;
+    uint64_t flipped_too_large;         /* of the unknown: too large to send to the solver */
     uint64_t assumptions, expressions_printed, pinned_bytes;
+    uint64_t concretised_deep;          /* values concretised for growing past SX_MAX_DEPTH */
     uint64_t results;                   /* generated inputs FINISH keeps for RESULT */
     uint64_t peak_memory_bytes;
     double interpreter_seconds, solver_seconds;

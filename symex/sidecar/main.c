@@ -3,6 +3,7 @@
  * thread per slot serves requests until symhv says QUIT or goes away. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,17 @@ static void end_process(int status)
         for (;;)
             pause(); /* another thread is ending the process */
     _exit(status);
+}
+
+/* Ends the process when symhv does, even while every serving thread is deep in a solver
+ * call (the serving threads notice only between requests). */
+static void *watch_vmm(void *arg)
+{
+    struct pollfd p = { .fd = *(int *)arg, .events = POLLIN };
+    while (poll(&p, 1, -1) < 0 && errno == EINTR)
+        ;
+    end_process(0);
+    return NULL;
 }
 
 struct server {
@@ -284,6 +296,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "symhv-symex: cannot start thread %u\n", i);
             return 1;
         }
+    }
+    pthread_t watcher;
+    if (pthread_create(&watcher, NULL, watch_vmm, &vmm_pidfd) != 0) {
+        fprintf(stderr, "symhv-symex: cannot start the thread that watches symhv\n");
+        return 1;
     }
     __atomic_store_n(&cfg.shared->ready, 1, __ATOMIC_RELEASE);
     for (unsigned i = 0; i < slots; i++)

@@ -476,6 +476,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
     double dt = now_s() - t0;
     pthread_mutex_lock(&s->lock);
     s->stats.instructions += st.instructions;
+    s->stats.concretised_deep += st.depth_cuts;
     s->stats.stops_native += slot->stop == SC_STOP_NATIVE;
     s->stats.interpreter_seconds += dt;
     if (active > s->stats.parallel_peak)
@@ -535,7 +536,7 @@ static void finish(struct session *s, struct sc_slot *slot)
     clear_results(s);
     st->constraints = s->path.n;
     st->branches = s->path.nbranches;
-    st->flipped_sat = st->flipped_unsat = st->flipped_unknown = 0;
+    st->flipped_sat = st->flipped_unsat = st->flipped_unknown = st->flipped_too_large = 0;
     render_constraints(s);
     if (ninputs == 0) {
         slot->stats = *st;
@@ -575,6 +576,7 @@ static void finish(struct session *s, struct sc_slot *slot)
         sx_model_free(m);
     }
     st->solver_seconds += now_s() - t0;
+    st->flipped_too_large += sx_solver_stats(solver)->too_large;
     sx_solver_free(solver);
     st->results = s->nresults;
     slot->stats = *st;
