@@ -284,6 +284,10 @@ static void *z3_new(struct sx_ctx *ctx, unsigned timeout_ms, bool incremental)
     Z3_config cfg = Z3_mk_config();
     b->z = Z3_mk_context(cfg);
     Z3_del_config(cfg);
+    if (!b->z) { /* e.g. below Z3's memory_max_size already */
+        free(b);
+        return NULL;
+    }
     Z3_set_error_handler(b->z, on_z3_error);
     b->params = Z3_mk_params(b->z);
     Z3_params_inc_ref(b->z, b->params);

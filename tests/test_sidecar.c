@@ -238,6 +238,30 @@ START_TEST(stopped_sidecar_is_given_up_after_the_stall_timeout)
 }
 END_TEST
 
+
+/* --symex-max-time / --symex-max-memory: past a limit the sidecar says so once, symbolic
+ * execution stops and the run finishes concretely (a loop that would take the
+ * interpreter minutes ends early). */
+START_TEST(sidecar_limits_end_symbolic_execution_not_the_run)
+{
+    static const char *const limit[][2] = { { "--symex-max-time", "2" },
+                                            { "--symex-max-memory", "1M" } };
+    static const char *const says[] = { "reached its time limit", "reached its memory limit" };
+    const char *dir = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "--smp", "2", "--kernel", "@symhv-kernel", "--initrd",
+                                         "@trap_edge", "--cmdline", "case=3 rounds=3000000",
+                                         "--timeout", "100", limit[_i][0], limit[_i][1], "-o",
+                                         dir, NULL });
+    ck_assert_msg(r.status == 0, "status %d; stderr:\n%s", r.status, r.err);
+    ck_assert_contains(r.err, says[_i]);
+    ck_assert_contains(r.out, "trap_edge: checksum differs\n");
+    run_result_free(&r);
+    /* the whole loop would be about 24 M interpreted instructions */
+    ck_assert_double_lt(summary_value(dir, "interpreted instructions"), 10e6);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sidecar");
@@ -252,6 +276,7 @@ int main(void)
     tcase_add_test(tc, sidecar_refuses_to_run_by_hand);
     tcase_add_test(tc, agent_command_checks_arguments);
     tcase_add_test(tc, stopped_sidecar_is_given_up_after_the_stall_timeout);
+    tcase_add_loop_test(tc, sidecar_limits_end_symbolic_execution_not_the_run, 0, 2);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -49,6 +49,7 @@ struct session {
     double spent_before;            /* interpreter + solver seconds of earlier rounds
                                        (fuzzing resets): the time limit counts them */
     bool exhausted;                 /* a limit was reached: symbolic execution is over */
+    double next_limit_check;        /* now_s() after which a handoff's end checks limits */
     char exhausted_why[SC_MESSAGE_MAX];
     uint64_t active_handoffs;       /* atomic */
     uint64_t total_instructions;    /* atomic: for crash_after */
@@ -131,16 +132,18 @@ static void view_init(struct session *s, struct guest_view *g, const struct sc_c
 
 /* ---- limits --------------------------------------------------------------------------- */
 
-static uint64_t resident_bytes(void)
+/* The sidecar's own resident memory: resident minus shared (file and shmem) pages, so the
+ * guest RAM and slot memfds it maps do not count, however much of them it touched. */
+static uint64_t own_resident_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long size = 0, resident = 0;
+    unsigned long long size = 0, resident = 0, shared = 0;
     if (f) {
-        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
-            resident = 0;
+        if (fscanf(f, "%llu %llu %llu", &size, &resident, &shared) != 3)
+            resident = shared = 0;
         fclose(f);
     }
-    return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+    return (resident > shared ? resident - shared : 0) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* Every byte concrete; later requests are told. Caller holds s->lock. */
@@ -162,7 +165,7 @@ static bool over_limits(struct session *s)
 {
     pthread_mutex_lock(&s->lock);
     if (!s->exhausted && s->cfg.max_memory_bytes) {
-        uint64_t rss = resident_bytes(), own = rss > s->cfg.ram_bytes ? rss - s->cfg.ram_bytes : 0;
+        uint64_t own = own_resident_bytes();
         if (own > s->stats.peak_memory_bytes)
             s->stats.peak_memory_bytes = own;
         if (own > s->cfg.max_memory_bytes)
@@ -466,22 +469,27 @@ static void handoff(struct session *s, struct sc_slot *slot)
     store_state(&st, &slot->cpu);
     reply_pages(slot, &g);
     guest_view_release(&g);
-    if (slot->stop == SC_STOP_EXHAUSTED || is_exhausted(s, slot)) {
+
+    double end = now_s();
+    pthread_mutex_lock(&s->lock);
+    s->stats.instructions += st.instructions;
+    s->stats.concretised_deep += st.depth_cuts;
+    s->stats.stops_native += slot->stop == SC_STOP_NATIVE;
+    s->stats.interpreter_seconds += end - t0;
+    if (active > s->stats.parallel_peak)
+        s->stats.parallel_peak = active;
+    /* Many short handoffs never reach LIMIT_CHECK_STEPS: check at their ends too, a few
+     * times a second. */
+    bool check = end >= s->next_limit_check;
+    if (check)
+        s->next_limit_check = end + 0.1;
+    pthread_mutex_unlock(&s->lock);
+    if (slot->stop == SC_STOP_EXHAUSTED || (check && over_limits(s)) || is_exhausted(s, slot)) {
         drop_shadow(s, slot);
         is_exhausted(s, slot);
     }
     slot->instructions = st.instructions;
     slot->status = SC_OK;
-
-    double dt = now_s() - t0;
-    pthread_mutex_lock(&s->lock);
-    s->stats.instructions += st.instructions;
-    s->stats.concretised_deep += st.depth_cuts;
-    s->stats.stops_native += slot->stop == SC_STOP_NATIVE;
-    s->stats.interpreter_seconds += dt;
-    if (active > s->stats.parallel_peak)
-        s->stats.parallel_peak = active;
-    pthread_mutex_unlock(&s->lock);
     __atomic_sub_fetch(&s->active_handoffs, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -538,7 +546,11 @@ static void finish(struct session *s, struct sc_slot *slot)
     st->branches = s->path.nbranches;
     st->flipped_sat = st->flipped_unsat = st->flipped_unknown = st->flipped_too_large = 0;
     render_constraints(s);
-    if (ninputs == 0) {
+    pthread_mutex_lock(&s->lock);
+    bool exhausted = s->exhausted; /* past a limit: no solving either */
+    pthread_mutex_unlock(&s->lock);
+    if (ninputs == 0 || exhausted) {
+        st->flipped_unknown = exhausted ? st->branches : 0;
         slot->stats = *st;
         slot->status = SC_OK;
         return;
@@ -546,7 +558,8 @@ static void finish(struct session *s, struct sc_slot *slot)
     struct sx_solver *solver = sx_solver_new(s->ctx, s->cfg.solver, s->cfg.solver_timeout_ms);
     if (!solver) {
         slot->status = SC_FAILED;
-        reply_message(slot, "unknown solver backend '%s'", s->cfg.solver);
+        reply_message(slot, "solver backend '%s' unknown or unable to start (out of memory?)",
+                      s->cfg.solver);
         return;
     }
     struct sx_model seed = { ninputs, s->seed, s->seed_len };
