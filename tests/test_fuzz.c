@@ -14,17 +14,20 @@
 
 #include "symhv_run.h"
 
-static const char *seed_dir(void)
+/* A fresh seed directory holding one seed with these bytes. */
+static const char *seed_dir_of(const char *bytes)
 {
     const char *dir = test_temp_dir();
     char path[512];
     snprintf(path, sizeof path, "%s/seed", dir);
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
-    fputs("AAAAAAAA", f);
+    fputs(bytes, f);
     fclose(f);
     return dir;
 }
+
+static const char *seed_dir(void) { return seed_dir_of("AAAAAAAA"); }
 
 /* Name of the first file in dir/sub (static buffer), or NULL. */
 static const char *first_file(const char *dir, const char *sub)
@@ -208,13 +211,7 @@ END_TEST
  * is saved in crashes/, the snapshot is restored and fuzzing goes on; it replays. */
 START_TEST(machine_level_crash_is_saved_and_fuzzing_goes_on)
 {
-    const char *seeds = test_temp_dir();
-    char path[600];
-    snprintf(path, sizeof path, "%s/seed", seeds);
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    fputs("AAAA", f);
-    fclose(f);
+    const char *seeds = seed_dir_of("AAAA");
     const char *out = test_temp_dir();
     expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--kernel",
                                         "@symhv-kernel", "--target", "@fuzz_wild",

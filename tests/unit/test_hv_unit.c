@@ -5,6 +5,7 @@
 #include "../check_main.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,11 +39,305 @@ START_TEST(slot_layout_skips_trapped_pages)
 }
 END_TEST
 
+
+/* ---- the page walker over a hand-built page table ---------------------------------- */
+
+#define PTE_P 1ull
+#define PTE_W 2ull
+#define PTE_U 4ull
+#define PTE_PS 0x80ull
+#define PTE_NX (1ull << 63)
+
+static uint8_t *walk_ram;
+static const uint64_t walk_ram_bytes = 64 * 4096;
+
+static void put_entry(uint64_t table, unsigned index, uint64_t value)
+{
+    memcpy(walk_ram + table + index * 8, &value, 8);
+}
+
+/* PML4 at 0x1000 -> PDPT 0x2000 -> PD 0x3000 -> PT 0x4000:
+ *   va 0x0000 (PT[0])  user, writable     -> 0x10000
+ *   va 0x1000 (PT[1])  supervisor only    -> 0x11000
+ *   va 0x2000 (PT[2])  user, read-only    -> 0x12000
+ *   va 0x3000 (PT[3])  user, no-execute   -> 0x13000
+ *   va 0x4000 (PT[4])  not present
+ *   va 0x200000 (PD[1]) a 2 MiB user page at gpa 0 (outside the 64-page RAM past 0x40000)
+ * and PML4[256] (va 0xffff800000000000) -> the same PDPT, supervisor only. */
+static struct x86_paging build_tables(void)
+{
+    walk_ram = calloc(1, walk_ram_bytes);
+    ck_assert_ptr_nonnull(walk_ram);
+    put_entry(0x1000, 0, 0x2000 | PTE_P | PTE_W | PTE_U);
+    put_entry(0x1000, 256, 0x2000 | PTE_P | PTE_W);
+    put_entry(0x2000, 0, 0x3000 | PTE_P | PTE_W | PTE_U);
+    put_entry(0x3000, 0, 0x4000 | PTE_P | PTE_W | PTE_U);
+    put_entry(0x3000, 1, 0x0 | PTE_P | PTE_W | PTE_U | PTE_PS);
+    put_entry(0x4000, 0, 0x10000 | PTE_P | PTE_W | PTE_U);
+    put_entry(0x4000, 1, 0x11000 | PTE_P | PTE_W);
+    put_entry(0x4000, 2, 0x12000 | PTE_P | PTE_U);
+    put_entry(0x4000, 3, 0x13000 | PTE_P | PTE_W | PTE_U | PTE_NX);
+    return (struct x86_paging){ .cr0 = 0x80010001, .cr3 = 0x1000, .cr4 = 0x20,
+                                .efer = 0xd00 /* LME, LMA, NXE */ };
+}
+
+START_TEST(page_walk_checks_what_the_cpu_checks)
+{
+    struct x86_paging p = build_tables();
+    uint64_t pa = 0;
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x123, X86_WRITE | X86_USER, &pa), 0);
+    ck_assert_uint_eq(pa, 0x10123);
+    /* supervisor page: the kernel may, a ring-3 caller may not */
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x1008, X86_READ, &pa), 0);
+    ck_assert_uint_eq(pa, 0x11008);
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x1008, X86_USER, &pa), -1);
+    /* read-only: reads yes, writes no (CR0.WP is set) */
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x2000, X86_USER, &pa), 0);
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x2000, X86_WRITE, &pa), -1);
+    /* no-execute */
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x3000, X86_USER, &pa), 0);
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x3000, X86_FETCH, &pa), -1);
+    /* not present */
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x4000, X86_READ, &pa), -1);
+    /* a 2 MiB page */
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x200000 + 0x5678, X86_USER, &pa), 0);
+    ck_assert_uint_eq(pa, 0x5678);
+    /* the upper half is mapped (supervisor), the hole between the halves is not canonical */
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0xffff800000000123ull, X86_READ, &pa), 0);
+    ck_assert_uint_eq(pa, 0x10123);
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0xffff800000000123ull, X86_USER, &pa), -1);
+    ck_assert(!x86_canonical(&p, 0x8000000000000000ull));
+    ck_assert(!x86_canonical(&p, 0x0000800000000000ull));
+    ck_assert(x86_canonical(&p, 0x00007fffffffffffull));
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x8000000000000123ull, X86_READ, &pa), -1);
+    /* a table pointer outside RAM is a failed walk, not a read past the buffer */
+    put_entry(0x4000, 5, 0x7fff0000ull | PTE_P | PTE_U);
+    put_entry(0x1000, 1, 0x7fff0000ull | PTE_P | PTE_U);
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x8000000000ull, X86_READ, &pa), -1);
+    ck_assert_int_eq(x86_translate(&p, walk_ram, walk_ram_bytes, 0x5000, X86_READ, &pa), -1);
+    free(walk_ram);
+}
+END_TEST
+
+/* ---- exit dispatch: a kvm_run filled by hand, fake devices and policies ------------- */
+
+struct fake_log {
+    int pio_calls, ram_reads, ram_writes, ends;
+    uint16_t last_port;
+    struct guest_end last_end;
+    char why[256];
+};
+
+static void fake_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, bool in,
+                     void *opaque)
+{
+    (void)v;
+    struct fake_log *log = opaque;
+    log->pio_calls++;
+    log->last_port = port;
+    if (in)
+        memset(data, 0x5a, size);
+}
+
+static int fake_ram_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, void *opaque)
+{
+    (void)v;
+    (void)gpa;
+    ((struct fake_log *)opaque)->ram_reads++;
+    memset(data, 0x77, len);
+    return 0;
+}
+
+static int fake_ram_write(struct vcpu *v, uint64_t gpa, const uint8_t *data, unsigned len,
+                          void *opaque)
+{
+    (void)v;
+    (void)gpa;
+    (void)data;
+    (void)len;
+    ((struct fake_log *)opaque)->ram_writes++;
+    return 0;
+}
+
+static void fake_end(struct vcpu *v, const struct guest_end *e, void *opaque)
+{
+    (void)v;
+    struct fake_log *log = opaque;
+    log->ends++;
+    log->last_end = *e;
+    snprintf(log->why, sizeof log->why, "%s", e->why ? e->why : "");
+}
+
+static const struct ram_trap_ops fake_trap = { .read = fake_ram_read, .write = fake_ram_write };
+
+struct fake_machine {
+    struct vm vm;
+    uint8_t run_page[4096] __attribute__((aligned(64)));
+    struct fake_log log;
+};
+
+static struct fake_machine *fake_machine(void)
+{
+    struct fake_machine *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    m->vm.mem.bytes = 16 * 4096;
+    m->vm.mem.ram = calloc(1, m->vm.mem.bytes);
+    m->vm.ncpus = 1;
+    m->vm.vcpus[0].vm = &m->vm;
+    m->vm.vcpus[0].run = (struct kvm_run *)m->run_page;
+    m->vm.vcpus[0].run_size = sizeof m->run_page;
+    ck_assert_int_eq(vm_register_pio(&m->vm, 0x3f8, 8, fake_pio, &m->log), 0);
+    vm_set_ram_trap(&m->vm, &fake_trap, &m->log);
+    vm_set_end_policy(&m->vm, fake_end, &m->log);
+    return m;
+}
+
+static void free_machine(struct fake_machine *m)
+{
+    free(m->vm.mem.ram);
+    free(m);
+}
+
+START_TEST(port_io_goes_to_the_registered_device)
+{
+    struct fake_machine *m = fake_machine();
+    struct kvm_run *run = m->vm.vcpus[0].run;
+    run->exit_reason = KVM_EXIT_IO;
+    run->io.direction = KVM_EXIT_IO_IN;
+    run->io.port = 0x3fd;
+    run->io.size = 1;
+    run->io.count = 3;
+    run->io.data_offset = 1024;
+    ck_assert_int_eq(vcpu_handle_exit(&m->vm.vcpus[0]), 0);
+    ck_assert_int_eq(m->log.pio_calls, 3); /* rep insb: once per element */
+    ck_assert_uint_eq(m->log.last_port, 0x3fd);
+    ck_assert_uint_eq(m->run_page[1024 + 2], 0x5a);
+
+    /* nobody at the port: reads float high, nothing is called */
+    run->io.port = 0x80;
+    run->io.count = 1;
+    m->run_page[1024] = 0;
+    ck_assert_int_eq(vcpu_handle_exit(&m->vm.vcpus[0]), 0);
+    ck_assert_int_eq(m->log.pio_calls, 3);
+    ck_assert_uint_eq(m->run_page[1024], 0xff);
+
+    /* a data area that would leave the kvm_run page is ignored, not followed */
+    run->io.port = 0x3f8;
+    run->io.count = 100000;
+    ck_assert_int_eq(vcpu_handle_exit(&m->vm.vcpus[0]), 0);
+    ck_assert_int_eq(m->log.pio_calls, 3);
+    ck_assert_int_eq(m->log.ends, 0);
+    ck_assert(vm_register_pio(&m->vm, 0x3fc, 2, fake_pio, &m->log) < 0); /* overlaps */
+    free_machine(m);
+}
+END_TEST
+
+START_TEST(ram_exits_go_to_the_trap_and_wild_ones_end_the_guest)
+{
+    struct fake_machine *m = fake_machine();
+    struct kvm_run *run = m->vm.vcpus[0].run;
+    run->exit_reason = KVM_EXIT_MMIO;
+    run->mmio.phys_addr = 0x2000;
+    run->mmio.len = 4;
+    run->mmio.is_write = 0;
+    ck_assert_int_eq(vcpu_handle_exit(&m->vm.vcpus[0]), 0);
+    ck_assert_int_eq(m->log.ram_reads, 1);
+    ck_assert_uint_eq(run->mmio.data[3], 0x77);
+    run->mmio.is_write = 1;
+    ck_assert_int_eq(vcpu_handle_exit(&m->vm.vcpus[0]), 0);
+    ck_assert_int_eq(m->log.ram_writes, 1);
+    ck_assert_int_eq(m->log.ends, 0);
+
+    /* past the end of RAM (and straddling it): the end policy hears of a crash */
+    run->mmio.phys_addr = m->vm.mem.bytes - 2;
+    ck_assert_int_eq(vcpu_handle_exit(&m->vm.vcpus[0]), 0);
+    ck_assert_int_eq(m->log.ends, 1);
+    ck_assert_int_eq(m->log.last_end.kind, GUEST_CRASH);
+    ck_assert(m->log.last_end.vmm_saw_it);
+    ck_assert_ptr_nonnull(strstr(m->log.why, "outside RAM"));
+    ck_assert_int_eq(m->log.ram_writes, 1);
+    free_machine(m);
+}
+END_TEST
+
+/* Triple fault, internal error, failed entry, halt, power off, an unknown reason: each
+ * reaches the one end policy, none is handled anywhere else. */
+START_TEST(every_way_a_guest_ends_reaches_the_end_policy)
+{
+    static const struct {
+        uint32_t reason;
+        enum guest_end_kind kind;
+        const char *says;
+    } cases[] = {
+        { KVM_EXIT_SHUTDOWN, GUEST_CRASH, "triple fault" },
+        { KVM_EXIT_INTERNAL_ERROR, GUEST_CRASH, "KVM internal error" },
+        { KVM_EXIT_FAIL_ENTRY, GUEST_CRASH, "could not enter" },
+        { KVM_EXIT_HLT, GUEST_CRASH, "halted" },
+        { KVM_EXIT_SYSTEM_EVENT, GUEST_EXIT, "power off" },
+        { 9999, GUEST_CRASH, "unexpected KVM exit reason 9999" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fake_machine *m = fake_machine();
+        struct kvm_run *run = m->vm.vcpus[0].run;
+        run->exit_reason = cases[i].reason;
+        if (cases[i].reason == KVM_EXIT_SYSTEM_EVENT)
+            run->system_event.type = KVM_SYSTEM_EVENT_SHUTDOWN;
+        ck_assert_int_eq(vcpu_handle_exit(&m->vm.vcpus[0]), 0);
+        ck_assert_int_eq(m->log.ends, 1);
+        ck_assert_int_eq(m->log.last_end.kind, cases[i].kind);
+        ck_assert_msg(strstr(m->log.why, cases[i].says), "exit %u said: %s", cases[i].reason,
+                      m->log.why);
+        free_machine(m);
+    }
+}
+END_TEST
+
+/* ---- file names from guest strings, and the atomic writer -------------------------- */
+
+START_TEST(guest_names_become_plain_file_names)
+{
+    char out[32];
+    sanitize_file_name("input", out, sizeof out);
+    ck_assert_str_eq(out, "input");
+    sanitize_file_name("../../etc/passwd", out, sizeof out);
+    ck_assert_ptr_null(strchr(out, '/'));
+    sanitize_file_name("\xff\x1b[31mred\n", out, sizeof out);
+    for (const char *c = out; *c; c++)
+        ck_assert_msg(*c > 0x20 && *c < 0x7f, "byte 0x%02x left in '%s'", (unsigned char)*c, out);
+    sanitize_file_name("a-very-long-input-name-that-does-not-fit", out, 8);
+    ck_assert_uint_le(strlen(out), 7);
+}
+END_TEST
+
+START_TEST(atomic_write_leaves_whole_files_or_none)
+{
+    char dir[] = "/tmp/symhv-unit-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[64], missing[64];
+    snprintf(path, sizeof path, "%s/result", dir);
+    ck_assert_int_eq(write_file_atomic(dir, "result", "hello", 5), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, 5);
+    /* a directory that is not there: an error, and nothing half-written anywhere */
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    ck_assert_int_lt(write_file_atomic(missing, "result", "x", 1), 0);
+    unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0); /* empty: no temporary files left behind */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("unit");
     TCase *tc = tcase_create("hv");
     tcase_add_test(tc, slot_layout_skips_trapped_pages);
+    tcase_add_test(tc, page_walk_checks_what_the_cpu_checks);
+    tcase_add_test(tc, port_io_goes_to_the_registered_device);
+    tcase_add_test(tc, ram_exits_go_to_the_trap_and_wild_ones_end_the_guest);
+    tcase_add_test(tc, every_way_a_guest_ends_reaches_the_end_policy);
+    tcase_add_test(tc, guest_names_become_plain_file_names);
+    tcase_add_test(tc, atomic_write_leaves_whole_files_or_none);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
