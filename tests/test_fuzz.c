@@ -206,25 +206,33 @@ START_TEST(racing_fuzz_starts_take_one_snapshot)
 END_TEST
 
 
-/* An input that makes the machine itself fault (a read outside guest RAM: no guest
- * handler sees it) is a crash of the campaign's target, not the end of the campaign: it
- * is saved in crashes/, the snapshot is restored and fuzzing goes on; it replays. */
+/* An input that makes the machine itself fault is a crash of the campaign's target, not
+ * the end of the campaign: it is saved in crashes/, the snapshot is restored and fuzzing
+ * goes on; the file replays to the same fault. Two targets: a kernel that triple-faults
+ * on inputs starting with 'T' (kernel fuzzing), and a program whose 'W' inputs read
+ * outside guest RAM (no guest handler sees either). */
 START_TEST(machine_level_crash_is_saved_and_fuzzing_goes_on)
 {
+    static const struct {
+        const char *kernel, *target, *says;
+    } cases[] = {
+        { "@fuzz_kernel", NULL, "guest triple fault (KVM_EXIT_SHUTDOWN)" },
+        { "@symhv-kernel", "@fuzz_wild", "outside RAM and every device" },
+    };
     const char *seeds = seed_dir_of("AAAA");
     const char *out = test_temp_dir();
-    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--kernel",
-                                        "@symhv-kernel", "--target", "@fuzz_wild",
-                                        "--concolic-every", "0", "--max-execs", "3000",
-                                        "--rng-seed", "3", NULL },
+    const char *target_opt = cases[_i].target ? "--target" : NULL;
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
+                                        "--max-execs", "3000", "--rng-seed", "3", "--kernel",
+                                        cases[_i].kernel, target_opt, cases[_i].target, NULL },
                  0, NULL, NULL);
     ck_assert_int_eq(stat_value(out, "execs_done"), 3000);
     ck_assert_int_ge(stat_value(out, "saved_crashes"), 1);
     const char *crash = first_file(out, "crashes");
     ck_assert_ptr_nonnull(crash);
-    expect_symhv((const char *const[]){ "replay", crash, "--kernel", "@symhv-kernel", "--initrd",
-                                        "@fuzz_wild", NULL },
-                 126, NULL, "outside RAM and every device");
+    expect_symhv((const char *const[]){ "replay", crash, "--kernel", cases[_i].kernel,
+                                        target_opt ? "--initrd" : NULL, cases[_i].target, NULL },
+                 126, NULL, cases[_i].says);
 }
 END_TEST
 
@@ -288,7 +296,7 @@ int main(void)
     tcase_add_test(tc, killed_run_keeps_its_crash_and_resumes);
     tcase_add_test(tc, fuzz_arguments_are_checked);
     tcase_add_test(tc, racing_fuzz_starts_take_one_snapshot);
-    tcase_add_test(tc, machine_level_crash_is_saved_and_fuzzing_goes_on);
+    tcase_add_loop_test(tc, machine_level_crash_is_saved_and_fuzzing_goes_on, 0, 2);
     tcase_add_test(tc, interrupted_campaign_exits_130);
     tcase_add_test(tc, second_campaign_on_the_same_out_dir_is_refused);
     suite_add_tcase(s, tc);
