@@ -501,5 +501,5 @@ void engine_report(struct engine *e)
             (unsigned long long)atomic_load(&s->reads_emulated),
             (unsigned long long)atomic_load(&s->writes_concretised),
             (unsigned long long)atomic_load(&s->symbolic_reads),
-            (unsigned long long)memory_slot_changes(e->vm));
+            (unsigned long long)memory_slot_changes(&e->vm->mem));
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "dump.h"
 #include "engine.h"
 #include "fuzz.h"
 #include "guest_mem.h"
@@ -314,7 +315,7 @@ static void end_execution(struct fuzzer *f, struct vcpu *v, const struct guest_e
         pthread_mutex_lock(&f->lock);
         f->ended_before_start = true;
         pthread_mutex_unlock(&f->lock);
-        vm_end_run(v, e, NULL);
+        end_plain_run(v, e, NULL);
         return;
     }
     char why[160];

@@ -107,7 +107,7 @@ void guest_write_phys(struct vm *vm, struct vcpu *caller, uint64_t gpa, const vo
         return;
     memory_write(&vm->mem, gpa, src, len);
     for (uint64_t p = page_floor(gpa); p < gpa + len; p += SYMHV_PAGE_SIZE)
-        if (vm->ram_trap && vm->ram_trap->overwritten && memory_is_trapped(vm, p)) {
+        if (vm->ram_trap && vm->ram_trap->overwritten && memory_is_trapped(&vm->mem, p)) {
             vm->ram_trap->overwritten(caller, gpa, len, vm->ram_trap_opaque);
             break;
         }

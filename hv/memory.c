@@ -1,6 +1,7 @@
 #include "memory.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -8,13 +9,15 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "vm.h"
 
 static size_t bitmap_words(uint64_t npages) { return (size_t)((npages + 63) / 64); }
 
-int memory_init(struct vm *vm, uint64_t bytes)
+int memory_init(struct memory *m, int vm_fd, uint64_t bytes, const struct memory_pause_ops *pause,
+                void *pause_ctx)
 {
-    struct memory *m = &vm->mem;
+    m->vm_fd = vm_fd;
+    m->pause_ops = pause;
+    m->pause_ctx = pause_ctx;
     m->npages = bytes / SYMHV_PAGE_SIZE;
     m->fd = memfd_create("symhv-guest-ram", MFD_CLOEXEC);
     if (m->fd < 0) {
@@ -42,7 +45,7 @@ int memory_init(struct vm *vm, uint64_t bytes)
         hv_error("out of memory for the memslot tables");
         return -1;
     }
-    return memory_set_traps(vm, NULL, 0); /* one slot over all of RAM */
+    return memory_set_traps(m, NULL, 0); /* one slot over all of RAM */
 }
 
 void memory_destroy(struct memory *m)
@@ -73,9 +76,8 @@ size_t memory_layout(uint64_t bytes, const uint64_t *trapped, size_t n, struct m
     return k;
 }
 
-static int set_slot(struct vm *vm, uint32_t id, struct mem_range r)
+static int set_slot(struct memory *m, uint32_t id, struct mem_range r)
 {
-    struct memory *m = &vm->mem;
     struct kvm_userspace_memory_region region = {
         .slot = id,
         .guest_phys_addr = r.gpa,
@@ -83,7 +85,7 @@ static int set_slot(struct vm *vm, uint32_t id, struct mem_range r)
         .userspace_addr = r.size ? (uint64_t)(uintptr_t)(m->ram + r.gpa) : 0,
         .flags = r.size && m->dirty_logging ? KVM_MEM_LOG_DIRTY_PAGES : 0,
     };
-    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
         hv_error_errno("KVM_SET_USER_MEMORY_REGION (slot %u, gpa 0x%llx, %llu bytes) failed",
                        id, (unsigned long long)r.gpa, (unsigned long long)r.size);
         return -1;
@@ -92,16 +94,15 @@ static int set_slot(struct vm *vm, uint32_t id, struct mem_range r)
 }
 
 /* KVM's dirty log of one slot into m->dirty (KVM clears it). Caller holds m->lock. */
-static int fetch_log(struct vm *vm, const struct installed_slot *s)
+static int fetch_log(struct memory *m, const struct installed_slot *s)
 {
-    struct memory *m = &vm->mem;
     if (!m->dirty_logging)
         return 0;
     uint64_t npages = s->range.size / SYMHV_PAGE_SIZE, first = s->range.gpa / SYMHV_PAGE_SIZE;
     size_t words = bitmap_words(npages);
     memset(m->log_scratch, 0, words * sizeof *m->log_scratch);
     struct kvm_dirty_log log = { .slot = s->id, .dirty_bitmap = m->log_scratch };
-    if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+    if (ioctl(m->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
         hv_error_errno("KVM_GET_DIRTY_LOG (slot %u) failed", s->id);
         return -1;
     }
@@ -116,9 +117,8 @@ static int fetch_log(struct vm *vm, const struct installed_slot *s)
 /* Make the installed slots match RAM minus the trapped pages. Caller holds m->lock and
  * has paused the VM. Slots still wanted stay as they are; the others are deleted first
  * (their dirty log saved), so no two slots ever overlap. */
-static int apply_layout(struct vm *vm)
+static int apply_layout(struct memory *m)
 {
-    struct memory *m = &vm->mem;
     struct mem_range *want = malloc((m->ntrapped + 1) * sizeof *want);
     struct installed_slot *next = malloc(MEM_MAX_SLOTS * sizeof *next);
     bool *kept = NULL;
@@ -147,8 +147,8 @@ static int apply_layout(struct vm *vm)
         if (j < nwant) {
             kept[j] = true;
             next[nnext++] = m->slots[i];
-        } else if (fetch_log(vm, &m->slots[i]) < 0 ||
-                   set_slot(vm, m->slots[i].id, (struct mem_range){ m->slots[i].range.gpa, 0 }) < 0) {
+        } else if (fetch_log(m, &m->slots[i]) < 0 ||
+                   set_slot(m, m->slots[i].id, (struct mem_range){ m->slots[i].range.gpa, 0 }) < 0) {
             rc = -1;
         }
     }
@@ -168,7 +168,7 @@ static int apply_layout(struct vm *vm)
         }
         if (id == m->next_slot_id)
             m->next_slot_id++;
-        if (set_slot(vm, id, want[j]) < 0)
+        if (set_slot(m, id, want[j]) < 0)
             rc = -1;
         else
             next[nnext++] = (struct installed_slot){ id, want[j] };
@@ -224,9 +224,8 @@ static int change_one(struct memory *m, uint64_t page, bool trapped)
     return 1;
 }
 
-int memory_set_traps(struct vm *vm, const struct trap_change *changes, size_t n)
+int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t n)
 {
-    struct memory *m = &vm->mem;
     /* Nothing to do (the common case for a reply that touched trapped pages only):
      * no pause. */
     pthread_mutex_lock(&m->lock);
@@ -239,7 +238,7 @@ int memory_set_traps(struct vm *vm, const struct trap_change *changes, size_t n)
     pthread_mutex_unlock(&m->lock);
     if (!any)
         return 0;
-    vm_pause(vm);
+    m->pause_ops->pause(m->pause_ctx);
     pthread_mutex_lock(&m->lock);
     int rc = 0, changed = m->nslots == 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -253,15 +252,14 @@ int memory_set_traps(struct vm *vm, const struct trap_change *changes, size_t n)
         changed |= c > 0;
     }
     if (rc == 0 && changed)
-        rc = apply_layout(vm);
+        rc = apply_layout(m);
     pthread_mutex_unlock(&m->lock);
-    vm_resume(vm);
+    m->pause_ops->resume(m->pause_ctx);
     return rc;
 }
 
-bool memory_is_trapped(struct vm *vm, uint64_t page)
+bool memory_is_trapped(struct memory *m, uint64_t page)
 {
-    struct memory *m = &vm->mem;
     bool found;
     pthread_mutex_lock(&m->lock);
     find_trapped(m, page_floor(page), &found);
@@ -269,11 +267,11 @@ bool memory_is_trapped(struct vm *vm, uint64_t page)
     return found;
 }
 
-size_t memory_trapped_count(struct vm *vm)
+size_t memory_trapped_count(struct memory *m)
 {
-    pthread_mutex_lock(&vm->mem.lock);
-    size_t n = vm->mem.ntrapped;
-    pthread_mutex_unlock(&vm->mem.lock);
+    pthread_mutex_lock(&m->lock);
+    size_t n = m->ntrapped;
+    pthread_mutex_unlock(&m->lock);
     return n;
 }
 
@@ -296,18 +294,16 @@ void memory_write(struct memory *m, uint64_t gpa, const void *src, uint64_t len)
     memory_note_write(m, gpa, len);
 }
 
-void memory_add_writer(struct vm *vm, uint64_t *bits)
+void memory_add_writer(struct memory *m, uint64_t *bits)
 {
-    struct memory *m = &vm->mem;
     pthread_mutex_lock(&m->lock);
     if (m->nwriters < MEM_MAX_WRITERS)
         m->writers[m->nwriters++] = bits;
     pthread_mutex_unlock(&m->lock);
 }
 
-void memory_remove_writer(struct vm *vm, uint64_t *bits)
+void memory_remove_writer(struct memory *m, uint64_t *bits)
 {
-    struct memory *m = &vm->mem;
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->nwriters; i++)
         if (m->writers[i] == bits) {
@@ -317,30 +313,28 @@ void memory_remove_writer(struct vm *vm, uint64_t *bits)
     pthread_mutex_unlock(&m->lock);
 }
 
-int memory_dirty_start(struct vm *vm)
+int memory_dirty_start(struct memory *m)
 {
-    struct memory *m = &vm->mem;
     int rc = 0;
-    vm_pause(vm);
+    m->pause_ops->pause(m->pause_ctx);
     pthread_mutex_lock(&m->lock);
     if (!m->dirty_logging) {
         m->dirty_logging = true;
         for (size_t i = 0; i < m->nslots && rc == 0; i++)
-            rc = set_slot(vm, m->slots[i].id, m->slots[i].range);
+            rc = set_slot(m, m->slots[i].id, m->slots[i].range);
         if (rc < 0)
             m->dirty_logging = false;
     }
     pthread_mutex_unlock(&m->lock);
-    vm_resume(vm);
+    m->pause_ops->resume(m->pause_ctx);
     return rc;
 }
 
 /* Gather every source into m->dirty and clear them. Caller holds m->lock. */
-static int gather_dirty(struct vm *vm)
+static int gather_dirty(struct memory *m)
 {
-    struct memory *m = &vm->mem;
     for (size_t i = 0; i < m->nslots; i++)
-        if (fetch_log(vm, &m->slots[i]) < 0)
+        if (fetch_log(m, &m->slots[i]) < 0)
             return -1;
     size_t words = bitmap_words(m->npages);
     for (size_t w = 0; w < words; w++) {
@@ -352,21 +346,19 @@ static int gather_dirty(struct vm *vm)
     return 0;
 }
 
-int memory_dirty_reset(struct vm *vm)
+int memory_dirty_reset(struct memory *m)
 {
-    struct memory *m = &vm->mem;
     pthread_mutex_lock(&m->lock);
-    int rc = gather_dirty(vm);
+    int rc = gather_dirty(m);
     memset(m->dirty, 0, bitmap_words(m->npages) * sizeof *m->dirty);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }
 
-int memory_dirty_collect(struct vm *vm, void (*page)(void *ctx, uint64_t gpa), void *ctx)
+int memory_dirty_collect(struct memory *m, void (*page)(void *ctx, uint64_t gpa), void *ctx)
 {
-    struct memory *m = &vm->mem;
     pthread_mutex_lock(&m->lock);
-    int rc = gather_dirty(vm);
+    int rc = gather_dirty(m);
     size_t words = bitmap_words(m->npages);
     for (size_t w = 0; w < words; w++) {
         for (uint64_t bits = m->dirty[w]; bits; bits &= bits - 1)
@@ -377,10 +369,10 @@ int memory_dirty_collect(struct vm *vm, void (*page)(void *ctx, uint64_t gpa), v
     return rc;
 }
 
-uint64_t memory_slot_changes(struct vm *vm)
+uint64_t memory_slot_changes(struct memory *m)
 {
-    pthread_mutex_lock(&vm->mem.lock);
-    uint64_t n = vm->mem.slot_changes;
-    pthread_mutex_unlock(&vm->mem.lock);
+    pthread_mutex_lock(&m->lock);
+    uint64_t n = m->slot_changes;
+    pthread_mutex_unlock(&m->lock);
     return n;
 }

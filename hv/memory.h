@@ -21,8 +21,6 @@
 
 #include "symhv/page.h"
 
-struct vm;
-
 struct mem_range {
     uint64_t gpa, size;
 };
@@ -36,8 +34,18 @@ struct installed_slot {
 #define MEM_MAX_SLOTS 4096
 #define MEM_MAX_WRITERS 4
 
+/* Stopping the vCPUs around memslot changes is the machine's business (vm.c): it hands
+ * the memory layer these hooks, so memory depends on nothing above it. */
+struct memory_pause_ops {
+    void (*pause)(void *ctx);      /* returns once no vCPU is inside KVM_RUN */
+    void (*resume)(void *ctx);
+};
+
 struct memory {
     int fd;                        /* the RAM memfd */
+    int vm_fd;                     /* the KVM VM its slots belong to */
+    const struct memory_pause_ops *pause_ops;
+    void *pause_ctx;
     uint8_t *ram;                  /* guest-physical 0 .. bytes */
     uint64_t bytes;
     uint64_t npages;
@@ -58,7 +66,9 @@ struct memory {
 };
 
 /* Create the memfd, map it, install one slot over all of RAM. 0, or -1 (message). */
-__attribute__((warn_unused_result)) int memory_init(struct vm *vm, uint64_t bytes);
+__attribute__((warn_unused_result))
+int memory_init(struct memory *m, int vm_fd, uint64_t bytes, const struct memory_pause_ops *pause,
+                void *pause_ctx);
 void memory_destroy(struct memory *m);
 
 /* Host pointer for guest-physical [gpa, gpa+len), or NULL if that leaves RAM. */
@@ -78,26 +88,26 @@ struct trap_change {
     bool trapped;
 };
 __attribute__((warn_unused_result))
-int memory_set_traps(struct vm *vm, const struct trap_change *changes, size_t n);
-bool memory_is_trapped(struct vm *vm, uint64_t page);
-size_t memory_trapped_count(struct vm *vm);
+int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t n);
+bool memory_is_trapped(struct memory *m, uint64_t page);
+size_t memory_trapped_count(struct memory *m);
 
 /* The VMM wrote guest RAM at [gpa, gpa+len) (KVM's log does not see it). Any thread. */
 void memory_note_write(struct memory *m, uint64_t gpa, uint64_t len);
 /* Copy into guest RAM and note it: the one way the VMM writes guest memory. */
 void memory_write(struct memory *m, uint64_t gpa, const void *src, uint64_t len);
 /* Another process marks pages it writes in `bits` (one bit per page, atomically). */
-void memory_add_writer(struct vm *vm, uint64_t *bits);
-void memory_remove_writer(struct vm *vm, uint64_t *bits);
+void memory_add_writer(struct memory *m, uint64_t *bits);
+void memory_remove_writer(struct memory *m, uint64_t *bits);
 
 /* Dirty tracking: switch KVM's logging on for every slot (0 or -1), forget what was
  * written so far (the snapshot moment), and hand every page written since to page()
  * (then forget them). Callers keep the vCPUs out of KVM_RUN for reset and collect. */
-__attribute__((warn_unused_result)) int memory_dirty_start(struct vm *vm);
-__attribute__((warn_unused_result)) int memory_dirty_reset(struct vm *vm);
+__attribute__((warn_unused_result)) int memory_dirty_start(struct memory *m);
+__attribute__((warn_unused_result)) int memory_dirty_reset(struct memory *m);
 __attribute__((warn_unused_result))
-int memory_dirty_collect(struct vm *vm, void (*page)(void *ctx, uint64_t gpa), void *ctx);
+int memory_dirty_collect(struct memory *m, void (*page)(void *ctx, uint64_t gpa), void *ctx);
 
-uint64_t memory_slot_changes(struct vm *vm);
+uint64_t memory_slot_changes(struct memory *m);
 
 #endif

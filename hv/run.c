@@ -7,6 +7,7 @@
 
 #include "boot.h"
 #include "console.h"
+#include "dump.h"
 #include "engine.h"
 #include "fuzzer.h"
 #include "hypercall.h"
@@ -21,7 +22,7 @@
 static void plain_end(struct vcpu *v, const struct guest_end *e, void *opaque)
 {
     console_flush(opaque);
-    vm_end_run(v, e, NULL);
+    end_plain_run(v, e, NULL);
 }
 
 /* The main thread while the vCPUs run: signals, --timeout, and the fuzzer's work. */
@@ -72,7 +73,7 @@ int run(const struct options *opt)
     }
     console_init(con, STDOUT_FILENO);
     struct boot_info boot;
-    if (vm_create(vm, &opt->vm) < 0 || console_attach(con, vm) < 0 ||
+    if (vm_create(vm, &opt->vm) < 0 || vcpus_create(vm) < 0 || console_attach(con, vm) < 0 ||
         hypercalls_attach(hc, vm, con) < 0 || boot_load(vm, &opt->boot, &boot) < 0)
         goto out;
     vm_set_end_policy(vm, plain_end, con);
@@ -85,7 +86,7 @@ int run(const struct options *opt)
 
     hv_info("booting %s on %u vCPU(s), %llu MiB", opt->boot.kernel_path, vm->ncpus,
             (unsigned long long)(vm->mem.bytes >> 20));
-    if (vm_start(vm) == 0)
+    if (vcpus_start(vm) == 0)
         main_loop(vm, con, opt->timeout_s, fuzzer);
     vm_join(vm);
     console_flush(con);
@@ -101,8 +102,10 @@ out:
     /* the reverse of the set-up: the features before the machine they use */
     fuzzer_detach(fuzzer);
     engine_detach(engine);
-    if (vm)
+    if (vm) {
+        vcpus_destroy(vm);
         vm_destroy(vm);
+    }
     free(hc);
     free(con);
     free(vm);

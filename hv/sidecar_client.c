@@ -127,7 +127,7 @@ static void close_fds(struct sidecar *sc)
         sc->to_sidecar[i] = sc->to_vmm[i] = -1;
     }
     if (sc->shared) {
-        memory_remove_writer(sc->vm, (uint64_t *)((uint8_t *)sc->shared + sc->shared->written_offset));
+        memory_remove_writer(&sc->vm->mem, (uint64_t *)((uint8_t *)sc->shared + sc->shared->written_offset));
         munmap(sc->shared, sc->shared_size);
     }
     sc->shared = NULL;
@@ -300,7 +300,7 @@ int sidecar_start(struct sidecar *sc)
     sc->shared->bitmap_offset = sc_bitmap_offset(sc->nslots);
     sc->shared->written_offset = sc_written_offset(sc->nslots, vm->mem.bytes);
     sc->shared->data_offset = sc_data_offset(sc->nslots, vm->mem.bytes);
-    memory_add_writer(vm, (uint64_t *)((uint8_t *)sc->shared + sc->shared->written_offset));
+    memory_add_writer(&vm->mem, (uint64_t *)((uint8_t *)sc->shared + sc->shared->written_offset));
     for (unsigned i = 0; i < sc->nslots; i++) {
         sc->to_sidecar[i] = eventfd(0, EFD_CLOEXEC);
         sc->to_vmm[i] = eventfd(0, EFD_CLOEXEC);

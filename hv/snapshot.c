@@ -90,13 +90,13 @@ struct snapshot *snapshot_take(struct vm *vm)
             goto fail;
         }
     }
-    if (memory_dirty_start(vm) < 0) {
+    if (memory_dirty_start(&vm->mem) < 0) {
         hv_error("KVM cannot log dirty pages here: no snapshot");
         goto fail;
     }
     /* after switching the log on: nothing is missed between the copy and the log */
     memcpy(s->ram, vm->mem.ram, vm->mem.bytes);
-    if (memory_dirty_reset(vm) < 0)
+    if (memory_dirty_reset(&vm->mem) < 0)
         goto fail;
     return s;
 fail:
@@ -122,7 +122,7 @@ static void restore_page(void *ctx, uint64_t gpa)
 int snapshot_restore(struct snapshot *s, struct vm *vm, uint64_t *pages)
 {
     struct restore_ctx r = { s, vm, 0 };
-    int rc = memory_dirty_collect(vm, restore_page, &r);
+    int rc = memory_dirty_collect(&vm->mem, restore_page, &r);
     if (rc < 0) { /* a dirty log was lost: everything back */
         memcpy(vm->mem.ram, s->ram, s->ram_bytes);
         r.pages = s->ram_bytes / SYMHV_PAGE_SIZE;

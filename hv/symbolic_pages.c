@@ -55,12 +55,12 @@ static void apply(struct sym_pages *sp, const uint64_t *pages, size_t n)
         if (page >= sp->vm->mem.bytes)
             continue;
         bool want = page_symbolic(sp, bits, page);
-        if (want == memory_is_trapped(sp->vm, page))
+        if (want == memory_is_trapped(&sp->vm->mem, page))
             continue;
         atomic_fetch_add(want ? &sp->stats.pages_marked : &sp->stats.pages_released, 1);
         changes[k++] = (struct trap_change){ page, want };
     }
-    if (k && memory_set_traps(sp->vm, changes, k) < 0)
+    if (k && memory_set_traps(&sp->vm->mem, changes, k) < 0)
         hv_error("symbolic pages: the memslot layout could not follow; the guest may read "
                  "stale concrete values");
     free(changes);
@@ -78,7 +78,7 @@ void sym_pages_sync(struct sym_pages *sp, const struct sc_slot *reply)
     size_t cap = 64, n = 0;
     uint64_t *pages = malloc(cap * sizeof *pages);
     for (uint64_t page = 0; pages && bits && page < m->bytes; page += SYMHV_PAGE_SIZE) {
-        if (!page_symbolic(sp, bits, page) && !memory_is_trapped(sp->vm, page))
+        if (!page_symbolic(sp, bits, page) && !memory_is_trapped(&sp->vm->mem, page))
             continue;
         if (n == cap) {
             uint64_t *p = realloc(pages, 2 * cap * sizeof *p);
@@ -106,7 +106,7 @@ void sym_pages_release_all(struct sym_pages *sp)
     if (!changes)
         return;
     atomic_fetch_add(&sp->stats.pages_released, n);
-    if (n && memory_set_traps(sp->vm, changes, n) < 0)
+    if (n && memory_set_traps(&sp->vm->mem, changes, n) < 0)
         hv_error("symbolic pages: releasing the trapped pages failed");
     free(changes);
 }
@@ -222,7 +222,7 @@ static size_t operand_pages(const struct guest_as *as, const ZydisDecodedInstruc
 static int trap_cannot_emulate(struct vcpu *v, void *opaque)
 {
     struct sym_pages *sp = opaque;
-    if (!sidecar_alive(sp->sc) || memory_trapped_count(sp->vm) == 0)
+    if (!sidecar_alive(sp->sc) || memory_trapped_count(&sp->vm->mem) == 0)
         return 0;
     struct kvm_regs r;
     struct kvm_sregs s;
@@ -233,7 +233,7 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
     uint64_t code_pa;
     if (guest_translate(&as, r.rip, false, &code_pa) < 0)
         return 0;
-    if (memory_is_trapped(sp->vm, code_pa)) {
+    if (memory_is_trapped(&sp->vm->mem, code_pa)) {
         /* code on a symbolic page: the interpreter runs it (its bytes are concretised
          * as it fetches them); if it cannot even start, the code page is pinned */
         uint64_t rip = r.rip;
@@ -244,7 +244,7 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
             if (vcpu_get_regs(v, &after) == 0 && after.rip != rip)
                 return 1;
         }
-        if (memory_is_trapped(sp->vm, code_pa))
+        if (memory_is_trapped(&sp->vm->mem, code_pa))
             pin_page(sp, v, page_floor(code_pa), "code executed from a symbolic page");
         return 1;
     }
@@ -262,7 +262,7 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
     size_t np = operand_pages(&as, &d, ops, &r, &s, r.rip, pages, 8);
     int handled = 0;
     for (size_t i = 0; i < np; i++) {
-        if (!memory_is_trapped(sp->vm, pages[i]))
+        if (!memory_is_trapped(&sp->vm->mem, pages[i]))
             continue;
         char why[96];
         snprintf(why, sizeof why, "'%s' cannot run on a trapped page",

@@ -1,6 +1,5 @@
 #include "vcpu.h"
 
-#include <Zydis/Zydis.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,7 +8,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guest_mem.h"
 #include "log.h"
 
 /* completing one pending access may start the next part of a split or string access */
@@ -149,50 +147,6 @@ int vcpu_complete_pending_exit(struct vcpu *v)
     return -1;
 }
 
-static void dump_instruction(struct vcpu *v, const struct kvm_sregs *s, uint64_t rip)
-{
-    struct guest_as as;
-    guest_as_from_sregs(&as, v->vm, s, false);
-    uint8_t bytes[15];
-    size_t n = 0;
-    /* byte by byte: the instruction may straddle into an unmapped page */
-    while (n < sizeof bytes && guest_read(&as, rip + n, &bytes[n], 1) == 0)
-        n++;
-    if (n == 0) {
-        fprintf(stderr, "  instruction at rip: (unreadable)\n");
-        return;
-    }
-    ZydisDisassembledInstruction insn;
-    if (ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, rip, bytes, n, &insn)))
-        fprintf(stderr, "  instruction at rip: %s\n", insn.text);
-    else
-        fprintf(stderr, "  instruction at rip: (undecodable, first byte 0x%02x)\n", bytes[0]);
-}
-
-void vcpu_dump_state(struct vcpu *v)
-{
-    struct kvm_regs r;
-    struct kvm_sregs s;
-    if (vcpu_get_regs(v, &r) < 0 || vcpu_get_sregs(v, &s) < 0)
-        return;
-    flockfile(stderr);
-    fprintf(stderr,
-            "  vCPU %u registers (CPL %u):\n"
-            "  rip %016llx  rsp %016llx  rflags %016llx\n"
-            "  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx\n"
-            "  rsi %016llx  rdi %016llx  rbp %016llx  r8  %016llx\n"
-            "  r9  %016llx  r10 %016llx  r11 %016llx  r12 %016llx\n"
-            "  r13 %016llx  r14 %016llx  r15 %016llx\n"
-            "  cr0 %016llx  cr2 %016llx  cr3 %016llx  cr4 %016llx  efer %llx\n"
-            "  cs %04x  ss %04x  idt base %llx limit %x\n",
-            v->index, s.cs.selector & 3, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
-            r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
-            s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.ss.selector, s.idt.base,
-            s.idt.limit);
-    dump_instruction(v, &s, r.rip);
-    funlockfile(stderr);
-}
-
 /* ---- exit dispatch -------------------------------------------------------------------- */
 
 static void crashed(struct vcpu *v, const char *why)
@@ -313,7 +267,15 @@ static void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
     struct vm *vm = v->vm;
-    while (vm_enter_guest(vm, v)) {
+    for (;;) {
+        enum vm_gate gate = vm_enter_guest(vm, v);
+        if (gate == VM_GATE_STOP)
+            break;
+        if (gate == VM_GATE_COMPLETE) { /* a settle wants the pending exit finished */
+            vcpu_complete_pending_exit(v);
+            vm_leave_guest(vm);
+            continue;
+        }
         int rc = ioctl(v->fd, KVM_RUN, 0);
         int err = errno;
         v->sync_stale = false;
@@ -345,13 +307,41 @@ int vcpu_start(struct vcpu *v)
     return 0;
 }
 
-void vcpu_kick(struct vcpu *v)
+/* ---- all vCPUs of a VM ---------------------------------------------------------------- */
+
+int vcpus_create(struct vm *vm)
 {
-    if (!v->run)
-        return;
-    /* KVM_RUN returns at once with EINTR while immediate_exit is set; the signal
-     * interrupts a KVM_RUN already in progress. */
-    __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    if (v->thread_started)
-        pthread_kill(v->thread, SIGUSR1);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (vcpu_create(vm, i) < 0)
+            return -1;
+    return 0;
+}
+
+void vcpus_destroy(struct vm *vm)
+{
+    for (unsigned i = 0; i < SYMHV_MAX_VCPUS; i++)
+        if (vm->vcpus[i].fd >= 0)
+            vcpu_destroy(&vm->vcpus[i]);
+}
+
+static void on_kick_signal(int sig) { (void)sig; }
+
+int vcpus_start(struct vm *vm)
+{
+    /* SIGUSR1 (vm_kick) only interrupts KVM_RUN; it must not restart it. */
+    struct sigaction sa = { .sa_handler = on_kick_signal };
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) < 0) {
+        hv_error_errno("cannot install the vCPU kick handler");
+        return -1;
+    }
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        vm_thread_starting(vm);
+        if (vcpu_start(&vm->vcpus[i]) < 0) {
+            vm_thread_done(vm);
+            vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
+            return -1;
+        }
+    }
+    return 0;
 }

@@ -15,8 +15,11 @@ __attribute__((warn_unused_result)) int vcpu_create(struct vm *vm, unsigned inde
 void vcpu_destroy(struct vcpu *v);
 /* Start the host thread that runs KVM_RUN in a loop. */
 __attribute__((warn_unused_result)) int vcpu_start(struct vcpu *v);
-/* Make a running KVM_RUN return soon (stop, pause). Any thread. */
-void vcpu_kick(struct vcpu *v);
+/* The same for every vCPU of the VM (vm->ncpus): create after vm_create, start when
+ * everything is attached, destroy before vm_destroy. */
+__attribute__((warn_unused_result)) int vcpus_create(struct vm *vm);
+__attribute__((warn_unused_result)) int vcpus_start(struct vm *vm);
+void vcpus_destroy(struct vm *vm);
 
 /* Dispatch the exit in v->run: port I/O to the bus, RAM outside the memslots to the RAM
  * trap, everything that ends the guest to the end policy. Makes no KVM call itself (a
@@ -41,8 +44,5 @@ int vcpu_ioctl(struct vcpu *v, unsigned long request, void *arg, const char *nam
  * guest (KVM_RUN with immediate_exit), so the registers can be saved or replaced
  * (see ../shared/KVM-ON-THIS-MACHINE.md). From the vCPU's own thread. 0 or -1. */
 int vcpu_complete_pending_exit(struct vcpu *v);
-
-/* Print registers, control registers and the instruction at RIP to stderr. */
-void vcpu_dump_state(struct vcpu *v);
 
 #endif

@@ -107,7 +107,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
     pthread_mutex_init(&vm->mem.lock, NULL);
     pthread_mutex_init(&vm->run_lock, NULL);
     pthread_cond_init(&vm->run_cond, NULL);
-    vm->end_fn = vm_end_run;
+    vm->end_fn = NULL; /* vm_set_end_policy; until then, stop */
 
     if (cfg->mem_bytes < HV_MEM_MIN_BYTES || cfg->mem_bytes > HV_MEM_MAX_BYTES) {
         hv_error("--mem %llu MiB is out of range: symhv needs %llu MiB to %llu MiB",
@@ -137,19 +137,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
         hv_error_errno("KVM_CREATE_IRQCHIP failed");
         return -1;
     }
-    if (memory_init(vm, cfg->mem_bytes) < 0 || get_supported_cpuid(vm) < 0)
+    static const struct memory_pause_ops pause_ops = {
+        .pause = (void (*)(void *))vm_pause,
+        .resume = (void (*)(void *))vm_resume,
+    };
+    if (memory_init(&vm->mem, vm->vm_fd, cfg->mem_bytes, &pause_ops, vm) < 0 ||
+        get_supported_cpuid(vm) < 0)
         return -1;
-    for (unsigned i = 0; i < vm->ncpus; i++)
-        if (vcpu_create(vm, i) < 0)
-            return -1;
     return 0;
 }
 
 void vm_destroy(struct vm *vm)
 {
-    for (unsigned i = 0; i < SYMHV_MAX_VCPUS; i++)
-        if (vm->vcpus[i].fd >= 0)
-            vcpu_destroy(&vm->vcpus[i]);
     memory_destroy(&vm->mem);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
@@ -183,59 +182,27 @@ void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque
     vm->ram_trap_opaque = opaque;
 }
 
+/* Without a policy: stop, with the guest's status or the crash status. */
+static void stop_on_end(struct vcpu *v, const struct guest_end *e, void *opaque)
+{
+    (void)opaque;
+    if (e->kind == GUEST_CRASH && e->why)
+        hv_error("vCPU %u: %s", v->index, e->why);
+    vm_request_stop(v->vm, e->kind == GUEST_CRASH ? HV_EXIT_GUEST_CRASH : e->status);
+}
+
 void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque)
 {
-    vm->end_fn = fn ? fn : vm_end_run;
+    vm->end_fn = fn ? fn : stop_on_end;
     vm->end_opaque = opaque;
 }
 
 void vm_guest_ended(struct vcpu *v, const struct guest_end *e)
 {
-    v->vm->end_fn(v, e, v->vm->end_opaque);
-}
-
-void vm_end_run(struct vcpu *v, const struct guest_end *e, void *opaque)
-{
-    (void)opaque;
-    if (vm_is_stopping(v->vm))
-        return; /* only the first ending reports; the others were stopped by it */
-    if (e->kind == GUEST_CRASH) {
-        hv_error("vCPU %u: %s", v->index, e->why);
-        if (e->vmm_saw_it)
-            vcpu_dump_state(v);
-        vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
-    } else {
-        if (e->why)
-            hv_error("vCPU %u: %s", v->index, e->why);
-        vm_request_stop(v->vm, e->status);
-    }
+    (v->vm->end_fn ? v->vm->end_fn : stop_on_end)(v, e, v->vm->end_opaque);
 }
 
 /* ---- starting and stopping ------------------------------------------------------------ */
-
-static void on_kick_signal(int sig) { (void)sig; }
-
-int vm_start(struct vm *vm)
-{
-    /* SIGUSR1 only interrupts KVM_RUN; it must not restart it. */
-    struct sigaction sa = { .sa_handler = on_kick_signal };
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGUSR1, &sa, NULL) < 0) {
-        hv_error_errno("cannot install the vCPU kick handler");
-        return -1;
-    }
-    for (unsigned i = 0; i < vm->ncpus; i++) {
-        pthread_mutex_lock(&vm->run_lock);
-        vm->live_threads++;
-        pthread_mutex_unlock(&vm->run_lock);
-        if (vcpu_start(&vm->vcpus[i]) < 0) {
-            vm_thread_done(vm);
-            vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 void vm_join(struct vm *vm)
 {
@@ -252,10 +219,28 @@ bool vm_is_stopping(struct vm *vm)
     return atomic_load(&vm->stopping) != 0;
 }
 
+void vm_kick(struct vcpu *v)
+{
+    if (!v->run)
+        return;
+    /* KVM_RUN returns at once with EINTR while immediate_exit is set; the signal
+     * interrupts a KVM_RUN already in progress. */
+    __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    if (v->thread_started)
+        pthread_kill(v->thread, SIGUSR1);
+}
+
+void vm_thread_starting(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->run_lock);
+    vm->live_threads++;
+    pthread_mutex_unlock(&vm->run_lock);
+}
+
 static void kick_all(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->ncpus; i++)
-        vcpu_kick(&vm->vcpus[i]);
+        vm_kick(&vm->vcpus[i]);
 }
 
 void vm_request_stop(struct vm *vm, int exit_status)
@@ -352,19 +337,16 @@ bool vm_settle_requested(struct vm *vm)
     return __atomic_load_n(&vm->settlers, __ATOMIC_RELAXED) > 0;
 }
 
-bool vm_enter_guest(struct vm *vm, struct vcpu *v)
+enum vm_gate vm_enter_guest(struct vm *vm, struct vcpu *v)
 {
     pthread_mutex_lock(&vm->run_lock);
     while (!vm_is_stopping(vm) && vm->pausers > 0) {
         if (vm->settlers > 0 && v->completion_due) {
-            /* settle: let KVM finish the exit (it does not enter the guest) */
+            /* settle: the caller lets KVM finish the exit (it does not enter the
+             * guest), counted as in the guest until its vm_leave_guest */
             vm->in_guest++;
             pthread_mutex_unlock(&vm->run_lock);
-            vcpu_complete_pending_exit(v);
-            pthread_mutex_lock(&vm->run_lock);
-            vm->in_guest--;
-            pthread_cond_broadcast(&vm->run_cond);
-            continue;
+            return VM_GATE_COMPLETE;
         }
         bool settled = !v->completion_due;
         if (settled) {
@@ -383,7 +365,7 @@ bool vm_enter_guest(struct vm *vm, struct vcpu *v)
         __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
     }
     pthread_mutex_unlock(&vm->run_lock);
-    return go;
+    return go ? VM_GATE_RUN : VM_GATE_STOP;
 }
 
 void vm_leave_guest(struct vm *vm)

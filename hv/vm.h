@@ -143,21 +143,21 @@ struct vm {
 __attribute__((warn_unused_result)) int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
 
-/* Devices and features hook in (before vm_start). */
+/* Devices and features hook in (before vcpus_start). */
 __attribute__((warn_unused_result))
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque);
 void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque);
 void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque);
 
-/* Start every vCPU thread; vm_join() waits for them after a stop. */
-__attribute__((warn_unused_result)) int vm_start(struct vm *vm);
+/* vm_join() waits for the vCPU threads (vcpus_start, vcpu.h) after a stop. */
 void vm_join(struct vm *vm);
+/* Make a running KVM_RUN of v return soon (stop, pause). Any thread. */
+void vm_kick(struct vcpu *v);
 
-/* The guest ended on vCPU v (v's thread): hand it to the end policy. */
+/* The guest ended on vCPU v (v's thread): hand it to the end policy (without one set,
+ * the VM stops with the guest's status or HV_EXIT_GUEST_CRASH; dump.h has the plain
+ * run's policy, which also shows the vCPU's state). */
 void vm_guest_ended(struct vcpu *v, const struct guest_end *e);
-/* The plain run's policy (the default): say why, show the state of a crash the VMM saw
- * itself, stop the VM with the guest's status (or HV_EXIT_GUEST_CRASH). */
-void vm_end_run(struct vcpu *v, const struct guest_end *e, void *opaque);
 
 /* Ask every vCPU thread to stop; the first caller's status is the run's status. */
 void vm_request_stop(struct vm *vm, int exit_status);
@@ -183,9 +183,12 @@ void vm_resume_settled(struct vm *vm);
 /* Is a settled pause wanted? (a vCPU busy elsewhere, e.g. interpreted, should return) */
 bool vm_settle_requested(struct vm *vm);
 
-/* vCPU threads bracket KVM_RUN with these (vcpu.c); enter parks while paused and
- * returns false when the VM stops. */
-bool vm_enter_guest(struct vm *vm, struct vcpu *v);
+/* vCPU threads bracket KVM_RUN with these (vcpu.c). vm_enter_guest parks while paused
+ * and says what to do: run the guest (then vm_leave_guest after KVM_RUN), stop, or
+ * complete the pending exit for a settle (then vm_leave_guest and ask again). */
+enum vm_gate { VM_GATE_RUN, VM_GATE_STOP, VM_GATE_COMPLETE };
+enum vm_gate vm_enter_guest(struct vm *vm, struct vcpu *v);
+void vm_thread_starting(struct vm *vm);
 void vm_leave_guest(struct vm *vm);
 void vm_thread_done(struct vm *vm);
 
