@@ -25,7 +25,7 @@ static const uint64_t flag_bit[F_COUNT] = { SX_FLAG_CF, SX_FLAG_PF, SX_FLAG_AF,
 #define CTX (s->ctx)
 #define BIN(op, a, b) sx_v_bin(CTX, (op), (a), (b))
 
-static struct sx_val concretize(struct sx_state *s, struct sx_val v)
+static struct sx_val concretise(struct sx_state *s, struct sx_val v)
 {
     if (!v.e)
         return v;
@@ -39,7 +39,7 @@ static struct sx_val bound_depth(struct sx_state *s, struct sx_val v)
 {
     if (v.e && v.e->depth > SX_MAX_DEPTH) {
         s->depth_cuts++;
-        return concretize(s, v);
+        return concretise(s, v);
     }
     return v;
 }
@@ -415,7 +415,7 @@ static struct sx_val op_address(struct sx_state *s, const struct insn *in,
 static uint64_t access_address(struct sx_state *s, const struct insn *in,
                                const ZydisDecodedOperand *op)
 {
-    return (uint64_t)concretize(s, op_address(s, in, op)).c;
+    return (uint64_t)concretise(s, op_address(s, in, op)).c;
 }
 
 /* Read operand `op` at width w (immediates are extended to w as the encoding says). */
@@ -531,7 +531,7 @@ static enum exec_status exec_shift(struct sx_state *s, struct insn *in)
     TRY(op_read(s, in, dst, w, &a));
     if (in->d.operand_count_visible > 1)
         TRY(op_read(s, in, &in->ops[1], 8, &count));
-    count = concretize(s, sx_v_extract(CTX, count, 0, 8));
+    count = concretise(s, sx_v_extract(CTX, count, 0, 8));
     unsigned n = (unsigned)count.c & (w == 64 ? 63 : 31);
     if (n == 0) /* flags untouched, but a 32-bit destination is still zero-extended */
         return op_write(s, in, dst, a);
@@ -658,7 +658,7 @@ static enum exec_status exec_bt(struct sx_state *s, struct insn *in)
     unsigned w = dst->size;
     struct sx_val off;
     TRY(op_read(s, in, src, w, &off));
-    off = concretize(s, off);
+    off = concretise(s, off);
     struct sx_val a;
     ZydisDecodedOperand adj = *dst;
     uint64_t bit;
@@ -713,7 +713,7 @@ static enum exec_status branch_target(struct sx_state *s, struct insn *in, uint6
     }
     struct sx_val v;
     TRY(op_read(s, in, op, 64, &v));
-    *target = (uint64_t)concretize(s, v).c; /* a symbolic jump target is pinned */
+    *target = (uint64_t)concretise(s, v).c; /* a symbolic jump target is pinned */
     return EX_OK;
 }
 
@@ -762,9 +762,9 @@ static enum exec_status exec_string(struct sx_state *s, struct insn *in)
                m == ZYDIS_MNEMONIC_SCASD || m == ZYDIS_MNEMONIC_SCASQ;
     int64_t step = (s->rflags_other & SX_FLAG_DF) ? -(int64_t)n : (int64_t)n;
     if (rep)
-        s->gpr[SX_RCX] = concretize(s, s->gpr[SX_RCX]);
-    s->gpr[SX_RSI] = concretize(s, s->gpr[SX_RSI]);
-    s->gpr[SX_RDI] = concretize(s, s->gpr[SX_RDI]);
+        s->gpr[SX_RCX] = concretise(s, s->gpr[SX_RCX]);
+    s->gpr[SX_RSI] = concretise(s, s->gpr[SX_RSI]);
+    s->gpr[SX_RDI] = concretise(s, s->gpr[SX_RDI]);
     for (;;) {
         if (rep && s->gpr[SX_RCX].c == 0)
             break;
@@ -1016,7 +1016,7 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
     }
     case ZYDIS_MNEMONIC_RET:
         TRY(pop(s, 64, &a));
-        s->rip = (uint64_t)concretize(s, a).c;
+        s->rip = (uint64_t)concretise(s, a).c;
         if (in->d.operand_count_visible > 0)
             s->gpr[SX_RSP] = BIN(SX_ADD, s->gpr[SX_RSP], sx_v(64, o0->imm.value.u & 0xffff));
         return EX_OK;
@@ -1040,23 +1040,23 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
 
 /* Make every register, memory operand and flag the instruction reads concrete, with a
  * recorded constraint each, so running it natively is exact for this path. */
-static void concretize_inputs(struct sx_state *s, struct insn *in)
+static void concretise_inputs(struct sx_state *s, struct insn *in)
 {
     for (unsigned i = 0; i < in->d.operand_count; i++) {
         const ZydisDecodedOperand *op = &in->ops[i];
         if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
             struct reg_ref r = reg_ref(op->reg.value);
             if (r.kind == R_GPR)
-                s->gpr[r.index] = concretize(s, s->gpr[r.index]);
+                s->gpr[r.index] = concretise(s, s->gpr[r.index]);
             else if (r.kind == R_XMM)
-                s->xmm[r.index] = concretize(s, s->xmm[r.index]);
+                s->xmm[r.index] = concretise(s, s->xmm[r.index]);
         } else if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
             if (op->mem.base != ZYDIS_REGISTER_NONE && reg_ref(op->mem.base).kind == R_GPR)
                 s->gpr[reg_ref(op->mem.base).index] =
-                    concretize(s, s->gpr[reg_ref(op->mem.base).index]);
+                    concretise(s, s->gpr[reg_ref(op->mem.base).index]);
             if (op->mem.index != ZYDIS_REGISTER_NONE && reg_ref(op->mem.index).kind == R_GPR)
                 s->gpr[reg_ref(op->mem.index).index] =
-                    concretize(s, s->gpr[reg_ref(op->mem.index).index]);
+                    concretise(s, s->gpr[reg_ref(op->mem.index).index]);
             if (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ) {
                 uint64_t addr = access_address(s, in, op);
                 for (unsigned b = 0; b < op->size / 8u; b++) {
@@ -1064,7 +1064,7 @@ static void concretize_inputs(struct sx_state *s, struct insn *in)
                     uint8_t byte;
                     if (!e || s->mem->read(s->mem_opaque, addr + b, &byte, 1) < 0)
                         continue;
-                    concretize(s, sx_v_make(e, byte));
+                    concretise(s, sx_v_make(e, byte));
                     shadow_set(s, addr + b, NULL);
                 }
             }
@@ -1073,7 +1073,7 @@ static void concretize_inputs(struct sx_state *s, struct insn *in)
     if (in->d.cpu_flags && in->d.cpu_flags->tested) {
         flags_materialize(s);
         for (int f = 0; f < F_COUNT; f++)
-            s->flags.bits[f] = concretize(s, s->flags.bits[f]);
+            s->flags.bits[f] = concretise(s, s->flags.bits[f]);
     }
 }
 
@@ -1116,6 +1116,9 @@ bool sx_state_has_symbolic_regs(struct sx_state *s)
     /* Flags: symbolic if the operation that set them saw a symbolic operand (without
      * building each flag's expression: this is asked after every instruction). */
     const struct sx_flags *fl = &s->flags;
+    if (fl->op == SX_FL_LOGIC) /* CF = OF = 0, the rest from the result: `xor eax, eax`
+                                  on a symbolic eax leaves nothing symbolic */
+        return fl->res.e != NULL;
     if (fl->op != SX_FL_BITS)
         return fl->a.e || fl->b.e || fl->res.e || fl->carry_in.e;
     for (int f = 0; f < F_COUNT; f++)
@@ -1124,15 +1127,15 @@ bool sx_state_has_symbolic_regs(struct sx_state *s)
     return false;
 }
 
-void sx_state_concretize(struct sx_state *s)
+void sx_state_concretise(struct sx_state *s)
 {
     for (int i = 0; i < 16; i++) {
-        s->gpr[i] = concretize(s, s->gpr[i]);
-        s->xmm[i] = concretize(s, s->xmm[i]);
+        s->gpr[i] = concretise(s, s->gpr[i]);
+        s->xmm[i] = concretise(s, s->xmm[i]);
     }
     flags_materialize(s);
     for (int f = 0; f < F_COUNT; f++)
-        s->flags.bits[f] = concretize(s, s->flags.bits[f]);
+        s->flags.bits[f] = concretise(s, s->flags.bits[f]);
 }
 
 void sx_make_symbolic(struct sx_state *s, uint64_t addr, uint32_t len, uint32_t input)
@@ -1190,7 +1193,7 @@ enum sx_status sx_step(struct sx_state *s)
             /* fall through */
         case EX_UNSUPPORTED:
             s->rip = in.pc;
-            concretize_inputs(s, &in);
+            concretise_inputs(s, &in);
             snprintf(s->last_mnemonic, sizeof s->last_mnemonic, "%s",
                      ZydisMnemonicGetString(in.d.mnemonic));
             report_once(s, in.d.mnemonic, "not modelled, operands concretised:");

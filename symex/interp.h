@@ -114,7 +114,7 @@ struct sx_val sx_state_flag(struct sx_state *s, uint64_t flag);
 bool sx_state_has_symbolic_regs(struct sx_state *s);
 /* Replace every symbolic register and flag by its concrete value, recording the
  * constraint that value == expression. */
-void sx_state_concretize(struct sx_state *s);
+void sx_state_concretise(struct sx_state *s);
 
 /* Execute one instruction. */
 enum sx_status sx_step(struct sx_state *s);

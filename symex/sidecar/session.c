@@ -434,7 +434,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
             /* Not modelled, or it faults: the CPU runs it (operands were concretised). */
             slot->stop = SC_STOP_NATIVE;
             snprintf(slot->message, sizeof slot->message, "%s", st.last_mnemonic);
-            sx_state_concretize(&st);
+            sx_state_concretise(&st);
             break;
         }
         checkpoint(slot, &st);
@@ -456,13 +456,13 @@ static void handoff(struct session *s, struct sc_slot *slot)
             t0 = now_s();
             if (over_limits(s)) {
                 slot->stop = SC_STOP_EXHAUSTED;
-                sx_state_concretize(&st);
+                sx_state_concretise(&st);
                 break;
             }
         }
         if (steps >= HANDOFF_STEP_LIMIT || __atomic_load_n(&slot->cancel, __ATOMIC_ACQUIRE)) {
             slot->stop = steps >= HANDOFF_STEP_LIMIT ? SC_STOP_LIMIT : SC_STOP_CANCELLED;
-            sx_state_concretize(&st);
+            sx_state_concretise(&st);
             break;
         }
     }
