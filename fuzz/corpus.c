@@ -39,6 +39,7 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
     e->origin = origin;
     e->id = (uint32_t)q->n;
     e->concolic_done = false;
+    e->from[0] = 0;
     q->n++;
     return e;
 }

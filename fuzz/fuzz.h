@@ -21,12 +21,15 @@ uint64_t fz_rng_next(struct fz_rng *r);
 uint64_t fz_rng_below(struct fz_rng *r, uint64_t n);
 
 /* ---- the queue ---- */
-enum fz_origin { FZ_FROM_SEED, FZ_FROM_MUTATION, FZ_FROM_SOLVER };
+enum fz_origin { FZ_FROM_SEED, FZ_FROM_MUTATION, FZ_FROM_SOLVER, FZ_FROM_SYNC };
+
+#define FZ_NAME_MAX 32 /* an instance name in a sync directory, with its NUL */
 
 struct fz_entry {
     uint8_t *data;
     uint32_t len;
     enum fz_origin origin;
+    char from[FZ_NAME_MAX];  /* FZ_FROM_SYNC: the instance it came from */
     uint32_t id;
     bool concolic_done;      /* a concolic run started from it */
 };
@@ -76,5 +79,14 @@ int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_o
                 char *err, size_t err_size);
 /* Files in dir (0 if it does not exist). */
 size_t fz_count_files(const char *dir);
+
+/* ---- AFL++ sync directories (sync.c) ---- */
+/* Import the queue entries the other instances of sync_dir published since the last
+ * import into `own`'s (at most max_new, at most max_len bytes each) as FZ_FROM_SYNC
+ * entries of `into`. Returns how many, or -1 with a message. */
+int fz_sync_import(const char *sync_dir, const char *own, struct fz_queue *into,
+                   uint32_t max_len, size_t max_new, char *err, size_t err_size);
+/* A name AFL++ and symhv accept for an instance (-M/-S): [A-Za-z0-9._-], < FZ_NAME_MAX. */
+bool fz_instance_name_ok(const char *name);
 
 #endif

@@ -79,6 +79,15 @@ struct fuzzer {
     enum fz_origin cur_origin;
     bool cur_concolic;
     struct fz_queue pending;   /* solver inputs waiting for their execution */
+    struct fz_queue synced;    /* inputs imported from the other instances, waiting */
+    char cur_from[FZ_NAME_MAX]; /* FZ_FROM_SYNC: the instance the input came from */
+    double last_sync;
+    uint64_t imported, imported_kept;
+    uint64_t last_find_time, last_crash_time, last_hang_time; /* unix seconds, 0: never */
+    uint64_t execs_at_last_crash;
+    size_t nseeds;             /* queue entries that were seeds (or the resumed queue) */
+    bool plot_failed;          /* reported once */
+    time_t start_time;
     size_t next_concolic;      /* queue index of the next concolic run */
     size_t seeds_left;         /* the first executions run the seeds as they are */
     uint64_t execs, crashes, hangs, solver_inputs, solver_kept, concolic_runs;
@@ -146,6 +155,10 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     snprintf(f->crash_dir, sizeof f->crash_dir, "%s/crashes", f->out_dir);
     snprintf(f->hang_dir, sizeof f->hang_dir, "%s/hangs", f->out_dir);
     char err[512];
+    if (cfg->sync_dir && make_dir(cfg->sync_dir) < 0) {
+        hv_error_errno("fuzz: cannot create the sync directory %s", cfg->sync_dir);
+        goto fail;
+    }
     if (fz_out_dir_init(f->out_dir, err, sizeof err) < 0) {
         hv_error("fuzz: %s", err);
         goto fail;
@@ -176,6 +189,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
         hv_error("fuzz: no seed inputs: give -i DIR with at least one non-empty file");
         goto fail;
     }
+    f->nseeds = f->queue.n;
     f->crashes = fz_count_files(f->crash_dir);
     f->hangs = fz_count_files(f->hang_dir);
     if (cfg->dict_path && fz_dict_load(&f->dict, cfg->dict_path, err, sizeof err) < 0) {
@@ -190,6 +204,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     }
     f->tty = isatty(STDERR_FILENO);
     f->started = f->last_status = f->last_stats = now_s();
+    f->start_time = time(NULL);
     hypercall_register(hc, SYMHV_HC_FUZZ_START, hc_fuzz_start, f);
     hypercall_register(hc, SYMHV_HC_FUZZ_END, hc_fuzz_end, f);
     hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_no_make_symbolic, f);
@@ -209,6 +224,7 @@ void fuzzer_detach(struct fuzzer *f)
     snapshot_free(f->snap);
     fz_queue_free(&f->queue);
     fz_queue_free(&f->pending);
+    fz_queue_free(&f->synced);
     fz_dict_free(&f->dict);
     free(f->seen);
     free(f->trace);
@@ -381,14 +397,23 @@ static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *ho
 
 static const char *origin_name(enum fz_origin o)
 {
-    return o == FZ_FROM_SEED ? "seed" : o == FZ_FROM_SOLVER ? "solver" : "mutation";
+    return o == FZ_FROM_SEED ? "seed" : o == FZ_FROM_SOLVER ? "solver" :
+           o == FZ_FROM_SYNC ? "sync" : "mutation";
 }
 
+/* AFL++'s file names: id:NNNNNN, where it came from, when (ms since the start) and after
+ * how many executions, then what it adds. */
 static void save_input(struct fuzzer *f, const char *dir, uint64_t id, const char *what)
 {
-    char name[160];
-    snprintf(name, sizeof name, "id:%06llu,%s,src:%s", (unsigned long long)id, what,
-             origin_name(f->cur_origin));
+    char name[200], from[64];
+    if (f->cur_origin == FZ_FROM_SYNC)
+        snprintf(from, sizeof from, "sync:%s", f->cur_from);
+    else
+        snprintf(from, sizeof from, "src:%s", origin_name(f->cur_origin));
+    snprintf(name, sizeof name, "id:%06llu,%s,time:%llu,execs:%llu,op:%s%s%s",
+             (unsigned long long)id, from,
+             (unsigned long long)((now_s() - f->started) * 1000), (unsigned long long)f->execs,
+             origin_name(f->cur_origin), what[0] ? "," : "", what);
     if (write_file_atomic(dir, name, f->cur, f->cur_len) < 0)
         hv_error_errno("fuzz: cannot write %s/%s", dir, name);
 }
@@ -438,7 +463,9 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         f->total_crashes++;
         if (unique_outcome(f, f->crash_seen, what)) {
             f->crashes++;
-            save_input(f, f->crash_dir, f->crashes - 1, "crash");
+            save_input(f, f->crash_dir, f->crashes - 1, "");
+            f->last_crash_time = (uint64_t)time(NULL);
+            f->execs_at_last_crash = f->execs;
             hv_info("fuzz: crash #%llu (%s) by a %s input after %llu executions",
                     (unsigned long long)f->crashes, what, origin_name(f->cur_origin),
                     (unsigned long long)f->execs);
@@ -449,7 +476,8 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         f->total_hangs++;
         if (unique_outcome(f, f->hang_seen, what)) {
             f->hangs++;
-            save_input(f, f->hang_dir, f->hangs - 1, "hang");
+            save_input(f, f->hang_dir, f->hangs - 1, "");
+            f->last_hang_time = (uint64_t)time(NULL);
         }
     } else if (f->map.npages && (news = fz_merge_coverage(f->seen, f->trace, f->map.len)) &&
                f->cur_origin != FZ_FROM_SEED) { /* seeds are queued already */
@@ -458,8 +486,11 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         snprintf(what, sizeof what, "%s", news == 2 ? "+cov" : "+hits");
         save_input(f, f->queue_dir, e->id, what);
         f->execs_at_last_new = f->execs;
+        f->last_find_time = (uint64_t)time(NULL);
         if (f->cur_origin == FZ_FROM_SOLVER)
             f->solver_kept++;
+        else if (f->cur_origin == FZ_FROM_SYNC)
+            f->imported_kept++;
     }
     if (f->map.npages)
         f->edges = fz_count_edges(f->seen, f->map.len);
@@ -483,6 +514,12 @@ static void next_input(struct fuzzer *f)
         struct fz_entry *e = &f->pending.entries[--f->pending.n];
         take_input(f, e, FZ_FROM_SOLVER);
         free(e->data);
+    } else if (f->synced.n) { /* then what the other instances found */
+        struct fz_entry *e = &f->synced.entries[f->synced.n - 1];
+        take_input(f, e, FZ_FROM_SYNC);
+        snprintf(f->cur_from, sizeof f->cur_from, "%s", e->from);
+        free(e->data);
+        f->synced.n--;
     } else {
         bool due = f->cfg.concolic_every &&
                    (f->execs - f->last_concolic_exec >= f->cfg.concolic_every ||
@@ -536,26 +573,73 @@ static void next_input(struct fuzzer *f)
 
 /* ---- status ------------------------------------------------------------------------- */
 
+/* fuzzer_stats in AFL++'s format and with its keys (afl-whatsup sources it as shell
+ * assignments: keys are identifiers, values plain), symhv's own keys after them. */
 static void write_stats(struct fuzzer *f, double t)
 {
-    char text[1024];
-    int n = snprintf(text, sizeof text,
-                     "run_time          : %.0f\nexecs_done        : %llu\nexecs_per_sec     : %.1f\n"
-                     "corpus_count      : %zu\nsaved_crashes     : %llu\nsaved_hangs       : %llu\n"
-                     "total_crashes     : %llu\ntotal_hangs       : %llu\n"
-                     "edges_found       : %zu\nconcolic_runs     : %llu\nsolver_inputs     : %llu\n"
-                     "solver_inputs_kept: %llu\nlast_restore_pages: %llu\n"
-                     "restore_us_avg    : %.1f\nguest_ram_mib     : %llu\n",
-                     t - f->started, (unsigned long long)f->execs,
-                     (double)f->execs / (t - f->started + 1e-9), f->queue.n,
-                     (unsigned long long)f->crashes, (unsigned long long)f->hangs,
-                     (unsigned long long)f->total_crashes, (unsigned long long)f->total_hangs,
-                     f->edges, (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
-                     (unsigned long long)f->solver_kept, (unsigned long long)f->restored_pages,
-                     f->restores ? f->restore_seconds * 1e6 / (double)f->restores : 0.0,
-                     (unsigned long long)(f->vm->mem.bytes >> 20));
-    if (write_file_atomic(f->out_dir, "stats", text, (size_t)n) < 0)
-        hv_error_errno("fuzz: cannot write %s/stats", f->out_dir);
+    struct text s = { 0 };
+    double run = t - f->started;
+    double eps = (double)f->execs / (run + 1e-9);
+    const char *name = f->cfg.instance ? f->cfg.instance : "symhv";
+    text_printf(&s, "start_time        : %llu\nlast_update       : %llu\nrun_time          : %.0f\n",
+                (unsigned long long)f->start_time, (unsigned long long)time(NULL), run);
+    text_printf(&s, "fuzzer_pid        : %d\ncycles_done       : 0\ncycles_wo_finds   : 0\n",
+                (int)getpid());
+    text_printf(&s, "execs_done        : %llu\nexecs_per_sec     : %.2f\nexecs_ps_last_min : %.2f\n",
+                (unsigned long long)f->execs, eps, eps);
+    text_printf(&s, "corpus_count      : %zu\ncorpus_favored    : 0\ncorpus_found      : %zu\n"
+                "corpus_imported   : %llu\ncorpus_variable   : 0\nmax_depth         : 1\n"
+                "cur_item          : 0\npending_favs      : 0\npending_total     : 0\n"
+                "stability         : 100.00%%\nbitmap_cvg        : %.2f%%\n",
+                f->queue.n, f->queue.n - f->nseeds, (unsigned long long)f->imported_kept,
+                f->map.len ? 100.0 * (double)f->edges / (double)f->map.len : 0.0);
+    text_printf(&s, "saved_crashes     : %llu\nsaved_hangs       : %llu\nlast_find         : %llu\n"
+                "last_crash        : %llu\nlast_hang         : %llu\nexecs_since_crash : %llu\n"
+                "exec_timeout      : %.0f\nslowest_exec_ms   : 0\npeak_rss_mb       : 0\n"
+                "cpu_affinity      : -1\nedges_found       : %zu\ntotal_edges       : %llu\n"
+                "var_byte_count    : 0\nhavoc_expansion   : 0\nauto_dict_entries : 0\n"
+                "testcache_size    : 0\ntestcache_count   : 0\ntestcache_evict   : 0\n",
+                (unsigned long long)f->crashes, (unsigned long long)f->hangs,
+                (unsigned long long)f->last_find_time, (unsigned long long)f->last_crash_time,
+                (unsigned long long)f->last_hang_time,
+                (unsigned long long)(f->execs - f->execs_at_last_crash),
+                f->cfg.exec_timeout_s * 1000, f->edges, (unsigned long long)f->map.len);
+    text_printf(&s, "afl_banner        : %s\nafl_version       : symhv-%s\ntarget_mode       : "
+                "symhv snapshot\ncommand_line      : symhv fuzz\n", name, SYMHV_VERSION);
+    text_printf(&s, "total_crashes     : %llu\ntotal_hangs       : %llu\nconcolic_runs     : %llu\n"
+                "solver_inputs     : %llu\nsolver_inputs_kept: %llu\nsync_imported     : %llu\n"
+                "last_restore_pages: %llu\nrestore_us_avg    : %.1f\nguest_ram_mib     : %llu\n",
+                (unsigned long long)f->total_crashes, (unsigned long long)f->total_hangs,
+                (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
+                (unsigned long long)f->solver_kept, (unsigned long long)f->imported,
+                (unsigned long long)f->restored_pages,
+                f->restores ? f->restore_seconds * 1e6 / (double)f->restores : 0.0,
+                (unsigned long long)(f->vm->mem.bytes >> 20));
+    if (s.failed || write_file_atomic(f->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
+        hv_error_errno("fuzz: cannot write %s/fuzzer_stats", f->out_dir);
+    text_free(&s);
+
+    /* plot_data: one line per stats period, for afl-plot */
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/plot_data", f->out_dir);
+    bool fresh = access(path, F_OK) != 0;
+    FILE *plot = fopen(path, "a");
+    bool ok = plot != NULL;
+    if (ok && fresh)
+        ok = fputs("# relative_time, cycles_done, cur_item, corpus_count, pending_total, "
+                   "pending_favs, map_size, saved_crashes, saved_hangs, max_depth, "
+                   "execs_per_sec, total_execs, edges_found\n", plot) >= 0;
+    if (ok)
+        ok = fprintf(plot, "%.0f, 0, 0, %zu, 0, 0, %.2f%%, %llu, %llu, 1, %.2f, %llu, %zu\n", run,
+                     f->queue.n, f->map.len ? 100.0 * (double)f->edges / (double)f->map.len : 0.0,
+                     (unsigned long long)f->crashes, (unsigned long long)f->hangs, eps,
+                     (unsigned long long)f->execs, f->edges) >= 0;
+    if (plot && fclose(plot) != 0)
+        ok = false;
+    if (!ok && !f->plot_failed) {
+        hv_error_errno("fuzz: cannot write %s", path);
+        f->plot_failed = true;
+    }
 }
 
 static void status(struct fuzzer *f, bool final)
@@ -578,6 +662,25 @@ static void status(struct fuzzer *f, bool final)
 }
 
 /* ---- the main thread ------------------------------------------------------------------ */
+
+#define MAX_SYNC_PENDING 4096 /* imported inputs waiting for their execution */
+
+/* Import what the other instances of the sync directory published since last time. */
+static void sync_import(struct fuzzer *f)
+{
+    f->last_sync = now_s();
+    if (f->synced.n >= MAX_SYNC_PENDING)
+        return;
+    char err[512];
+    int n = fz_sync_import(f->cfg.sync_dir, f->cfg.instance, &f->synced, FZ_MAX_INPUT,
+                           MAX_SYNC_PENDING - f->synced.n, err, sizeof err);
+    if (n < 0) {
+        hv_error("fuzz: %s", err);
+    } else if (n > 0) {
+        f->imported += (uint64_t)n;
+        hv_info("fuzz: %d inputs imported from the other instances in %s", n, f->cfg.sync_dir);
+    }
+}
 
 static bool limits_reached(struct fuzzer *f)
 {
@@ -638,6 +741,8 @@ bool fuzzer_tick(struct fuzzer *f)
     char why[256];
     snprintf(why, sizeof why, "%s", f->end_why);
     pthread_mutex_unlock(&f->lock);
+    if (f->cfg.sync_dir && now_s() - f->last_sync >= f->cfg.sync_every_s)
+        sync_import(f); /* f->synced is the main thread's */
     if (req == REQ_NONE) {
         if (atomic_load(&f->have_snapshot))
             status(f, false);

@@ -33,6 +33,10 @@ struct fuzz_config {
     double max_seconds;        /* 0: no limit */
     uint64_t seed;
     bool until_crash;          /* stop at the first crash */
+    const char *sync_dir;      /* -o with -M/-S: the campaign's sync directory, else NULL */
+    const char *instance;      /* -M/-S NAME: this instance (out_dir is sync_dir/NAME) */
+    bool main_instance;        /* -M (recorded; symhv's instances all work alike) */
+    double sync_every_s;       /* import from the other instances this often */
 };
 
 struct fuzzer;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "log.h"
 
 static const char usage_text[] =
@@ -56,7 +57,16 @@ static const char usage_text[] =
     "\n"
     "symhv fuzz (the target calls symhv_fuzz_start/symhv_fuzz_end, see README):\n"
     "  -i, --in-dir DIR      seed inputs (not needed to resume an existing OUT_DIR)\n"
-    "  -o, --output DIR      queue/, crashes/, hangs/ and stats, as AFL++ lays them out\n"
+    "  -o, --output DIR      queue/, crashes/, hangs/, fuzzer_stats and plot_data, as\n"
+    "                        AFL++ lays them out; with -M/-S the sync directory\n"
+    "  -M NAME, -S NAME      an instance of a campaign in the sync directory -o: works in\n"
+    "                        OUT/NAME and imports what the other instances (symhv or\n"
+    "                        AFL++) publish in OUT/*/queue (-M and -S act alike in symhv)\n"
+    "      --sync-every SEC  how often to import from the other instances (default 60)\n"
+    "  -t MS                 as in afl-fuzz: --exec-timeout\n"
+    "  -V SEC                as in afl-fuzz: --max-time\n"
+    "  (-m and -c mean other things in afl-fuzz and are refused: use --mem, --cmdline;\n"
+    "   the other commands' -t bounds the whole run, in symhv fuzz that is --max-time)\n"
     "      --target FILE     the target program (same as --initrd)\n"
     "      --exec-timeout MS per execution (default 1000); slower ones are hangs\n"
     "      --concolic-every N  a concolic run through the sidecar every N executions\n"
@@ -100,6 +110,18 @@ int parse_size(const char *text, uint64_t *bytes)
     return 0;
 }
 
+/* A positive number of seconds (fractions allowed), at most 1e7. */
+static int parse_seconds(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(text, &end);
+    if (errno || *end || end == text || !(d > 0) || d > 1e7)
+        return -1;
+    *out = d;
+    return 0;
+}
+
 static int parse_uint(const char *text, unsigned long max, unsigned long *out)
 {
     errno = 0;
@@ -118,7 +140,8 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT,
            OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
            OPT_CONCOLIC_TIMEOUT, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
-           OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME };
+           OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
+           OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, OPT_INITRD },
@@ -138,10 +161,12 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         { "symex-stall-timeout", required_argument, NULL, OPT_STALL },
         { "symex-max-memory", required_argument, NULL, OPT_SYMEX_MEM },
         { "symex-max-time", required_argument, NULL, OPT_SYMEX_TIME },
+        { "sync-every", required_argument, NULL, OPT_SYNC_EVERY },
         { "smp", required_argument, NULL, 's' },
-        { "mem", required_argument, NULL, 'm' },
-        { "cmdline", required_argument, NULL, 'c' },
-        { "timeout", required_argument, NULL, 't' },
+        /* long forms keep their meaning in `symhv fuzz`, where the letters are AFL++'s */
+        { "mem", required_argument, NULL, OPT_MEM },
+        { "cmdline", required_argument, NULL, OPT_CMDLINE },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
         { "output", required_argument, NULL, 'o' },
         { "replay", required_argument, NULL, OPT_REPLAY },
@@ -166,6 +191,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opt->fuzz.concolic_timeout_s = 120;
     opt->fuzz.concolic_every = 2000;
     opt->fuzz.plateau_execs = 1000;
+    opt->fuzz.sync_every_s = 60;
     bool fuzzing = false, output_given = false;
 
     /* `symhv run ...` and `symhv ...` are the same command;
@@ -193,9 +219,47 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opterr = 0;
     int c;
     unsigned long n;
-    while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:o:x:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:o:x:V:M:S:vh", longopts, NULL)) != -1) {
         double d;
+        /* In `symhv fuzz` the letters AFL++ users know mean what they mean in afl-fuzz;
+         * letters whose AFL++ meaning symhv lacks are refused, never reinterpreted. */
+        if (fuzzing && c == 't')
+            c = OPT_EXEC_TIMEOUT;
+        else if (fuzzing && c == 'V')
+            c = OPT_MAX_TIME;
+        if (fuzzing && (c == 'm' || c == 'c')) {
+            hv_error("symhv fuzz: -%c means %s in afl-fuzz; symhv has no such option (guest "
+                     "RAM is --mem, the guest command line --cmdline)", c,
+                     c == 'm' ? "a memory limit for the target" : "a CMPLOG binary");
+            return OPTIONS_ERROR;
+        }
+        if (!fuzzing && (c == 'V' || c == 'M' || c == 'S')) {
+            hv_error("-%c is an option of `symhv fuzz` (see symhv --help)", c);
+            return OPTIONS_ERROR;
+        }
+        if (c == OPT_MEM || c == OPT_CMDLINE || c == OPT_TIMEOUT)
+            c = c == OPT_MEM ? 'm' : c == OPT_CMDLINE ? 'c' : 't';
         switch (c) {
+        case 'M': case 'S':
+            if (opt->fuzz.instance) {
+                hv_error("symhv fuzz: one -M or -S NAME per instance");
+                return OPTIONS_ERROR;
+            }
+            if (!fz_instance_name_ok(optarg)) {
+                hv_error("symhv fuzz: -%c expects an instance name of letters, digits, '.', "
+                         "'-' or '_' (up to %d), got '%s'", c, FZ_NAME_MAX - 1, optarg);
+                return OPTIONS_ERROR;
+            }
+            opt->fuzz.instance = optarg;
+            opt->fuzz.main_instance = c == 'M';
+            break;
+        case OPT_SYNC_EVERY:
+            if (parse_seconds(optarg, &d) < 0) {
+                hv_error("--sync-every expects seconds, got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            opt->fuzz.sync_every_s = d;
+            break;
         case 'k': opt->boot.kernel_path = optarg; break;
         case 'i': /* AFL's -i in `symhv fuzz`, the initrd otherwise */
             *(fuzzing ? &opt->fuzz.in_dir : &opt->boot.initrd_path) = optarg;
@@ -361,6 +425,16 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             return OPTIONS_ERROR;
         }
         opt->fuzz.out_dir = opt->engine.output_dir;
+        if (opt->fuzz.instance) { /* -o is the sync directory, the instance works in it */
+            opt->fuzz.sync_dir = opt->engine.output_dir;
+            int len = snprintf(opt->fuzz_out_dir, sizeof opt->fuzz_out_dir, "%s/%s",
+                               opt->fuzz.sync_dir, opt->fuzz.instance);
+            if (len < 0 || (size_t)len >= sizeof opt->fuzz_out_dir) {
+                hv_error("symhv fuzz: the sync directory's path is too long");
+                return OPTIONS_ERROR;
+            }
+            opt->fuzz.out_dir = opt->fuzz_out_dir;
+        }
         if (opt->timeout_s && !opt->fuzz.max_seconds) /* --timeout bounds the campaign */
             opt->fuzz.max_seconds = opt->timeout_s;
         opt->timeout_s = 0;

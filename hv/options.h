@@ -2,6 +2,7 @@
 #ifndef HV_OPTIONS_H
 #define HV_OPTIONS_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,6 +22,7 @@ struct options {
     double timeout_s;          /* a plain run's --timeout (0: none) */
     int verbose;
     char input_names[ENGINE_MAX_PRESETS][SYMHV_INPUT_NAME_MAX + 1]; /* --input NAME=... */
+    char fuzz_out_dir[PATH_MAX]; /* -o SYNC_DIR -M/-S NAME: SYNC_DIR/NAME */
 };
 
 /* Parse argv into `opt`. OPTIONS_EXIT_OK after --help/--version (text already printed

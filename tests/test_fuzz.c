@@ -5,6 +5,7 @@
 #include "check_main.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static const char *first_file(const char *dir, const char *sub)
 
 static double stat_value(const char *out, const char *key)
 {
-    return output_value(out, "stats", key);
+    return output_value(out, "fuzzer_stats", key);
 }
 
 START_TEST(every_execution_starts_from_the_snapshot_on_two_vcpus)
@@ -245,7 +246,7 @@ START_TEST(interrupted_campaign_exits_130)
                                            "@symhv-kernel", "--target", "@fuzz_magic",
                                            "--max-time", "120", NULL });
     char stats[600];
-    snprintf(stats, sizeof stats, "%s/stats", out);
+    snprintf(stats, sizeof stats, "%s/fuzzer_stats", out);
     for (int i = 0; i < 600 && access(stats, F_OK) != 0; i++)
         usleep(100 * 1000);
     kill(c.pid, SIGINT);
@@ -267,7 +268,7 @@ START_TEST(second_campaign_on_the_same_out_dir_is_refused)
                                                      "@symhv-kernel", "--target", "@fuzz_magic",
                                                      "--max-time", "120", NULL });
     char stats[600];
-    snprintf(stats, sizeof stats, "%s/stats", out);
+    snprintf(stats, sizeof stats, "%s/fuzzer_stats", out);
     for (int i = 0; i < 600 && access(stats, F_OK) != 0; i++)
         usleep(100 * 1000);
     expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--kernel",
@@ -281,6 +282,130 @@ START_TEST(second_campaign_on_the_same_out_dir_is_refused)
                                         "--target", "@fuzz_magic", "--concolic-every", "0",
                                         "--max-execs", "10", NULL },
                  0, NULL, NULL);
+}
+END_TEST
+
+
+/* Does dir hold a file whose name contains `part`? */
+static bool has_file_named(const char *dir, const char *part)
+{
+    DIR *h = opendir(dir);
+    bool found = false;
+    for (struct dirent *e; h && !found && (e = readdir(h));)
+        found = strstr(e->d_name, part) != NULL;
+    if (h)
+        closedir(h);
+    return found;
+}
+
+static double instance_stat(const char *sync, const char *name, const char *key)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/%s", sync, name);
+    return output_value(dir, "fuzzer_stats", key);
+}
+
+/* -M/-S with -o SYNC_DIR: a hybrid instance's finds (past the magic) reach a
+ * mutation-only instance, which keeps them and imports each only once; afl-whatsup
+ * reads both instances' fuzzer_stats. */
+START_TEST(instances_share_finds_through_the_sync_dir)
+{
+    const char *sync = test_temp_dir();
+    const char *seeds = seed_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", sync, "-M", "a", "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "300", "--max-execs", "3000",
+                                        "--rng-seed", "7", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_ge(instance_stat(sync, "a", "solver_inputs_kept"), 1);
+    const char *b_args[] = { "fuzz", "-v", "-i", seeds, "-o", sync, "-S", "b", "--kernel",
+                             "@symhv-kernel", "--target", "@fuzz_magic", "--concolic-every",
+                             "0", "--max-execs", "300", "--rng-seed", "7", NULL };
+    expect_symhv(b_args, 0, NULL, "inputs imported from the other instances");
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/b/queue", sync);
+    ck_assert_msg(has_file_named(dir, ",sync:a,"), "nothing from instance a kept in %s", dir);
+    ck_assert_int_ge(instance_stat(sync, "b", "corpus_imported"), 1);
+    /* again: nothing new to import */
+    expect_symhv(b_args, 0, NULL, NULL);
+    ck_assert_int_eq(instance_stat(sync, "b", "sync_imported"), 0);
+
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "afl-whatsup -s -d %s 2>/dev/null", sync);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char out[4096] = "";
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int rc = pclose(p);
+    ck_assert_msg(rc == 0, "afl-whatsup (from Debian's afl++, scripts/setup installs it) "
+                           "failed with %d:\n%s", rc, out);
+    ck_assert_contains(out, "Dead or remote : 2");
+    ck_assert_contains(out, "Crashes saved : ");
+}
+END_TEST
+
+/* AFL++ and symhv on one sync directory: afl-fuzz (a native build of the same target)
+ * imports symhv's finds, and symhv imports AFL++'s. */
+START_TEST(afl_plus_plus_and_symhv_import_each_other)
+{
+    const char *work = test_temp_dir();
+    char native[600], cmd[2400];
+    snprintf(native, sizeof native, "%s/fuzz_magic_native", work);
+    snprintf(cmd, sizeof cmd, "AFL_QUIET=1 afl-clang-fast -fsanitize=fuzzer -O1 %s/../guest/programs/fuzz_magic.c -o %s 2>&1",
+             getenv("SYMHV_SOURCE_DIR"), native);
+    ck_assert_msg(system(cmd) == 0, "could not build the target with afl-clang-fast: %s", cmd);
+    const char *sync = test_temp_dir();
+    const char *seeds = seed_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", sync, "-M", "symhv", "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "300", "--max-execs", "2000",
+                                        "--rng-seed", "7", NULL },
+                 0, NULL, NULL);
+    snprintf(cmd, sizeof cmd,
+             "AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_SYNC_TIME=1 "
+             "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_BIN_CHECK=0 "
+             "timeout 120 afl-fuzz -i %s -o %s -S afl -V 5 -- %s >%s/afl.log 2>&1",
+             seeds, sync, native, work);
+    ck_assert_msg(system(cmd) == 0, "afl-fuzz failed, see %s/afl.log", work);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/afl/queue", sync);
+    ck_assert_msg(has_file_named(dir, ",sync:symhv,"), "AFL++ kept nothing from symhv in %s", dir);
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", sync, "-S", "late", "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "0", "--max-execs", "100", NULL },
+                 0, NULL, NULL);
+    snprintf(dir, sizeof dir, "%s/late/.synced/afl", sync);
+    ck_assert_msg(access(dir, F_OK) == 0, "symhv imported nothing from AFL++ (%s)", dir);
+}
+END_TEST
+
+/* AFL++'s letters mean AFL++'s things in symhv fuzz, or are refused. */
+START_TEST(afl_letters_are_honoured_or_refused)
+{
+    const char *seeds = seed_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", test_temp_dir(), "-m", "none",
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        NULL },
+                 125, NULL, "-m means a memory limit for the target in afl-fuzz");
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", test_temp_dir(), "-c", "0",
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        NULL },
+                 125, NULL, "-c means a CMPLOG binary in afl-fuzz");
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", test_temp_dir(), "-M", "a/b",
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        NULL },
+                 125, NULL, "expects an instance name");
+    expect_symhv((const char *const[]){ "-M", "a", "--kernel", "@symhv-kernel", NULL }, 125, NULL,
+                 "-M is an option of `symhv fuzz`");
+    /* -t is the per-execution timeout in ms: a 1 ms budget makes hangs of executions */
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "-t", "50", "-V", "3",
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "0", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "exec_timeout"), 50);
+    ck_assert_int_le(stat_value(out, "run_time"), 10);
 }
 END_TEST
 
@@ -299,6 +424,9 @@ int main(void)
     tcase_add_loop_test(tc, machine_level_crash_is_saved_and_fuzzing_goes_on, 0, 2);
     tcase_add_test(tc, interrupted_campaign_exits_130);
     tcase_add_test(tc, second_campaign_on_the_same_out_dir_is_refused);
+    tcase_add_test(tc, instances_share_finds_through_the_sync_dir);
+    tcase_add_test(tc, afl_plus_plus_and_symhv_import_each_other);
+    tcase_add_test(tc, afl_letters_are_honoured_or_refused);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

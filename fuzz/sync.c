@@ -1,0 +1,138 @@
+/* AFL++ sync directories (-M/-S NAME with -o SYNC_DIR): every instance fuzzes in
+ * SYNC_DIR/NAME and publishes what it keeps in SYNC_DIR/NAME/queue as id:NNNNNN,...
+ * files; the others import those files from time to time. An instance remembers, per
+ * other instance, the next id it has not imported, in its own .synced/<other> (a 4-byte
+ * id, as AFL++ keeps it), so each file is imported once, across restarts too. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz.h"
+#include "util.h"
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The id in an AFL++ queue file name "id:NNNNNN..." (also "id_NNNNNN" on systems that
+ * forbid ':'); -1 for other names. */
+static long queue_file_id(const char *name)
+{
+    if (strncmp(name, "id:", 3) != 0 && strncmp(name, "id_", 3) != 0)
+        return -1;
+    char *end;
+    errno = 0;
+    long id = strtol(name + 3, &end, 10);
+    if (errno || end == name + 3 || id < 0 || id > UINT32_MAX - 1)
+        return -1;
+    return id;
+}
+
+/* Import from one other instance's queue; returns how many entries were added. */
+static int import_from(const char *sync_dir, const char *own, const char *other,
+                       struct fz_queue *into, uint32_t max_len, size_t max_new, char *err,
+                       size_t err_size)
+{
+    char queue[PATH_MAX], synced_dir[PATH_MAX], mark[2 * PATH_MAX];
+    snprintf(queue, sizeof queue, "%s/%s/queue", sync_dir, other);
+    snprintf(synced_dir, sizeof synced_dir, "%s/%s/.synced", sync_dir, own);
+    snprintf(mark, sizeof mark, "%s/%s", synced_dir, other);
+    uint32_t next = 0;
+    FILE *m = fopen(mark, "rb");
+    if (m) {
+        if (fread(&next, sizeof next, 1, m) != 1)
+            next = 0;
+        fclose(m);
+    }
+    struct dirent **names;
+    int n = scandir(queue, &names, NULL, by_name);
+    if (n < 0)
+        return 0; /* not an instance (yet) */
+    uint8_t *buf = malloc(max_len);
+    if (!buf)
+        abort();
+    int added = 0;
+    uint32_t new_next = next;
+    for (int i = 0; i < n; i++) {
+        long id = queue_file_id(names[i]->d_name);
+        if (id < 0 || (uint32_t)id < next || (size_t)added >= max_new)
+            continue;
+        char path[2 * PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", queue, names[i]->d_name);
+        FILE *f = fopen(path, "rb");
+        size_t len = f ? fread(buf, 1, max_len, f) : 0;
+        if (f)
+            fclose(f);
+        if (len > 0) {
+            struct fz_entry *e = fz_queue_add(into, buf, (uint32_t)len, FZ_FROM_SYNC);
+            snprintf(e->from, sizeof e->from, "%s", other);
+            added++;
+        }
+        if ((uint32_t)id + 1 > new_next)
+            new_next = (uint32_t)id + 1;
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(buf);
+    if (new_next != next) {
+        if (make_dir(synced_dir) < 0 ||
+            write_file_atomic(synced_dir, other, &new_next, sizeof new_next) < 0) {
+            snprintf(err, err_size, "cannot write %s: %s", mark, strerror(errno));
+            return -1;
+        }
+    }
+    return added;
+}
+
+int fz_sync_import(const char *sync_dir, const char *own, struct fz_queue *into,
+                   uint32_t max_len, size_t max_new, char *err, size_t err_size)
+{
+    struct dirent **names;
+    int n = scandir(sync_dir, &names, NULL, by_name);
+    if (n < 0) {
+        snprintf(err, err_size, "cannot read sync directory %s: %s", sync_dir, strerror(errno));
+        return -1;
+    }
+    int total = 0;
+    for (int i = 0; i < n && total >= 0; i++) {
+        const char *other = names[i]->d_name;
+        char path[2 * PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", sync_dir, other);
+        if (other[0] == '.' || strcmp(other, own) == 0 || strlen(other) >= FZ_NAME_MAX ||
+            !is_dir(path))
+            continue;
+        int got = import_from(sync_dir, own, other, into, max_len,
+                              max_new - (size_t)total, err, err_size);
+        total = got < 0 ? -1 : total + got;
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return total;
+}
+
+bool fz_instance_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= FZ_NAME_MAX || name[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
