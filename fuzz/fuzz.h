@@ -21,7 +21,10 @@ uint64_t fz_rng_next(struct fz_rng *r);
 uint64_t fz_rng_below(struct fz_rng *r, uint64_t n);
 
 /* ---- the queue ---- */
-enum fz_origin { FZ_FROM_SEED, FZ_FROM_MUTATION, FZ_FROM_SOLVER, FZ_FROM_SYNC };
+enum fz_origin {
+    FZ_FROM_SEED, FZ_FROM_MUTATION, FZ_FROM_SOLVER, FZ_FROM_SYNC,
+    FZ_FROM_KNOWN_CRASH, /* a resumed campaign's crash file, run again to recognise it */
+};
 
 #define FZ_NAME_MAX 32 /* an instance name in a sync directory, with its NUL */
 
@@ -79,6 +82,8 @@ int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_o
                 char *err, size_t err_size);
 /* Files in dir (0 if it does not exist). */
 size_t fz_count_files(const char *dir);
+/* The number after "key :" in an AFL++-style stats file; -1 if absent or unreadable. */
+int fz_stats_value(const char *path, const char *key, double *out);
 
 /* ---- AFL++ sync directories (sync.c) ---- */
 /* Import the queue entries the other instances of sync_dir published since the last

@@ -1,6 +1,7 @@
 #include "fuzzer.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -54,7 +55,7 @@ struct fuzzer {
     pthread_cond_t cond;
     enum request request;      /* posted with a settle of the VM (vm_begin_settle) */
     bool end_crash;
-    int end_status;
+    int end_status, end_signal;
     char end_why[256];
     bool start_claimed;        /* a symhv_fuzz_start owns the snapshot */
     bool ended_before_start;   /* the target ended before symhv_fuzz_start */
@@ -78,8 +79,11 @@ struct fuzzer {
     uint32_t cur_len;
     enum fz_origin cur_origin;
     bool cur_concolic;
+    int cur_signal;            /* the crash's signal (sig:NN in its file name), 0: none */
     struct fz_queue pending;   /* solver inputs waiting for their execution */
     struct fz_queue synced;    /* inputs imported from the other instances, waiting */
+    struct fz_queue known;     /* a resumed campaign's crashes, to recognise them again */
+    uint64_t execs_before;     /* executions of the campaign before this run (resumed) */
     char cur_from[FZ_NAME_MAX]; /* FZ_FROM_SYNC: the instance the input came from */
     double last_sync;
     uint64_t imported, imported_kept;
@@ -128,6 +132,32 @@ static int lock_out_dir(struct fuzzer *f)
     return 0;
 }
 
+/* A resumed campaign's counters go on from its fuzzer_stats. */
+static void resume_counters(struct fuzzer *f)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/fuzzer_stats", f->out_dir);
+    static const struct { const char *key; size_t offset; } keys[] = {
+        { "execs_done", offsetof(struct fuzzer, execs) },
+        { "total_crashes", offsetof(struct fuzzer, total_crashes) },
+        { "total_hangs", offsetof(struct fuzzer, total_hangs) },
+        { "concolic_runs", offsetof(struct fuzzer, concolic_runs) },
+        { "solver_inputs", offsetof(struct fuzzer, solver_inputs) },
+        { "solver_inputs_kept", offsetof(struct fuzzer, solver_kept) },
+        { "corpus_imported", offsetof(struct fuzzer, imported_kept) },
+        { "last_find", offsetof(struct fuzzer, last_find_time) },
+        { "last_crash", offsetof(struct fuzzer, last_crash_time) },
+        { "last_hang", offsetof(struct fuzzer, last_hang_time) },
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        double v;
+        if (fz_stats_value(path, keys[i].key, &v) == 0 && v >= 0 && v < 1e18)
+            *(uint64_t *)((char *)f + keys[i].offset) = (uint64_t)v;
+    }
+    f->execs_before = f->execs;
+    f->execs_at_last_new = f->execs_at_last_crash = f->last_concolic_exec = f->execs;
+}
+
 /* ---- setup ---------------------------------------------------------------------------- */
 
 static void fuzz_end_policy(struct vcpu *v, const struct guest_end *e, void *opaque);
@@ -165,10 +195,23 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     }
     if (lock_out_dir(f) < 0)
         goto fail;
-    /* Resume: an out_dir with a queue continues from it (crashes stay numbered on). */
+    /* Resume: an out_dir with a queue continues from it (crashes stay numbered on, the
+     * counters go on, known crashes are recognised again); as in afl-fuzz, -i - asks for
+     * that, and seeds for a directory that holds a campaign are refused. */
+    bool resume_only = cfg->in_dir && strcmp(cfg->in_dir, "-") == 0;
     int n = fz_load_dir(&f->queue, f->queue_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err);
+    if (n > 0 && cfg->in_dir && !resume_only) {
+        hv_error("fuzz: %s holds a campaign already (%d queue entries): resume it with -i - "
+                 "(as in afl-fuzz) or without -i, or give a new -o", f->out_dir, n);
+        goto fail;
+    }
     if (n > 0) {
         hv_info("fuzz: resuming %s: %d queue entries", f->out_dir, n);
+        resume_counters(f);
+        fz_load_dir(&f->known, f->crash_dir, FZ_MAX_INPUT, FZ_FROM_KNOWN_CRASH, err, sizeof err);
+    } else if (resume_only) {
+        hv_error("fuzz: -i -: there is no campaign to resume in %s", f->out_dir);
+        goto fail;
     } else if (cfg->in_dir) {
         n = fz_load_dir(&f->queue, cfg->in_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err);
         if (n < 0) {
@@ -225,6 +268,7 @@ void fuzzer_detach(struct fuzzer *f)
     fz_queue_free(&f->queue);
     fz_queue_free(&f->pending);
     fz_queue_free(&f->synced);
+    fz_queue_free(&f->known);
     fz_dict_free(&f->dict);
     free(f->seen);
     free(f->trace);
@@ -267,13 +311,14 @@ static int translate_buffer(const struct guest_as *as, uint64_t gva, uint64_t le
  * leaves this exit, the others are kicked out. The first request counts; the main
  * thread owns the settle from here. */
 static void post_request(struct fuzzer *f, enum request req, bool crash, int status,
-                         const char *why)
+                         int signal, const char *why)
 {
     pthread_mutex_lock(&f->lock);
     if (f->request == REQ_NONE && !vm_is_stopping(f->vm)) {
         f->request = req;
         f->end_crash = crash;
         f->end_status = status;
+        f->end_signal = signal;
         snprintf(f->end_why, sizeof f->end_why, "%s", why ? why : "");
         vm_begin_settle(f->vm);
         pthread_cond_broadcast(&f->cond);
@@ -313,7 +358,7 @@ static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
     if (!f->seen || !f->trace || !f->crash_seen || !f->hang_seen)
         goto refuse;
     f->start_vcpu = c->v->index;
-    post_request(f, REQ_SNAPSHOT, false, 0, NULL);
+    post_request(f, REQ_SNAPSHOT, false, 0, 0, NULL);
     return 0; /* replaced by the first input's length when the vCPU is released */
 refuse:
     free(f->seen), free(f->trace), free(f->crash_seen), free(f->hang_seen);
@@ -340,7 +385,7 @@ static void end_execution(struct fuzzer *f, struct vcpu *v, const struct guest_e
         snprintf(why, sizeof why, "%.150s", e->why ? e->why : "crash");
     else
         snprintf(why, sizeof why, "exit status %d", e->status);
-    post_request(f, REQ_END, crash, e->status, why);
+    post_request(f, REQ_END, crash, e->status, e->kind == GUEST_CRASH ? e->signal : 0, why);
 }
 
 /* Every way the guest ends is the end of one execution. */
@@ -398,22 +443,23 @@ static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *ho
 static const char *origin_name(enum fz_origin o)
 {
     return o == FZ_FROM_SEED ? "seed" : o == FZ_FROM_SOLVER ? "solver" :
-           o == FZ_FROM_SYNC ? "sync" : "mutation";
+           o == FZ_FROM_SYNC ? "sync" : o == FZ_FROM_KNOWN_CRASH ? "known-crash" : "mutation";
 }
 
-/* AFL++'s file names: id:NNNNNN, where it came from, when (ms since the start) and after
- * how many executions, then what it adds. */
-static void save_input(struct fuzzer *f, const char *dir, uint64_t id, const char *what)
+/* AFL++'s file names: id:NNNNNN, for a crash its signal (sig:NN), where it came from,
+ * when (ms since the start) and after how many executions, then what it adds. */
+static void save_input(struct fuzzer *f, const char *dir, uint64_t id, const char *lead,
+                       const char *tail)
 {
-    char name[200], from[64];
+    char name[240], from[64];
     if (f->cur_origin == FZ_FROM_SYNC)
         snprintf(from, sizeof from, "sync:%s", f->cur_from);
     else
         snprintf(from, sizeof from, "src:%s", origin_name(f->cur_origin));
-    snprintf(name, sizeof name, "id:%06llu,%s,time:%llu,execs:%llu,op:%s%s%s",
-             (unsigned long long)id, from,
+    snprintf(name, sizeof name, "id:%06llu%s%s,%s,time:%llu,execs:%llu,op:%s%s%s",
+             (unsigned long long)id, lead[0] ? "," : "", lead, from,
              (unsigned long long)((now_s() - f->started) * 1000), (unsigned long long)f->execs,
-             origin_name(f->cur_origin), what[0] ? "," : "", what);
+             origin_name(f->cur_origin), tail[0] ? "," : "", tail);
     if (write_file_atomic(dir, name, f->cur, f->cur_len) < 0)
         hv_error_errno("fuzz: cannot write %s/%s", dir, name);
 }
@@ -459,11 +505,21 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         snprintf(what, sizeof what, "exit status %d", status);
     else
         snprintf(what, sizeof what, "hang");
+    if (f->cur_origin == FZ_FROM_KNOWN_CRASH) {
+        if (out == OUT_CRASH)
+            unique_outcome(f, f->crash_seen, what); /* remembered as seen */
+        return;
+    }
     if (out == OUT_CRASH) {
         f->total_crashes++;
         if (unique_outcome(f, f->crash_seen, what)) {
             f->crashes++;
-            save_input(f, f->crash_dir, f->crashes - 1, "");
+            char sig[32] = "";
+            if (f->cur_signal > 0)
+                snprintf(sig, sizeof sig, "sig:%02d", f->cur_signal);
+            else
+                snprintf(sig, sizeof sig, "status:%d", status);
+            save_input(f, f->crash_dir, f->crashes - 1, sig, "");
             f->last_crash_time = (uint64_t)time(NULL);
             f->execs_at_last_crash = f->execs;
             hv_info("fuzz: crash #%llu (%s) by a %s input after %llu executions",
@@ -476,7 +532,7 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         f->total_hangs++;
         if (unique_outcome(f, f->hang_seen, what)) {
             f->hangs++;
-            save_input(f, f->hang_dir, f->hangs - 1, "");
+            save_input(f, f->hang_dir, f->hangs - 1, "", "");
             f->last_hang_time = (uint64_t)time(NULL);
         }
     } else if (f->map.npages && (news = fz_merge_coverage(f->seen, f->trace, f->map.len)) &&
@@ -484,7 +540,7 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         struct fz_entry *e = fz_queue_add(&f->queue, f->cur, f->cur_len, f->cur_origin);
         char what[32];
         snprintf(what, sizeof what, "%s", news == 2 ? "+cov" : "+hits");
-        save_input(f, f->queue_dir, e->id, what);
+        save_input(f, f->queue_dir, e->id, "", what);
         f->execs_at_last_new = f->execs;
         f->last_find_time = (uint64_t)time(NULL);
         if (f->cur_origin == FZ_FROM_SOLVER)
@@ -508,7 +564,12 @@ static void take_input(struct fuzzer *f, const struct fz_entry *e, enum fz_origi
 static void next_input(struct fuzzer *f)
 {
     f->cur_concolic = false;
-    if (f->seeds_left) { /* each seed once, as it is: the coverage baseline */
+    if (f->known.n) { /* a resumed campaign's crashes: recognised, not saved again */
+        struct fz_entry *e = &f->known.entries[f->known.n - 1];
+        take_input(f, e, FZ_FROM_KNOWN_CRASH);
+        free(e->data);
+        f->known.n--;
+    } else if (f->seeds_left) { /* each seed once, as it is: the coverage baseline */
         take_input(f, &f->queue.entries[f->queue.n - f->seeds_left--], FZ_FROM_SEED);
     } else if (f->pending.n) { /* solver inputs first, newest last */
         struct fz_entry *e = &f->pending.entries[--f->pending.n];
@@ -684,7 +745,7 @@ static void sync_import(struct fuzzer *f)
 
 static bool limits_reached(struct fuzzer *f)
 {
-    return f->done || (f->cfg.max_execs && f->execs >= f->cfg.max_execs) ||
+    return f->done || (f->cfg.max_execs && f->execs - f->execs_before >= f->cfg.max_execs) ||
            (f->cfg.max_seconds && now_s() - f->started >= f->cfg.max_seconds);
 }
 
@@ -703,6 +764,13 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
                 (unsigned long long)f->input.len, (unsigned long long)f->map.len, f->queue.n);
         console_mute(f->console, true); /* the target's output would flood the log */
         f->seeds_left = f->queue.n;
+        size_t longer = 0;
+        for (size_t i = 0; i < f->queue.n; i++)
+            longer += f->queue.entries[i].len > f->input.len;
+        if (longer)
+            hv_error("fuzz: %zu of %zu seeds are longer than the target's input buffer (%llu "
+                     "bytes, symhv_fuzz_start's max_len): they run cut to that length",
+                     longer, f->queue.n, (unsigned long long)f->input.len);
     } else {
         judge(f, req == REQ_HANG ? OUT_HANG : crash ? OUT_CRASH : OUT_OK, status, why);
         if (f->cur_concolic) {
@@ -738,6 +806,7 @@ bool fuzzer_tick(struct fuzzer *f)
     enum request req = f->request;
     bool crash = f->end_crash;
     int st = f->end_status;
+    f->cur_signal = f->end_signal;
     char why[256];
     snprintf(why, sizeof why, "%s", f->end_why);
     pthread_mutex_unlock(&f->lock);

@@ -24,6 +24,18 @@ static const char *vector_name(uint64_t vector)
     return vector < sizeof names / sizeof names[0] ? names[vector] : "exception";
 }
 
+/* The signal Linux sends a process for this exception. */
+static int vector_signal(uint64_t vector)
+{
+    switch (vector) {
+    case 0: case 16: case 19: return 8;  /* SIGFPE */
+    case 1: case 3: return 5;            /* SIGTRAP */
+    case 6: return 4;                    /* SIGILL */
+    case 17: return 7;                   /* SIGBUS */
+    default: return 11;                  /* SIGSEGV */
+    }
+}
+
 int hc_read_string(struct hc_call *c, uint64_t va, char *buf, size_t max)
 {
     return guest_read_string(&c->as, va, buf, max);
@@ -73,7 +85,7 @@ static int64_t hc_panic(struct hc_call *c, void *h)
     if (hc_read_string(c, c->arg[0], msg, sizeof msg) < 0)
         snprintf(msg, sizeof msg, "(unreadable message at 0x%llx)", (unsigned long long)c->arg[0]);
     snprintf(why, sizeof why, "guest kernel panic: %s", msg);
-    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why });
+    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why, .signal = 6 });
     return 0;
 }
 
@@ -84,13 +96,18 @@ static int64_t hc_user_fault(struct hc_call *c, void *h)
     snprintf(why, sizeof why, "guest program crashed: %s at rip 0x%llx, address 0x%llx, "
              "error code 0x%llx", vector_name(c->arg[0]), (unsigned long long)c->arg[1],
              (unsigned long long)c->arg[2], (unsigned long long)c->arg[3]);
-    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why });
+    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why,
+                                   .signal = vector_signal(c->arg[0]) });
     return 0;
 }
 
-static int64_t hc_cpu_online(struct hc_call *c, void *h)
+static int64_t hc_cpu_online(struct hc_call *c, void *opaque)
 {
-    (void)h;
+    struct hypercalls *h = opaque;
+    unsigned i = c->v->index;
+    uint64_t bit = 1ull << (i % 64);
+    if (__atomic_fetch_or(&h->online_reported[i / 64], bit, __ATOMIC_RELAXED) & bit)
+        return 0;
     hv_info("vCPU %u: guest kernel reports vCPU %llu online", c->v->index,
             (unsigned long long)c->arg[0]);
     return 0;

@@ -31,6 +31,9 @@ struct hypercalls {
     struct vm *vm;
     struct console *console;
     struct { hc_fn fn; void *opaque; } table[HC_TABLE_SIZE];
+    /* vCPUs whose "online" report was logged: once each, not again after every snapshot
+     * restore of a fuzzing campaign (atomic bits) */
+    uint64_t online_reported[(SYMHV_MAX_VCPUS + 63) / 64];
 };
 
 /* Claim the port and register the core's numbers. 0 or -1. */

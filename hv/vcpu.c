@@ -149,9 +149,12 @@ int vcpu_complete_pending_exit(struct vcpu *v)
 
 /* ---- exit dispatch -------------------------------------------------------------------- */
 
-static void crashed(struct vcpu *v, const char *why)
+/* A crash the VMM saw itself; `signal` as a Linux process would get it (an access
+ * outside RAM is a SIGSEGV, a machine that cannot go on an abort). */
+static void crashed(struct vcpu *v, const char *why, int signal)
 {
-    struct guest_end e = { .kind = GUEST_CRASH, .why = why, .vmm_saw_it = true };
+    struct guest_end e = { .kind = GUEST_CRASH, .why = why, .vmm_saw_it = true,
+                           .signal = signal };
     vm_guest_ended(v, &e);
 }
 
@@ -190,7 +193,7 @@ static int handle_mmio(struct vcpu *v)
                      ? vm->ram_trap->write(v, gpa, run->mmio.data, len, vm->ram_trap_opaque)
                      : vm->ram_trap->read(v, gpa, run->mmio.data, len, vm->ram_trap_opaque);
         if (rc < 0)
-            crashed(v, "the access to trapped guest RAM could not be served");
+            crashed(v, "the access to trapped guest RAM could not be served", 11);
         return 0;
     }
     char why[256];
@@ -200,7 +203,7 @@ static int handle_mmio(struct vcpu *v)
              "every device)%s", run->mmio.is_write ? "wrote" : "read", len,
              (unsigned long long)gpa,
              run->mmio.is_write ? "; rip is already past the writing instruction" : "");
-    crashed(v, why);
+    crashed(v, why, 11);
     return 0;
 }
 
@@ -231,7 +234,7 @@ int vcpu_handle_exit(struct vcpu *v)
         return handle_mmio(v);
     case KVM_EXIT_SHUTDOWN:
         crashed(v, "guest triple fault (KVM_EXIT_SHUTDOWN): an exception occurred that the "
-                   "guest could not handle");
+                   "guest could not handle", 6);
         return 0;
     case KVM_EXIT_INTERNAL_ERROR:
         if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vm->ram_trap &&
@@ -239,12 +242,12 @@ int vcpu_handle_exit(struct vcpu *v)
             return 0; /* an instruction on trapped RAM, made runnable: retry it */
         snprintf(why, sizeof why, "KVM internal error %u: %s", run->internal.suberror,
                  internal_error_name(run->internal.suberror));
-        crashed(v, why);
+        crashed(v, why, 6);
         return 0;
     case KVM_EXIT_FAIL_ENTRY:
         snprintf(why, sizeof why, "KVM could not enter the guest (hardware reason 0x%llx)",
                  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-        crashed(v, why);
+        crashed(v, why, 6);
         return 0;
     case KVM_EXIT_SYSTEM_EVENT: {
         snprintf(why, sizeof why, "guest requested %s",
@@ -254,11 +257,11 @@ int vcpu_handle_exit(struct vcpu *v)
         return 0;
     }
     case KVM_EXIT_HLT:
-        crashed(v, "guest halted with no way to wake up");
+        crashed(v, "guest halted with no way to wake up", 6);
         return 0;
     default:
         snprintf(why, sizeof why, "unexpected KVM exit reason %u", run->exit_reason);
-        crashed(v, why);
+        crashed(v, why, 6);
         return 0;
     }
 }

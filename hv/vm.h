@@ -102,6 +102,8 @@ struct guest_end {
     const char *why;     /* one line: what happened */
     bool vmm_saw_it;     /* the VMM saw the crash itself (triple fault, KVM error, wild
                             access): the vCPU's state is worth showing */
+    int signal;          /* GUEST_CRASH: the signal a Linux process would have died of
+                            (AFL++ names crash files by it: sig:NN), 0 if none fits */
 };
 typedef void (*guest_end_fn)(struct vcpu *v, const struct guest_end *e, void *opaque);
 

@@ -178,6 +178,14 @@ START_TEST(fuzz_arguments_are_checked)
     expect_symhv((const char *const[]){ "fuzz", "-v", "-i", empty, "-o", out, "--kernel",
                                         "@symhv-kernel", "--exec-timeout", "0", NULL },
                  125, NULL, "--exec-timeout expects milliseconds");
+    /* a seed longer than the target's buffer runs cut, and says so */
+    char big[5000];
+    memset(big, 'B', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    expect_symhv((const char *const[]){ "fuzz", "-i", seed_dir_of(big), "-o", test_temp_dir(),
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--max-execs", "5", NULL },
+                 0, NULL, "1 of 1 seeds are longer than the target's input buffer (4096 bytes");
     /* a program that never calls symhv_fuzz_start */
     expect_symhv((const char *const[]){ "fuzz", "-i", seed_dir(), "-o", test_temp_dir(),
                                         "--kernel", "@symhv-kernel", "--target", "@counter",
@@ -326,8 +334,11 @@ START_TEST(instances_share_finds_through_the_sync_dir)
     snprintf(dir, sizeof dir, "%s/b/queue", sync);
     ck_assert_msg(has_file_named(dir, ",sync:a,"), "nothing from instance a kept in %s", dir);
     ck_assert_int_ge(instance_stat(sync, "b", "corpus_imported"), 1);
-    /* again: nothing new to import */
-    expect_symhv(b_args, 0, NULL, NULL);
+    /* again (resumed, -i - as in afl-fuzz): nothing new to import */
+    expect_symhv((const char *const[]){ "fuzz", "-i", "-", "-o", sync, "-S", "b", "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "0", "--max-execs", "100", NULL },
+                 0, NULL, NULL);
     ck_assert_int_eq(instance_stat(sync, "b", "sync_imported"), 0);
 
     char cmd[700];
@@ -409,6 +420,45 @@ START_TEST(afl_letters_are_honoured_or_refused)
 }
 END_TEST
 
+
+/* Resuming (-i -, as in afl-fuzz) goes on where the campaign was: its counters continue,
+ * its known crash is recognised and not saved again; seeds for a directory that holds a
+ * campaign are refused with a hint. */
+START_TEST(resumed_campaign_keeps_counters_and_known_crashes)
+{
+    const char *seeds = seed_dir_of("AAAA");
+    const char *out = test_temp_dir();
+    const char *const run[] = { "fuzz", "-i", seeds, "-o", out, "--kernel", "@symhv-kernel",
+                                "--target", "@fuzz_wild", "--concolic-every", "0",
+                                "--max-execs", "2000", "--rng-seed", "3", NULL };
+    expect_symhv(run, 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    double crashes_before = stat_value(out, "total_crashes");
+    ck_assert_int_ge(crashes_before, 1);
+    expect_symhv(run, 125, NULL, "holds a campaign already");
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", "-", "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_wild",
+                                        "--concolic-every", "0", "--max-execs", "2000",
+                                        "--rng-seed", "4", NULL },
+                 0, NULL, "fuzz: resuming");
+    ck_assert_int_eq(stat_value(out, "execs_done"), 4000);
+    ck_assert_int_gt(stat_value(out, "total_crashes"), crashes_before);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/crashes", out);
+    DIR *d = opendir(dir);
+    int files = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        files += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    ck_assert_int_eq(files, 1);
+    expect_symhv((const char *const[]){ "fuzz", "-i", "-", "-o", test_temp_dir(), "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_wild", NULL },
+                 125, NULL, "no campaign to resume");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -427,6 +477,7 @@ int main(void)
     tcase_add_test(tc, instances_share_finds_through_the_sync_dir);
     tcase_add_test(tc, afl_plus_plus_and_symhv_import_each_other);
     tcase_add_test(tc, afl_letters_are_honoured_or_refused);
+    tcase_add_test(tc, resumed_campaign_keeps_counters_and_known_crashes);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
