@@ -24,6 +24,7 @@ uint64_t fz_rng_below(struct fz_rng *r, uint64_t n);
 enum fz_origin {
     FZ_FROM_SEED, FZ_FROM_MUTATION, FZ_FROM_SOLVER, FZ_FROM_SYNC,
     FZ_FROM_KNOWN_CRASH, /* a resumed campaign's crash file, run again to recognise it */
+    FZ_FROM_CMPLOG,      /* input-to-state: a compared value put into an input */
 };
 
 #define FZ_NAME_MAX 32 /* an instance name in a sync directory, with its NUL */
@@ -84,6 +85,25 @@ int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_o
 size_t fz_count_files(const char *dir);
 /* The number after "key :" in an AFL++-style stats file; -1 if absent or unreadable. */
 int fz_stats_value(const char *path, const char *key, double *out);
+
+/* ---- compare operands (cmplog.c) ---- */
+#define FZ_CMP_BYTES 32
+struct fz_compare {           /* one logged comparison (the guest's symhv_cmplog_entry) */
+    uint8_t size, a_len;
+    uint8_t pad[6];
+    uint8_t a[FZ_CMP_BYTES], b[FZ_CMP_BYTES];
+};
+_Static_assert(sizeof(struct fz_compare) == 72, "the guest's struct symhv_cmplog_entry");
+#define FZ_CMPLOG_ENTRIES 512
+#define FZ_CMPLOG_SIZE (8 + FZ_CMPLOG_ENTRIES * sizeof(struct fz_compare)) /* struct symhv_cmplog */
+typedef void (*fz_candidate_fn)(void *ctx, const uint8_t *data, uint32_t len);
+/* Input-to-state candidates: for each comparison, the input with one operand's bytes
+ * replaced by the other's wherever they occur (also byte-swapped for numbers), at most
+ * `budget` of them, each handed to emit (valid during the call). scratch: max_len bytes.
+ * Returns how many. */
+size_t fz_i2s_candidates(const uint8_t *input, uint32_t len, const struct fz_compare *cmps,
+                         size_t n, uint32_t max_len, uint8_t *scratch, fz_candidate_fn emit,
+                         void *ctx, size_t budget);
 
 /* ---- AFL++ sync directories (sync.c) ---- */
 /* Import the queue entries the other instances of sync_dir published since the last

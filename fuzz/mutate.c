@@ -9,9 +9,20 @@ static const int32_t interesting32[] = { -2147483647 - 1, -100663046, -32769, 32
 
 enum { M_BITFLIP, M_BYTE_RANDOM, M_ARITH8, M_ARITH16, M_ARITH32, M_INTERESTING8,
        M_INTERESTING16, M_INTERESTING32, M_DELETE, M_CLONE, M_OVERWRITE, M_TOKEN_OVERWRITE,
-       M_TOKEN_INSERT, M_SPLICE, M_COUNT };
+       M_TOKEN_INSERT, M_SPLICE, M_INSERT_BLOCK, M_COUNT };
 
 static uint32_t pick(struct fz_rng *r, uint32_t n) { return (uint32_t)fz_rng_below(r, n); }
+
+/* A block length as AFL++'s havoc picks them: mostly short, now and then long (inputs
+ * have to grow by tens of bytes to reach a length field's record). */
+static uint32_t block_len(struct fz_rng *r)
+{
+    switch (pick(r, 10)) {
+    case 0: return 128 + pick(r, 1400);
+    case 1: case 2: case 3: return 32 + pick(r, 96);
+    default: return 1 + pick(r, 32);
+    }
+}
 
 static void put(uint8_t *out, uint32_t at, const void *v, uint32_t n, uint32_t len)
 {
@@ -73,6 +84,17 @@ static uint32_t mutate_once(struct fz_rng *r, const struct fz_queue *q,
                 n = max_len - len;
             memmove(out + at + n, out + at, len - at);
             memmove(out + at, out + from + (from >= at ? n : 0), n);
+            len += n;
+        }
+        break;
+    case M_INSERT_BLOCK: /* a block of one byte value (random, or one of the input's) */
+        if (len < max_len) {
+            uint32_t where = pick(r, len + 1), n = block_len(r);
+            uint8_t v = pick(r, 2) ? (uint8_t)pick(r, 256) : out[pick(r, len)];
+            if (n > max_len - len)
+                n = max_len - len;
+            memmove(out + where + n, out + where, len - where);
+            memset(out + where, v, n);
             len += n;
         }
         break;

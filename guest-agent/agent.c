@@ -45,6 +45,11 @@ long symhv_fuzz_start(void *buf, size_t maxlen, uint8_t *coverage, size_t map_si
                            (long)map_size);
 }
 
+long symhv_fuzz_cmplog(void *log, size_t size)
+{
+    return symhv_hypercall(SYMHV_HC_FUZZ_CMPLOG, (long)log, (long)size, 0, 0);
+}
+
 void symhv_fuzz_end(int status)
 {
     symhv_hypercall(SYMHV_HC_FUZZ_END, status, 0, 0, 0);

@@ -32,6 +32,9 @@
 
 /* A guest-virtual buffer, translated once at the snapshot (the page tables are part of
  * the snapshot, so the translation holds for every execution). */
+#define MAX_CMP_PENDING 4096          /* input-to-state candidates waiting */
+#define CMP_CANDIDATES_PER_INPUT 256  /* from one execution's compare log */
+
 struct guest_buffer {
     uint64_t gva, len;
     uint64_t gpa[MAX_MAP_PAGES > MAX_BUF_PAGES ? MAX_MAP_PAGES : MAX_BUF_PAGES];
@@ -83,6 +86,13 @@ struct fuzzer {
     struct fz_queue pending;   /* solver inputs waiting for their execution */
     struct fz_queue synced;    /* inputs imported from the other instances, waiting */
     struct fz_queue known;     /* a resumed campaign's crashes, to recognise them again */
+    struct fz_queue cmp_pending; /* input-to-state candidates waiting for their execution */
+    struct guest_buffer cmplog; /* the target's compare log (symhv_fuzz_cmplog) */
+    bool cmplog_claimed;       /* under lock: one registration */
+    bool cmplog_ready;         /* written by the registering hypercall before the snapshot */
+    bool judged_new;           /* the execution just judged joined the queue */
+    uint8_t *cmplog_copy, *cmp_scratch;
+    uint64_t cmplog_inputs, cmplog_kept;
     uint64_t execs_before;     /* executions of the campaign before this run (resumed) */
     char cur_from[FZ_NAME_MAX]; /* FZ_FROM_SYNC: the instance the input came from */
     double last_sync;
@@ -163,6 +173,9 @@ static void resume_counters(struct fuzzer *f)
 static void fuzz_end_policy(struct vcpu *v, const struct guest_end *e, void *opaque);
 static int64_t hc_fuzz_start(struct hc_call *c, void *opaque);
 static int64_t hc_fuzz_end(struct hc_call *c, void *opaque);
+static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque);
+static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *host, uint64_t len,
+                        bool to_guest);
 static int64_t hc_no_make_symbolic(struct hc_call *c, void *opaque);
 
 struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine *engine,
@@ -250,6 +263,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     f->start_time = time(NULL);
     hypercall_register(hc, SYMHV_HC_FUZZ_START, hc_fuzz_start, f);
     hypercall_register(hc, SYMHV_HC_FUZZ_END, hc_fuzz_end, f);
+    hypercall_register(hc, SYMHV_HC_FUZZ_CMPLOG, hc_fuzz_cmplog, f);
     hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_no_make_symbolic, f);
     vm_set_end_policy(vm, fuzz_end_policy, f);
     return f;
@@ -269,6 +283,9 @@ void fuzzer_detach(struct fuzzer *f)
     fz_queue_free(&f->pending);
     fz_queue_free(&f->synced);
     fz_queue_free(&f->known);
+    fz_queue_free(&f->cmp_pending);
+    free(f->cmplog_copy);
+    free(f->cmp_scratch);
     fz_dict_free(&f->dict);
     free(f->seen);
     free(f->trace);
@@ -370,6 +387,52 @@ refuse:
     return err;
 }
 
+/* symhv_fuzz_cmplog: before symhv_fuzz_start, once. */
+static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque)
+{
+    struct fuzzer *f = opaque;
+    uint64_t buf = c->arg[0], size = c->arg[1];
+    if (size != FZ_CMPLOG_SIZE || buf + size < buf || f->cfg.no_cmplog)
+        return -SYMHV_EINVAL;
+    pthread_mutex_lock(&f->lock);
+    bool refuse = f->start_claimed || f->cmplog_claimed;
+    f->cmplog_claimed = true;
+    pthread_mutex_unlock(&f->lock);
+    if (refuse)
+        return -SYMHV_EBUSY;
+    if (translate_buffer(&c->as, buf, size, MAX_BUF_PAGES, &f->cmplog) < 0)
+        return -SYMHV_EFAULT;
+    f->cmplog_copy = malloc(FZ_CMPLOG_SIZE);
+    f->cmp_scratch = malloc(FZ_MAX_INPUT);
+    if (!f->cmplog_copy || !f->cmp_scratch)
+        return -SYMHV_EINVAL;
+    f->cmplog_ready = true; /* read by the main thread after the snapshot's settle */
+    return 0;
+}
+
+static void add_cmplog_candidate(void *ctx, const uint8_t *data, uint32_t len)
+{
+    struct fuzzer *f = ctx;
+    if (f->cmp_pending.n < MAX_CMP_PENDING) {
+        fz_queue_add(&f->cmp_pending, data, len, FZ_FROM_CMPLOG);
+        f->cmplog_inputs++;
+    }
+}
+
+/* After an execution that gave the queue a new entry (or ran a seed): the values its
+ * comparisons wanted, put into it. */
+static void input_to_state(struct fuzzer *f)
+{
+    buffer_copy(f, &f->cmplog, f->cmplog_copy, FZ_CMPLOG_SIZE, false);
+    uint32_t count;
+    memcpy(&count, f->cmplog_copy, sizeof count);
+    if (count > FZ_CMPLOG_ENTRIES)
+        count = FZ_CMPLOG_ENTRIES; /* the guest's word: bounded here */
+    fz_i2s_candidates(f->cur, f->cur_len, (const struct fz_compare *)(f->cmplog_copy + 8), count,
+                      (uint32_t)f->input.len, f->cmp_scratch, add_cmplog_candidate, f,
+                      CMP_CANDIDATES_PER_INPUT);
+}
+
 static void end_execution(struct fuzzer *f, struct vcpu *v, const struct guest_end *e)
 {
     if (!atomic_load(&f->have_snapshot)) { /* nothing to go back to: the run ends */
@@ -443,7 +506,8 @@ static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *ho
 static const char *origin_name(enum fz_origin o)
 {
     return o == FZ_FROM_SEED ? "seed" : o == FZ_FROM_SOLVER ? "solver" :
-           o == FZ_FROM_SYNC ? "sync" : o == FZ_FROM_KNOWN_CRASH ? "known-crash" : "mutation";
+           o == FZ_FROM_SYNC ? "sync" : o == FZ_FROM_KNOWN_CRASH ? "known-crash" :
+           o == FZ_FROM_CMPLOG ? "cmplog" : "mutation";
 }
 
 /* AFL++'s file names: id:NNNNNN, for a crash its signal (sig:NN), where it came from,
@@ -493,6 +557,7 @@ static bool unique_outcome(struct fuzzer *f, uint8_t *seen, const char *what)
 static void judge(struct fuzzer *f, enum outcome out, int status, const char *why)
 {
     f->execs++;
+    f->judged_new = false;
     int news = 0;
     if (f->map.npages) {
         buffer_copy(f, &f->map, f->trace, f->map.len, false);
@@ -543,6 +608,9 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         save_input(f, f->queue_dir, e->id, "", what);
         f->execs_at_last_new = f->execs;
         f->last_find_time = (uint64_t)time(NULL);
+        f->judged_new = true;
+        if (f->cur_origin == FZ_FROM_CMPLOG)
+            f->cmplog_kept++;
         if (f->cur_origin == FZ_FROM_SOLVER)
             f->solver_kept++;
         else if (f->cur_origin == FZ_FROM_SYNC)
@@ -575,6 +643,11 @@ static void next_input(struct fuzzer *f)
         struct fz_entry *e = &f->pending.entries[--f->pending.n];
         take_input(f, e, FZ_FROM_SOLVER);
         free(e->data);
+    } else if (f->cmp_pending.n) { /* input-to-state candidates */
+        struct fz_entry *e = &f->cmp_pending.entries[f->cmp_pending.n - 1];
+        take_input(f, e, FZ_FROM_CMPLOG);
+        free(e->data);
+        f->cmp_pending.n--;
     } else if (f->synced.n) { /* then what the other instances found */
         struct fz_entry *e = &f->synced.entries[f->synced.n - 1];
         take_input(f, e, FZ_FROM_SYNC);
@@ -669,10 +742,12 @@ static void write_stats(struct fuzzer *f, double t)
                 "symhv snapshot\ncommand_line      : symhv fuzz\n", name, SYMHV_VERSION);
     text_printf(&s, "total_crashes     : %llu\ntotal_hangs       : %llu\nconcolic_runs     : %llu\n"
                 "solver_inputs     : %llu\nsolver_inputs_kept: %llu\nsync_imported     : %llu\n"
+                "cmplog_inputs     : %llu\ncmplog_inputs_kept: %llu\n"
                 "last_restore_pages: %llu\nrestore_us_avg    : %.1f\nguest_ram_mib     : %llu\n",
                 (unsigned long long)f->total_crashes, (unsigned long long)f->total_hangs,
                 (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
                 (unsigned long long)f->solver_kept, (unsigned long long)f->imported,
+                (unsigned long long)f->cmplog_inputs, (unsigned long long)f->cmplog_kept,
                 (unsigned long long)f->restored_pages,
                 f->restores ? f->restore_seconds * 1e6 / (double)f->restores : 0.0,
                 (unsigned long long)(f->vm->mem.bytes >> 20));
@@ -773,6 +848,9 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
                      longer, f->queue.n, (unsigned long long)f->input.len);
     } else {
         judge(f, req == REQ_HANG ? OUT_HANG : crash ? OUT_CRASH : OUT_OK, status, why);
+        if (f->cmplog_ready && req != REQ_HANG &&
+            (f->judged_new || f->cur_origin == FZ_FROM_SEED))
+            input_to_state(f);
         if (f->cur_concolic) {
             int found = engine_concolic_collect(f->engine, add_solver_input, f);
             hv_info("fuzz: concolic run gave %d new inputs", found);

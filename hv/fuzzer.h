@@ -37,6 +37,7 @@ struct fuzz_config {
     const char *instance;      /* -M/-S NAME: this instance (out_dir is sync_dir/NAME) */
     bool main_instance;        /* -M (recorded; symhv's instances all work alike) */
     double sync_every_s;       /* import from the other instances this often */
+    bool no_cmplog;            /* ignore the target's compare log (for comparisons) */
 };
 
 struct fuzzer;

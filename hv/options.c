@@ -63,6 +63,9 @@ static const char usage_text[] =
     "                        OUT/NAME and imports what the other instances (symhv or\n"
     "                        AFL++) publish in OUT/*/queue (-M and -S act alike in symhv)\n"
     "      --sync-every SEC  how often to import from the other instances (default 60)\n"
+    "      --no-cmplog       ignore the target's compare log (targets built by\n"
+    "                        symhv-build-fuzzer log their compares; symhv puts the compared\n"
+    "                        values into inputs, as AFL++'s CMPLOG does)\n"
     "  -t MS                 as in afl-fuzz: --exec-timeout\n"
     "  -V SEC                as in afl-fuzz: --max-time\n"
     "  (-m and -c mean other things in afl-fuzz and are refused: use --mem, --cmdline;\n"
@@ -141,7 +144,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
            OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
            OPT_CONCOLIC_TIMEOUT, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
            OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
-           OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT };
+           OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT, OPT_NO_CMPLOG };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, OPT_INITRD },
@@ -162,6 +165,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         { "symex-max-memory", required_argument, NULL, OPT_SYMEX_MEM },
         { "symex-max-time", required_argument, NULL, OPT_SYMEX_TIME },
         { "sync-every", required_argument, NULL, OPT_SYNC_EVERY },
+        { "no-cmplog", no_argument, NULL, OPT_NO_CMPLOG },
         { "smp", required_argument, NULL, 's' },
         /* long forms keep their meaning in `symhv fuzz`, where the letters are AFL++'s */
         { "mem", required_argument, NULL, OPT_MEM },
@@ -307,6 +311,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             break;
         case 'x': opt->fuzz.dict_path = optarg; break;
         case OPT_UNTIL_CRASH: opt->fuzz.until_crash = true; break;
+        case OPT_NO_CMPLOG: opt->fuzz.no_cmplog = true; break;
         case OPT_EXEC_TIMEOUT:
             if (parse_uint(optarg, 3600000, &n) < 0 || n == 0) {
                 hv_error("--exec-timeout expects milliseconds (1 to 3600000), got '%s'", optarg);

@@ -96,7 +96,7 @@ START_TEST(mutation_alone_misses_the_magic)
     expect_symhv((const char *const[]){ "fuzz", "-v", "-i", seed_dir(), "-o", out, "--kernel",
                                         "@symhv-kernel", "--target", "@fuzz_magic",
                                         "--concolic-every", "0", "--max-execs", "4000",
-                                        "--rng-seed", "7", NULL },
+                                        "--rng-seed", "7", "--no-cmplog", NULL },
                  0, NULL, NULL);
     ck_assert_int_eq(stat_value(out, "execs_done"), 4000);
     ck_assert_int_gt(stat_value(out, "edges_found"), 0);
@@ -111,7 +111,7 @@ START_TEST(hybrid_run_finds_the_crash_and_it_replays)
     expect_symhv((const char *const[]){ "fuzz", "-v", "-i", seed_dir(), "-o", out, "--smp", "2",
                                         "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
                                         "--concolic-every", "300", "--max-execs", "20000",
-                                        "--until-crash", "--rng-seed", "7", NULL },
+                                        "--until-crash", "--rng-seed", "7", "--no-cmplog", NULL },
                  0, NULL, "fuzz: crash #1 (guest program crashed: page fault (#PF)");
     ck_assert_int_ge(stat_value(out, "solver_inputs_kept"), 1);
     ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
@@ -323,12 +323,12 @@ START_TEST(instances_share_finds_through_the_sync_dir)
     expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", sync, "-M", "a", "--kernel",
                                         "@symhv-kernel", "--target", "@fuzz_magic",
                                         "--concolic-every", "300", "--max-execs", "3000",
-                                        "--rng-seed", "7", NULL },
+                                        "--rng-seed", "7", "--no-cmplog", NULL },
                  0, NULL, NULL);
     ck_assert_int_ge(instance_stat(sync, "a", "solver_inputs_kept"), 1);
     const char *b_args[] = { "fuzz", "-v", "-i", seeds, "-o", sync, "-S", "b", "--kernel",
                              "@symhv-kernel", "--target", "@fuzz_magic", "--concolic-every",
-                             "0", "--max-execs", "300", "--rng-seed", "7", NULL };
+                             "0", "--max-execs", "300", "--rng-seed", "7", "--no-cmplog", NULL };
     expect_symhv(b_args, 0, NULL, "inputs imported from the other instances");
     char dir[600];
     snprintf(dir, sizeof dir, "%s/b/queue", sync);
@@ -459,6 +459,38 @@ START_TEST(resumed_campaign_keeps_counters_and_known_crashes)
 }
 END_TEST
 
+
+/* The compare log (input-to-state): without the solver, the 4-byte magic is put into an
+ * input from the compare that rejects it, and the TLV parser's record (type 7, length
+ * 0x41, then 65 bytes: inputs must grow) is found from a 6-byte seed in every run. */
+START_TEST(compare_log_gets_past_magic_values)
+{
+    static const char *const rng[] = { "1", "2", "3" };
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "0", "--max-execs", "4000",
+                                        "--until-crash", "--rng-seed", rng[_i], NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    ck_assert_int_ge(stat_value(out, "cmplog_inputs_kept"), 1);
+    ck_assert_int_eq(stat_value(out, "solver_inputs"), 0);
+
+    out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seed_dir_of("\x01\x02" "AB\x03"), "-o", out,
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_tlv",
+                                        "--concolic-every", "0", "--max-execs", "20000",
+                                        "--until-crash", "--rng-seed", rng[_i], NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    const char *crash = first_file(out, "crashes");
+    ck_assert_ptr_nonnull(crash);
+    expect_symhv((const char *const[]){ "replay", crash, "--kernel", "@symhv-kernel", "--initrd",
+                                        "@fuzz_tlv", NULL },
+                 126, NULL, "page fault (#PF)");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -478,6 +510,7 @@ int main(void)
     tcase_add_test(tc, afl_plus_plus_and_symhv_import_each_other);
     tcase_add_test(tc, afl_letters_are_honoured_or_refused);
     tcase_add_test(tc, resumed_campaign_keeps_counters_and_known_crashes);
+    tcase_add_loop_test(tc, compare_log_gets_past_magic_values, 0, 3);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -124,6 +124,59 @@ START_TEST(dictionary_tokens)
 }
 END_TEST
 
+
+struct collected {
+    int n;
+    uint8_t data[8][64];
+    uint32_t len[8];
+};
+
+static void collect(void *ctx, const uint8_t *data, uint32_t len)
+{
+    struct collected *c = ctx;
+    if (c->n < 8 && len <= 64) {
+        memcpy(c->data[c->n], data, len);
+        c->len[c->n++] = len;
+    }
+}
+
+/* Input-to-state: the compared operand's bytes replace the input's where they occur
+ * (as they are and byte-swapped); a string may extend the input. */
+START_TEST(compared_values_go_into_the_input)
+{
+    uint8_t scratch[64];
+    struct collected got = { 0 };
+    const uint8_t input[] = { 'x', 0x11, 0x22, 0x33, 0x44, 'y' };
+    struct fz_compare c = { .size = 4, .a_len = 4 };
+    uint32_t a = 0x44332211, b = 0x5a46484d; /* the input held a (little-endian) */
+    memcpy(c.a, &a, 4);
+    memcpy(c.b, &b, 4);
+    ck_assert_uint_eq(fz_i2s_candidates(input, sizeof input, &c, 1, 64, scratch, collect, &got, 16), 1);
+    ck_assert_mem_eq(got.data[0], "xMHFZy", 6);
+
+    /* big-endian in the input: found byte-swapped */
+    got.n = 0;
+    const uint8_t be[] = { 0x44, 0x33, 0x22, 0x11 };
+    ck_assert_uint_eq(fz_i2s_candidates(be, 4, &c, 1, 64, scratch, collect, &got, 16), 1);
+    ck_assert_mem_eq(got.data[0], "ZFHM", 4);
+
+    /* a string compare: "pa" in the input becomes "password", longer than the input */
+    got.n = 0;
+    struct fz_compare s = { .size = 8, .a_len = 2 };
+    memcpy(s.a, "pa", 2);
+    memcpy(s.b, "password", 8);
+    const uint8_t text[] = { 'i', 'd', 'p', 'a' };
+    ck_assert_uint_eq(fz_i2s_candidates(text, 4, &s, 1, 64, scratch, collect, &got, 16), 1);
+    ck_assert_uint_eq(got.len[0], 10);
+    ck_assert_mem_eq(got.data[0], "idpassword", 10);
+    /* never past max_len, and within the budget */
+    got.n = 0;
+    ck_assert_uint_eq(fz_i2s_candidates(text, 4, &s, 1, 6, scratch, collect, &got, 16), 1);
+    ck_assert_uint_eq(got.len[0], 6);
+    ck_assert_uint_eq(fz_i2s_candidates(text, 4, &s, 1, 64, scratch, collect, &got, 0), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz-lib");
@@ -133,6 +186,7 @@ int main(void)
     tcase_add_test(tc, coverage_buckets_and_novelty);
     tcase_add_test(tc, atomic_writes_and_corpus_loading);
     tcase_add_test(tc, dictionary_tokens);
+    tcase_add_test(tc, compared_values_go_into_the_input);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

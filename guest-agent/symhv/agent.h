@@ -41,6 +41,10 @@ void symhv_assume(int cond);
  * from and returns the length of the input symhv wrote into buf[0..maxlen). coverage
  * (may be NULL) is the target's edge map of map_size bytes, read after each execution. */
 long symhv_fuzz_start(void *buf, size_t maxlen, uint8_t *coverage, size_t map_size);
+/* Before symhv_fuzz_start: the target's compare log (struct symhv_cmplog in
+ * symhv/coverage.h), which symhv reads after executions to put compared values into
+ * inputs (AFL++'s CMPLOG, input-to-state). 0, or negative outside symhv fuzz. */
+long symhv_fuzz_cmplog(void *log, size_t size);
 /* End one execution; status != 0 counts as a crash. Does not return under symhv fuzz. */
 void symhv_fuzz_end(int status);
 

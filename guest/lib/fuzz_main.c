@@ -21,6 +21,7 @@ int main(void)
     long max_len = guest_arg("max_len", 4096);
     if (max_len <= 0 || max_len > (long)sizeof input)
         max_len = sizeof input;
+    symhv_fuzz_cmplog(&symhv_cmplog, sizeof symhv_cmplog); /* refused outside symhv fuzz */
     long n = symhv_fuzz_start(input, (size_t)max_len, symhv_coverage_map,
                               sizeof symhv_coverage_map);
     if (n < 0) {

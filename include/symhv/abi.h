@@ -124,6 +124,9 @@ enum symhv_hypercall {
     SYMHV_HC_FUZZ_START = 22,    /* arg0 = buf, arg1 = max len, arg2 = coverage map,
                                     arg3 = map size: snapshot; -> this input's length */
     SYMHV_HC_FUZZ_END = 23,      /* arg0 = status (0 = fine): end one execution */
+    SYMHV_HC_FUZZ_CMPLOG = 24,   /* arg0 = compare log (struct symhv_cmplog), arg1 = its
+                                    size: before FUZZ_START; symhv reads the operands the
+                                    target compared (-EINVAL outside symhv fuzz or late) */
 };
 
 /* Issue hypercall `nr` (the agent instruction; the kernel uses it too). */

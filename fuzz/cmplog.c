@@ -1,0 +1,73 @@
+/* Input-to-state (AFL++'s CMPLOG, after REDQUEEN): the target logged the operands of its
+ * comparisons; where one operand's bytes appear in the input, the input probably became
+ * that operand, so an input with the other operand's bytes there is likely to take the
+ * other side of the comparison. Numbers are tried as they are and byte-swapped (a
+ * big-endian field), strings may extend the input. */
+#include <string.h>
+
+#include "fuzz.h"
+
+static void swap_bytes(uint8_t *v, unsigned n)
+{
+    for (unsigned i = 0; i < n / 2; i++) {
+        uint8_t t = v[i];
+        v[i] = v[n - 1 - i];
+        v[n - 1 - i] = t;
+    }
+}
+
+/* Every place `pattern` occurs in the input: emit the input with `with` there. */
+static size_t replace_all(const uint8_t *in, uint32_t len, const uint8_t *pattern,
+                          unsigned plen, const uint8_t *with, unsigned wlen, uint32_t max_len,
+                          uint8_t *scratch, fz_candidate_fn emit, void *ctx, size_t budget)
+{
+    size_t made = 0;
+    if (plen == 0 || plen > len || wlen == 0)
+        return 0;
+    for (uint32_t at = 0; at + plen <= len && made < budget; at++) {
+        if (memcmp(in + at, pattern, plen) != 0)
+            continue;
+        uint32_t out_len = len;
+        if (at + wlen > out_len)
+            out_len = at + wlen > max_len ? max_len : at + wlen;
+        memcpy(scratch, in, len);
+        memcpy(scratch + at, with, out_len - at < wlen ? out_len - at : wlen);
+        emit(ctx, scratch, out_len);
+        made++;
+    }
+    return made;
+}
+
+size_t fz_i2s_candidates(const uint8_t *input, uint32_t len, const struct fz_compare *cmps,
+                         size_t n, uint32_t max_len, uint8_t *scratch, fz_candidate_fn emit,
+                         void *ctx, size_t budget)
+{
+    size_t made = 0;
+    for (size_t i = 0; i < n && made < budget; i++) {
+        const struct fz_compare *c = &cmps[i];
+        unsigned size = c->size < FZ_CMP_BYTES ? c->size : FZ_CMP_BYTES;
+        unsigned a_len = c->a_len < FZ_CMP_BYTES ? c->a_len : FZ_CMP_BYTES;
+        if (size == 0)
+            continue;
+        bool number = size <= 8 && a_len == size && (size & (size - 1)) == 0;
+        /* one-byte numbers match everywhere: only where the whole input is short */
+        if (number && size == 1 && len > 64)
+            continue;
+        made += replace_all(input, len, c->a, a_len, c->b, size, max_len, scratch, emit, ctx,
+                            budget - made);
+        made += replace_all(input, len, c->b, size, c->a, a_len, max_len, scratch, emit, ctx,
+                            budget - made);
+        if (number && size > 1) {
+            uint8_t a[8], b[8];
+            memcpy(a, c->a, size);
+            memcpy(b, c->b, size);
+            swap_bytes(a, size);
+            swap_bytes(b, size);
+            made += replace_all(input, len, a, size, b, size, max_len, scratch, emit, ctx,
+                                budget - made);
+            made += replace_all(input, len, b, size, a, size, max_len, scratch, emit, ctx,
+                                budget - made);
+        }
+    }
+    return made;
+}
