@@ -7,13 +7,13 @@
 
 #include "fuzz.h"
 
-static void swap_bytes(uint8_t *v, unsigned n)
+/* The n-byte (2, 4 or 8) little-endian number at v, byte-swapped in place. */
+static void swap_bytes(uint8_t v[8], unsigned n)
 {
-    for (unsigned i = 0; i < n / 2; i++) {
-        uint8_t t = v[i];
-        v[i] = v[n - 1 - i];
-        v[n - 1 - i] = t;
-    }
+    uint64_t x = 0;
+    memcpy(&x, v, n);
+    x = __builtin_bswap64(x) >> (64 - 8 * n);
+    memcpy(v, &x, n);
 }
 
 /* Every place `pattern` occurs in the input: emit the input with `with` there. */

@@ -3,9 +3,16 @@
 
 #include "symhv/abi.h"
 
+/* Programs for symhv's kernel (built with SYMHV_AGENT_MMIO) call through the hypercall
+ * page straight from ring 3; elsewhere (the symhv-agent command in a Linux guest) the
+ * port, which needs I/O permission. */
 long symhv_hypercall(long nr, long arg0, long arg1, long arg2, long arg3)
 {
+#ifdef SYMHV_AGENT_MMIO
+    return symhv_mmio_hypercall(nr, arg0, arg1, arg2, arg3);
+#else
     return symhv_port_hypercall(nr, arg0, arg1, arg2, arg3);
+#endif
 }
 
 int symhv_make_symbolic(void *buf, size_t len, const char *name)

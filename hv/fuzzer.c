@@ -93,6 +93,12 @@ struct fuzzer {
     bool judged_new;           /* the execution just judged joined the queue */
     uint8_t *cmplog_copy, *cmp_scratch;
     uint64_t cmplog_inputs, cmplog_kept;
+    /* where one execution's time goes (bench-fuzz prints it): the target running, the
+     * end reaching the main thread and the vCPUs settling, judging, restoring, the next
+     * input placed; sums in seconds over `phase_samples` executions */
+    double t_released, t_posted; /* t_posted under lock (a vCPU thread sets it) */
+    double phase_exec, phase_settle, phase_judge, phase_restore, phase_next;
+    uint64_t phase_samples;
     uint64_t execs_before;     /* executions of the campaign before this run (resumed) */
     char cur_from[FZ_NAME_MAX]; /* FZ_FROM_SYNC: the instance the input came from */
     double last_sync;
@@ -336,6 +342,7 @@ static void post_request(struct fuzzer *f, enum request req, bool crash, int sta
         f->end_crash = crash;
         f->end_status = status;
         f->end_signal = signal;
+        f->t_posted = now_s();
         snprintf(f->end_why, sizeof f->end_why, "%s", why ? why : "");
         vm_begin_settle(f->vm);
         pthread_cond_broadcast(&f->cond);
@@ -616,7 +623,7 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         else if (f->cur_origin == FZ_FROM_SYNC)
             f->imported_kept++;
     }
-    if (f->map.npages)
+    if (f->map.npages && news == 2) /* only a new edge changes the count */
         f->edges = fz_count_edges(f->seen, f->map.len);
 }
 
@@ -707,6 +714,8 @@ static void next_input(struct fuzzer *f)
 
 /* ---- status ------------------------------------------------------------------------- */
 
+#define PHASE_US(f, field) ((f)->phase_samples ? (f)->field * 1e6 / (double)(f)->phase_samples : 0.0)
+
 /* fuzzer_stats in AFL++'s format and with its keys (afl-whatsup sources it as shell
  * assignments: keys are identifiers, values plain), symhv's own keys after them. */
 static void write_stats(struct fuzzer *f, double t)
@@ -743,14 +752,18 @@ static void write_stats(struct fuzzer *f, double t)
     text_printf(&s, "total_crashes     : %llu\ntotal_hangs       : %llu\nconcolic_runs     : %llu\n"
                 "solver_inputs     : %llu\nsolver_inputs_kept: %llu\nsync_imported     : %llu\n"
                 "cmplog_inputs     : %llu\ncmplog_inputs_kept: %llu\n"
-                "last_restore_pages: %llu\nrestore_us_avg    : %.1f\nguest_ram_mib     : %llu\n",
+                "last_restore_pages: %llu\nrestore_us_avg    : %.1f\nguest_ram_mib     : %llu\n"
+                "exec_us_avg       : %.1f\nsettle_us_avg     : %.1f\njudge_us_avg      : %.1f\n"
+                "restore_us_phase  : %.1f\nnext_input_us_avg : %.1f\n",
                 (unsigned long long)f->total_crashes, (unsigned long long)f->total_hangs,
                 (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
                 (unsigned long long)f->solver_kept, (unsigned long long)f->imported,
                 (unsigned long long)f->cmplog_inputs, (unsigned long long)f->cmplog_kept,
                 (unsigned long long)f->restored_pages,
                 f->restores ? f->restore_seconds * 1e6 / (double)f->restores : 0.0,
-                (unsigned long long)(f->vm->mem.bytes >> 20));
+                (unsigned long long)(f->vm->mem.bytes >> 20),
+                PHASE_US(f, phase_exec), PHASE_US(f, phase_settle), PHASE_US(f, phase_judge),
+                PHASE_US(f, phase_restore), PHASE_US(f, phase_next));
     if (s.failed || write_file_atomic(f->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("fuzz: cannot write %s/fuzzer_stats", f->out_dir);
     text_free(&s);
@@ -847,6 +860,7 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
                      "bytes, symhv_fuzz_start's max_len): they run cut to that length",
                      longer, f->queue.n, (unsigned long long)f->input.len);
     } else {
+        double t0 = now_s();
         judge(f, req == REQ_HANG ? OUT_HANG : crash ? OUT_CRASH : OUT_OK, status, why);
         if (f->cmplog_ready && req != REQ_HANG &&
             (f->judged_new || f->cur_origin == FZ_FROM_SEED))
@@ -855,8 +869,15 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
             int found = engine_concolic_collect(f->engine, add_solver_input, f);
             hv_info("fuzz: concolic run gave %d new inputs", found);
         }
+        double t1 = now_s();
         if (restore(f) < 0)
             return false;
+        double t2 = now_s();
+        next_input(f);
+        f->phase_judge += t1 - t0;
+        f->phase_restore += t2 - t1;
+        f->phase_next += now_s() - t2;
+        return true;
     }
     next_input(f);
     return true;
@@ -899,8 +920,15 @@ bool fuzzer_tick(struct fuzzer *f)
         }
         return true;
     }
+    double t_posted = f->t_posted; /* set before the request we read under the lock */
     if (!vm_wait_settled(vm))
         return false; /* the VM stops */
+    double t_settled = now_s();
+    if (req == REQ_END && f->t_released > 0) {
+        f->phase_exec += t_posted - f->t_released;
+        f->phase_settle += t_settled - t_posted;
+        f->phase_samples++;
+    }
     bool go = between_executions(f, req, crash, st, why);
     if (!go)
         vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
@@ -911,6 +939,7 @@ bool fuzzer_tick(struct fuzzer *f)
     bool more = go && !limits_reached(f);
     if (!more)
         vm_request_stop(vm, vm_is_stopping(vm) ? vm->exit_status : 0);
+    f->t_released = now_s();
     vm_resume_settled(vm); /* the stopped vCPUs see the stop and leave */
     return more;
 }

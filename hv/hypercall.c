@@ -161,13 +161,9 @@ void hypercall_register(struct hypercalls *h, unsigned nr, hc_fn fn, void *opaqu
 }
 
 /* The agent instruction: `in eax, dx` (32 bits) from the port. */
-static void hc_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, bool in,
-                   void *opaque)
+/* One call: the registers say which and with what; the result goes to `data`. */
+static void dispatch(struct hypercalls *h, struct vcpu *v, uint8_t *data, unsigned size)
 {
-    (void)port;
-    struct hypercalls *h = opaque;
-    if (!in)
-        return; /* writes to the port mean nothing */
     int32_t result = -SYMHV_ENOSYS;
     struct kvm_regs regs;
     struct kvm_sregs sregs;
@@ -193,6 +189,27 @@ static void hc_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, 
     memcpy(data, &result, 4);
 }
 
+static void hc_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, bool in,
+                   void *opaque)
+{
+    (void)port;
+    if (in) /* writes to the port mean nothing */
+        dispatch(opaque, v, data, size);
+}
+
+/* A read of the hypercall page's first word is a call; anything else reads as 0xff. */
+static void hc_mmio(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, bool is_write,
+                    void *opaque)
+{
+    if (is_write)
+        return;
+    if (gpa != SYMHV_HC_MMIO_ADDR) {
+        memset(data, 0xff, len);
+        return;
+    }
+    dispatch(opaque, v, data, len);
+}
+
 int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *console)
 {
     memset(h, 0, sizeof *h);
@@ -207,5 +224,8 @@ int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *conso
     hypercall_register(h, SYMHV_HC_KILL, hc_kill, h);
     hypercall_register(h, SYMHV_HC_ASSUME, hc_assume, h);
     hypercall_register(h, SYMHV_HC_FUZZ_END, hc_fuzz_end, h);
-    return vm_register_pio(vm, SYMHV_HYPERCALL_PORT, 1, hc_pio, h);
+    if (vm_register_pio(vm, SYMHV_HYPERCALL_PORT, 1, hc_pio, h) < 0)
+        return -1;
+    /* RAM tops out below it (3 GiB): the page never overlaps RAM */
+    return vm_register_mmio(vm, SYMHV_HC_MMIO_ADDR, SYMHV_HC_MMIO_SIZE, hc_mmio, h);
 }

@@ -196,6 +196,14 @@ static int handle_mmio(struct vcpu *v)
             crashed(v, "the access to trapped guest RAM could not be served", 11);
         return 0;
     }
+    for (unsigned i = 0; i < vm->nmmio; i++) {
+        const struct mmio_range *r = &vm->mmio[i];
+        if (gpa >= r->base && gpa - r->base < r->len && len <= sizeof run->mmio.data &&
+            len <= r->len - (gpa - r->base)) {
+            r->fn(v, gpa, run->mmio.data, len, run->mmio.is_write, r->opaque);
+            return 0;
+        }
+    }
     char why[256];
     /* reads exit before the instruction retires, writes after it */
     snprintf(why, sizeof why,

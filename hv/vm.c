@@ -176,6 +176,25 @@ int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void 
     return 0;
 }
 
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_fn fn, void *opaque)
+{
+    if (len == 0 || base + len < base || base < vm->mem.bytes || vm->nmmio == VM_MAX_MMIO) {
+        hv_error("cannot register MMIO range 0x%llx+%llu", (unsigned long long)base,
+                 (unsigned long long)len);
+        return -1;
+    }
+    for (unsigned i = 0; i < vm->nmmio; i++) {
+        const struct mmio_range *r = &vm->mmio[i];
+        if (base < r->base + r->len && r->base < base + len) {
+            hv_error("MMIO range 0x%llx+%llu overlaps another", (unsigned long long)base,
+                     (unsigned long long)len);
+            return -1;
+        }
+    }
+    vm->mmio[vm->nmmio++] = (struct mmio_range){ base, len, fn, opaque };
+    return 0;
+}
+
 void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque)
 {
     vm->ram_trap = ops;

@@ -76,6 +76,16 @@ struct pio_range {
     void *opaque;
 };
 
+/* ---- the MMIO bus: guest-physical ranges outside RAM that devices serve ---- */
+typedef void (*mmio_fn)(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len,
+                        bool is_write, void *opaque);
+#define VM_MAX_MMIO 8
+struct mmio_range {
+    uint64_t base, len;
+    mmio_fn fn;
+    void *opaque;
+};
+
 /* ---- the RAM trap ---- */
 struct ram_trap_ops {
     /* A read of [gpa, gpa+len) exited (before the instruction retires): fill data, or
@@ -119,6 +129,8 @@ struct vm {
     /* the hooks (set before the vCPUs start, read-only afterwards) */
     struct pio_range pio[VM_MAX_PIO];
     unsigned npio;
+    struct mmio_range mmio[VM_MAX_MMIO];
+    unsigned nmmio;
     const struct ram_trap_ops *ram_trap;
     void *ram_trap_opaque;
     guest_end_fn end_fn;
@@ -148,6 +160,8 @@ void vm_destroy(struct vm *vm);
 /* Devices and features hook in (before vcpus_start). */
 __attribute__((warn_unused_result))
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque);
+__attribute__((warn_unused_result))
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_fn fn, void *opaque);
 void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque);
 void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque);
 

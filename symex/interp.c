@@ -914,6 +914,11 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
     case ZYDIS_MNEMONIC_PREFETCHT2: case ZYDIS_MNEMONIC_PREFETCHNTA:
         return EX_OK;
     case ZYDIS_MNEMONIC_MOV: /* (segment and control registers end up unsupported) */
+        if (s->agent_mmio_addr && s->port_in && o1->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+            o0->type == ZYDIS_OPERAND_TYPE_REGISTER && o0->reg.value == ZYDIS_REGISTER_EAX &&
+            access_address(s, in, o1) == s->agent_mmio_addr &&
+            s->port_in(s->port_opaque, s, SX_PORT_MMIO, 4))
+            return EX_OK; /* the agent's call through the hypercall page */
         TRY(op_read(s, in, o1, o0->size, &b));
         return op_write(s, in, o0, b);
     case ZYDIS_MNEMONIC_MOVZX:
@@ -1165,6 +1170,7 @@ enum sx_status sx_step(struct sx_state *s)
     }
     in.pc = s->rip;
     in.next = s->rip + in.d.length;
+    s->insn_pc = in.pc;
 
     in.locked = (in.d.attributes & ZYDIS_ATTRIB_HAS_LOCK) ||
                 (in.d.mnemonic == ZYDIS_MNEMONIC_XCHG &&

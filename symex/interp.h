@@ -66,6 +66,8 @@ enum sx_status {
     SX_BAD_FETCH,    /* RIP points at unmapped or undecodable bytes */
 };
 
+#define SX_PORT_MMIO 0xffffu /* port_in's `port` for a load from agent_mmio_addr */
+
 struct sx_state {
     struct sx_ctx *ctx;
     struct sx_val gpr[16];   /* width 64 */
@@ -85,6 +87,10 @@ struct sx_state {
      * the instruction); false: not modelled (the CPU runs it). */
     bool (*port_in)(void *opaque, struct sx_state *s, uint16_t port, unsigned size);
     void *port_opaque;
+    /* Optional: the address of a device word whose 32-bit load into eax is that same
+     * agent call (symhv's hypercall page); the hook is called with port SX_PORT_MMIO. */
+    uint64_t agent_mmio_addr;
+    uint64_t insn_pc;        /* the address of the instruction being executed */
 
     /* Report (once per mnemonic) instructions that had to be concretised. */
     void (*report)(void *opaque, const char *message);

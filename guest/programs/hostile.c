@@ -123,6 +123,10 @@ static long wild_calls(void *arg)
         default: /* a core number (exit) or kill, smuggled in past 32 bits: the kernel
                   * forwards it (it looks like an agent number), the VMM must refuse it */
             expect("exit past 32 bits", hc(t, 0x100000000l | SYMHV_HC_EXIT, 7, 0, 0, 0) < 0, 1);
+            /* through the hypercall page the VMM sees ring 3 itself: core numbers refused */
+            expect("exit from ring 3", hc(t, SYMHV_HC_EXIT, 7, 0, 0, 0) < 0, 1);
+            expect("panic from ring 3",
+                   hc(t, SYMHV_HC_PANIC, (uint64_t)(uintptr_t)"boom", 0, 0, 0) < 0, 1);
             expect("kill past 32 bits",
                    hc(t, 0x100000000l | SYMHV_HC_KILL, 7, (uint64_t)(uintptr_t)"x", 0, 0) < 0, 1);
             break;

@@ -101,6 +101,13 @@ static inline uint64_t symhv_pv_clock_tsc(const volatile struct symhv_pv_clock *
  * callers may use the agent's numbers only (>= SYMHV_HC_AGENT_FIRST).
  */
 #define SYMHV_HC_FROM_USER 0x80000000u
+/* The same call as a 32-bit read from this guest-physical page (outside RAM, mapped
+ * user-accessible by symhv's identity map): `mov eax, [SYMHV_HC_MMIO_ADDR]` with the
+ * registers above. A ring-3 program reaches the VMM with it directly, without a trip
+ * through its kernel (ring 0 is slow to emulate on PVM hosts); the caller's CPL decides
+ * the rights, as for IN. */
+#define SYMHV_HC_MMIO_ADDR 0xf0000000u
+#define SYMHV_HC_MMIO_SIZE 0x1000u
 enum symhv_hypercall {
     SYMHV_HC_NOP = 0,
     SYMHV_HC_WRITE = 1,      /* arg0 = buf, arg1 = len: write to symhv's stdout */
@@ -138,6 +145,20 @@ static inline long symhv_port_hypercall(long nr, long a0, long a1, long a2, long
     __asm__ volatile("inl %%dx, %%eax"
                      : "=a"(result)
                      : "d"(SYMHV_HYPERCALL_PORT), "D"(nr), "S"(a0), "c"(a1), "r"(r8), "r"(r9)
+                     : "memory");
+    return (int)result;
+}
+
+/* The same through the hypercall page (symhv's guests: see SYMHV_HC_MMIO_ADDR). */
+static inline long symhv_mmio_hypercall(long nr, long a0, long a1, long a2, long a3)
+{
+    unsigned int result;
+    register long r8 __asm__("r8") = a2;
+    register long r9 __asm__("r9") = a3;
+    __asm__ volatile("movl (%[page]), %%eax"
+                     : "=a"(result)
+                     : [page] "r"((unsigned long)SYMHV_HC_MMIO_ADDR), "D"(nr), "S"(a0), "c"(a1),
+                       "r"(r8), "r"(r9)
                      : "memory");
     return (int)result;
 }

@@ -359,10 +359,11 @@ static bool agent_call(void *opaque, struct sx_state *st, uint16_t port, unsigne
 {
     struct agent_ctx *a = opaque;
     struct session *s = a->s;
-    if (port != SYMHV_HYPERCALL_PORT || size != 4 || st->gpr[SX_RDI].e)
+    if ((port != SYMHV_HYPERCALL_PORT && port != SX_PORT_MMIO) || size != 4 ||
+        st->gpr[SX_RDI].e)
         return false;
     uint64_t nr = (uint64_t)st->gpr[SX_RDI].c & ~(uint64_t)SYMHV_HC_FROM_USER;
-    uint64_t pc = st->rip - 1; /* the hook runs after rip moved past the 1-byte `in` */
+    uint64_t pc = st->insn_pc;
     char line[8192];
     if (nr == SYMHV_HC_ASSUME) {
         struct sx_val cond = st->gpr[SX_RSI];
@@ -426,6 +427,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
     struct agent_ctx agent = { s, slot };
     st.port_in = agent_call;
     st.port_opaque = &agent;
+    st.agent_mmio_addr = SYMHV_HC_MMIO_ADDR;
 
     slot->stop = SC_STOP_CONCRETE;
     for (uint64_t steps = 1;; steps++) {
