@@ -1,4 +1,8 @@
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +42,52 @@ static int parse_token(const char *line, uint8_t *out, uint32_t *len)
     return n ? 0 : -1;
 }
 
+static void add_token(struct fz_dict *d, const uint8_t *tok, uint32_t len)
+{
+    d->tokens = realloc(d->tokens, (d->n + 1) * sizeof *d->tokens);
+    d->lens = realloc(d->lens, (d->n + 1) * sizeof *d->lens);
+    if (!d->tokens || !d->lens)
+        abort();
+    d->tokens[d->n] = malloc(len);
+    if (!d->tokens[d->n])
+        abort();
+    memcpy(d->tokens[d->n], tok, len);
+    d->lens[d->n++] = len;
+}
+
+/* A directory (afl-fuzz -x DIR): each regular file is one token, its whole contents (at
+ * most FZ_DICT_FILE_MAX bytes, as AFL++ limits them). */
+static int load_dir(struct fz_dict *d, const char *path, char *err, size_t err_size)
+{
+    DIR *dir = opendir(path);
+    if (!dir) {
+        snprintf(err, err_size, "cannot read dictionary directory %s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (struct dirent *e; (e = readdir(dir));) {
+        char file[PATH_MAX + 300];
+        struct stat st;
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        if (e->d_name[0] == '.' || stat(file, &st) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_size == 0 || st.st_size > FZ_DICT_FILE_MAX)
+            continue;
+        uint8_t tok[FZ_DICT_FILE_MAX];
+        FILE *f = fopen(file, "rb");
+        size_t n = f ? fread(tok, 1, sizeof tok, f) : 0;
+        if (f)
+            fclose(f);
+        if (n)
+            add_token(d, tok, (uint32_t)n);
+    }
+    closedir(dir);
+    return 0;
+}
+
 int fz_dict_load(struct fz_dict *d, const char *path, char *err, size_t err_size)
 {
-    memset(d, 0, sizeof *d);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return load_dir(d, path, err, err_size);
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, err_size, "cannot open dictionary %s", path);
@@ -60,18 +107,9 @@ int fz_dict_load(struct fz_dict *d, const char *path, char *err, size_t err_size
         if (parse_token(p, tok, &len) < 0) {
             snprintf(err, err_size, "%s:%u: not a token", path, lineno);
             fclose(f);
-            fz_dict_free(d);
             return -1;
         }
-        d->tokens = realloc(d->tokens, (d->n + 1) * sizeof *d->tokens);
-        d->lens = realloc(d->lens, (d->n + 1) * sizeof *d->lens);
-        if (!d->tokens || !d->lens)
-            abort();
-        d->tokens[d->n] = malloc(len);
-        if (!d->tokens[d->n])
-            abort();
-        memcpy(d->tokens[d->n], tok, len);
-        d->lens[d->n++] = len;
+        add_token(d, tok, len);
     }
     fclose(f);
     return 0;

@@ -49,13 +49,15 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
                               enum fz_origin origin);
 
 /* ---- dictionary tokens (-x FILE: one token per line, "quoted" with \xNN escapes, or
- * AFL's name="value") ---- */
+ * AFL's name="value"; -x DIR: one token per file) ---- */
+#define FZ_DICT_FILE_MAX 128
 struct fz_dict {
     uint8_t **tokens;
     uint32_t *lens;
     size_t n;
 };
-/* 0, or -1 with a message in err. */
+/* Add the tokens of a dictionary file or directory to d (zeroed before the first).
+ * 0, or -1 with a message in err. */
 int fz_dict_load(struct fz_dict *d, const char *path, char *err, size_t err_size);
 void fz_dict_free(struct fz_dict *d);
 

@@ -254,9 +254,17 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     f->nseeds = f->queue.n;
     f->crashes = fz_count_files(f->crash_dir);
     f->hangs = fz_count_files(f->hang_dir);
-    if (cfg->dict_path && fz_dict_load(&f->dict, cfg->dict_path, err, sizeof err) < 0) {
-        hv_error("fuzz: %s", err);
-        goto fail;
+    for (unsigned i = 0; i < cfg->ndicts; i++) {
+        size_t before = f->dict.n;
+        if (fz_dict_load(&f->dict, cfg->dict_paths[i], err, sizeof err) < 0) {
+            hv_error("fuzz: %s", err);
+            goto fail;
+        }
+        if (f->dict.n == before) {
+            hv_error("fuzz: the dictionary %s holds no tokens", cfg->dict_paths[i]);
+            goto fail;
+        }
+        hv_info("fuzz: %zu dictionary tokens from %s", f->dict.n - before, cfg->dict_paths[i]);
     }
     fz_rng_seed(&f->rng, cfg->seed ? cfg->seed : (uint64_t)time(NULL) ^ (uint64_t)getpid());
     f->cur = malloc(FZ_MAX_INPUT);
@@ -801,13 +809,22 @@ static void status(struct fuzzer *f, bool final)
     if (!final && t - f->last_status < (f->tty ? STATUS_PERIOD_S : STATS_PERIOD_S))
         return;
     f->last_status = t;
+    char last[32] = "none yet";
+    if (f->last_find_time)
+        snprintf(last, sizeof last, "%llus ago",
+                 (unsigned long long)((uint64_t)time(NULL) - f->last_find_time));
+    char imported[48] = "";
+    if (f->cfg.sync_dir)
+        snprintf(imported, sizeof imported, ", imported %llu kept",
+                 (unsigned long long)f->imported_kept);
     fprintf(stderr, "%ssymhv fuzz: %.0fs, %llu execs (%.0f/s), queue %zu, crashes %llu, "
-            "hangs %llu, edges %zu, solver inputs %llu (%llu kept)%s",
+            "hangs %llu, edges %zu, last find %s, cmplog %llu kept, solver inputs %llu "
+            "(%llu kept)%s%s",
             f->tty ? "\r\033[K" : "", t - f->started, (unsigned long long)f->execs,
-            (double)f->execs / (t - f->started + 1e-9), f->queue.n,
-            (unsigned long long)f->crashes, (unsigned long long)f->hangs, f->edges,
-            (unsigned long long)f->solver_inputs, (unsigned long long)f->solver_kept,
-            f->tty && !final ? "" : "\n");
+            (double)(f->execs - f->execs_before) / (t - f->started + 1e-9), f->queue.n,
+            (unsigned long long)f->crashes, (unsigned long long)f->hangs, f->edges, last,
+            (unsigned long long)f->cmplog_kept, (unsigned long long)f->solver_inputs,
+            (unsigned long long)f->solver_kept, imported, f->tty && !final ? "" : "\n");
 }
 
 /* ---- the main thread ------------------------------------------------------------------ */

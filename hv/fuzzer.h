@@ -24,7 +24,9 @@ struct console;
 struct fuzz_config {
     const char *in_dir;        /* seeds; may be NULL when resuming out_dir */
     const char *out_dir;
-    const char *dict_path;     /* NULL: no dictionary */
+#define FUZZ_MAX_DICTS 8
+    const char *dict_paths[FUZZ_MAX_DICTS]; /* -x FILE or DIR, repeatable */
+    unsigned ndicts;
     double exec_timeout_s;     /* per execution; then it is a hang */
     double concolic_timeout_s; /* for a concolic execution (interpreted: slower) */
     unsigned concolic_every;   /* executions between concolic runs (0: never) */

@@ -77,7 +77,9 @@ static const char usage_text[] =
     "      --plateau N       executions without new coverage that count as a plateau\n"
     "                        (default 1000)\n"
     "      --concolic-timeout SEC  limit of one concolic execution (default 120)\n"
-    "  -x, --dict FILE       dictionary tokens, one per line (AFL's name=\"value\" works)\n"
+    "  -x, --dict FILE|DIR   dictionary tokens: a file of AFL++ name=\"value\" lines (or\n"
+    "                        one plain token per line), or a directory with one token per\n"
+    "                        file; repeatable (up to 8)\n"
     "      --max-execs N     stop after N executions\n"
     "      --max-time SEC    stop after SEC seconds\n"
     "      --until-crash     stop at the first crash\n"
@@ -309,7 +311,13 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             if (optarg[0] == '0' && !optarg[1])
                 opt->engine.symex_max_memory = 0;
             break;
-        case 'x': opt->fuzz.dict_path = optarg; break;
+        case 'x':
+            if (opt->fuzz.ndicts == FUZZ_MAX_DICTS) {
+                hv_error("at most %d dictionaries (-x)", FUZZ_MAX_DICTS);
+                return OPTIONS_ERROR;
+            }
+            opt->fuzz.dict_paths[opt->fuzz.ndicts++] = optarg;
+            break;
         case OPT_UNTIL_CRASH: opt->fuzz.until_crash = true; break;
         case OPT_NO_CMPLOG: opt->fuzz.no_cmplog = true; break;
         case OPT_EXEC_TIMEOUT:

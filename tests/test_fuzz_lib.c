@@ -108,7 +108,7 @@ START_TEST(dictionary_tokens)
     write_text(dir, "dict", "# comment\nkw1=\"GET \"\n\"\\x00\\xffA\"\nplain\n");
     char path[1024], err[256];
     snprintf(path, sizeof path, "%s/dict", dir);
-    struct fz_dict d;
+    struct fz_dict d = { 0 };
     ck_assert_int_eq(fz_dict_load(&d, path, err, sizeof err), 0);
     ck_assert_uint_eq(d.n, 3);
     ck_assert_uint_eq(d.lens[0], 4);
@@ -119,8 +119,22 @@ START_TEST(dictionary_tokens)
     fz_dict_free(&d);
     write_text(dir, "bad", "x=\"\"\n");
     snprintf(path, sizeof path, "%s/bad", dir);
+    memset(&d, 0, sizeof d);
     ck_assert_int_eq(fz_dict_load(&d, path, err, sizeof err), -1);
     ck_assert_contains(err, "bad:1: not a token");
+    fz_dict_free(&d);
+    /* a directory: one token per file; loads add up */
+    char tokdir[1024];
+    snprintf(tokdir, sizeof tokdir, "%s/tokens", dir);
+    ck_assert_int_eq(mkdir(tokdir, 0755), 0);
+    write_text(tokdir, "a", "MAGIC");
+    write_text(tokdir, "b", "\x7f" "ELF");
+    memset(&d, 0, sizeof d);
+    snprintf(path, sizeof path, "%s/dict", dir);
+    ck_assert_int_eq(fz_dict_load(&d, path, err, sizeof err), 0);
+    ck_assert_int_eq(fz_dict_load(&d, tokdir, err, sizeof err), 0);
+    ck_assert_uint_eq(d.n, 5);
+    fz_dict_free(&d);
 }
 END_TEST
 
