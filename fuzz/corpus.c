@@ -12,8 +12,10 @@
 
 void fz_queue_free(struct fz_queue *q)
 {
-    for (size_t i = 0; i < q->n; i++)
+    for (size_t i = 0; i < q->n; i++) {
         free(q->entries[i].data);
+        free(q->entries[i].edges);
+    }
     free(q->entries);
     q->entries = NULL;
     q->n = q->cap = 0;
@@ -40,6 +42,8 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
     e->id = (uint32_t)q->n;
     e->concolic_done = false;
     e->from[0] = 0;
+    e->edges = NULL;
+    e->nedges = 0;
     q->n++;
     return e;
 }

@@ -34,6 +34,8 @@ struct fz_entry {
     uint32_t len;
     enum fz_origin origin;
     char from[FZ_NAME_MAX];  /* FZ_FROM_SYNC: the instance it came from */
+    uint32_t *edges;         /* queue entries: map indices it covered (schedule.c) */
+    uint32_t nedges;
     uint32_t id;
     bool concolic_done;      /* a concolic run started from it */
 };
@@ -87,6 +89,16 @@ int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_o
 size_t fz_count_files(const char *dir);
 /* The number after "key :" in an AFL++-style stats file; -1 if absent or unreadable. */
 int fz_stats_value(const char *path, const char *key, double *out);
+
+/* ---- the power schedule (schedule.c) ---- */
+#define FZ_ENTRY_EDGES 64 /* edges remembered per queue entry */
+/* Count one execution's classified trace into per-edge hit counts. */
+void fz_count_hits(uint32_t *hits, const uint8_t *trace, size_t n);
+/* Remember which edges an entry's execution covered (the first FZ_ENTRY_EDGES). */
+void fz_entry_set_edges(struct fz_entry *e, const uint8_t *trace, size_t n);
+/* The next entry to mutate: the rarest edge of three drawn at random wins (hits NULL:
+ * uniform). */
+size_t fz_pick(const struct fz_queue *q, const uint32_t *hits, struct fz_rng *r);
 
 /* ---- compare operands (cmplog.c) ---- */
 #define FZ_CMP_BYTES 32

@@ -74,6 +74,8 @@ struct fuzzer {
     struct fz_dict dict;
     struct fz_rng rng;
     uint8_t *seen, *trace;     /* coverage: buckets seen so far, this execution's map */
+    uint32_t *edge_hits;       /* executions that hit each edge (the power schedule) */
+    size_t cur_entry;          /* FZ_FROM_SEED: the queue entry being run */
     uint8_t *crash_seen, *hang_seen; /* coverage of crashing / hanging executions */
     char crash_whys[MAX_CRASH_WHYS][160];
     unsigned ncrash_whys;
@@ -302,6 +304,7 @@ void fuzzer_detach(struct fuzzer *f)
     free(f->cmp_scratch);
     fz_dict_free(&f->dict);
     free(f->seen);
+    free(f->edge_hits);
     free(f->trace);
     free(f->crash_seen);
     free(f->hang_seen);
@@ -382,19 +385,22 @@ static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
         goto refuse;
     if (!map_size)
         f->map = (struct guest_buffer){ 0 };
+    free(f->edge_hits);
+    f->edge_hits = calloc(alloc, sizeof *f->edge_hits);
     f->seen = calloc(1, alloc);
     f->trace = calloc(1, alloc);
     f->crash_seen = calloc(1, alloc);
     f->hang_seen = calloc(1, alloc);
     err = -SYMHV_EINVAL; /* out of host memory for the maps */
-    if (!f->seen || !f->trace || !f->crash_seen || !f->hang_seen)
+    if (!f->seen || !f->trace || !f->crash_seen || !f->hang_seen || !f->edge_hits)
         goto refuse;
     f->start_vcpu = c->v->index;
     post_request(f, REQ_SNAPSHOT, false, 0, 0, NULL);
     return 0; /* replaced by the first input's length when the vCPU is released */
 refuse:
-    free(f->seen), free(f->trace), free(f->crash_seen), free(f->hang_seen);
+    free(f->seen), free(f->trace), free(f->crash_seen), free(f->hang_seen), free(f->edge_hits);
     f->seen = f->trace = f->crash_seen = f->hang_seen = NULL;
+    f->edge_hits = NULL;
     f->input = f->map = (struct guest_buffer){ 0 };
     pthread_mutex_lock(&f->lock);
     f->start_claimed = false; /* a later call with good arguments may still start */
@@ -577,6 +583,11 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
     if (f->map.npages) {
         buffer_copy(f, &f->map, f->trace, f->map.len, false);
         fz_classify(f->trace, f->map.len);
+        if (out == OUT_OK) {
+            fz_count_hits(f->edge_hits, f->trace, f->map.len);
+            if (f->cur_origin == FZ_FROM_SEED && f->cur_entry < f->queue.n)
+                fz_entry_set_edges(&f->queue.entries[f->cur_entry], f->trace, f->map.len);
+        }
     }
     char what[160];
     if (out == OUT_CRASH && why && *why)
@@ -618,6 +629,7 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
     } else if (f->map.npages && (news = fz_merge_coverage(f->seen, f->trace, f->map.len)) &&
                f->cur_origin != FZ_FROM_SEED) { /* seeds are queued already */
         struct fz_entry *e = fz_queue_add(&f->queue, f->cur, f->cur_len, f->cur_origin);
+        fz_entry_set_edges(e, f->trace, f->map.len);
         char what[32];
         snprintf(what, sizeof what, "%s", news == 2 ? "+cov" : "+hits");
         save_input(f, f->queue_dir, e->id, "", what);
@@ -653,7 +665,8 @@ static void next_input(struct fuzzer *f)
         free(e->data);
         f->known.n--;
     } else if (f->seeds_left) { /* each seed once, as it is: the coverage baseline */
-        take_input(f, &f->queue.entries[f->queue.n - f->seeds_left--], FZ_FROM_SEED);
+        f->cur_entry = f->queue.n - f->seeds_left--;
+        take_input(f, &f->queue.entries[f->cur_entry], FZ_FROM_SEED);
     } else if (f->pending.n) { /* solver inputs first, newest last */
         struct fz_entry *e = &f->pending.entries[--f->pending.n];
         take_input(f, e, FZ_FROM_SOLVER);
@@ -689,7 +702,7 @@ static void next_input(struct fuzzer *f)
             f->cur_concolic = true;
             f->last_concolic_exec = f->execs;
         } else {
-            size_t k = fz_rng_below(&f->rng, f->queue.n);
+            size_t k = fz_pick(&f->queue, f->map.npages ? f->edge_hits : NULL, &f->rng);
             f->cur_len = fz_mutate(&f->rng, &f->queue, k, &f->dict, f->cur,
                                    (uint32_t)(f->input.len < FZ_MAX_INPUT ? f->input.len : FZ_MAX_INPUT));
             f->cur_origin = FZ_FROM_MUTATION;

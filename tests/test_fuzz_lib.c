@@ -191,6 +191,35 @@ START_TEST(compared_values_go_into_the_input)
 }
 END_TEST
 
+
+/* The schedule mutates the entry that reaches a rare edge more than its share. */
+START_TEST(rare_edges_are_favoured)
+{
+    struct fz_queue q = { 0 };
+    uint8_t trace[64] = { 0 };
+    uint32_t hits[64] = { 0 };
+    for (int i = 0; i < 10; i++) {
+        struct fz_entry *e = fz_queue_add(&q, (const uint8_t *)"x", 1, FZ_FROM_SEED);
+        memset(trace, 0, sizeof trace);
+        trace[1] = 1;                /* every entry: a common edge */
+        if (i == 7)
+            trace[40] = 1;           /* one entry: a rare one too */
+        fz_entry_set_edges(e, trace, sizeof trace);
+        fz_count_hits(hits, trace, sizeof trace);
+    }
+    for (int i = 0; i < 1000; i++)
+        hits[1]++;
+    ck_assert_uint_eq(hits[40], 1);
+    struct fz_rng r;
+    fz_rng_seed(&r, 1);
+    int rare = 0;
+    for (int i = 0; i < 1000; i++)
+        rare += fz_pick(&q, hits, &r) == 7;
+    ck_assert_int_gt(rare, 200); /* uniform would be about 100 */
+    fz_queue_free(&q);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz-lib");
@@ -201,6 +230,7 @@ int main(void)
     tcase_add_test(tc, atomic_writes_and_corpus_loading);
     tcase_add_test(tc, dictionary_tokens);
     tcase_add_test(tc, compared_values_go_into_the_input);
+    tcase_add_test(tc, rare_edges_are_favoured);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
