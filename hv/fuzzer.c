@@ -715,7 +715,7 @@ static void next_input(struct fuzzer *f)
     struct kvm_regs *regs = snapshot_regs(f->snap, f->start_vcpu);
     regs->rax = f->cur_len;
     struct vcpu *v = &f->vm->vcpus[f->start_vcpu];
-    if (vcpu_ioctl(v, KVM_SET_REGS, regs, "KVM_SET_REGS (the input length)") == 0)
+    if (vcpu_set_regs(v, regs) == 0)
         vcpu_state_replaced(v);
     if (f->cur_concolic) {
         f->concolic_runs++;

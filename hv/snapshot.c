@@ -51,15 +51,14 @@ static int save_cpu(struct vcpu *v, struct cpu_state *s, bool xsave)
 
 static int load_cpu(struct vcpu *v, struct cpu_state *s)
 {
-    /* sregs before regs (mode), events last (they refer to the loaded state) */
-    if (vcpu_ioctl(v, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS") < 0 ||
-        vcpu_ioctl(v, KVM_SET_REGS, &s->regs, "KVM_SET_REGS") < 0 ||
-        (s->xsave ? vcpu_ioctl(v, KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS") < 0 ||
+    /* registers and sregs go through kvm_run when they can (vcpu_load_regs) */
+    if ((s->xsave ? vcpu_ioctl(v, KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS") < 0 ||
                         vcpu_ioctl(v, KVM_SET_XSAVE, s->xsave, "KVM_SET_XSAVE") < 0
                   : vcpu_ioctl(v, KVM_SET_FPU, &s->fpu, "KVM_SET_FPU") < 0) ||
         vcpu_ioctl(v, KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC") < 0 ||
         vcpu_ioctl(v, KVM_SET_MP_STATE, &s->mp, "KVM_SET_MP_STATE") < 0 ||
-        vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS") < 0)
+        vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS") < 0 ||
+        vcpu_load_regs(v, &s->regs, &s->sregs) < 0)
         return -1;
     vcpu_state_replaced(v);
     return 0;

@@ -86,10 +86,33 @@ static bool sync_current(const struct vcpu *v)
     return v->sync_regs && !v->sync_stale;
 }
 
+/* Registers and sregs written into kvm_run for KVM to load at the next KVM_RUN? */
+static bool sync_load_pending(const struct vcpu *v)
+{
+    const unsigned both = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    return v->sync_regs && (v->run->kvm_dirty_regs & both) == both;
+}
+
 void vcpu_state_replaced(struct vcpu *v)
 {
-    v->sync_stale = true;
+    v->sync_stale = !sync_load_pending(v); /* a pending load is the state now */
     v->completion_due = false;
+}
+
+int vcpu_load_regs(struct vcpu *v, const struct kvm_regs *r, const struct kvm_sregs *s)
+{
+    if (!v->sync_regs)
+        return vcpu_ioctl(v, KVM_SET_SREGS, (void *)s, "KVM_SET_SREGS") < 0 ||
+                       vcpu_ioctl(v, KVM_SET_REGS, (void *)r, "KVM_SET_REGS") < 0
+                   ? -1
+                   : 0;
+    v->run->s.regs.regs = *r;
+    v->run->s.regs.sregs = *s;
+    /* a pending interrupt travels in the vCPU events (set with their ioctl); KVM would
+     * queue the bitmap's once more when it loads these sregs */
+    memset(v->run->s.regs.sregs.interrupt_bitmap, 0, sizeof v->run->s.regs.sregs.interrupt_bitmap);
+    v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    return 0;
 }
 
 int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r)
@@ -112,6 +135,10 @@ int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s)
 
 int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r)
 {
+    if (sync_load_pending(v)) { /* loaded with the rest at the next KVM_RUN */
+        v->run->s.regs.regs = *r;
+        return 0;
+    }
     if (vcpu_ioctl(v, KVM_SET_REGS, (void *)r, "KVM_SET_REGS") < 0)
         return -1;
     if (v->sync_regs)

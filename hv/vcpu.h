@@ -33,6 +33,11 @@ int vcpu_handle_exit(struct vcpu *v);
 __attribute__((warn_unused_result)) int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r);
 __attribute__((warn_unused_result)) int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s);
 __attribute__((warn_unused_result)) int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r);
+/* Load registers and sregs into a parked vCPU (from the thread that paused it): through
+ * kvm_run's sync area when KVM offers it (no ioctl: KVM loads them at the next KVM_RUN,
+ * after whatever else the caller set with ioctls), else KVM_SET_SREGS/REGS. 0 or -1. */
+__attribute__((warn_unused_result))
+int vcpu_load_regs(struct vcpu *v, const struct kvm_regs *r, const struct kvm_sregs *s);
 /* Another thread replaced a parked vCPU's state (registers, sregs ...) with ioctls:
  * the sync copy is stale until the vCPU runs again, and nothing is pending. */
 void vcpu_state_replaced(struct vcpu *v);
