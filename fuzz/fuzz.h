@@ -100,6 +100,33 @@ void fz_entry_set_edges(struct fz_entry *e, const uint8_t *trace, size_t n);
  * uniform). */
 size_t fz_pick(const struct fz_queue *q, const uint32_t *hits, struct fz_rng *r);
 
+/* ---- minimisation (minimize.c): symhv cmin and symhv tmin ---- */
+struct fz_cmin {
+    size_t map_len;
+    uint32_t *best;          /* per (map byte, bucket bit): entry index + 1 */
+};
+int fz_cmin_init(struct fz_cmin *c, size_t map_len);
+/* Entry `entry` of q ran with this classified trace. */
+void fz_cmin_account(struct fz_cmin *c, const struct fz_queue *q, size_t entry,
+                     const uint8_t *trace);
+/* Which entries to keep (keep[nentries]); returns how many. */
+size_t fz_cmin_result(const struct fz_cmin *c, size_t nentries, bool *keep);
+void fz_cmin_free(struct fz_cmin *c);
+
+struct fz_tmin {
+    uint8_t *best, *cand;    /* the smallest failing input so far, the next try */
+    uint32_t len, cand_len;
+    uint32_t block, pos;     /* deletion: block size and where; normalising: the byte */
+    bool normalising;
+    uint64_t tries;
+};
+int fz_tmin_init(struct fz_tmin *t, const uint8_t *data, uint32_t len);
+/* Build the next candidate in t->cand; false when there is none left. */
+bool fz_tmin_next(struct fz_tmin *t);
+/* The candidate failed the same way (it becomes the best) or not. */
+void fz_tmin_outcome(struct fz_tmin *t, bool same_failure);
+void fz_tmin_free(struct fz_tmin *t);
+
 /* ---- compare operands (cmplog.c) ---- */
 #define FZ_CMP_BYTES 32
 struct fz_compare {           /* one logged comparison (the guest's symhv_cmplog_entry) */

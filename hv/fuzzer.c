@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,11 @@ struct fuzzer {
     struct fz_rng rng;
     uint8_t *seen, *trace;     /* coverage: buckets seen so far, this execution's map */
     uint32_t *edge_hits;       /* executions that hit each edge (the power schedule) */
+    struct fz_cmin cmin;       /* symhv cmin */
+    struct fz_tmin tmin;       /* symhv tmin */
+    uint64_t tool_failed;      /* cmin: inputs that crashed or hung (not kept) */
+    char tmin_fault[200];      /* tmin: how the original input fails ("" before it ran) */
+    bool tool_error;           /* tmin: the input does not fail; cmin: no coverage map */
     size_t cur_entry;          /* FZ_FROM_SEED: the queue entry being run */
     uint8_t *crash_seen, *hang_seen; /* coverage of crashing / hanging executions */
     char crash_whys[MAX_CRASH_WHYS][160];
@@ -132,6 +138,18 @@ static int lock_out_dir(struct fuzzer *f)
         hv_error_errno("fuzz: cannot create %s", path);
         return -1;
     }
+    /* A campaign killed a moment ago may release its lock a little after its exit has
+     * been reaped (its last file references go asynchronously): while the pid in the
+     * lock file is gone, wait a few seconds before calling the directory busy. */
+    for (int tries = 0; flock(f->lock_fd, LOCK_EX | LOCK_NB) < 0 && tries < 60; tries++) {
+        char pid[32] = "";
+        ssize_t n = pread(f->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        long holder = strtol(pid, NULL, 10);
+        if (holder > 0 && kill((pid_t)holder, 0) == 0)
+            break; /* alive: busy */
+        usleep(50 * 1000);
+    }
     if (flock(f->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         char pid[32] = "";
         ssize_t n = pread(f->lock_fd, pid, sizeof pid - 1, 0);
@@ -186,6 +204,101 @@ static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *ho
                         bool to_guest);
 static int64_t hc_no_make_symbolic(struct hc_call *c, void *opaque);
 
+/* A campaign's out_dir: created and locked; resumed from its queue, or started from the
+ * seeds. 0, or -1 after a message. */
+static int load_campaign(struct fuzzer *f, const struct fuzz_config *cfg)
+{
+    char err[512];
+    if (cfg->sync_dir && make_dir(cfg->sync_dir) < 0) {
+        hv_error_errno("fuzz: cannot create the sync directory %s", cfg->sync_dir);
+        return -1;
+    }
+    if (fz_out_dir_init(f->out_dir, err, sizeof err) < 0) {
+        hv_error("fuzz: %s", err);
+        return -1;
+    }
+    if (lock_out_dir(f) < 0)
+        return -1;
+    /* Resume: an out_dir with a queue continues from it (crashes stay numbered on, the
+     * counters go on, known crashes are recognised again); as in afl-fuzz, -i - asks for
+     * that, and seeds for a directory that holds a campaign are refused. */
+    bool resume_only = cfg->in_dir && strcmp(cfg->in_dir, "-") == 0;
+    int n = fz_load_dir(&f->queue, f->queue_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err);
+    if (n > 0 && cfg->in_dir && !resume_only) {
+        hv_error("fuzz: %s holds a campaign already (%d queue entries): resume it with -i - "
+                 "(as in afl-fuzz) or without -i, or give a new -o", f->out_dir, n);
+        return -1;
+    }
+    if (n > 0) {
+        hv_info("fuzz: resuming %s: %d queue entries", f->out_dir, n);
+        resume_counters(f);
+        fz_load_dir(&f->known, f->crash_dir, FZ_MAX_INPUT, FZ_FROM_KNOWN_CRASH, err, sizeof err);
+    } else if (resume_only) {
+        hv_error("fuzz: -i -: there is no campaign to resume in %s", f->out_dir);
+        return -1;
+    } else if (cfg->in_dir) {
+        n = fz_load_dir(&f->queue, cfg->in_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err);
+        if (n < 0) {
+            hv_error("fuzz: %s", err);
+            return -1;
+        }
+        for (size_t i = 0; i < f->queue.n; i++) { /* the queue starts with the seeds */
+            char name[64];
+            snprintf(name, sizeof name, "id:%06zu,orig:seed", i);
+            if (write_file_atomic(f->queue_dir, name, f->queue.entries[i].data,
+                                  f->queue.entries[i].len) < 0) {
+                hv_error_errno("fuzz: cannot write %s/%s", f->queue_dir, name);
+                return -1;
+            }
+        }
+    }
+    if (n <= 0) {
+        hv_error("fuzz: no seed inputs: give -i DIR with at least one non-empty file");
+        return -1;
+    }
+    return 0;
+}
+
+/* symhv cmin: the inputs of -i, and an empty -o to fill. symhv tmin: the input file. */
+static int load_tool_inputs(struct fuzzer *f, const struct fuzz_config *cfg)
+{
+    char err[512];
+    if (cfg->mode == FUZZ_CMIN) {
+        if (make_dir(f->out_dir) < 0) {
+            hv_error_errno("cmin: cannot create %s", f->out_dir);
+            return -1;
+        }
+        if (fz_count_files(f->out_dir) != 0) {
+            hv_error("cmin: %s is not empty: give a new -o directory", f->out_dir);
+            return -1;
+        }
+        if (fz_load_dir(&f->queue, cfg->in_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err) < 0) {
+            hv_error("cmin: %s", err);
+            return -1;
+        }
+        if (f->queue.n == 0) {
+            hv_error("cmin: no inputs in %s", cfg->in_dir);
+            return -1;
+        }
+        return 0;
+    }
+    size_t len;
+    uint8_t *data = read_file(cfg->in_dir, FZ_MAX_INPUT, &len, err, sizeof err);
+    if (!data || len == 0) {
+        hv_error("tmin: %s", data ? "the input is empty" : err);
+        free(data);
+        return -1;
+    }
+    fz_queue_add(&f->queue, data, (uint32_t)len, FZ_FROM_SEED);
+    if (fz_tmin_init(&f->tmin, data, (uint32_t)len) < 0) {
+        free(data);
+        hv_error("tmin: out of memory");
+        return -1;
+    }
+    free(data);
+    return 0;
+}
+
 struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine *engine,
                              struct console *console, const struct fuzz_config *cfg)
 {
@@ -205,57 +318,12 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     snprintf(f->queue_dir, sizeof f->queue_dir, "%s/queue", f->out_dir);
     snprintf(f->crash_dir, sizeof f->crash_dir, "%s/crashes", f->out_dir);
     snprintf(f->hang_dir, sizeof f->hang_dir, "%s/hangs", f->out_dir);
-    char err[512];
-    if (cfg->sync_dir && make_dir(cfg->sync_dir) < 0) {
-        hv_error_errno("fuzz: cannot create the sync directory %s", cfg->sync_dir);
+    if ((cfg->mode == FUZZ_CAMPAIGN ? load_campaign(f, cfg) : load_tool_inputs(f, cfg)) < 0)
         goto fail;
-    }
-    if (fz_out_dir_init(f->out_dir, err, sizeof err) < 0) {
-        hv_error("fuzz: %s", err);
-        goto fail;
-    }
-    if (lock_out_dir(f) < 0)
-        goto fail;
-    /* Resume: an out_dir with a queue continues from it (crashes stay numbered on, the
-     * counters go on, known crashes are recognised again); as in afl-fuzz, -i - asks for
-     * that, and seeds for a directory that holds a campaign are refused. */
-    bool resume_only = cfg->in_dir && strcmp(cfg->in_dir, "-") == 0;
-    int n = fz_load_dir(&f->queue, f->queue_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err);
-    if (n > 0 && cfg->in_dir && !resume_only) {
-        hv_error("fuzz: %s holds a campaign already (%d queue entries): resume it with -i - "
-                 "(as in afl-fuzz) or without -i, or give a new -o", f->out_dir, n);
-        goto fail;
-    }
-    if (n > 0) {
-        hv_info("fuzz: resuming %s: %d queue entries", f->out_dir, n);
-        resume_counters(f);
-        fz_load_dir(&f->known, f->crash_dir, FZ_MAX_INPUT, FZ_FROM_KNOWN_CRASH, err, sizeof err);
-    } else if (resume_only) {
-        hv_error("fuzz: -i -: there is no campaign to resume in %s", f->out_dir);
-        goto fail;
-    } else if (cfg->in_dir) {
-        n = fz_load_dir(&f->queue, cfg->in_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err);
-        if (n < 0) {
-            hv_error("fuzz: %s", err);
-            goto fail;
-        }
-        for (size_t i = 0; i < f->queue.n; i++) { /* the queue starts with the seeds */
-            char name[64];
-            snprintf(name, sizeof name, "id:%06zu,orig:seed", i);
-            if (write_file_atomic(f->queue_dir, name, f->queue.entries[i].data,
-                                  f->queue.entries[i].len) < 0) {
-                hv_error_errno("fuzz: cannot write %s/%s", f->queue_dir, name);
-                goto fail;
-            }
-        }
-    }
-    if (n <= 0) {
-        hv_error("fuzz: no seed inputs: give -i DIR with at least one non-empty file");
-        goto fail;
-    }
     f->nseeds = f->queue.n;
     f->crashes = fz_count_files(f->crash_dir);
     f->hangs = fz_count_files(f->hang_dir);
+    char err[512];
     for (unsigned i = 0; i < cfg->ndicts; i++) {
         size_t before = f->dict.n;
         if (fz_dict_load(&f->dict, cfg->dict_paths[i], err, sizeof err) < 0) {
@@ -300,6 +368,8 @@ void fuzzer_detach(struct fuzzer *f)
     fz_queue_free(&f->synced);
     fz_queue_free(&f->known);
     fz_queue_free(&f->cmp_pending);
+    fz_cmin_free(&f->cmin);
+    fz_tmin_free(&f->tmin);
     free(f->cmplog_copy);
     free(f->cmp_scratch);
     fz_dict_free(&f->dict);
@@ -574,6 +644,43 @@ static bool unique_outcome(struct fuzzer *f, uint8_t *seen, const char *what)
     return true;
 }
 
+/* How a crash is told apart for tmin: its signal and, when the VMM names it, where
+ * (the rip); fault addresses that follow the input's bytes do not count. */
+static void fault_key(const struct fuzzer *f, const char *what, char *key, size_t size)
+{
+    const char *rip = strstr(what, "rip 0x");
+    size_t n = rip ? strspn(rip + 6, "0123456789abcdef") + 6 : 0;
+    snprintf(key, size, "sig %d %.*s", f->cur_signal, (int)n, rip ? rip : "");
+    if (!rip) /* no rip: the whole description (a triple fault, an exit status) */
+        snprintf(key, size, "sig %d %.120s", f->cur_signal, what);
+}
+
+/* cmin and tmin judge differently from a campaign. */
+static void judge_tool(struct fuzzer *f, enum outcome out, const char *what)
+{
+    if (f->cfg.mode == FUZZ_CMIN) {
+        if (out != OUT_OK)
+            f->tool_failed++; /* crashing and hanging inputs are not kept */
+        else if (f->map.npages)
+            fz_cmin_account(&f->cmin, &f->queue, f->cur_entry, f->trace);
+        return;
+    }
+    char key[200];
+    fault_key(f, what, key, sizeof key);
+    if (!f->tmin_fault[0]) { /* the original input */
+        if (out != OUT_CRASH) {
+            f->tool_error = true;
+            hv_error("tmin: the input does not crash the target (%s): nothing to minimise",
+                     out == OUT_HANG ? "it hangs" : "it runs fine");
+            return;
+        }
+        snprintf(f->tmin_fault, sizeof f->tmin_fault, "%s", key);
+        hv_info("tmin: the input fails with %s", what);
+        return;
+    }
+    fz_tmin_outcome(&f->tmin, out == OUT_CRASH && strcmp(key, f->tmin_fault) == 0);
+}
+
 /* Judge the execution that just ended. */
 static void judge(struct fuzzer *f, enum outcome out, int status, const char *why)
 {
@@ -596,6 +703,10 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         snprintf(what, sizeof what, "exit status %d", status);
     else
         snprintf(what, sizeof what, "hang");
+    if (f->cfg.mode != FUZZ_CAMPAIGN) {
+        judge_tool(f, out, what);
+        return;
+    }
     if (f->cur_origin == FZ_FROM_KNOWN_CRASH) {
         if (out == OUT_CRASH)
             unique_outcome(f, f->crash_seen, what); /* remembered as seen */
@@ -659,7 +770,16 @@ static void take_input(struct fuzzer *f, const struct fz_entry *e, enum fz_origi
 static void next_input(struct fuzzer *f)
 {
     f->cur_concolic = false;
-    if (f->known.n) { /* a resumed campaign's crashes: recognised, not saved again */
+    if (f->cfg.mode != FUZZ_CAMPAIGN && !f->seeds_left) {
+        /* the tools: cmin runs each input once; tmin tries candidates until none is left */
+        if (f->cfg.mode == FUZZ_CMIN || f->tool_error || !fz_tmin_next(&f->tmin)) {
+            f->done = true;
+            return;
+        }
+        f->cur_len = f->tmin.cand_len;
+        memcpy(f->cur, f->tmin.cand, f->cur_len);
+        f->cur_origin = FZ_FROM_MUTATION;
+    } else if (f->known.n) { /* a resumed campaign's crashes: recognised, not saved again */
         struct fz_entry *e = &f->known.entries[f->known.n - 1];
         take_input(f, e, FZ_FROM_KNOWN_CRASH);
         free(e->data);
@@ -811,6 +931,8 @@ static void write_stats(struct fuzzer *f, double t)
 static void status(struct fuzzer *f, bool final)
 {
     double t = now_s();
+    if (f->cfg.mode != FUZZ_CAMPAIGN)
+        return; /* the tools write their result at the end, nothing else */
     if (final || t - f->last_stats >= STATS_PERIOD_S) {
         write_stats(f, t);
         f->last_stats = t;
@@ -876,6 +998,11 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
             memset(f->trace, 0, f->map.len);
             buffer_copy(f, &f->map, f->trace, f->map.len, true);
         }
+        if (f->cfg.mode == FUZZ_CMIN && (!f->map.npages || fz_cmin_init(&f->cmin, f->map.len) < 0)) {
+            hv_error("cmin: the target hands symhv_fuzz_start no coverage map (build it with "
+                     "scripts/symhv-build-fuzzer)");
+            return false;
+        }
         f->snap = snapshot_take(vm);
         if (!f->snap)
             return false;
@@ -895,7 +1022,7 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
     } else {
         double t0 = now_s();
         judge(f, req == REQ_HANG ? OUT_HANG : crash ? OUT_CRASH : OUT_OK, status, why);
-        if (f->cmplog_ready && req != REQ_HANG &&
+        if (f->cmplog_ready && req != REQ_HANG && f->cfg.mode == FUZZ_CAMPAIGN &&
             (f->judged_new || f->cur_origin == FZ_FROM_SEED))
             input_to_state(f);
         if (f->cur_concolic) {
@@ -977,8 +1104,56 @@ bool fuzzer_tick(struct fuzzer *f)
     return more;
 }
 
+/* cmin/tmin: write the result. The run's status, or HV_EXIT_SETUP_ERROR. */
+static int finish_tool(struct fuzzer *f, int vm_status)
+{
+    if (vm_status != 0)
+        return vm_status;
+    if (f->tool_error)
+        return HV_EXIT_SETUP_ERROR;
+    if (f->cfg.mode == FUZZ_CMIN) {
+        bool *keep = calloc(f->queue.n, sizeof *keep);
+        if (!keep)
+            return HV_EXIT_SETUP_ERROR;
+        size_t kept = fz_cmin_result(&f->cmin, f->queue.n, keep);
+        int rc = 0;
+        for (size_t i = 0; i < f->queue.n && rc == 0; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "id:%06zu,cmin", i);
+            if (keep[i] && write_file_atomic(f->out_dir, name, f->queue.entries[i].data,
+                                             f->queue.entries[i].len) < 0) {
+                hv_error_errno("cmin: cannot write %s/%s", f->out_dir, name);
+                rc = HV_EXIT_SETUP_ERROR;
+            }
+        }
+        free(keep);
+        fprintf(stderr, "symhv cmin: %zu of %zu inputs keep all the coverage (%llu crashed or "
+                "hung, left out), in %s\n", kept, f->queue.n,
+                (unsigned long long)f->tool_failed, f->out_dir);
+        return rc;
+    }
+    char dir[PATH_MAX], *slash;
+    snprintf(dir, sizeof dir, "%s", f->out_dir);
+    slash = strrchr(dir, '/');
+    const char *name = slash ? slash + 1 : dir;
+    if (slash)
+        *slash = 0;
+    if (write_file_atomic(slash ? (dir[0] ? dir : "/") : ".", name, f->tmin.best, f->tmin.len) < 0) {
+        hv_error_errno("tmin: cannot write %s", f->out_dir);
+        return HV_EXIT_SETUP_ERROR;
+    }
+    fprintf(stderr, "symhv tmin: %u -> %u bytes in %llu executions, failing as before (%s); "
+            "written to %s\n", f->queue.entries[0].len, f->tmin.len,
+            (unsigned long long)f->tmin.tries, f->tmin_fault, f->out_dir);
+    return 0;
+}
+
 int fuzzer_finish(struct fuzzer *f, int vm_status)
 {
+    if (atomic_load(&f->have_snapshot) && f->cfg.mode != FUZZ_CAMPAIGN) {
+        console_mute(f->console, false);
+        return finish_tool(f, vm_status);
+    }
     if (atomic_load(&f->have_snapshot)) {
         console_mute(f->console, false);
         status(f, true);

@@ -21,9 +21,16 @@ struct hypercalls;
 struct engine;
 struct console;
 
+enum fuzz_mode {
+    FUZZ_CAMPAIGN, /* symhv fuzz */
+    FUZZ_CMIN,     /* symhv cmin -i DIR -o DIR: the smallest inputs keeping all coverage */
+    FUZZ_TMIN,     /* symhv tmin -i FILE -o FILE: the smallest input failing the same way */
+};
+
 struct fuzz_config {
-    const char *in_dir;        /* seeds; may be NULL when resuming out_dir */
-    const char *out_dir;
+    enum fuzz_mode mode;
+    const char *in_dir;        /* seeds; may be NULL when resuming out_dir (tmin: a file) */
+    const char *out_dir;       /* tmin: the output file */
 #define FUZZ_MAX_DICTS 8
     const char *dict_paths[FUZZ_MAX_DICTS]; /* -x FILE or DIR, repeatable */
     unsigned ndicts;

@@ -15,6 +15,8 @@ static const char usage_text[] =
     "usage: symhv [run] --kernel FILE [options]\n"
     "       symhv replay INPUT --kernel FILE [options]\n"
     "       symhv fuzz -i SEED_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
+    "       symhv cmin -i IN_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
+    "       symhv tmin -i INPUT -o OUTPUT --kernel FILE --target PROGRAM [options]\n"
     "\n"
     "Boot a guest kernel on KVM with one host thread per vCPU.\n"
     "\n"
@@ -68,6 +70,14 @@ static const char usage_text[] =
     "                        values into inputs, as AFL++'s CMPLOG does)\n"
     "  -t MS                 as in afl-fuzz: --exec-timeout\n"
     "  -V SEC                as in afl-fuzz: --max-time\n"
+    "\n"
+    "symhv cmin (as afl-cmin): runs every input of IN_DIR once from the snapshot and\n"
+    "writes to the new OUT_DIR the smallest inputs that keep all their coverage (each\n"
+    "edge and hit count); inputs that crash or hang are left out.\n"
+    "symhv tmin (as afl-tmin): shrinks the crashing INPUT (deleting blocks, then turning\n"
+    "bytes into '0') while it fails the same way (signal and rip), into OUTPUT.\n"
+    "Both take the fuzz options that describe the target (--kernel, --target, --smp,\n"
+    "--mem, --cmdline, -t).\n"
     "  (-m and -c mean other things in afl-fuzz and are refused: use --mem, --cmdline;\n"
     "   the other commands' -t bounds the whole run, in symhv fuzz that is --max-time)\n"
     "      --target FILE     the target program (same as --initrd)\n"
@@ -202,8 +212,11 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
 
     /* `symhv run ...` and `symhv ...` are the same command;
      * `symhv replay INPUT ...` is `symhv --replay INPUT ...`. */
-    if (argc > 1 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "fuzz") == 0)) {
-        fuzzing = argv[1][0] == 'f';
+    if (argc > 1 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "fuzz") == 0 ||
+                     strcmp(argv[1], "cmin") == 0 || strcmp(argv[1], "tmin") == 0)) {
+        fuzzing = argv[1][0] != 'r';
+        opt->fuzz.mode = argv[1][0] == 'c' ? FUZZ_CMIN : argv[1][0] == 't' ? FUZZ_TMIN
+                                                                             : FUZZ_CAMPAIGN;
         argv[1] = argv[0];
         argv++;
         argc--;
@@ -427,6 +440,19 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     if (!opt->boot.kernel_path) {
         hv_error("no guest kernel given: use --kernel FILE (see symhv --help)");
         return OPTIONS_ERROR;
+    }
+    if (fuzzing && opt->fuzz.mode != FUZZ_CAMPAIGN) {
+        const char *tool = opt->fuzz.mode == FUZZ_CMIN ? "cmin" : "tmin";
+        if (!output_given || !opt->fuzz.in_dir || strcmp(opt->fuzz.in_dir, "-") == 0) {
+            hv_error("symhv %s needs -i %s and -o %s (see symhv --help)", tool,
+                     opt->fuzz.mode == FUZZ_CMIN ? "IN_DIR" : "INPUT",
+                     opt->fuzz.mode == FUZZ_CMIN ? "OUT_DIR" : "OUTPUT");
+            return OPTIONS_ERROR;
+        }
+        if (opt->fuzz.instance || opt->fuzz.max_execs) {
+            hv_error("symhv %s takes no -M/-S/--max-execs", tool);
+            return OPTIONS_ERROR;
+        }
     }
     if (fuzzing) {
         if (!output_given) {

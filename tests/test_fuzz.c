@@ -491,6 +491,69 @@ START_TEST(compare_log_gets_past_magic_values)
 }
 END_TEST
 
+
+static void write_input(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* symhv cmin keeps the smallest input of each coverage and leaves out crashing ones;
+ * symhv tmin shrinks a crash to the bytes that matter, and it still crashes the same. */
+START_TEST(cmin_and_tmin_shrink_corpus_and_crash)
+{
+    const char *in = test_temp_dir();
+    write_input(in, "a", "AAAAAAAA", 8);                /* size ok, no magic */
+    write_input(in, "b", "AAAAAAAABBBBBBBB", 16);       /* the same coverage, larger */
+    write_input(in, "c", "MHFZxxxx", 8);                /* crashes */
+    write_input(in, "d", "Q", 1);                       /* too short: other coverage */
+    char out[600];
+    snprintf(out, sizeof out, "%s/min", test_temp_dir());
+    expect_symhv((const char *const[]){ "cmin", "-i", in, "-o", out, "--kernel", "@symhv-kernel",
+                                        "--target", "@fuzz_magic", NULL },
+                 0, NULL, "2 of 4 inputs keep all the coverage (1 crashed or hung, left out)");
+    size_t len;
+    char *a = read_output_file(out, "id:000000,cmin", &len);
+    ck_assert_uint_eq(len, 8);
+    free(a);
+    char *d = read_output_file(out, "id:000003,cmin", &len);
+    ck_assert_uint_eq(len, 1);
+    free(d);
+    expect_symhv((const char *const[]){ "cmin", "-i", in, "-o", out, "--kernel", "@symhv-kernel",
+                                        "--target", "@fuzz_magic", NULL },
+                 125, NULL, "is not empty");
+
+    /* tmin: a TLV crash padded with junk shrinks to the record that crashes */
+    uint8_t crash[200];
+    memset(crash, 'j', sizeof crash);
+    crash[0] = 7, crash[1] = 0x41;        /* type 7, length 0x41, 65 bytes, then junk */
+    const char *work = test_temp_dir();
+    write_input(work, "crash", crash, sizeof crash);
+    char crash_path[700], small[700];
+    snprintf(crash_path, sizeof crash_path, "%s/crash", work);
+    snprintf(small, sizeof small, "%s/small", work);
+    expect_symhv((const char *const[]){ "tmin", "-i", crash_path, "-o", small, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_tlv", NULL },
+                 0, NULL, "symhv tmin: 200 -> 67 bytes");
+    char *m = read_output_file(work, "small", &len);
+    ck_assert_uint_eq(len, 67);
+    ck_assert_uint_eq((uint8_t)m[0], 7);
+    ck_assert_uint_eq((uint8_t)m[1], 0x41);
+    free(m);
+    expect_symhv((const char *const[]){ "replay", small, "--kernel", "@symhv-kernel", "--initrd",
+                                        "@fuzz_tlv", NULL },
+                 126, NULL, "page fault (#PF)");
+    /* an input that does not crash is refused */
+    expect_symhv((const char *const[]){ "tmin", "-i", crash_path, "-o", small, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic", NULL },
+                 125, NULL, "the input does not crash the target");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -511,6 +574,7 @@ int main(void)
     tcase_add_test(tc, afl_letters_are_honoured_or_refused);
     tcase_add_test(tc, resumed_campaign_keeps_counters_and_known_crashes);
     tcase_add_loop_test(tc, compare_log_gets_past_magic_values, 0, 3);
+    tcase_add_test(tc, cmin_and_tmin_shrink_corpus_and_crash);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -220,6 +220,25 @@ START_TEST(rare_edges_are_favoured)
 }
 END_TEST
 
+
+/* tmin's search alone, with an oracle: the failure needs "BUG" somewhere. */
+START_TEST(tmin_keeps_what_the_failure_needs)
+{
+    const char *input = "aaaaaaaaBUGbbbbbbbbbbbbbbbbbbbbb";
+    struct fz_tmin t;
+    ck_assert_int_eq(fz_tmin_init(&t, (const uint8_t *)input, (uint32_t)strlen(input)), 0);
+    int rounds = 0;
+    while (fz_tmin_next(&t) && rounds++ < 10000) {
+        ck_assert_uint_ge(t.cand_len, 1);
+        bool fails = memmem(t.cand, t.cand_len, "BUG", 3) != NULL;
+        fz_tmin_outcome(&t, fails);
+    }
+    ck_assert_uint_eq(t.len, 3);
+    ck_assert_mem_eq(t.best, "BUG", 3);
+    fz_tmin_free(&t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz-lib");
@@ -231,6 +250,7 @@ int main(void)
     tcase_add_test(tc, dictionary_tokens);
     tcase_add_test(tc, compared_values_go_into_the_input);
     tcase_add_test(tc, rare_edges_are_favoured);
+    tcase_add_test(tc, tmin_keeps_what_the_failure_needs);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
