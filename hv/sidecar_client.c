@@ -376,8 +376,18 @@ int sidecar_call(struct sidecar *sc, unsigned index, const char *what)
     enum doorbell_result r = doorbell_ring_wait(sc->bells[index], true, WAIT_TICK_MS);
     while (r == DOORBELL_TIMEOUT) {
         double tick = WAIT_TICK_MS / 1000.0;
-        bool handoff = slot->op == SC_OP_HANDOFF;
-        if (handoff && (vm_is_stopping(sc->vm) || vm_settle_requested(sc->vm))) {
+        /* A handoff gives way when the VM stops or settles; solving when the user
+         * interrupts (SIGINT/SIGTERM wait, blocked, for the main thread: it may be this
+         * one, busy here). Both keep what they have so far. */
+        sigset_t pending;
+        bool signalled = sigpending(&pending) == 0 &&
+                         (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+        bool give_way = slot->op == SC_OP_HANDOFF
+                            ? vm_is_stopping(sc->vm) || vm_settle_requested(sc->vm)
+                            : slot->op == SC_OP_FINISH &&
+                                  (signalled || (vm_is_stopping(sc->vm) &&
+                                                 sc->vm->exit_status == HV_EXIT_SIGNAL));
+        if (give_way) {
             __atomic_store_n(&slot->cancel, 1, __ATOMIC_RELEASE);
             cancelled_for += tick;
             if (cancelled_for > CANCEL_GRACE_S && !killed) {

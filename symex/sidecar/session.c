@@ -569,6 +569,19 @@ static void finish(struct session *s, struct sc_slot *slot)
     double t0 = now_s();
     for (size_t b = 0; b < flips; b++) {
         beat(slot);
+        if (__atomic_load_n(&slot->cancel, __ATOMIC_ACQUIRE)) { /* symhv is stopping */
+            st->flipped_unknown += flips - b;
+            break;
+        }
+        if (b % 16 == 15 && s->cfg.max_memory_bytes && own_resident_bytes() > s->cfg.max_memory_bytes) {
+            pthread_mutex_lock(&s->lock);
+            exhaust_locked(s, "solving stopped: the sidecar reached its memory limit (%llu MiB, "
+                           "symhv --symex-max-memory)",
+                           (unsigned long long)(s->cfg.max_memory_bytes >> 20));
+            pthread_mutex_unlock(&s->lock);
+            st->flipped_unknown += flips - b;
+            break;
+        }
         if (s->cfg.max_seconds > 0 && s->spent_before + st->interpreter_seconds +
                                           st->solver_seconds + (now_s() - t0) > s->cfg.max_seconds) {
             pthread_mutex_lock(&s->lock);
