@@ -432,8 +432,11 @@ int engine_finish(struct engine *e)
             struct sc_result res;
             if (fetch_result(e, (uint32_t)r, j, &res) < 0)
                 break;
-            char prefix[32], name[160];
-            snprintf(prefix, sizeof prefix, "branch-%03u-", res.branch);
+            static const char *const kinds[] = { "branch", "select", "divzero", "divoverflow" };
+            char prefix[48], name[160];
+            snprintf(prefix, sizeof prefix, "%s-%03u-",
+                     res.kind < sizeof kinds / sizeof kinds[0] ? kinds[res.kind] : "flip",
+                     res.branch);
             outputs_name(name, sizeof name, prefix, e->inputs[j].name, ".bin");
             outputs_write(&e->out, name, sidecar_data(e->sc), res.input_len);
         }

@@ -638,10 +638,14 @@ static enum exec_status exec_div(struct sx_state *s, struct insn *in)
                               : BIN(SX_EQ, sx_v_extract(CTX, q, w, w), sx_v(w, 0));
     if (!fits.c)
         return fault(s, 0, 0); /* quotient overflow: #DE */
+    /* no branch in the code, but a bug the input may choose: each is a flip candidate
+     * (and, as it held, a constraint of this path) */
     if (d.e)
-        sx_path_assume(s->path, sx_lnot(CTX, sx_binop(CTX, SX_EQ, d.e, sx_const(CTX, w, 0))));
+        sx_path_candidate(s->path, in->pc,
+                          sx_lnot(CTX, sx_binop(CTX, SX_EQ, d.e, sx_const(CTX, w, 0))),
+                          SX_FLIP_DIV_ZERO, true);
     if (fits.e)
-        sx_path_assume(s->path, fits.e);
+        sx_path_candidate(s->path, in->pc, fits.e, SX_FLIP_DIV_OVERFLOW, true);
     struct sx_val rl = sx_v_extract(CTX, r, 0, w);
     if (w == 8) {
         gpr_set_sized(s, SX_RAX, sx_v_concat(CTX, rl, ql)); /* AH = rem, AL = quot */
@@ -890,6 +894,11 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
                 s->rip = target;
             return EX_OK;
         }
+        /* setcc and cmovcc do not fork, but optimised code puts `if`s there: the other
+         * value of the condition is a flip candidate (not a path constraint) */
+        if (cond.e)
+            sx_path_candidate(s->path, in->pc, cond.c ? cond.e : sx_lnot(CTX, cond.e),
+                              SX_FLIP_SELECT, false);
         if (in->d.meta.category == ZYDIS_CATEGORY_SETCC)
             return op_write(s, in, o0, sx_v_zext(CTX, cond, 8));
         /* cmovcc: a select, not a fork: dst = cond ? src : dst (32-bit still zero-extends) */

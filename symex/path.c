@@ -50,8 +50,26 @@ void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
         if (!p->branches)
             abort();
     }
-    p->branches[p->nbranches++] = (struct sx_branch){ pc, jumped, taken, p->n };
+    p->branches[p->nbranches++] = (struct sx_branch){ pc, jumped, SX_FLIP_JUMP, taken, p->n };
     assume_locked(p, taken);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *held,
+                       enum sx_flip_kind kind, bool assume)
+{
+    if (sx_is_const(held))
+        return;
+    pthread_mutex_lock(&p->lock);
+    if (p->nbranches == p->branches_cap) {
+        p->branches_cap = p->branches_cap ? 2 * p->branches_cap : 64;
+        p->branches = realloc(p->branches, p->branches_cap * sizeof *p->branches);
+        if (!p->branches)
+            abort();
+    }
+    p->branches[p->nbranches++] = (struct sx_branch){ pc, true, (uint8_t)kind, held, p->n };
+    if (assume)
+        assume_locked(p, held);
     pthread_mutex_unlock(&p->lock);
 }
 

@@ -11,9 +11,19 @@
 #include "expr.h"
 #include "solver.h"
 
+/* What flipping a branch point means. */
+enum sx_flip_kind {
+    SX_FLIP_JUMP = 0,     /* the other side of a conditional jump */
+    SX_FLIP_SELECT,       /* the other value of a setcc/cmovcc condition (no fork: the
+                             condition is not a path constraint) */
+    SX_FLIP_DIV_ZERO,     /* a divisor of zero: #DE (a bug with no branch in the code) */
+    SX_FLIP_DIV_OVERFLOW, /* a quotient that does not fit (INT_MIN / -1): #DE */
+};
+
 struct sx_branch {
     uint64_t pc;                   /* address of the branching instruction */
     bool jumped;                   /* the path took the jump (else it fell through) */
+    uint8_t kind;                  /* enum sx_flip_kind */
     const struct sx_expr *taken;   /* width-1 condition that held on this path */
     size_t prefix;                 /* constraints recorded before this branch */
 };
@@ -35,6 +45,11 @@ void sx_path_assume(struct sx_path *p, const struct sx_expr *cond);
 /* A branch on symbolic data: `taken` held on this path; its negation is the other side. */
 void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
                     const struct sx_expr *taken, bool jumped);
+/* A flip candidate of another kind: `held` was true on this path; with `assume` it is
+ * also a path constraint (a division's divisor != 0), without it only a candidate (a
+ * setcc/cmovcc condition the path did not branch on). */
+void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *held,
+                       enum sx_flip_kind kind, bool assume);
 /* Solve for an input that follows this path up to branch `i` and then goes the other
  * way. `model` should be seeded with the current input. */
 enum sx_sat sx_path_flip(const struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,

@@ -554,6 +554,24 @@ START_TEST(cmin_and_tmin_shrink_corpus_and_crash)
 }
 END_TEST
 
+
+/* A bug with no branch in front of it (1000 / (x - 0x1234abcd)): the solver's division
+ * by zero candidate makes the input, the execution crashes with SIGFPE's number. */
+START_TEST(division_by_zero_is_found_without_a_branch)
+{
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_div",
+                                        "--concolic-every", "100", "--max-execs", "2000",
+                                        "--until-crash", "--no-cmplog", "--rng-seed", "5", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/crashes", out);
+    ck_assert_msg(has_file_named(dir, "sig:08,src:solver"), "no solver-made #DE in %s", dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -575,6 +593,7 @@ int main(void)
     tcase_add_test(tc, resumed_campaign_keeps_counters_and_known_crashes);
     tcase_add_loop_test(tc, compare_log_gets_past_magic_values, 0, 3);
     tcase_add_test(tc, cmin_and_tmin_shrink_corpus_and_crash);
+    tcase_add_test(tc, division_by_zero_is_found_without_a_branch);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

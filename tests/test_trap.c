@@ -133,7 +133,7 @@ START_TEST(deep_expressions_are_cut_and_solving_stays_bounded)
     ck_assert_contains(r.out, "trap_edge: checksum differs\n");
     run_result_free(&r);
     ck_assert_int_gt(summary_value(dir, "values concretised (expression too deep)"), 10);
-    ck_assert_int_eq(summary_value(dir, "symbolic branches"), 1);
+    ck_assert_int_ge(summary_value(dir, "symbolic branches"), 1);
 }
 END_TEST
 

@@ -76,8 +76,11 @@ enum sc_text {
 };
 
 /* What a generated input flips. */
-enum sc_flip {
+enum sc_flip {              /* the values of enum sx_flip_kind (symex/path.h) */
     SC_FLIP_BRANCH = 0,     /* the other side of a conditional jump */
+    SC_FLIP_SELECT = 1,     /* the other value of a setcc/cmovcc condition */
+    SC_FLIP_DIV_ZERO = 2,   /* a division by zero (#DE) */
+    SC_FLIP_DIV_OVERFLOW = 3, /* a quotient overflow, INT_MIN / -1 (#DE) */
 };
 
 struct sc_result {

@@ -520,7 +520,7 @@ static void keep_result(struct session *s, size_t b, const struct sx_model *m)
 {
     struct result r = { 0 };
     const struct sx_branch *br = &s->path.branches[b];
-    r.meta = (struct sc_result){ .branch = (uint32_t)b, .kind = SC_FLIP_BRANCH, .pc = br->pc,
+    r.meta = (struct sc_result){ .branch = (uint32_t)b, .kind = br->kind, .pc = br->pc,
                                  .taken = br->jumped };
     for (uint32_t i = 0; i < m->ninputs; i++)
         for (uint32_t o = 0; o < m->lengths[i]; o++)

@@ -57,3 +57,15 @@ int target_sse(const uint8_t *buf)
         return reached(5);
     return 0;
 }
+
+int target_divide(const uint8_t *buf)
+{
+    volatile int divisor = buf[0] - 'a'; /* no branch guards the division */
+    return 1000 / divisor;
+}
+
+int target_select(const uint8_t *buf)
+{
+    int hit = buf[0] == 'z'; /* a setcc or cmov, no jump */
+    return hit * 1006;
+}

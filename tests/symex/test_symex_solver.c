@@ -162,6 +162,51 @@ START_TEST(concolic_search_finds_bytewise_magic)
 END_TEST
 
 /* An unsatisfiable flip is reported as such: x*2 is never odd. */
+
+/* The flip candidate of `kind` on r's path, or -1. */
+static long find_kind(const struct sx_path *p, enum sx_flip_kind kind)
+{
+    for (size_t i = 0; i < p->nbranches; i++)
+        if (p->branches[i].kind == kind)
+            return (long)i;
+    return -1;
+}
+
+/* Bugs and conditions without a jump are flip candidates: a divisor that can be zero
+ * (solved: the input that divides by zero), a setcc whose other value the solver finds. */
+START_TEST(division_and_setcc_are_flip_candidates)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 20000);
+    uint8_t buf[64] = { 'x' };
+    struct concolic_run r;
+    run_concolic(&r, target_divide, buf, 1, ctx);
+    ck_assert_int_eq(r.result, target_divide(buf));
+    long zero = find_kind(&r.path, SX_FLIP_DIV_ZERO);
+    ck_assert_int_ge(zero, 0);
+    struct sx_model *m = model_of(ctx, buf, 1);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, (size_t)zero, m), SX_SAT);
+    ck_assert_int_eq(m->bytes[0][0], 'a'); /* 1000 / 0 */
+    sx_model_free(m);
+    release(&r);
+
+    uint8_t sel[64] = { 'y' };
+    run_concolic(&r, target_select, sel, 1, ctx);
+    ck_assert_int_eq(r.result, 0);
+    long pick = find_kind(&r.path, SX_FLIP_SELECT);
+    ck_assert_int_ge(pick, 0);
+    ck_assert_uint_eq(r.path.n, 0); /* a candidate, not a constraint of the path */
+    m = model_of(ctx, sel, 1);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, (size_t)pick, m), SX_SAT);
+    uint8_t fresh[64] = { m->bytes[0][0] };
+    ck_assert_int_eq(target_select(fresh), 1006);
+    sx_model_free(m);
+    release(&r);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(solver_reports_unsat)
 {
     struct sx_ctx *ctx = sx_ctx_new();
@@ -364,6 +409,7 @@ int main(void)
     tcase_add_test(tc, fresh_backend_flips_branches);
     tcase_add_test(tc, concolic_search_finds_bytewise_magic);
     tcase_add_test(tc, solver_reports_unsat);
+    tcase_add_test(tc, division_and_setcc_are_flip_candidates);
     tcase_add_test(tc, solver_timeout_is_unknown);
     tcase_add_test(tc, unmodelled_instruction_is_concretised_and_reported_once);
     tcase_add_test(tc, locked_rmw_is_redone_when_another_cpu_interferes);
