@@ -15,6 +15,7 @@ void fz_queue_free(struct fz_queue *q)
     for (size_t i = 0; i < q->n; i++) {
         free(q->entries[i].data);
         free(q->entries[i].edges);
+        free(q->entries[i].file);
     }
     free(q->entries);
     q->entries = NULL;
@@ -44,6 +45,7 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
     e->from[0] = 0;
     e->edges = NULL;
     e->nedges = 0;
+    e->file = NULL;
     q->n++;
     return e;
 }

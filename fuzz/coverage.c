@@ -79,3 +79,15 @@ size_t fz_count_edges(const uint8_t *seen, size_t n)
         c += seen[i] != 0;
     return c;
 }
+
+uint64_t fz_trace_hash(const uint8_t *trace, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, trace + i, n - i < 8 ? n - i : 8);
+        if (w)
+            h = (h ^ w ^ i) * 1099511628211ull;
+    }
+    return h;
+}

@@ -25,6 +25,7 @@ enum fz_origin {
     FZ_FROM_SEED, FZ_FROM_MUTATION, FZ_FROM_SOLVER, FZ_FROM_SYNC,
     FZ_FROM_KNOWN_CRASH, /* a resumed campaign's crash file, run again to recognise it */
     FZ_FROM_CMPLOG,      /* input-to-state: a compared value put into an input */
+    FZ_FROM_TRIM,        /* a shorter try of a new queue entry (AFL++'s trim) */
 };
 
 #define FZ_NAME_MAX 32 /* an instance name in a sync directory, with its NUL */
@@ -35,6 +36,7 @@ struct fz_entry {
     enum fz_origin origin;
     char from[FZ_NAME_MAX];  /* FZ_FROM_SYNC: the instance it came from */
     uint32_t *edges;         /* queue entries: map indices it covered (schedule.c) */
+    char *file;              /* queue entries the fuzzer saved: their file's name */
     uint32_t nedges;
     uint32_t id;
     bool concolic_done;      /* a concolic run started from it */
@@ -118,6 +120,8 @@ struct fz_tmin {
     uint32_t len, cand_len;
     uint32_t block, pos;     /* deletion: block size and where; normalising: the byte */
     bool normalising;
+    bool delete_only;        /* trimming a queue entry: no '0' normalisation */
+    uint32_t min_block;      /* deletion stops below this block size (0: one byte) */
     uint64_t tries;
 };
 int fz_tmin_init(struct fz_tmin *t, const uint8_t *data, uint32_t len);
@@ -152,6 +156,8 @@ size_t fz_i2s_candidates(const uint8_t *input, uint32_t len, const struct fz_com
  * entries of `into`. Returns how many, or -1 with a message. */
 int fz_sync_import(const char *sync_dir, const char *own, struct fz_queue *into,
                    uint32_t max_len, size_t max_new, char *err, size_t err_size);
+/* A trace's identity for trimming: a hash of the classified map. */
+uint64_t fz_trace_hash(const uint8_t *trace, size_t n);
 /* A name AFL++ and symhv accept for an instance (-M/-S): [A-Za-z0-9._-], < FZ_NAME_MAX. */
 bool fz_instance_name_ok(const char *name);
 

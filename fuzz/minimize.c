@@ -82,11 +82,13 @@ bool fz_tmin_next(struct fz_tmin *t)
             t->cand_len = t->len - n;
             return true;
         }
-        if (t->block > 1) {
+        if (t->block > 1 && t->block / 2 >= t->min_block) {
             t->block /= 2;
             t->pos = 0;
             continue;
         }
+        if (t->delete_only)
+            return false;
         t->normalising = true;
         t->pos = 0;
     }

@@ -78,6 +78,10 @@ struct fuzzer {
     uint32_t *edge_hits;       /* executions that hit each edge (the power schedule) */
     struct fz_cmin cmin;       /* symhv cmin */
     struct fz_tmin tmin;       /* symhv tmin */
+    struct fz_tmin trim;       /* trimming the newest queue entry (as AFL++ trims) */
+    bool trimming;
+    size_t trim_entry;
+    uint64_t trim_hash, trimmed_bytes;
     uint64_t tool_failed;      /* cmin: inputs that crashed or hung (not kept) */
     char tmin_fault[200];      /* tmin: how the original input fails ("" before it ran) */
     bool tool_error;           /* tmin: the input does not fail; cmin: no coverage map */
@@ -245,6 +249,7 @@ static int load_campaign(struct fuzzer *f, const struct fuzz_config *cfg)
         for (size_t i = 0; i < f->queue.n; i++) { /* the queue starts with the seeds */
             char name[64];
             snprintf(name, sizeof name, "id:%06zu,orig:seed", i);
+            f->queue.entries[i].file = strdup(name);
             if (write_file_atomic(f->queue_dir, name, f->queue.entries[i].data,
                                   f->queue.entries[i].len) < 0) {
                 hv_error_errno("fuzz: cannot write %s/%s", f->queue_dir, name);
@@ -370,6 +375,7 @@ void fuzzer_detach(struct fuzzer *f)
     fz_queue_free(&f->cmp_pending);
     fz_cmin_free(&f->cmin);
     fz_tmin_free(&f->tmin);
+    fz_tmin_free(&f->trim);
     free(f->cmplog_copy);
     free(f->cmp_scratch);
     fz_dict_free(&f->dict);
@@ -598,25 +604,32 @@ static const char *origin_name(enum fz_origin o)
 {
     return o == FZ_FROM_SEED ? "seed" : o == FZ_FROM_SOLVER ? "solver" :
            o == FZ_FROM_SYNC ? "sync" : o == FZ_FROM_KNOWN_CRASH ? "known-crash" :
-           o == FZ_FROM_CMPLOG ? "cmplog" : "mutation";
+           o == FZ_FROM_CMPLOG ? "cmplog" : o == FZ_FROM_TRIM ? "trim" : "mutation";
 }
 
 /* AFL++'s file names: id:NNNNNN, for a crash its signal (sig:NN), where it came from,
  * when (ms since the start) and after how many executions, then what it adds. */
-static void save_input(struct fuzzer *f, const char *dir, uint64_t id, const char *lead,
-                       const char *tail)
+static void save_input_named(struct fuzzer *f, const char *dir, uint64_t id, const char *lead,
+                             const char *tail, char *name, size_t name_size)
 {
-    char name[240], from[64];
+    char from[64];
     if (f->cur_origin == FZ_FROM_SYNC)
         snprintf(from, sizeof from, "sync:%s", f->cur_from);
     else
         snprintf(from, sizeof from, "src:%s", origin_name(f->cur_origin));
-    snprintf(name, sizeof name, "id:%06llu%s%s,%s,time:%llu,execs:%llu,op:%s%s%s",
+    snprintf(name, name_size, "id:%06llu%s%s,%s,time:%llu,execs:%llu,op:%s%s%s",
              (unsigned long long)id, lead[0] ? "," : "", lead, from,
              (unsigned long long)((now_s() - f->started) * 1000), (unsigned long long)f->execs,
              origin_name(f->cur_origin), tail[0] ? "," : "", tail);
     if (write_file_atomic(dir, name, f->cur, f->cur_len) < 0)
         hv_error_errno("fuzz: cannot write %s/%s", dir, name);
+}
+
+static void save_input(struct fuzzer *f, const char *dir, uint64_t id, const char *lead,
+                       const char *tail)
+{
+    char name[240];
+    save_input_named(f, dir, id, lead, tail, name, sizeof name);
 }
 
 static void add_solver_input(void *ctx, const uint8_t *data, size_t len,
@@ -642,6 +655,44 @@ static bool unique_outcome(struct fuzzer *f, uint8_t *seen, const char *what)
     if (f->ncrash_whys < MAX_CRASH_WHYS)
         snprintf(f->crash_whys[f->ncrash_whys++], sizeof f->crash_whys[0], "%s", what);
     return true;
+}
+
+#define TRIM_MIN_LEN 8 /* shorter entries are not worth the executions */
+
+/* A new queue entry: try it shorter, keeping what gives the same classified trace. */
+static void start_trim(struct fuzzer *f, size_t entry)
+{
+    const struct fz_entry *e = &f->queue.entries[entry];
+    if (f->trimming || e->len < TRIM_MIN_LEN || !f->map.npages || f->cfg.mode != FUZZ_CAMPAIGN)
+        return;
+    fz_tmin_free(&f->trim);
+    if (fz_tmin_init(&f->trim, e->data, e->len) < 0)
+        return;
+    f->trim.delete_only = true;
+    /* as AFL++ trims: blocks down to 1/1024 of the input, never under 4 bytes */
+    f->trim.min_block = e->len / 1024 > 4 ? e->len / 1024 : 4;
+    f->trim_entry = entry;
+    f->trim_hash = fz_trace_hash(f->trace, f->map.len);
+    f->trimming = true;
+}
+
+/* Trimming is over: the entry (and its file) become the shortest equivalent input. */
+static void end_trim(struct fuzzer *f)
+{
+    f->trimming = false;
+    struct fz_entry *e = &f->queue.entries[f->trim_entry];
+    if (f->trim.len >= e->len)
+        return;
+    f->trimmed_bytes += e->len - f->trim.len;
+    uint8_t *data = malloc(f->trim.len);
+    if (!data)
+        return;
+    memcpy(data, f->trim.best, f->trim.len);
+    free(e->data);
+    e->data = data;
+    e->len = f->trim.len;
+    if (e->file && write_file_atomic(f->queue_dir, e->file, e->data, e->len) < 0)
+        hv_error_errno("fuzz: cannot write %s/%s", f->queue_dir, e->file);
 }
 
 /* How a crash is told apart for tmin: its signal and, when the VMM names it, where
@@ -692,8 +743,10 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         fz_classify(f->trace, f->map.len);
         if (out == OUT_OK) {
             fz_count_hits(f->edge_hits, f->trace, f->map.len);
-            if (f->cur_origin == FZ_FROM_SEED && f->cur_entry < f->queue.n)
+            if (f->cur_origin == FZ_FROM_SEED && f->cur_entry < f->queue.n) {
                 fz_entry_set_edges(&f->queue.entries[f->cur_entry], f->trace, f->map.len);
+                start_trim(f, f->cur_entry); /* the first seed that runs fine */
+            }
         }
     }
     char what[160];
@@ -705,6 +758,11 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         snprintf(what, sizeof what, "hang");
     if (f->cfg.mode != FUZZ_CAMPAIGN) {
         judge_tool(f, out, what);
+        return;
+    }
+    if (f->cur_origin == FZ_FROM_TRIM) {
+        fz_tmin_outcome(&f->trim, out == OUT_OK && f->map.npages &&
+                                      fz_trace_hash(f->trace, f->map.len) == f->trim_hash);
         return;
     }
     if (f->cur_origin == FZ_FROM_KNOWN_CRASH) {
@@ -741,9 +799,11 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
                f->cur_origin != FZ_FROM_SEED) { /* seeds are queued already */
         struct fz_entry *e = fz_queue_add(&f->queue, f->cur, f->cur_len, f->cur_origin);
         fz_entry_set_edges(e, f->trace, f->map.len);
-        char what[32];
+        char what[32], name[240];
         snprintf(what, sizeof what, "%s", news == 2 ? "+cov" : "+hits");
-        save_input(f, f->queue_dir, e->id, "", what);
+        save_input_named(f, f->queue_dir, e->id, "", what, name, sizeof name);
+        e->file = strdup(name);
+        start_trim(f, e->id);
         f->execs_at_last_new = f->execs;
         f->last_find_time = (uint64_t)time(NULL);
         f->judged_new = true;
@@ -784,6 +844,11 @@ static void next_input(struct fuzzer *f)
         take_input(f, e, FZ_FROM_KNOWN_CRASH);
         free(e->data);
         f->known.n--;
+    } else if (f->trimming && !f->seeds_left &&
+               (fz_tmin_next(&f->trim) || (end_trim(f), false))) {
+        f->cur_len = f->trim.cand_len;
+        memcpy(f->cur, f->trim.cand, f->cur_len);
+        f->cur_origin = FZ_FROM_TRIM;
     } else if (f->seeds_left) { /* each seed once, as it is: the coverage baseline */
         f->cur_entry = f->queue.n - f->seeds_left--;
         take_input(f, &f->queue.entries[f->cur_entry], FZ_FROM_SEED);
@@ -888,7 +953,7 @@ static void write_stats(struct fuzzer *f, double t)
                 "symhv snapshot\ncommand_line      : symhv fuzz\n", name, SYMHV_VERSION);
     text_printf(&s, "total_crashes     : %llu\ntotal_hangs       : %llu\nconcolic_runs     : %llu\n"
                 "solver_inputs     : %llu\nsolver_inputs_kept: %llu\nsync_imported     : %llu\n"
-                "cmplog_inputs     : %llu\ncmplog_inputs_kept: %llu\n"
+                "cmplog_inputs     : %llu\ncmplog_inputs_kept: %llu\ntrimmed_bytes     : %llu\n"
                 "last_restore_pages: %llu\nrestore_us_avg    : %.1f\nguest_ram_mib     : %llu\n"
                 "exec_us_avg       : %.1f\nsettle_us_avg     : %.1f\njudge_us_avg      : %.1f\n"
                 "restore_us_phase  : %.1f\nnext_input_us_avg : %.1f\n",
@@ -896,6 +961,7 @@ static void write_stats(struct fuzzer *f, double t)
                 (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
                 (unsigned long long)f->solver_kept, (unsigned long long)f->imported,
                 (unsigned long long)f->cmplog_inputs, (unsigned long long)f->cmplog_kept,
+                (unsigned long long)f->trimmed_bytes,
                 (unsigned long long)f->restored_pages,
                 f->restores ? f->restore_seconds * 1e6 / (double)f->restores : 0.0,
                 (unsigned long long)(f->vm->mem.bytes >> 20),

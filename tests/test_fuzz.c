@@ -572,6 +572,30 @@ START_TEST(division_by_zero_is_found_without_a_branch)
 }
 END_TEST
 
+
+/* Queue entries are trimmed as AFL++ trims them: a 64-byte seed of which the target
+ * only needs 8 bytes (size >= 8, then a magic it does not match) is kept, and saved, as
+ * 8 bytes. */
+START_TEST(queue_entries_are_trimmed)
+{
+    char seed[65];
+    memset(seed, 'z', 64);
+    memcpy(seed, "AAAAAAAA", 8);
+    seed[64] = 0;
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seed_dir_of(seed), "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "0", "--no-cmplog", "--max-execs",
+                                        "300", "--rng-seed", "1", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_ge(stat_value(out, "trimmed_bytes"), 56);
+    size_t len;
+    char *trimmed = read_output_file(out, "queue/id:000000,orig:seed", &len);
+    ck_assert_uint_eq(len, 8); /* any 8 of them: the target only needs 8 bytes */
+    free(trimmed);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -594,6 +618,7 @@ int main(void)
     tcase_add_loop_test(tc, compare_log_gets_past_magic_values, 0, 3);
     tcase_add_test(tc, cmin_and_tmin_shrink_corpus_and_crash);
     tcase_add_test(tc, division_by_zero_is_found_without_a_branch);
+    tcase_add_test(tc, queue_entries_are_trimmed);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
