@@ -37,12 +37,8 @@ void sx_path_assume(struct sx_path *p, const struct sx_expr *cond)
     pthread_mutex_unlock(&p->lock);
 }
 
-void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
-                    const struct sx_expr *taken, bool jumped)
+static void add_branch(struct sx_path *p, struct sx_branch b, bool assume)
 {
-    (void)ctx;
-    if (sx_is_const(taken))
-        return;
     pthread_mutex_lock(&p->lock);
     if (p->nbranches == p->branches_cap) {
         p->branches_cap = p->branches_cap ? 2 * p->branches_cap : 64;
@@ -50,27 +46,26 @@ void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
         if (!p->branches)
             abort();
     }
-    p->branches[p->nbranches++] = (struct sx_branch){ pc, jumped, SX_FLIP_JUMP, taken, p->n };
-    assume_locked(p, taken);
+    b.prefix = p->n;
+    p->branches[p->nbranches++] = b;
+    if (assume)
+        assume_locked(p, b.taken);
     pthread_mutex_unlock(&p->lock);
+}
+
+void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
+                    const struct sx_expr *taken, bool jumped)
+{
+    (void)ctx;
+    if (!sx_is_const(taken))
+        add_branch(p, (struct sx_branch){ pc, jumped, SX_FLIP_JUMP, taken, 0 }, true);
 }
 
 void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *held,
                        enum sx_flip_kind kind, bool assume)
 {
-    if (sx_is_const(held))
-        return;
-    pthread_mutex_lock(&p->lock);
-    if (p->nbranches == p->branches_cap) {
-        p->branches_cap = p->branches_cap ? 2 * p->branches_cap : 64;
-        p->branches = realloc(p->branches, p->branches_cap * sizeof *p->branches);
-        if (!p->branches)
-            abort();
-    }
-    p->branches[p->nbranches++] = (struct sx_branch){ pc, true, (uint8_t)kind, held, p->n };
-    if (assume)
-        assume_locked(p, held);
-    pthread_mutex_unlock(&p->lock);
+    if (!sx_is_const(held))
+        add_branch(p, (struct sx_branch){ pc, true, (uint8_t)kind, held, 0 }, assume);
 }
 
 enum sx_sat sx_path_flip(const struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,

@@ -50,6 +50,15 @@ static const char *first_file(const char *dir, const char *sub)
     return found;
 }
 
+/* Until a running campaign in out has written its first fuzzer_stats (at most 60 s). */
+static void wait_for_stats(const char *out)
+{
+    char stats[600];
+    snprintf(stats, sizeof stats, "%s/fuzzer_stats", out);
+    for (int i = 0; i < 600 && access(stats, F_OK) != 0; i++)
+        usleep(100 * 1000);
+}
+
 static double stat_value(const char *out, const char *key)
 {
     return output_value(out, "fuzzer_stats", key);
@@ -253,10 +262,7 @@ START_TEST(interrupted_campaign_exits_130)
     start_symhv(&c, (const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--kernel",
                                            "@symhv-kernel", "--target", "@fuzz_magic",
                                            "--max-time", "120", NULL });
-    char stats[600];
-    snprintf(stats, sizeof stats, "%s/fuzzer_stats", out);
-    for (int i = 0; i < 600 && access(stats, F_OK) != 0; i++)
-        usleep(100 * 1000);
+    wait_for_stats(out);
     kill(c.pid, SIGINT);
     struct run_result r;
     finish_symhv(&c, &r);
@@ -275,10 +281,7 @@ START_TEST(second_campaign_on_the_same_out_dir_is_refused)
     pid_t first = spawn_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--kernel",
                                                      "@symhv-kernel", "--target", "@fuzz_magic",
                                                      "--max-time", "120", NULL });
-    char stats[600];
-    snprintf(stats, sizeof stats, "%s/fuzzer_stats", out);
-    for (int i = 0; i < 600 && access(stats, F_OK) != 0; i++)
-        usleep(100 * 1000);
+    wait_for_stats(out);
     expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--kernel",
                                         "@symhv-kernel", "--target", "@fuzz_magic",
                                         "--max-execs", "10", NULL },
