@@ -11,6 +11,9 @@ void sx_path_init(struct sx_path *p)
 
 void sx_path_release(struct sx_path *p)
 {
+    for (size_t i = 0; i < p->leaves_cap; i++)
+        free(p->leaves[i].keys);
+    free(p->leaves);
     free(p->constraints);
     free(p->branches);
     pthread_mutex_destroy(&p->lock);
@@ -68,18 +71,173 @@ void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *hel
         add_branch(p, (struct sx_branch){ pc, true, (uint8_t)kind, held, 0 }, assume);
 }
 
-enum sx_sat sx_path_flip(const struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+/* ---- slicing ------------------------------------------------------------------------- */
+
+#define LEAVES_MAX 4096 /* a constraint reading more bytes counts as reading all */
+
+/* A set of 64-bit keys, open addressing; UINT64_MAX is the empty slot. */
+struct keyset {
+    uint64_t *slot;
+    size_t cap, n;
+};
+
+static bool keyset_add(struct keyset *k, uint64_t key)
+{
+    if (2 * (k->n + 1) > k->cap) {
+        struct keyset g = { malloc((k->cap ? 2 * k->cap : 64) * sizeof *g.slot),
+                            k->cap ? 2 * k->cap : 64, 0 };
+        if (!g.slot)
+            abort();
+        memset(g.slot, 0xff, g.cap * sizeof *g.slot);
+        for (size_t i = 0; i < k->cap; i++)
+            if (k->slot[i] != UINT64_MAX)
+                keyset_add(&g, k->slot[i]);
+        free(k->slot);
+        *k = g;
+    }
+    size_t h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (k->cap - 1);
+    while (k->slot[h] != UINT64_MAX && k->slot[h] != key)
+        h = (h + 1) & (k->cap - 1);
+    if (k->slot[h] == key)
+        return false;
+    k->slot[h] = key;
+    k->n++;
+    return true;
+}
+
+static bool keyset_has(const struct keyset *k, uint64_t key)
+{
+    if (!k->cap)
+        return false;
+    size_t h = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (k->cap - 1);
+    while (k->slot[h] != UINT64_MAX && k->slot[h] != key)
+        h = (h + 1) & (k->cap - 1);
+    return k->slot[h] == key;
+}
+
+/* The input bytes e reads: an iterative walk, each node once. */
+static void collect_leaves(const struct sx_expr *e, struct sx_leaves *out)
+{
+    struct keyset seen = { 0 }, keys = { 0 };
+    size_t cap = 64, top = 0;
+    const struct sx_expr **stack = malloc(cap * sizeof *stack);
+    if (!stack)
+        abort();
+    stack[top++] = e;
+    while (top && !out->all) {
+        const struct sx_expr *x = stack[--top];
+        if (!keyset_add(&seen, x->id))
+            continue;
+        if (x->op == SX_INPUT) {
+            keyset_add(&keys, (uint64_t)x->value);
+            out->all = keys.n > LEAVES_MAX;
+            continue;
+        }
+        const struct sx_expr *kids[3] = { x->a, x->b, x->c };
+        for (int k = 0; k < 3; k++) {
+            if (!kids[k])
+                continue;
+            if (top == cap) {
+                cap *= 2;
+                stack = realloc(stack, cap * sizeof *stack);
+                if (!stack)
+                    abort();
+            }
+            stack[top++] = kids[k];
+        }
+    }
+    free(stack);
+    free(seen.slot);
+    out->keys = malloc((keys.n ? keys.n : 1) * sizeof *out->keys);
+    if (!out->keys)
+        abort();
+    out->n = 0;
+    for (size_t i = 0; i < keys.cap; i++)
+        if (keys.slot[i] != UINT64_MAX)
+            out->keys[out->n++] = keys.slot[i];
+    free(keys.slot);
+}
+
+static bool holds_under(const struct sx_expr *c, struct sx_ctx *ctx, const struct sx_model *m)
+{
+    return sx_eval(ctx, c, (const uint8_t *const *)m->bytes, m->lengths) != 0;
+}
+
+static const struct sx_leaves *leaves_of(struct sx_path *p, size_t i)
+{
+    if (p->leaves_cap < p->n) {
+        size_t cap = p->n;
+        p->leaves = realloc(p->leaves, cap * sizeof *p->leaves);
+        if (!p->leaves)
+            abort();
+        memset(p->leaves + p->leaves_cap, 0, (cap - p->leaves_cap) * sizeof *p->leaves);
+        p->leaves_cap = cap;
+    }
+    if (!p->leaves[i].keys) {
+        collect_leaves(p->constraints[i], &p->leaves[i]);
+        p->leaves[i].seed_holds = -1;
+    }
+    return &p->leaves[i];
+}
+
+enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                          size_t i, struct sx_model *model)
 {
     if (i >= p->nbranches)
         return SX_UNSAT;
     const struct sx_branch *b = &p->branches[i];
     const struct sx_expr **q = malloc((b->prefix + 1) * sizeof *q);
-    if (!q)
+    bool *in = calloc(b->prefix + 1, sizeof *in);
+    if (!q || !in)
         abort();
-    memcpy(q, p->constraints, b->prefix * sizeof *q);
-    q[b->prefix] = sx_lnot(ctx, b->taken);
-    enum sx_sat r = sx_solver_check(s, q, b->prefix + 1, model);
+    size_t nq = 0;
+    if (p->no_slicing || !model) {
+        memcpy(q, p->constraints, b->prefix * sizeof *q);
+        nq = b->prefix;
+    } else {
+        /* the negated branch's bytes, then every constraint that shares one, until
+         * nothing more joins */
+        struct sx_leaves neg = { 0 };
+        collect_leaves(b->taken, &neg);
+        struct keyset keys = { 0 };
+        for (uint32_t k = 0; k < neg.n; k++)
+            keyset_add(&keys, neg.keys[k]);
+        bool all = neg.all;
+        free(neg.keys);
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (size_t c = 0; c < b->prefix; c++) {
+                if (in[c])
+                    continue;
+                const struct sx_leaves *l = leaves_of(p, c);
+                bool shares = all || l->all;
+                for (uint32_t k = 0; k < l->n && !shares; k++)
+                    shares = keyset_has(&keys, l->keys[k]);
+                /* left out only if the seed satisfies it (an assumption the input did not
+                 * meet, e.g. symhv_assume's, has to be in every query) */
+                if (!shares && model) {
+                    struct sx_leaves *lw = &p->leaves[c];
+                    if (lw->seed_holds < 0)
+                        lw->seed_holds = holds_under(p->constraints[c], ctx, model);
+                    shares = !lw->seed_holds;
+                }
+                if (!shares)
+                    continue;
+                in[c] = grew = true;
+                all = all || l->all;
+                for (uint32_t k = 0; k < l->n; k++)
+                    keyset_add(&keys, l->keys[k]);
+            }
+        }
+        free(keys.slot);
+        for (size_t c = 0; c < b->prefix; c++)
+            if (in[c])
+                q[nq++] = p->constraints[c];
+        p->sliced_away += b->prefix - nq;
+    }
+    q[nq] = sx_lnot(ctx, b->taken);
+    enum sx_sat r = sx_solver_check(s, q, nq + 1, model);
+    free(in);
     free(q);
     return r;
 }

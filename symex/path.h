@@ -30,12 +30,25 @@ struct sx_branch {
 
 /* Shared by every vCPU's interpreter thread: assume/branch lock `lock`; read the arrays
  * only when no thread is interpreting (at the end of a run). */
+/* The input bytes one constraint reads (keys: (input << 32) | offset), for slicing. */
+struct sx_leaves {
+    uint64_t *keys;          /* NULL until computed */
+    uint32_t n;
+    bool all;                /* too many to list: treated as touching every byte */
+    int8_t seed_holds;       /* the path's input satisfies it: 1, 0, -1 not known yet
+                                (every flip's model is seeded with that same input) */
+};
+
 struct sx_path {
     pthread_mutex_t lock;
     const struct sx_expr **constraints;
     size_t n, cap;
     struct sx_branch *branches;
     size_t nbranches, branches_cap;
+    struct sx_leaves *leaves; /* per constraint, filled by the first flip that needs it */
+    size_t leaves_cap;
+    bool no_slicing;          /* send whole prefixes (for comparisons) */
+    uint64_t sliced_away;     /* constraints left out of flip queries so far */
 };
 
 void sx_path_init(struct sx_path *p);
@@ -51,8 +64,11 @@ void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
 void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *held,
                        enum sx_flip_kind kind, bool assume);
 /* Solve for an input that follows this path up to branch `i` and then goes the other
- * way. `model` should be seeded with the current input. */
-enum sx_sat sx_path_flip(const struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+ * way. `model` should be seeded with the current input. The query holds only the
+ * constraints that share input bytes, transitively, with the negated branch (KLEE's
+ * independence): the others read bytes the answer does not change, and the seed
+ * satisfies them. Not while threads still add to the path. */
+enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                          size_t i, struct sx_model *model);
 
 #endif

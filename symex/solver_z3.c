@@ -31,6 +31,14 @@ struct z3_backend {
     size_t memo_cap;
     const struct sx_expr **leaves; /* every input byte translated so far */
     size_t nleaves, leaves_cap;
+    /* the input bytes of the current query (a model is read for these only: the solver
+     * also holds the guarded constraints of earlier queries, whose bytes it may set to
+     * anything), found with a walk that marks nodes by query stamp */
+    const struct sx_expr **qleaves;
+    size_t nqleaves, qleaves_cap;
+    uint32_t *mark, mark_cap, stamp;
+    const struct sx_expr **walk;
+    size_t walk_cap;
     Z3_ast *guards;          /* incremental: the guard literal of each asserted
                                 constraint, by its id */
     size_t guards_cap;
@@ -172,14 +180,61 @@ static Z3_ast translate(struct z3_backend *b, const struct sx_expr *root)
     return memo_get(b, root);
 }
 
+static void push_ptr(const struct sx_expr ***arr, size_t *n, size_t *cap, const struct sx_expr *e)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 64;
+        *arr = realloc(*arr, *cap * sizeof **arr);
+        if (!*arr)
+            abort();
+    }
+    (*arr)[(*n)++] = e;
+}
+
+/* The input bytes the constraints read, into b->qleaves. */
+static void query_leaves(struct z3_backend *b, const struct sx_expr *const *c, size_t n)
+{
+    if (++b->stamp == 0) {
+        memset(b->mark, 0, b->mark_cap * sizeof *b->mark);
+        b->stamp = 1;
+    }
+    b->nqleaves = 0;
+    size_t top = 0;
+    for (size_t i = 0; i < n; i++) {
+        push_ptr(&b->walk, &top, &b->walk_cap, c[i]);
+        while (top) {
+            const struct sx_expr *e = b->walk[--top];
+            if (e->id >= b->mark_cap) {
+                uint32_t cap = (e->id + 1) * 2;
+                b->mark = realloc(b->mark, cap * sizeof *b->mark);
+                if (!b->mark)
+                    abort();
+                memset(b->mark + b->mark_cap, 0, (cap - b->mark_cap) * sizeof *b->mark);
+                b->mark_cap = cap;
+            }
+            if (b->mark[e->id] == b->stamp)
+                continue;
+            b->mark[e->id] = b->stamp;
+            if (e->op == SX_INPUT) {
+                push_ptr(&b->qleaves, &b->nqleaves, &b->qleaves_cap, e);
+                continue;
+            }
+            const struct sx_expr *kids[3] = { e->a, e->b, e->c };
+            for (int k = 0; k < 3; k++)
+                if (kids[k])
+                    push_ptr(&b->walk, &top, &b->walk_cap, kids[k]);
+        }
+    }
+}
+
 static void read_model(struct z3_backend *b, Z3_solver solver, struct sx_model *model)
 {
     Z3_model m = Z3_solver_get_model(b->z, solver);
     if (!m)
         return;
     Z3_model_inc_ref(b->z, m);
-    for (size_t i = 0; i < b->nleaves; i++) {
-        const struct sx_expr *leaf = b->leaves[i];
+    for (size_t i = 0; i < b->nqleaves; i++) {
+        const struct sx_expr *leaf = b->qleaves[i];
         Z3_ast v;
         /* No model completion: bytes the query does not mention keep the seed. */
         if (!Z3_model_eval(b->z, m, b->memo[leaf->id], false, &v))
@@ -246,8 +301,10 @@ static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n
     enum sx_sat r;
     switch (verdict) {
     case Z3_L_TRUE:
-        if (model)
+        if (model) {
+            query_leaves(b, c, n);
             read_model(b, solver, model);
+        }
         r = SX_SAT;
         break;
     case Z3_L_FALSE:
@@ -271,6 +328,9 @@ static void z3_destroy(void *impl)
     Z3_del_context(b->z);
     free(b->memo);
     free(b->leaves);
+    free(b->qleaves);
+    free(b->mark);
+    free(b->walk);
     free(b->guards);
     free(b);
 }

@@ -112,6 +112,8 @@ struct sc_stats {
     uint64_t instructions, stops_native, parallel_peak;
     uint64_t constraints, branches, flipped_sat, flipped_unsat, flipped_unknown;
     uint64_t flipped_too_large;         /* of the unknown: too large to send to the solver */
+    uint64_t sliced_away;               /* path constraints left out of flip queries (they
+                                           share no input byte with the flipped branch) */
     uint64_t assumptions, expressions_printed, pinned_bytes;
     uint64_t concretised_deep;          /* values concretised for growing past SX_MAX_DEPTH */
     uint64_t results;                   /* generated inputs FINISH keeps for RESULT */

@@ -69,3 +69,15 @@ int target_select(const uint8_t *buf)
     int hit = buf[0] == 'z'; /* a setcc or cmov, no jump */
     return hit * 1006;
 }
+
+int target_independent(const uint8_t *buf)
+{
+    int r = 0;
+    if (buf[0] == 'a') /* two branches on other bytes first: not in the last flip's query */
+        r += reached(10);
+    if (buf[1] == 'b')
+        r += reached(11);
+    if (buf[2] == 'c')
+        return reached(7);
+    return r ? 1 : 0;
+}

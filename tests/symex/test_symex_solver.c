@@ -207,6 +207,38 @@ START_TEST(division_and_setcc_are_flip_candidates)
 }
 END_TEST
 
+
+/* Flip queries hold only the constraints that share input bytes with the flipped branch:
+ * the branches on buf[0] and buf[1] stay out of the query for buf[2], and the answer
+ * still reaches the other side (the seed keeps the bytes the query left alone). */
+START_TEST(flip_queries_are_sliced_to_the_bytes_involved)
+{
+    uint8_t buf[64] = { 'x', 'y', 'z' };
+    ck_assert_int_eq(target_independent(buf), 0);
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 20000);
+    struct concolic_run r;
+    run_concolic(&r, target_independent, buf, 3, ctx);
+    ck_assert_uint_eq(r.path.nbranches, 3);
+    struct sx_model *m = model_of(ctx, buf, 3);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, 2, m), SX_SAT);
+    ck_assert_uint_eq(r.path.sliced_away, 2);
+    uint8_t fresh[64] = { m->bytes[0][0], m->bytes[0][1], m->bytes[0][2] };
+    ck_assert_int_eq(target_independent(fresh), 1007);
+    ck_assert_int_eq(fresh[0], 'x'); /* untouched: the seed's */
+    sx_model_free(m);
+    /* the same flip with whole prefixes agrees */
+    r.path.no_slicing = true;
+    m = model_of(ctx, buf, 3);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, 2, m), SX_SAT);
+    ck_assert_int_eq(m->bytes[0][2], 'c');
+    sx_model_free(m);
+    release(&r);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(solver_reports_unsat)
 {
     struct sx_ctx *ctx = sx_ctx_new();
@@ -410,6 +442,7 @@ int main(void)
     tcase_add_test(tc, concolic_search_finds_bytewise_magic);
     tcase_add_test(tc, solver_reports_unsat);
     tcase_add_test(tc, division_and_setcc_are_flip_candidates);
+    tcase_add_test(tc, flip_queries_are_sliced_to_the_bytes_involved);
     tcase_add_test(tc, solver_timeout_is_unknown);
     tcase_add_test(tc, unmodelled_instruction_is_concretised_and_reported_once);
     tcase_add_test(tc, locked_rmw_is_redone_when_another_cpu_interferes);
