@@ -208,6 +208,9 @@ static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *ho
                         bool to_guest);
 static int64_t hc_no_make_symbolic(struct hc_call *c, void *opaque);
 
+/* cmin and tmin run inputs once and write a result; fuzz and explore are campaigns. */
+static bool mode_is_tool(enum fuzz_mode m) { return m == FUZZ_CMIN || m == FUZZ_TMIN; }
+
 /* A campaign's out_dir: created and locked; resumed from its queue, or started from the
  * seeds. 0, or -1 after a message. */
 static int load_campaign(struct fuzzer *f, const struct fuzz_config *cfg)
@@ -323,7 +326,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     snprintf(f->queue_dir, sizeof f->queue_dir, "%s/queue", f->out_dir);
     snprintf(f->crash_dir, sizeof f->crash_dir, "%s/crashes", f->out_dir);
     snprintf(f->hang_dir, sizeof f->hang_dir, "%s/hangs", f->out_dir);
-    if ((cfg->mode == FUZZ_CAMPAIGN ? load_campaign(f, cfg) : load_tool_inputs(f, cfg)) < 0)
+    if ((!mode_is_tool(cfg->mode) ? load_campaign(f, cfg) : load_tool_inputs(f, cfg)) < 0)
         goto fail;
     f->nseeds = f->queue.n;
     f->crashes = fz_count_files(f->crash_dir);
@@ -663,7 +666,7 @@ static bool unique_outcome(struct fuzzer *f, uint8_t *seen, const char *what)
 static void start_trim(struct fuzzer *f, size_t entry)
 {
     const struct fz_entry *e = &f->queue.entries[entry];
-    if (f->trimming || e->len < TRIM_MIN_LEN || !f->map.npages || f->cfg.mode != FUZZ_CAMPAIGN)
+    if (f->trimming || e->len < TRIM_MIN_LEN || !f->map.npages || mode_is_tool(f->cfg.mode))
         return;
     fz_tmin_free(&f->trim);
     if (fz_tmin_init(&f->trim, e->data, e->len) < 0)
@@ -756,7 +759,7 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         snprintf(what, sizeof what, "exit status %d", status);
     else
         snprintf(what, sizeof what, "hang");
-    if (f->cfg.mode != FUZZ_CAMPAIGN) {
+    if (mode_is_tool(f->cfg.mode)) {
         judge_tool(f, out, what);
         return;
     }
@@ -830,7 +833,7 @@ static void take_input(struct fuzzer *f, const struct fz_entry *e, enum fz_origi
 static void next_input(struct fuzzer *f)
 {
     f->cur_concolic = false;
-    if (f->cfg.mode != FUZZ_CAMPAIGN && !f->seeds_left) {
+    if (mode_is_tool(f->cfg.mode) && !f->seeds_left) {
         /* the tools: cmin runs each input once; tmin tries candidates until none is left */
         if (f->cfg.mode == FUZZ_CMIN || f->tool_error || !fz_tmin_next(&f->tmin)) {
             f->done = true;
@@ -868,11 +871,13 @@ static void next_input(struct fuzzer *f)
         free(e->data);
         f->synced.n--;
     } else {
-        bool due = f->cfg.concolic_every &&
-                   (f->execs - f->last_concolic_exec >= f->cfg.concolic_every ||
+        /* explore: every execution past the seeds and the solver's inputs is concolic */
+        bool due = f->cfg.mode == FUZZ_EXPLORE ||
+                   (f->cfg.concolic_every &&
+                    (f->execs - f->last_concolic_exec >= f->cfg.concolic_every ||
                     (f->cfg.plateau_execs &&
                      f->execs - f->execs_at_last_new >= f->cfg.plateau_execs &&
-                     f->execs - f->last_concolic_exec >= f->cfg.plateau_execs));
+                     f->execs - f->last_concolic_exec >= f->cfg.plateau_execs)));
         size_t candidate = f->queue.n;
         for (size_t i = 0; due && i < f->queue.n && candidate == f->queue.n; i++) {
             size_t k = (f->next_concolic + i) % f->queue.n;
@@ -886,6 +891,12 @@ static void next_input(struct fuzzer *f)
             take_input(f, e, e->origin);
             f->cur_concolic = true;
             f->last_concolic_exec = f->execs;
+        } else if (f->cfg.mode == FUZZ_EXPLORE) { /* every entry explored: done */
+            if (!f->done)
+                hv_error("explore: every queue entry ran concolically and no generated input "
+                         "is left: the search is complete (%zu paths in the queue)", f->queue.n);
+            f->done = true;
+            return;
         } else {
             size_t k = fz_pick(&f->queue, f->map.npages ? f->edge_hits : NULL, &f->rng);
             f->cur_len = fz_mutate(&f->rng, &f->queue, k, &f->dict, f->cur,
@@ -997,7 +1008,7 @@ static void write_stats(struct fuzzer *f, double t)
 static void status(struct fuzzer *f, bool final)
 {
     double t = now_s();
-    if (f->cfg.mode != FUZZ_CAMPAIGN)
+    if (mode_is_tool(f->cfg.mode))
         return; /* the tools write their result at the end, nothing else */
     if (final || t - f->last_stats >= STATS_PERIOD_S) {
         write_stats(f, t);
@@ -1014,10 +1025,11 @@ static void status(struct fuzzer *f, bool final)
     if (f->cfg.sync_dir)
         snprintf(imported, sizeof imported, ", imported %llu kept",
                  (unsigned long long)f->imported_kept);
-    fprintf(stderr, "%ssymhv fuzz: %.0fs, %llu execs (%.0f/s), queue %zu, crashes %llu, "
+    fprintf(stderr, "%ssymhv %s: %.0fs, %llu execs (%.0f/s), queue %zu, crashes %llu, "
             "hangs %llu, edges %zu, last find %s, cmplog %llu kept, solver inputs %llu "
             "(%llu kept)%s%s",
-            f->tty ? "\r\033[K" : "", t - f->started, (unsigned long long)f->execs,
+            f->tty ? "\r\033[K" : "", f->cfg.mode == FUZZ_EXPLORE ? "explore" : "fuzz",
+            t - f->started, (unsigned long long)f->execs,
             (double)(f->execs - f->execs_before) / (t - f->started + 1e-9), f->queue.n,
             (unsigned long long)f->crashes, (unsigned long long)f->hangs, f->edges, last,
             (unsigned long long)f->cmplog_kept, (unsigned long long)f->solver_inputs,
@@ -1088,7 +1100,7 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
     } else {
         double t0 = now_s();
         judge(f, req == REQ_HANG ? OUT_HANG : crash ? OUT_CRASH : OUT_OK, status, why);
-        if (f->cmplog_ready && req != REQ_HANG && f->cfg.mode == FUZZ_CAMPAIGN &&
+        if (f->cmplog_ready && req != REQ_HANG && !mode_is_tool(f->cfg.mode) &&
             (f->judged_new || f->cur_origin == FZ_FROM_SEED))
             input_to_state(f);
         if (f->cur_concolic) {
@@ -1216,7 +1228,7 @@ static int finish_tool(struct fuzzer *f, int vm_status)
 
 int fuzzer_finish(struct fuzzer *f, int vm_status)
 {
-    if (atomic_load(&f->have_snapshot) && f->cfg.mode != FUZZ_CAMPAIGN) {
+    if (atomic_load(&f->have_snapshot) && mode_is_tool(f->cfg.mode)) {
         console_mute(f->console, false);
         return finish_tool(f, vm_status);
     }
@@ -1228,8 +1240,14 @@ int fuzzer_finish(struct fuzzer *f, int vm_status)
         return vm_status;
     }
     if (f->ended_before_start && vm_status < HV_EXIT_TIMEOUT) {
-        hv_error("fuzz: the target ended without calling symhv_fuzz_start: nothing to fuzz "
-                 "(build it with scripts/symhv-build-fuzzer, see README)");
+        if (f->cfg.mode == FUZZ_EXPLORE)
+            hv_error("explore: the target ended without calling symhv_fuzz_start: symhv "
+                     "explore runs fuzz targets (scripts/symhv-build-fuzzer); a program that "
+                     "calls symhv_make_symbolic is searched with symhv run --seed, one "
+                     "generation a run");
+        else
+            hv_error("fuzz: the target ended without calling symhv_fuzz_start: nothing to fuzz "
+                     "(build it with scripts/symhv-build-fuzzer, see README)");
         return HV_EXIT_SETUP_ERROR;
     }
     return vm_status;

@@ -23,6 +23,7 @@ struct console;
 
 enum fuzz_mode {
     FUZZ_CAMPAIGN, /* symhv fuzz */
+    FUZZ_EXPLORE,  /* symhv explore: generational concolic search, no mutation */
     FUZZ_CMIN,     /* symhv cmin -i DIR -o DIR: the smallest inputs keeping all coverage */
     FUZZ_TMIN,     /* symhv tmin -i FILE -o FILE: the smallest input failing the same way */
 };

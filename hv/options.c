@@ -15,6 +15,7 @@ static const char usage_text[] =
     "usage: symhv [run] --kernel FILE [options]\n"
     "       symhv replay INPUT --kernel FILE [options]\n"
     "       symhv fuzz -i SEED_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
+    "       symhv explore -i SEED_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
     "       symhv cmin -i IN_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
     "       symhv tmin -i INPUT -o OUTPUT --kernel FILE --target PROGRAM [options]\n"
     "\n"
@@ -71,6 +72,13 @@ static const char usage_text[] =
     "  -t MS                 as in afl-fuzz: --exec-timeout\n"
     "  -V SEC                as in afl-fuzz: --max-time\n"
     "\n"
+    "symhv explore: the fuzz campaign's snapshot, out dir and options, without mutation:\n"
+    "every queue entry runs once concolically, every input the solver makes for the\n"
+    "other side of a branch (or a division by zero) runs from the snapshot, and those\n"
+    "with new coverage join the queue, until none is left (generational search, as\n"
+    "SAGE). For targets that call symhv_fuzz_start (scripts/symhv-build-fuzzer); a\n"
+    "program that marks its own buffers with symhv_make_symbolic is searched one\n"
+    "generation per `symhv run --seed FILE` instead.\n"
     "symhv cmin (as afl-cmin): runs every input of IN_DIR once from the snapshot and\n"
     "writes to the new OUT_DIR the smallest inputs that keep all their coverage (each\n"
     "edge and hit count); inputs that crash or hang are left out.\n"
@@ -213,10 +221,13 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     /* `symhv run ...` and `symhv ...` are the same command;
      * `symhv replay INPUT ...` is `symhv --replay INPUT ...`. */
     if (argc > 1 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "fuzz") == 0 ||
-                     strcmp(argv[1], "cmin") == 0 || strcmp(argv[1], "tmin") == 0)) {
+                     strcmp(argv[1], "cmin") == 0 || strcmp(argv[1], "tmin") == 0 ||
+                     strcmp(argv[1], "explore") == 0)) {
         fuzzing = argv[1][0] != 'r';
-        opt->fuzz.mode = argv[1][0] == 'c' ? FUZZ_CMIN : argv[1][0] == 't' ? FUZZ_TMIN
-                                                                             : FUZZ_CAMPAIGN;
+        opt->fuzz.mode = argv[1][0] == 'c'   ? FUZZ_CMIN
+                         : argv[1][0] == 't' ? FUZZ_TMIN
+                         : argv[1][0] == 'e' ? FUZZ_EXPLORE
+                                             : FUZZ_CAMPAIGN;
         argv[1] = argv[0];
         argv++;
         argc--;
@@ -441,7 +452,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         hv_error("no guest kernel given: use --kernel FILE (see symhv --help)");
         return OPTIONS_ERROR;
     }
-    if (fuzzing && opt->fuzz.mode != FUZZ_CAMPAIGN) {
+    if (fuzzing && (opt->fuzz.mode == FUZZ_CMIN || opt->fuzz.mode == FUZZ_TMIN)) {
         const char *tool = opt->fuzz.mode == FUZZ_CMIN ? "cmin" : "tmin";
         if (!output_given || !opt->fuzz.in_dir || strcmp(opt->fuzz.in_dir, "-") == 0) {
             hv_error("symhv %s needs -i %s and -o %s (see symhv --help)", tool,

@@ -599,6 +599,32 @@ START_TEST(queue_entries_are_trimmed)
 }
 END_TEST
 
+
+/* symhv explore: no mutation, every queue entry concolic once, the solver's inputs run
+ * from the snapshot: the magic and the checksum behind it give way, the crash replays,
+ * and the search ends by itself when nothing is left to flip. */
+START_TEST(explore_searches_to_the_end)
+{
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "explore", "-i", seed_dir(), "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--no-cmplog", NULL },
+                 0, NULL, "the search is complete");
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    ck_assert_int_ge(stat_value(out, "concolic_runs"), 2);
+    const char *crash = first_file(out, "crashes");
+    ck_assert_ptr_nonnull(crash);
+    ck_assert_ptr_nonnull(strstr(crash, "src:solver"));
+    expect_symhv((const char *const[]){ "replay", crash, "--kernel", "@symhv-kernel", "--initrd",
+                                        "@fuzz_magic", NULL },
+                 126, NULL, "page fault (#PF)");
+    /* a program that marks its own buffers is not a fuzz target: said, not guessed */
+    expect_symhv((const char *const[]){ "explore", "-i", seed_dir(), "-o", test_temp_dir(),
+                                        "--kernel", "@symhv-kernel", "--target", "@magic", NULL },
+                 125, NULL, "symhv explore runs fuzz targets");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -622,6 +648,7 @@ int main(void)
     tcase_add_test(tc, cmin_and_tmin_shrink_corpus_and_crash);
     tcase_add_test(tc, division_by_zero_is_found_without_a_branch);
     tcase_add_test(tc, queue_entries_are_trimmed);
+    tcase_add_test(tc, explore_searches_to_the_end);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
