@@ -434,7 +434,8 @@ int engine_finish(struct engine *e)
             struct sc_result res;
             if (fetch_result(e, (uint32_t)r, j, &res) < 0)
                 break;
-            static const char *const kinds[] = { "branch", "select", "divzero", "divoverflow" };
+            static const char *const kinds[] = { "branch",      "select",  "divzero",
+                                                 "divoverflow", "address", "target" };
             char prefix[48], name[160];
             snprintf(prefix, sizeof prefix, "%s-%03u-",
                      res.kind < sizeof kinds / sizeof kinds[0] ? kinds[res.kind] : "flip",

@@ -33,6 +33,18 @@ static struct sx_val concretise(struct sx_state *s, struct sx_val v)
     return sx_v(v.w, v.c);
 }
 
+/* A symbolic address or jump target pinned to its concrete value: the pin is a path
+ * constraint and, flipped, a candidate for another address (another table entry, another
+ * switch case) or another target. */
+static struct sx_val pin_choice(struct sx_state *s, struct sx_val v, uint64_t pc,
+                                enum sx_flip_kind kind)
+{
+    if (!v.e)
+        return v;
+    sx_path_candidate(s->path, pc, sx_binop(CTX, SX_EQ, v.e, sx_const(CTX, v.w, v.c)), kind, true);
+    return sx_v(v.w, v.c);
+}
+
 /* A value about to be kept in a register or in memory: past SX_MAX_DEPTH its expression
  * is cut (concretised, constraint recorded), so no guest loop grows one without bound. */
 static struct sx_val bound_depth(struct sx_state *s, struct sx_val v)
@@ -415,7 +427,7 @@ static struct sx_val op_address(struct sx_state *s, const struct insn *in,
 static uint64_t access_address(struct sx_state *s, const struct insn *in,
                                const ZydisDecodedOperand *op)
 {
-    return (uint64_t)concretise(s, op_address(s, in, op)).c;
+    return (uint64_t)pin_choice(s, op_address(s, in, op), in->pc, SX_FLIP_ADDRESS).c;
 }
 
 /* Read operand `op` at width w (immediates are extended to w as the encoding says). */
@@ -717,7 +729,7 @@ static enum exec_status branch_target(struct sx_state *s, struct insn *in, uint6
     }
     struct sx_val v;
     TRY(op_read(s, in, op, 64, &v));
-    *target = (uint64_t)concretise(s, v).c; /* a symbolic jump target is pinned */
+    *target = (uint64_t)pin_choice(s, v, in->pc, SX_FLIP_TARGET).c; /* pinned */
     return EX_OK;
 }
 
@@ -1030,7 +1042,7 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
     }
     case ZYDIS_MNEMONIC_RET:
         TRY(pop(s, 64, &a));
-        s->rip = (uint64_t)concretise(s, a).c;
+        s->rip = (uint64_t)pin_choice(s, a, in->pc, SX_FLIP_TARGET).c;
         if (in->d.operand_count_visible > 0)
             s->gpr[SX_RSP] = BIN(SX_ADD, s->gpr[SX_RSP], sx_v(64, o0->imm.value.u & 0xffff));
         return EX_OK;

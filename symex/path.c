@@ -14,6 +14,7 @@ void sx_path_release(struct sx_path *p)
     for (size_t i = 0; i < p->leaves_cap; i++)
         free(p->leaves[i].keys);
     free(p->leaves);
+    free(p->seen);
     free(p->constraints);
     free(p->branches);
     pthread_mutex_destroy(&p->lock);
@@ -64,11 +65,53 @@ void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
         add_branch(p, (struct sx_branch){ pc, jumped, SX_FLIP_JUMP, taken, 0 }, true);
 }
 
+/* Another candidate of this kind at this pc wanted? (a loop would repeat it without end:
+ * SX_CANDIDATES_PER_PC of them, then only the constraint). Caller holds the lock. */
+static bool candidate_wanted_locked(struct sx_path *p, uint64_t pc, uint8_t kind)
+{
+    if (2 * (p->nseen + 1) > p->seen_cap) {
+        size_t cap = p->seen_cap ? 2 * p->seen_cap : 256;
+        __typeof__(p->seen) g = calloc(cap, sizeof *g);
+        if (!g)
+            abort();
+        for (size_t i = 0; i < p->seen_cap; i++) {
+            if (!p->seen[i].count)
+                continue;
+            size_t h = (size_t)(p->seen[i].pc * 0x9e3779b97f4a7c15ull + p->seen[i].kind) & (cap - 1);
+            while (g[h].count)
+                h = (h + 1) & (cap - 1);
+            g[h] = p->seen[i];
+        }
+        free(p->seen);
+        p->seen = g;
+        p->seen_cap = cap;
+    }
+    size_t h = (size_t)(pc * 0x9e3779b97f4a7c15ull + kind) & (p->seen_cap - 1);
+    while (p->seen[h].count && (p->seen[h].pc != pc || p->seen[h].kind != kind))
+        h = (h + 1) & (p->seen_cap - 1);
+    if (!p->seen[h].count) {
+        p->seen[h].pc = pc;
+        p->seen[h].kind = kind;
+        p->nseen++;
+    }
+    if (p->seen[h].count >= SX_CANDIDATES_PER_PC)
+        return false;
+    p->seen[h].count++;
+    return true;
+}
+
 void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *held,
                        enum sx_flip_kind kind, bool assume)
 {
-    if (!sx_is_const(held))
+    if (sx_is_const(held))
+        return;
+    pthread_mutex_lock(&p->lock);
+    bool wanted = candidate_wanted_locked(p, pc, (uint8_t)kind);
+    pthread_mutex_unlock(&p->lock);
+    if (wanted)
         add_branch(p, (struct sx_branch){ pc, true, (uint8_t)kind, held, 0 }, assume);
+    else if (assume)
+        sx_path_assume(p, held);
 }
 
 /* ---- slicing ------------------------------------------------------------------------- */

@@ -18,7 +18,11 @@ enum sx_flip_kind {
                              condition is not a path constraint) */
     SX_FLIP_DIV_ZERO,     /* a divisor of zero: #DE (a bug with no branch in the code) */
     SX_FLIP_DIV_OVERFLOW, /* a quotient that does not fit (INT_MIN / -1): #DE */
+    SX_FLIP_ADDRESS,      /* another value of a symbolic address that was pinned: another
+                             entry of a lookup table, another case of a jump table */
+    SX_FLIP_TARGET,       /* another target of a symbolic indirect jump or return */
 };
+#define SX_CANDIDATES_PER_PC 4 /* candidates kept per instruction and kind (loops) */
 
 struct sx_branch {
     uint64_t pc;                   /* address of the branching instruction */
@@ -48,6 +52,8 @@ struct sx_path {
     struct sx_leaves *leaves; /* per constraint, filled by the first flip that needs it */
     size_t leaves_cap;
     bool no_slicing;          /* send whole prefixes (for comparisons) */
+    struct { uint64_t pc; uint8_t kind, count; } *seen; /* candidates per (pc, kind) */
+    size_t seen_cap, nseen;
     uint64_t sliced_away;     /* constraints left out of flip queries so far */
 };
 

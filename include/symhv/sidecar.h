@@ -81,6 +81,8 @@ enum sc_flip {              /* the values of enum sx_flip_kind (symex/path.h) */
     SC_FLIP_SELECT = 1,     /* the other value of a setcc/cmovcc condition */
     SC_FLIP_DIV_ZERO = 2,   /* a division by zero (#DE) */
     SC_FLIP_DIV_OVERFLOW = 3, /* a quotient overflow, INT_MIN / -1 (#DE) */
+    SC_FLIP_ADDRESS = 4,    /* another value of a pinned symbolic address */
+    SC_FLIP_TARGET = 5,     /* another target of a symbolic indirect jump */
 };
 
 struct sc_result {

@@ -81,3 +81,17 @@ int target_independent(const uint8_t *buf)
         return reached(7);
     return r ? 1 : 0;
 }
+
+int target_switch(const uint8_t *buf)
+{
+    switch (buf[0] & 7) { /* a jump table at -O2: the case is a loaded address */
+    case 0: return reached(20);
+    case 1: return reached(21) + 1;
+    case 2: return reached(22) * 3;
+    case 3: return reached(23) - 7;
+    case 4: return reached(24) ^ 5;
+    case 5: return reached(25) + 11;
+    case 6: return reached(26) * 2;
+    default: return 0;
+    }
+}

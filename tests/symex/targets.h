@@ -13,6 +13,7 @@ int target_checksum(const uint8_t *buf);  /* h = h*31 + b over 8 bytes == 0xdead
 int target_sse(const uint8_t *buf);       /* 16 bytes all 'A', via pcmpeqb/pmovmskb */
 int target_divide(const uint8_t *buf);    /* 1000 / (buf[0] - 'a'): no branch, a #DE at 'a' */
 int target_select(const uint8_t *buf);
-int target_independent(const uint8_t *buf); /* branches on buf[0], buf[1], then buf[2] == 'c' */    /* (buf[0] == 'z') * 1006: a setcc, no jump */
+int target_independent(const uint8_t *buf);
+int target_switch(const uint8_t *buf);      /* switch (buf[0] & 7): a jump table */ /* branches on buf[0], buf[1], then buf[2] == 'c' */    /* (buf[0] == 'z') * 1006: a setcc, no jump */
 
 #endif

@@ -239,6 +239,37 @@ START_TEST(flip_queries_are_sliced_to_the_bytes_involved)
 }
 END_TEST
 
+
+/* A switch compiled to a jump table: the loaded address (or target) depends on the
+ * input and is pinned; flipping the pin gives an input that takes another case. */
+START_TEST(jump_table_pins_are_flip_candidates)
+{
+    uint8_t buf[64] = { 3 };
+    int seed_case = target_switch(buf);
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 20000);
+    struct concolic_run r;
+    run_concolic(&r, target_switch, buf, 1, ctx);
+    ck_assert_int_eq(r.result, seed_case);
+    long pin = find_kind(&r.path, SX_FLIP_ADDRESS);
+    if (pin < 0)
+        pin = find_kind(&r.path, SX_FLIP_TARGET);
+    long jump = find_kind(&r.path, SX_FLIP_JUMP); /* the bounds check before the table */
+    ck_assert_msg(pin >= 0, "no pinned address or target recorded (%zu branch points)",
+                  r.path.nbranches);
+    struct sx_model *m = model_of(ctx, buf, 1);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, (size_t)pin, m), SX_SAT);
+    uint8_t fresh[64] = { m->bytes[0][0] };
+    ck_assert_int_ne(fresh[0] & 7, 3);
+    ck_assert_int_ne(target_switch(fresh), seed_case); /* another case */
+    (void)jump;
+    sx_model_free(m);
+    release(&r);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(solver_reports_unsat)
 {
     struct sx_ctx *ctx = sx_ctx_new();
@@ -443,6 +474,7 @@ int main(void)
     tcase_add_test(tc, solver_reports_unsat);
     tcase_add_test(tc, division_and_setcc_are_flip_candidates);
     tcase_add_test(tc, flip_queries_are_sliced_to_the_bytes_involved);
+    tcase_add_test(tc, jump_table_pins_are_flip_candidates);
     tcase_add_test(tc, solver_timeout_is_unknown);
     tcase_add_test(tc, unmodelled_instruction_is_concretised_and_reported_once);
     tcase_add_test(tc, locked_rmw_is_redone_when_another_cpu_interferes);
