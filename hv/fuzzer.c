@@ -666,7 +666,8 @@ static bool unique_outcome(struct fuzzer *f, uint8_t *seen, const char *what)
 static void start_trim(struct fuzzer *f, size_t entry)
 {
     const struct fz_entry *e = &f->queue.entries[entry];
-    if (f->trimming || e->len < TRIM_MIN_LEN || !f->map.npages || mode_is_tool(f->cfg.mode))
+    if (f->trimming || e->len < TRIM_MIN_LEN || !f->map.npages || mode_is_tool(f->cfg.mode) ||
+        f->cfg.mode == FUZZ_EXPLORE) /* explore: the solver needs the room */
         return;
     fz_tmin_free(&f->trim);
     if (fz_tmin_init(&f->trim, e->data, e->len) < 0)

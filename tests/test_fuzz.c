@@ -625,6 +625,30 @@ START_TEST(explore_searches_to_the_end)
 }
 END_TEST
 
+
+/* A 12-character password checked with the runtime's strcmp (no coverage inside it): the
+ * runtime logs the compared strings, and the password goes into an input, in fuzz and
+ * in explore alike. */
+START_TEST(strcmp_password_comes_from_the_compare_log)
+{
+    static const char *const modes[] = { "fuzz", "explore" };
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ modes[_i], "-i", seed_dir(), "-o", out, "--kernel",
+                                        "@symhv-kernel", "--target", "@fuzz_password",
+                                        "--concolic-every", "0", "--max-execs", "100",
+                                        "--until-crash", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    size_t len;
+    const char *crash = first_file(out, "crashes");
+    ck_assert_ptr_nonnull(crash);
+    char *bytes = read_output_file(out, crash + strlen(out) + 1, &len);
+    ck_assert_uint_ge(len, 12);
+    ck_assert_mem_eq(bytes, "s3cr3t_p4ss!", 12);
+    free(bytes);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz");
@@ -649,6 +673,7 @@ int main(void)
     tcase_add_test(tc, division_by_zero_is_found_without_a_branch);
     tcase_add_test(tc, queue_entries_are_trimmed);
     tcase_add_test(tc, explore_searches_to_the_end);
+    tcase_add_loop_test(tc, strcmp_password_comes_from_the_compare_log, 0, 2);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
