@@ -91,19 +91,25 @@ static bool symbolic_bit(struct fake_vm *f, uint64_t gpa)
     return bits[gpa / 64] >> (gpa % 64) & 1;
 }
 
+/* MAKE_SYMBOLIC of `len` bytes at INPUT, as input "in". */
+static void mark_input(struct fake_vm *f, struct sc_slot *vcpu, uint32_t len)
+{
+    vcpu->op = SC_OP_MAKE_SYMBOLIC;
+    snprintf(vcpu->name, sizeof vcpu->name, "in");
+    vcpu->input_len = len;
+    vcpu->nextents = 1;
+    vcpu->extents[0] = (struct sc_extent){ INPUT, len, 0 };
+    vcpu->cpu = long_mode_cpu(CODE);
+    session_handle(f->session, vcpu);
+    ck_assert_int_eq(vcpu->status, SC_OK);
+}
+
 START_TEST(marked_byte_is_interpreted_and_solved_for_the_other_branch)
 {
     struct fake_vm f = fake_vm();
     struct sc_slot *vcpu = &f.shared->slots[0], *control = &f.shared->slots[1];
 
-    vcpu->op = SC_OP_MAKE_SYMBOLIC;
-    snprintf(vcpu->name, sizeof vcpu->name, "in");
-    vcpu->input_len = 1;
-    vcpu->nextents = 1;
-    vcpu->extents[0] = (struct sc_extent){ INPUT, 1, 0 };
-    vcpu->cpu = long_mode_cpu(CODE);
-    session_handle(f.session, vcpu);
-    ck_assert_int_eq(vcpu->status, SC_OK);
+    mark_input(&f, vcpu, 1);
     ck_assert_int_eq(vcpu->input_id, 0);
     ck_assert(symbolic_bit(&f, INPUT));
     ck_assert(!symbolic_bit(&f, INPUT + 1));
@@ -157,14 +163,7 @@ START_TEST(pinned_bytes_become_constraints)
 {
     struct fake_vm f = fake_vm();
     struct sc_slot *vcpu = &f.shared->slots[0], *control = &f.shared->slots[1];
-    vcpu->op = SC_OP_MAKE_SYMBOLIC;
-    snprintf(vcpu->name, sizeof vcpu->name, "in");
-    vcpu->input_len = 2;
-    vcpu->nextents = 1;
-    vcpu->extents[0] = (struct sc_extent){ INPUT, 2, 0 };
-    vcpu->cpu = long_mode_cpu(CODE);
-    session_handle(f.session, vcpu);
-    ck_assert_int_eq(vcpu->status, SC_OK);
+    mark_input(&f, vcpu, 2);
 
     vcpu->op = SC_OP_PIN;
     vcpu->gpa = INPUT;
