@@ -421,11 +421,14 @@ int engine_finish(struct engine *e)
     double t0 = now_s();
     bool solved = solve(e, &st);
     double solving_s = now_s() - t0;
-    if (st.flipped_unknown > st.flipped_too_large)
+    uint64_t gave_up = st.flipped_unknown - st.flipped_too_large - st.unsolved_past_limit;
+    if (st.flipped_unknown >= st.flipped_too_large + st.unsolved_past_limit && gave_up)
         hv_error("solver gave up (timeout %u ms) on %llu of %llu branch flips",
-                 e->cfg.solver_timeout_ms,
-                 (unsigned long long)(st.flipped_unknown - st.flipped_too_large),
+                 e->cfg.solver_timeout_ms, (unsigned long long)gave_up,
                  (unsigned long long)st.branches);
+    if (st.unsolved_past_limit)
+        hv_error("%llu branch flips not solved: the sidecar reached a limit (see above)",
+                 (unsigned long long)st.unsolved_past_limit);
     if (st.flipped_too_large)
         hv_error("%llu of %llu branch flips were too large a query for the solver (skipped)",
                  (unsigned long long)st.flipped_too_large, (unsigned long long)st.branches);

@@ -116,6 +116,7 @@ struct sc_stats {
     uint64_t flipped_too_large;         /* of the unknown: too large to send to the solver */
     uint64_t sliced_away;               /* path constraints left out of flip queries (they
                                            share no input byte with the flipped branch) */
+    uint64_t unsolved_past_limit;       /* of the unknown: not tried, a limit was reached */
     uint64_t assumptions, expressions_printed, pinned_bytes;
     uint64_t concretised_deep;          /* values concretised for growing past SX_MAX_DEPTH */
     uint64_t results;                   /* generated inputs FINISH keeps for RESULT */

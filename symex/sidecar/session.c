@@ -547,12 +547,16 @@ static void finish(struct session *s, struct sc_slot *slot)
     st->constraints = s->path.n;
     st->branches = s->path.nbranches;
     st->flipped_sat = st->flipped_unsat = st->flipped_unknown = st->flipped_too_large = 0;
+    st->unsolved_past_limit = 0;
     render_constraints(s);
     pthread_mutex_lock(&s->lock);
     bool exhausted = s->exhausted; /* past a limit: no solving either */
     pthread_mutex_unlock(&s->lock);
     if (ninputs == 0 || exhausted) {
         st->flipped_unknown = exhausted ? st->branches : 0;
+        st->unsolved_past_limit = st->flipped_unknown;
+        if (exhausted)
+            is_exhausted(s, slot); /* says why, in slot->message */
         slot->stats = *st;
         slot->status = SC_OK;
         return;
@@ -580,6 +584,7 @@ static void finish(struct session *s, struct sc_slot *slot)
                            (unsigned long long)(s->cfg.max_memory_bytes >> 20));
             pthread_mutex_unlock(&s->lock);
             st->flipped_unknown += flips - b;
+            st->unsolved_past_limit += flips - b;
             break;
         }
         if (s->cfg.max_seconds > 0 && s->spent_before + st->interpreter_seconds +
@@ -589,6 +594,7 @@ static void finish(struct session *s, struct sc_slot *slot)
                            "symhv --symex-max-time)", s->cfg.max_seconds);
             pthread_mutex_unlock(&s->lock);
             st->flipped_unknown += flips - b;
+            st->unsolved_past_limit += flips - b;
             break;
         }
         struct sx_model *m = sx_model_new(s->ctx, &seed);
