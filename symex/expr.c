@@ -810,3 +810,65 @@ size_t sx_expr_print(const struct sx_expr *root, const struct sx_ctx *ctx, char 
     free(uses.vals);
     return p.len;
 }
+
+/* ---- walking a DAG ---------------------------------------------------------------------- */
+
+static void walker_push(struct sx_walker *w, size_t *top, const struct sx_expr *e)
+{
+    if (*top == w->stack_cap) {
+        w->stack_cap = w->stack_cap ? 2 * w->stack_cap : 64;
+        w->stack = realloc(w->stack, w->stack_cap * sizeof *w->stack);
+        if (!w->stack)
+            abort();
+    }
+    w->stack[(*top)++] = e;
+}
+
+/* First time this walk meets e? (marks it) */
+static bool walker_first(struct sx_walker *w, const struct sx_expr *e)
+{
+    if (e->id >= w->mark_cap) {
+        size_t cap = ((size_t)e->id + 1) * 2;
+        w->mark = realloc(w->mark, cap * sizeof *w->mark);
+        if (!w->mark)
+            abort();
+        memset(w->mark + w->mark_cap, 0, (cap - w->mark_cap) * sizeof *w->mark);
+        w->mark_cap = cap;
+    }
+    if (w->mark[e->id] == w->stamp)
+        return false;
+    w->mark[e->id] = w->stamp;
+    return true;
+}
+
+bool sx_walk(struct sx_walker *w, const struct sx_expr *const *roots, size_t n,
+             bool (*visit)(const struct sx_expr *e, void *ctx), void *ctx)
+{
+    if (++w->stamp == 0) { /* wrapped: old marks would look current */
+        memset(w->mark, 0, w->mark_cap * sizeof *w->mark);
+        w->stamp = 1;
+    }
+    size_t top = 0;
+    for (size_t i = 0; i < n; i++) {
+        walker_push(w, &top, roots[i]);
+        while (top) {
+            const struct sx_expr *e = w->stack[--top];
+            if (!walker_first(w, e))
+                continue;
+            if (!visit(e, ctx))
+                return false;
+            const struct sx_expr *kids[3] = { e->a, e->b, e->c };
+            for (int k = 0; k < 3; k++)
+                if (kids[k])
+                    walker_push(w, &top, kids[k]);
+        }
+    }
+    return true;
+}
+
+void sx_walker_release(struct sx_walker *w)
+{
+    free(w->mark);
+    free(w->stack);
+    memset(w, 0, sizeof *w);
+}

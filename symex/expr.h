@@ -102,6 +102,20 @@ sx_u128 sx_eval(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *cons
 sx_u128 sx_apply(enum sx_op op, unsigned width, unsigned lo, sx_u128 a, unsigned a_width,
                  sx_u128 b, sx_u128 c);
 
+/* Visit every node reachable from roots[0..n) once, iteratively (a guest decides how
+ * deep expressions are). `visit` returns false to stop early; sx_walk then returns
+ * false. A walker keeps its buffers from one walk to the next (nodes are marked by
+ * walk number, indexed by id: nothing is cleared between walks). */
+struct sx_walker {
+    uint32_t *mark, stamp;
+    size_t mark_cap;
+    const struct sx_expr **stack;
+    size_t stack_cap;
+};
+bool sx_walk(struct sx_walker *w, const struct sx_expr *const *roots, size_t n,
+             bool (*visit)(const struct sx_expr *e, void *ctx), void *ctx);
+void sx_walker_release(struct sx_walker *w);
+
 /* Print in an S-expression syntax, at most `size` bytes; returns the length needed.
  * A node used more than once is printed once with a label (N12:(...)) and referred to
  * by it (N12) afterwards, so the text grows with the DAG, not with its unfolding. */

@@ -14,6 +14,7 @@ void sx_path_release(struct sx_path *p)
     for (size_t i = 0; i < p->leaves_cap; i++)
         free(p->leaves[i].keys);
     free(p->leaves);
+    sx_walker_release(&p->walker);
     free(p->seen);
     free(p->constraints);
     free(p->branches);
@@ -158,47 +159,37 @@ static bool keyset_has(const struct keyset *k, uint64_t key)
     return k->slot[h] == key;
 }
 
-/* The input bytes e reads: an iterative walk, each node once. */
-static void collect_leaves(const struct sx_expr *e, struct sx_leaves *out)
+struct leaf_list {
+    uint64_t *keys;
+    uint32_t n, cap;
+};
+
+static bool note_leaf(const struct sx_expr *e, void *ctx)
 {
-    struct keyset seen = { 0 }, keys = { 0 };
-    size_t cap = 64, top = 0;
-    const struct sx_expr **stack = malloc(cap * sizeof *stack);
-    if (!stack)
-        abort();
-    stack[top++] = e;
-    while (top && !out->all) {
-        const struct sx_expr *x = stack[--top];
-        if (!keyset_add(&seen, x->id))
-            continue;
-        if (x->op == SX_INPUT) {
-            keyset_add(&keys, (uint64_t)x->value);
-            out->all = keys.n > LEAVES_MAX;
-            continue;
-        }
-        const struct sx_expr *kids[3] = { x->a, x->b, x->c };
-        for (int k = 0; k < 3; k++) {
-            if (!kids[k])
-                continue;
-            if (top == cap) {
-                cap *= 2;
-                stack = realloc(stack, cap * sizeof *stack);
-                if (!stack)
-                    abort();
-            }
-            stack[top++] = kids[k];
-        }
+    struct leaf_list *l = ctx;
+    if (e->op != SX_INPUT)
+        return true;
+    if (l->n == LEAVES_MAX)
+        return false; /* too many: counts as all */
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->keys = realloc(l->keys, l->cap * sizeof *l->keys);
+        if (!l->keys)
+            abort();
     }
-    free(stack);
-    free(seen.slot);
-    out->keys = malloc((keys.n ? keys.n : 1) * sizeof *out->keys);
+    l->keys[l->n++] = (uint64_t)e->value; /* hash-consed: each byte's node comes once */
+    return true;
+}
+
+/* The input bytes e reads. */
+static void collect_leaves(struct sx_path *p, const struct sx_expr *e, struct sx_leaves *out)
+{
+    struct leaf_list l = { 0 };
+    out->all = !sx_walk(&p->walker, &e, 1, note_leaf, &l);
+    out->keys = l.keys ? l.keys : malloc(sizeof *out->keys);
     if (!out->keys)
         abort();
-    out->n = 0;
-    for (size_t i = 0; i < keys.cap; i++)
-        if (keys.slot[i] != UINT64_MAX)
-            out->keys[out->n++] = keys.slot[i];
-    free(keys.slot);
+    out->n = l.n;
 }
 
 static bool holds_under(const struct sx_expr *c, struct sx_ctx *ctx, const struct sx_model *m)
@@ -217,7 +208,7 @@ static const struct sx_leaves *leaves_of(struct sx_path *p, size_t i)
         p->leaves_cap = cap;
     }
     if (!p->leaves[i].keys) {
-        collect_leaves(p->constraints[i], &p->leaves[i]);
+        collect_leaves(p, p->constraints[i], &p->leaves[i]);
         p->leaves[i].seed_holds = -1;
     }
     return &p->leaves[i];
@@ -241,7 +232,7 @@ enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver
         /* the negated branch's bytes, then every constraint that shares one, until
          * nothing more joins */
         struct sx_leaves neg = { 0 };
-        collect_leaves(b->taken, &neg);
+        collect_leaves(p, b->taken, &neg);
         struct keyset keys = { 0 };
         for (uint32_t k = 0; k < neg.n; k++)
             keyset_add(&keys, neg.keys[k]);

@@ -52,6 +52,7 @@ struct sx_path {
     struct sx_leaves *leaves; /* per constraint, filled by the first flip that needs it */
     size_t leaves_cap;
     bool no_slicing;          /* send whole prefixes (for comparisons) */
+    struct sx_walker walker;  /* finding the input bytes of constraints */
     struct { uint64_t pc; uint8_t kind, count; } *seen; /* candidates per (pc, kind) */
     size_t seen_cap, nseen;
     uint64_t sliced_away;     /* constraints left out of flip queries so far */

@@ -23,7 +23,6 @@ struct cache_entry {
  * its timeout while it asserts and simplifies such a query (a checksum loop's path of a few
  * hundred depth-1000 polynomials took minutes and gigabytes). It answers SX_UNKNOWN. */
 #define MAX_QUERY_COST 200000u
-#define VISIT_SLOTS (1u << 19) /* > 2 * MAX_QUERY_COST: at most half full */
 
 struct sx_solver {
     struct sx_ctx *ctx;
@@ -31,10 +30,7 @@ struct sx_solver {
     void *impl;
     struct cache_entry *cache[CACHE_BUCKETS];
     struct sx_solver_stats stats;
-    /* Nodes seen while costing one query: open addressing on the node id; a slot counts
-     * only when its stamp is the current query's (no clearing between queries). */
-    uint32_t *visit_id, *visit_stamp, stamp;
-    const struct sx_expr **visit_stack;
+    struct sx_walker walker;   /* costing queries */
 };
 
 /* The backends, by name (the first is the default). */
@@ -69,9 +65,7 @@ void sx_solver_free(struct sx_solver *s)
     if (!s)
         return;
     s->ops->destroy(s->impl);
-    free(s->visit_id);
-    free(s->visit_stamp);
-    free(s->visit_stack);
+    sx_walker_release(&s->walker);
     for (size_t i = 0; i < CACHE_BUCKETS; i++) {
         for (struct cache_entry *e = s->cache[i], *next; e; e = next) {
             next = e->next;
@@ -109,50 +103,21 @@ static size_t query_key(const struct sx_expr *const *c, size_t n, uint32_t *ids,
     return m;
 }
 
-/* Is the query's DAG cheaper than MAX_QUERY_COST? Walks each node once, stops as soon as
- * the budget is spent (so costing a huge query is cheap too). */
+static bool add_cost(const struct sx_expr *e, void *ctx)
+{
+    uint64_t *cost = ctx;
+    bool heavy = e->op == SX_MUL || e->op == SX_UDIV || e->op == SX_SDIV || e->op == SX_UREM ||
+                 e->op == SX_SREM;
+    *cost += heavy ? e->width : 1;
+    return *cost <= MAX_QUERY_COST; /* the walk stops as soon as the budget is spent */
+}
+
+/* Is the query's DAG cheaper than MAX_QUERY_COST? Each node once, and no further than the
+ * budget (so costing a huge query is cheap too). */
 static bool query_affordable(struct sx_solver *s, const struct sx_expr *const *c, size_t n)
 {
-    if (!s->visit_id) {
-        s->visit_id = malloc(VISIT_SLOTS * sizeof *s->visit_id);
-        s->visit_stamp = calloc(VISIT_SLOTS, sizeof *s->visit_stamp);
-        s->visit_stack = malloc(MAX_QUERY_COST * sizeof *s->visit_stack);
-        if (!s->visit_id || !s->visit_stamp || !s->visit_stack)
-            abort();
-    }
-    if (++s->stamp == 0) { /* wrapped: old stamps would look current */
-        memset(s->visit_stamp, 0, VISIT_SLOTS * sizeof *s->visit_stamp);
-        s->stamp = 1;
-    }
     uint64_t cost = 0;
-    size_t top = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (top >= MAX_QUERY_COST)
-            return false;
-        s->visit_stack[top++] = c[i];
-        while (top) {
-            const struct sx_expr *e = s->visit_stack[--top];
-            uint32_t h = (e->id * 2654435761u) & (VISIT_SLOTS - 1);
-            while (s->visit_stamp[h] == s->stamp && s->visit_id[h] != e->id)
-                h = (h + 1) & (VISIT_SLOTS - 1);
-            if (s->visit_stamp[h] == s->stamp)
-                continue; /* seen */
-            s->visit_stamp[h] = s->stamp;
-            s->visit_id[h] = e->id;
-            bool heavy = e->op == SX_MUL || e->op == SX_UDIV || e->op == SX_SDIV ||
-                         e->op == SX_UREM || e->op == SX_SREM;
-            cost += heavy ? e->width : 1;
-            if (cost > MAX_QUERY_COST)
-                return false;
-            const struct sx_expr *kids[3] = { e->a, e->b, e->c };
-            for (int k = 0; k < 3; k++)
-                if (kids[k] && top < MAX_QUERY_COST)
-                    s->visit_stack[top++] = kids[k];
-                else if (kids[k])
-                    return false;
-        }
-    }
-    return true;
+    return sx_walk(&s->walker, c, n, add_cost, &cost);
 }
 
 /* Record which model bytes the backend set, by diffing against the seed. */

@@ -33,12 +33,10 @@ struct z3_backend {
     size_t nleaves, leaves_cap;
     /* the input bytes of the current query (a model is read for these only: the solver
      * also holds the guarded constraints of earlier queries, whose bytes it may set to
-     * anything), found with a walk that marks nodes by query stamp */
+     * anything) */
     const struct sx_expr **qleaves;
     size_t nqleaves, qleaves_cap;
-    uint32_t *mark, mark_cap, stamp;
-    const struct sx_expr **walk;
-    size_t walk_cap;
+    struct sx_walker walker;
     Z3_ast *guards;          /* incremental: the guard literal of each asserted
                                 constraint, by its id */
     size_t guards_cap;
@@ -180,51 +178,26 @@ static Z3_ast translate(struct z3_backend *b, const struct sx_expr *root)
     return memo_get(b, root);
 }
 
-static void push_ptr(const struct sx_expr ***arr, size_t *n, size_t *cap, const struct sx_expr *e)
+static bool note_leaf(const struct sx_expr *e, void *ctx)
 {
-    if (*n == *cap) {
-        *cap = *cap ? 2 * *cap : 64;
-        *arr = realloc(*arr, *cap * sizeof **arr);
-        if (!*arr)
-            abort();
+    struct z3_backend *b = ctx;
+    if (e->op == SX_INPUT) {
+        if (b->nqleaves == b->qleaves_cap) {
+            b->qleaves_cap = b->qleaves_cap ? 2 * b->qleaves_cap : 64;
+            b->qleaves = realloc(b->qleaves, b->qleaves_cap * sizeof *b->qleaves);
+            if (!b->qleaves)
+                abort();
+        }
+        b->qleaves[b->nqleaves++] = e;
     }
-    (*arr)[(*n)++] = e;
+    return true;
 }
 
 /* The input bytes the constraints read, into b->qleaves. */
 static void query_leaves(struct z3_backend *b, const struct sx_expr *const *c, size_t n)
 {
-    if (++b->stamp == 0) {
-        memset(b->mark, 0, b->mark_cap * sizeof *b->mark);
-        b->stamp = 1;
-    }
     b->nqleaves = 0;
-    size_t top = 0;
-    for (size_t i = 0; i < n; i++) {
-        push_ptr(&b->walk, &top, &b->walk_cap, c[i]);
-        while (top) {
-            const struct sx_expr *e = b->walk[--top];
-            if (e->id >= b->mark_cap) {
-                uint32_t cap = (e->id + 1) * 2;
-                b->mark = realloc(b->mark, cap * sizeof *b->mark);
-                if (!b->mark)
-                    abort();
-                memset(b->mark + b->mark_cap, 0, (cap - b->mark_cap) * sizeof *b->mark);
-                b->mark_cap = cap;
-            }
-            if (b->mark[e->id] == b->stamp)
-                continue;
-            b->mark[e->id] = b->stamp;
-            if (e->op == SX_INPUT) {
-                push_ptr(&b->qleaves, &b->nqleaves, &b->qleaves_cap, e);
-                continue;
-            }
-            const struct sx_expr *kids[3] = { e->a, e->b, e->c };
-            for (int k = 0; k < 3; k++)
-                if (kids[k])
-                    push_ptr(&b->walk, &top, &b->walk_cap, kids[k]);
-        }
-    }
+    sx_walk(&b->walker, c, n, note_leaf, b);
 }
 
 static void read_model(struct z3_backend *b, Z3_solver solver, struct sx_model *model)
@@ -329,8 +302,7 @@ static void z3_destroy(void *impl)
     free(b->memo);
     free(b->leaves);
     free(b->qleaves);
-    free(b->mark);
-    free(b->walk);
+    sx_walker_release(&b->walker);
     free(b->guards);
     free(b);
 }
