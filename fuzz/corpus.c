@@ -10,13 +10,17 @@
 
 #include "fuzz.h"
 
+static void entry_release(struct fz_entry *e)
+{
+    free(e->data);
+    free(e->edges);
+    free(e->file);
+}
+
 void fz_queue_free(struct fz_queue *q)
 {
-    for (size_t i = 0; i < q->n; i++) {
-        free(q->entries[i].data);
-        free(q->entries[i].edges);
-        free(q->entries[i].file);
-    }
+    for (size_t i = 0; i < q->n; i++)
+        entry_release(&q->entries[i]);
     free(q->entries);
     q->entries = NULL;
     q->n = q->cap = 0;
@@ -48,6 +52,19 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
     e->file = NULL;
     q->n++;
     return e;
+}
+
+struct fz_entry fz_queue_pop(struct fz_queue *q)
+{
+    return q->entries[--q->n];
+}
+
+void fz_entry_free(struct fz_entry *e)
+{
+    entry_release(e);
+    e->data = NULL;
+    e->edges = NULL;
+    e->file = NULL;
 }
 
 int fz_out_dir_init(const char *out_dir, char *err, size_t err_size)

@@ -109,7 +109,7 @@ struct fuzzer {
      * end reaching the main thread and the vCPUs settling, judging, restoring, the next
      * input placed; sums in seconds over `phase_samples` executions */
     double t_released, t_posted; /* t_posted under lock (a vCPU thread sets it) */
-    double phase_exec, phase_settle, phase_judge, phase_restore, phase_next;
+    double phase_exec, phase_settle, phase_judge, phase_next; /* restoring: restore_seconds */
     uint64_t phase_samples;
     uint64_t execs_before;     /* executions of the campaign before this run (resumed) */
     char cur_from[FZ_NAME_MAX]; /* FZ_FROM_SYNC: the instance the input came from */
@@ -830,6 +830,15 @@ static void take_input(struct fuzzer *f, const struct fz_entry *e, enum fz_origi
     f->cur_origin = origin;
 }
 
+/* The next input is the newest one waiting in q (its origin noted, its memory freed). */
+static void take_waiting(struct fuzzer *f, struct fz_queue *q, enum fz_origin origin)
+{
+    struct fz_entry e = fz_queue_pop(q);
+    take_input(f, &e, origin);
+    snprintf(f->cur_from, sizeof f->cur_from, "%s", e.from);
+    fz_entry_free(&e);
+}
+
 /* Choose and place the next input; may start a concolic execution. */
 static void next_input(struct fuzzer *f)
 {
@@ -844,10 +853,7 @@ static void next_input(struct fuzzer *f)
         memcpy(f->cur, f->tmin.cand, f->cur_len);
         f->cur_origin = FZ_FROM_MUTATION;
     } else if (f->known.n) { /* a resumed campaign's crashes: recognised, not saved again */
-        struct fz_entry *e = &f->known.entries[f->known.n - 1];
-        take_input(f, e, FZ_FROM_KNOWN_CRASH);
-        free(e->data);
-        f->known.n--;
+        take_waiting(f, &f->known, FZ_FROM_KNOWN_CRASH);
     } else if (f->trimming && !f->seeds_left &&
                (fz_tmin_next(&f->trim) || (end_trim(f), false))) {
         f->cur_len = f->trim.cand_len;
@@ -856,21 +862,12 @@ static void next_input(struct fuzzer *f)
     } else if (f->seeds_left) { /* each seed once, as it is: the coverage baseline */
         f->cur_entry = f->queue.n - f->seeds_left--;
         take_input(f, &f->queue.entries[f->cur_entry], FZ_FROM_SEED);
-    } else if (f->pending.n) { /* solver inputs first, newest last */
-        struct fz_entry *e = &f->pending.entries[--f->pending.n];
-        take_input(f, e, FZ_FROM_SOLVER);
-        free(e->data);
+    } else if (f->pending.n) { /* solver inputs first, the newest first */
+        take_waiting(f, &f->pending, FZ_FROM_SOLVER);
     } else if (f->cmp_pending.n) { /* input-to-state candidates */
-        struct fz_entry *e = &f->cmp_pending.entries[f->cmp_pending.n - 1];
-        take_input(f, e, FZ_FROM_CMPLOG);
-        free(e->data);
-        f->cmp_pending.n--;
+        take_waiting(f, &f->cmp_pending, FZ_FROM_CMPLOG);
     } else if (f->synced.n) { /* then what the other instances found */
-        struct fz_entry *e = &f->synced.entries[f->synced.n - 1];
-        take_input(f, e, FZ_FROM_SYNC);
-        snprintf(f->cur_from, sizeof f->cur_from, "%s", e->from);
-        free(e->data);
-        f->synced.n--;
+        take_waiting(f, &f->synced, FZ_FROM_SYNC);
     } else {
         /* explore: every execution past the seeds and the solver's inputs is concolic */
         bool due = f->cfg.mode == FUZZ_EXPLORE ||
@@ -968,7 +965,7 @@ static void write_stats(struct fuzzer *f, double t)
                 "cmplog_inputs     : %llu\ncmplog_inputs_kept: %llu\ntrimmed_bytes     : %llu\n"
                 "last_restore_pages: %llu\nrestore_us_avg    : %.1f\nguest_ram_mib     : %llu\n"
                 "exec_us_avg       : %.1f\nsettle_us_avg     : %.1f\njudge_us_avg      : %.1f\n"
-                "restore_us_phase  : %.1f\nnext_input_us_avg : %.1f\n",
+                "next_input_us_avg : %.1f\n",
                 (unsigned long long)f->total_crashes, (unsigned long long)f->total_hangs,
                 (unsigned long long)f->concolic_runs, (unsigned long long)f->solver_inputs,
                 (unsigned long long)f->solver_kept, (unsigned long long)f->imported,
@@ -978,7 +975,7 @@ static void write_stats(struct fuzzer *f, double t)
                 f->restores ? f->restore_seconds * 1e6 / (double)f->restores : 0.0,
                 (unsigned long long)(f->vm->mem.bytes >> 20),
                 PHASE_US(f, phase_exec), PHASE_US(f, phase_settle), PHASE_US(f, phase_judge),
-                PHASE_US(f, phase_restore), PHASE_US(f, phase_next));
+                PHASE_US(f, phase_next));
     if (s.failed || write_file_atomic(f->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("fuzz: cannot write %s/fuzzer_stats", f->out_dir);
     text_free(&s);
@@ -1113,9 +1110,10 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
             return false;
         double t2 = now_s();
         next_input(f);
-        f->phase_judge += t1 - t0;
-        f->phase_restore += t2 - t1;
-        f->phase_next += now_s() - t2;
+        if (req == REQ_END) { /* the executions phase_samples counts */
+            f->phase_judge += t1 - t0;
+            f->phase_next += now_s() - t2;
+        }
         return true;
     }
     next_input(f);
