@@ -133,13 +133,13 @@ int parse_size(const char *text, uint64_t *bytes)
     return 0;
 }
 
-/* A positive number of seconds (fractions allowed), at most 1e7. */
-static int parse_seconds(const char *text, double *out)
+/* A number of seconds (fractions allowed), positive or with zero_ok also 0, at most 1e7. */
+static int parse_seconds(const char *text, bool zero_ok, double *out)
 {
     char *end;
     errno = 0;
     double d = strtod(text, &end);
-    if (errno || *end || end == text || !(d > 0) || d > 1e7)
+    if (errno || *end || end == text || !(zero_ok ? d >= 0 : d > 0) || d > 1e7)
         return -1;
     *out = d;
     return 0;
@@ -284,7 +284,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             opt->fuzz.main_instance = c == 'M';
             break;
         case OPT_SYNC_EVERY:
-            if (parse_seconds(optarg, &d) < 0) {
+            if (parse_seconds(optarg, false, &d) < 0) {
                 hv_error("--sync-every expects seconds, got '%s'", optarg);
                 return OPTIONS_ERROR;
             }
@@ -315,17 +315,13 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
                 (struct engine_preset){ name, eq + 1 };
             break;
         }
-        case OPT_STALL: case OPT_SYMEX_TIME: {
-            char *end;
-            errno = 0;
-            d = strtod(optarg, &end);
-            if (errno || *end || end == optarg || !(d >= 0) || d > 1e7) {
+        case OPT_STALL: case OPT_SYMEX_TIME:
+            if (parse_seconds(optarg, true, &d) < 0) {
                 hv_error("%s expects seconds, got '%s'", argv[optind - 1], optarg);
                 return OPTIONS_ERROR;
             }
             *(c == OPT_STALL ? &opt->engine.stall_timeout_s : &opt->engine.symex_max_seconds) = d;
             break;
-        }
         case OPT_SYMEX_MEM:
             if (!(optarg[0] == '0' && !optarg[1]) &&
                 parse_size(optarg, &opt->engine.symex_max_memory) < 0) {
@@ -365,18 +361,14 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             else
                 opt->fuzz.seed = n;
             break;
-        case OPT_CONCOLIC_TIMEOUT: case OPT_MAX_TIME: {
-            char *end;
-            errno = 0;
-            d = strtod(optarg, &end);
-            if (errno || *end || end == optarg || !(d > 0) || d > 1e7) {
+        case OPT_CONCOLIC_TIMEOUT: case OPT_MAX_TIME:
+            if (parse_seconds(optarg, false, &d) < 0) {
                 hv_error("%s expects a positive number of seconds, got '%s'", argv[optind - 1],
                          optarg);
                 return OPTIONS_ERROR;
             }
             *(c == OPT_MAX_TIME ? &opt->fuzz.max_seconds : &opt->fuzz.concolic_timeout_s) = d;
             break;
-        }
         case OPT_KVM_DEVICE: opt->vm.kvm_path = optarg; break;
         case 'o': opt->engine.output_dir = optarg; output_given = true; break;
         case OPT_REPLAY: replay_path = optarg; break;
@@ -415,17 +407,12 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
                 return OPTIONS_ERROR;
             }
             break;
-        case 't': {
-            char *end;
-            errno = 0;
-            double t = strtod(optarg, &end);
-            if (errno || *end || end == optarg || !(t > 0) || t > 1e7) {
+        case 't':
+            if (parse_seconds(optarg, false, &opt->timeout_s) < 0) {
                 hv_error("--timeout expects a positive number of seconds, got '%s'", optarg);
                 return OPTIONS_ERROR;
             }
-            opt->timeout_s = t;
             break;
-        }
         case 'h':
             fputs(usage_text, out);
             return OPTIONS_EXIT_OK;
