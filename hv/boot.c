@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "cpio.h"
 #include "elf_loader.h"
 #include "log.h"
 #include "util.h"
@@ -105,6 +106,88 @@ static void write_pvh_boot(struct vm *vm, const char *cmdline, uint64_t initrd_a
         si.modlist_paddr = PVH_MODLIST_ADDR;
     }
     memcpy(vm->mem.ram + PVH_START_INFO_ADDR, &si, sizeof si);
+}
+
+/* Guest RAM below the initrd that a kernel and its program need at least. */
+#define MIN_RAM_BELOW_INITRD (16ull << 20)
+
+/* Copy bytes to the top of RAM, starting on a SYMHV_INITRD_ALIGN boundary. */
+static int put_on_top(struct vm *vm, uint64_t low, const uint8_t *bytes, size_t size,
+                      const char *what, uint64_t *addr)
+{
+    uint64_t at = size <= vm->mem.bytes ? (vm->mem.bytes - size) & ~(SYMHV_INITRD_ALIGN - 1) : 0;
+    if (size > vm->mem.bytes || at < low + MIN_RAM_BELOW_INITRD) {
+        hv_error("%s (%zu KiB) does not fit in guest RAM beside the kernel: give more --mem",
+                 what, size >> 10);
+        return -1;
+    }
+    memcpy(vm->mem.ram + at, bytes, size);
+    *addr = at;
+    return 0;
+}
+
+/* The initrd: a payload as it is, or (a program named, or a cpio initrd for symhv's
+ * kernel) the launch image that holds the program and its files. */
+static int place_initrd(struct vm *vm, const struct boot_config *cfg, uint64_t kernel_end,
+                        struct symhv_boot_info *info, struct boot_info *out)
+{
+    char err[512];
+    size_t size = 0;
+    uint8_t *initrd = NULL;
+    uint64_t room = vm->mem.bytes > kernel_end + MIN_RAM_BELOW_INITRD
+                        ? vm->mem.bytes - kernel_end - MIN_RAM_BELOW_INITRD : 0;
+    if (cfg->initrd_path) {
+        initrd = read_file(cfg->initrd_path, room, &size, err, sizeof err);
+        if (!initrd) {
+            hv_error("initrd %s: %s", cfg->initrd_path, err);
+            return -1;
+        }
+    }
+    /* a PVH kernel (Linux) takes its initramfs as it is */
+    bool archive = initrd && cpio_is_newc(initrd, size) && !out->pvh_entry;
+    const struct launch_config *lc = &cfg->launch;
+    if (!lc->program && !archive) {
+        if (lc->nsources || lc->nenv) {
+            free(initrd);
+            hv_error("--sym-file, --sym-stdin, --sym-arg and --env need a program: symhv run "
+                     "[OPTIONS] -- PROGRAM [ARGS] (or a cpio --initrd with /init)");
+            return -1;
+        }
+        int rc = 0;
+        if (initrd) {
+            rc = put_on_top(vm, kernel_end, initrd, size, cfg->initrd_path, &info->initrd_addr);
+            info->initrd_size = size;
+        }
+        free(initrd);
+        return rc;
+    }
+    free(initrd); /* the launch image reads the archive itself */
+    if (out->pvh_entry) {
+        hv_error("a program to start needs symhv's kernel (this one boots through PVH: give it "
+                 "an initramfs with --initrd and no program)");
+        return -1;
+    }
+    struct launch_config with_archive = *lc;
+    const char *archives[1] = { cfg->initrd_path };
+    if (cfg->initrd_path) {
+        with_archive.archives = archives;
+        with_archive.narchives = 1;
+    }
+    with_archive.max_bytes = room;
+    with_archive.ncpus = vm->ncpus;
+    struct launch_image img;
+    if (launch_build(&with_archive, &img, err, sizeof err) < 0) {
+        hv_error("%s", err);
+        return -1;
+    }
+    int rc = put_on_top(vm, kernel_end, img.bytes, img.len, "the program and its files",
+                        &info->initrd_addr);
+    info->initrd_size = img.len;
+    info->launch_addr = info->initrd_addr;
+    info->launch_size = img.len;
+    out->launched = rc == 0;
+    launch_image_free(&img);
+    return rc;
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, int code)
@@ -248,19 +331,8 @@ int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *ou
     }
     info.tsc_khz = (uint64_t)khz;
 
-    if (cfg->initrd_path) {
-        uint64_t room = vm->mem.bytes - page_ceil(img.high);
-        uint8_t *initrd = read_file(cfg->initrd_path, room, &size, err, sizeof err);
-        if (!initrd) {
-            hv_error("initrd %s: %s", cfg->initrd_path, err);
-            return -1;
-        }
-        /* Top of RAM, page aligned, like the Linux boot protocols do. */
-        info.initrd_addr = page_floor(vm->mem.bytes - size);
-        info.initrd_size = size;
-        memcpy(vm->mem.ram + info.initrd_addr, initrd, size);
-        free(initrd);
-    }
+    if (place_initrd(vm, cfg, page_ceil(img.high), &info, out) < 0)
+        return -1;
     out->initrd_addr = info.initrd_addr;
     out->initrd_size = info.initrd_size;
     if (out->pvh_entry) {

@@ -10,18 +10,24 @@
 
 #include <stdint.h>
 
+#include "launch.h"
 #include "vm.h"
 
 struct boot_config {
     const char *kernel_path;
-    const char *initrd_path; /* may be NULL */
+    const char *initrd_path; /* may be NULL: a payload, or a cpio archive of the program's
+                                files (then it goes into the launch image) */
     const char *cmdline;     /* may be NULL */
+    /* symhv's kernel starting a program (symhv/launch.h): used when a program is named
+     * (launch.program) or the initrd is a cpio archive; its archives come from here */
+    struct launch_config launch;
 };
 
 struct boot_info {
     uint64_t entry;
     uint64_t pvh_entry;      /* non-zero: booted through PVH */
     uint64_t initrd_addr, initrd_size;
+    bool launched;           /* a launch image went to the guest */
 };
 
 /* Load and set every vCPU up. 0, or -1 after one error line. */

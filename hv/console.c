@@ -1,6 +1,7 @@
 #include "console.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,18 +13,23 @@ enum { UART_THR = 0, UART_IER = 1, UART_IIR = 2, UART_LCR = 3, UART_MCR = 4,
        UART_LSR = 5, UART_MSR = 6, UART_SCR = 7 };
 enum { UART_LSR_THRE = 0x20, UART_LSR_TEMT = 0x40, UART_LCR_DLAB = 0x80 };
 
-void console_init(struct console *c, int out_fd)
+#define STDIN_POLL_MS 100 /* how often a blocked read looks whether the VM stops */
+
+void console_init(struct console *c, int out_fd, int err_fd, int in_fd)
 {
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->in_lock, NULL);
     c->out_fd = out_fd;
+    c->err_fd = err_fd;
+    c->in_fd = in_fd;
 }
 
 /* Caller holds c->lock. */
-static void write_all(struct console *c, const char *buf, size_t len)
+static void write_fd(struct console *c, int fd, const char *buf, size_t len)
 {
     while (len > 0 && !c->write_failed) {
-        ssize_t n = write(c->out_fd, buf, len);
+        ssize_t n = write(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) { /* stdout closed or full: the guest's output is lost, the run goes on */
@@ -34,6 +40,11 @@ static void write_all(struct console *c, const char *buf, size_t len)
         buf += n;
         len -= (size_t)n;
     }
+}
+
+static void write_all(struct console *c, const char *buf, size_t len)
+{
+    write_fd(c, c->out_fd, buf, len);
 }
 
 static void uart_flush_locked(struct console *c)
@@ -56,6 +67,41 @@ void console_write(struct console *c, const void *buf, size_t len)
     if (!c->muted)
         write_all(c, buf, len);
     pthread_mutex_unlock(&c->lock);
+}
+
+void console_write_stream(struct console *c, int stream, const void *buf, size_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    if (!c->muted)
+        write_fd(c, stream == 2 ? c->err_fd : c->out_fd, buf, len);
+    pthread_mutex_unlock(&c->lock);
+}
+
+long console_read(struct console *c, void *buf, size_t len, struct vm *vm)
+{
+    pthread_mutex_lock(&c->in_lock);
+    long got = 0;
+    for (;;) {
+        if (vm_is_stopping(vm))
+            break;
+        struct pollfd p = { .fd = c->in_fd, .events = POLLIN };
+        int rc = poll(&p, 1, STDIN_POLL_MS);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            got = -1;
+            break;
+        }
+        if (rc == 0)
+            continue;
+        ssize_t n = read(c->in_fd, buf, len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        got = n < 0 ? -1 : (long)n;
+        break;
+    }
+    pthread_mutex_unlock(&c->in_lock);
+    return got;
 }
 
 void console_mute(struct console *c, bool muted)

@@ -1,5 +1,7 @@
 /* The guest's console: an 8250 UART's transmit side and the hypercall write channel,
- * both ending on symhv's stdout. Output from different vCPUs is serialised per line. */
+ * both ending on symhv's stdout (a program's stderr on symhv's stderr), and symhv's
+ * stdin for a program that reads its own. Output from different vCPUs is serialised
+ * per line. */
 #ifndef HV_CONSOLE_H
 #define HV_CONSOLE_H
 
@@ -9,23 +11,28 @@
 #include <stdint.h>
 
 struct console {
-    pthread_mutex_t lock; /* guards uart_line and the stdout file position */
-    int out_fd;
+    pthread_mutex_t lock; /* guards uart_line and the output file positions */
+    int out_fd, err_fd, in_fd;
     char uart_line[256];  /* UART bytes collected until a newline */
     size_t uart_len;
     uint8_t uart_regs[8]; /* scratch registers the guest may write (IER, LCR, ...) */
     bool muted;           /* drop guest output (fuzzing: the target runs many times) */
-    bool write_failed;    /* stdout went away: said once, output dropped since */
+    bool write_failed;    /* stdout (or stderr) went away: said once, output dropped */
+    pthread_mutex_t in_lock; /* one reader of in_fd at a time */
 };
 
 struct vm;
 
-void console_init(struct console *c, int out_fd);
+void console_init(struct console *c, int out_fd, int err_fd, int in_fd);
 /* Claim the UART's ports (SYMHV_SERIAL_PORT .. +7) on the VM's port bus. */
 __attribute__((warn_unused_result)) int console_attach(struct console *c, struct vm *vm);
 void console_mute(struct console *c, bool muted);
 void console_flush(struct console *c);
-/* Guest wrote `buf` through the hypercall channel. */
+/* Guest wrote `buf` through the hypercall channel (stream 2: its stderr). */
 void console_write(struct console *c, const void *buf, size_t len);
+void console_write_stream(struct console *c, int stream, const void *buf, size_t len);
+/* Up to len bytes of symhv's stdin: waits until some arrive; 0 at its end, or when the
+ * VM stops meanwhile; -1 if it cannot be read. */
+long console_read(struct console *c, void *buf, size_t len, struct vm *vm);
 
 #endif

@@ -7,10 +7,10 @@
 #include "log.h"
 #include "vcpu.h"
 
-static void dump_instruction(struct vcpu *v, const struct kvm_sregs *s, uint64_t rip)
+static void dump_instruction(struct vcpu *v, const struct kvm_sregs *s, uint64_t rip, bool user)
 {
     struct guest_as as;
-    guest_as_from_sregs(&as, v->vm, s, false);
+    guest_as_from_sregs(&as, v->vm, s, user);
     uint8_t bytes[15];
     size_t n = 0;
     /* byte by byte: the instruction may straddle into an unmapped page */
@@ -47,7 +47,31 @@ void dump_vcpu_state(struct vcpu *v)
             r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
             s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.ss.selector, s.idt.base,
             s.idt.limit);
-    dump_instruction(v, &s, r.rip);
+    dump_instruction(v, &s, r.rip, false);
+    funlockfile(stderr);
+}
+
+void dump_program_state(struct vcpu *v, const struct symhv_user_regs *r)
+{
+    struct kvm_sregs s;
+    if (vcpu_get_sregs(v, &s) < 0)
+        return;
+    flockfile(stderr);
+    fprintf(stderr,
+            "  program registers (vCPU %u):\n"
+            "  rip %016llx  rsp %016llx  rflags %016llx\n"
+            "  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx\n"
+            "  rsi %016llx  rdi %016llx  rbp %016llx  r8  %016llx\n"
+            "  r9  %016llx  r10 %016llx  r11 %016llx  r12 %016llx\n"
+            "  r13 %016llx  r14 %016llx  r15 %016llx\n",
+            v->index, (unsigned long long)r->rip, (unsigned long long)r->rsp,
+            (unsigned long long)r->rflags, (unsigned long long)r->rax,
+            (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx,
+            (unsigned long long)r->rsi, (unsigned long long)r->rdi, (unsigned long long)r->rbp,
+            (unsigned long long)r->r8, (unsigned long long)r->r9, (unsigned long long)r->r10,
+            (unsigned long long)r->r11, (unsigned long long)r->r12, (unsigned long long)r->r13,
+            (unsigned long long)r->r14, (unsigned long long)r->r15);
+    dump_instruction(v, &s, r->rip, true); /* the program's address space, its rights */
     funlockfile(stderr);
 }
 
@@ -60,6 +84,8 @@ void end_plain_run(struct vcpu *v, const struct guest_end *e, void *opaque)
         hv_error("vCPU %u: %s", v->index, e->why);
         if (e->vmm_saw_it)
             dump_vcpu_state(v);
+        else if (e->program_regs)
+            dump_program_state(v, e->program_regs);
         vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
     } else {
         if (e->why)

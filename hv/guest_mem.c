@@ -100,15 +100,46 @@ int guest_read_string(const struct guest_as *as, uint64_t va, char *buf, size_t 
     return 0;
 }
 
-void guest_write_phys(struct vm *vm, struct vcpu *caller, uint64_t gpa, const void *src,
-                      uint64_t len)
+/* The VMM wrote [gpa, gpa+len): noted for snapshot restores, and told to the trap's
+ * owner if it covers trapped RAM (those bytes are concrete now). */
+static void wrote_phys(struct vm *vm, struct vcpu *caller, uint64_t gpa, uint64_t len)
 {
-    if (!vm_gpa_to_host(vm, gpa, len))
+    memory_note_write(&vm->mem, gpa, len);
+    if (!vm->ram_trap || !vm->ram_trap->overwritten || !memory_trapped_count(&vm->mem))
         return;
-    memory_write(&vm->mem, gpa, src, len);
     for (uint64_t p = page_floor(gpa); p < gpa + len; p += SYMHV_PAGE_SIZE)
-        if (vm->ram_trap && vm->ram_trap->overwritten && memory_is_trapped(&vm->mem, p)) {
+        if (memory_is_trapped(&vm->mem, p)) {
             vm->ram_trap->overwritten(caller, gpa, len, vm->ram_trap_opaque);
             break;
         }
+}
+
+void guest_write_phys(struct vm *vm, struct vcpu *caller, uint64_t gpa, const void *src,
+                      uint64_t len)
+{
+    uint8_t *h = vm_gpa_to_host(vm, gpa, len);
+    if (!h)
+        return;
+    memcpy(h, src, len);
+    wrote_phys(vm, caller, gpa, len);
+}
+
+int guest_move_phys(struct vm *vm, struct vcpu *caller, uint64_t dst, uint64_t src, uint64_t len)
+{
+    uint8_t *d = vm_gpa_to_host(vm, dst, len), *s = vm_gpa_to_host(vm, src, len);
+    if (!d || !s)
+        return -1;
+    memmove(d, s, len);
+    wrote_phys(vm, caller, dst, len);
+    return 0;
+}
+
+int guest_zero_phys(struct vm *vm, struct vcpu *caller, uint64_t gpa, uint64_t len)
+{
+    uint8_t *h = vm_gpa_to_host(vm, gpa, len);
+    if (!h)
+        return -1;
+    memset(h, 0, len);
+    wrote_phys(vm, caller, gpa, len);
+    return 0;
 }

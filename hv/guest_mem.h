@@ -4,8 +4,8 @@
  * from ring 3, or made by the guest kernel on a ring-3 program's behalf, gets user
  * rights and cannot reach kernel memory; non-canonical addresses fail.
  *
- * Writes go through memory_write (noted for snapshot restores); a write into trapped
- * RAM is reported to the trap's owner (its bytes become concrete). */
+ * Writes by the VMM are noted for snapshot restores (memory_note_write); a write into
+ * trapped RAM is reported to the trap's owner (its bytes become concrete). */
 #ifndef HV_GUEST_MEM_H
 #define HV_GUEST_MEM_H
 
@@ -45,5 +45,9 @@ int guest_read_string(const struct guest_as *as, uint64_t va, char *buf, size_t 
 /* Write guest-physical bytes as the VMM: noted, and reported if the RAM is trapped. */
 void guest_write_phys(struct vm *vm, struct vcpu *caller, uint64_t gpa, const void *src,
                       uint64_t len);
+/* The same for a memmove inside RAM and for zeroing RAM. -1 if a range leaves RAM. */
+int guest_move_phys(struct vm *vm, struct vcpu *caller, uint64_t dst, uint64_t src,
+                    uint64_t len);
+int guest_zero_phys(struct vm *vm, struct vcpu *caller, uint64_t gpa, uint64_t len);
 
 #endif

@@ -1,6 +1,8 @@
 #include "hypercall.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "console.h"
@@ -10,6 +12,7 @@
 /* Longest single console write; longer guest writes are split by the guest library. */
 #define HC_WRITE_MAX (64 * 1024)
 #define HC_MESSAGE_MAX 1024
+#define HC_READ_MAX (64 * 1024)
 
 static const char *vector_name(uint64_t vector)
 {
@@ -57,6 +60,7 @@ static int64_t hc_write(struct hc_call *c, void *opaque)
     struct hypercalls *h = opaque;
     char tmp[4096];
     uint64_t buf = c->arg[0], len = c->arg[1];
+    int stream = c->arg[2] == 2 ? 2 : 1;
     if (len > HC_WRITE_MAX)
         return -SYMHV_EINVAL;
     if (len && guest_for_each_chunk(&c->as, buf, len, false, NULL, NULL) < 0)
@@ -65,7 +69,7 @@ static int64_t hc_write(struct hc_call *c, void *opaque)
         size_t n = len - done < sizeof tmp ? (size_t)(len - done) : sizeof tmp;
         if (guest_read(&c->as, buf + done, tmp, n) < 0)
             return -SYMHV_EFAULT;
-        console_write(h->console, tmp, n);
+        console_write_stream(h->console, stream, tmp, n);
     }
     return (int64_t)len;
 }
@@ -99,6 +103,99 @@ static int64_t hc_user_fault(struct hc_call *c, void *h)
     hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why,
                                    .signal = vector_signal(c->arg[0]) });
     return 0;
+}
+
+/* A signal's name, "SIGSEGV" (or its number). */
+static void signal_name(int sig, char *buf, size_t size)
+{
+    const char *abbrev = sig > 0 && sig < 65 ? sigabbrev_np(sig) : NULL;
+    if (abbrev)
+        snprintf(buf, size, "SIG%s", abbrev);
+    else
+        snprintf(buf, size, "signal %d", sig);
+}
+
+/* A program died of a signal: its kernel hands over its registers. */
+static int64_t hc_user_crash(struct hc_call *c, void *h)
+{
+    (void)h;
+    struct symhv_user_regs regs;
+    if (guest_read(&c->as, c->arg[0], &regs, sizeof regs) < 0)
+        return -SYMHV_EFAULT;
+    int sig = c->arg[1] > 0 && c->arg[1] < 65 ? (int)c->arg[1] : 0;
+    char why[320], name[32];
+    signal_name(sig, name, sizeof name);
+    if (regs.vector < 32)
+        snprintf(why, sizeof why, "guest program crashed: %s at rip 0x%llx, address 0x%llx, "
+                 "error code 0x%llx (%s)", vector_name(regs.vector), (unsigned long long)regs.rip,
+                 (unsigned long long)c->arg[2], (unsigned long long)regs.error, name);
+    else
+        snprintf(why, sizeof why, "guest program killed by %s at rip 0x%llx", name,
+                 (unsigned long long)regs.rip);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why, .signal = sig,
+                                   .program_regs = &regs });
+    return 0;
+}
+
+/* Bulk work for a guest kernel, natively. */
+static int64_t hc_kcopy(struct hc_call *c, void *h)
+{
+    (void)h;
+    return guest_move_phys(c->v->vm, c->v, c->arg[0], c->arg[1], c->arg[2]) < 0 ? -SYMHV_EFAULT : 0;
+}
+
+static int64_t hc_kzero(struct hc_call *c, void *h)
+{
+    (void)h;
+    return guest_zero_phys(c->v->vm, c->v, c->arg[0], c->arg[1]) < 0 ? -SYMHV_EFAULT : 0;
+}
+
+/* The guest kernel's notes, each distinct one once (a guest repeating itself, or one
+ * that runs many times from a snapshot, is not a flood). */
+static int64_t hc_log(struct hc_call *c, void *opaque)
+{
+    struct hypercalls *h = opaque;
+    char msg[HC_MESSAGE_MAX];
+    if (hc_read_string(c, c->arg[0], msg, sizeof msg) < 0)
+        return -SYMHV_EFAULT;
+    uint64_t hash = 1469598103934665603ull;
+    for (const char *p = msg; *p; p++)
+        hash = (hash ^ (uint8_t)*p) * 1099511628211ull;
+    bool say = false, last = false;
+    pthread_mutex_lock(&h->notes_lock);
+    unsigned k = 0;
+    while (k < h->nnotes && h->notes[k] != hash)
+        k++;
+    if (k == h->nnotes && h->nnotes < HC_MAX_NOTES) {
+        h->notes[h->nnotes++] = hash;
+        say = true;
+        last = h->nnotes == HC_MAX_NOTES;
+    }
+    pthread_mutex_unlock(&h->notes_lock);
+    if (say)
+        hv_error("guest kernel: %s", msg);
+    if (last)
+        hv_error("guest kernel: (its further notes are not shown)");
+    return 0;
+}
+
+static int64_t hc_read_console(struct hc_call *c, void *opaque)
+{
+    struct hypercalls *h = opaque;
+    uint64_t buf = c->arg[0], len = c->arg[1] < HC_READ_MAX ? c->arg[1] : HC_READ_MAX;
+    if (!len)
+        return 0;
+    if (guest_for_each_chunk(&c->as, buf, len, true, NULL, NULL) < 0)
+        return -SYMHV_EFAULT;
+    char *tmp = malloc(len);
+    if (!tmp)
+        return -SYMHV_EINVAL;
+    long n = console_read(h->console, tmp, len, c->v->vm);
+    int64_t rc = n < 0 ? -SYMHV_EFAULT : n;
+    if (n > 0 && guest_write(&c->as, buf, tmp, (size_t)n) < 0)
+        rc = -SYMHV_EFAULT;
+    free(tmp);
+    return rc;
 }
 
 static int64_t hc_cpu_online(struct hc_call *c, void *opaque)
@@ -213,6 +310,7 @@ static void hc_mmio(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, b
 int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *console)
 {
     memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->notes_lock, NULL);
     h->vm = vm;
     h->console = console;
     hypercall_register(h, SYMHV_HC_NOP, hc_nop, h);
@@ -224,6 +322,11 @@ int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *conso
     hypercall_register(h, SYMHV_HC_KILL, hc_kill, h);
     hypercall_register(h, SYMHV_HC_ASSUME, hc_assume, h);
     hypercall_register(h, SYMHV_HC_FUZZ_END, hc_fuzz_end, h);
+    hypercall_register(h, SYMHV_HC_USER_CRASH, hc_user_crash, h);
+    hypercall_register(h, SYMHV_HC_KCOPY, hc_kcopy, h);
+    hypercall_register(h, SYMHV_HC_KZERO, hc_kzero, h);
+    hypercall_register(h, SYMHV_HC_LOG, hc_log, h);
+    hypercall_register(h, SYMHV_HC_READ_CONSOLE, hc_read_console, h);
     if (vm_register_pio(vm, SYMHV_HYPERCALL_PORT, 1, hc_pio, h) < 0)
         return -1;
     /* RAM tops out below it (3 GiB): the page never overlaps RAM */

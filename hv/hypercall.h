@@ -6,6 +6,7 @@
 #ifndef HV_HYPERCALL_H
 #define HV_HYPERCALL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ struct hc_call {
 typedef int64_t (*hc_fn)(struct hc_call *c, void *opaque);
 
 #define HC_TABLE_SIZE 64
+#define HC_MAX_NOTES 64 /* distinct guest-kernel notes shown (SYMHV_HC_LOG) */
 
 struct hypercalls {
     struct vm *vm;
@@ -34,6 +36,9 @@ struct hypercalls {
     /* vCPUs whose "online" report was logged: once each, not again after every snapshot
      * restore of a fuzzing campaign (atomic bits) */
     uint64_t online_reported[(SYMHV_MAX_VCPUS + 63) / 64];
+    pthread_mutex_t notes_lock;  /* guards notes: the hashes of the notes shown */
+    uint64_t notes[HC_MAX_NOTES];
+    unsigned nnotes;
 };
 
 /* Claim the port and register the core's numbers. 0 or -1. */

@@ -7,21 +7,40 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz.h"
 #include "log.h"
+#include "util.h"
 
 static const char usage_text[] =
-    "usage: symhv [run] --kernel FILE [options]\n"
-    "       symhv replay INPUT --kernel FILE [options]\n"
-    "       symhv fuzz -i SEED_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
-    "       symhv explore -i SEED_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
-    "       symhv cmin -i IN_DIR -o OUT_DIR --kernel FILE --target PROGRAM [options]\n"
-    "       symhv tmin -i INPUT -o OUTPUT --kernel FILE --target PROGRAM [options]\n"
+    "usage: symhv [run] [options] -- PROGRAM [ARGS...]\n"
+    "       symhv [run] --kernel FILE [options]\n"
+    "       symhv replay INPUT [options] [-- PROGRAM [ARGS...]]\n"
+    "       symhv fuzz -i SEED_DIR -o OUT_DIR [options] -- PROGRAM [ARGS...]   (or --target)\n"
+    "       symhv explore -i SEED_DIR -o OUT_DIR [options] -- PROGRAM [ARGS...]\n"
+    "       symhv cmin -i IN_DIR -o OUT_DIR [options] -- PROGRAM [ARGS...]\n"
+    "       symhv tmin -i INPUT -o OUTPUT [options] -- PROGRAM [ARGS...]\n"
     "\n"
-    "Boot a guest kernel on KVM with one host thread per vCPU.\n"
+    "Boot a guest kernel on KVM with one host thread per vCPU, or run a static x86-64\n"
+    "Linux program (musl or glibc, threads included) on symhv's own kernel.\n"
     "\n"
-    "  -k, --kernel FILE     guest kernel: a static ELF64 x86-64 executable (required)\n"
+    "A program: PROGRAM is a host file (or a path in the --initrd archive); it sees the\n"
+    "files of the --initrd cpio archive (read-only), itself at its path under /, /dev/null,\n"
+    "/dev/zero, /dev/urandom, and symhv's stdin, stdout and stderr. Its exit status is\n"
+    "symhv's; a fatal signal is a crash (126). In ARGS, @@ is a file holding the input (as\n"
+    "in AFL++); without @@ or --sym-*, fuzz and explore give the input on stdin.\n"
+    "      --sym-file PATH[:SIZE]  the file PATH's bytes are a symbolic input (named PATH\n"
+    "                        without its '/'): SIZE bytes, or as many as its first contents\n"
+    "                        (--seed/--replay FILE, --input NAME=FILE, the archive's file)\n"
+    "      --sym-stdin SIZE  stdin's bytes are a symbolic input (named stdin)\n"
+    "      --sym-arg N:SIZE  argv[N] is a symbolic string of up to SIZE bytes (named argN)\n"
+    "      --env NAME=VALUE  set a variable of the program's environment (repeatable); the\n"
+    "                        default one sets PATH, HOME, LANG, TERM and GLIBC_TUNABLES (glibc\n"
+    "                        keeps to its SSE2 string functions, which the interpreter models)\n"
+    "\n"
+    "  -k, --kernel FILE     guest kernel: a static ELF64 x86-64 executable (default with a\n"
+    "                        PROGRAM: symhv's kernel, found next to symhv or as $SYMHV_KERNEL)\n"
     "  -i, --initrd FILE     initial payload placed at the top of guest RAM; symhv's test\n"
     "                        kernel runs it as a ring-3 program\n"
     "  -s, --smp N           number of vCPUs (default 1)\n"
@@ -158,13 +177,128 @@ static int parse_uint(const char *text, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* A byte count: digits, optionally K or M (KiB, MiB); a bare number is bytes. */
+static int parse_bytes(const char *text, uint64_t *out)
+{
+    errno = 0;
+    char *end;
+    if (!isdigit((unsigned char)text[0]))
+        return -1;
+    unsigned long long n = strtoull(text, &end, 10);
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20, end++;
+    if (errno || *end || n == 0 || n > (UINT32_MAX >> shift))
+        return -1;
+    *out = (uint64_t)n << shift;
+    return 0;
+}
+
+/* --sym-file PATH[:SIZE], --sym-stdin SIZE, --sym-arg N:SIZE */
+static int parse_source(enum symhv_sym_kind kind, char *text, struct launch_source *src)
+{
+    src->kind = kind;
+    if (kind == SYMHV_SYM_STDIN) {
+        if (parse_bytes(text, &src->size) < 0) {
+            hv_error("--sym-stdin expects a size in bytes, got '%s'", text);
+            return -1;
+        }
+        return 0;
+    }
+    char *colon = strrchr(text, ':');
+    if (kind == SYMHV_SYM_ARG) {
+        unsigned long n;
+        if (!colon || (*colon = 0, parse_uint(text, OPTIONS_MAX_ARGS - 1, &n) < 0) || n == 0 ||
+            parse_bytes(colon + 1, &src->size) < 0) {
+            if (colon)
+                *colon = ':';
+            hv_error("--sym-arg expects N:SIZE (argv[N], N >= 1, up to SIZE bytes), got '%s'", text);
+            return -1;
+        }
+        src->arg = (unsigned)n;
+        return 0;
+    }
+    if (colon && colon[1] && isdigit((unsigned char)colon[1])) {
+        if (parse_bytes(colon + 1, &src->size) < 0) {
+            hv_error("--sym-file expects PATH[:SIZE] with SIZE in bytes, got '%s'", text);
+            return -1;
+        }
+        *colon = 0;
+    }
+    if (!text[0]) {
+        hv_error("--sym-file expects a guest path");
+        return -1;
+    }
+    src->path = text;
+    return 0;
+}
+
+/* The program and its arguments (after `--`, or the first word that is no option). */
+static int take_program(struct options *opt, int argc, char **argv)
+{
+    struct launch_config *lc = &opt->boot.launch;
+    if (argc > OPTIONS_MAX_ARGS) {
+        hv_error("more than %d program arguments", OPTIONS_MAX_ARGS);
+        return -1;
+    }
+    lc->program = argv[0];
+    lc->argv = opt->program_argv;
+    lc->argc = (unsigned)argc;
+    for (int k = 0; k < argc; k++) {
+        opt->program_argv[k] = argv[k];
+        if (k > 0 && strcmp(argv[k], "@@") == 0) { /* AFL++: a file holding the input */
+            opt->program_argv[k] = LAUNCH_INPUT_PATH;
+            bool have = false;
+            for (unsigned j = 0; j < lc->nsources; j++)
+                have |= lc->sources[j].kind == SYMHV_SYM_FILE &&
+                        strcmp(lc->sources[j].path, LAUNCH_INPUT_PATH) == 0;
+            if (!have && lc->nsources < SYMHV_MAX_SYM_SOURCES)
+                lc->sources[lc->nsources++] = (struct launch_source){ .kind = SYMHV_SYM_FILE,
+                                                                      .path = LAUNCH_INPUT_PATH };
+        }
+    }
+    return 0;
+}
+
+/* The symbolic sources get their first contents from --seed/--replay (the first one) and
+ * --input NAME=FILE (by name); fuzz and explore take their one input from the fuzzer. */
+static enum options_result finish_launch(struct options *opt)
+{
+    struct launch_config *lc = &opt->boot.launch;
+    if (opt->fuzzing && lc->program) {
+        lc->harness = true;
+        lc->harness_capacity = FZ_MAX_INPUT;
+        if (lc->nsources == 0) /* AFL++'s convention: no @@, the input is stdin */
+            lc->sources[lc->nsources++] = (struct launch_source){ .kind = SYMHV_SYM_STDIN };
+        if (lc->nsources > 1) {
+            hv_error("symhv %s takes one input: one of --sym-file, --sym-stdin, --sym-arg or @@",
+                     opt->fuzz.mode == FUZZ_EXPLORE ? "explore" : "fuzz");
+            return OPTIONS_ERROR;
+        }
+        return OPTIONS_RUN;
+    }
+    for (unsigned k = 0; k < lc->nsources; k++) {
+        char name[SYMHV_INPUT_NAME_MAX + 1];
+        launch_source_name(&lc->sources[k], name, sizeof name);
+        for (unsigned j = 0; j < opt->engine.npresets; j++) {
+            const struct engine_preset *p = &opt->engine.presets[j];
+            if (p->name ? strcmp(p->name, name) == 0 : k == 0)
+                lc->sources[k].initial = p->path;
+        }
+    }
+    return OPTIONS_RUN;
+}
+
 enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out)
 {
     enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT,
            OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
            OPT_CONCOLIC_TIMEOUT, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
            OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
-           OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT, OPT_NO_CMPLOG };
+           OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT, OPT_NO_CMPLOG, OPT_SYM_FILE,
+           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_ENV };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, OPT_INITRD },
@@ -186,6 +320,10 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         { "symex-max-time", required_argument, NULL, OPT_SYMEX_TIME },
         { "sync-every", required_argument, NULL, OPT_SYNC_EVERY },
         { "no-cmplog", no_argument, NULL, OPT_NO_CMPLOG },
+        { "sym-file", required_argument, NULL, OPT_SYM_FILE },
+        { "sym-stdin", required_argument, NULL, OPT_SYM_STDIN },
+        { "sym-arg", required_argument, NULL, OPT_SYM_ARG },
+        { "env", required_argument, NULL, OPT_ENV },
         { "smp", required_argument, NULL, 's' },
         /* long forms keep their meaning in `symhv fuzz`, where the letters are AFL++'s */
         { "mem", required_argument, NULL, OPT_MEM },
@@ -249,7 +387,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opterr = 0;
     int c;
     unsigned long n;
-    while ((c = getopt_long(argc, argv, ":k:i:s:m:c:t:o:x:V:M:S:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:k:i:s:m:c:t:o:x:V:M:S:vh", longopts, NULL)) != -1) {
         double d;
         /* In `symhv fuzz` the letters AFL++ users know mean what they mean in afl-fuzz;
          * letters whose AFL++ meaning symhv lacks are refused, never reinterpreted. */
@@ -337,6 +475,34 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
                 return OPTIONS_ERROR;
             }
             opt->fuzz.dict_paths[opt->fuzz.ndicts++] = optarg;
+            break;
+        case OPT_SYM_FILE: case OPT_SYM_STDIN: case OPT_SYM_ARG: {
+            struct launch_config *lc = &opt->boot.launch;
+            if (lc->nsources == SYMHV_MAX_SYM_SOURCES) {
+                hv_error("at most %d symbolic sources (--sym-file, --sym-stdin, --sym-arg)",
+                         SYMHV_MAX_SYM_SOURCES);
+                return OPTIONS_ERROR;
+            }
+            struct launch_source *src = &lc->sources[lc->nsources];
+            *src = (struct launch_source){ 0 };
+            if (parse_source(c == OPT_SYM_FILE ? SYMHV_SYM_FILE
+                             : c == OPT_SYM_STDIN ? SYMHV_SYM_STDIN : SYMHV_SYM_ARG,
+                             optarg, src) < 0)
+                return OPTIONS_ERROR;
+            lc->nsources++;
+            break;
+        }
+        case OPT_ENV:
+            if (!strchr(optarg, '=') || optarg[0] == '=') {
+                hv_error("--env expects NAME=VALUE, got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            if (opt->boot.launch.nenv == OPTIONS_MAX_ENV) {
+                hv_error("at most %d --env", OPTIONS_MAX_ENV);
+                return OPTIONS_ERROR;
+            }
+            opt->program_env[opt->boot.launch.nenv++] = optarg;
+            opt->boot.launch.env = opt->program_env;
             break;
         case OPT_UNTIL_CRASH: opt->fuzz.until_crash = true; break;
         case OPT_NO_CMPLOG: opt->fuzz.no_cmplog = true; break;
@@ -427,16 +593,26 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             return OPTIONS_ERROR;
         }
     }
-    if (optind < argc) {
-        hv_error("unexpected argument '%s' (see symhv --help)", argv[optind]);
+    if (optind < argc && take_program(opt, argc - optind, argv + optind) < 0)
         return OPTIONS_ERROR;
-    }
     if (replay_path && seed_path) {
         hv_error("--replay and --seed exclude each other (replay runs concretely)");
         return OPTIONS_ERROR;
     }
+    if (!opt->boot.kernel_path && opt->boot.launch.program) {
+        static const char *const rel[] = { "symhv-kernel", "../guest/symhv-kernel",
+                                           "../lib/symhv/symhv-kernel" };
+        opt->boot.kernel_path = find_companion("SYMHV_KERNEL", rel, sizeof rel / sizeof rel[0],
+                                               R_OK, opt->kernel_path, sizeof opt->kernel_path);
+        if (!opt->boot.kernel_path) {
+            hv_error("symhv's kernel was not found next to symhv: set SYMHV_KERNEL or give "
+                     "--kernel FILE");
+            return OPTIONS_ERROR;
+        }
+    }
     if (!opt->boot.kernel_path) {
-        hv_error("no guest kernel given: use --kernel FILE (see symhv --help)");
+        hv_error("no guest kernel given: use --kernel FILE, or name a program: symhv run "
+                 "[OPTIONS] -- PROGRAM [ARGS] (see symhv --help)");
         return OPTIONS_ERROR;
     }
     if (fuzzing && (opt->fuzz.mode == FUZZ_CMIN || opt->fuzz.mode == FUZZ_TMIN)) {
@@ -490,5 +666,5 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         opt->engine.npresets++;
     }
     opt->engine.replay = replay_path != NULL;
-    return OPTIONS_RUN;
+    return finish_launch(opt);
 }

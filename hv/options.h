@@ -23,6 +23,12 @@ struct options {
     int verbose;
     char input_names[ENGINE_MAX_PRESETS][SYMHV_INPUT_NAME_MAX + 1]; /* --input NAME=... */
     char fuzz_out_dir[PATH_MAX]; /* -o SYNC_DIR -M/-S NAME: SYNC_DIR/NAME */
+    /* a program after `--` (boot.launch points here): its arguments with @@ replaced */
+#define OPTIONS_MAX_ARGS 4096
+#define OPTIONS_MAX_ENV 64
+    const char *program_argv[OPTIONS_MAX_ARGS];
+    const char *program_env[OPTIONS_MAX_ENV];
+    char kernel_path[PATH_MAX];  /* the default kernel, when found */
 };
 
 /* Parse argv into `opt`. OPTIONS_EXIT_OK after --help/--version (text already printed

@@ -71,7 +71,7 @@ int run(const struct options *opt)
         hv_error("out of memory");
         goto out;
     }
-    console_init(con, STDOUT_FILENO);
+    console_init(con, STDOUT_FILENO, STDERR_FILENO, STDIN_FILENO);
     struct boot_info boot;
     if (vm_create(vm, &opt->vm) < 0 || vcpus_create(vm) < 0 || console_attach(con, vm) < 0 ||
         hypercalls_attach(hc, vm, con) < 0 || boot_load(vm, &opt->boot, &boot) < 0)

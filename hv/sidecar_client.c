@@ -90,26 +90,11 @@ const uint8_t *sidecar_data(const struct sidecar *sc)
 
 static const char *find_sidecar(char *buf, size_t size)
 {
-    const char *env = getenv("SYMHV_SYMEX");
-    if (env && *env)
-        return env;
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = 0;
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = 0;
-            /* installed next to symhv, or in the build tree's symex/sidecar/ */
-            static const char *const rel[] = { "symhv-symex", "../symex/sidecar/symhv-symex" };
-            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-                snprintf(buf, size, "%s/%s", self, rel[i]);
-                if (access(buf, X_OK) == 0)
-                    return buf;
-            }
-        }
-    }
-    return "symhv-symex"; /* from PATH */
+    /* installed next to symhv, or in the build tree's symex/sidecar/ */
+    static const char *const rel[] = { "symhv-symex", "../symex/sidecar/symhv-symex" };
+    const char *found = find_companion("SYMHV_SYMEX", rel, sizeof rel / sizeof rel[0], X_OK,
+                                       buf, size);
+    return found ? found : "symhv-symex"; /* from PATH */
 }
 
 static void close_fds(struct sidecar *sc)

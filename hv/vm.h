@@ -114,6 +114,8 @@ struct guest_end {
                             access): the vCPU's state is worth showing */
     int signal;          /* GUEST_CRASH: the signal a Linux process would have died of
                             (AFL++ names crash files by it: sig:NN), 0 if none fits */
+    const struct symhv_user_regs *program_regs; /* a crashed program's registers, as its
+                            kernel saved them (SYMHV_HC_USER_CRASH), or NULL */
 };
 typedef void (*guest_end_fn)(struct vcpu *v, const struct guest_end *e, void *opaque);
 

@@ -37,7 +37,9 @@ START_TEST(help_and_version)
     struct run_result r;
     run_symhv(&r, (const char *const[]){ "--help", NULL });
     ck_assert_int_eq(r.status, 0);
-    ck_assert_contains(r.out, "usage: symhv [run] --kernel FILE");
+    ck_assert_contains(r.out, "usage: symhv [run] [options] -- PROGRAM [ARGS...]");
+    ck_assert_contains(r.out, "symhv [run] --kernel FILE");
+    ck_assert_contains(r.out, "--sym-file PATH[:SIZE]");
     ck_assert_contains(r.out, "--smp N");
     run_result_free(&r);
     run_symhv(&r, (const char *const[]){ "--version", NULL });
@@ -52,8 +54,9 @@ START_TEST(missing_and_unknown_arguments)
     expect_setup_error((const char *const[]){ NULL }, "no guest kernel given");
     expect_setup_error((const char *const[]){ "--frobnicate", NULL }, "unknown option");
     expect_setup_error((const char *const[]){ "--kernel", NULL }, "needs a value");
+    /* a word that is no option names the program */
     expect_setup_error((const char *const[]){ "--kernel", "@symhv-kernel", "extra", NULL },
-                       "unexpected argument 'extra'");
+                       "program extra: no such file");
 }
 END_TEST
 

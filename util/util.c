@@ -197,3 +197,26 @@ void sanitize_file_name(const char *name, char *out, size_t size)
         out[n++] = '_';
     out[n] = 0;
 }
+
+const char *find_companion(const char *env_var, const char *const *rel, size_t nrel, int mode,
+                           char *buf, size_t size)
+{
+    const char *env = getenv(env_var);
+    if (env && *env)
+        return env;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return NULL;
+    *slash = 0;
+    for (size_t i = 0; i < nrel; i++) {
+        snprintf(buf, size, "%s/%s", self, rel[i]);
+        if (access(buf, mode) == 0)
+            return buf;
+    }
+    return NULL;
+}

@@ -33,6 +33,12 @@ void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(pri
 void text_append(struct text *t, const char *s, size_t len);
 void text_free(struct text *t);
 
+/* A file that comes with symhv: $env_var if set, else the first of `rel` (paths relative
+ * to the directory of the running executable) that exists with `mode` (access(2));
+ * NULL if none does. buf holds the answer. */
+const char *find_companion(const char *env_var, const char *const *rel, size_t nrel, int mode,
+                           char *buf, size_t size);
+
 /* Seconds on CLOCK_MONOTONIC. */
 double now_s(void);
 

@@ -1,15 +1,15 @@
-/* Bring-up: global init on vCPU 0 (descriptor tables, page protection, loading the
- * ring-3 program from the initrd), then per-vCPU init on every vCPU. */
-#include <elf.h>
-
+/* Bring-up: global init on vCPU 0 (descriptor tables, page protection, the program),
+ * then per-vCPU init on every vCPU. */
 #include "kernel.h"
 #include "kernel_asm.h"
 
 _Static_assert(sizeof(struct trapframe) == TRAPFRAME_SIZE, "entry.S frame layout");
+_Static_assert(sizeof(struct trapframe) == sizeof(struct symhv_user_regs),
+               "the crash report's register layout is the trapframe's");
 
 struct symhv_boot_info *boot_info;
 struct cpu cpus[SYMHV_MAX_VCPUS];
-uint64_t user_heap_start, user_heap_end;
+uint64_t user_heap_start, user_heap_end, user_top;
 
 struct tss {
     uint32_t reserved0;
@@ -36,12 +36,15 @@ struct table_pointer {
 static uint64_t gdt[GDT_TSS_FIRST + 2 * SYMHV_MAX_VCPUS] __attribute__((aligned(16)));
 static struct tss tss[SYMHV_MAX_VCPUS] __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
+static struct percpu percpu[SYMHV_MAX_VCPUS];
 static volatile int global_init_done;
+volatile unsigned cpus_online;
 
 extern const uint64_t trap_stubs[32];
 extern const uint64_t trap_stub_timer, trap_stub_wakeup, trap_stub_syscall,
     trap_stub_spurious;
 extern void enter_scheduler(void) __attribute__((noreturn));
+extern char lx_syscall_entry[];
 
 struct cpu *this_cpu(void)
 {
@@ -50,10 +53,9 @@ struct cpu *this_cpu(void)
     return &cpus[(sp - SYMHV_STACKS_ADDR) / SYMHV_STACK_SIZE];
 }
 
-int user_range_ok(uint64_t addr, uint64_t len)
+bool user_range_ok(uint64_t addr, uint64_t len)
 {
-    return addr >= GUEST_USER_BASE && addr <= boot_info->mem_bytes &&
-           len <= boot_info->mem_bytes - addr;
+    return addr >= USER_AREA_START && addr <= user_top && len <= user_top - addr;
 }
 
 static void set_gate(int vector, uint64_t handler, int dpl)
@@ -83,6 +85,7 @@ static void build_tables(void)
                                      (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
                                      ((base >> 24 & 0xff) << 56);
         gdt[GDT_TSS_FIRST + 2 * i + 1] = base >> 32;
+        percpu[i].kernel_rsp = tss[i].rsp[0];
     }
     for (int v = 0; v < 32; v++)
         set_gate(v, trap_stubs[v], 0);
@@ -92,65 +95,58 @@ static void build_tables(void)
     set_gate(VEC_SPURIOUS, trap_stub_spurious, 0);
 }
 
-/* The VMM maps the low 4 GiB user-accessible; take the kernel's first 16 MiB (code,
- * boot data, stacks, page tables) away from ring 3. Each vCPU reloads CR3 later. */
-static void protect_kernel_memory(void)
+/* The PD entry of the VMM's identity map that maps the 2 MiB page holding addr. */
+static uint64_t *identity_pde(uint64_t addr)
 {
-    uint64_t *pd0 = (uint64_t *)SYMHV_BOOT_PD_ADDR;
-    for (uint64_t i = 0; i < GUEST_USER_BASE >> 21; i++)
-        pd0[i] &= ~4ull; /* clear U/S */
+    return (uint64_t *)(SYMHV_BOOT_PD_ADDR + (addr >> 30) * 4096) + ((addr >> 21) & 511);
 }
 
-/* Copy the ring-3 program (a static ELF64 in the initrd) to its link address. */
-static uint64_t load_program(uint64_t *end_out)
+/* The VMM maps the low 4 GiB user-accessible. Ring 3 keeps [USER_AREA_START, user_top):
+ * the kernel below (code, boot data, stacks, page tables) and the initrd or launch image
+ * above become supervisor-only. A launched program also loses the addresses past RAM
+ * (its wild accesses fault in the guest, as SIGSEGV) but the hypercall page. Each vCPU
+ * reloads CR3 later. */
+static void protect_memory(void)
 {
-    uint64_t image = boot_info->initrd_addr, size = boot_info->initrd_size;
-    if (!image)
-        panic("no ring-3 program: pass one with symhv --initrd");
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)image;
-    if (size < sizeof(Elf64_Ehdr) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh->e_machine != EM_X86_64 || eh->e_type != ET_EXEC)
-        panic("initrd is not a static x86-64 ELF64 executable");
-    if (eh->e_phoff > size || (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
-        panic("initrd ELF: program headers truncated");
-    uint64_t end = GUEST_USER_BASE;
-    for (unsigned i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(image + eh->e_phoff) + i;
-        if (ph->p_type != PT_LOAD)
-            continue;
-        if (ph->p_vaddr < GUEST_USER_BASE || ph->p_memsz > image ||
-            ph->p_vaddr > image - ph->p_memsz || ph->p_filesz > ph->p_memsz ||
-            ph->p_offset > size || size - ph->p_offset < ph->p_filesz)
-            panic("initrd ELF: segment %u (0x%lx, %lu bytes) does not fit between 16 MiB "
-                  "and the initrd at 0x%lx", i, ph->p_vaddr, ph->p_memsz, image);
-        memcpy((void *)ph->p_vaddr, (const void *)(image + ph->p_offset), ph->p_filesz);
-        /* .bss is left to the program's start-up code: zeroing runs natively there. */
-        if (ph->p_vaddr + ph->p_memsz > end)
-            end = ph->p_vaddr + ph->p_memsz;
-    }
-    *end_out = end;
-    return eh->e_entry;
+    for (uint64_t a = 0; a < USER_AREA_START; a += 2u << 20)
+        *identity_pde(a) &= ~4ull; /* clear U/S */
+    uint64_t ram_end = (boot_info->mem_bytes + (2u << 20) - 1) & ~((2ull << 20) - 1);
+    for (uint64_t a = user_top; a < ram_end; a += 2u << 20)
+        *identity_pde(a) &= ~4ull;
+    if (!launch)
+        return;
+    for (uint64_t a = ram_end; a < SYMHV_IDENTITY_MAP_BYTES; a += 2u << 20)
+        if (a != (SYMHV_HC_MMIO_ADDR & ~((2ull << 20) - 1)))
+            *identity_pde(a) = 0;
 }
 
 static void global_init(void)
 {
     if (boot_info->magic != SYMHV_BOOT_MAGIC || boot_info->version != SYMHV_BOOT_VERSION)
-        panic("not started by symhv (bad boot info magic)");
+        panic("not started by this symhv (boot info magic or version %u, expected %u)",
+              boot_info->version, SYMHV_BOOT_VERSION);
     if (boot_info->ncpus > SYMHV_MAX_VCPUS)
         panic("too many vCPUs");
-    protect_kernel_memory();
-    build_tables();
-
-    uint64_t program_end;
-    uint64_t entry = load_program(&program_end);
-    /* Main thread stack: 1 MiB just below the initrd; the rest is the program's heap. */
-    uint64_t stack_top = boot_info->initrd_addr & ~0xfffull;
-    uint64_t heap_start = (program_end + 0xfff) & ~0xfffull;
-    if (stack_top < heap_start + (2u << 20))
+    if (!boot_info->initrd_addr)
+        panic("no program: pass one with symhv run ... -- PROGRAM, or --initrd");
+    if (boot_info->initrd_addr & (SYMHV_INITRD_ALIGN - 1))
+        panic("the initrd is not on a 2 MiB boundary");
+    if (boot_info->launch_addr) {
+        launch = (const struct symhv_launch *)boot_info->launch_addr;
+        if (launch->magic != SYMHV_LAUNCH_MAGIC || launch->version != SYMHV_LAUNCH_VERSION)
+            panic("the launch image is not this kernel's (magic or version)");
+    }
+    user_top = boot_info->initrd_addr;
+    if (user_top < USER_AREA_START + MAIN_STACK_BYTES + (4u << 20))
         panic("not enough guest RAM for the program, its stack and heap");
-    user_heap_start = heap_start;
-    user_heap_end = stack_top - (1u << 20);
-    if (!thread_create(entry, stack_top - 8, 0, 0))
+    protect_memory();
+    build_tables();
+    fs_init();
+    signal_init();
+    uint64_t entry = program_load();
+    uint64_t rsp = mm_alloc_stack_top(); /* the Linux initial stack is already there */
+    struct thread *t = thread_create(entry, rsp, 0, 0);
+    if (!t)
         panic("cannot create the main thread");
 }
 
@@ -171,6 +167,12 @@ static void this_cpu_init(unsigned id)
                      "mov %1, %%fs\n\tmov %1, %%gs" ::"r"(KERNEL_DS), "r"(0));
     __asm__ volatile("ltr %w0" ::"r"((GDT_TSS_FIRST + 2 * id) * 8));
     __asm__ volatile("mov %%cr3, %%rax\n\tmov %%rax, %%cr3" ::: "rax", "memory");
+    /* `syscall`: kernel CS/SS from STAR[47:32], user ones (sysret) from STAR[63:48];
+     * interrupts, TF, DF, AC and NT off at the entry. */
+    wrmsr(MSR_STAR, (0x10ull << 48) | ((uint64_t)KERNEL_CS << 32));
+    wrmsr(MSR_LSTAR, (uint64_t)lx_syscall_entry);
+    wrmsr(MSR_FMASK, 0x47700);
+    wrmsr(MSR_KERNEL_GS_BASE, (uint64_t)&percpu[id]);
     apic_init_this_cpu();
 }
 
@@ -187,6 +189,8 @@ __attribute__((noreturn)) void kmain(struct symhv_boot_info *info, uint64_t cpu_
     }
     this_cpu_init((unsigned)cpu_index);
     hypercall(SYMHV_HC_CPU_ONLINE, cpu_index, 0, 0, 0);
-    kprintf("symhv-kernel: vCPU %lu online\n", cpu_index);
+    if (!launch) /* a launched program's stdout is its own (symhv -v logs the vCPUs) */
+        kprintf("symhv-kernel: vCPU %lu online\n", cpu_index);
+    __atomic_add_fetch(&cpus_online, 1, __ATOMIC_RELEASE);
     enter_scheduler();
 }

@@ -16,6 +16,27 @@ void kprintf(const char *fmt, ...)
     hypercall(SYMHV_HC_WRITE, (uint64_t)buf, (uint64_t)n, 0, 0);
 }
 
+int format(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vformat(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+/* A line for symhv's stderr ("symhv: guest kernel: ..."), apart from the program's own
+ * output. */
+void knote(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    hypercall(SYMHV_HC_LOG, (uint64_t)buf, 0, 0, 0);
+}
+
 void panic(const char *fmt, ...)
 {
     char buf[512];

@@ -102,6 +102,28 @@ trap_return:
     add $16, %rsp   /* vector, error code */
     iretq
 
+/* `syscall` from ring 3 on VMX/SVM hosts (LSTAR): interrupts are off (FMASK), rsp is
+ * still the program's. Build the same frame a trap leaves, with vector
+ * VEC_LINUX_SYSCALL, rip = rcx and rflags = r11, and leave through trap_return (iretq).
+ * On PVM hosts the CPU stays in ring 3 and the fetch here faults instead: trap.c
+ * treats that #PF as the same call. GS is swapped only for the few instructions that
+ * need the per-vCPU stack; the rest of the kernel never uses GS. */
+    .global lx_syscall_entry
+    .align 16
+lx_syscall_entry:
+    swapgs
+    mov %rsp, %gs:8          /* percpu.user_rsp */
+    mov %gs:0, %rsp          /* percpu.kernel_rsp */
+    push $0x1b               /* USER_DS */
+    push %gs:8
+    push %r11
+    push $0x23               /* USER_CS */
+    push %rcx
+    swapgs
+    push $0                  /* error code */
+    push $0x100              /* VEC_LINUX_SYSCALL */
+    jmp trap_common
+
 /* First entry of a vCPU into ring 3: build an empty frame, let the scheduler fill
  * it with a thread, and leave through the normal trap return. */
     .global enter_scheduler

@@ -1,12 +1,15 @@
 /* Threads, the run queue, blocking and waking. Everything here runs with the big
  * kernel lock held and interrupts off. */
 #include "kernel.h"
+#include "linux_abi.h"
 
 struct spinlock big_kernel_lock;
 
 static struct thread threads[GUEST_MAX_THREADS];
 static struct thread *runq_head, *runq_tail;
 static struct thread *futex_waiters; /* singly linked through ->next */
+static struct thread *sleepers;      /* threads with a deadline, through ->sleep_next */
+volatile uint64_t sched_next_deadline;
 static int live_threads;
 static int next_tid = 1;
 
@@ -28,6 +31,12 @@ void spin_lock(struct spinlock *l)
 }
 
 void spin_unlock(struct spinlock *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE); }
+
+uint64_t clock_ns(void)
+{
+    uint64_t tsc = symhv_pv_clock_tsc(&boot_info->clock, rdtsc()), khz = boot_info->tsc_khz;
+    return tsc / khz * 1000000 + tsc % khz * 1000000 / khz;
+}
 
 static void runq_push(struct thread *t)
 {
@@ -67,11 +76,12 @@ static void kick_idle_cpu(void)
 void sched_make_runnable(struct thread *t)
 {
     t->state = T_RUNNABLE;
+    t->in_sigwait = 0;
     runq_push(t);
     kick_idle_cpu();
 }
 
-struct thread *thread_create(uint64_t rip, uint64_t rsp, uint64_t arg0, uint64_t arg1)
+struct thread *thread_alloc(void)
 {
     struct thread *t = NULL;
     for (int i = 0; i < GUEST_MAX_THREADS; i++) {
@@ -82,20 +92,27 @@ struct thread *thread_create(uint64_t rip, uint64_t rsp, uint64_t arg0, uint64_t
     }
     if (!t)
         return NULL;
-    memset(&t->frame, 0, sizeof t->frame);
+    memset(t, 0, sizeof *t);
     fx_init(t->fx);
-    t->frame.rip = rip;
-    t->frame.rsp = rsp;
-    t->frame.rdi = arg0;
-    t->frame.rsi = arg1;
     t->frame.cs = USER_CS;
     t->frame.ss = USER_DS;
     t->frame.rflags = 0x202; /* IF */
     t->tid = next_tid++;
-    t->joiner = NULL;
-    t->joined_by_someone = 0;
-    t->futex_addr = 0;
+    t->state = T_BLOCKED; /* until made runnable */
     live_threads++;
+    return t;
+}
+
+struct thread *thread_create(uint64_t rip, uint64_t rsp, uint64_t arg0, uint64_t arg1)
+{
+    struct thread *t = thread_alloc();
+    if (!t)
+        return NULL;
+    t->frame.rip = rip;
+    t->frame.rsp = rsp;
+    t->frame.rdi = arg0;
+    t->frame.rsi = arg1;
+    t->start_hook = t->linux_thread = t->tid == 1; /* the program's main thread */
     sched_make_runnable(t);
     return t;
 }
@@ -123,8 +140,18 @@ static void run_next(struct cpu *c, struct trapframe *f)
     }
     t->state = T_RUNNING;
     c->current = t;
+    if (t->start_hook) { /* without the lock: the other vCPUs are to settle in idle */
+        t->start_hook = false;
+        spin_unlock(&big_kernel_lock);
+        program_start_sources();
+        spin_lock(&big_kernel_lock);
+    }
     *f = t->frame;
     __asm__ volatile("fxrstor64 %0" ::"m"(t->fx));
+    if (t->fs_base != c->fs_base)
+        wrmsr(MSR_FS_BASE, c->fs_base = t->fs_base);
+    if (t->gs_base != c->gs_base)
+        wrmsr(MSR_GS_BASE, c->gs_base = t->gs_base);
 }
 
 void sched_start_cpu(struct trapframe *f)
@@ -155,6 +182,8 @@ void sched_block(struct cpu *c, struct trapframe *f)
 
 static void free_thread(struct thread *t) { t->state = T_FREE; }
 
+int sched_live_threads(void) { return live_threads; }
+
 void sched_exit_current(struct cpu *c, struct trapframe *f, uint64_t value)
 {
     struct thread *t = c->current;
@@ -165,20 +194,29 @@ void sched_exit_current(struct cpu *c, struct trapframe *f, uint64_t value)
         t->joiner->frame.rax = value;
         sched_make_runnable(t->joiner);
         free_thread(t);
+    } else if (t->linux_thread) {
+        free_thread(t); /* Linux threads are joined through their clear_child_tid */
     }
     if (--live_threads == 0) {
         spin_unlock(&big_kernel_lock);
-        hypercall(SYMHV_HC_EXIT, 0, 0, 0, 0); /* last thread gone: the program is done */
-        for (;;)
-            __asm__ volatile("cli; hlt");
+        linux_exit_process(t->linux_thread ? (int)value : 0); /* the program is done */
     }
     run_next(c, f);
 }
 
-static struct thread *find_thread(int tid)
+struct thread *sched_find(int tid)
 {
     for (int i = 0; i < GUEST_MAX_THREADS; i++)
-        if (threads[i].state != T_FREE && threads[i].tid == tid)
+        if (threads[i].state != T_FREE && threads[i].state != T_DEAD && threads[i].tid == tid)
+            return &threads[i];
+    return NULL;
+}
+
+struct thread *sched_not_blocking(uint64_t sigbit)
+{
+    for (int i = 0; i < GUEST_MAX_THREADS; i++)
+        if (threads[i].state != T_FREE && threads[i].state != T_DEAD &&
+            !(threads[i].sig_blocked & sigbit))
             return &threads[i];
     return NULL;
 }
@@ -187,7 +225,10 @@ static struct thread *find_thread(int tid)
  * another thread, `f` holds that thread's registers. */
 void sched_join(struct cpu *c, struct trapframe *f, int tid)
 {
-    struct thread *t = find_thread(tid);
+    struct thread *t = NULL;
+    for (int i = 0; i < GUEST_MAX_THREADS; i++)
+        if (threads[i].state != T_FREE && threads[i].tid == tid)
+            t = &threads[i];
     if (!t || t->joined_by_someone) {
         f->rax = (uint64_t)-GUEST_ESRCH;
         return;
@@ -206,34 +247,133 @@ void sched_join(struct cpu *c, struct trapframe *f, int tid)
     sched_block(c, f); /* the exiting thread writes its value into our saved rax */
 }
 
-void sched_futex_wait(struct cpu *c, struct trapframe *f, uint64_t addr, uint32_t expected)
+/* ---- deadlines ------------------------------------------------------------------------ */
+
+static void recompute_next_deadline(void)
 {
-    if ((addr & 3) || !user_range_ok(addr, 4)) {
-        f->rax = (uint64_t)-GUEST_EFAULT;
+    uint64_t next = 0;
+    for (struct thread *t = sleepers; t; t = t->sleep_next)
+        if (!next || t->wake_at < next)
+            next = t->wake_at;
+    sched_next_deadline = next;
+}
+
+static void sleeper_add(struct thread *t, uint64_t deadline)
+{
+    t->wake_at = deadline;
+    t->sleep_next = sleepers;
+    sleepers = t;
+    if (!sched_next_deadline || deadline < sched_next_deadline)
+        sched_next_deadline = deadline;
+}
+
+static void sleeper_remove(struct thread *t)
+{
+    if (!t->wake_at)
+        return;
+    for (struct thread **link = &sleepers; *link; link = &(*link)->sleep_next)
+        if (*link == t) {
+            *link = t->sleep_next;
+            break;
+        }
+    t->wake_at = 0;
+    recompute_next_deadline();
+}
+
+static void futex_remove(struct thread *t)
+{
+    for (struct thread **link = &futex_waiters; *link; link = &(*link)->next)
+        if (*link == t) {
+            *link = t->next;
+            break;
+        }
+    t->futex_addr = 0;
+}
+
+/* End t's wait with `result` in its rax. */
+static void end_wait(struct thread *t, int64_t result)
+{
+    if (t->futex_addr)
+        futex_remove(t);
+    sleeper_remove(t);
+    t->frame.rax = (uint64_t)result;
+    sched_make_runnable(t);
+}
+
+void sched_wake_expired(uint64_t now)
+{
+    for (bool again = true; again;) {
+        again = false;
+        for (struct thread *t = sleepers; t; t = t->sleep_next)
+            if (t->wake_at <= now) {
+                /* a futex wait times out; a plain sleep ends well */
+                end_wait(t, t->futex_addr ? -LX_ETIMEDOUT : 0);
+                again = true; /* the list changed under us */
+                break;
+            }
+    }
+}
+
+bool sched_interrupt_wait(struct thread *t)
+{
+    if (t->state != T_BLOCKED || !t->in_sigwait)
+        return false;
+    end_wait(t, -LX_EINTR);
+    return true;
+}
+
+void sched_sleep_until(struct cpu *c, struct trapframe *f, uint64_t deadline)
+{
+    f->rax = 0;
+    if (deadline <= clock_ns())
+        return;
+    struct thread *t = c->current;
+    sleeper_add(t, deadline);
+    t->in_sigwait = 1;
+    sched_block(c, f);
+}
+
+/* ---- futexes -------------------------------------------------------------------------- */
+
+void sched_futex_wait(struct cpu *c, struct trapframe *f, uint64_t addr, uint32_t expected,
+                      uint32_t bitset, uint64_t deadline)
+{
+    if ((addr & 3) || !user_range_ok(addr, 4) || !bitset) {
+        f->rax = (uint64_t)-((addr & 3) || !bitset ? LX_EINVAL : LX_EFAULT);
         return;
     }
     if (__atomic_load_n((uint32_t *)addr, __ATOMIC_SEQ_CST) != expected) {
         f->rax = (uint64_t)-GUEST_EAGAIN;
         return;
     }
+    if (deadline && deadline <= clock_ns()) {
+        f->rax = (uint64_t)-LX_ETIMEDOUT;
+        return;
+    }
     struct thread *t = c->current;
     t->futex_addr = addr;
+    t->futex_bitset = bitset;
     /* On the wait list before blocking: run_next() may drop the lock while idle. */
     t->next = futex_waiters;
     futex_waiters = t;
+    if (deadline)
+        sleeper_add(t, deadline);
+    t->in_sigwait = 1;
     f->rax = 0;
     sched_block(c, f);
 }
 
-int sched_futex_wake(uint64_t addr, int count)
+int sched_futex_wake(uint64_t addr, int count, uint32_t bitset)
 {
     int woken = 0;
     struct thread **link = &futex_waiters;
     while (*link && woken < count) {
         struct thread *t = *link;
-        if (t->futex_addr == addr) {
+        if (t->futex_addr == addr && (t->futex_bitset & bitset)) {
             *link = t->next;
             t->futex_addr = 0;
+            sleeper_remove(t);
+            t->frame.rax = 0;
             sched_make_runnable(t);
             woken++;
         } else {
@@ -241,4 +381,16 @@ int sched_futex_wake(uint64_t addr, int count)
         }
     }
     return woken;
+}
+
+int sched_futex_requeue(uint64_t addr, uint64_t addr2, int nwake, int nmove)
+{
+    int done = sched_futex_wake(addr, nwake, LX_FUTEX_BITSET_ALL);
+    for (struct thread *t = futex_waiters; t && nmove > 0; t = t->next)
+        if (t->futex_addr == addr) {
+            t->futex_addr = addr2;
+            nmove--;
+            done++;
+        }
+    return done;
 }

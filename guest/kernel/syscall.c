@@ -1,12 +1,6 @@
 /* System call dispatch (numbers and conventions in guest/include/kernel_abi.h). */
 #include "kernel.h"
 
-static uint64_t clock_ns(void)
-{
-    uint64_t tsc = symhv_pv_clock_tsc(&boot_info->clock, rdtsc()), khz = boot_info->tsc_khz;
-    return tsc / khz * 1000000 + tsc % khz * 1000000 / khz;
-}
-
 static int64_t sys_write(uint64_t buf, uint64_t len)
 {
     if (!user_range_ok(buf, len))
@@ -37,9 +31,7 @@ void syscall_dispatch(struct cpu *c, struct trapframe *f)
     /* Calls that need no kernel state: no lock. */
     case SYS_WRITE: r = sys_write(a1, a2); break;
     case SYS_EXIT:
-        hypercall(SYMHV_HC_EXIT, a0, 0, 0, 0);
-        for (;;)
-            __asm__ volatile("cli; hlt");
+        linux_exit_process((int)a0);
     case SYS_CLOCK: r = (int64_t)clock_ns(); break;
     case SYS_GETCPU: r = c->id; break;
     case SYS_INFO: r = sys_info(a0); break;
@@ -74,7 +66,7 @@ void syscall_dispatch(struct cpu *c, struct trapframe *f)
         return;
     case SYS_FUTEX_WAIT:
         spin_lock(&big_kernel_lock);
-        sched_futex_wait(c, f, a0, (uint32_t)a1);
+        sched_futex_wait(c, f, a0, (uint32_t)a1, ~0u, 0);
         spin_unlock(&big_kernel_lock);
         return;
     case SYS_FUTEX_WAKE:
@@ -83,7 +75,7 @@ void syscall_dispatch(struct cpu *c, struct trapframe *f)
             break;
         }
         spin_lock(&big_kernel_lock);
-        r = sched_futex_wake(a0, (int)a1);
+        r = sched_futex_wake(a0, (int)a1, ~0u);
         spin_unlock(&big_kernel_lock);
         break;
     default:

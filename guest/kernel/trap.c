@@ -1,6 +1,8 @@
 /* Every interrupt, exception and system call lands in trap(). */
 #include "kernel.h"
 
+extern char lx_syscall_entry[];
+
 static uint64_t read_cr2(void)
 {
     uint64_t v;
@@ -12,33 +14,56 @@ void trap(struct trapframe *f)
 {
     struct cpu *c = this_cpu();
     int from_user = (f->cs & 3) == 3;
+    uint64_t cr2 = 0;
 
     switch (f->vector) {
     case VEC_TIMER:
         apic_eoi();
+        if (sched_next_deadline && clock_ns() >= sched_next_deadline) {
+            spin_lock(&big_kernel_lock);
+            sched_wake_expired(clock_ns());
+            spin_unlock(&big_kernel_lock);
+        }
         /* From ring 0 we were idle in hlt: the idle loop re-checks the run queue. */
         if (from_user) {
             spin_lock(&big_kernel_lock);
             sched_preempt(c, f);
             spin_unlock(&big_kernel_lock);
         }
-        return;
+        break;
     case VEC_WAKEUP:
         apic_eoi();
-        return;
+        break;
     case VEC_SPURIOUS:
         return; /* no EOI for spurious interrupts */
     case VEC_SYSCALL:
         syscall_dispatch(c, f);
-        return;
+        break;
+    case VEC_LINUX_SYSCALL: /* entry.S: `syscall` on VMX/SVM */
+        linux_syscall(c, f);
+        break;
+    case 14: /* #PF */
+        cr2 = read_cr2();
+        /* PVM hosts: `syscall` loads rip from LSTAR, rcx and r11, but stays in ring 3, so
+         * the fetch at lx_syscall_entry faults as a user access. That fault is the
+         * system call; it returns where `syscall` would (rcx, with rflags from r11). */
+        if (from_user && f->rip == (uint64_t)lx_syscall_entry && cr2 == f->rip) {
+            f->rip = f->rcx;
+            f->rflags = (f->r11 & RFLAGS_USER) | RFLAGS_IF | 2;
+            f->cs = USER_CS;
+            f->ss = USER_DS;
+            linux_syscall(c, f);
+            break;
+        }
+        goto fault;
     case 6: /* #UD */
         if (from_user && user_range_ok(f->rip, 2) && *(const uint8_t *)f->rip == 0xcd &&
             *(const uint8_t *)(f->rip + 1) == VEC_SYSCALL) {
             f->rip += 2; /* PVM's form of `int $0x80`: see kernel_abi.h */
             syscall_dispatch(c, f);
-            return;
+            break;
         }
-        break;
+        goto fault;
     case 13: /* #GP */
         /* The guest agent's instruction, `in eax, dx` from the hypercall port: ring 3
          * may not do port I/O, so the kernel issues it on the program's behalf, marked
@@ -50,19 +75,21 @@ void trap(struct trapframe *f)
             (f->rdi & ~(uint64_t)SYMHV_HC_FROM_USER) >= SYMHV_HC_AGENT_FIRST) {
             f->rax = (uint32_t)hypercall(f->rdi | SYMHV_HC_FROM_USER, f->rsi, f->rcx, f->r8, f->r9);
             f->rip += 1;
-            return;
+            break;
         }
-        break;
+        goto fault;
     default:
-        break;
+    fault:
+        if (f->vector < 32 && from_user) {
+            /* The program faulted: its handler runs, or it dies (the VMM reports it). */
+            signal_fault(c, f, cr2);
+            break;
+        }
+        panic("kernel exception %lu at rip 0x%lx (error 0x%lx, cr2 0x%lx) on vCPU %u",
+              f->vector, f->rip, f->error, read_cr2(), c->id);
     }
-    if (f->vector < 32 && from_user) {
-        /* The program crashed: the VMM reports it and ends the run. */
-        hypercall(SYMHV_HC_USER_FAULT, f->vector, f->rip, f->vector == 14 ? read_cr2() : 0,
-                  f->error);
-        for (;;)
-            __asm__ volatile("cli; hlt");
-    }
-    panic("kernel exception %lu at rip 0x%lx (error 0x%lx, cr2 0x%lx) on vCPU %u",
-          f->vector, f->rip, f->error, read_cr2(), c->id);
+    /* back to ring 3 (possibly another thread now): signals first */
+    if ((f->cs & 3) == 3 && c->current &&
+        (c->current->sig_pending & ~c->current->sig_blocked))
+        signal_deliver_pending(c, f);
 }

@@ -26,9 +26,10 @@ static uint64_t next_random(uint64_t *s)
     return *s;
 }
 
-/* Addresses a ring-3 caller may never write through: the VMM must refuse them. */
+/* Addresses a ring-3 caller may never write through: the VMM must refuse them (the
+ * kernel keeps [0, 4 MiB) and the initrd at the top of RAM to itself). */
 static const uint64_t refused_ptrs[] = {
-    KERNEL_ADDR, 0x200000, 0xffffff, RAM_BYTES, RAM_BYTES + 4096, 0xfffff000ull,
+    KERNEL_ADDR, 0x200000, 0x3fffff, RAM_BYTES, RAM_BYTES + 4096, 0xfffff000ull,
     0x100000000ull, 0x00007ffffffff000ull, 0x0000800000000000ull, 0x8000000000000000ull,
     0xdead00000000ull, 0xfffffffffffff000ull, 0xffffffffffffffffull,
 };

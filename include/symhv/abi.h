@@ -19,9 +19,12 @@
  *   CR3 = identity map of the low 4 GiB with 2 MiB pages, user-accessible, writable
  *   CR0.PG|PE|MP|NE|WP, CR4.PAE|OSFXSR|OSXMMEXCPT, EFER.LME|LMA|SCE|NXE
  * All vCPUs start at the same time; the kernel sorts out who does global init.
+ * The initrd (or the launch image, include/symhv/launch.h, which then takes its place)
+ * sits at the top of RAM and starts on a 2 MiB boundary, so a kernel can take it away
+ * from ring 3 with the identity map's own pages.
  */
 #define SYMHV_BOOT_MAGIC     0x3176656d79736842ull /* "Bsymhv1\0"-ish, little endian */
-#define SYMHV_BOOT_VERSION   1
+#define SYMHV_BOOT_VERSION   2   /* 2: launch_addr/launch_size */
 
 #define SYMHV_BOOT_GDT_ADDR  0x1000ull   /* boot GDT: null, code64, data */
 #define SYMHV_BOOT_PML4_ADDR 0x2000ull
@@ -33,6 +36,7 @@
 #define SYMHV_MAX_VCPUS      64          /* 64 * 16 KiB fills 1 MiB .. 2 MiB */
 #define SYMHV_KERNEL_MIN_ADDR 0x200000ull /* kernel segments must load at or above */
 #define SYMHV_IDENTITY_MAP_BYTES (4ull << 30)
+#define SYMHV_INITRD_ALIGN   (2ull << 20)
 
 #define SYMHV_BOOT_CS 0x08
 #define SYMHV_BOOT_DS 0x10
@@ -46,7 +50,7 @@ struct symhv_boot_info {
     uint32_t ncpus;        /* number of vCPUs started */
     uint64_t mem_bytes;    /* guest RAM: [0, mem_bytes) */
     uint64_t kernel_end;   /* first byte after the highest kernel segment */
-    uint64_t initrd_addr;  /* 0 when there is no initrd */
+    uint64_t initrd_addr;  /* 0 when there is no initrd (2 MiB aligned) */
     uint64_t initrd_size;
     uint64_t tsc_khz;      /* guest TSC frequency */
     uint64_t apic_timer_hz;
@@ -64,6 +68,10 @@ struct symhv_boot_info {
         uint64_t base_tsc;
         uint64_t hidden;   /* TSC cycles taken out of the guest's time so far */
     } clock;
+    /* version 2: a program to start, as struct symhv_launch (symhv/launch.h) at
+     * launch_addr (then equal to initrd_addr); 0 when the initrd is a bare payload */
+    uint64_t launch_addr;
+    uint64_t launch_size;
 };
 
 /* Guest time in TSC cycles from a raw TSC reading, under symhv_pv_clock. */
@@ -110,12 +118,24 @@ static inline uint64_t symhv_pv_clock_tsc(const volatile struct symhv_pv_clock *
 #define SYMHV_HC_MMIO_SIZE 0x1000u
 enum symhv_hypercall {
     SYMHV_HC_NOP = 0,
-    SYMHV_HC_WRITE = 1,      /* arg0 = buf, arg1 = len: write to symhv's stdout */
+    SYMHV_HC_WRITE = 1,      /* arg0 = buf, arg1 = len, arg2 = 2 for symhv's stderr (else
+                                stdout): the guest's output */
     SYMHV_HC_EXIT = 2,       /* arg0 = status: end the run, status -> symhv's exit code */
     SYMHV_HC_PANIC = 3,      /* arg0 = message (NUL-terminated, <= 1 KiB): kernel panic */
     SYMHV_HC_USER_FAULT = 4, /* arg0 = vector, arg1 = rip, arg2 = fault address,
                                 arg3 = error code: a guest program crashed */
     SYMHV_HC_CPU_ONLINE = 5, /* arg0 = vCPU index: the kernel brought this vCPU up */
+    /* Services for a guest kernel (ring 0 only), bulk work that is slow where ring 0 is
+     * emulated: guest-physical addresses, bounded to RAM. */
+    SYMHV_HC_KCOPY = 6,      /* arg0 = dst, arg1 = src, arg2 = len: memmove in RAM */
+    SYMHV_HC_KZERO = 7,      /* arg0 = gpa, arg1 = len: zero RAM */
+    SYMHV_HC_LOG = 8,        /* arg0 = message (NUL-terminated, <= 1 KiB): a note from the
+                                guest kernel for symhv's stderr (not the guest's output) */
+    SYMHV_HC_USER_CRASH = 9, /* arg0 = struct symhv_user_regs, arg1 = signal, arg2 = fault
+                                address: a guest program died of a signal (registers
+                                shown; the run ends as for USER_FAULT) */
+    SYMHV_HC_READ_CONSOLE = 10, /* arg0 = buf, arg1 = len: bytes of symhv's stdin -> n,
+                                   0 at its end */
 
     /* The guest agent (guest-agent/symhv/agent.h), numbers >= SYMHV_HC_AGENT_FIRST.
      * A guest kernel may forward these from ring 3 (see guest/kernel/trap.c). */
@@ -162,6 +182,15 @@ static inline long symhv_mmio_hypercall(long nr, long a0, long a1, long a2, long
                      : "memory");
     return (int)result;
 }
+
+/* A crashed program's registers, as the guest kernel saved them at the fault
+ * (SYMHV_HC_USER_CRASH); vector is the exception (< 32) or ~0 for a signal sent by a
+ * program (abort()), error its error code. */
+struct symhv_user_regs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
 
 #define SYMHV_SYMBOLIC_MAX_BYTES (1u << 20) /* per make_symbolic call */
 #define SYMHV_INPUT_NAME_MAX 63

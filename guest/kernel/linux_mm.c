@@ -1,0 +1,245 @@
+/* The program's address space: [USER_AREA_START, user_top) of the identity map, always
+ * present and writable. mmap and brk only hand out address ranges, so nothing here
+ * touches a page table and no access ever page-faults; the price is that protection
+ * inside user memory is not enforced (mprotect is accepted and does nothing, PROT_NONE
+ * guard pages do not fault, unmapped ranges inside the area stay readable). Fresh RAM
+ * is zero, and every range given back (munmap, MADV_DONTNEED, a shrinking brk) is zeroed
+ * then, so a new mapping always reads zero. Layout:
+ *
+ *   USER_AREA_START .. image .. brk ->        <- mmap | main stack (8 MiB) | user_top
+ *
+ * All under the big kernel lock. */
+#include "kernel.h"
+#include "linux_abi.h"
+
+#define MAX_RANGES 2048
+#define PAGE 4096ull
+#define KCOPY_MIN 256 /* smaller copies are cheaper in ring 0 than an exit */
+
+struct range { uint64_t start, end; };
+
+/* The mapped ranges (the image, mmaps), sorted, disjoint; brk is apart. */
+static struct range ranges[MAX_RANGES];
+static unsigned nranges;
+static uint64_t brk_start, brk_cur, mmap_top;
+
+static uint64_t page_up(uint64_t a) { return (a + PAGE - 1) & ~(PAGE - 1); }
+
+void kcopy(uint64_t dst, uint64_t src, uint64_t len)
+{
+    if (len >= KCOPY_MIN)
+        hypercall(SYMHV_HC_KCOPY, dst, src, len, 0);
+    else
+        memmove((void *)dst, (const void *)src, len);
+}
+
+void kzero(uint64_t addr, uint64_t len)
+{
+    if (len >= KCOPY_MIN)
+        hypercall(SYMHV_HC_KZERO, addr, len, 0, 0);
+    else
+        memset((void *)addr, 0, len);
+}
+
+void mm_init(uint64_t image_start, uint64_t image_end)
+{
+    ranges[0] = (struct range){ image_start, image_end };
+    nranges = 1;
+    brk_start = brk_cur = image_end;
+    mmap_top = user_top - MAIN_STACK_BYTES - 16 * PAGE; /* a gap below the stack */
+}
+
+/* Is [a, b) free of mapped ranges? */
+static bool range_free(uint64_t a, uint64_t b)
+{
+    for (unsigned i = 0; i < nranges; i++)
+        if (ranges[i].start < b && a < ranges[i].end)
+            return false;
+    return true;
+}
+
+static int insert_range(uint64_t a, uint64_t b)
+{
+    if (nranges == MAX_RANGES)
+        return -LX_ENOMEM;
+    unsigned i = 0;
+    while (i < nranges && ranges[i].start < a)
+        i++;
+    memmove(&ranges[i + 1], &ranges[i], (nranges - i) * sizeof ranges[0]);
+    ranges[i] = (struct range){ a, b };
+    nranges++;
+    /* merge with touching neighbours */
+    if (i + 1 < nranges && ranges[i].end == ranges[i + 1].start) {
+        ranges[i].end = ranges[i + 1].end;
+        memmove(&ranges[i + 1], &ranges[i + 2], (nranges - i - 2) * sizeof ranges[0]);
+        nranges--;
+    }
+    if (i > 0 && ranges[i - 1].end == ranges[i].start) {
+        ranges[i - 1].end = ranges[i].end;
+        memmove(&ranges[i], &ranges[i + 1], (nranges - i - 1) * sizeof ranges[0]);
+        nranges--;
+    }
+    return 0;
+}
+
+/* Take [a, b) out of the mapped ranges and zero what was mapped there. */
+static int remove_range(uint64_t a, uint64_t b)
+{
+    for (unsigned i = 0; i < nranges;) {
+        struct range *r = &ranges[i];
+        if (r->end <= a || b <= r->start) {
+            i++;
+            continue;
+        }
+        uint64_t lo = r->start > a ? r->start : a, hi = r->end < b ? r->end : b;
+        kzero(lo, hi - lo);
+        if (r->start < a && b < r->end) { /* a hole in the middle: split */
+            if (nranges == MAX_RANGES)
+                return -LX_ENOMEM;
+            memmove(&ranges[i + 2], &ranges[i + 1], (nranges - i - 1) * sizeof ranges[0]);
+            ranges[i + 1] = (struct range){ b, r->end };
+            r->end = a;
+            nranges++;
+            return 0;
+        }
+        if (r->start < a) {
+            r->end = a;
+            i++;
+        } else if (b < r->end) {
+            r->start = b;
+            i++;
+        } else {
+            memmove(&ranges[i], &ranges[i + 1], (nranges - i - 1) * sizeof ranges[0]);
+            nranges--;
+        }
+    }
+    return 0;
+}
+
+/* The highest free [a, a+len) below mmap_top and above the break, or 0. */
+static uint64_t find_gap(uint64_t len)
+{
+    uint64_t floor = page_up(brk_cur) + 16 * PAGE, top = mmap_top;
+    for (unsigned i = nranges; i-- > 0;) {
+        if (ranges[i].start >= top)
+            continue;
+        if (ranges[i].end <= top && top - ranges[i].end >= len && top - len >= floor)
+            return top - len;
+        top = ranges[i].start < top ? ranges[i].start : top;
+    }
+    return top >= floor && top - floor >= len ? top - len : 0;
+}
+
+int64_t mm_brk(uint64_t addr)
+{
+    if (addr < brk_start)
+        return (int64_t)brk_cur;
+    uint64_t old_end = page_up(brk_cur), new_end = page_up(addr);
+    if (new_end > old_end) {
+        if (new_end > mmap_top || !range_free(old_end, new_end))
+            return (int64_t)brk_cur; /* Linux: the break stays */
+    } else if (new_end < old_end) {
+        kzero(new_end, old_end - new_end);
+    }
+    brk_cur = addr;
+    return (int64_t)brk_cur;
+}
+
+int64_t mm_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
+                uint64_t off)
+{
+    if (!len || (off & (PAGE - 1)) || len > user_top)
+        return -LX_EINVAL;
+    len = page_up(len);
+    bool anon = flags & LX_MAP_ANONYMOUS;
+    uint64_t src = 0, avail = 0;
+    bool symbolic = false;
+    if (!anon) {
+        int rc = fs_mmap_source(fd, off, &src, &avail, &symbolic);
+        if (rc < 0)
+            return rc;
+        if ((flags & LX_MAP_SHARED) && (prot & LX_PROT_WRITE))
+            return -LX_EACCES; /* the file system is read-only */
+    }
+    if (flags & (LX_MAP_FIXED | LX_MAP_FIXED_NOREPLACE)) {
+        if ((addr & (PAGE - 1)) || !user_range_ok(addr, len) ||
+            addr + len > user_top - MAIN_STACK_BYTES)
+            return -LX_EINVAL;
+        if (!range_free(addr, addr + len)) {
+            if (flags & LX_MAP_FIXED_NOREPLACE)
+                return -LX_EEXIST;
+            int rc = remove_range(addr, addr + len);
+            if (rc < 0)
+                return rc;
+        }
+    } else if (!(addr = find_gap(len))) {
+        return -LX_ENOMEM;
+    }
+    int rc = insert_range(addr, addr + len);
+    if (rc < 0)
+        return rc;
+    if (avail) { /* a file's bytes (a private copy: the file system is read-only) */
+        uint64_t n = avail < len ? avail : len;
+        if (symbolic)
+            memcpy((void *)addr, (const void *)src, n); /* in the guest: stays symbolic */
+        else
+            kcopy(addr, src, n);
+    }
+    return (int64_t)addr;
+}
+
+int64_t mm_munmap(uint64_t addr, uint64_t len)
+{
+    if ((addr & (PAGE - 1)) || !len || !user_range_ok(addr, page_up(len)))
+        return -LX_EINVAL;
+    return remove_range(addr, addr + page_up(len));
+}
+
+int64_t mm_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t flags,
+                  uint64_t new_addr)
+{
+    (void)new_addr;
+    if ((old & (PAGE - 1)) || !new_len || (flags & LX_MREMAP_FIXED) ||
+        !user_range_ok(old, page_up(old_len)))
+        return -LX_EINVAL;
+    old_len = page_up(old_len);
+    new_len = page_up(new_len);
+    if (new_len <= old_len) {
+        if (new_len < old_len)
+            remove_range(old + new_len, old + old_len);
+        return (int64_t)old;
+    }
+    /* grow in place when the room after it is free */
+    if (old + new_len <= mmap_top && range_free(old + old_len, old + new_len)) {
+        int rc = insert_range(old + old_len, old + new_len);
+        return rc < 0 ? rc : (int64_t)old;
+    }
+    if (!(flags & LX_MREMAP_MAYMOVE))
+        return -LX_ENOMEM;
+    uint64_t to = find_gap(new_len);
+    if (!to)
+        return -LX_ENOMEM;
+    int rc = insert_range(to, to + new_len);
+    if (rc < 0)
+        return rc;
+    kcopy(to, old, old_len);
+    remove_range(old, old + old_len);
+    return (int64_t)to;
+}
+
+int64_t mm_madvise(uint64_t addr, uint64_t len, uint64_t advice)
+{
+    if (addr & (PAGE - 1))
+        return -LX_EINVAL;
+    if (advice == LX_MADV_DONTNEED && len) { /* anonymous memory reads zero afterwards */
+        if (!user_range_ok(addr, page_up(len)))
+            return -LX_EINVAL;
+        for (unsigned i = 0; i < nranges; i++) {
+            uint64_t lo = ranges[i].start > addr ? ranges[i].start : addr;
+            uint64_t hi = ranges[i].end < addr + len ? ranges[i].end : addr + page_up(len);
+            if (lo < hi)
+                kzero(lo, hi - lo);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,855 @@
+#include "launch.h"
+
+#include <elf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cpio.h"
+#include "util.h"
+
+/* glibc picks its string functions by CPUID, which the guest reads from the host here
+ * (README: PVM). Its AVX, AVX2 and SSE4.2 variants use instructions the interpreter does
+ * not model (their operands would be concretised); the SSE2 ones it follows. */
+#define GLIBC_TUNABLES_DEFAULT                                                              \
+    "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,"  \
+    "-EVEX,-SSE4_1,-SSE4_2,-SSSE3,-BMI1,-BMI2,-LZCNT,-ERMS,-FSRM,-RTM"
+
+const char *const launch_default_env[] = {
+    "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C", "TERM=dumb",
+    GLIBC_TUNABLES_DEFAULT, NULL,
+};
+
+#define MAX_PATH_LEN 4096
+#define MAX_ARGS 4096
+#define MAX_SYMLINK_HOPS 8
+#define S_TYPE(m) ((m) & 0170000)
+
+struct bfile {
+    char *path;
+    size_t path_len;
+    uint32_t mode, kind;
+    const uint8_t *data;     /* borrowed: an archive, the program, an owned buffer */
+    uint64_t size, capacity, mtime;
+    uint32_t parent, first_child, last_child, next_sibling, link, hash_next;
+    bool hidden;             /* stdin's bytes: reachable by index only */
+    uint32_t cpio_ino;       /* hard links of the archive being read (0: none) */
+};
+
+struct builder {
+    struct bfile *f;
+    uint32_t n, cap;
+    uint32_t *index;         /* open addressing over paths: file + 1, 0 empty */
+    uint32_t index_cap;
+    void **owned;
+    unsigned nowned, owned_cap;
+    uint64_t now;
+    char *err;
+    size_t err_size;
+};
+
+static int fail(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct builder *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->err, b->err_size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void *own(struct builder *b, void *p)
+{
+    if (!p)
+        return NULL;
+    if (b->nowned == b->owned_cap) {
+        unsigned cap = b->owned_cap ? 2 * b->owned_cap : 16;
+        void **grown = realloc(b->owned, cap * sizeof *grown);
+        if (!grown) {
+            free(p);
+            return NULL;
+        }
+        b->owned = grown;
+        b->owned_cap = cap;
+    }
+    return b->owned[b->nowned++] = p;
+}
+
+/* "./a//b/" -> "/a/b"; "" and "." -> "/". -1 on "..", NUL or too long. */
+static int normalize(const char *in, size_t len, char *out, size_t *out_len)
+{
+    size_t o = 0;
+    out[o++] = '/';
+    for (size_t i = 0; i < len;) {
+        while (i < len && in[i] == '/')
+            i++;
+        size_t start = i;
+        while (i < len && in[i] != '/')
+            i++;
+        size_t n = i - start;
+        if (n == 0 || (n == 1 && in[start] == '.'))
+            continue;
+        if (n == 2 && in[start] == '.' && in[start + 1] == '.')
+            return -1;
+        if (memchr(in + start, 0, n) || o + n + 1 >= MAX_PATH_LEN)
+            return -1;
+        if (o > 1)
+            out[o++] = '/';
+        memcpy(out + o, in + start, n);
+        o += n;
+    }
+    out[o] = 0;
+    *out_len = o;
+    return 0;
+}
+
+static uint32_t find(struct builder *b, const char *path, size_t len)
+{
+    if (!b->index_cap)
+        return SYMHV_NO_FILE;
+    uint32_t mask = b->index_cap - 1;
+    for (uint32_t h = symhv_path_hash(path, len) & mask;; h = (h + 1) & mask) {
+        uint32_t k = b->index[h];
+        if (!k)
+            return SYMHV_NO_FILE;
+        struct bfile *f = &b->f[k - 1];
+        if (f->path_len == len && memcmp(f->path, path, len) == 0)
+            return k - 1;
+    }
+}
+
+static int index_insert(struct builder *b, uint32_t i)
+{
+    if (2 * (b->n + 1) > b->index_cap) { /* keep it at most half full */
+        uint32_t cap = b->index_cap ? 2 * b->index_cap : 256;
+        uint32_t *grown = calloc(cap, sizeof *grown);
+        if (!grown)
+            return fail(b, "out of memory");
+        uint32_t *old = b->index, old_cap = b->index_cap;
+        b->index = grown;
+        b->index_cap = cap;
+        for (uint32_t h = 0; h < old_cap; h++) {
+            if (!old[h])
+                continue;
+            struct bfile *f = &b->f[old[h] - 1];
+            uint32_t s = symhv_path_hash(f->path, f->path_len) & (cap - 1);
+            while (grown[s])
+                s = (s + 1) & (cap - 1);
+            grown[s] = old[h];
+        }
+        free(old);
+    }
+    struct bfile *f = &b->f[i];
+    uint32_t s = symhv_path_hash(f->path, f->path_len) & (b->index_cap - 1);
+    while (b->index[s])
+        s = (s + 1) & (b->index_cap - 1);
+    b->index[s] = i + 1;
+    return 0;
+}
+
+static uint32_t new_file(struct builder *b)
+{
+    if (b->n == SYMHV_LAUNCH_MAX_FILES) {
+        fail(b, "more than %u files", SYMHV_LAUNCH_MAX_FILES);
+        return SYMHV_NO_FILE;
+    }
+    if (b->n == b->cap) {
+        uint32_t cap = b->cap ? 2 * b->cap : 64;
+        struct bfile *grown = realloc(b->f, cap * sizeof *grown);
+        if (!grown) {
+            fail(b, "out of memory");
+            return SYMHV_NO_FILE;
+        }
+        b->f = grown;
+        b->cap = cap;
+    }
+    uint32_t i = b->n++;
+    b->f[i] = (struct bfile){ .parent = SYMHV_NO_FILE, .first_child = SYMHV_NO_FILE,
+                              .last_child = SYMHV_NO_FILE, .next_sibling = SYMHV_NO_FILE,
+                              .link = SYMHV_NO_FILE, .hash_next = SYMHV_NO_FILE,
+                              .mtime = b->now };
+    return i;
+}
+
+static uint32_t add_path(struct builder *b, const char *path, size_t len, uint32_t mode);
+
+/* The directory holding `path` (created, with its own parents, if missing). */
+static uint32_t parent_dir(struct builder *b, const char *path, size_t len)
+{
+    size_t cut = len;
+    while (cut > 0 && path[cut - 1] != '/')
+        cut--;
+    if (cut <= 1)
+        return 0; /* "/x": the root */
+    return add_path(b, path, cut - 1, 040755);
+}
+
+/* The file at the normalized `path`: found, or new with `mode` (and linked into its
+ * directory). A directory asked for where a non-directory stands (or the reverse, for
+ * a parent) is an error. */
+static uint32_t add_path(struct builder *b, const char *path, size_t len, uint32_t mode)
+{
+    uint32_t i = find(b, path, len);
+    if (i != SYMHV_NO_FILE) {
+        if (S_TYPE(mode) == 040000 && S_TYPE(b->f[i].mode) != 040000) {
+            fail(b, "%.*s is both a file and a directory", (int)len, path);
+            return SYMHV_NO_FILE;
+        }
+        return i;
+    }
+    uint32_t parent = parent_dir(b, path, len);
+    if (parent == SYMHV_NO_FILE)
+        return SYMHV_NO_FILE;
+    if (S_TYPE(b->f[parent].mode) != 040000) {
+        fail(b, "%.*s: a parent is not a directory", (int)len, path);
+        return SYMHV_NO_FILE;
+    }
+    char *copy = own(b, strndup(path, len));
+    if (!copy || (i = new_file(b)) == SYMHV_NO_FILE) {
+        if (!copy)
+            fail(b, "out of memory");
+        return SYMHV_NO_FILE;
+    }
+    struct bfile *f = &b->f[i];
+    f->path = copy;
+    f->path_len = len;
+    f->mode = mode;
+    f->kind = S_TYPE(mode) == 040000 ? SYMHV_FILE_DIR : SYMHV_FILE_DATA;
+    f->parent = parent;
+    struct bfile *p = &b->f[parent];
+    if (p->last_child == SYMHV_NO_FILE)
+        p->first_child = i;
+    else
+        b->f[p->last_child].next_sibling = i;
+    p->last_child = i;
+    if (index_insert(b, i) < 0)
+        return SYMHV_NO_FILE;
+    return i;
+}
+
+/* A file with these bytes at `path` (replacing what stood there). */
+static uint32_t put_file(struct builder *b, const char *path, uint32_t mode, uint32_t kind,
+                         const void *data, uint64_t size)
+{
+    char norm[MAX_PATH_LEN];
+    size_t len;
+    if (normalize(path, strlen(path), norm, &len) < 0) {
+        fail(b, "bad guest path '%s' ('..' and NUL are not allowed)", path);
+        return SYMHV_NO_FILE;
+    }
+    uint32_t i = add_path(b, norm, len, mode);
+    if (i == SYMHV_NO_FILE)
+        return i;
+    struct bfile *f = &b->f[i];
+    if (f->kind == SYMHV_FILE_DIR && S_TYPE(mode) != 040000)
+        return fail(b, "%s is a directory", norm), SYMHV_NO_FILE;
+    f->mode = mode;
+    f->kind = kind;
+    f->data = data;
+    f->size = f->capacity = size;
+    return i;
+}
+
+/* ---- archives ------------------------------------------------------------------------- */
+
+struct archive_ctx {
+    struct builder *b;
+    const char *path;
+};
+
+static uint32_t device_kind(uint32_t major, uint32_t minor)
+{
+    if (major == 1 && minor == 3) return SYMHV_FILE_NULL;
+    if (major == 1 && minor == 5) return SYMHV_FILE_ZERO;
+    if (major == 1 && (minor == 8 || minor == 9)) return SYMHV_FILE_RANDOM;
+    if (major == 5 || major == 4) return SYMHV_FILE_CONSOLE; /* tty, console, ttyN */
+    return SYMHV_NO_FILE;
+}
+
+static int archive_entry(const struct cpio_entry *e, void *opaque)
+{
+    struct archive_ctx *a = opaque;
+    struct builder *b = a->b;
+    char norm[MAX_PATH_LEN];
+    size_t len;
+    if (normalize(e->name, e->name_len, norm, &len) < 0)
+        return fail(b, "%s: entry '%.*s' has a bad path", a->path, (int)e->name_len, e->name);
+    uint32_t type = S_TYPE(e->mode), i;
+    switch (type) {
+    case 040000:
+        if ((i = add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
+            return -1;
+        b->f[i].mode = e->mode; /* "." sets the root's own bits */
+        b->f[i].mtime = e->mtime;
+        return 0;
+    case 0100000: case 0120000:
+        break;
+    case 020000: { /* a character device: the ones symhv's kernel provides */
+        uint32_t kind = device_kind(e->rdev_major, e->rdev_minor);
+        if (kind == SYMHV_NO_FILE)
+            return 0;
+        if ((i = add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
+            return -1;
+        b->f[i].kind = kind;
+        b->f[i].mode = e->mode;
+        return 0;
+    }
+    default:
+        return 0; /* block devices, fifos, sockets: not in the guest */
+    }
+    if ((i = add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
+        return -1;
+    struct bfile *f = &b->f[i];
+    if (f->kind == SYMHV_FILE_DIR)
+        return fail(b, "%s: %s is a directory", a->path, norm);
+    f->mode = e->mode;
+    f->kind = SYMHV_FILE_DATA;
+    f->data = e->data;
+    f->size = f->capacity = e->size;
+    f->mtime = e->mtime;
+    f->cpio_ino = e->nlink > 1 ? e->ino + 1 : 0;
+    return 0;
+}
+
+/* newc stores a hard link's bytes with its last name only: give them to the others. */
+static void share_hard_links(struct builder *b, uint32_t from)
+{
+    for (uint32_t i = from; i < b->n; i++) {
+        struct bfile *f = &b->f[i];
+        if (!f->cpio_ino || f->size)
+            continue;
+        for (uint32_t j = from; j < b->n; j++) {
+            if (b->f[j].cpio_ino == f->cpio_ino && b->f[j].size) {
+                f->data = b->f[j].data;
+                f->size = f->capacity = b->f[j].size;
+                break;
+            }
+        }
+    }
+    for (uint32_t i = from; i < b->n; i++)
+        b->f[i].cpio_ino = 0;
+}
+
+static int add_archive(struct builder *b, const char *path, uint64_t max_bytes)
+{
+    char why[256];
+    size_t size;
+    uint8_t *buf = own(b, read_file(path, max_bytes, &size, why, sizeof why));
+    if (!buf)
+        return fail(b, "archive %s: %s", path, why);
+    if (size >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
+        return fail(b, "archive %s is gzip-compressed: give symhv the cpio itself "
+                       "(gunzip < %s > archive.cpio)", path, path);
+    if (!cpio_is_newc(buf, size))
+        return fail(b, "archive %s is not a cpio archive in the newc format (make one with "
+                       "`find . | cpio -o -H newc`)", path);
+    struct archive_ctx a = { b, path };
+    uint32_t first = b->n;
+    if (cpio_parse(buf, size, archive_entry, &a, why, sizeof why) < 0)
+        return b->err[0] ? -1 : fail(b, "archive %s: %s", path, why);
+    share_hard_links(b, first);
+    return 0;
+}
+
+/* ---- the program ---------------------------------------------------------------------- */
+
+/* A static x86-64 program symhv's kernel can start, or a one-line reason. */
+static int check_program(struct builder *b, const char *name, const uint8_t *p, size_t n)
+{
+    if (n >= 2 && p[0] == '#' && p[1] == '!')
+        return fail(b, "program %s is a script: symhv starts static x86-64 ELF programs "
+                       "(name the interpreter and put the script in an archive)", name);
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)p;
+    if (n < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+        return fail(b, "program %s is not an ELF file", name);
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64)
+        return fail(b, "program %s is not a 64-bit x86-64 program", name);
+    if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
+        return fail(b, "program %s is not an executable (ELF type %u)", name, eh->e_type);
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > n ||
+        (n - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
+        return fail(b, "program %s: program headers truncated", name);
+    bool loads = false;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        const Elf64_Phdr *ph = (const Elf64_Phdr *)(p + eh->e_phoff) + i;
+        if (ph->p_type == PT_INTERP)
+            return fail(b, "program %s is dynamically linked: symhv starts static programs "
+                           "(build it with -static, e.g. musl-gcc -static or gcc -static)", name);
+        if (ph->p_type == PT_LOAD) {
+            loads = true;
+            if (ph->p_filesz > ph->p_memsz || ph->p_offset > n || n - ph->p_offset < ph->p_filesz)
+                return fail(b, "program %s: segment %u lies outside the file", name, i);
+        }
+    }
+    if (!loads)
+        return fail(b, "program %s has no loadable segment", name);
+    return 0;
+}
+
+/* The guest path a host path names: the same path under "/" (the guest's working
+ * directory), or "/" and its last component when it climbs with "..". */
+static int guest_path_of(const char *host, char *out, size_t *len)
+{
+    if (normalize(host, strlen(host), out, len) == 0)
+        return 0;
+    const char *base = strrchr(host, '/');
+    base = base ? base + 1 : host;
+    return normalize(base, strlen(base), out, len);
+}
+
+static uint32_t add_program(struct builder *b, const struct launch_config *cfg)
+{
+    const char *prog = cfg->program ? cfg->program : "/init";
+    char gpath[MAX_PATH_LEN];
+    size_t glen;
+    if (guest_path_of(prog, gpath, &glen) < 0 || glen <= 1) {
+        fail(b, "program '%s': not a usable path", prog);
+        return SYMHV_NO_FILE;
+    }
+    struct stat st;
+    uint32_t i;
+    if (cfg->program && stat(cfg->program, &st) == 0 && S_ISREG(st.st_mode)) {
+        char why[256];
+        size_t size;
+        uint8_t *bytes = own(b, read_file(cfg->program, cfg->max_bytes, &size, why, sizeof why));
+        if (!bytes) {
+            fail(b, "program %s: %s", cfg->program, why);
+            return SYMHV_NO_FILE;
+        }
+        if (check_program(b, cfg->program, bytes, size) < 0)
+            return SYMHV_NO_FILE;
+        i = put_file(b, gpath, 0100755, SYMHV_FILE_DATA, bytes, size);
+        if (i != SYMHV_NO_FILE)
+            b->f[i].mtime = (uint64_t)st.st_mtime;
+        return i;
+    }
+    i = find(b, gpath, glen);
+    if (i == SYMHV_NO_FILE || b->f[i].kind != SYMHV_FILE_DATA || S_TYPE(b->f[i].mode) != 0100000) {
+        fail(b, cfg->program ? "program %s: no such file (neither on the host nor in the "
+                               "--initrd archives)"
+                             : "the --initrd archives hold no %s to start (or name the "
+                               "program: symhv run ... -- PROGRAM [ARGS])", prog);
+        return SYMHV_NO_FILE;
+    }
+    if (check_program(b, gpath, b->f[i].data, b->f[i].size) < 0)
+        return SYMHV_NO_FILE;
+    return i;
+}
+
+/* ---- symbolic sources ----------------------------------------------------------------- */
+
+void launch_source_name(const struct launch_source *s, char *name, size_t size)
+{
+    if (s->kind == SYMHV_SYM_STDIN)
+        snprintf(name, size, "stdin");
+    else if (s->kind == SYMHV_SYM_ARG)
+        snprintf(name, size, "arg%u", s->arg);
+    else if (strcmp(s->path, LAUNCH_INPUT_PATH) == 0)
+        snprintf(name, size, "input"); /* @@, as the fuzzer calls its input */
+    else
+        snprintf(name, size, "%s", s->path[0] == '/' ? s->path + 1 : s->path);
+}
+
+/* A source's first contents: the initial file, else what `current` holds; its size
+ * `want` (0: theirs) and the room it needs. */
+static int source_bytes(struct builder *b, const struct launch_config *cfg,
+                        const struct launch_source *s, const uint8_t *current, uint64_t cur_len,
+                        const uint8_t **data, uint64_t *size, uint64_t *capacity)
+{
+    uint64_t limit = cfg->harness ? cfg->harness_capacity : SYMHV_SYMBOLIC_MAX_BYTES;
+    if (s->initial) {
+        char why[256];
+        size_t n;
+        uint8_t *bytes = own(b, read_file(s->initial, limit, &n, why, sizeof why));
+        if (!bytes)
+            return fail(b, "input %s: %s", s->initial, why);
+        current = bytes;
+        cur_len = n;
+    }
+    uint64_t want = s->initial ? cur_len : s->size ? s->size : cur_len;
+    if (want > limit)
+        return fail(b, "a symbolic input of %llu bytes is more than symhv takes (%llu)",
+                    (unsigned long long)want, (unsigned long long)limit);
+    if (!cfg->harness && want == 0)
+        return fail(b, "a symbolic input needs a size (PATH:SIZE) or contents to start from "
+                       "(--seed FILE, --replay FILE, a file in the archive)");
+    uint8_t *buf = own(b, calloc(1, want ? want : 1));
+    if (!buf)
+        return fail(b, "out of memory");
+    memcpy(buf, current, cur_len < want ? cur_len : want);
+    *data = buf;
+    *size = want;
+    *capacity = cfg->harness ? limit : want;
+    return 0;
+}
+
+static int add_sources(struct builder *b, const struct launch_config *cfg,
+                       struct symhv_launch *hdr, const char **argv_text, uint64_t *arg_room)
+{
+    if (cfg->nsources > SYMHV_MAX_SYM_SOURCES)
+        return fail(b, "at most %d symbolic sources", SYMHV_MAX_SYM_SOURCES);
+    if (cfg->harness && cfg->nsources != 1)
+        return fail(b, "symhv fuzz and explore take one input: one of --sym-file, --sym-stdin, "
+                       "--sym-arg or @@ (got %u)", cfg->nsources);
+    hdr->stdin_file = SYMHV_NO_FILE;
+    for (unsigned k = 0; k < cfg->nsources; k++) {
+        const struct launch_source *s = &cfg->sources[k];
+        struct symhv_sym_source *out = &hdr->sym[hdr->nsym];
+        launch_source_name(s, out->name, sizeof out->name);
+        for (unsigned j = 0; j < hdr->nsym; j++)
+            if (strcmp(hdr->sym[j].name, out->name) == 0)
+                return fail(b, "the symbolic input '%s' is given twice", out->name);
+        const uint8_t *data;
+        uint64_t size, capacity;
+        out->kind = s->kind;
+        if (s->kind == SYMHV_SYM_ARG) {
+            if (s->arg == 0 || s->arg >= cfg->argc)
+                return fail(b, "--sym-arg %u: the program has no argument %u (argv[0] is the "
+                               "program)", s->arg, s->arg);
+            const char *text = cfg->argv[s->arg];
+            if (source_bytes(b, cfg, s, (const uint8_t *)text, strlen(text), &data, &size,
+                             &capacity) < 0)
+                return -1;
+            /* the string: `capacity` bytes, NUL-padded, and its terminating NUL */
+            char *slot = own(b, calloc(1, capacity + 1));
+            if (!slot)
+                return fail(b, "out of memory");
+            memcpy(slot, data, size);
+            argv_text[s->arg] = slot;
+            arg_room[s->arg] = capacity + 1;
+            out->index = s->arg;
+            out->capacity = capacity;
+        } else {
+            uint32_t i = SYMHV_NO_FILE;
+            const uint8_t *cur = NULL;
+            uint64_t cur_len = 0;
+            if (s->kind == SYMHV_SYM_FILE) {
+                char norm[MAX_PATH_LEN];
+                size_t len;
+                if (normalize(s->path, strlen(s->path), norm, &len) < 0)
+                    return fail(b, "--sym-file %s: not a usable guest path", s->path);
+                i = find(b, norm, len);
+                if (i != SYMHV_NO_FILE && b->f[i].kind != SYMHV_FILE_DATA)
+                    return fail(b, "--sym-file %s is not a regular file in the guest", norm);
+                if (i != SYMHV_NO_FILE) {
+                    cur = b->f[i].data;
+                    cur_len = b->f[i].size;
+                }
+            }
+            if (source_bytes(b, cfg, s, cur, cur_len, &data, &size, &capacity) < 0)
+                return -1;
+            if (s->kind == SYMHV_SYM_FILE) {
+                i = put_file(b, s->path, 0100644, SYMHV_FILE_DATA, data, size);
+            } else if ((i = new_file(b)) != SYMHV_NO_FILE) {
+                static char stdin_name[] = "(stdin)";
+                b->f[i].path = stdin_name;
+                b->f[i].path_len = strlen(stdin_name);
+                b->f[i].mode = 0100444;
+                b->f[i].kind = SYMHV_FILE_DATA;
+                b->f[i].data = data;
+                b->f[i].size = size;
+                b->f[i].hidden = true;
+                hdr->stdin_file = i;
+            }
+            if (i == SYMHV_NO_FILE)
+                return -1;
+            b->f[i].capacity = capacity;
+            out->index = i;
+            out->capacity = capacity;
+        }
+        hdr->nsym++;
+    }
+    return 0;
+}
+
+/* ---- system files --------------------------------------------------------------------- */
+
+static int add_if_absent(struct builder *b, const char *path, uint32_t mode, uint32_t kind,
+                         const void *data, uint64_t size)
+{
+    uint32_t i = find(b, path, strlen(path));
+    if (i != SYMHV_NO_FILE)
+        return 0;
+    return put_file(b, path, mode, kind, data, size) == SYMHV_NO_FILE ? -1 : 0;
+}
+
+static int add_system_files(struct builder *b, const struct launch_config *cfg, uint32_t exe)
+{
+    static const struct { const char *path; uint32_t kind; } devices[] = {
+        { "/dev/null", SYMHV_FILE_NULL },     { "/dev/zero", SYMHV_FILE_ZERO },
+        { "/dev/random", SYMHV_FILE_RANDOM }, { "/dev/urandom", SYMHV_FILE_RANDOM },
+        { "/dev/stdin", SYMHV_FILE_CONSOLE }, { "/dev/stdout", SYMHV_FILE_CONSOLE },
+        { "/dev/stderr", SYMHV_FILE_CONSOLE }, { "/dev/tty", SYMHV_FILE_CONSOLE },
+        { "/dev/console", SYMHV_FILE_CONSOLE },
+    };
+    for (size_t k = 0; k < sizeof devices / sizeof devices[0]; k++)
+        if (add_if_absent(b, devices[k].path, 020666, devices[k].kind, NULL, 0) < 0)
+            return -1;
+    if (add_if_absent(b, "/tmp", 041777, SYMHV_FILE_DIR, NULL, 0) < 0)
+        return -1;
+    /* /proc/self/exe: the program (a symlink whose text is its path) */
+    struct bfile *e = &b->f[exe];
+    if (add_if_absent(b, "/proc/self/exe", 0120777, SYMHV_FILE_DATA, e->path, e->path_len) < 0)
+        return -1;
+    /* what glibc's get_nprocs() reads */
+    char *online = own(b, malloc(32));
+    if (!online)
+        return fail(b, "out of memory");
+    int n = cfg->ncpus > 1 ? snprintf(online, 32, "0-%u\n", cfg->ncpus - 1)
+                           : snprintf(online, 32, "0\n");
+    if (add_if_absent(b, "/sys/devices/system/cpu/online", 0100444, SYMHV_FILE_DATA, online,
+                      (uint64_t)n) < 0 ||
+        add_if_absent(b, "/sys/devices/system/cpu/possible", 0100444, SYMHV_FILE_DATA, online,
+                      (uint64_t)n) < 0)
+        return -1;
+    return 0;
+}
+
+/* Symlinks point at their targets (relative ones from the link's directory), chased
+ * through further links, when the target is in the file system. */
+static void resolve_links(struct builder *b)
+{
+    for (uint32_t i = 0; i < b->n; i++) {
+        uint32_t at = i;
+        for (int hop = 0; hop < MAX_SYMLINK_HOPS; hop++) {
+            struct bfile *f = &b->f[at];
+            if (S_TYPE(f->mode) != 0120000 || f->kind != SYMHV_FILE_DATA || f->hidden)
+                break;
+            char joined[2 * MAX_PATH_LEN], norm[MAX_PATH_LEN];
+            size_t dir_len = f->path_len;
+            while (dir_len > 0 && f->path[dir_len - 1] != '/')
+                dir_len--;
+            size_t tlen = f->size < MAX_PATH_LEN ? (size_t)f->size : MAX_PATH_LEN - 1;
+            size_t jlen = 0;
+            if (tlen == 0 || f->data[0] != '/') {
+                memcpy(joined, f->path, dir_len);
+                jlen = dir_len;
+            }
+            memcpy(joined + jlen, f->data, tlen);
+            jlen += tlen;
+            /* ".." climbs here (the guest cannot name one, links may) */
+            size_t o = 0;
+            for (size_t k = 0; k < jlen;) {
+                while (k < jlen && joined[k] == '/')
+                    k++;
+                size_t start = k;
+                while (k < jlen && joined[k] != '/')
+                    k++;
+                size_t n = k - start;
+                if (n == 0 || (n == 1 && joined[start] == '.'))
+                    continue;
+                if (n == 2 && joined[start] == '.' && joined[start + 1] == '.') {
+                    while (o > 0 && norm[o - 1] != '/')
+                        o--;
+                    if (o > 0)
+                        o--;
+                    continue;
+                }
+                if (o + n + 2 >= sizeof norm || memchr(joined + start, 0, n))
+                    break;
+                norm[o++] = '/';
+                memcpy(norm + o, joined + start, n);
+                o += n;
+            }
+            if (o == 0)
+                norm[o++] = '/';
+            uint32_t t = find(b, norm, o);
+            if (t == SYMHV_NO_FILE || t == i)
+                break;
+            b->f[i].link = t;
+            at = t;
+        }
+        if (b->f[i].link != SYMHV_NO_FILE && S_TYPE(b->f[b->f[i].link].mode) == 0120000)
+            b->f[i].link = SYMHV_NO_FILE; /* a loop, or too many hops */
+    }
+}
+
+/* ---- the image ------------------------------------------------------------------------ */
+
+static uint64_t align8(uint64_t n) { return (n + 7) & ~7ull; }
+
+int launch_build(const struct launch_config *cfg, struct launch_image *img, char *err,
+                 size_t err_size)
+{
+    struct builder b = { .err = err, .err_size = err_size, .now = (uint64_t)time(NULL) };
+    struct symhv_launch hdr = { .magic = SYMHV_LAUNCH_MAGIC, .version = SYMHV_LAUNCH_VERSION,
+                                .random_seed = cfg->random_seed };
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    hdr.realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    img->bytes = NULL;
+    img->len = 0;
+    err[0] = 0;
+    const char **argv_text = NULL;
+    uint64_t *arg_room = NULL;
+    const char *const *env = launch_default_env;
+    const char **env_text = NULL;
+    unsigned nenv = 0;
+    int rc = -1;
+
+    uint32_t root = new_file(&b);
+    if (root == SYMHV_NO_FILE)
+        goto out;
+    b.f[root].path = "/";
+    b.f[root].path_len = 1;
+    b.f[root].mode = 040755;
+    b.f[root].kind = SYMHV_FILE_DIR;
+    b.f[root].parent = root;
+    if (index_insert(&b, root) < 0)
+        goto out;
+    for (unsigned k = 0; k < cfg->narchives; k++)
+        if (add_archive(&b, cfg->archives[k], cfg->max_bytes) < 0)
+            goto out;
+    uint32_t exe = add_program(&b, cfg);
+    if (exe == SYMHV_NO_FILE)
+        goto out;
+    hdr.exe = exe;
+
+    unsigned argc = cfg->argc ? cfg->argc : 1;
+    if (argc > MAX_ARGS) {
+        fail(&b, "more than %d program arguments", MAX_ARGS);
+        goto out;
+    }
+    argv_text = calloc(argc, sizeof *argv_text);
+    arg_room = calloc(argc, sizeof *arg_room);
+    if (!argv_text || !arg_room) {
+        fail(&b, "out of memory");
+        goto out;
+    }
+    for (unsigned k = 0; k < argc; k++)
+        argv_text[k] = cfg->argc ? cfg->argv[k] : (cfg->program ? cfg->program : "/init");
+    if (add_sources(&b, cfg, &hdr, argv_text, arg_room) < 0 ||
+        add_system_files(&b, cfg, exe) < 0)
+        goto out;
+    resolve_links(&b);
+
+    /* the environment: the defaults, each replaced by a --env of the same name */
+    env_text = calloc(sizeof launch_default_env / sizeof launch_default_env[0] + cfg->nenv,
+                      sizeof *env_text);
+    if (!env_text) {
+        fail(&b, "out of memory");
+        goto out;
+    }
+    for (unsigned k = 0; env[k]; k++) {
+        size_t name = strcspn(env[k], "=");
+        bool replaced = false;
+        for (unsigned j = 0; j < cfg->nenv; j++)
+            replaced |= strncmp(cfg->env[j], env[k], name + 1) == 0;
+        if (!replaced)
+            env_text[nenv++] = env[k];
+    }
+    for (unsigned j = 0; j < cfg->nenv; j++)
+        env_text[nenv++] = cfg->env[j];
+    hdr.argc = argc;
+    hdr.envc = nenv;
+    if (cfg->harness)
+        hdr.flags |= SYMHV_LAUNCH_HARNESS;
+
+    /* layout */
+    uint32_t nb = 16;
+    while (nb < 2 * b.n)
+        nb *= 2;
+    uint64_t off = align8(sizeof hdr);
+    hdr.nfiles = b.n;
+    hdr.nbuckets = nb;
+    hdr.files_off = off;
+    off += (uint64_t)b.n * sizeof(struct symhv_file);
+    hdr.buckets_off = off;
+    off += (uint64_t)nb * 4;
+    hdr.names_off = off;
+    for (uint32_t i = 0; i < b.n; i++)
+        hdr.names_len += b.f[i].path_len;
+    off = align8(off + hdr.names_len);
+    hdr.strings_off = off;
+    for (unsigned k = 0; k < argc; k++)
+        hdr.strings_len += arg_room[k] ? arg_room[k] : strlen(argv_text[k]) + 1;
+    for (unsigned k = 0; k < nenv; k++)
+        hdr.strings_len += strlen(env_text[k]) + 1;
+    off = align8(off + hdr.strings_len);
+    for (uint32_t i = 0; i < b.n; i++) {
+        if (b.f[i].kind == SYMHV_FILE_DATA) {
+            off = align8(off);
+            if (b.f[i].capacity > cfg->max_bytes || off > cfg->max_bytes - b.f[i].capacity) {
+                fail(&b, "the program and its files do not fit in guest RAM (--mem): more "
+                         "than %llu MiB", (unsigned long long)(cfg->max_bytes >> 20));
+                goto out;
+            }
+            off += b.f[i].capacity;
+        }
+    }
+    if (off > cfg->max_bytes) {
+        fail(&b, "the program and its files do not fit in guest RAM (--mem): more than %llu MiB",
+             (unsigned long long)(cfg->max_bytes >> 20));
+        goto out;
+    }
+    uint8_t *out = calloc(1, off);
+    if (!out) {
+        fail(&b, "out of memory for a %llu-byte launch image", (unsigned long long)off);
+        goto out;
+    }
+    struct symhv_file *files = (struct symhv_file *)(out + hdr.files_off);
+    uint32_t *buckets = (uint32_t *)(out + hdr.buckets_off);
+    memset(buckets, 0xff, (size_t)nb * 4);
+    uint64_t name_at = 0, data_at = align8(hdr.strings_off + hdr.strings_len);
+    for (uint32_t i = 0; i < b.n; i++) {
+        struct bfile *f = &b.f[i];
+        struct symhv_file *o = &files[i];
+        *o = (struct symhv_file){
+            .name_off = (uint32_t)name_at, .name_len = (uint32_t)f->path_len, .mode = f->mode,
+            .kind = f->kind, .hash_next = SYMHV_NO_FILE, .parent = f->parent,
+            .first_child = f->first_child, .next_sibling = f->next_sibling, .link = f->link,
+            .size = f->size, .capacity = f->capacity, .mtime = f->mtime,
+        };
+        memcpy(out + hdr.names_off + name_at, f->path, f->path_len);
+        name_at += f->path_len;
+        if (f->kind == SYMHV_FILE_DATA) {
+            data_at = align8(data_at);
+            o->data_off = data_at;
+            if (f->size)
+                memcpy(out + data_at, f->data, f->size);
+            data_at += f->capacity;
+        }
+        if (!f->hidden) {
+            uint32_t h = symhv_path_hash(f->path, f->path_len) & (nb - 1);
+            o->hash_next = buckets[h];
+            buckets[h] = i;
+        } else {
+            o->parent = SYMHV_NO_FILE;
+        }
+    }
+    char *strings = (char *)out + hdr.strings_off;
+    for (unsigned k = 0; k < argc; k++) {
+        size_t n = arg_room[k] ? arg_room[k] : strlen(argv_text[k]) + 1;
+        memcpy(strings, argv_text[k], n); /* a sym arg: its NUL-padded room */
+        strings += n;
+    }
+    for (unsigned k = 0; k < nenv; k++) {
+        size_t n = strlen(env_text[k]) + 1;
+        memcpy(strings, env_text[k], n);
+        strings += n;
+    }
+    memcpy(out, &hdr, sizeof hdr);
+    img->bytes = out;
+    img->len = off;
+    rc = 0;
+out:
+    for (unsigned k = 0; k < b.nowned; k++)
+        free(b.owned[k]);
+    free(b.owned);
+    free(b.f);
+    free(b.index);
+    free(argv_text);
+    free(arg_room);
+    free(env_text);
+    return rc;
+}
+
+void launch_image_free(struct launch_image *img)
+{
+    free(img->bytes);
+    img->bytes = NULL;
+    img->len = 0;
+}
