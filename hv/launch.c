@@ -36,6 +36,7 @@ struct bfile {
     uint64_t size, capacity, mtime;
     uint32_t parent, first_child, last_child, next_sibling, link, hash_next;
     bool hidden;             /* stdin's bytes: reachable by index only */
+    bool page_aligned;       /* a symbolic source: its bytes on pages of their own */
     uint32_t cpio_ino;       /* hard links of the archive being read (0: none) */
 };
 
@@ -670,6 +671,7 @@ static void resolve_links(struct builder *b)
 /* ---- the image ------------------------------------------------------------------------ */
 
 static uint64_t align8(uint64_t n) { return (n + 7) & ~7ull; }
+static uint64_t page_up(uint64_t n) { return (n + 4095) & ~4095ull; }
 
 int launch_build(const struct launch_config *cfg, struct launch_image *img, char *err,
                  size_t err_size)
@@ -769,9 +771,16 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     for (unsigned k = 0; k < nenv; k++)
         hdr.strings_len += strlen(env_text[k]) + 1;
     off = align8(off + hdr.strings_len);
+    /* A symbolic source's bytes start on a page and fill their pages alone: the kernel's
+     * reads of other files and of the tables never touch its trapped pages. */
+    for (unsigned k = 0; k < hdr.nsym; k++)
+        if (hdr.sym[k].kind != SYMHV_SYM_ARG)
+            b.f[hdr.sym[k].index].page_aligned = true;
     for (uint32_t i = 0; i < b.n; i++) {
+        if (b.f[i].page_aligned)
+            b.f[i].capacity = (b.f[i].capacity + 4095) & ~4095ull;
         if (b.f[i].kind == SYMHV_FILE_DATA) {
-            off = align8(off);
+            off = b.f[i].page_aligned ? page_up(off) : align8(off);
             if (b.f[i].capacity > cfg->max_bytes || off > cfg->max_bytes - b.f[i].capacity) {
                 fail(&b, "the program and its files do not fit in guest RAM (--mem): more "
                          "than %llu MiB", (unsigned long long)(cfg->max_bytes >> 20));
@@ -806,7 +815,7 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
         memcpy(out + hdr.names_off + name_at, f->path, f->path_len);
         name_at += f->path_len;
         if (f->kind == SYMHV_FILE_DATA) {
-            data_at = align8(data_at);
+            data_at = f->page_aligned ? page_up(data_at) : align8(data_at);
             o->data_off = data_at;
             if (f->size)
                 memcpy(out + data_at, f->data, f->size);

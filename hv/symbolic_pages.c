@@ -261,7 +261,23 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
     uint64_t pages[8];
     size_t np = operand_pages(&as, &d, ops, &r, &s, r.rip, pages, 8);
     int handled = 0;
+    bool interpreted = false;
     for (size_t i = 0; i < np; i++) {
+        if (!memory_is_trapped(&sp->vm->mem, pages[i]))
+            continue;
+        /* The interpreter first (as for code above): it runs the instruction on the
+         * page's bytes, symbolic or not (an SSE2 string function reading concrete
+         * neighbours of symbolic bytes); only what it cannot model pins the page. */
+        if (!interpreted) {
+            interpreted = true;
+            uint64_t rip = r.rip;
+            if (handoff_run(v, sp->sc, sp->clock, &sp->handoff) == 0 && sidecar_alive(sp->sc)) {
+                sym_pages_sync(sp, sidecar_slot(sp->sc, v->index));
+                struct kvm_regs after;
+                if (vcpu_get_regs(v, &after) == 0 && after.rip != rip)
+                    return 1;
+            }
+        }
         if (!memory_is_trapped(&sp->vm->mem, pages[i]))
             continue;
         char why[96];

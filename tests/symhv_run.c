@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,38 @@ const char *guest_path(const char *name)
     static char path[4096];
     snprintf(path, sizeof path, "%s/%s", env_or_die("GUEST_DIR"), name);
     return path;
+}
+
+const char *linux_path(const char *name)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/%s", env_or_die("LINUX_DIR"), name);
+    return path;
+}
+
+static void put_newc(FILE *f, const char *name, uint32_t mode, const void *data, size_t len,
+                     uint32_t ino)
+{
+    size_t namesize = strlen(name) + 1;
+    fprintf(f, "070701%08x%08x%08x%08x%08x%08x%08zx%08x%08x%08x%08x%08zx%08x", ino, mode, 0, 0,
+            1, 0, len, 0, 0, 0, 0, namesize, 0);
+    fwrite(name, 1, namesize, f);
+    for (size_t pad = (110 + namesize) % 4; pad && pad < 4; pad++)
+        fputc(0, f);
+    fwrite(data, 1, len, f);
+    for (size_t pad = len % 4; pad && pad < 4; pad++)
+        fputc(0, f);
+}
+
+void write_cpio(const char *path, const struct cpio_member *m, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot create %s", path);
+    for (size_t i = 0; i < n; i++)
+        put_newc(f, m[i].name, m[i].mode, m[i].data, m[i].data ? strlen(m[i].data) : 0,
+                 (uint32_t)i + 1);
+    put_newc(f, "TRAILER!!!", 0, "", 0, 0);
+    ck_assert_int_eq(fclose(f), 0);
 }
 
 static char *slurp(FILE *f)
@@ -59,6 +92,9 @@ static char **build_argv(struct argv_space *a, const char *const args[])
         ck_assert_int_lt(argc, 62);
         if (args[i][0] == '@') {
             snprintf(a->expanded[argc], sizeof a->expanded[argc], "%s", guest_path(args[i] + 1));
+            a->argv[argc] = a->expanded[argc];
+        } else if (args[i][0] == '%') {
+            snprintf(a->expanded[argc], sizeof a->expanded[argc], "%s", linux_path(args[i] + 1));
             a->argv[argc] = a->expanded[argc];
         } else {
             a->argv[argc] = (char *)args[i];

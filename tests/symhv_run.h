@@ -22,6 +22,16 @@ void run_symhv_as(struct run_result *r, const char *const args[], int uid);
 void run_result_free(struct run_result *r);
 /* Path of a built guest file, in a static buffer. */
 const char *guest_path(const char *name);
+/* Path of a built Linux test program (tests/linux/, $LINUX_DIR); "%name" in run_symhv's
+ * arguments expands to it as "@name" does to guest files. */
+const char *linux_path(const char *name);
+/* A cpio (newc) archive at `path` of these members (data: a string, NULL for none). */
+struct cpio_member {
+    const char *name;
+    unsigned mode;   /* st_mode, e.g. 0100644 or 040755 */
+    const char *data;
+};
+void write_cpio(const char *path, const struct cpio_member *m, size_t n);
 /* Run symhv and assert its exit status and that stdout/stderr contain each needle
  * (NULL: not checked); on failure both streams are shown. */
 void expect_symhv(const char *const args[], int status, const char *out_needle,

@@ -142,6 +142,22 @@ static uint64_t build_stack(const struct image *im)
         random[i] = (uint8_t)(seed >> 56);
     }
     uint64_t at_random = sp = push_bytes(sp, random, sizeof random);
+    /* A symbolic argument gets pages of its own (a copy of its room): the other strings
+     * are read by code the interpreter may not model (SSE string functions), and they
+     * would share its trapped page. */
+    for (unsigned j = 0; launch && j < launch->nsym; j++) {
+        const struct symhv_sym_source *src = &launch->sym[j];
+        if (src->kind != SYMHV_SYM_ARG || src->index >= argc)
+            continue;
+        const char *text = (const char *)strings;
+        for (unsigned k = 0; k < src->index; k++)
+            text += arg_room(k, text);
+        uint64_t room = (src->capacity + 1 + 4095) & ~4095ull;
+        sp = (sp & ~4095ull) - room;
+        memcpy((void *)sp, text, src->capacity + 1);
+        arg_addr[j] = sp;
+    }
+    sp = (sp & ~4095ull) - 64; /* what follows starts on another page */
     sp &= ~15ull;
 
     uint32_t eax = 1, ebx, ecx, edx;
@@ -165,10 +181,11 @@ static uint64_t build_stack(const struct image *im)
     *w++ = argc;
     const char *s = (const char *)strings;
     for (unsigned k = 0; k < argc; k++) {
+        uint64_t at = (uint64_t)s;
         for (unsigned j = 0; launch && j < launch->nsym; j++)
             if (launch->sym[j].kind == SYMHV_SYM_ARG && launch->sym[j].index == k)
-                arg_addr[j] = (uint64_t)s;
-        *w++ = (uint64_t)s;
+                at = arg_addr[j];
+        *w++ = at;
         s += launch ? arg_room(k, s) : strlen(s) + 1;
     }
     *w++ = 0;
