@@ -347,14 +347,15 @@ static int fetch_result(struct engine *e, uint32_t r, uint32_t j, struct sc_resu
     return 0;
 }
 
-/* FINISH on the control slot; the stats in *st. */
-static bool solve(struct engine *e, struct sc_stats *st)
+/* FINISH on the control slot (flags: SC_FINISH_*); the stats in *st. */
+static bool solve(struct engine *e, struct sc_stats *st, uint32_t flags)
 {
     if (!sidecar_alive(e->sc))
         return false;
     unsigned index = sidecar_control(e->sc);
     struct sc_slot *slot = sidecar_slot(e->sc, index);
     slot->op = SC_OP_FINISH;
+    slot->input = flags;
     if (sidecar_call(e->sc, index, "the final solving") < 0)
         return false;
     *st = slot->stats;
@@ -419,7 +420,7 @@ int engine_finish(struct engine *e)
     struct sc_stats st = { 0 };
     hv_info("solving for the other side of the symbolic branches ...");
     double t0 = now_s();
-    bool solved = solve(e, &st);
+    bool solved = solve(e, &st, 0);
     double solving_s = now_s() - t0;
     uint64_t gave_up = st.flipped_unknown - st.flipped_too_large - st.unsolved_past_limit;
     if (st.flipped_unknown >= st.flipped_too_large + st.unsolved_past_limit && gave_up)
@@ -470,11 +471,17 @@ int engine_finish(struct engine *e)
 int engine_concolic_collect(struct engine *e,
                             void (*add)(void *ctx, const uint8_t *data, size_t len,
                                         const struct engine_result *why),
-                            void *ctx)
+                            void *ctx, struct engine_search *search)
 {
     int found = 0;
     struct sc_stats st = { 0 };
-    if (e->ninputs && solve(e, &st)) {
+    if (e->ninputs && solve(e, &st, SC_FINISH_PRUNE)) {
+        if (search) {
+            search->new_branch_edges = st.new_branch_edges;
+            search->flips_pruned += st.flips_pruned;
+            search->queries += st.flipped_sat + st.flipped_unsat + st.flipped_unknown;
+            search->solver_seconds += st.solver_seconds;
+        }
         for (uint64_t r = 0; r < st.results; r++) {
             struct sc_result res;
             if (fetch_result(e, (uint32_t)r, 0, &res) < 0)

@@ -58,16 +58,23 @@ int engine_finish(struct engine *e);
 
 /* Fuzzing: solve the concolic execution that just ended, hand each generated input
  * (of the first symbolic input) to add(), then forget it all (inputs, symbolic pages,
- * the sidecar's path) for the next one. Returns the number of inputs. The VM must be
- * settled (vm_pause_settled). */
+ * the sidecar's path) for the next one. The search across executions prunes (the
+ * sidecar remembers the branch sides seen and the flips tried, sidecar.h
+ * SC_FINISH_PRUNE); *search (may be NULL) gets this run's new branch sides and adds up
+ * the rest. Returns the number of inputs. The VM must be settled (vm_pause_settled). */
 struct engine_result {
     uint64_t pc;
     uint32_t branch, taken;
 };
+struct engine_search {
+    uint64_t new_branch_edges;  /* of the run just collected */
+    uint64_t flips_pruned, queries;
+    double solver_seconds;
+};
 int engine_concolic_collect(struct engine *e,
                             void (*add)(void *ctx, const uint8_t *data, size_t len,
                                         const struct engine_result *why),
-                            void *ctx);
+                            void *ctx, struct engine_search *search);
 
 /* Print the symbolic memory and handoff counts (verbose log). */
 void engine_report(struct engine *e);

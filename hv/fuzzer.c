@@ -94,6 +94,9 @@ struct fuzzer {
     uint32_t cur_len;
     enum fz_origin cur_origin;
     bool cur_concolic;
+    struct engine_search search; /* the concolic runs' search: this run's new branch
+                                    sides (the coverage of a target without a map),
+                                    flips pruned, queries */
     int cur_signal;            /* the crash's signal (sig:NN in its file name), 0: none */
     struct fz_queue pending;   /* solver inputs waiting for their execution */
     struct fz_queue synced;    /* inputs imported from the other instances, waiting */
@@ -736,6 +739,29 @@ static void judge_tool(struct fuzzer *f, enum outcome out, const char *what)
     fz_tmin_outcome(&f->tmin, out == OUT_CRASH && strcmp(key, f->tmin_fault) == 0);
 }
 
+/* Did the execution that ended fine add coverage? 2: new edges, 1: new hit counts only,
+ * 0: nothing. A target without a coverage map (an uninstrumented program) counts the
+ * symbolic branch sides its concolic run took that no run took before. */
+static int execution_news(struct fuzzer *f)
+{
+    if (f->map.npages)
+        return fz_merge_coverage(f->seen, f->trace, f->map.len);
+    return f->cur_concolic && f->search.new_branch_edges ? 2 : 0;
+}
+
+/* Without a coverage map (an uninstrumented program) coverage is learnt only
+ * concolically: explore runs every input so (SAGE's generational search over the
+ * symbolic branches), a campaign the solver's inputs (its seeds run natively as its
+ * baseline, mutations for crashes and hangs; the queue's concolic runs come on the
+ * --concolic-every schedule). */
+static bool runs_concolic(const struct fuzzer *f)
+{
+    if (f->map.npages)
+        return false;
+    return f->cfg.mode == FUZZ_EXPLORE ||
+           (f->cfg.mode == FUZZ_CAMPAIGN && f->cur_origin == FZ_FROM_SOLVER);
+}
+
 /* Judge the execution that just ended. */
 static void judge(struct fuzzer *f, enum outcome out, int status, const char *why)
 {
@@ -799,10 +825,12 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
             save_input(f, f->hang_dir, f->hangs - 1, "", "");
             f->last_hang_time = (uint64_t)time(NULL);
         }
-    } else if (f->map.npages && (news = fz_merge_coverage(f->seen, f->trace, f->map.len)) &&
-               f->cur_origin != FZ_FROM_SEED) { /* seeds are queued already */
+    } else if ((news = execution_news(f)) && f->cur_origin != FZ_FROM_SEED) {
+        /* seeds are queued already */
         struct fz_entry *e = fz_queue_add(&f->queue, f->cur, f->cur_len, f->cur_origin);
-        fz_entry_set_edges(e, f->trace, f->map.len);
+        if (f->map.npages)
+            fz_entry_set_edges(e, f->trace, f->map.len);
+        e->concolic_done = f->cur_concolic; /* its flips are solved already */
         char what[32], name[240];
         snprintf(what, sizeof what, "%s", news == 2 ? "+cov" : "+hits");
         save_input_named(f, f->queue_dir, e->id, "", what, name, sizeof name);
@@ -820,6 +848,8 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
     }
     if (f->map.npages && news == 2) /* only a new edge changes the count */
         f->edges = fz_count_edges(f->seen, f->map.len);
+    else if (!f->map.npages)
+        f->edges += f->search.new_branch_edges;
 }
 
 /* The next input is a stored one, as it is. */
@@ -902,6 +932,14 @@ static void next_input(struct fuzzer *f)
             f->cur_origin = FZ_FROM_MUTATION;
         }
     }
+    if (!f->cur_concolic && runs_concolic(f) &&
+        (f->cur_origin == FZ_FROM_SEED || f->cur_origin == FZ_FROM_SOLVER ||
+         f->cur_origin == FZ_FROM_SYNC)) {
+        f->cur_concolic = true;
+        f->last_concolic_exec = f->execs;
+        if (f->cur_origin == FZ_FROM_SEED && f->cur_entry < f->queue.n)
+            f->queue.entries[f->cur_entry].concolic_done = true;
+    }
     if (f->cur_len > f->input.len)
         f->cur_len = (uint32_t)f->input.len;
     buffer_copy(f, &f->input, f->cur, f->cur_len, true);
@@ -913,8 +951,8 @@ static void next_input(struct fuzzer *f)
         vcpu_state_replaced(v);
     if (f->cur_concolic) {
         f->concolic_runs++;
-        hv_info("fuzz: concolic run %llu on queue entry %zu (%u bytes)",
-                (unsigned long long)f->concolic_runs, f->next_concolic - 1, f->cur_len);
+        hv_info("fuzz: concolic run %llu on %s input (%u bytes)",
+                (unsigned long long)f->concolic_runs, origin_name(f->cur_origin), f->cur_len);
         struct guest_as as;
         guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->start_vcpu), false);
         if (engine_make_symbolic(f->engine, NULL, &as, f->input.gva, f->cur_len, "input") < 0)
@@ -1097,14 +1135,16 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
                      longer, f->queue.n, (unsigned long long)f->input.len);
     } else {
         double t0 = now_s();
+        f->search.new_branch_edges = 0;
+        if (f->cur_concolic) { /* first: its new branch sides are coverage for judge() */
+            int found = engine_concolic_collect(f->engine, add_solver_input, f, &f->search);
+            hv_info("fuzz: concolic run gave %d new inputs, %llu new branch sides", found,
+                    (unsigned long long)f->search.new_branch_edges);
+        }
         judge(f, req == REQ_HANG ? OUT_HANG : crash ? OUT_CRASH : OUT_OK, status, why);
         if (f->cmplog_ready && req != REQ_HANG && !mode_is_tool(f->cfg.mode) &&
             (f->judged_new || f->cur_origin == FZ_FROM_SEED))
             input_to_state(f);
-        if (f->cur_concolic) {
-            int found = engine_concolic_collect(f->engine, add_solver_input, f);
-            hv_info("fuzz: concolic run gave %d new inputs", found);
-        }
         double t1 = now_s();
         if (restore(f) < 0)
             return false;
@@ -1239,14 +1279,11 @@ int fuzzer_finish(struct fuzzer *f, int vm_status)
         return vm_status;
     }
     if (f->ended_before_start && vm_status < HV_EXIT_TIMEOUT) {
-        if (f->cfg.mode == FUZZ_EXPLORE)
-            hv_error("explore: the target ended without calling symhv_fuzz_start: symhv "
-                     "explore runs fuzz targets (scripts/symhv-build-fuzzer); a program that "
-                     "calls symhv_make_symbolic is searched with symhv run --seed, one "
-                     "generation a run");
-        else
-            hv_error("fuzz: the target ended without calling symhv_fuzz_start: nothing to fuzz "
-                     "(build it with scripts/symhv-build-fuzzer, see README)");
+        hv_error("%s: the target ended before its input was read: a program (after --) must "
+                 "open the @@ or --sym-file file or read stdin; a fuzz target must call "
+                 "symhv_fuzz_start (scripts/symhv-build-fuzzer); a program that calls "
+                 "symhv_make_symbolic is searched with symhv run --seed, one generation a run",
+                 f->cfg.mode == FUZZ_EXPLORE ? "explore" : "fuzz");
         return HV_EXIT_SETUP_ERROR;
     }
     return vm_status;

@@ -480,7 +480,8 @@ static int source_bytes(struct builder *b, const struct launch_config *cfg,
     uint8_t *buf = own(b, calloc(1, want ? want : 1));
     if (!buf)
         return fail(b, "out of memory");
-    memcpy(buf, current, cur_len < want ? cur_len : want);
+    if (cur_len)
+        memcpy(buf, current, cur_len < want ? cur_len : want);
     *data = buf;
     *size = want;
     *capacity = cfg->harness ? limit : want;

@@ -90,7 +90,7 @@ static char **build_argv(struct argv_space *a, const char *const args[])
     a->argv[argc++] = (char *)env_or_die("SYMHV");
     for (int i = 0; args[i]; i++) {
         ck_assert_int_lt(argc, 62);
-        if (args[i][0] == '@') {
+        if (args[i][0] == '@' && strcmp(args[i], "@@") != 0) { /* @@: AFL++'s, as it is */
             snprintf(a->expanded[argc], sizeof a->expanded[argc], "%s", guest_path(args[i] + 1));
             a->argv[argc] = a->expanded[argc];
         } else if (args[i][0] == '%') {

@@ -15,7 +15,8 @@ struct run_result {
 };
 
 /* Run symhv with the NULL-terminated argument list; arguments starting with "@" are
- * replaced by "$GUEST_DIR/<rest>". Aborts the test if symhv cannot be started. */
+ * replaced by "$GUEST_DIR/<rest>" (but "@@", AFL++'s input file, stays). Aborts the test
+ * if symhv cannot be started. */
 void run_symhv(struct run_result *r, const char *const args[]);
 /* Same, as user `uid` (for permission tests); the caller must be root. */
 void run_symhv_as(struct run_result *r, const char *const args[], int uid);

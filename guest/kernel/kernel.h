@@ -151,6 +151,9 @@ uint64_t program_load(void);               /* -> entry; panics with the reason *
 void program_start_sources(void);          /* on the main thread, before its first
                                               instruction: mark or snapshot the inputs */
 extern bool program_harness;               /* symhv fuzz/explore: exits end executions */
+/* The program looks at file i (open, stat, read...): under the harness, the input's
+ * first use takes the snapshot there (the fuzzer's input becomes the file's bytes). */
+void program_input_touched(uint32_t file);
 
 /* linux.c: the Linux ABI */
 #define LX_KEEP_RAX INT64_MIN /* a call's result: it set the registers itself */

@@ -9,7 +9,7 @@
 
 
 static uint64_t unknown_calls[LX_NR_MAX / 64]; /* numbers that returned ENOSYS */
-static bool unknown_noted;
+static bool unknown_any, unknown_noted;
 static uint64_t random_state;
 
 void random_fill(void *buf, uint64_t n)
@@ -40,7 +40,7 @@ static const struct { uint16_t nr; const char *name; } known_names[] = {
 
 void linux_report_unknown(void)
 {
-    if (unknown_noted)
+    if (unknown_noted || !unknown_any) /* the scan below is slow where ring 0 is emulated */
         return;
     unknown_noted = true;
     char line[480];
@@ -75,6 +75,7 @@ static int64_t not_here(uint64_t nr)
 {
     if (nr < LX_NR_MAX)
         unknown_calls[nr / 64] |= 1ull << (nr % 64);
+    unknown_any = true;
     return -LX_ENOSYS;
 }
 

@@ -233,6 +233,7 @@ static int64_t do_open(int64_t dirfd, uint64_t upath, uint64_t flags)
         return -LX_EROFS;
     if (i < 0)
         return i;
+    program_input_touched((uint32_t)i);
     const struct symhv_file *f = fs_file((uint32_t)i);
     struct fdesc d = { .file = (uint32_t)i, .flags = (uint32_t)flags,
                        .cloexec = (flags & LX_O_CLOEXEC) != 0 };
@@ -298,6 +299,7 @@ static int64_t do_read(struct fdesc *d, uint64_t buf, uint64_t n, uint64_t *pos)
         return -LX_EBADF;
     switch (d->kind) {
     case FD_FILE: {
+        program_input_touched(d->file); /* stdin's, when it is the input */
         const struct symhv_file *f = fs_file(d->file);
         if (!f || *pos >= f->size)
             return 0;
@@ -381,6 +383,7 @@ static uint64_t file_rdev(const struct symhv_file *f)
 static void fill_stat(struct lx_stat *st, uint32_t i)
 {
     memset(st, 0, sizeof *st);
+    program_input_touched(i); /* its size is the input's */
     const struct symhv_file *f = fs_file(i);
     st->st_dev = 1;
     st->st_blksize = 4096;
@@ -630,6 +633,7 @@ int64_t fs_syscall(struct cpu *c, struct trapframe *f, uint64_t nr, bool *handle
             return -LX_EBADF;
         if (d->kind != FD_FILE && d->kind != FD_DIR)
             return d->kind == FD_NULL || d->kind == FD_ZERO ? 0 : -LX_ESPIPE;
+        program_input_touched(d->file);
         const struct symhv_file *fl = fs_file(d->file);
         int64_t base = a2 == 0 ? 0 : a2 == 1 ? (int64_t)d->pos : a2 == 2 && fl ? (int64_t)fl->size : -1;
         if (base < 0 || (d->kind == FD_DIR && (a2 != 0 || a1 != 0)))

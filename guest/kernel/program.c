@@ -213,9 +213,35 @@ uint64_t program_load(void)
 
 uint64_t mm_alloc_stack_top(void) { return initial_sp; }
 
-/* Mark every symbolic source, or under symhv fuzz/explore take the snapshot at the one
- * source: every execution starts here, with the fuzzer's input in its bytes. The other
- * vCPUs are idle first, so they are parked in hlt in the snapshot. */
+uint32_t harness_file = SYMHV_NO_FILE;
+
+/* The snapshot every execution starts from, with the fuzzer's input in [addr, +len):
+ * returns its length. */
+static uint64_t harness_start(uint64_t addr, uint64_t len, const char *name)
+{
+    int64_t n = hypercall(SYMHV_HC_FUZZ_START, addr, len, 0, 0);
+    if (n < 0 || (uint64_t)n > len) {
+        knote("symhv_fuzz_start for %s failed (%ld)", name, n);
+        n = 0;
+    }
+    return (uint64_t)n;
+}
+
+void program_input_touched(uint32_t file)
+{
+    if (file != harness_file || file == SYMHV_NO_FILE)
+        return;
+    harness_file = SYMHV_NO_FILE;
+    const struct symhv_file *f = fs_file(file);
+    if (f)
+        fs_set_size(file, harness_start(fs_file_data(f), launch->sym[0].capacity, launch->sym[0].name));
+}
+
+/* Mark every symbolic source. Under symhv fuzz/explore the one source is where the
+ * snapshot goes: a file's (or stdin's) at the program's first look at it (open, stat,
+ * read: program_input_touched), so every execution skips the program's start-up, as
+ * AFL++'s fork server does; an argument's here, before the first instruction. The other
+ * vCPUs are idle first, so a snapshot here has them parked in hlt. */
 void program_start_sources(void)
 {
     if (!launch || !launch->nsym)
@@ -241,17 +267,12 @@ void program_start_sources(void)
         }
         if (!addr || !len)
             continue;
-        if (program_harness) {
-            int64_t n = hypercall(SYMHV_HC_FUZZ_START, addr, len, 0, 0);
-            if (n < 0 || (uint64_t)n > len) {
-                knote("symhv_fuzz_start for %s failed (%ld)", s->name, n);
-                n = 0;
-            }
+        if (program_harness) { /* one source under the harness */
             if (s->kind == SYMHV_SYM_ARG)
-                ((char *)addr)[n] = 0;
+                ((char *)addr)[harness_start(addr, len, s->name)] = 0;
             else
-                fs_set_size(s->index, (uint64_t)n);
-            return; /* one source under the harness */
+                harness_file = s->index; /* the snapshot waits for its first use */
+            return;
         }
         int64_t id = hypercall(SYMHV_HC_MAKE_SYMBOLIC, addr, len, (uint64_t)s->name, 0);
         if (id < 0)

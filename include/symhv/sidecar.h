@@ -34,7 +34,7 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 2
+#define SC_VERSION 3
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
@@ -59,7 +59,8 @@ enum sc_op {
     SC_OP_MAKE_SYMBOLIC,    /* name, input_len, extents: declare input, mark bytes */
     SC_OP_CONCRETISE,       /* gpa, len: concrete bytes were written there */
     SC_OP_HANDOFF,          /* cpu: interpret until registers are concrete; cpu out */
-    SC_OP_FINISH,           /* solve the branch flips; keep the inputs for RESULT */
+    SC_OP_FINISH,           /* solve the branch flips; keep the inputs for RESULT;
+                               input = SC_FINISH_* flags */
     SC_OP_QUIT,             /* reply, then exit */
     SC_OP_RESET,            /* forget inputs, shadow and path (next fuzzing round) */
     SC_OP_PIN,              /* gpa, len: concretise the symbolic bytes there, recording
@@ -68,6 +69,13 @@ enum sc_op {
                                its bytes into the data area, its description in `result` */
     SC_OP_TEXT,             /* control slot: text `index` (enum sc_text) from byte `gpa`
                                on into the data area; `len` = its total length */
+};
+
+enum sc_finish_flags {
+    SC_FINISH_PRUNE = 1,    /* a search across executions (explore, the fuzzer's concolic
+                               runs): count the branch sides this path adds to those seen
+                               since the sidecar started (new_branch_edges), and flip only
+                               branches whose other side is neither seen nor tried yet */
 };
 
 enum sc_text {
@@ -120,6 +128,8 @@ struct sc_stats {
     uint64_t assumptions, expressions_printed, pinned_bytes;
     uint64_t concretised_deep;          /* values concretised for growing past SX_MAX_DEPTH */
     uint64_t results;                   /* generated inputs FINISH keeps for RESULT */
+    uint64_t new_branch_edges;          /* SC_FINISH_PRUNE: sides no path took before */
+    uint64_t flips_pruned;              /* SC_FINISH_PRUNE: flips left out (seen, tried) */
     uint64_t peak_memory_bytes;
     double interpreter_seconds, solver_seconds;
 };

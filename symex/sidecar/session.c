@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "branch_map.h"
 #include "guest_mem.h"
 #include "interp.h"
 #include "solver.h"
@@ -51,6 +52,8 @@ struct session {
     bool exhausted;                 /* a limit was reached: symbolic execution is over */
     double next_limit_check;        /* now_s() after which a handoff's end checks limits */
     char exhausted_why[SC_MESSAGE_MAX];
+    struct sx_branch_map *seen;     /* branch sides across executions (SC_FINISH_PRUNE):
+                                       survives RESET, used by FINISH only */
     uint64_t active_handoffs;       /* atomic */
     uint64_t total_instructions;    /* atomic: for crash_after */
 };
@@ -89,7 +92,8 @@ struct session *session_create(const struct session_config *cfg)
     pthread_mutex_init(&s->lock, NULL);
     s->ctx = sx_ctx_new();
     s->shadow = sx_shadow_new();
-    if (!s->ctx || !s->shadow) {
+    s->seen = calloc(1, sizeof *s->seen);
+    if (!s->ctx || !s->shadow || !s->seen) {
         session_free(s);
         return NULL;
     }
@@ -113,6 +117,7 @@ void session_free(struct session *s)
     text_free(&s->expressions);
     sx_shadow_free(s->shadow);
     sx_ctx_free(s->ctx);
+    free(s->seen);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -570,8 +575,26 @@ static void finish(struct session *s, struct sc_slot *slot)
     }
     struct sx_model seed = { ninputs, s->seed, s->seed_len };
     size_t flips = s->path.nbranches < MAX_FLIPS ? s->path.nbranches : MAX_FLIPS;
+    bool *try = NULL;
+    st->new_branch_edges = st->flips_pruned = 0;
+    if (slot->input & SC_FINISH_PRUNE) {
+        size_t n = s->path.nbranches;
+        try = malloc((n ? n : 1) * sizeof *try);
+        uint64_t *scratch = malloc(4 * (n ? n : 1) * sizeof *scratch);
+        if (!try || !scratch)
+            abort();
+        st->new_branch_edges = sx_branch_map_visit(s->seen, s->path.branches, n, try, scratch);
+        free(scratch);
+        flips = n; /* pruned ones cost nothing: MAX_FLIPS counts the queries */
+    }
     double t0 = now_s();
-    for (size_t b = 0; b < flips; b++) {
+    size_t queries = 0;
+    for (size_t b = 0; b < flips && queries < MAX_FLIPS; b++) {
+        if (try && !try[b]) {
+            st->flips_pruned++;
+            continue;
+        }
+        queries++;
         beat(slot);
         if (__atomic_load_n(&slot->cancel, __ATOMIC_ACQUIRE)) { /* symhv is stopping */
             st->flipped_unknown += flips - b;
@@ -609,6 +632,7 @@ static void finish(struct session *s, struct sc_slot *slot)
         }
         sx_model_free(m);
     }
+    free(try);
     st->solver_seconds += now_s() - t0;
     st->flipped_too_large += sx_solver_stats(solver)->too_large;
     st->sliced_away = s->path.sliced_away;

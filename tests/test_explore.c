@@ -1,0 +1,118 @@
+/* symhv explore and symhv fuzz on unmodified static Linux programs (suite explore): the
+ * kernel takes the snapshot at the program's first look at its input (a file named by
+ * @@, or stdin), every input runs concolically, the symbolic branch sides a run adds are
+ * its coverage, and flips whose other side is already covered are not asked again: from
+ * a trivial seed the search finds the parser's crash behind a magic and a checksum,
+ * ends on its own, and the crash file replays. */
+#include <check.h>
+#include "check_main.h"
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "symhv_run.h"
+
+static const char *const libcs[] = { "musl", "glibc" };
+
+static const char *seed_dir(const char *bytes)
+{
+    const char *dir = test_temp_dir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/seed", dir);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(bytes, f);
+    fclose(f);
+    return dir;
+}
+
+/* The first file in dir (a crash), "" if none. */
+static const char *first_file(const char *dir)
+{
+    static char path[1024];
+    path[0] = 0;
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && strcmp(e->d_name, "README.txt") != 0) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            break;
+        }
+    closedir(d);
+    return path;
+}
+
+START_TEST(explore_finds_the_crash_and_ends)
+{
+    char target[64], crashes[300];
+    _Static_assert(sizeof crashes < 1024 - 256, "first_file's buffer holds a crash path");
+    snprintf(target, sizeof target, "%%lx_parser_%s", libcs[_i]);
+    const char *seeds = seed_dir("AAAAAAAAAAAAAAAA"), *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "--max-time", "120",
+                                         "--", target, "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "the search is complete");
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash saved");
+    /* one execution per generation: the seed, the magic, the checksum */
+    ck_assert_msg(output_value(out, "fuzzer_stats", "execs_done") <= 6, "more than 6 executions");
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    const char *crash = first_file(crashes);
+    ck_assert_msg(crash[0], "crashes/ is empty");
+    ck_assert_msg(strstr(crash, "sig:11"), "crash file %s not named by SIGSEGV", crash);
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", "--", target, "@@",
+                                         NULL });
+    ck_assert_msg(r.status == 126, "replay status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "checksum ok\n");
+    run_result_free(&r);
+}
+END_TEST
+
+/* Without @@ the input is stdin (AFL++'s convention), and `symhv fuzz` keeps the
+ * solver's inputs of an uninstrumented program by the branch sides their concolic run
+ * adds: the campaign finds the same crash. */
+START_TEST(stdin_input_and_the_hybrid_campaign)
+{
+    const char *seeds = seed_dir("AAAAAAAAAAAAAAAA"), *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "--max-time", "120",
+                                         "--", "%lx_parser_glibc", "-", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "explore on stdin:\n%s",
+                  r.err);
+    run_result_free(&r);
+    const char *fz = test_temp_dir();
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", fz, "--until-crash", "-V",
+                                         "120", "--concolic-every", "200", "--", "%lx_parser_musl",
+                                         "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_msg(output_value(fz, "fuzzer_stats", "saved_crashes") == 1, "fuzz:\n%s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+/* An input symhv fuzz cannot take, said once. */
+START_TEST(one_input_only)
+{
+    const char *seeds = seed_dir("A"), *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--sym-stdin", "4",
+                                        "--", "%lx_parser_musl", "@@", NULL },
+                 125, NULL, "takes one input");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("explore");
+    TCase *tc = tcase_create("explore");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, explore_finds_the_crash_and_ends, 0, 2);
+    tcase_add_test(tc, stdin_input_and_the_hybrid_campaign);
+    tcase_add_test(tc, one_input_only);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
