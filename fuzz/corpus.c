@@ -59,6 +59,13 @@ struct fz_entry fz_queue_pop(struct fz_queue *q)
     return q->entries[--q->n];
 }
 
+struct fz_entry fz_queue_shift(struct fz_queue *q)
+{
+    struct fz_entry e = q->entries[0];
+    memmove(&q->entries[0], &q->entries[1], --q->n * sizeof q->entries[0]);
+    return e;
+}
+
 void fz_entry_free(struct fz_entry *e)
 {
     entry_release(e);

@@ -50,6 +50,8 @@ struct fz_queue {
 void fz_queue_free(struct fz_queue *q);
 /* The newest entry, taken out of q (q->n > 0): the caller frees it with fz_entry_free. */
 struct fz_entry fz_queue_pop(struct fz_queue *q);
+/* The oldest entry, likewise. */
+struct fz_entry fz_queue_shift(struct fz_queue *q);
 void fz_entry_free(struct fz_entry *e);
 /* Copies data. Returns the new entry. */
 struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t len,

@@ -441,9 +441,11 @@ int engine_finish(struct engine *e)
             static const char *const kinds[] = { "branch",      "select",  "divzero",
                                                  "divoverflow", "address", "target" };
             char prefix[48], name[160];
-            snprintf(prefix, sizeof prefix, "%s-%03u-",
-                     res.kind < sizeof kinds / sizeof kinds[0] ? kinds[res.kind] : "flip",
-                     res.branch);
+            const char *kind = res.kind < sizeof kinds / sizeof kinds[0] ? kinds[res.kind] : "flip";
+            if (res.variant) /* another value of the same pinned address or target */
+                snprintf(prefix, sizeof prefix, "%s-%03u-%u-", kind, res.branch, res.variant);
+            else
+                snprintf(prefix, sizeof prefix, "%s-%03u-", kind, res.branch);
             outputs_name(name, sizeof name, prefix, e->inputs[j].name, ".bin");
             outputs_write(&e->out, name, sidecar_data(e->sc), res.input_len);
         }
@@ -486,7 +488,7 @@ int engine_concolic_collect(struct engine *e,
             struct sc_result res;
             if (fetch_result(e, (uint32_t)r, 0, &res) < 0)
                 break;
-            struct engine_result why = { res.pc, res.branch, res.taken };
+            struct engine_result why = { res.pc, res.branch, res.taken, res.kind };
             add(ctx, sidecar_data(e->sc), res.input_len, &why);
             found++;
         }

@@ -65,6 +65,7 @@ int engine_finish(struct engine *e);
 struct engine_result {
     uint64_t pc;
     uint32_t branch, taken;
+    uint32_t kind;              /* enum sc_flip: a branch, a division by zero, a target... */
 };
 struct engine_search {
     uint64_t new_branch_edges;  /* of the run just collected */

@@ -20,6 +20,7 @@
 #include "hypercall.h"
 #include "log.h"
 #include "snapshot.h"
+#include "symhv/sidecar.h" /* SC_FLIP_*: what a solver input flips */
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -99,6 +100,8 @@ struct fuzzer {
                                     flips pruned, queries */
     int cur_signal;            /* the crash's signal (sig:NN in its file name), 0: none */
     struct fz_queue pending;   /* solver inputs waiting for their execution */
+    struct fz_queue urgent;    /* those from a division's, a jump target's or an address's
+                                  flip (a bug, another case): they go first */
     struct fz_queue synced;    /* inputs imported from the other instances, waiting */
     struct fz_queue known;     /* a resumed campaign's crashes, to recognise them again */
     struct fz_queue cmp_pending; /* input-to-state candidates waiting for their execution */
@@ -376,6 +379,7 @@ void fuzzer_detach(struct fuzzer *f)
     snapshot_free(f->snap);
     fz_queue_free(&f->queue);
     fz_queue_free(&f->pending);
+    fz_queue_free(&f->urgent);
     fz_queue_free(&f->synced);
     fz_queue_free(&f->known);
     fz_queue_free(&f->cmp_pending);
@@ -641,10 +645,10 @@ static void save_input(struct fuzzer *f, const char *dir, uint64_t id, const cha
 static void add_solver_input(void *ctx, const uint8_t *data, size_t len,
                              const struct engine_result *why)
 {
-    (void)why;
     struct fuzzer *f = ctx;
-    fz_queue_add(&f->pending, data, (uint32_t)(len > FZ_MAX_INPUT ? FZ_MAX_INPUT : len),
-                 FZ_FROM_SOLVER);
+    bool urgent = why->kind != SC_FLIP_BRANCH && why->kind != SC_FLIP_SELECT;
+    fz_queue_add(urgent ? &f->urgent : &f->pending, data,
+                 (uint32_t)(len > FZ_MAX_INPUT ? FZ_MAX_INPUT : len), FZ_FROM_SOLVER);
     f->solver_inputs++;
 }
 
@@ -860,10 +864,11 @@ static void take_input(struct fuzzer *f, const struct fz_entry *e, enum fz_origi
     f->cur_origin = origin;
 }
 
-/* The next input is the newest one waiting in q (its origin noted, its memory freed). */
-static void take_waiting(struct fuzzer *f, struct fz_queue *q, enum fz_origin origin)
+/* The next input is one waiting in q, the newest (or the oldest), its origin noted and
+ * its memory freed. */
+static void take_waiting(struct fuzzer *f, struct fz_queue *q, enum fz_origin origin, bool oldest)
 {
-    struct fz_entry e = fz_queue_pop(q);
+    struct fz_entry e = oldest ? fz_queue_shift(q) : fz_queue_pop(q);
     take_input(f, &e, origin);
     snprintf(f->cur_from, sizeof f->cur_from, "%s", e.from);
     fz_entry_free(&e);
@@ -883,7 +888,7 @@ static void next_input(struct fuzzer *f)
         memcpy(f->cur, f->tmin.cand, f->cur_len);
         f->cur_origin = FZ_FROM_MUTATION;
     } else if (f->known.n) { /* a resumed campaign's crashes: recognised, not saved again */
-        take_waiting(f, &f->known, FZ_FROM_KNOWN_CRASH);
+        take_waiting(f, &f->known, FZ_FROM_KNOWN_CRASH, false);
     } else if (f->trimming && !f->seeds_left &&
                (fz_tmin_next(&f->trim) || (end_trim(f), false))) {
         f->cur_len = f->trim.cand_len;
@@ -892,12 +897,16 @@ static void next_input(struct fuzzer *f)
     } else if (f->seeds_left) { /* each seed once, as it is: the coverage baseline */
         f->cur_entry = f->queue.n - f->seeds_left--;
         take_input(f, &f->queue.entries[f->cur_entry], FZ_FROM_SEED);
-    } else if (f->pending.n) { /* solver inputs first, the newest first */
-        take_waiting(f, &f->pending, FZ_FROM_SOLVER);
+    } else if (f->urgent.n) { /* solver inputs first: bugs and other cases, oldest first */
+        take_waiting(f, &f->urgent, FZ_FROM_SOLVER, true);
+    } else if (f->pending.n) {
+        /* then the other solver inputs: explore takes them generation by generation (as
+         * SAGE: every flip of a run before its children's), a campaign the newest */
+        take_waiting(f, &f->pending, FZ_FROM_SOLVER, f->cfg.mode == FUZZ_EXPLORE);
     } else if (f->cmp_pending.n) { /* input-to-state candidates */
-        take_waiting(f, &f->cmp_pending, FZ_FROM_CMPLOG);
+        take_waiting(f, &f->cmp_pending, FZ_FROM_CMPLOG, false);
     } else if (f->synced.n) { /* then what the other instances found */
-        take_waiting(f, &f->synced, FZ_FROM_SYNC);
+        take_waiting(f, &f->synced, FZ_FROM_SYNC, false);
     } else {
         /* explore: every execution past the seeds and the solver's inputs is concolic */
         bool due = f->cfg.mode == FUZZ_EXPLORE ||

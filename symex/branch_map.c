@@ -4,15 +4,29 @@
 
 enum { SIDE_SEEN = 1, SIDE_TRIED = 2 };
 
+/* Exact up to EXACT_HITS (a string compare's loop matching one more character is a new
+ * side: a 32-character password is found a character a generation), then powers of
+ * two (a loop over a large input does not make a side per iteration). */
+#define EXACT_HITS 32
 static unsigned bucket(uint32_t hits)
 {
-    return hits <= 3 ? hits : hits <= 7 ? 4 : hits <= 15 ? 5 : hits <= 31 ? 6 : hits <= 127 ? 7 : 8;
+    if (hits <= EXACT_HITS)
+        return hits;
+    unsigned b = EXACT_HITS;
+    while (hits > EXACT_HITS && b < EXACT_HITS + 24) {
+        hits >>= 1;
+        b++;
+    }
+    return b;
 }
 
-static uint32_t side_key(uint64_t pc, unsigned kind, bool jumped, unsigned b)
+/* A pinned address's or target's side is its value: another table entry, another case,
+ * each tried once from each value seen. */
+static uint32_t side_key(const struct sx_branch *br, bool jumped, unsigned b)
 {
-    uint64_t h = pc * 0x9e3779b97f4a7c15ull ^ ((uint64_t)kind << 56) ^ ((uint64_t)jumped << 52) ^
-                 ((uint64_t)b << 48);
+    uint64_t value = br->kind == SX_FLIP_ADDRESS || br->kind == SX_FLIP_TARGET ? br->value : 0;
+    uint64_t h = br->pc * 0x9e3779b97f4a7c15ull ^ ((uint64_t)br->kind << 56) ^
+                 ((uint64_t)jumped << 52) ^ ((uint64_t)b << 44) ^ value * 0xc2b2ae3d27d4eb4full;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 32;
@@ -42,24 +56,28 @@ static unsigned point_bucket(uint64_t *scratch, size_t slots, const struct sx_br
 }
 
 size_t sx_branch_map_visit(struct sx_branch_map *m, const struct sx_branch *b, size_t n,
-                           bool *try, uint64_t *scratch)
+                           uint32_t *other, uint64_t *scratch)
 {
     size_t slots = 2 * (n ? n : 1), fresh = 0;
-    /* first every side this path took: a flip's target may be one of them */
     memset(scratch, 0, 2 * slots * sizeof *scratch);
     for (size_t i = 0; i < n; i++) {
-        uint32_t k = side_key(b[i].pc, b[i].kind, b[i].jumped, point_bucket(scratch, slots, &b[i]));
+        unsigned bk = point_bucket(scratch, slots, &b[i]);
+        uint32_t k = side_key(&b[i], b[i].jumped, bk);
         if (!(m->side[k] & SIDE_SEEN)) {
             m->side[k] |= SIDE_SEEN;
             fresh++;
         }
-    }
-    memset(scratch, 0, 2 * slots * sizeof *scratch);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t k = side_key(b[i].pc, b[i].kind, !b[i].jumped, point_bucket(scratch, slots, &b[i]));
-        try[i] = !(m->side[k] & (SIDE_SEEN | SIDE_TRIED));
-        if (try[i])
-            m->side[k] |= SIDE_TRIED;
+        other[i] = side_key(&b[i], !b[i].jumped, bk);
     }
     return fresh;
+}
+
+bool sx_branch_map_wanted(const struct sx_branch_map *m, uint32_t side)
+{
+    return !(m->side[side & (SX_BRANCH_MAP_SIZE - 1)] & (SIDE_SEEN | SIDE_TRIED));
+}
+
+void sx_branch_map_reached(struct sx_branch_map *m, uint32_t side)
+{
+    m->side[side & (SX_BRANCH_MAP_SIZE - 1)] |= SIDE_TRIED;
 }

@@ -1,9 +1,10 @@
 /* Which sides of the symbolic branches a search has seen, and which flips it has tried,
  * across many concolic executions (symhv explore, the fuzzer's concolic runs): SAGE's
  * generational search with QSYM's pruning. A side is (pc, kind, direction, how many
- * times the path met that pc before, in AFL's buckets 1 2 3 4-7 8-15 16-31 32-127 128+),
- * hashed into a fixed map, so a loop's later iterations still count as new while the
- * map stays bounded. Collisions make the search skip a flip now and then, never crash. */
+ * times the path met that pc: exact up to 32, then powers of two; for a pinned address
+ * or jump target also its value), hashed into a fixed map, so a loop's later iterations
+ * still count as new while the map stays bounded. Collisions make the search skip a flip
+ * now and then, never crash. */
 #ifndef SYMEX_BRANCH_MAP_H
 #define SYMEX_BRANCH_MAP_H
 
@@ -20,10 +21,15 @@ struct sx_branch_map {
                                            was tried */
 };
 
-/* Mark the sides path `b[0..n)` took; returns how many the map had not seen. Then, for
- * each branch point, try[i] says whether flipping it is worth a query (the other side
- * neither seen nor tried: it is marked tried). `scratch` holds 4n words (at least 4). */
+/* Mark the sides path `b[0..n)` took; returns how many the map had not seen. other[i]
+ * is the side a flip of branch point i would reach. `scratch` holds 4n words (at least
+ * 4). */
 size_t sx_branch_map_visit(struct sx_branch_map *m, const struct sx_branch *b, size_t n,
-                           bool *try, uint64_t *scratch);
+                           uint32_t *other, uint64_t *scratch);
+/* Is a flip to this side worth a query (neither seen nor reached by a flip before)? */
+bool sx_branch_map_wanted(const struct sx_branch_map *m, uint32_t side);
+/* A flip reached the side (its input is made): not again. An unsat or unknown flip is
+ * not marked, so a later path (another context) may still reach it. */
+void sx_branch_map_reached(struct sx_branch_map *m, uint32_t side);
 
 #endif

@@ -41,7 +41,8 @@ static struct sx_val pin_choice(struct sx_state *s, struct sx_val v, uint64_t pc
 {
     if (!v.e)
         return v;
-    sx_path_candidate(s->path, pc, sx_binop(CTX, SX_EQ, v.e, sx_const(CTX, v.w, v.c)), kind, true);
+    sx_path_candidate(s->path, pc, sx_binop(CTX, SX_EQ, v.e, sx_const(CTX, v.w, v.c)), kind, true,
+                      (uint64_t)v.c);
     return sx_v(v.w, v.c);
 }
 
@@ -430,6 +431,148 @@ static uint64_t access_address(struct sx_state *s, const struct insn *in,
     return (uint64_t)pin_choice(s, op_address(s, in, op), in->pc, SX_FLIP_ADDRESS).c;
 }
 
+/* ---- reads through a symbolic address ------------------------------------------------- */
+
+#define SELECT_MAX 256  /* addresses a symbolic read may reach, read exactly; more: pinned */
+#define SPAN_DEPTH 12   /* how deep an address expression is looked into (bounded) */
+
+/* Every value of an expression is lo + k*stride <= hi (stride 0: the one value lo). */
+struct span {
+    uint64_t lo, hi, stride;
+};
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* The values an address expression can take, from its structure (base + index*scale,
+ * masks, shifts, zero-extended bytes). false: not known to be small enough. */
+static bool span_of(const struct sx_expr *e, unsigned depth, struct span *out)
+{
+    struct span a, b;
+    if (e->op == SX_CONST) {
+        *out = (struct span){ (uint64_t)e->value, (uint64_t)e->value, 0 };
+        return e->value <= UINT64_MAX;
+    }
+    if (depth >= SPAN_DEPTH)
+        return false;
+    switch (e->op) {
+    case SX_INPUT:
+        *out = (struct span){ 0, 255, 1 };
+        return true;
+    case SX_ZEXT:
+        return span_of(e->a, depth + 1, out);
+    case SX_ADD:
+        if (!span_of(e->a, depth + 1, &a) || !span_of(e->b, depth + 1, &b) ||
+            a.hi > UINT64_MAX - b.hi)
+            return false;
+        *out = (struct span){ a.lo + b.lo, a.hi + b.hi, gcd64(a.stride, b.stride) };
+        return e->width >= 64 || out->hi <= (uint64_t)sx_mask(e->width);
+    case SX_MUL: case SX_SHL: {
+        const struct sx_expr *k = e->b->op == SX_CONST ? e->b : e->op == SX_MUL ? e->a : NULL;
+        const struct sx_expr *x = k == e->b ? e->a : e->b;
+        if (!k || !span_of(x, depth + 1, &a))
+            return false;
+        uint64_t f = e->op == SX_SHL ? (k->value < 64 ? 1ull << (unsigned)k->value : 0) : (uint64_t)k->value;
+        if (!f || (a.hi && f > UINT64_MAX / a.hi))
+            return false;
+        *out = (struct span){ a.lo * f, a.hi * f, a.stride * f };
+        return e->width >= 64 || out->hi <= (uint64_t)sx_mask(e->width);
+    }
+    case SX_AND:
+        if (e->b->op == SX_CONST || e->a->op == SX_CONST) {
+            uint64_t m = (uint64_t)(e->b->op == SX_CONST ? e->b : e->a)->value;
+            if (m <= (1u << 16)) {
+                *out = (struct span){ 0, m, 1 };
+                return true;
+            }
+        }
+        break;
+    case SX_LSHR:
+        if (e->b->op == SX_CONST && span_of(e->a, depth + 1, &a)) {
+            unsigned n = e->b->value < 64 ? (unsigned)e->b->value : 63;
+            *out = (struct span){ a.lo >> n, a.hi >> n, 1 };
+            return true;
+        }
+        break;
+    case SX_EXTRACT:
+        if (e->lo == 0 && span_of(e->a, depth + 1, &a) && a.hi <= (uint64_t)sx_mask(e->width)) {
+            *out = a;
+            return true;
+        }
+        break;
+    case SX_CONCAT:
+        if (e->a->op == SX_CONST && e->a->value == 0)
+            return span_of(e->b, depth + 1, out);
+        break;
+    case SX_ITE:
+        if (span_of(e->b, depth + 1, &a) && span_of(e->c, depth + 1, &b)) {
+            uint64_t d = a.lo > b.lo ? a.lo - b.lo : b.lo - a.lo;
+            *out = (struct span){ a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi,
+                                  gcd64(gcd64(a.stride, b.stride), d) };
+            return true;
+        }
+        break;
+    default:
+        break;
+    }
+    if (e->width <= 12) { /* a small value, whatever it is */
+        *out = (struct span){ 0, (uint64_t)sx_mask(e->width), 1 };
+        return true;
+    }
+    return false;
+}
+
+/* A read of `bytes` at symbolic address a: if a can reach at most SELECT_MAX addresses,
+ * the value is exact, ite(a == x1, [x1], ite(a == x2, [x2], ...)), so a lookup table
+ * or a jump table indexed by input keeps every entry (no pin, no constraint). Addresses
+ * that fault are left out of the ite, and the first is a flip candidate: an input that
+ * reads it is a bug with no branch in front of it. Returns false to let the caller pin
+ * the address instead. */
+static bool select_read(struct sx_state *s, uint64_t pc, struct sx_val a, unsigned bytes,
+                        struct sx_val *out, enum exec_status *st)
+{
+    struct span sp;
+    if (!span_of(a.e, 0, &sp) || sp.hi < sp.lo || (uint64_t)a.c < sp.lo || (uint64_t)a.c > sp.hi)
+        return false;
+    uint64_t n = sp.stride ? (sp.hi - sp.lo) / sp.stride + 1 : 1;
+    if (n > SELECT_MAX || n < 2)
+        return false;
+    struct sx_val here;
+    *st = mem_read(s, (uint64_t)a.c, bytes, &here);
+    if (*st != EX_OK)
+        return true; /* the concrete access faults */
+    struct sx_val r = here;
+    bool faulting = false;
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t x = sp.lo + k * sp.stride;
+        struct sx_val v;
+        if (x == (uint64_t)a.c)
+            continue;
+        if (mem_read(s, x, bytes, &v) != EX_OK) {
+            s->fault_vector = 0; /* a candidate that faults is no fault of this run */
+            if (!faulting) { /* the input may reach it: a bug with no branch in front */
+                faulting = true;
+                sx_path_candidate(s->path, pc,
+                                  sx_lnot(CTX, sx_binop(CTX, SX_EQ, a.e, sx_const(CTX, 64, x))),
+                                  SX_FLIP_ADDRESS, false, x);
+            }
+            continue;
+        }
+        if (v.e == r.e && v.c == r.c)
+            continue;
+        r = sx_v_ite(CTX, BIN(SX_EQ, a, sx_v(64, x)), v, r);
+    }
+    *out = r;
+    return true;
+}
+
 /* Read operand `op` at width w (immediates are extended to w as the encoding says). */
 static enum exec_status op_read(struct sx_state *s, struct insn *in,
                                 const ZydisDecodedOperand *op, unsigned w, struct sx_val *out)
@@ -443,7 +586,13 @@ static enum exec_status op_read(struct sx_state *s, struct insn *in,
         *out = sx_v(w, op->imm.value.u);
         return EX_OK;
     case ZYDIS_OPERAND_TYPE_MEMORY: {
-        enum exec_status st = mem_read(s, access_address(s, in, op), op->size / 8, out);
+        enum exec_status st;
+        if (!in->locked && !(op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) && op->size <= 128) {
+            struct sx_val a = op_address(s, in, op);
+            if (a.e && select_read(s, in->pc, a, op->size / 8, out, &st))
+                return st;
+        }
+        st = mem_read(s, access_address(s, in, op), op->size / 8, out);
         if (st == EX_OK && in->locked) {
             in->have_old = true;
             in->old = (uint64_t)out->c;
@@ -655,9 +804,9 @@ static enum exec_status exec_div(struct sx_state *s, struct insn *in)
     if (d.e)
         sx_path_candidate(s->path, in->pc,
                           sx_lnot(CTX, sx_binop(CTX, SX_EQ, d.e, sx_const(CTX, w, 0))),
-                          SX_FLIP_DIV_ZERO, true);
+                          SX_FLIP_DIV_ZERO, true, 0);
     if (fits.e)
-        sx_path_candidate(s->path, in->pc, fits.e, SX_FLIP_DIV_OVERFLOW, true);
+        sx_path_candidate(s->path, in->pc, fits.e, SX_FLIP_DIV_OVERFLOW, true, 0);
     struct sx_val rl = sx_v_extract(CTX, r, 0, w);
     if (w == 8) {
         gpr_set_sized(s, SX_RAX, sx_v_concat(CTX, rl, ql)); /* AH = rem, AL = quot */
@@ -700,6 +849,63 @@ static enum exec_status exec_bt(struct sx_state *s, struct insn *in)
     flags_materialize(s);
     s->flags.bits[F_CF] = sx_v_bit(CTX, a, (unsigned)bit);
     return EX_OK;
+}
+
+/* bsf, bsr, tzcnt, lzcnt, popcnt: the bit index (or count) as an ite chain over the
+ * source's bits (strcmp finds its first differing byte with bsf on a compare mask).
+ * bsf/bsr leave the destination as it was when the source is 0 (AMD's and, in effect,
+ * Intel's behaviour); tzcnt/lzcnt give the width then, with CF set. */
+static enum exec_status exec_bitscan(struct sx_state *s, struct insn *in)
+{
+    const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
+    unsigned w = dst->size;
+    ZydisMnemonic m = in->d.mnemonic;
+    struct sx_val x, old, r;
+    TRY(op_read(s, in, src, w, &x));
+    struct sx_val zero = BIN(SX_EQ, x, sx_v(w, 0));
+    if (m == ZYDIS_MNEMONIC_POPCNT) {
+        r = sx_v(w, 0);
+        for (unsigned i = 0; i < w; i++)
+            r = BIN(SX_ADD, r, sx_v_zext(CTX, sx_v_bit(CTX, x, i), w));
+    } else {
+        bool up = m == ZYDIS_MNEMONIC_BSR || m == ZYDIS_MNEMONIC_LZCNT; /* highest bit wins */
+        r = sx_v(w, m == ZYDIS_MNEMONIC_TZCNT || m == ZYDIS_MNEMONIC_LZCNT ? w : 0);
+        for (unsigned k = 0; k < w; k++) {
+            unsigned bit = up ? k : w - 1 - k;
+            uint64_t value = m == ZYDIS_MNEMONIC_LZCNT ? w - 1 - bit : bit;
+            r = sx_v_ite(CTX, sx_v_bit(CTX, x, bit), sx_v(w, value), r);
+        }
+        if (m == ZYDIS_MNEMONIC_BSF || m == ZYDIS_MNEMONIC_BSR) {
+            if (w == 32) { /* even the upper half stays: no zero-extension (the CPU's way) */
+                ZydisRegister full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+                                                                      dst->reg.value);
+                if (!reg_read(s, full, &old))
+                    return EX_UNSUPPORTED;
+                r = sx_v_ite(CTX, zero, old, sx_v_zext(CTX, r, 64));
+                flags_materialize(s);
+                s->flags.bits[F_ZF] = zero;
+                return reg_write(s, full, r) ? EX_OK : EX_UNSUPPORTED;
+            }
+            TRY(op_read(s, in, dst, w, &old));
+            r = sx_v_ite(CTX, zero, old, r);
+        }
+    }
+    flags_materialize(s);
+    switch (m) {
+    case ZYDIS_MNEMONIC_BSF: case ZYDIS_MNEMONIC_BSR:
+        s->flags.bits[F_ZF] = zero;
+        break;
+    case ZYDIS_MNEMONIC_TZCNT: case ZYDIS_MNEMONIC_LZCNT:
+        s->flags.bits[F_CF] = zero;
+        s->flags.bits[F_ZF] = BIN(SX_EQ, r, sx_v(w, 0));
+        break;
+    default: /* popcnt */
+        for (int f = 0; f < F_COUNT; f++)
+            s->flags.bits[f] = sx_v(1, 0);
+        s->flags.bits[F_ZF] = zero;
+        break;
+    }
+    return op_write(s, in, dst, r);
 }
 
 static enum exec_status push(struct sx_state *s, struct sx_val v)
@@ -853,11 +1059,180 @@ static struct sx_val byte_msbs(struct sx_state *s, struct sx_val a)
     return sx_v_zext(CTX, r, 32);
 }
 
+/* Lane by lane over two 128-bit values: lanes of lw bits, op on each pair. */
+enum lane_op { L_ADD, L_SUB, L_MINU, L_MAXU, L_MINS, L_MAXS, L_EQ, L_GTS, L_SHL, L_SHR, L_SAR };
+
+static struct sx_val lanewise(struct sx_state *s, struct sx_val a, struct sx_val b, unsigned lw,
+                              enum lane_op op)
+{
+    struct sx_val r = sx_v(1, 0);
+    for (unsigned i = 0; i < 128 / lw; i++) {
+        struct sx_val x = sx_v_extract(CTX, a, lw * i, lw), y, v;
+        /* shifts take one count (b's low 64 bits, or the immediate) for every lane */
+        y = op >= L_SHL ? b : sx_v_extract(CTX, b, lw * i, lw);
+        switch (op) {
+        case L_ADD: v = BIN(SX_ADD, x, y); break;
+        case L_SUB: v = BIN(SX_SUB, x, y); break;
+        case L_MINU: v = sx_v_ite(CTX, BIN(SX_ULT, x, y), x, y); break;
+        case L_MAXU: v = sx_v_ite(CTX, BIN(SX_ULT, x, y), y, x); break;
+        case L_MINS: v = sx_v_ite(CTX, BIN(SX_SLT, x, y), x, y); break;
+        case L_MAXS: v = sx_v_ite(CTX, BIN(SX_SLT, x, y), y, x); break;
+        case L_EQ: v = sx_v_ite(CTX, BIN(SX_EQ, x, y), sx_v(lw, sx_mask(lw)), sx_v(lw, 0)); break;
+        case L_GTS: v = sx_v_ite(CTX, BIN(SX_SLT, y, x), sx_v(lw, sx_mask(lw)), sx_v(lw, 0)); break;
+        default: { /* a count of lw or more empties the lane (sar: fills it with the sign) */
+            uint64_t n = (uint64_t)y.c;
+            if (n >= lw)
+                v = op == L_SAR ? BIN(SX_ASHR, x, sx_v(lw, lw - 1)) : sx_v(lw, 0);
+            else
+                v = BIN(op == L_SHL ? SX_SHL : op == L_SHR ? SX_LSHR : SX_ASHR, x, sx_v(lw, n));
+        }
+        }
+        r = i == 0 ? v : sx_v_concat(CTX, v, r);
+    }
+    return r;
+}
+
+/* punpckl / punpckh: the low (or high) halves of a and b, interleaved lane by lane. */
+static struct sx_val unpack(struct sx_state *s, struct sx_val a, struct sx_val b, unsigned lw,
+                            bool high)
+{
+    struct sx_val r = sx_v(1, 0);
+    unsigned base = high ? 64 : 0;
+    for (unsigned i = 0; i < 64 / lw; i++) {
+        struct sx_val pair = sx_v_concat(CTX, sx_v_extract(CTX, b, base + lw * i, lw),
+                                         sx_v_extract(CTX, a, base + lw * i, lw));
+        r = i == 0 ? pair : sx_v_concat(CTX, pair, r);
+    }
+    return r;
+}
+
+/* pshufd, pshuflw, pshufhw: lanes of b chosen by the immediate's 2-bit fields. */
+static struct sx_val shuffle(struct sx_state *s, struct sx_val b, unsigned lw, unsigned first,
+                             uint8_t imm)
+{
+    struct sx_val r = sx_v(1, 0);
+    for (unsigned i = 0; i < 128 / lw; i++) {
+        struct sx_val v = sx_v_extract(CTX, b, lw * i, lw);
+        if (i >= first && i < first + 4)
+            v = sx_v_extract(CTX, b, lw * (first + ((imm >> (2 * (i - first))) & 3)), lw);
+        r = i == 0 ? v : sx_v_concat(CTX, v, r);
+    }
+    return r;
+}
+
 static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
 {
     const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
     struct sx_val a, b;
+    enum lane_op lop;
+    unsigned lw;
     switch (in->d.mnemonic) {
+    case ZYDIS_MNEMONIC_MOVAPD:
+        for (int i = 0; i < 2; i++)
+            if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+                (access_address(s, in, &in->ops[i]) & 15))
+                return fault(s, 13, access_address(s, in, &in->ops[i]));
+        /* fall through */
+    case ZYDIS_MNEMONIC_MOVUPD:
+        TRY(op_read(s, in, src, 128, &b));
+        return op_write(s, in, dst, b);
+    case ZYDIS_MNEMONIC_POR: case ZYDIS_MNEMONIC_ORPS: case ZYDIS_MNEMONIC_ORPD:
+    case ZYDIS_MNEMONIC_PAND: case ZYDIS_MNEMONIC_ANDPS: case ZYDIS_MNEMONIC_ANDPD:
+    case ZYDIS_MNEMONIC_XORPS: case ZYDIS_MNEMONIC_XORPD:
+    case ZYDIS_MNEMONIC_PANDN: case ZYDIS_MNEMONIC_ANDNPS: case ZYDIS_MNEMONIC_ANDNPD: {
+        ZydisMnemonic m = in->d.mnemonic;
+        TRY(op_read(s, in, dst, 128, &a));
+        TRY(op_read(s, in, src, 128, &b));
+        if (m == ZYDIS_MNEMONIC_PANDN || m == ZYDIS_MNEMONIC_ANDNPS || m == ZYDIS_MNEMONIC_ANDNPD)
+            return op_write(s, in, dst, BIN(SX_AND, sx_v_un(CTX, SX_NOT, a), b));
+        enum sx_op op = m == ZYDIS_MNEMONIC_POR || m == ZYDIS_MNEMONIC_ORPS || m == ZYDIS_MNEMONIC_ORPD
+                            ? SX_OR
+                        : m == ZYDIS_MNEMONIC_XORPS || m == ZYDIS_MNEMONIC_XORPD ? SX_XOR : SX_AND;
+        return op_write(s, in, dst, BIN(op, a, b));
+    }
+    case ZYDIS_MNEMONIC_PADDB: lop = L_ADD, lw = 8; goto lanes;
+    case ZYDIS_MNEMONIC_PADDW: lop = L_ADD, lw = 16; goto lanes;
+    case ZYDIS_MNEMONIC_PADDD: lop = L_ADD, lw = 32; goto lanes;
+    case ZYDIS_MNEMONIC_PADDQ: lop = L_ADD, lw = 64; goto lanes;
+    case ZYDIS_MNEMONIC_PSUBB: lop = L_SUB, lw = 8; goto lanes;
+    case ZYDIS_MNEMONIC_PSUBW: lop = L_SUB, lw = 16; goto lanes;
+    case ZYDIS_MNEMONIC_PSUBD: lop = L_SUB, lw = 32; goto lanes;
+    case ZYDIS_MNEMONIC_PSUBQ: lop = L_SUB, lw = 64; goto lanes;
+    case ZYDIS_MNEMONIC_PMINUB: lop = L_MINU, lw = 8; goto lanes;
+    case ZYDIS_MNEMONIC_PMAXUB: lop = L_MAXU, lw = 8; goto lanes;
+    case ZYDIS_MNEMONIC_PMINSW: lop = L_MINS, lw = 16; goto lanes;
+    case ZYDIS_MNEMONIC_PMAXSW: lop = L_MAXS, lw = 16; goto lanes;
+    case ZYDIS_MNEMONIC_PCMPEQW: lop = L_EQ, lw = 16; goto lanes;
+    case ZYDIS_MNEMONIC_PCMPEQD: lop = L_EQ, lw = 32; goto lanes;
+    case ZYDIS_MNEMONIC_PCMPGTB: lop = L_GTS, lw = 8; goto lanes;
+    case ZYDIS_MNEMONIC_PCMPGTW: lop = L_GTS, lw = 16; goto lanes;
+    case ZYDIS_MNEMONIC_PCMPGTD: lop = L_GTS, lw = 32; goto lanes;
+    lanes:
+        TRY(op_read(s, in, dst, 128, &a));
+        TRY(op_read(s, in, src, 128, &b));
+        return op_write(s, in, dst, lanewise(s, a, b, lw, lop));
+    case ZYDIS_MNEMONIC_PSLLW: lop = L_SHL, lw = 16; goto shifts;
+    case ZYDIS_MNEMONIC_PSLLD: lop = L_SHL, lw = 32; goto shifts;
+    case ZYDIS_MNEMONIC_PSLLQ: lop = L_SHL, lw = 64; goto shifts;
+    case ZYDIS_MNEMONIC_PSRLW: lop = L_SHR, lw = 16; goto shifts;
+    case ZYDIS_MNEMONIC_PSRLD: lop = L_SHR, lw = 32; goto shifts;
+    case ZYDIS_MNEMONIC_PSRLQ: lop = L_SHR, lw = 64; goto shifts;
+    case ZYDIS_MNEMONIC_PSRAW: lop = L_SAR, lw = 16; goto shifts;
+    case ZYDIS_MNEMONIC_PSRAD: lop = L_SAR, lw = 32; goto shifts;
+    shifts: /* the count: an immediate, or an xmm/m128's low 64 bits (concretised) */
+        TRY(op_read(s, in, dst, 128, &a));
+        if (src->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+            b = sx_v(64, src->imm.value.u & 0xff);
+        } else {
+            TRY(op_read(s, in, src, 128, &b));
+            b = concretise(s, sx_v_extract(CTX, b, 0, 64));
+        }
+        return op_write(s, in, dst, lanewise(s, a, b, lw, lop));
+    case ZYDIS_MNEMONIC_PSRLDQ: case ZYDIS_MNEMONIC_PSLLDQ: {
+        TRY(op_read(s, in, dst, 128, &a));
+        unsigned n = (unsigned)(src->imm.value.u & 0xff);
+        if (n >= 16)
+            return op_write(s, in, dst, sx_v(128, 0));
+        if (n == 0)
+            return op_write(s, in, dst, a);
+        struct sx_val r =
+            in->d.mnemonic == ZYDIS_MNEMONIC_PSRLDQ
+                ? sx_v_zext(CTX, sx_v_extract(CTX, a, 8 * n, 128 - 8 * n), 128)
+                : sx_v_concat(CTX, sx_v_extract(CTX, a, 0, 128 - 8 * n), sx_v(8 * n, 0));
+        return op_write(s, in, dst, r);
+    }
+    case ZYDIS_MNEMONIC_PUNPCKLBW: case ZYDIS_MNEMONIC_PUNPCKHBW: lw = 8; goto unpacks;
+    case ZYDIS_MNEMONIC_PUNPCKLWD: case ZYDIS_MNEMONIC_PUNPCKHWD: lw = 16; goto unpacks;
+    case ZYDIS_MNEMONIC_PUNPCKLDQ: case ZYDIS_MNEMONIC_PUNPCKHDQ: lw = 32; goto unpacks;
+    case ZYDIS_MNEMONIC_PUNPCKLQDQ: case ZYDIS_MNEMONIC_PUNPCKHQDQ: lw = 64; goto unpacks;
+    unpacks: {
+        bool high = in->d.mnemonic == ZYDIS_MNEMONIC_PUNPCKHBW ||
+                    in->d.mnemonic == ZYDIS_MNEMONIC_PUNPCKHWD ||
+                    in->d.mnemonic == ZYDIS_MNEMONIC_PUNPCKHDQ ||
+                    in->d.mnemonic == ZYDIS_MNEMONIC_PUNPCKHQDQ;
+        TRY(op_read(s, in, dst, 128, &a));
+        TRY(op_read(s, in, src, 128, &b));
+        return op_write(s, in, dst, unpack(s, a, b, lw, high));
+    }
+    case ZYDIS_MNEMONIC_PSHUFD: case ZYDIS_MNEMONIC_PSHUFLW: case ZYDIS_MNEMONIC_PSHUFHW: {
+        TRY(op_read(s, in, src, 128, &b));
+        uint8_t imm = (uint8_t)in->ops[2].imm.value.u;
+        struct sx_val r = in->d.mnemonic == ZYDIS_MNEMONIC_PSHUFD ? shuffle(s, b, 32, 0, imm)
+                          : in->d.mnemonic == ZYDIS_MNEMONIC_PSHUFLW ? shuffle(s, b, 16, 0, imm)
+                                                                     : shuffle(s, b, 16, 4, imm);
+        return op_write(s, in, dst, r);
+    }
+    case ZYDIS_MNEMONIC_MOVLPD: case ZYDIS_MNEMONIC_MOVLPS:
+    case ZYDIS_MNEMONIC_MOVHPD: case ZYDIS_MNEMONIC_MOVHPS: {
+        bool high = in->d.mnemonic == ZYDIS_MNEMONIC_MOVHPD || in->d.mnemonic == ZYDIS_MNEMONIC_MOVHPS;
+        if (dst->type == ZYDIS_OPERAND_TYPE_MEMORY) { /* store one half */
+            TRY(op_read(s, in, src, 128, &b));
+            return op_write(s, in, dst, sx_v_extract(CTX, b, high ? 64 : 0, 64));
+        }
+        TRY(op_read(s, in, dst, 128, &a));
+        TRY(op_read(s, in, src, 64, &b));
+        return op_write(s, in, dst, sx_v_insert(CTX, a, high ? 64 : 0, b));
+    }
     case ZYDIS_MNEMONIC_MOVDQA: case ZYDIS_MNEMONIC_MOVAPS:
         for (int i = 0; i < 2; i++)
             if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
@@ -910,7 +1285,7 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
          * value of the condition is a flip candidate (not a path constraint) */
         if (cond.e)
             sx_path_candidate(s->path, in->pc, cond.c ? cond.e : sx_lnot(CTX, cond.e),
-                              SX_FLIP_SELECT, false);
+                              SX_FLIP_SELECT, false, 0);
         if (in->d.meta.category == ZYDIS_CATEGORY_SETCC)
             return op_write(s, in, o0, sx_v_zext(CTX, cond, 8));
         /* cmovcc: a select, not a fork: dst = cond ? src : dst (32-bit still zero-extends) */
@@ -1053,12 +1428,11 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
         s->flags.bits[F_CF] = m == ZYDIS_MNEMONIC_CMC ? sx_v_un(CTX, SX_NOT, s->flags.bits[F_CF])
                                                       : sx_v(1, m == ZYDIS_MNEMONIC_STC);
         return EX_OK;
-    case ZYDIS_MNEMONIC_MOVDQU: case ZYDIS_MNEMONIC_MOVDQA: case ZYDIS_MNEMONIC_MOVUPS:
-    case ZYDIS_MNEMONIC_MOVAPS: case ZYDIS_MNEMONIC_MOVQ: case ZYDIS_MNEMONIC_MOVD:
-    case ZYDIS_MNEMONIC_PXOR: case ZYDIS_MNEMONIC_PCMPEQB: case ZYDIS_MNEMONIC_PMOVMSKB:
+    case ZYDIS_MNEMONIC_BSF: case ZYDIS_MNEMONIC_BSR: case ZYDIS_MNEMONIC_TZCNT:
+    case ZYDIS_MNEMONIC_LZCNT: case ZYDIS_MNEMONIC_POPCNT:
+        return exec_bitscan(s, in);
+    default: /* the SSE instructions, or not modelled */
         return exec_sse(s, in);
-    default:
-        return EX_UNSUPPORTED;
     }
 }
 

@@ -63,7 +63,7 @@ void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
 {
     (void)ctx;
     if (!sx_is_const(taken))
-        add_branch(p, (struct sx_branch){ pc, jumped, SX_FLIP_JUMP, taken, 0 }, true);
+        add_branch(p, (struct sx_branch){ pc, jumped, SX_FLIP_JUMP, taken, 0, 0 }, true);
 }
 
 /* Another candidate of this kind at this pc wanted? (a loop would repeat it without end:
@@ -102,7 +102,7 @@ static bool candidate_wanted_locked(struct sx_path *p, uint64_t pc, uint8_t kind
 }
 
 void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *held,
-                       enum sx_flip_kind kind, bool assume)
+                       enum sx_flip_kind kind, bool assume, uint64_t value)
 {
     if (sx_is_const(held))
         return;
@@ -110,7 +110,7 @@ void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *hel
     bool wanted = candidate_wanted_locked(p, pc, (uint8_t)kind);
     pthread_mutex_unlock(&p->lock);
     if (wanted)
-        add_branch(p, (struct sx_branch){ pc, true, (uint8_t)kind, held, 0 }, assume);
+        add_branch(p, (struct sx_branch){ pc, true, (uint8_t)kind, held, 0, value }, assume);
     else if (assume)
         sx_path_assume(p, held);
 }
@@ -217,10 +217,17 @@ static const struct sx_leaves *leaves_of(struct sx_path *p, size_t i)
 enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                          size_t i, struct sx_model *model)
 {
+    return sx_path_flip_excluding(p, ctx, s, i, model, NULL, 0);
+}
+
+enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                                   size_t i, struct sx_model *model,
+                                   const struct sx_expr *const *extra, size_t nextra)
+{
     if (i >= p->nbranches)
         return SX_UNSAT;
     const struct sx_branch *b = &p->branches[i];
-    const struct sx_expr **q = malloc((b->prefix + 1) * sizeof *q);
+    const struct sx_expr **q = malloc((b->prefix + 1 + nextra) * sizeof *q);
     bool *in = calloc(b->prefix + 1, sizeof *in);
     if (!q || !in)
         abort();
@@ -269,8 +276,10 @@ enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver
                 q[nq++] = p->constraints[c];
         p->sliced_away += b->prefix - nq;
     }
-    q[nq] = sx_lnot(ctx, b->taken);
-    enum sx_sat r = sx_solver_check(s, q, nq + 1, model);
+    q[nq++] = sx_lnot(ctx, b->taken);
+    for (size_t k = 0; k < nextra; k++) /* on the negated branch's bytes: in its slice */
+        q[nq++] = extra[k];
+    enum sx_sat r = sx_solver_check(s, q, nq, model);
     free(in);
     free(q);
     return r;

@@ -30,6 +30,7 @@ struct sx_branch {
     uint8_t kind;                  /* enum sx_flip_kind */
     const struct sx_expr *taken;   /* width-1 condition that held on this path */
     size_t prefix;                 /* constraints recorded before this branch */
+    uint64_t value;                /* SX_FLIP_ADDRESS/TARGET: the pinned value */
 };
 
 /* Shared by every vCPU's interpreter thread: assume/branch lock `lock`; read the arrays
@@ -67,9 +68,10 @@ void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
                     const struct sx_expr *taken, bool jumped);
 /* A flip candidate of another kind: `held` was true on this path; with `assume` it is
  * also a path constraint (a division's divisor != 0), without it only a candidate (a
- * setcc/cmovcc condition the path did not branch on). */
+ * setcc/cmovcc condition the path did not branch on). value: a pinned address's or
+ * target's concrete value (0 for the other kinds). */
 void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *held,
-                       enum sx_flip_kind kind, bool assume);
+                       enum sx_flip_kind kind, bool assume, uint64_t value);
 /* Solve for an input that follows this path up to branch `i` and then goes the other
  * way. `model` should be seeded with the current input. The query holds only the
  * constraints that share input bytes, transitively, with the negated branch (KLEE's
@@ -77,5 +79,10 @@ void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *hel
  * satisfies them. Not while threads still add to the path. */
 enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                          size_t i, struct sx_model *model);
+/* The same with more constraints on the negated branch's bytes (the values of a pinned
+ * address or target found so far, excluded to find the next). */
+enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                                   size_t i, struct sx_model *model,
+                                   const struct sx_expr *const *extra, size_t nextra);
 
 #endif

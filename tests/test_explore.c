@@ -95,6 +95,37 @@ START_TEST(stdin_input_and_the_hybrid_campaign)
 }
 END_TEST
 
+/* The classes a search must not be blind to (issue 11), each an ordinary program found
+ * from a trivial seed within a bounded number of executions, and the crash replays:
+ * a 12-character password through the libc's strcmp (glibc's is SSE2 code), lookup
+ * tables indexed by input, a switch compiled to a jump table, a division by a
+ * difference of input bytes with no branch in front, an `if` compiled to cmov, and a
+ * CRC with a branch per bit before the compare that matters. */
+START_TEST(blind_spots_are_found)
+{
+    static const char *const classes[] = { "password", "table", "switch", "divzero",
+                                           "select", "crc" };
+    char target[64], crashes[300];
+    snprintf(target, sizeof target, "%%lx_%s_%s", classes[_i / 2], libcs[_i % 2]);
+    const char *seeds = seed_dir("ABCDEFGHIJKLMNOP"), *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "--until-crash",
+                                         "--max-time", "240", "--", target, "@@", NULL });
+    ck_assert_msg(r.status == 0, "%s: status %d\n%s", target, r.status, r.err);
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "%s: no crash", target);
+    double execs = output_value(out, "fuzzer_stats", "execs_done");
+    ck_assert_msg(execs <= 400, "%s: %g executions", target, execs);
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    const char *crash = first_file(crashes);
+    ck_assert_msg(crash[0], "%s: crashes/ is empty", target);
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", "--", target, "@@",
+                                         NULL });
+    ck_assert_msg(r.status == 126, "%s: replay status %d\n%s", target, r.status, r.err);
+    run_result_free(&r);
+}
+END_TEST
+
 /* An input symhv fuzz cannot take, said once. */
 START_TEST(one_input_only)
 {
@@ -113,6 +144,7 @@ int main(void)
     tcase_add_loop_test(tc, explore_finds_the_crash_and_ends, 0, 2);
     tcase_add_test(tc, stdin_input_and_the_hybrid_campaign);
     tcase_add_test(tc, one_input_only);
+    tcase_add_loop_test(tc, blind_spots_are_found, 0, 12);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

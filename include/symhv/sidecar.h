@@ -99,6 +99,9 @@ struct sc_result {
     uint64_t pc;            /* the flipped instruction */
     uint32_t taken;         /* the direction the path took (the input goes the other) */
     uint32_t input_len;     /* SC_OP_RESULT: bytes of the requested input */
+    uint32_t variant;       /* a pinned address's or target's further values: 1, 2, ...
+                               (0: the first, or another kind) */
+    uint32_t reserved;
 };
 
 enum sc_status {

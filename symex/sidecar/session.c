@@ -521,12 +521,12 @@ static void render_constraints(struct session *s)
     }
 }
 
-static void keep_result(struct session *s, size_t b, const struct sx_model *m)
+static void keep_result(struct session *s, size_t b, const struct sx_model *m, uint32_t variant)
 {
     struct result r = { 0 };
     const struct sx_branch *br = &s->path.branches[b];
     r.meta = (struct sc_result){ .branch = (uint32_t)b, .kind = br->kind, .pc = br->pc,
-                                 .taken = br->jumped };
+                                 .taken = br->jumped, .variant = variant };
     for (uint32_t i = 0; i < m->ninputs; i++)
         for (uint32_t o = 0; o < m->lengths[i]; o++)
             if (!s->seed[i] || o >= s->seed_len[i] || m->bytes[i][o] != s->seed[i][o])
@@ -542,6 +542,42 @@ static void keep_result(struct session *s, size_t b, const struct sx_model *m)
             if (!s->seed[i] || o >= s->seed_len[i] || m->bytes[i][o] != s->seed[i][o])
                 r.changes[k++] = (struct change){ i, o, m->bytes[i][o] };
     s->results[s->nresults++] = r;
+}
+
+#define MORE_VALUES 15 /* more values asked of a pinned address or jump target */
+
+/* A pinned address or jump target (taken: value == v0) has more values than the one a
+ * flip found: ask again without the ones found, so one generation reaches every case of
+ * a switch (up to MORE_VALUES more). Returns the queries made. */
+static size_t more_values(struct session *s, size_t b, const struct sx_model *first,
+                          struct sx_solver *solver, struct sc_stats *st, size_t budget)
+{
+    const struct sx_branch *br = &s->path.branches[b];
+    if ((br->kind != SX_FLIP_ADDRESS && br->kind != SX_FLIP_TARGET) || br->taken->op != SX_EQ)
+        return 0;
+    const struct sx_expr *v = br->taken->a, *extra[MORE_VALUES];
+    const struct sx_model *found = first;
+    struct sx_model *own[MORE_VALUES] = { 0 };
+    struct sx_model seed = { sx_input_count(s->ctx), s->seed, s->seed_len };
+    size_t k = 0;
+    for (; k < MORE_VALUES && k < budget; k++) {
+        sx_u128 value = sx_eval(s->ctx, v, (const uint8_t *const *)found->bytes, found->lengths);
+        extra[k] = sx_lnot(s->ctx, sx_binop(s->ctx, SX_EQ, v, sx_const(s->ctx, v->width, value)));
+        own[k] = sx_model_new(s->ctx, &seed);
+        enum sx_sat r = sx_path_flip_excluding(&s->path, s->ctx, solver, b, own[k], extra, k + 1);
+        if (r != SX_SAT) {
+            st->flipped_unsat += r == SX_UNSAT;
+            st->flipped_unknown += r != SX_UNSAT;
+            k++;
+            break;
+        }
+        st->flipped_sat++;
+        keep_result(s, b, own[k], (uint32_t)k + 1);
+        found = own[k];
+    }
+    for (size_t j = 0; j < MORE_VALUES; j++)
+        sx_model_free(own[j]);
+    return k;
 }
 
 static void finish(struct session *s, struct sc_slot *slot)
@@ -575,22 +611,22 @@ static void finish(struct session *s, struct sc_slot *slot)
     }
     struct sx_model seed = { ninputs, s->seed, s->seed_len };
     size_t flips = s->path.nbranches < MAX_FLIPS ? s->path.nbranches : MAX_FLIPS;
-    bool *try = NULL;
+    uint32_t *other = NULL; /* SC_FINISH_PRUNE: the side each flip would reach */
     st->new_branch_edges = st->flips_pruned = 0;
     if (slot->input & SC_FINISH_PRUNE) {
         size_t n = s->path.nbranches;
-        try = malloc((n ? n : 1) * sizeof *try);
+        other = malloc((n ? n : 1) * sizeof *other);
         uint64_t *scratch = malloc(4 * (n ? n : 1) * sizeof *scratch);
-        if (!try || !scratch)
+        if (!other || !scratch)
             abort();
-        st->new_branch_edges = sx_branch_map_visit(s->seen, s->path.branches, n, try, scratch);
+        st->new_branch_edges = sx_branch_map_visit(s->seen, s->path.branches, n, other, scratch);
         free(scratch);
         flips = n; /* pruned ones cost nothing: MAX_FLIPS counts the queries */
     }
     double t0 = now_s();
     size_t queries = 0;
     for (size_t b = 0; b < flips && queries < MAX_FLIPS; b++) {
-        if (try && !try[b]) {
+        if (other && !sx_branch_map_wanted(s->seen, other[b])) {
             st->flips_pruned++;
             continue;
         }
@@ -624,7 +660,10 @@ static void finish(struct session *s, struct sc_slot *slot)
         enum sx_sat r = sx_path_flip(&s->path, s->ctx, solver, b, m);
         if (r == SX_SAT) {
             st->flipped_sat++;
-            keep_result(s, b, m);
+            keep_result(s, b, m, 0);
+            if (other)
+                sx_branch_map_reached(s->seen, other[b]);
+            queries += more_values(s, b, m, solver, st, MAX_FLIPS - queries);
         } else if (r == SX_UNSAT) {
             st->flipped_unsat++;
         } else {
@@ -632,7 +671,7 @@ static void finish(struct session *s, struct sc_slot *slot)
         }
         sx_model_free(m);
     }
-    free(try);
+    free(other);
     st->solver_seconds += now_s() - t0;
     st->flipped_too_large += sx_solver_stats(solver)->too_large;
     st->sliced_away = s->path.sliced_away;

@@ -129,7 +129,15 @@ enum setup {
     X(scas_e, "repe scasd", 0, S_STRING) \
     X(flag_ops, "stc; cmc; adc rax, 0; clc; sbb rbx, 0; cld", 0, S_NONE) \
     X(sse_moves, "movdqu xmm0, [rbx]; movdqu [rbx+32], xmm1; movq xmm2, rax; movq rcx, xmm3; movd xmm4, edx; movd esi, xmm5; movq xmm6, [rbx+8]; movq [rbx+64], xmm7; movq xmm8, xmm9; movups xmm10, xmm11; movdqa xmm12, [rbx-64]; movaps [rbx+64], xmm13", 0, S_MEM) \
-    X(sse_cmp, "pxor xmm0, xmm1; pcmpeqb xmm2, xmm3; pcmpeqb xmm4, xmm4; pmovmskb eax, xmm2; pmovmskb ecx, xmm5; pcmpeqb xmm6, [rbx]; pmovmskb edx, xmm6", 0, S_MEM)
+    X(sse_cmp, "pxor xmm0, xmm1; pcmpeqb xmm2, xmm3; pcmpeqb xmm4, xmm4; pmovmskb eax, xmm2; pmovmskb ecx, xmm5; pcmpeqb xmm6, [rbx]; pmovmskb edx, xmm6", 0, S_MEM) \
+    X(sse_logic, "por xmm0, xmm1; pand xmm2, xmm3; pandn xmm4, xmm5; orps xmm6, xmm7; xorps xmm8, xmm9; andps xmm10, [rbx]; andnpd xmm11, xmm12; orpd xmm13, [rbx+16]", 0, S_MEM) \
+    X(sse_lanes, "paddb xmm0, xmm1; paddw xmm2, xmm3; paddd xmm4, xmm5; paddq xmm6, xmm7; psubb xmm8, xmm9; psubw xmm10, xmm11; psubd xmm12, xmm13; psubq xmm14, xmm15", 0, S_NONE) \
+    X(sse_minmax, "pminub xmm0, xmm1; pmaxub xmm2, xmm3; pminsw xmm4, xmm5; pmaxsw xmm6, xmm7; pcmpeqw xmm8, xmm9; pcmpeqd xmm10, xmm11; pcmpgtb xmm12, xmm13; pcmpgtw xmm14, xmm15; pcmpgtd xmm1, [rbx]", 0, S_MEM) \
+    X(sse_shifts, "psllw xmm0, 3; psrld xmm1, 7; psrlq xmm2, 63; psraw xmm3, 15; psrad xmm4, 40; pslldq xmm5, 3; psrldq xmm6, 9; psllq xmm7, xmm8; psrlw xmm9, 16; psrldq xmm10, 0; pslldq xmm11, 17", 0, S_NONE) \
+    X(sse_shuffle, "punpcklbw xmm0, xmm1; punpckhbw xmm2, xmm3; punpcklwd xmm4, xmm5; punpckhdq xmm6, xmm7; punpcklqdq xmm8, xmm9; punpckhqdq xmm10, xmm11; pshufd xmm12, xmm13, 0x1b; pshuflw xmm14, xmm15, 0xe4; pshufhw xmm1, xmm2, 0x39; punpckldq xmm3, [rbx]", 0, S_MEM) \
+    X(sse_halves, "movlpd xmm0, [rbx]; movhpd xmm1, [rbx+8]; movlps [rbx+16], xmm2; movhps [rbx+24], xmm3; movapd xmm4, [rbx-64]; movupd xmm5, [rbx+3]; movhps xmm6, [rbx+40]", 0, S_MEM) \
+    X(bitscan, "bsf rax, rbx; bsr rcx, rdx; tzcnt rsi, rdi; lzcnt r8d, r9d; tzcnt r12w, r13w; popcnt r10, r11", 0, S_NONE) \
+    X(bitscan32, "bsf eax, ebx; bsr cx, dx", SX_FLAG_CF | SX_FLAG_OF | SX_FLAG_SF | SX_FLAG_AF | SX_FLAG_PF, S_NONE)
 
 #define SNIPPET(name, text, undef, setup)                                                   \
     __asm__(".pushsection .rodata.snippets,\"a\"\n"                                         \

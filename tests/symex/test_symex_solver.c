@@ -342,7 +342,7 @@ static void machine_release(struct machine *m)
  * the mnemonic is reported once. */
 START_TEST(unmodelled_instruction_is_concretised_and_reported_once)
 {
-    static const uint8_t code[] = { 0xf3, 0x48, 0x0f, 0xb8, 0xc3 }; /* popcnt rax, rbx */
+    static const uint8_t code[] = { 0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc3 }; /* crc32 rax, rbx */
     struct machine m;
     machine_init(&m, &sx_self_mem);
     struct sx_ctx *ctx = m.ctx;
@@ -354,7 +354,7 @@ START_TEST(unmodelled_instruction_is_concretised_and_reported_once)
         st->gpr[SX_RBX] = sx_v_make(sx_zext(ctx, sx_input_byte(ctx, in, 0), 64), 0x2a);
         st->rip = (uint64_t)code;
         ck_assert_int_eq(sx_step(st), SX_UNSUPPORTED);
-        ck_assert_str_eq(st->last_mnemonic, "popcnt");
+        ck_assert_str_eq(st->last_mnemonic, "crc32");
         ck_assert_ptr_null(st->gpr[SX_RBX].e);       /* concretised ... */
         ck_assert_uint_eq((uint64_t)st->gpr[SX_RBX].c, 0x2a);
         ck_assert_uint_eq(st->rip, (uint64_t)code);  /* ... and left for the CPU */
@@ -401,9 +401,10 @@ START_TEST(locked_rmw_is_redone_when_another_cpu_interferes)
 }
 END_TEST
 
-/* A load through a symbolic pointer uses the concrete address and records that the
- * pointer had that value. */
-START_TEST(symbolic_address_is_concretised_with_constraint)
+/* A load through a symbolic index that can reach a few addresses reads every one of
+ * them: the value is exact for any input (a lookup table keeps all its entries), and no
+ * constraint pins the index. */
+START_TEST(symbolic_index_reads_every_entry)
 {
     static const uint8_t code[] = { 0x48, 0x8b, 0x04, 0x0b }; /* mov rax, [rbx+rcx] */
     static uint64_t table[4] = { 11, 22, 33, 44 };
@@ -412,17 +413,50 @@ START_TEST(symbolic_address_is_concretised_with_constraint)
     struct sx_ctx *ctx = m.ctx;
     struct sx_state *st = &m.st;
     uint32_t in = sx_input_declare(ctx, "i", 1);
+    const struct sx_expr *i = sx_binop(ctx, SX_AND, sx_zext(ctx, sx_input_byte(ctx, in, 0), 64),
+                                       sx_const(ctx, 64, 3));
     st->gpr[SX_RBX] = sx_v(64, (uint64_t)table);
-    st->gpr[SX_RCX] = sx_v_make(sx_binop(ctx, SX_SHL, sx_zext(ctx, sx_input_byte(ctx, in, 0), 64),
-                                        sx_const(ctx, 64, 3)), 16); /* i * 8, with i = 2 */
+    st->gpr[SX_RCX] = sx_v_make(sx_binop(ctx, SX_SHL, i, sx_const(ctx, 64, 3)), 16); /* i = 2 */
+    st->rip = (uint64_t)code;
+    ck_assert_int_eq(sx_step(st), SX_OK);
+    ck_assert_uint_eq((uint64_t)st->gpr[SX_RAX].c, 33);
+    ck_assert_ptr_nonnull(st->gpr[SX_RAX].e);
+    ck_assert_uint_eq(m.path.n, 0);
+    const uint32_t len[1] = { 1 };
+    for (uint8_t v = 0; v < 8; v++) {
+        const uint8_t *a[1] = { &v };
+        ck_assert_uint_eq((uint64_t)sx_eval(ctx, st->gpr[SX_RAX].e, a, len), table[v & 3]);
+    }
+    machine_release(&m);
+}
+END_TEST
+
+/* A load through a pointer that could be anywhere uses the concrete address and records
+ * that the pointer had that value (a flip candidate for another address). */
+START_TEST(wide_symbolic_address_is_concretised_with_constraint)
+{
+    static const uint8_t code[] = { 0x48, 0x8b, 0x04, 0x0b }; /* mov rax, [rbx+rcx] */
+    static uint64_t table[4] = { 11, 22, 33, 44 };
+    struct machine m;
+    machine_init(&m, &sx_self_mem);
+    struct sx_ctx *ctx = m.ctx;
+    struct sx_state *st = &m.st;
+    uint32_t in = sx_input_declare(ctx, "i", 4);
+    const struct sx_expr *i32 = sx_concat(ctx, sx_concat(ctx, sx_input_byte(ctx, in, 3),
+                                                        sx_input_byte(ctx, in, 2)),
+                                          sx_concat(ctx, sx_input_byte(ctx, in, 1),
+                                                    sx_input_byte(ctx, in, 0)));
+    st->gpr[SX_RBX] = sx_v(64, (uint64_t)table);
+    st->gpr[SX_RCX] = sx_v_make(sx_binop(ctx, SX_SHL, sx_zext(ctx, i32, 64), sx_const(ctx, 64, 3)),
+                                16); /* i * 8, with i = 2 */
     st->rip = (uint64_t)code;
     ck_assert_int_eq(sx_step(st), SX_OK);
     ck_assert_uint_eq((uint64_t)st->gpr[SX_RAX].c, 33);
     ck_assert_uint_eq(m.path.n, 1);
     /* The constraint pins i to 2: i = 3 violates it, i = 2 satisfies it. */
-    const uint8_t two = 2, three = 3;
-    const uint8_t *a2[1] = { &two }, *a3[1] = { &three };
-    const uint32_t len[1] = { 1 };
+    const uint8_t two[4] = { 2 }, three[4] = { 3 };
+    const uint8_t *a2[1] = { two }, *a3[1] = { three };
+    const uint32_t len[1] = { 4 };
     ck_assert_uint_eq((unsigned)sx_eval(ctx, m.path.constraints[0], a2, len), 1);
     ck_assert_uint_eq((unsigned)sx_eval(ctx, m.path.constraints[0], a3, len), 0);
     machine_release(&m);
@@ -478,7 +512,8 @@ int main(void)
     tcase_add_test(tc, solver_timeout_is_unknown);
     tcase_add_test(tc, unmodelled_instruction_is_concretised_and_reported_once);
     tcase_add_test(tc, locked_rmw_is_redone_when_another_cpu_interferes);
-    tcase_add_test(tc, symbolic_address_is_concretised_with_constraint);
+    tcase_add_test(tc, symbolic_index_reads_every_entry);
+    tcase_add_test(tc, wide_symbolic_address_is_concretised_with_constraint);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
