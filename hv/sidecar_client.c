@@ -83,6 +83,8 @@ const uint64_t *sidecar_bitmap(const struct sidecar *sc)
                       : NULL;
 }
 
+uint32_t *sidecar_rmw_lock(struct sidecar *sc) { return sc->shared ? &sc->shared->rmw_lock : NULL; }
+
 const uint8_t *sidecar_data(const struct sidecar *sc)
 {
     return (const uint8_t *)sc->shared + sc->shared->data_offset;

@@ -38,6 +38,9 @@ unsigned sidecar_control(const struct sidecar *sc);
 struct sc_slot *sidecar_slot(struct sidecar *sc, unsigned index);
 /* The symbolic-byte bitmap (NULL before start) and the data area. */
 const uint64_t *sidecar_bitmap(const struct sidecar *sc);
+/* The lock the VMM's and the sidecar's locked read-modify-writes share (sidecar.h
+ * sc_shared.rmw_lock); NULL before the sidecar's memory exists. */
+uint32_t *sidecar_rmw_lock(struct sidecar *sc);
 const uint8_t *sidecar_data(const struct sidecar *sc);
 /* Send the request filled in slot `index`, wait for the answer. 0 with the reply in the
  * slot, or -1: the sidecar is dead (the death callback has run). */

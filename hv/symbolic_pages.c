@@ -20,6 +20,25 @@ void sym_pages_init(struct sym_pages *sp, struct vm *vm, struct sidecar *sc,
     sp->clock = clock;
 }
 
+static int sidecar_gone(void *sc) { return !sidecar_alive(sc); }
+
+/* The RMW lock shared with the sidecar (held while emulating an access to trapped RAM);
+ * false if there is none (no sidecar memory: then nothing is trapped either). */
+static bool rmw_lock(struct sym_pages *sp)
+{
+    uint32_t *l = sidecar_rmw_lock(sp->sc);
+    if (l)
+        sc_rmw_lock(l, sidecar_gone, sp->sc); /* a dead sidecar's hold ends the wait */
+    return l != NULL;
+}
+
+static void rmw_unlock(struct sym_pages *sp)
+{
+    uint32_t *l = sidecar_rmw_lock(sp->sc);
+    if (l)
+        sc_rmw_unlock(l);
+}
+
 bool sym_pages_any(struct sym_pages *sp, uint64_t gpa, uint64_t len)
 {
     const uint64_t *bits = sidecar_bitmap(sp->sc);
@@ -151,6 +170,36 @@ static void pin_page(struct sym_pages *sp, struct vcpu *v, uint64_t page, const 
 
 /* ---- the RAM trap --------------------------------------------------------------------- */
 
+/* Is the instruction at v's rip a locked read-modify-write of memory (lock prefix, or
+ * xchg with a memory operand)? Only asked with several vCPUs. */
+static bool locked_rmw(struct sym_pages *sp, struct vcpu *v)
+{
+    struct kvm_regs r;
+    struct kvm_sregs s;
+    if (vcpu_get_regs(v, &r) < 0 || vcpu_get_sregs(v, &s) < 0)
+        return false;
+    struct guest_as as;
+    guest_as_from_sregs(&as, sp->vm, &s, (s.cs.selector & 3) == 3);
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    size_t n = 0;
+    while (n < sizeof bytes && guest_read(&as, r.rip + n, &bytes[n], 1) == 0)
+        n++;
+    ZydisDecoder dec;
+    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &d, ops)))
+        return false;
+    if (d.attributes & ZYDIS_ATTRIB_HAS_LOCK)
+        return true;
+    if (d.mnemonic != ZYDIS_MNEMONIC_XCHG)
+        return false;
+    for (unsigned i = 0; i < d.operand_count_visible; i++)
+        if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY)
+            return true;
+    return false;
+}
+
 static int trap_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, void *opaque)
 {
     struct sym_pages *sp = opaque;
@@ -163,16 +212,30 @@ static int trap_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, 
         return 0;
     }
     atomic_fetch_add(&sp->stats.reads_emulated, 1);
+    bool nested = sp->in_rmw[v->index]; /* the read half of our own RMW's completion */
+    bool rmw = !nested && sp->vm->ncpus > 1 && locked_rmw(sp, v); /* one vCPU: no race */
+    bool locked = !nested && rmw_lock(sp);
     memcpy(data, vm_gpa_to_host(sp->vm, gpa, len), len); /* completed on the next KVM_RUN */
-    return 0;
+    int rc = 0;
+    if (rmw) { /* complete it now, its write half included, before another access */
+        sp->in_rmw[v->index] = true;
+        rc = vcpu_complete_pending_exit(v);
+        sp->in_rmw[v->index] = false;
+    }
+    if (locked)
+        rmw_unlock(sp);
+    return rc;
 }
 
 static int trap_write(struct vcpu *v, uint64_t gpa, const uint8_t *data, unsigned len,
                       void *opaque)
 {
     struct sym_pages *sp = opaque;
+    bool locked = !sp->in_rmw[v->index] && rmw_lock(sp); /* else our RMW holds it already */
     /* the instruction has retired; a native vCPU only ever writes concrete values */
     memory_write(&sp->vm->mem, gpa, data, len);
+    if (locked) /* before any sidecar call: its threads may be waiting for the lock */
+        rmw_unlock(sp);
     if (sym_pages_any(sp, gpa, len)) {
         atomic_fetch_add(&sp->stats.writes_concretised, 1);
         sym_pages_concretise(sp, v, gpa, len);

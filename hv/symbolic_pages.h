@@ -12,13 +12,24 @@
  *    they rejoin the memslots and the CPU runs it; code fetched from a symbolic page is
  *    interpreted first.
  * Which bytes are symbolic is the sidecar's shared bitmap (sidecar.h); after each reply
- * the pages it names are re-read and trapped or released, in one layout change. */
+ * the pages it names are re-read and trapped or released, in one layout change.
+ *
+ * Atomics: KVM emulates a locked read-modify-write on trapped RAM as a read exit and a
+ * write exit, so two vCPUs' `lock cmpxchg` on a mutex that shares a page with symbolic
+ * data would interleave, and so would one vCPU's emulated RMW and another's interpreted
+ * one (a real compare-exchange in the sidecar). Every emulated access takes the lock
+ * the sidecar's compare-exchanges take too (sidecar.h sc_shared.rmw_lock), and a locked
+ * RMW holds it from its read until the instruction has completed. Lock order: that
+ * lock, then the sidecar's slots (a concretising write calls the sidecar holding it: a
+ * slot's thread never waits for the lock while it serves a concretise). */
 #ifndef HV_SYMBOLIC_PAGES_H
 #define HV_SYMBOLIC_PAGES_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "symhv/abi.h"
 
 #include "handoff.h"
 
@@ -39,6 +50,7 @@ struct sym_pages {
     struct guest_clock *clock;
     struct sym_stats stats;
     struct handoff_stats handoff;
+    bool in_rmw[SYMHV_MAX_VCPUS];        /* vCPU i holds the RMW lock across its RMW */
 };
 
 void sym_pages_init(struct sym_pages *sp, struct vm *vm, struct sidecar *sc,

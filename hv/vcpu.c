@@ -152,10 +152,15 @@ int vcpu_complete_pending_exit(struct vcpu *v)
     for (int rounds = 0; rounds < COMPLETE_MAX_ROUNDS; rounds++) {
         if (run->exit_reason == KVM_EXIT_MMIO) {
             uint8_t *h = vm_gpa_to_host(v->vm, run->mmio.phys_addr, run->mmio.len);
-            if (!run->mmio.is_write)
+            if (!run->mmio.is_write) {
                 memcpy(run->mmio.data, h ? h : (uint8_t[8]){ 0 }, run->mmio.len);
-            else if (h) /* the next part of a split write: it must not be lost */
+            } else if (h && v->vm->ram_trap && memory_is_trapped(&v->vm->mem, run->mmio.phys_addr)) {
+                /* the write half of a read-modify-write on trapped RAM: its owner's */
+                v->vm->ram_trap->write(v, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+                                       v->vm->ram_trap_opaque);
+            } else if (h) { /* the next part of a split write: it must not be lost */
                 memory_write(&v->vm->mem, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
+            }
         }
         __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
         int rc = ioctl(v->fd, KVM_RUN, 0);

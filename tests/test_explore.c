@@ -126,6 +126,36 @@ START_TEST(blind_spots_are_found)
 }
 END_TEST
 
+/* The demo's threaded program (examples/records.c) on 2 vCPUs: the main thread parses,
+ * two workers compute; the division by zero in a worker is found. Seeded with an input
+ * whose concolic run once hung: the record queue (symbolic) shares its page with the
+ * mutex, and two vCPUs' lock cmpxchg on that trapped page interleaved (now each locked
+ * read-modify-write on trapped RAM completes under one lock). */
+START_TEST(threaded_program_on_two_vcpus)
+{
+    char target[512];
+    snprintf(target, sizeof target, "%s/records", getenv("EXAMPLES_DIR"));
+    const char *seeds = seed_dir("REC\001EFGHIJ"), *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "--smp", "2", "-i", seeds, "-o", out,
+                                         "--until-crash", "--max-time", "240",
+                                         "--concolic-timeout", "60", "--", target, "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_hangs") == 0, "a concolic run hung");
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
+    char crashes[300];
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    const char *crash = first_file(crashes);
+    ck_assert_msg(strstr(crash, "sig:08"), "crash %s is not the SIGFPE", crash);
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--smp", "2", "--timeout", "60", "--",
+                                         target, "@@", NULL });
+    ck_assert_msg(r.status == 126, "replay status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "(SIGFPE)");
+    run_result_free(&r);
+}
+END_TEST
+
 /* An input symhv fuzz cannot take, said once. */
 START_TEST(one_input_only)
 {
@@ -144,6 +174,7 @@ int main(void)
     tcase_add_loop_test(tc, explore_finds_the_crash_and_ends, 0, 2);
     tcase_add_test(tc, stdin_input_and_the_hybrid_campaign);
     tcase_add_test(tc, one_input_only);
+    tcase_add_test(tc, threaded_program_on_two_vcpus);
     tcase_add_loop_test(tc, blind_spots_are_found, 0, 12);
     suite_add_tcase(s, tc);
     return run_suite(s);

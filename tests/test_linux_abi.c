@@ -216,6 +216,28 @@ START_TEST(symbolic_stdin_and_argument)
 }
 END_TEST
 
+/* A mutex sharing its page with symbolic bytes, taken in turns by two threads on two
+ * vCPUs: its lock cmpxchg runs emulated by the VMM on one vCPU and interpreted by the
+ * sidecar on the other, and must stay atomic (before the shared RMW lock, 3 of 4 runs
+ * hung and one lost an update). */
+START_TEST(mutex_on_a_symbolic_page_stays_atomic)
+{
+    const char *tmp = test_temp_dir(), *out = test_temp_dir();
+    unsigned char data[64];
+    for (int i = 0; i < 64; i++)
+        data[i] = (unsigned char)(i * 37 + 11);
+    const char *seed = write_temp(tmp, "seed", data, sizeof data);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "run", "--smp", "2", "--sym-file", "/input", "--seed",
+                                         seed, "-o", out, "--timeout", "200", "--",
+                                         prog("lx_symlock", _i), "/input", NULL });
+    expect_status(&r, 0);
+    ck_assert_contains(r.out, "counter 800 of 800\n");
+    ck_assert_msg(summary_value(out, "handoffs") > 0, "the symbolic bytes were never read");
+    run_result_free(&r);
+}
+END_TEST
+
 /* A system call the kernel lacks returns ENOSYS and is named once on stderr. */
 START_TEST(missing_system_calls_are_named)
 {
@@ -289,6 +311,7 @@ int main(void)
     tcase_set_timeout(sym, 900);
     tcase_add_loop_test(sym, symbolic_file_finds_the_bug_and_replays, 0, 2);
     tcase_add_loop_test(sym, symbolic_stdin_and_argument, 0, 2);
+    tcase_add_loop_test(sym, mutex_on_a_symbolic_page_stays_atomic, 0, 2);
     suite_add_tcase(s, sym);
     return run_suite(s);
 }

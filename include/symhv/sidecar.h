@@ -29,6 +29,7 @@
 #ifndef SYMHV_SIDECAR_H
 #define SYMHV_SIDECAR_H
 
+#include <sched.h>
 #include <stdint.h>
 
 #include "symhv/abi.h"
@@ -176,12 +177,35 @@ struct sc_shared {
     uint32_t magic, version;
     uint32_t nslots;                    /* vCPUs + 1 (the last one is the control slot) */
     uint32_t ready;                     /* sidecar -> VMM: set once all threads serve */
+    /* Locked read-modify-writes of guest memory that can meet each other: the VMM's
+     * emulation of one on trapped RAM (a read exit, then the write) and the sidecar's
+     * compare-exchange for an interpreted one. Both hold it across the whole RMW, so a
+     * mutex word sharing a page with symbolic bytes still works (sc_rmw_lock). */
+    uint32_t rmw_lock;
+    uint32_t reserved;
     uint64_t mem_bytes;
     uint64_t bitmap_offset;             /* from the start of the mapping */
     uint64_t written_offset;            /* written-page bitmap */
     uint64_t data_offset;               /* the data area, SC_DATA_MAX bytes */
     struct sc_slot slots[];
 };
+
+/* Take rmw_lock (held for microseconds: spin, then yield). give_up, if given, is asked
+ * now and then (the other side may have died holding it): true ends the wait. */
+static inline void sc_rmw_lock(uint32_t *lock, int (*give_up)(void *), void *ctx)
+{
+    for (unsigned spins = 0; __atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE); spins++) {
+        __builtin_ia32_pause();
+        if (spins % 1024 == 1023) {
+            if (give_up && give_up(ctx)) {
+                __atomic_store_n(lock, 1, __ATOMIC_RELEASE);
+                return;
+            }
+            sched_yield();
+        }
+    }
+}
+static inline void sc_rmw_unlock(uint32_t *lock) { __atomic_store_n(lock, 0, __ATOMIC_RELEASE); }
 
 /* Layout of the shared memfd for `nslots` slots and `mem_bytes` of guest RAM. */
 static inline uint64_t sc_round_page(uint64_t n) { return (n + 4095) & ~4095ull; }

@@ -6,12 +6,13 @@
 #include "self_mem.h"
 
 void guest_view_init(struct guest_view *g, uint8_t *ram, uint64_t ram_bytes,
-                     uint64_t *written, const struct sc_cpu *cpu)
+                     uint64_t *written, uint32_t *rmw_lock, const struct sc_cpu *cpu)
 {
     memset(g, 0, sizeof *g);
     g->ram = ram;
     g->ram_bytes = ram_bytes;
     g->written = written;
+    g->rmw_lock = rmw_lock;
     g->paging = (struct x86_paging){ cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer };
     g->user = cpu->cpl == 3;
 }
@@ -101,18 +102,21 @@ static int gm_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uin
 {
     struct guest_view *g = o;
     uint64_t pa;
+    int rc = 0;
+    if (g->rmw_lock) /* against the VMM emulating one on trapped RAM (sidecar.h) */
+        sc_rmw_lock(g->rmw_lock, NULL, NULL);
     if ((addr & 4095) + len > 4096 || (addr & (len - 1))) {
-        /* split or unaligned locked access: not atomic from here (see interp.h) */
+        /* split or unaligned locked access: atomic only against the VMM (see interp.h) */
         *old = 0;
-        if (gm_read(o, addr, old, len) < 0)
-            return -1;
-        return *old == expected ? gm_write(o, addr, &desired, len) : 0;
-    }
-    if (guest_translate(g, addr, true, &pa) < 0)
-        return -1;
-    if (sx_host_cmpxchg(g->ram + pa, len, expected, desired, old))
+        rc = gm_read(o, addr, old, len) < 0 ? -1 : *old == expected ? gm_write(o, addr, &desired, len) : 0;
+    } else if (guest_translate(g, addr, true, &pa) < 0) {
+        rc = -1;
+    } else if (sx_host_cmpxchg(g->ram + pa, len, expected, desired, old)) {
         guest_view_touch(g, pa & ~4095ull);
-    return 0;
+    }
+    if (g->rmw_lock)
+        sc_rmw_unlock(g->rmw_lock);
+    return rc;
 }
 
 static int gm_translate(void *o, uint64_t vpage, uint64_t *ppage)

@@ -24,6 +24,7 @@ struct guest_view {
     struct x86_paging paging;
     bool user;               /* CPL 3: supervisor-only pages fault */
     uint64_t *written;       /* shared written-page bitmap (sidecar.h), or NULL */
+    uint32_t *rmw_lock;      /* sc_shared.rmw_lock, or NULL (no VMM: tests) */
     /* small direct-mapped TLBs for reads and writes (code, stack and data pages
      * alternate; a walk per access would also bounce the page-table lines between the
      * interpreter threads) */
@@ -38,7 +39,7 @@ struct guest_view {
 };
 
 void guest_view_init(struct guest_view *g, uint8_t *ram, uint64_t ram_bytes,
-                     uint64_t *written, const struct sc_cpu *cpu);
+                     uint64_t *written, uint32_t *rmw_lock, const struct sc_cpu *cpu);
 void guest_view_release(struct guest_view *g);
 /* Virtual -> physical for an access; -1 if not mapped (or not writable for a write, or
  * not canonical). */

@@ -132,7 +132,7 @@ static void reply_pages(struct sc_slot *slot, const struct guest_view *g)
 
 static void view_init(struct session *s, struct guest_view *g, const struct sc_cpu *cpu)
 {
-    guest_view_init(g, s->cfg.ram, s->cfg.ram_bytes, s->written, cpu);
+    guest_view_init(g, s->cfg.ram, s->cfg.ram_bytes, s->written, &s->cfg.shared->rmw_lock, cpu);
 }
 
 /* ---- limits --------------------------------------------------------------------------- */
