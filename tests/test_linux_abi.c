@@ -48,6 +48,18 @@ START_TEST(arguments_environment_and_exit_status)
 }
 END_TEST
 
+/* A static PIE (gcc -static-pie) goes where position-independent programs go and
+ * relocates itself. */
+START_TEST(static_pie_runs)
+{
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "run", "--", "%lx_hello_pie", "pie", "9", NULL });
+    expect_status(&r, 9);
+    ck_assert_contains(r.out, "argv[1] pie\n");
+    run_result_free(&r);
+}
+END_TEST
+
 /* Four threads on two vCPUs: the locked counter is exact, the joins return each
  * thread's value, and the threads ran on both vCPUs (sched_getcpu). (A contended lock
  * is a futex call, a trip through ring 0: a few hundred us where ring 0 is emulated.) */
@@ -301,6 +313,7 @@ int main(void)
     TCase *run = tcase_create("run");
     tcase_set_timeout(run, 600);
     tcase_add_loop_test(run, arguments_environment_and_exit_status, 0, 2);
+    tcase_add_test(run, static_pie_runs);
     tcase_add_loop_test(run, pthreads_run_on_every_vcpu, 0, 2);
     tcase_add_loop_test(run, memory_files_signals_and_time, 0, 2);
     tcase_add_loop_test(run, crashes_are_the_signals_linux_sends, 0, 2);
