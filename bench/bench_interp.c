@@ -50,8 +50,8 @@ static double now(void)
 static uint8_t stack_area[1 << 16] __attribute__((aligned(64)));
 
 /* Interpret interp_workload(buf, n); returns instructions executed, adds the time. */
-static uint64_t interpret(uint8_t *buf, size_t n, int symbolic, double *seconds, uint32_t *result,
-                          size_t *branches)
+static uint64_t interpret(uint8_t *buf, size_t n, int symbolic, struct sx_decode_cache *dcache,
+                          double *seconds, uint32_t *result, size_t *branches)
 {
     struct sx_ctx *ctx = sx_ctx_new();
     struct sx_shadow *sh = sx_shadow_new();
@@ -59,6 +59,7 @@ static uint64_t interpret(uint8_t *buf, size_t n, int symbolic, double *seconds,
     sx_path_init(&path);
     struct sx_state st;
     sx_state_init(&st, ctx, &direct_mem, NULL, sh, &path);
+    st.dcache = dcache;
     if (symbolic)
         sx_make_symbolic(&st, (uint64_t)buf, (uint32_t)n, sx_input_declare(ctx, "buf", (uint32_t)n));
     uint64_t sp = (uint64_t)(stack_area + sizeof stack_area - 64) - 8;
@@ -110,33 +111,51 @@ int main(int argc, char **argv)
         sink += interp_workload(buf, n);
     double native_s = (now() - t0) / native_calls;
 
-    double conc_s = 0, sym_s = 0;
+    /* Each configuration with and without the decode cache (kept across calls, as the
+     * sidecar keeps one per thread across handoffs), side by side. */
+    struct sx_decode_cache *dc = sx_decode_cache_new();
+    double conc_s = 0, sym_s = 0, conc_c = 0, sym_c = 0;
     uint64_t insns = 0;
-    uint32_t r_conc = 0, r_sym = 0;
-    size_t branches_conc = 0, branches_sym = 0;
-    for (int i = 0; i < reps; i++)
-        insns = interpret(buf, n, 0, &conc_s, &r_conc, &branches_conc);
+    uint32_t r_conc = 0, r_sym = 0, r_cc = 0, r_sc = 0;
+    size_t branches = 0, branches_sym = 0;
+    for (int i = 0; i < reps; i++) {
+        insns = interpret(buf, n, 0, NULL, &conc_s, &r_conc, &branches);
+        interpret(buf, n, 0, dc, &conc_c, &r_cc, &branches);
+    }
     int sym_reps = reps / 4 ? reps / 4 : 1;
-    for (int i = 0; i < sym_reps; i++)
-        interpret(buf, n, 1, &sym_s, &r_sym, &branches_sym);
+    for (int i = 0; i < sym_reps; i++) {
+        interpret(buf, n, 1, NULL, &sym_s, &r_sym, &branches_sym);
+        interpret(buf, n, 1, dc, &sym_c, &r_sc, &branches_sym);
+    }
     conc_s /= reps;
+    conc_c /= reps;
     sym_s /= sym_reps;
-    if (r_conc != interp_workload(buf, n) || r_sym != r_conc) {
+    sym_c /= sym_reps;
+    if (r_conc != interp_workload(buf, n) || r_sym != r_conc || r_cc != r_conc || r_sc != r_conc) {
         fprintf(stderr, "bench-interp: interpreter result differs from native\n");
         return 1;
     }
-    double native_ips = (double)insns / native_s, conc_ips = (double)insns / conc_s,
-           sym_ips = (double)insns / sym_s;
+    uint64_t hits, misses;
+    sx_decode_cache_stats(dc, &hits, &misses);
+    double native_ips = (double)insns / native_s;
     printf("workload: %zu-byte hash loop, %llu instructions per call, %zu symbolic branches\n",
            n, (unsigned long long)insns, branches_sym);
     printf("native                  : %10.1f M instructions/s\n", native_ips / 1e6);
     printf("interpreted, concrete   : %10.2f M instructions/s   native/interp = %6.0fx\n",
-           conc_ips / 1e6, native_ips / conc_ips);
+           insns / conc_s / 1e6, native_s > 0 ? conc_s / native_s : 0);
+    printf("  with the decode cache : %10.2f M instructions/s   native/interp = %6.0fx  (%.2fx)\n",
+           insns / conc_c / 1e6, conc_c / native_s, conc_s / conc_c);
     printf("interpreted, symbolic   : %10.2f M instructions/s   native/interp = %6.0fx\n",
-           sym_ips / 1e6, native_ips / sym_ips);
-    printf("symbolic / concrete interpretation time : %.2fx\n", sym_s / conc_s);
+           insns / sym_s / 1e6, sym_s / native_s);
+    printf("  with the decode cache : %10.2f M instructions/s   native/interp = %6.0fx  (%.2fx)\n",
+           insns / sym_c / 1e6, sym_c / native_s, sym_s / sym_c);
+    printf("symbolic / concrete interpretation time : %.2fx (with the cache %.2fx)\n",
+           sym_s / conc_s, sym_c / conc_c);
+    printf("decode cache: %llu hits, %llu misses\n", (unsigned long long)hits,
+           (unsigned long long)misses);
+    sx_decode_cache_free(dc);
     (void)sink;
-    (void)branches_conc;
+    (void)branches;
     free(buf);
     return 0;
 }

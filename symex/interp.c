@@ -2,16 +2,18 @@
 
 #include <Zydis/Zydis.h>
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Internal result of one instruction's semantics. */
 enum exec_status { EX_OK, EX_FAULT, EX_UNSUPPORTED, EX_RETRY };
 
-/* What one instruction needs while it executes. */
+/* What one instruction needs while it executes (its decoding lives in the cache). */
 struct insn {
-    ZydisDecodedInstruction d;
-    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    const ZydisDecodedInstruction *d;
+    const ZydisDecodedOperand *ops;
     uint64_t pc, next;
     bool locked;          /* lock prefix, or xchg with memory: memory RMW is atomic */
     bool have_old;        /* locked: concrete value read from the destination */
@@ -232,7 +234,7 @@ struct reg_ref {
     unsigned width, lo;
 };
 
-static struct reg_ref reg_ref(ZydisRegister r)
+static struct reg_ref reg_ref_of(ZydisRegister r)
 {
     struct reg_ref ref = { R_NONE, 0, 0, 0 };
     switch (ZydisRegisterGetClass(r)) {
@@ -256,6 +258,20 @@ static struct reg_ref reg_ref(ZydisRegister r)
         break;
     }
     return ref;
+}
+
+/* reg_ref_of for every register, looked up once (the interpreter asks per operand). */
+static struct reg_ref reg_table[ZYDIS_REGISTER_MAX_VALUE + 1];
+
+static void init_reg_table(void)
+{
+    for (int r = 0; r <= ZYDIS_REGISTER_MAX_VALUE; r++)
+        reg_table[r] = reg_ref_of((ZydisRegister)r);
+}
+
+static struct reg_ref reg_ref(ZydisRegister r)
+{
+    return (unsigned)r <= ZYDIS_REGISTER_MAX_VALUE ? reg_table[r] : reg_table[0];
 }
 
 static bool reg_read(struct sx_state *s, ZydisRegister r, struct sx_val *out)
@@ -398,6 +414,7 @@ static enum exec_status mem_write(struct sx_state *s, uint64_t addr, struct sx_v
         buf[i] = (uint8_t)(v.c >> (8 * i));
     if (s->mem->write(s->mem_opaque, addr, buf, bytes) < 0)
         return fault(s, 14, addr);
+    s->side_effects++;
     shadow_store(s, addr, v);
     return EX_OK;
 }
@@ -418,7 +435,7 @@ static struct sx_val op_address(struct sx_state *s, const struct insn *in,
         a = BIN(SX_ADD, a, sx_v(64, s->fs_base));
     else if (op->mem.segment == ZYDIS_REGISTER_GS)
         a = BIN(SX_ADD, a, sx_v(64, s->gs_base));
-    if (in->d.address_width == 32)
+    if (in->d->address_width == 32)
         a = sx_v_zext(CTX, sx_v_extract(CTX, a, 0, 32), 64);
     return a;
 }
@@ -616,6 +633,7 @@ static enum exec_status op_write(struct sx_state *s, struct insn *in,
         uint64_t found;
         if (s->mem->cmpxchg(s->mem_opaque, addr, v.w / 8, in->old, (uint64_t)v.c, &found) < 0)
             return fault(s, 14, addr);
+        s->side_effects++;
         if (found != in->old)
             return EX_RETRY; /* another CPU changed it since we read it */
         shadow_store(s, addr, v);
@@ -636,7 +654,7 @@ static enum exec_status exec_alu(struct sx_state *s, struct insn *in)
     TRY(op_read(s, in, dst, w, &a));
     TRY(op_read(s, in, src, w, &b));
     enum sx_flags_op fop;
-    switch (in->d.mnemonic) {
+    switch (in->d->mnemonic) {
     case ZYDIS_MNEMONIC_ADD: res = BIN(SX_ADD, a, b); fop = SX_FL_ADD; break;
     case ZYDIS_MNEMONIC_ADC:
         cin = flag_get(s, F_CF);
@@ -653,7 +671,7 @@ static enum exec_status exec_alu(struct sx_state *s, struct insn *in)
     case ZYDIS_MNEMONIC_OR: res = BIN(SX_OR, a, b); fop = SX_FL_LOGIC; break;
     default: res = BIN(SX_XOR, a, b); fop = SX_FL_LOGIC; break;
     }
-    if (in->d.mnemonic != ZYDIS_MNEMONIC_CMP && in->d.mnemonic != ZYDIS_MNEMONIC_TEST)
+    if (in->d->mnemonic != ZYDIS_MNEMONIC_CMP && in->d->mnemonic != ZYDIS_MNEMONIC_TEST)
         TRY(op_write(s, in, dst, res));
     set_flags(s, fop, a, b, res, cin);
     return EX_OK;
@@ -665,7 +683,7 @@ static enum exec_status exec_unary(struct sx_state *s, struct insn *in)
     unsigned w = dst->size;
     struct sx_val a, res;
     TRY(op_read(s, in, dst, w, &a));
-    switch (in->d.mnemonic) {
+    switch (in->d->mnemonic) {
     case ZYDIS_MNEMONIC_NOT:
         return op_write(s, in, dst, sx_v_un(CTX, SX_NOT, a));
     case ZYDIS_MNEMONIC_NEG:
@@ -675,7 +693,7 @@ static enum exec_status exec_unary(struct sx_state *s, struct insn *in)
         return EX_OK;
     default: { /* INC, DEC: CF is preserved */
         struct sx_val cin = flag_get(s, F_CF);
-        bool inc = in->d.mnemonic == ZYDIS_MNEMONIC_INC;
+        bool inc = in->d->mnemonic == ZYDIS_MNEMONIC_INC;
         res = BIN(inc ? SX_ADD : SX_SUB, a, sx_v(w, 1));
         TRY(op_write(s, in, dst, res));
         set_flags(s, inc ? SX_FL_INC : SX_FL_DEC, a, sx_v(w, 1), res, cin);
@@ -690,14 +708,14 @@ static enum exec_status exec_shift(struct sx_state *s, struct insn *in)
     unsigned w = dst->size;
     struct sx_val a, count = sx_v(8, 1);
     TRY(op_read(s, in, dst, w, &a));
-    if (in->d.operand_count_visible > 1)
+    if (in->d->operand_count_visible > 1)
         TRY(op_read(s, in, &in->ops[1], 8, &count));
     count = concretise(s, sx_v_extract(CTX, count, 0, 8));
     unsigned n = (unsigned)count.c & (w == 64 ? 63 : 31);
     if (n == 0) /* flags untouched, but a 32-bit destination is still zero-extended */
         return op_write(s, in, dst, a);
     struct sx_val res, nv = sx_v(w, n);
-    switch (in->d.mnemonic) {
+    switch (in->d->mnemonic) {
     case ZYDIS_MNEMONIC_SHL:
         res = BIN(SX_SHL, a, nv);
         TRY(op_write(s, in, dst, res));
@@ -715,7 +733,7 @@ static enum exec_status exec_shift(struct sx_state *s, struct insn *in)
         return EX_OK;
     default: { /* ROL, ROR: only CF and OF change */
         unsigned r = n % w;
-        bool left = in->d.mnemonic == ZYDIS_MNEMONIC_ROL;
+        bool left = in->d->mnemonic == ZYDIS_MNEMONIC_ROL;
         res = a;
         if (r)
             res = BIN(SX_OR, BIN(left ? SX_SHL : SX_LSHR, a, sx_v(w, r)),
@@ -748,8 +766,8 @@ static struct sx_val wide_mul(struct sx_state *s, struct sx_val a, struct sx_val
 
 static enum exec_status exec_mul(struct sx_state *s, struct insn *in)
 {
-    bool sign = in->d.mnemonic == ZYDIS_MNEMONIC_IMUL;
-    unsigned nvis = in->d.operand_count_visible;
+    bool sign = in->d->mnemonic == ZYDIS_MNEMONIC_IMUL;
+    unsigned nvis = in->d->operand_count_visible;
     struct sx_val a, b, of, full;
     if (nvis == 1) { /* rdx:rax = rax * src */
         unsigned w = in->ops[0].size;
@@ -783,7 +801,7 @@ static enum exec_status exec_mul(struct sx_state *s, struct insn *in)
 
 static enum exec_status exec_div(struct sx_state *s, struct insn *in)
 {
-    bool sign = in->d.mnemonic == ZYDIS_MNEMONIC_IDIV;
+    bool sign = in->d->mnemonic == ZYDIS_MNEMONIC_IDIV;
     unsigned w = in->ops[0].size;
     struct sx_val d;
     TRY(op_read(s, in, &in->ops[0], w, &d));
@@ -838,13 +856,13 @@ static enum exec_status exec_bt(struct sx_state *s, struct insn *in)
     }
     TRY(op_read(s, in, &adj, w, &a));
     struct sx_val mask = sx_v(w, (sx_u128)1 << bit), res = a;
-    switch (in->d.mnemonic) {
+    switch (in->d->mnemonic) {
     case ZYDIS_MNEMONIC_BTS: res = BIN(SX_OR, a, mask); break;
     case ZYDIS_MNEMONIC_BTR: res = BIN(SX_AND, a, sx_v_un(CTX, SX_NOT, mask)); break;
     case ZYDIS_MNEMONIC_BTC: res = BIN(SX_XOR, a, mask); break;
     default: break;
     }
-    if (in->d.mnemonic != ZYDIS_MNEMONIC_BT)
+    if (in->d->mnemonic != ZYDIS_MNEMONIC_BT)
         TRY(op_write(s, in, &adj, res));
     flags_materialize(s);
     s->flags.bits[F_CF] = sx_v_bit(CTX, a, (unsigned)bit);
@@ -859,7 +877,7 @@ static enum exec_status exec_bitscan(struct sx_state *s, struct insn *in)
 {
     const ZydisDecodedOperand *dst = &in->ops[0], *src = &in->ops[1];
     unsigned w = dst->size;
-    ZydisMnemonic m = in->d.mnemonic;
+    ZydisMnemonic m = in->d->mnemonic;
     struct sx_val x, old, r;
     TRY(op_read(s, in, src, w, &x));
     struct sx_val zero = BIN(SX_EQ, x, sx_v(w, 0));
@@ -928,7 +946,7 @@ static enum exec_status branch_target(struct sx_state *s, struct insn *in, uint6
     const ZydisDecodedOperand *op = &in->ops[0];
     if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         ZyanU64 t;
-        if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in->d, op, in->pc, &t)))
+        if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(in->d, op, in->pc, &t)))
             return EX_UNSUPPORTED;
         *target = t;
         return EX_OK;
@@ -972,12 +990,12 @@ static bool decide(struct sx_state *s, struct insn *in, struct sx_val cond)
 
 static enum exec_status exec_string(struct sx_state *s, struct insn *in)
 {
-    unsigned w = in->d.operand_width, n = w / 8;
-    ZydisMnemonic m = in->d.mnemonic;
-    bool rep = in->d.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+    unsigned w = in->d->operand_width, n = w / 8;
+    ZydisMnemonic m = in->d->mnemonic;
+    bool rep = in->d->attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
                                    ZYDIS_ATTRIB_HAS_REPNE);
-    bool repe = in->d.attributes & ZYDIS_ATTRIB_HAS_REPE;
-    bool repne = in->d.attributes & ZYDIS_ATTRIB_HAS_REPNE;
+    bool repe = in->d->attributes & ZYDIS_ATTRIB_HAS_REPE;
+    bool repne = in->d->attributes & ZYDIS_ATTRIB_HAS_REPNE;
     bool cmp = m == ZYDIS_MNEMONIC_CMPSB || m == ZYDIS_MNEMONIC_CMPSW ||
                m == ZYDIS_MNEMONIC_CMPSD || m == ZYDIS_MNEMONIC_CMPSQ ||
                m == ZYDIS_MNEMONIC_SCASB || m == ZYDIS_MNEMONIC_SCASW ||
@@ -1126,7 +1144,7 @@ static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
     struct sx_val a, b;
     enum lane_op lop;
     unsigned lw;
-    switch (in->d.mnemonic) {
+    switch (in->d->mnemonic) {
     case ZYDIS_MNEMONIC_MOVAPD:
         for (int i = 0; i < 2; i++)
             if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
@@ -1140,7 +1158,7 @@ static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
     case ZYDIS_MNEMONIC_PAND: case ZYDIS_MNEMONIC_ANDPS: case ZYDIS_MNEMONIC_ANDPD:
     case ZYDIS_MNEMONIC_XORPS: case ZYDIS_MNEMONIC_XORPD:
     case ZYDIS_MNEMONIC_PANDN: case ZYDIS_MNEMONIC_ANDNPS: case ZYDIS_MNEMONIC_ANDNPD: {
-        ZydisMnemonic m = in->d.mnemonic;
+        ZydisMnemonic m = in->d->mnemonic;
         TRY(op_read(s, in, dst, 128, &a));
         TRY(op_read(s, in, src, 128, &b));
         if (m == ZYDIS_MNEMONIC_PANDN || m == ZYDIS_MNEMONIC_ANDNPS || m == ZYDIS_MNEMONIC_ANDNPD)
@@ -1196,7 +1214,7 @@ static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
         if (n == 0)
             return op_write(s, in, dst, a);
         struct sx_val r =
-            in->d.mnemonic == ZYDIS_MNEMONIC_PSRLDQ
+            in->d->mnemonic == ZYDIS_MNEMONIC_PSRLDQ
                 ? sx_v_zext(CTX, sx_v_extract(CTX, a, 8 * n, 128 - 8 * n), 128)
                 : sx_v_concat(CTX, sx_v_extract(CTX, a, 0, 128 - 8 * n), sx_v(8 * n, 0));
         return op_write(s, in, dst, r);
@@ -1206,10 +1224,10 @@ static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
     case ZYDIS_MNEMONIC_PUNPCKLDQ: case ZYDIS_MNEMONIC_PUNPCKHDQ: lw = 32; goto unpacks;
     case ZYDIS_MNEMONIC_PUNPCKLQDQ: case ZYDIS_MNEMONIC_PUNPCKHQDQ: lw = 64; goto unpacks;
     unpacks: {
-        bool high = in->d.mnemonic == ZYDIS_MNEMONIC_PUNPCKHBW ||
-                    in->d.mnemonic == ZYDIS_MNEMONIC_PUNPCKHWD ||
-                    in->d.mnemonic == ZYDIS_MNEMONIC_PUNPCKHDQ ||
-                    in->d.mnemonic == ZYDIS_MNEMONIC_PUNPCKHQDQ;
+        bool high = in->d->mnemonic == ZYDIS_MNEMONIC_PUNPCKHBW ||
+                    in->d->mnemonic == ZYDIS_MNEMONIC_PUNPCKHWD ||
+                    in->d->mnemonic == ZYDIS_MNEMONIC_PUNPCKHDQ ||
+                    in->d->mnemonic == ZYDIS_MNEMONIC_PUNPCKHQDQ;
         TRY(op_read(s, in, dst, 128, &a));
         TRY(op_read(s, in, src, 128, &b));
         return op_write(s, in, dst, unpack(s, a, b, lw, high));
@@ -1217,14 +1235,14 @@ static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
     case ZYDIS_MNEMONIC_PSHUFD: case ZYDIS_MNEMONIC_PSHUFLW: case ZYDIS_MNEMONIC_PSHUFHW: {
         TRY(op_read(s, in, src, 128, &b));
         uint8_t imm = (uint8_t)in->ops[2].imm.value.u;
-        struct sx_val r = in->d.mnemonic == ZYDIS_MNEMONIC_PSHUFD ? shuffle(s, b, 32, 0, imm)
-                          : in->d.mnemonic == ZYDIS_MNEMONIC_PSHUFLW ? shuffle(s, b, 16, 0, imm)
+        struct sx_val r = in->d->mnemonic == ZYDIS_MNEMONIC_PSHUFD ? shuffle(s, b, 32, 0, imm)
+                          : in->d->mnemonic == ZYDIS_MNEMONIC_PSHUFLW ? shuffle(s, b, 16, 0, imm)
                                                                      : shuffle(s, b, 16, 4, imm);
         return op_write(s, in, dst, r);
     }
     case ZYDIS_MNEMONIC_MOVLPD: case ZYDIS_MNEMONIC_MOVLPS:
     case ZYDIS_MNEMONIC_MOVHPD: case ZYDIS_MNEMONIC_MOVHPS: {
-        bool high = in->d.mnemonic == ZYDIS_MNEMONIC_MOVHPD || in->d.mnemonic == ZYDIS_MNEMONIC_MOVHPS;
+        bool high = in->d->mnemonic == ZYDIS_MNEMONIC_MOVHPD || in->d->mnemonic == ZYDIS_MNEMONIC_MOVHPS;
         if (dst->type == ZYDIS_OPERAND_TYPE_MEMORY) { /* store one half */
             TRY(op_read(s, in, src, 128, &b));
             return op_write(s, in, dst, sx_v_extract(CTX, b, high ? 64 : 0, 64));
@@ -1243,7 +1261,7 @@ static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
         TRY(op_read(s, in, src, 128, &b));
         return op_write(s, in, dst, b);
     case ZYDIS_MNEMONIC_MOVQ: case ZYDIS_MNEMONIC_MOVD: {
-        unsigned w = in->d.mnemonic == ZYDIS_MNEMONIC_MOVQ ? 64 : 32;
+        unsigned w = in->d->mnemonic == ZYDIS_MNEMONIC_MOVQ ? 64 : 32;
         TRY(op_read(s, in, src, src->size, &b));
         b = sx_v_extract(CTX, b, 0, w);
         if (dst->type == ZYDIS_OPERAND_TYPE_REGISTER && reg_ref(dst->reg.value).kind == R_XMM)
@@ -1268,13 +1286,13 @@ static enum exec_status exec_sse(struct sx_state *s, struct insn *in)
 
 static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
 {
-    ZydisMnemonic m = in->d.mnemonic;
+    ZydisMnemonic m = in->d->mnemonic;
     const ZydisDecodedOperand *o0 = &in->ops[0], *o1 = &in->ops[1];
     struct sx_val a, b;
     unsigned cc = cc_of(m);
     if (cc < 16) {
         struct sx_val cond = cond_get(s, cc);
-        if (in->d.meta.category == ZYDIS_CATEGORY_COND_BR) {
+        if (in->d->meta.category == ZYDIS_CATEGORY_COND_BR) {
             uint64_t target;
             TRY(branch_target(s, in, &target));
             if (decide(s, in, cond))
@@ -1286,22 +1304,24 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
         if (cond.e)
             sx_path_candidate(s->path, in->pc, cond.c ? cond.e : sx_lnot(CTX, cond.e),
                               SX_FLIP_SELECT, false, 0);
-        if (in->d.meta.category == ZYDIS_CATEGORY_SETCC)
+        if (in->d->meta.category == ZYDIS_CATEGORY_SETCC)
             return op_write(s, in, o0, sx_v_zext(CTX, cond, 8));
         /* cmovcc: a select, not a fork: dst = cond ? src : dst (32-bit still zero-extends) */
         TRY(op_read(s, in, o0, o0->size, &a));
         TRY(op_read(s, in, o1, o0->size, &b));
         return op_write(s, in, o0, sx_v_ite(CTX, cond, b, a));
     }
-    if (in->d.meta.category == ZYDIS_CATEGORY_STRINGOP)
+    if (in->d->meta.category == ZYDIS_CATEGORY_STRINGOP)
         return exec_string(s, in);
 
     switch (m) {
     case ZYDIS_MNEMONIC_IN:
         /* the agent instruction (`in eax, dx`): the owner of the state may serve it */
         if (s->port_in && o1->type == ZYDIS_OPERAND_TYPE_REGISTER && !s->gpr[SX_RDX].e &&
-            s->port_in(s->port_opaque, s, (uint16_t)s->gpr[SX_RDX].c, o0->size / 8))
+            s->port_in(s->port_opaque, s, (uint16_t)s->gpr[SX_RDX].c, o0->size / 8)) {
+            s->side_effects++;
             return EX_OK;
+        }
         return EX_UNSUPPORTED;
 
     case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_ENDBR64: case ZYDIS_MNEMONIC_PAUSE:
@@ -1313,8 +1333,10 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
         if (s->agent_mmio_addr && s->port_in && o1->type == ZYDIS_OPERAND_TYPE_MEMORY &&
             o0->type == ZYDIS_OPERAND_TYPE_REGISTER && o0->reg.value == ZYDIS_REGISTER_EAX &&
             access_address(s, in, o1) == s->agent_mmio_addr &&
-            s->port_in(s->port_opaque, s, SX_PORT_MMIO, 4))
+            s->port_in(s->port_opaque, s, SX_PORT_MMIO, 4)) {
+            s->side_effects++;
             return EX_OK; /* the agent's call through the hypercall page */
+        }
         TRY(op_read(s, in, o1, o0->size, &b));
         return op_write(s, in, o0, b);
     case ZYDIS_MNEMONIC_MOVZX:
@@ -1343,12 +1365,12 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
     case ZYDIS_MNEMONIC_BTC:
         return exec_bt(s, in);
     case ZYDIS_MNEMONIC_CBW: case ZYDIS_MNEMONIC_CWDE: case ZYDIS_MNEMONIC_CDQE: {
-        unsigned w = in->d.operand_width;
+        unsigned w = in->d->operand_width;
         gpr_set_sized(s, SX_RAX, sx_v_sext(CTX, gpr_sized(s, SX_RAX, w / 2), w));
         return EX_OK;
     }
     case ZYDIS_MNEMONIC_CWD: case ZYDIS_MNEMONIC_CDQ: case ZYDIS_MNEMONIC_CQO: {
-        unsigned w = in->d.operand_width;
+        unsigned w = in->d->operand_width;
         struct sx_val x = gpr_sized(s, SX_RAX, w);
         gpr_set_sized(s, SX_RDX, BIN(SX_ASHR, x, sx_v(w, w - 1)));
         return EX_OK;
@@ -1392,10 +1414,10 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
         return op_write(s, in, o0, r);
     }
     case ZYDIS_MNEMONIC_PUSH:
-        TRY(op_read(s, in, o0, in->d.operand_width, &a));
+        TRY(op_read(s, in, o0, in->d->operand_width, &a));
         return push(s, a);
     case ZYDIS_MNEMONIC_POP:
-        TRY(pop(s, in->d.operand_width, &a));
+        TRY(pop(s, in->d->operand_width, &a));
         return op_write(s, in, o0, a);
     case ZYDIS_MNEMONIC_LEAVE:
         s->gpr[SX_RSP] = s->gpr[SX_RBP];
@@ -1418,7 +1440,7 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
     case ZYDIS_MNEMONIC_RET:
         TRY(pop(s, 64, &a));
         s->rip = (uint64_t)pin_choice(s, a, in->pc, SX_FLIP_TARGET).c;
-        if (in->d.operand_count_visible > 0)
+        if (in->d->operand_count_visible > 0)
             s->gpr[SX_RSP] = BIN(SX_ADD, s->gpr[SX_RSP], sx_v(64, o0->imm.value.u & 0xffff));
         return EX_OK;
     case ZYDIS_MNEMONIC_CLD: s->rflags_other &= ~SX_FLAG_DF; return EX_OK;
@@ -1442,7 +1464,7 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
  * recorded constraint each, so running it natively is exact for this path. */
 static void concretise_inputs(struct sx_state *s, struct insn *in)
 {
-    for (unsigned i = 0; i < in->d.operand_count; i++) {
+    for (unsigned i = 0; i < in->d->operand_count; i++) {
         const ZydisDecodedOperand *op = &in->ops[i];
         if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
             struct reg_ref r = reg_ref(op->reg.value);
@@ -1470,7 +1492,7 @@ static void concretise_inputs(struct sx_state *s, struct insn *in)
             }
         }
     }
-    if (in->d.cpu_flags && in->d.cpu_flags->tested) {
+    if (in->d->cpu_flags && in->d->cpu_flags->tested) {
         flags_materialize(s);
         for (int f = 0; f < F_COUNT; f++)
             s->flags.bits[f] = concretise(s, s->flags.bits[f]);
@@ -1544,8 +1566,41 @@ void sx_make_symbolic(struct sx_state *s, uint64_t addr, uint32_t len, uint32_t 
         shadow_set(s, addr + i, sx_input_byte(CTX, input, i));
 }
 
+static ZydisDecoder decoder;
+static void init_decoder(void)
+{
+    ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    init_reg_table();
+}
+
+/* Decoded instructions by address. An entry counts only if the bytes fetched now are
+ * the ones it was decoded from, so code that changes (or another address space with
+ * other code at the same address) is decoded again. */
+#define DCACHE_ENTRIES 1024
+struct dcache_entry {
+    uint64_t rip;
+    uint8_t len; /* 0: empty */
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+};
+struct sx_decode_cache {
+    struct dcache_entry e[DCACHE_ENTRIES];
+    uint64_t hits, misses;
+};
+
+struct sx_decode_cache *sx_decode_cache_new(void) { return calloc(1, sizeof(struct sx_decode_cache)); }
+void sx_decode_cache_free(struct sx_decode_cache *c) { free(c); }
+void sx_decode_cache_stats(const struct sx_decode_cache *c, uint64_t *hits, uint64_t *misses)
+{
+    *hits = c ? c->hits : 0;
+    *misses = c ? c->misses : 0;
+}
+
 enum sx_status sx_step(struct sx_state *s)
 {
+    static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+    pthread_once(&tables_once, init_decoder); /* then only read, by every thread */
     uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
     size_t n = sizeof bytes;
     /* Fetch 15 bytes in one go; byte by byte only if that crosses into unmapped memory. */
@@ -1554,21 +1609,32 @@ enum sx_status sx_step(struct sx_state *s)
         while (n < sizeof bytes && s->mem->read(s->mem_opaque, s->rip + n, &bytes[n], 1) == 0)
             n++;
     }
-    ZydisDecoder dec;
-    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-    struct insn in;
-    memset(&in, 0, sizeof in);
-    if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &in.d, in.ops))) {
+    struct dcache_entry local, *e = &local;
+    if (s->dcache) {
+        e = &s->dcache->e[(s->rip ^ (s->rip >> 10)) & (DCACHE_ENTRIES - 1)];
+        if (e->len && e->rip == s->rip && e->len <= n && memcmp(e->bytes, bytes, e->len) == 0) {
+            s->dcache->hits++;
+            goto decoded;
+        }
+        s->dcache->misses++;
+    }
+    e->len = 0;
+    if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes, n, &e->d, e->ops))) {
         s->fault_addr = s->rip;
         snprintf(s->last_mnemonic, sizeof s->last_mnemonic, "(undecodable)");
         return SX_BAD_FETCH;
     }
+    e->rip = s->rip;
+    e->len = e->d.length;
+    memcpy(e->bytes, bytes, e->len);
+decoded:;
+    struct insn in = { .d = &e->d, .ops = e->ops };
     in.pc = s->rip;
-    in.next = s->rip + in.d.length;
+    in.next = s->rip + in.d->length;
     s->insn_pc = in.pc;
 
-    in.locked = (in.d.attributes & ZYDIS_ATTRIB_HAS_LOCK) ||
-                (in.d.mnemonic == ZYDIS_MNEMONIC_XCHG &&
+    in.locked = (in.d->attributes & ZYDIS_ATTRIB_HAS_LOCK) ||
+                (in.d->mnemonic == ZYDIS_MNEMONIC_XCHG &&
                  (in.ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY ||
                   in.ops[1].type == ZYDIS_OPERAND_TYPE_MEMORY));
     /* A locked read-modify-write that lost a race to another CPU is redone from the
@@ -1596,13 +1662,13 @@ enum sx_status sx_step(struct sx_state *s)
             s->rip = in.pc;
             concretise_inputs(s, &in);
             snprintf(s->last_mnemonic, sizeof s->last_mnemonic, "%s",
-                     ZydisMnemonicGetString(in.d.mnemonic));
-            report_once(s, in.d.mnemonic, "not modelled, operands concretised:");
+                     ZydisMnemonicGetString(in.d->mnemonic));
+            report_once(s, in.d->mnemonic, "not modelled, operands concretised:");
             return SX_UNSUPPORTED;
         case EX_FAULT:
             s->rip = in.pc;
             snprintf(s->last_mnemonic, sizeof s->last_mnemonic, "%s",
-                     ZydisMnemonicGetString(in.d.mnemonic));
+                     ZydisMnemonicGetString(in.d->mnemonic));
             return SX_FAULT;
         }
     }

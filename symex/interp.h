@@ -99,9 +99,13 @@ struct sx_state {
 
     uint64_t tlb_vpage, tlb_ppage; /* last translation (mem->translate); kept for the
                                     * state's life: create a new state when CR3 changes */
+    struct sx_decode_cache *dcache; /* optional: decoded instructions kept by address
+                                     * (NULL: decode every step); one state at a time */
     bool tlb_valid;
 
     uint64_t instructions;   /* executed */
+    uint64_t side_effects;   /* memory writes and served agent calls so far: the steps
+                                that cannot be redone (a crash checkpoint must follow) */
     uint64_t depth_cuts;     /* values concretised for growing past SX_MAX_DEPTH */
     unsigned fault_vector;
     uint64_t fault_addr;
@@ -110,6 +114,14 @@ struct sx_state {
 
 void sx_state_init(struct sx_state *s, struct sx_ctx *ctx, const struct sx_mem_ops *mem,
                    void *mem_opaque, struct sx_shadow *shadow, struct sx_path *path);
+
+/* A cache of decoded instructions (about a megabyte) a state may use (sx_state.dcache):
+ * decoding is a third of concrete interpretation. Keep one per interpreting thread, from
+ * one handoff to the next; entries are checked against the bytes fetched. */
+struct sx_decode_cache;
+struct sx_decode_cache *sx_decode_cache_new(void);
+void sx_decode_cache_free(struct sx_decode_cache *c);
+void sx_decode_cache_stats(const struct sx_decode_cache *c, uint64_t *hits, uint64_t *misses);
 /* Concrete RFLAGS (arithmetic flags computed from the lazy record). */
 uint64_t sx_state_rflags(struct sx_state *s);
 void sx_state_set_rflags(struct sx_state *s, uint64_t rflags);

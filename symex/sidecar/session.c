@@ -18,6 +18,7 @@
 #define HANDOFF_STEP_LIMIT 50000000ull /* then concretise: a runaway symbolic loop */
 #define MAX_FLIPS 1000
 #define LIMIT_CHECK_STEPS 65536         /* how often a handoff looks at the limits */
+#define CHECKPOINT_EVERY 1024           /* steps redone natively at most, after a crash */
 #define MAX_EXPRESSION_TEXT (16u << 20) /* printed expressions kept (bytes) */
 
 /* A generated input: the seed with these bytes changed. */
@@ -54,6 +55,9 @@ struct session {
     char exhausted_why[SC_MESSAGE_MAX];
     struct sx_branch_map *seen;     /* branch sides across executions (SC_FINISH_PRUNE):
                                        survives RESET, used by FINISH only */
+    /* decoded instructions, one cache per slot (one thread serves a slot), kept from
+     * one handoff to the next; allocated at a slot's first handoff */
+    struct sx_decode_cache *dcache[SYMHV_MAX_VCPUS + 1];
     uint64_t active_handoffs;       /* atomic */
     uint64_t total_instructions;    /* atomic: for crash_after */
 };
@@ -118,6 +122,8 @@ void session_free(struct session *s)
     sx_shadow_free(s->shadow);
     sx_ctx_free(s->ctx);
     free(s->seen);
+    for (unsigned i = 0; i <= SYMHV_MAX_VCPUS; i++)
+        sx_decode_cache_free(s->dcache[i]);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -340,7 +346,7 @@ static void checkpoint(struct sc_slot *slot, struct sx_state *st)
     __atomic_thread_fence(__ATOMIC_RELEASE);
     store_state(st, &slot->checkpoint);
     __atomic_store_n(&slot->checkpoint_seq, seq + 2, __ATOMIC_RELEASE);
-    __atomic_store_n(&slot->heartbeat, seq + 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&slot->heartbeat, slot->heartbeat + 1, __ATOMIC_RELEASE);
 }
 
 static void expression_line(struct session *s, const char *line)
@@ -428,6 +434,11 @@ static void handoff(struct session *s, struct sc_slot *slot)
     view_init(s, &g, &slot->cpu);
     struct sx_state st;
     sx_state_init(&st, s->ctx, &guest_mem_ops, &g, s->shadow, &s->path);
+    if (slot->vcpu <= SYMHV_MAX_VCPUS) {
+        if (!s->dcache[slot->vcpu])
+            s->dcache[slot->vcpu] = sx_decode_cache_new(); /* NULL: decode each step */
+        st.dcache = s->dcache[slot->vcpu];
+    }
     load_state(&st, &slot->cpu);
     struct agent_ctx agent = { s, slot };
     st.port_in = agent_call;
@@ -435,6 +446,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
     st.agent_mmio_addr = SYMHV_HC_MMIO_ADDR;
 
     slot->stop = SC_STOP_CONCRETE;
+    uint64_t effects = st.side_effects;
     for (uint64_t steps = 1;; steps++) {
         enum sx_status r = sx_step(&st);
         if (r != SX_OK) {
@@ -444,7 +456,16 @@ static void handoff(struct session *s, struct sc_slot *slot)
             sx_state_concretise(&st);
             break;
         }
-        checkpoint(slot, &st);
+        /* The checkpoint the VMM resumes from if we die: needed after a step that
+         * cannot be redone (a memory write, an agent call); steps that only read and
+         * compute are redone natively from it, a legal execution of the same code, at
+         * most CHECKPOINT_EVERY of them. The heartbeat goes on every step. */
+        if (st.side_effects != effects || steps % CHECKPOINT_EVERY == 0) {
+            effects = st.side_effects;
+            checkpoint(slot, &st);
+        } else {
+            __atomic_store_n(&slot->heartbeat, slot->heartbeat + 1, __ATOMIC_RELEASE);
+        }
         if (s->cfg.crash_after &&
             __atomic_add_fetch(&s->total_instructions, 1, __ATOMIC_RELAXED) == s->cfg.crash_after) {
             fprintf(stderr, "symhv-symex: crashing on purpose (SYMHV_SYMEX_CRASH_AFTER)\n");

@@ -339,6 +339,12 @@ static void interp_setup(struct interp_run *r, const struct cpu_state *in, uint6
     r->shadow = sx_shadow_new();
     sx_path_init(&r->path);
     sx_state_init(&r->st, r->ctx, &host_mem, NULL, r->shadow, &r->path);
+    /* one decode cache for every run of the test: each snippet decoded once, then its
+     * cached decoding used from every state (the sidecar keeps one per thread) */
+    static struct sx_decode_cache *dcache;
+    if (!dcache)
+        dcache = sx_decode_cache_new();
+    r->st.dcache = dcache;
     r->regs_input = sx_input_declare(r->ctx, "regs", sizeof r->regs_bytes);
     r->flags_input = sx_input_declare(r->ctx, "flags", sizeof r->flag_bytes);
     memcpy(r->regs_bytes, in->gpr, sizeof r->regs_bytes);
