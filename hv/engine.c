@@ -30,7 +30,7 @@ struct input_record {
 };
 
 struct preset {
-    char name[SYMHV_INPUT_NAME_MAX + 1]; /* "" : the first input */
+    char name[SYMHV_INPUT_NAME_MAX + 1]; /* "": the unnamed file (--seed/--replay) */
     uint8_t *bytes;
     size_t len;
 };
@@ -44,6 +44,7 @@ struct engine {
     uint32_t ninputs;
     struct preset presets[ENGINE_MAX_PRESETS];
     unsigned npresets;
+    size_t unnamed_used;              /* bytes of the unnamed preset given to inputs */
     unsigned bugs;
     struct text expressions;          /* printed natively (concrete values) */
 
@@ -60,12 +61,30 @@ static void on_sidecar_death(void *ctx, const char *why)
     sym_pages_release_all(&e->pages); /* memory holds the concrete values: that is all */
 }
 
-static const struct preset *preset_for(struct engine *e, uint32_t id, const char *name)
+/* The bytes for the next input called `name`, *len of them (NULL: none). A named preset
+ * gives its file; the unnamed one (--seed/--replay FILE) fills the inputs without a name
+ * of their own in the order they are made, each as far as its length, as explore and
+ * fuzz write a program's several buffers into one file. */
+static const uint8_t *preset_for(struct engine *e, const char *name, size_t want, size_t *len,
+                                 bool take)
 {
-    for (unsigned i = 0; i < e->npresets; i++)
-        if (e->presets[i].name[0] ? strcmp(e->presets[i].name, name) == 0 : id == 0)
-            return &e->presets[i];
-    return NULL;
+    const struct preset *unnamed = NULL;
+    for (unsigned i = 0; i < e->npresets; i++) {
+        const struct preset *p = &e->presets[i];
+        if (p->name[0] && strcmp(p->name, name) == 0) {
+            *len = p->len;
+            return p->bytes;
+        }
+        if (!p->name[0])
+            unnamed = p;
+    }
+    if (!unnamed || e->unnamed_used >= unnamed->len)
+        return NULL;
+    size_t off = e->unnamed_used;
+    *len = unnamed->len - off;
+    if (take)
+        e->unnamed_used += want < *len ? want : *len;
+    return unnamed->bytes + off;
 }
 
 /* ---- make_symbolic -------------------------------------------------------------------- */
@@ -93,8 +112,9 @@ int engine_make_symbolic(struct engine *e, struct vcpu *caller, const struct gue
     }
     uint32_t id = e->ninputs;
     struct input_record *in = &e->inputs[id];
-    const struct preset *p = preset_for(e, id, name);
-    if (p && guest_write(as, gva, p->bytes, p->len < len ? p->len : len) < 0) {
+    size_t plen = 0;
+    const uint8_t *preset = preset_for(e, name, len, &plen, true);
+    if (preset && guest_write(as, gva, preset, plen < len ? plen : len) < 0) {
         pthread_mutex_unlock(&e->lock);
         return -SYMHV_EFAULT;
     }
@@ -230,11 +250,15 @@ static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
     uint64_t buf = c->arg[0], max_len = c->arg[1];
     if (max_len == 0 || max_len > SYMHV_SYMBOLIC_MAX_BYTES || buf + max_len < buf)
         return -SYMHV_EINVAL;
-    const struct preset *p = preset_for(e, 0, "input");
-    if (!p)
+    size_t plen = 0;
+    pthread_mutex_lock(&e->lock);
+    /* a symbolic run takes the bytes in engine_make_symbolic */
+    const uint8_t *preset = preset_for(e, "input", max_len, &plen, e->cfg.replay);
+    pthread_mutex_unlock(&e->lock);
+    if (!preset)
         return 0;
-    size_t n = p->len < max_len ? p->len : max_len;
-    if (n && guest_write(&c->as, buf, p->bytes, n) < 0)
+    size_t n = plen < max_len ? plen : max_len;
+    if (n && guest_write(&c->as, buf, preset, n) < 0)
         return -SYMHV_EFAULT;
     if (!e->cfg.replay && n) /* --seed: this execution is symbolic */
         engine_make_symbolic(e, c->v, &c->as, buf, n, "input");
@@ -484,14 +508,35 @@ int engine_concolic_collect(struct engine *e,
             search->queries += st.flipped_sat + st.flipped_unsat + st.flipped_unknown;
             search->solver_seconds += st.solver_seconds;
         }
-        for (uint64_t r = 0; r < st.results; r++) {
-            struct sc_result res;
-            if (fetch_result(e, (uint32_t)r, 0, &res) < 0)
+        /* one input file per result: every input's bytes in the order they were made
+         * symbolic (a program's several buffers, as the fuzzer wrote them) */
+        uint8_t *all = e->ninputs > 1 ? malloc(SYMHV_SYMBOLIC_MAX_BYTES) : NULL;
+        for (uint64_t r = 0; r < st.results && (all || e->ninputs == 1); r++) {
+            struct sc_result res, first = { 0 };
+            size_t len = 0;
+            uint32_t j = 0;
+            for (; j < e->ninputs; j++) {
+                if (fetch_result(e, (uint32_t)r, j, &res) < 0)
+                    break;
+                if (j == 0)
+                    first = res;
+                if (!all)
+                    continue;
+                size_t n = res.input_len < SYMHV_SYMBOLIC_MAX_BYTES - len
+                               ? res.input_len : SYMHV_SYMBOLIC_MAX_BYTES - len;
+                memcpy(all + len, sidecar_data(e->sc), n);
+                len += n;
+            }
+            if (j < e->ninputs)
                 break;
-            struct engine_result why = { res.pc, res.branch, res.taken, res.kind };
-            add(ctx, sidecar_data(e->sc), res.input_len, &why);
+            struct engine_result why = { first.pc, first.branch, first.taken, first.kind };
+            if (all)
+                add(ctx, all, len, &why);
+            else
+                add(ctx, sidecar_data(e->sc), first.input_len, &why);
             found++;
         }
+        free(all);
     }
     if (sidecar_alive(e->sc)) {
         unsigned index = sidecar_control(e->sc);

@@ -57,7 +57,7 @@ int engine_make_symbolic(struct engine *e, struct vcpu *caller, const struct gue
 int engine_finish(struct engine *e);
 
 /* Fuzzing: solve the concolic execution that just ended, hand each generated input
- * (of the first symbolic input) to add(), then forget it all (inputs, symbolic pages,
+ * to add() (every symbolic input's bytes, in the order they were made symbolic), then forget it all (inputs, symbolic pages,
  * the sidecar's path) for the next one. The search across executions prunes (the
  * sidecar remembers the branch sides seen and the flips tried, sidecar.h
  * SC_FINISH_PRUNE); *search (may be NULL) gets this run's new branch sides and adds up

@@ -37,6 +37,18 @@
 #define MAX_CMP_PENDING 4096          /* input-to-state candidates waiting */
 #define CMP_CANDIDATES_PER_INPUT 256  /* from one execution's compare log */
 
+/* A buffer a program gave symhv_make_symbolic before the snapshot was taken: its bytes
+ * are written (and, in a concolic run, marked) again after every restore. */
+#define MAX_SNAP_INPUTS 8
+struct snap_input {
+    struct guest_as as;        /* the caller's address space (caller NULL: the main thread's) */
+    uint64_t gva;
+    uint32_t len;
+    char name[SYMHV_INPUT_NAME_MAX + 1];
+};
+/* Past these the program's later buffers stay concrete and outside the input file. */
+#define MAX_INPUT_BUFFERS 64   /* the engine's MAX_INPUTS */
+
 struct guest_buffer {
     uint64_t gva, len;
     uint64_t gpa[MAX_MAP_PAGES > MAX_BUF_PAGES ? MAX_MAP_PAGES : MAX_BUF_PAGES];
@@ -62,7 +74,17 @@ struct fuzzer {
     bool end_crash;
     int end_status, end_signal;
     char end_why[256];
-    bool start_claimed;        /* a symhv_fuzz_start owns the snapshot */
+    bool start_claimed;        /* a symhv_fuzz_start or symhv_make_symbolic owns the snapshot */
+    /* A program that marks its own buffers (symhv_make_symbolic): the input file is the
+     * concatenation of the buffers in call order. The snapshot is taken at the first call;
+     * the buffers given before it are snap_inputs, the later ones get their bytes as each
+     * call comes (sym_offset: how far into the input this execution's calls are). */
+    bool by_make_symbolic;
+    struct snap_input snap_inputs[MAX_SNAP_INPUTS];
+    unsigned nsnap_inputs;
+    uint64_t sym_offset;
+    unsigned sym_calls;
+    bool sym_limit_noted;
     bool ended_before_start;   /* the target ended before symhv_fuzz_start */
     unsigned start_vcpu;
     struct guest_buffer input, map;
@@ -93,6 +115,8 @@ struct fuzzer {
     uint64_t total_crashes, total_hangs;
     uint8_t *cur;              /* the input being executed */
     uint32_t cur_len;
+    uint32_t input_cap;        /* the longest input that reaches the program: the fuzz
+                                  target's buffer, or all symhv_make_symbolic buffers seen */
     enum fz_origin cur_origin;
     bool cur_concolic;
     struct engine_search search; /* the concolic runs' search: this run's new branch
@@ -212,7 +236,7 @@ static int64_t hc_fuzz_end(struct hc_call *c, void *opaque);
 static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque);
 static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *host, uint64_t len,
                         bool to_guest);
-static int64_t hc_no_make_symbolic(struct hc_call *c, void *opaque);
+static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque);
 
 /* cmin and tmin run inputs once and write a result; fuzz and explore are campaigns. */
 static bool mode_is_tool(enum fuzz_mode m) { return m == FUZZ_CMIN || m == FUZZ_TMIN; }
@@ -362,7 +386,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     hypercall_register(hc, SYMHV_HC_FUZZ_START, hc_fuzz_start, f);
     hypercall_register(hc, SYMHV_HC_FUZZ_END, hc_fuzz_end, f);
     hypercall_register(hc, SYMHV_HC_FUZZ_CMPLOG, hc_fuzz_cmplog, f);
-    hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_no_make_symbolic, f);
+    hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_fuzz_make_symbolic, f);
     vm_set_end_policy(vm, fuzz_end_policy, f);
     return f;
 fail:
@@ -447,6 +471,25 @@ static void post_request(struct fuzzer *f, enum request req, bool crash, int sta
     pthread_mutex_unlock(&f->lock);
 }
 
+/* The coverage maps for a map of map_size bytes (none: one byte each). 0 or -1. */
+static int alloc_maps(struct fuzzer *f, uint64_t map_size)
+{
+    size_t alloc = map_size ? map_size : 1;
+    free(f->edge_hits);
+    free(f->seen), free(f->trace), free(f->crash_seen), free(f->hang_seen);
+    f->edge_hits = calloc(alloc, sizeof *f->edge_hits);
+    f->seen = calloc(1, alloc);
+    f->trace = calloc(1, alloc);
+    f->crash_seen = calloc(1, alloc);
+    f->hang_seen = calloc(1, alloc);
+    if (f->seen && f->trace && f->crash_seen && f->hang_seen && f->edge_hits)
+        return 0;
+    free(f->seen), free(f->trace), free(f->crash_seen), free(f->hang_seen), free(f->edge_hits);
+    f->seen = f->trace = f->crash_seen = f->hang_seen = NULL;
+    f->edge_hits = NULL;
+    return -1;
+}
+
 static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
 {
     struct fuzzer *f = opaque;
@@ -464,34 +507,102 @@ static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
     }
     f->start_claimed = true;
     pthread_mutex_unlock(&f->lock);
-    size_t alloc = map_size ? map_size : 1;
     int64_t err = -SYMHV_EFAULT;
     if (translate_buffer(&c->as, buf, max_len, MAX_BUF_PAGES, &f->input) < 0 ||
         (map_size && translate_buffer(&c->as, map, map_size, MAX_MAP_PAGES, &f->map) < 0))
         goto refuse;
     if (!map_size)
         f->map = (struct guest_buffer){ 0 };
-    free(f->edge_hits);
-    f->edge_hits = calloc(alloc, sizeof *f->edge_hits);
-    f->seen = calloc(1, alloc);
-    f->trace = calloc(1, alloc);
-    f->crash_seen = calloc(1, alloc);
-    f->hang_seen = calloc(1, alloc);
     err = -SYMHV_EINVAL; /* out of host memory for the maps */
-    if (!f->seen || !f->trace || !f->crash_seen || !f->hang_seen || !f->edge_hits)
+    if (alloc_maps(f, map_size) < 0)
         goto refuse;
+    f->input_cap = (uint32_t)max_len;
     f->start_vcpu = c->v->index;
     post_request(f, REQ_SNAPSHOT, false, 0, 0, NULL);
     return 0; /* replaced by the first input's length when the vCPU is released */
 refuse:
-    free(f->seen), free(f->trace), free(f->crash_seen), free(f->hang_seen), free(f->edge_hits);
-    f->seen = f->trace = f->crash_seen = f->hang_seen = NULL;
-    f->edge_hits = NULL;
     f->input = f->map = (struct guest_buffer){ 0 };
     pthread_mutex_lock(&f->lock);
     f->start_claimed = false; /* a later call with good arguments may still start */
     pthread_mutex_unlock(&f->lock);
     return err;
+}
+
+/* symhv_make_symbolic under fuzz/explore: the program's buffers are the input (see
+ * by_make_symbolic). Returns the input's id, as outside a campaign. */
+static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
+{
+    struct fuzzer *f = opaque;
+    char name[SYMHV_INPUT_NAME_MAX + 1];
+    uint64_t buf = c->arg[0], len = c->arg[1];
+    if (len == 0 || len > SYMHV_SYMBOLIC_MAX_BYTES || buf + len < buf)
+        return -SYMHV_EINVAL;
+    if (hc_read_string(c, c->arg[2], name, sizeof name) < 0)
+        return -SYMHV_EFAULT;
+    if (name[0] == 0 || strlen(name) == SYMHV_INPUT_NAME_MAX)
+        return -SYMHV_EINVAL;
+    if (guest_for_each_chunk(&c->as, buf, len, true, NULL, NULL) < 0)
+        return -SYMHV_EFAULT; /* the campaign writes every buffer: it must be writable */
+    pthread_mutex_lock(&f->lock);
+    if (f->start_claimed && !f->by_make_symbolic) {
+        pthread_mutex_unlock(&f->lock);
+        return -SYMHV_EINVAL; /* a fuzz target's input is symhv_fuzz_start's buffer */
+    }
+    if (!atomic_load(&f->have_snapshot)) {
+        /* Before the snapshot (the first call, or another vCPU's while the VM settles
+         * for it): a buffer the snapshot holds. */
+        if (f->nsnap_inputs == MAX_SNAP_INPUTS) {
+            pthread_mutex_unlock(&f->lock);
+            return -SYMHV_EBUSY;
+        }
+        bool first = !f->start_claimed;
+        unsigned id = f->nsnap_inputs++;
+        struct snap_input *si = &f->snap_inputs[id];
+        si->as = c->as;
+        si->as.caller = NULL; /* used from the main thread from now on */
+        si->gva = buf;
+        si->len = (uint32_t)len;
+        snprintf(si->name, sizeof si->name, "%s", name);
+        f->start_claimed = f->by_make_symbolic = true;
+        if (first)
+            f->start_vcpu = c->v->index;
+        pthread_mutex_unlock(&f->lock);
+        if (first) {
+            if (alloc_maps(f, 0) < 0) {
+                hv_error("fuzz: out of memory");
+                vm_request_stop(f->vm, HV_EXIT_SETUP_ERROR);
+                return -SYMHV_EINVAL;
+            }
+            post_request(f, REQ_SNAPSHOT, false, 0, 0, NULL);
+        }
+        return id;
+    }
+    /* During an execution: the next bytes of the input, in call order. */
+    uint64_t off = f->sym_offset;
+    unsigned id = f->sym_calls;
+    bool inside = id < MAX_INPUT_BUFFERS && off + len <= FZ_MAX_INPUT;
+    if (inside) {
+        f->sym_offset += len;
+        f->sym_calls++;
+    }
+    bool note = !inside && !f->sym_limit_noted;
+    f->sym_limit_noted |= note;
+    pthread_mutex_unlock(&f->lock);
+    if (!inside) {
+        if (note)
+            hv_error("fuzz: the program's symbolic buffers pass %d buffers or %u bytes: "
+                     "the later ones stay concrete and are not part of the input",
+                     MAX_INPUT_BUFFERS, FZ_MAX_INPUT);
+        return id;
+    }
+    if (off < f->cur_len) { /* f->cur is the main thread's only between executions */
+        uint64_t n = f->cur_len - off < len ? f->cur_len - off : len;
+        if (guest_write(&c->as, buf, f->cur + off, n) < 0)
+            return -SYMHV_EFAULT;
+    }
+    if (f->cur_concolic && engine_make_symbolic(f->engine, c->v, &c->as, buf, len, name) < 0)
+        hv_error("fuzz: the input '%s' stays concrete in this concolic run", name);
+    return id;
 }
 
 /* symhv_fuzz_cmplog: before symhv_fuzz_start, once. */
@@ -536,7 +647,7 @@ static void input_to_state(struct fuzzer *f)
     if (count > FZ_CMPLOG_ENTRIES)
         count = FZ_CMPLOG_ENTRIES; /* the guest's word: bounded here */
     fz_i2s_candidates(f->cur, f->cur_len, (const struct fz_compare *)(f->cmplog_copy + 8), count,
-                      (uint32_t)f->input.len, f->cmp_scratch, add_cmplog_candidate, f,
+                      f->input_cap, f->cmp_scratch, add_cmplog_candidate, f,
                       CMP_CANDIDATES_PER_INPUT);
 }
 
@@ -570,13 +681,6 @@ static int64_t hc_fuzz_end(struct hc_call *c, void *opaque)
     struct guest_end e = { .kind = GUEST_EXIT, .status = (int)status };
     end_execution(opaque, c->v, &e);
     return 0;
-}
-
-/* symhv fuzz decides which executions are concolic */
-static int64_t hc_no_make_symbolic(struct hc_call *c, void *opaque)
-{
-    (void)c, (void)opaque;
-    return -SYMHV_EINVAL;
 }
 
 /* ---- the settled VM: snapshot, restore, inputs ---------------------------------------- */
@@ -875,6 +979,29 @@ static void take_waiting(struct fuzzer *f, struct fz_queue *q, enum fz_origin or
 }
 
 /* Choose and place the next input; may start a concolic execution. */
+/* symhv_make_symbolic's campaign: the input's first bytes into the buffers the snapshot
+ * holds (marked symbolic in a concolic run); the program's later calls take the rest. */
+static void place_snap_inputs(struct fuzzer *f)
+{
+    uint64_t off = 0;
+    for (unsigned i = 0; i < f->nsnap_inputs; i++) {
+        struct snap_input *si = &f->snap_inputs[i];
+        if (off < f->cur_len) {
+            uint64_t n = f->cur_len - off < si->len ? f->cur_len - off : si->len;
+            if (guest_write(&si->as, si->gva, f->cur + off, n) < 0)
+                hv_error("fuzz: cannot write the input into the buffer '%s'", si->name);
+        }
+        if (f->cur_concolic &&
+            engine_make_symbolic(f->engine, NULL, &si->as, si->gva, si->len, si->name) < 0)
+            hv_error("fuzz: the input '%s' stays concrete in this concolic run", si->name);
+        off += si->len;
+    }
+    pthread_mutex_lock(&f->lock); /* the program's later calls read these */
+    f->sym_offset = off;
+    f->sym_calls = f->nsnap_inputs;
+    pthread_mutex_unlock(&f->lock);
+}
+
 static void next_input(struct fuzzer *f)
 {
     f->cur_concolic = false;
@@ -937,7 +1064,7 @@ static void next_input(struct fuzzer *f)
         } else {
             size_t k = fz_pick(&f->queue, f->map.npages ? f->edge_hits : NULL, &f->rng);
             f->cur_len = fz_mutate(&f->rng, &f->queue, k, &f->dict, f->cur,
-                                   (uint32_t)(f->input.len < FZ_MAX_INPUT ? f->input.len : FZ_MAX_INPUT));
+                                   f->input_cap < FZ_MAX_INPUT ? f->input_cap : FZ_MAX_INPUT);
             f->cur_origin = FZ_FROM_MUTATION;
         }
     }
@@ -949,24 +1076,29 @@ static void next_input(struct fuzzer *f)
         if (f->cur_origin == FZ_FROM_SEED && f->cur_entry < f->queue.n)
             f->queue.entries[f->cur_entry].concolic_done = true;
     }
-    if (f->cur_len > f->input.len)
-        f->cur_len = (uint32_t)f->input.len;
-    buffer_copy(f, &f->input, f->cur, f->cur_len, true);
-    /* the input's length is what symhv_fuzz_start returns */
-    struct kvm_regs *regs = snapshot_regs(f->snap, f->start_vcpu);
-    regs->rax = f->cur_len;
-    struct vcpu *v = &f->vm->vcpus[f->start_vcpu];
-    if (vcpu_set_regs(v, regs) == 0)
-        vcpu_state_replaced(v);
+    if (f->cur_len > f->input_cap)
+        f->cur_len = f->input_cap;
     if (f->cur_concolic) {
         f->concolic_runs++;
         hv_info("fuzz: concolic run %llu on %s input (%u bytes)",
                 (unsigned long long)f->concolic_runs, origin_name(f->cur_origin), f->cur_len);
+    }
+    struct kvm_regs *regs = snapshot_regs(f->snap, f->start_vcpu);
+    if (f->by_make_symbolic) {
+        place_snap_inputs(f);
+        regs->rax = 0; /* the first symhv_make_symbolic's input id */
+    } else {
+        buffer_copy(f, &f->input, f->cur, f->cur_len, true);
+        regs->rax = f->cur_len; /* the input's length is what symhv_fuzz_start returns */
         struct guest_as as;
         guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->start_vcpu), false);
-        if (engine_make_symbolic(f->engine, NULL, &as, f->input.gva, f->cur_len, "input") < 0)
+        if (f->cur_concolic &&
+            engine_make_symbolic(f->engine, NULL, &as, f->input.gva, f->cur_len, "input") < 0)
             f->cur_concolic = false;
     }
+    struct vcpu *v = &f->vm->vcpus[f->start_vcpu];
+    if (vcpu_set_regs(v, regs) == 0)
+        vcpu_state_replaced(v);
     f->exec_started = now_s();
 }
 
@@ -1129,14 +1261,27 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
         f->snap = snapshot_take(vm);
         if (!f->snap)
             return false;
+        pthread_mutex_lock(&f->lock); /* no vCPU runs: no call adds a buffer now */
+        if (f->by_make_symbolic) {
+            f->input_cap = 0;
+            for (unsigned i = 0; i < f->nsnap_inputs; i++)
+                f->input_cap += f->snap_inputs[i].len;
+        }
         atomic_store(&f->have_snapshot, true);
-        hv_info("fuzz: snapshot taken on vCPU %u (%u vCPUs, input up to %llu bytes, "
-                "coverage map %llu bytes); %zu seeds", f->start_vcpu, vm->ncpus,
-                (unsigned long long)f->input.len, (unsigned long long)f->map.len, f->queue.n);
+        pthread_mutex_unlock(&f->lock);
+        if (f->by_make_symbolic)
+            hv_info("fuzz: snapshot taken on vCPU %u at symhv_make_symbolic (%u vCPUs, %u "
+                    "buffers, %u bytes so far: the input is every buffer's bytes in call "
+                    "order); %zu seeds", f->start_vcpu, vm->ncpus, f->nsnap_inputs,
+                    f->input_cap, f->queue.n);
+        else
+            hv_info("fuzz: snapshot taken on vCPU %u (%u vCPUs, input up to %llu bytes, "
+                    "coverage map %llu bytes); %zu seeds", f->start_vcpu, vm->ncpus,
+                    (unsigned long long)f->input.len, (unsigned long long)f->map.len, f->queue.n);
         console_mute(f->console, true); /* the target's output would flood the log */
         f->seeds_left = f->queue.n;
         size_t longer = 0;
-        for (size_t i = 0; i < f->queue.n; i++)
+        for (size_t i = 0; i < f->queue.n && !f->by_make_symbolic; i++)
             longer += f->queue.entries[i].len > f->input.len;
         if (longer)
             hv_error("fuzz: %zu of %zu seeds are longer than the target's input buffer (%llu "
@@ -1144,6 +1289,12 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
                      longer, f->queue.n, (unsigned long long)f->input.len);
     } else {
         double t0 = now_s();
+        if (f->by_make_symbolic) { /* the input reaches as far as the program's buffers */
+            pthread_mutex_lock(&f->lock);
+            if (f->sym_offset > f->input_cap)
+                f->input_cap = (uint32_t)f->sym_offset;
+            pthread_mutex_unlock(&f->lock);
+        }
         f->search.new_branch_edges = 0;
         if (f->cur_concolic) { /* first: its new branch sides are coverage for judge() */
             int found = engine_concolic_collect(f->engine, add_solver_input, f, &f->search);
@@ -1290,8 +1441,8 @@ int fuzzer_finish(struct fuzzer *f, int vm_status)
     if (f->ended_before_start && vm_status < HV_EXIT_TIMEOUT) {
         hv_error("%s: the target ended before its input was read: a program (after --) must "
                  "open the @@ or --sym-file file or read stdin; a fuzz target must call "
-                 "symhv_fuzz_start (scripts/symhv-build-fuzzer); a program that calls "
-                 "symhv_make_symbolic is searched with symhv run --seed, one generation a run",
+                 "symhv_fuzz_start (scripts/symhv-build-fuzzer); a program of symhv's "
+                 "runtime must call symhv_make_symbolic",
                  f->cfg.mode == FUZZ_EXPLORE ? "explore" : "fuzz");
         return HV_EXIT_SETUP_ERROR;
     }

@@ -156,6 +156,41 @@ START_TEST(threaded_program_on_two_vcpus)
 }
 END_TEST
 
+/* A program that marks its own buffers (symhv_make_symbolic, twice: the body only behind
+ * a good header): the input file is both buffers' bytes in call order, the search grows
+ * it from a 1-byte seed to the 16 bytes the crash needs, and replay splits the file the
+ * same way. */
+START_TEST(program_with_its_own_symbolic_buffers)
+{
+    char target[64], crashes[300];
+    snprintf(target, sizeof target, "%%lx_inputs_%s", libcs[_i]);
+    const char *seeds = seed_dir("x"), *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "--max-time", "120",
+                                         "--", target, NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "the search is complete");
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash saved");
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    const char *crash = first_file(crashes);
+    ck_assert_msg(strstr(crash, "sig:06"), "crash %s is not the SIGABRT", crash);
+    FILE *f = fopen(crash, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char bytes[32];
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    ck_assert_msg(n == 16, "the crash file has %zu bytes, not header + body", n);
+    ck_assert(memcmp(bytes, "HDR1", 4) == 0 && bytes[8] == 'Z' &&
+              bytes[9] == (unsigned char)(bytes[4] + 1));
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", "--", target, NULL });
+    ck_assert_msg(r.status == 126, "replay status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "the body matches the header");
+    ck_assert_contains(r.err, "killed by SIGABRT");
+    run_result_free(&r);
+}
+END_TEST
+
 /* An input symhv fuzz cannot take, said once. */
 START_TEST(one_input_only)
 {
@@ -174,6 +209,7 @@ int main(void)
     tcase_add_loop_test(tc, explore_finds_the_crash_and_ends, 0, 2);
     tcase_add_test(tc, stdin_input_and_the_hybrid_campaign);
     tcase_add_test(tc, one_input_only);
+    tcase_add_loop_test(tc, program_with_its_own_symbolic_buffers, 0, 2);
     tcase_add_test(tc, threaded_program_on_two_vcpus);
     tcase_add_loop_test(tc, blind_spots_are_found, 0, 12);
     suite_add_tcase(s, tc);
