@@ -1155,6 +1155,9 @@ static void write_stats(struct fuzzer *f, double t)
                 (unsigned long long)(f->vm->mem.bytes >> 20),
                 PHASE_US(f, phase_exec), PHASE_US(f, phase_settle), PHASE_US(f, phase_judge),
                 PHASE_US(f, phase_next));
+    text_printf(&s, "solver_queries    : %llu\nsolver_seconds    : %.3f\nflips_pruned      : %llu\n",
+                (unsigned long long)f->search.queries, f->search.solver_seconds,
+                (unsigned long long)f->search.flips_pruned);
     if (s.failed || write_file_atomic(f->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("fuzz: cannot write %s/fuzzer_stats", f->out_dir);
     text_free(&s);

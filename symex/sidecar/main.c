@@ -44,9 +44,14 @@ static void usage(FILE *f)
             "                       limit); past it symbolic execution stops (the VMM's run\n"
             "                       goes on concretely) and the path so far is still solved\n"
             "  --max-time SEC       interpreter and solver time, likewise (0: no limit)\n"
-            "It writes no files: symhv fetches its results through the shared memory.\n"
             "  -h, --help           this text\n"
-            "  -V, --version        version\n",
+            "  -V, --version        version\n"
+            "It writes no files: symhv fetches its results through the shared memory.\n"
+            "Environment (for tests and benchmarks): SYMHV_SYMEX_SOLVER=NAME as --solver\n"
+            "(symhv starts this program); SYMHV_SYMEX_NO_SLICING=1 sends flip\n"
+            "queries with the whole path prefix instead of the constraints that share input\n"
+            "bytes with the flipped one; SYMHV_SYMEX_CRASH_AFTER=N aborts after N\n"
+            "interpreted instructions.\n",
             SC_FD_GUEST_MEM, SC_FD_SHARED, SC_FD_DOORBELLS);
 }
 
@@ -258,6 +263,11 @@ int main(int argc, char **argv)
     }
     const char *crash = getenv("SYMHV_SYMEX_CRASH_AFTER");
     cfg.crash_after = crash ? parse_number("SYMHV_SYMEX_CRASH_AFTER", crash) : 0;
+    const char *solver = getenv("SYMHV_SYMEX_SOLVER"); /* symhv starts us: for benchmarks */
+    if (solver && *solver)
+        cfg.solver = solver;
+    const char *no_slicing = getenv("SYMHV_SYMEX_NO_SLICING"); /* for scripts/bench-explore */
+    cfg.no_slicing = no_slicing && strcmp(no_slicing, "0") != 0;
 
     struct stat sb;
     if (fstat(SC_FD_SHARED, &sb) < 0 || fstat(SC_FD_GUEST_MEM, &sb) < 0) {

@@ -102,6 +102,7 @@ struct session *session_create(const struct session_config *cfg)
         return NULL;
     }
     sx_path_init(&s->path);
+    s->path.no_slicing = cfg->no_slicing;
     sx_shadow_set_mirror(s->shadow,
                          (uint64_t *)((uint8_t *)cfg->shared + cfg->shared->bitmap_offset),
                          cfg->ram_bytes);
@@ -755,6 +756,7 @@ static void reset(struct session *s, struct sc_slot *slot)
     sx_shadow_clear(s->shadow);
     sx_path_release(&s->path);
     sx_path_init(&s->path);
+    s->path.no_slicing = s->cfg.no_slicing;
     sx_ctx_free(s->ctx);
     s->ctx = sx_ctx_new();
     for (unsigned i = 0; i < SX_MAX_INPUTS; i++) {

@@ -9,6 +9,7 @@
 #ifndef SIDECAR_SESSION_H
 #define SIDECAR_SESSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "symhv/sidecar.h"
@@ -23,6 +24,8 @@ struct session_config {
     double max_seconds;          /* interpreter + solver time; 0: none */
     uint64_t crash_after;        /* fault injection for tests: abort() once this many
                                     instructions were interpreted (0: never) */
+    bool no_slicing;             /* flip queries with the whole path prefix (benchmarks
+                                    compare; SYMHV_SYMEX_NO_SLICING=1) */
 };
 
 struct session;
