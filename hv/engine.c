@@ -507,6 +507,7 @@ int engine_concolic_collect(struct engine *e,
             search->flips_pruned += st.flips_pruned;
             search->queries += st.flipped_sat + st.flipped_unsat + st.flipped_unknown;
             search->solver_seconds += st.solver_seconds;
+            search->cache_hits += st.solver_cache_hits;
         }
         /* one input file per result: every input's bytes in the order they were made
          * symbolic (a program's several buffers, as the fuzzer wrote them) */

@@ -69,7 +69,7 @@ struct engine_result {
 };
 struct engine_search {
     uint64_t new_branch_edges;  /* of the run just collected */
-    uint64_t flips_pruned, queries;
+    uint64_t flips_pruned, queries, cache_hits;
     double solver_seconds;
 };
 int engine_concolic_collect(struct engine *e,

@@ -1155,8 +1155,9 @@ static void write_stats(struct fuzzer *f, double t)
                 (unsigned long long)(f->vm->mem.bytes >> 20),
                 PHASE_US(f, phase_exec), PHASE_US(f, phase_settle), PHASE_US(f, phase_judge),
                 PHASE_US(f, phase_next));
-    text_printf(&s, "solver_queries    : %llu\nsolver_seconds    : %.3f\nflips_pruned      : %llu\n",
-                (unsigned long long)f->search.queries, f->search.solver_seconds,
+    text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
+                "flips_pruned      : %llu\n", (unsigned long long)f->search.queries,
+                (unsigned long long)f->search.cache_hits, f->search.solver_seconds,
                 (unsigned long long)f->search.flips_pruned);
     if (s.failed || write_file_atomic(f->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("fuzz: cannot write %s/fuzzer_stats", f->out_dir);
@@ -1207,13 +1208,15 @@ static void status(struct fuzzer *f, bool final)
                  (unsigned long long)f->imported_kept);
     fprintf(stderr, "%ssymhv %s: %.0fs, %llu execs (%.0f/s), queue %zu, crashes %llu, "
             "hangs %llu, edges %zu, last find %s, cmplog %llu kept, solver inputs %llu "
-            "(%llu kept)%s%s",
+            "(%llu kept; %llu queries, %llu cached, %.1fs)%s%s",
             f->tty ? "\r\033[K" : "", f->cfg.mode == FUZZ_EXPLORE ? "explore" : "fuzz",
             t - f->started, (unsigned long long)f->execs,
             (double)(f->execs - f->execs_before) / (t - f->started + 1e-9), f->queue.n,
             (unsigned long long)f->crashes, (unsigned long long)f->hangs, f->edges, last,
             (unsigned long long)f->cmplog_kept, (unsigned long long)f->solver_inputs,
-            (unsigned long long)f->solver_kept, imported, f->tty && !final ? "" : "\n");
+            (unsigned long long)f->solver_kept, (unsigned long long)f->search.queries,
+            (unsigned long long)f->search.cache_hits, f->search.solver_seconds, imported,
+            f->tty && !final ? "" : "\n");
 }
 
 /* ---- the main thread ------------------------------------------------------------------ */

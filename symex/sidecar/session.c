@@ -696,6 +696,7 @@ static void finish(struct session *s, struct sc_slot *slot)
     free(other);
     st->solver_seconds += now_s() - t0;
     st->flipped_too_large += sx_solver_stats(solver)->too_large;
+    st->solver_cache_hits = sx_solver_stats(solver)->cache_hits;
     st->sliced_away = s->path.sliced_away;
     sx_solver_free(solver);
     st->results = s->nresults;
