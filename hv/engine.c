@@ -371,8 +371,9 @@ static int fetch_result(struct engine *e, uint32_t r, uint32_t j, struct sc_resu
     return 0;
 }
 
-/* FINISH on the control slot (flags: SC_FINISH_*); the stats in *st. */
-static bool solve(struct engine *e, struct sc_stats *st, uint32_t flags)
+/* FINISH on the control slot (flags: SC_FINISH_*; budget_s > 0: stop asking flips after
+ * that long); the stats in *st. */
+static bool solve(struct engine *e, struct sc_stats *st, uint32_t flags, double budget_s)
 {
     if (!sidecar_alive(e->sc))
         return false;
@@ -380,6 +381,7 @@ static bool solve(struct engine *e, struct sc_stats *st, uint32_t flags)
     struct sc_slot *slot = sidecar_slot(e->sc, index);
     slot->op = SC_OP_FINISH;
     slot->input = flags;
+    slot->len = budget_s > 0 ? (uint64_t)(budget_s * 1000) + 1 : 0;
     if (sidecar_call(e->sc, index, "the final solving") < 0)
         return false;
     *st = slot->stats;
@@ -444,7 +446,7 @@ int engine_finish(struct engine *e)
     struct sc_stats st = { 0 };
     hv_info("solving for the other side of the symbolic branches ...");
     double t0 = now_s();
-    bool solved = solve(e, &st, 0);
+    bool solved = solve(e, &st, 0, 0);
     double solving_s = now_s() - t0;
     uint64_t gave_up = st.flipped_unknown - st.flipped_too_large - st.unsolved_past_limit;
     if (st.flipped_unknown >= st.flipped_too_large + st.unsolved_past_limit && gave_up)
@@ -501,7 +503,7 @@ int engine_concolic_collect(struct engine *e,
 {
     int found = 0;
     struct sc_stats st = { 0 };
-    if (e->ninputs && solve(e, &st, SC_FINISH_PRUNE)) {
+    if (e->ninputs && solve(e, &st, SC_FINISH_PRUNE, search ? search->budget_s : 0)) {
         if (search) {
             search->new_branch_edges = st.new_branch_edges;
             search->flips_pruned += st.flips_pruned;

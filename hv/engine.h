@@ -60,7 +60,7 @@ int engine_finish(struct engine *e);
  * to add() (every symbolic input's bytes, in the order they were made symbolic), then forget it all (inputs, symbolic pages,
  * the sidecar's path) for the next one. The search across executions prunes (the
  * sidecar remembers the branch sides seen and the flips tried, sidecar.h
- * SC_FINISH_PRUNE); *search (may be NULL) gets this run's new branch sides and adds up
+ * SC_FINISH_PRUNE); *search (may be NULL) bounds the solving (budget_s) and gets this run's new branch sides and adds up
  * the rest. Returns the number of inputs. The VM must be settled (vm_pause_settled). */
 struct engine_result {
     uint64_t pc;
@@ -68,6 +68,7 @@ struct engine_result {
     uint32_t kind;              /* enum sc_flip: a branch, a division by zero, a target... */
 };
 struct engine_search {
+    double budget_s;            /* in: solving time left (0: no limit) */
     uint64_t new_branch_edges;  /* of the run just collected */
     uint64_t flips_pruned, queries, cache_hits;
     double solver_seconds;

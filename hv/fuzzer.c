@@ -1302,6 +1302,11 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
             pthread_mutex_unlock(&f->lock);
         }
         f->search.new_branch_edges = 0;
+        f->search.budget_s = 0;
+        if (f->cfg.max_seconds) { /* --max-time holds while the solver works, too */
+            double left = f->cfg.max_seconds - (now_s() - f->started);
+            f->search.budget_s = left > 0.001 ? left : 0.001;
+        }
         if (f->cur_concolic) { /* first: its new branch sides are coverage for judge() */
             int found = engine_concolic_collect(f->engine, add_solver_input, f, &f->search);
             hv_info("fuzz: concolic run gave %d new inputs, %llu new branch sides", found,

@@ -61,7 +61,8 @@ enum sc_op {
     SC_OP_CONCRETISE,       /* gpa, len: concrete bytes were written there */
     SC_OP_HANDOFF,          /* cpu: interpret until registers are concrete; cpu out */
     SC_OP_FINISH,           /* solve the branch flips; keep the inputs for RESULT;
-                               input = SC_FINISH_* flags */
+                               input = SC_FINISH_* flags; len = time budget in ms
+                               (0: none; flips past it are not asked) */
     SC_OP_QUIT,             /* reply, then exit */
     SC_OP_RESET,            /* forget inputs, shadow and path (next fuzzing round) */
     SC_OP_PIN,              /* gpa, len: concretise the symbolic bytes there, recording

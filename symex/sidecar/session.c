@@ -668,6 +668,12 @@ static void finish(struct session *s, struct sc_slot *slot)
             st->unsolved_past_limit += flips - b;
             break;
         }
+        if (slot->len && (now_s() - t0) * 1000.0 >= (double)slot->len) { /* the campaign's
+                                                                         --max-time */
+            st->flipped_unknown += flips - b;
+            st->unsolved_past_limit += flips - b;
+            break;
+        }
         if (s->cfg.max_seconds > 0 && s->spent_before + st->interpreter_seconds +
                                           st->solver_seconds + (now_s() - t0) > s->cfg.max_seconds) {
             pthread_mutex_lock(&s->lock);
