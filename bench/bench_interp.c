@@ -89,13 +89,19 @@ int main(int argc, char **argv)
 {
     size_t n = 4096;
     int reps = 20;
+    const char *profile = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--size") && i + 1 < argc)
             n = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
+            profile = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_interp [--size BYTES] [--reps N]\n");
+            fprintf(stderr, "usage: bench_interp [--size BYTES] [--reps N] "
+                            "[--profile concrete|symbolic]\n"
+                            "  --profile: only that configuration (with the decode cache), "
+                            "N times, for a profiler\n");
             return 2;
         }
     }
@@ -103,6 +109,19 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         buf[i] = (uint8_t)("symhv-x"[i % 7]);
 
+    if (profile) {
+        struct sx_decode_cache *dc = sx_decode_cache_new();
+        double s = 0;
+        uint32_t r = 0;
+        size_t br = 0;
+        uint64_t insns = 0;
+        for (int i = 0; i < reps; i++)
+            insns += interpret(buf, n, strcmp(profile, "symbolic") == 0, dc, &s, &r, &br);
+        printf("%s: %.2f M instructions/s\n", profile, insns / s / 1e6);
+        sx_decode_cache_free(dc);
+        free(buf);
+        return 0;
+    }
     /* Native: many calls, to get above the clock's resolution. */
     volatile uint32_t sink = 0;
     int native_calls = reps * 200;

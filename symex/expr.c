@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,19 @@ struct extract_memo {
  * context, so constraints from all vCPUs share one DAG. `lock` guards the hash-consing
  * table, the arena and the inputs; `memo_lock` the extract memo; `eval_lock` sx_eval's
  * memo. Nodes themselves are immutable once published. */
+/* A slot of the hash-consing table keeps the node's hash beside it, so a probe that
+ * misses reads no node. */
+struct intern_slot {
+    uint32_t hash;
+    const struct sx_expr *e;  /* NULL: empty */
+};
+
 struct sx_ctx {
+    uint64_t serial;           /* unique per context ever made (const_cache's key) */
     pthread_spinlock_t lock;
     struct arena_chunk *chunks;
-    struct sx_expr **buckets;
-    size_t nbuckets, count;
+    struct intern_slot *slots; /* open addressing, linear probing, at most half full */
+    size_t nslots, count;
     struct sx_input inputs[SX_MAX_INPUTS];
     uint32_t ninputs;
     pthread_spinlock_t memo_lock;
@@ -65,12 +74,14 @@ struct sx_ctx *sx_ctx_new(void)
         return NULL;
     /* Spin locks: the critical sections are a few loads, and a sleeping waiter costs a
      * futex round trip per expression when two interpreter threads meet here. */
+    static _Atomic uint64_t serials; /* shared by all threads: atomic, no other state */
+    ctx->serial = atomic_fetch_add(&serials, 1) + 1;
     pthread_spin_init(&ctx->lock, PTHREAD_PROCESS_PRIVATE);
     pthread_spin_init(&ctx->memo_lock, PTHREAD_PROCESS_PRIVATE);
     pthread_mutex_init(&ctx->eval_lock, NULL);
-    ctx->nbuckets = 1024;
-    ctx->buckets = calloc(ctx->nbuckets, sizeof *ctx->buckets);
-    if (!ctx->buckets) {
+    ctx->nslots = 2048;
+    ctx->slots = calloc(ctx->nslots, sizeof *ctx->slots);
+    if (!ctx->slots) {
         free(ctx);
         return NULL;
     }
@@ -86,7 +97,7 @@ void sx_ctx_free(struct sx_ctx *ctx)
         free(ctx->chunks);
         ctx->chunks = next;
     }
-    free(ctx->buckets);
+    free(ctx->slots);
     free(ctx->eval);
     pthread_spin_destroy(&ctx->lock);
     pthread_spin_destroy(&ctx->memo_lock);
@@ -193,27 +204,22 @@ sx_u128 sx_apply(enum sx_op op, unsigned width, unsigned lo, sx_u128 a, unsigned
 
 /* ---- hash-consing ------------------------------------------------------------------ */
 
-/* splitmix64's finaliser over the running hash: every input bit reaches every output
- * bit (bucket = low bits, so a weak mix makes long chains). */
-static uint64_t mix(uint64_t h, uint64_t v)
+/* Each field times its own odd constant, xored, then splitmix64's finaliser once: every
+ * input bit reaches every output bit (bucket = low bits, so a weak mix makes long
+ * chains) for a fifth of the multiplications a finaliser per field took. */
+static uint32_t node_hash(const struct sx_expr *n)
 {
-    h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+    uint64_t h = ((uint64_t)n->op << 16) | ((uint64_t)n->width << 8) | n->lo;
+    h ^= (uint64_t)n->value * 0x9e3779b97f4a7c15ull;
+    h ^= (uint64_t)(n->value >> 64) * 0xc2b2ae3d27d4eb4full;
+    h ^= (uint64_t)(n->a ? n->a->id + 1 : 0) * 0x165667b19e3779f9ull;
+    h ^= (uint64_t)(n->b ? n->b->id + 1 : 0) * 0x27d4eb2f165667c5ull;
+    h ^= (uint64_t)(n->c ? n->c->id + 1 : 0) * 0xff51afd7ed558ccdull;
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 27;
     h *= 0x94d049bb133111ebull;
-    return h ^ (h >> 31);
-}
-
-static uint32_t node_hash(const struct sx_expr *n)
-{
-    uint64_t h = ((uint64_t)n->op << 16) | ((uint64_t)n->width << 8) | n->lo;
-    h = mix(h, (uint64_t)n->value);
-    h = mix(h, (uint64_t)(n->value >> 64));
-    h = mix(h, n->a ? n->a->id + 1 : 0);
-    h = mix(h, n->b ? n->b->id + 1 : 0);
-    h = mix(h, n->c ? n->c->id + 1 : 0);
-    return (uint32_t)h;
+    return (uint32_t)(h ^ (h >> 31));
 }
 
 static bool node_equal(const struct sx_expr *x, const struct sx_expr *y)
@@ -224,33 +230,34 @@ static bool node_equal(const struct sx_expr *x, const struct sx_expr *y)
 
 static void grow_table(struct sx_ctx *ctx)
 {
-    size_t n = ctx->nbuckets * 2;
-    struct sx_expr **b = calloc(n, sizeof *b);
-    if (!b)
+    size_t n = ctx->nslots * 2;
+    struct intern_slot *t = calloc(n, sizeof *t);
+    if (!t)
         abort();
-    for (size_t i = 0; i < ctx->nbuckets; i++) {
-        for (struct sx_expr *e = ctx->buckets[i], *next; e; e = next) {
-            next = e->next;
-            e->next = b[e->hash & (n - 1)];
-            b[e->hash & (n - 1)] = e;
-        }
+    for (size_t i = 0; i < ctx->nslots; i++) {
+        if (!ctx->slots[i].e)
+            continue;
+        size_t j = ctx->slots[i].hash & (n - 1);
+        while (t[j].e)
+            j = (j + 1) & (n - 1);
+        t[j] = ctx->slots[i];
     }
-    free(ctx->buckets);
-    ctx->buckets = b;
-    ctx->nbuckets = n;
+    free(ctx->slots);
+    ctx->slots = t;
+    ctx->nslots = n;
 }
 
 static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *proto)
 {
     uint32_t h = node_hash(proto);
-    const struct sx_expr *found = NULL;
     pthread_spin_lock(&ctx->lock);
-    for (struct sx_expr *e = ctx->buckets[h & (ctx->nbuckets - 1)]; e && !found; e = e->next)
-        if (e->hash == h && node_equal(e, proto))
-            found = e;
-    if (found) {
-        pthread_spin_unlock(&ctx->lock);
-        return found;
+    size_t mask = ctx->nslots - 1, j = h & mask;
+    for (; ctx->slots[j].e; j = (j + 1) & mask) {
+        if (ctx->slots[j].hash == h && node_equal(ctx->slots[j].e, proto)) {
+            const struct sx_expr *found = ctx->slots[j].e;
+            pthread_spin_unlock(&ctx->lock);
+            return found;
+        }
     }
     if (!ctx->chunks || ctx->chunks->used == ARENA_CHUNK) {
         struct arena_chunk *c = malloc(sizeof *c);
@@ -272,9 +279,8 @@ static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *pr
         d = e->c->depth;
     e->depth = d + 1;
     e->id = (uint32_t)ctx->count++;
-    e->next = ctx->buckets[h & (ctx->nbuckets - 1)];
-    ctx->buckets[h & (ctx->nbuckets - 1)] = e;
-    if (ctx->count > 2 * ctx->nbuckets)
+    ctx->slots[j] = (struct intern_slot){ h, e };
+    if (2 * ctx->count > ctx->nslots)
         grow_table(ctx);
     pthread_spin_unlock(&ctx->lock);
     return e;
@@ -291,11 +297,30 @@ static const struct sx_expr *mk(struct sx_ctx *ctx, enum sx_op op, unsigned widt
 
 /* ---- constructors with folding -------------------------------------------------------- */
 
+/* Constants recently interned by this thread: code mixing a few constants with symbolic
+ * values asks for the same ones again and again (about half of all interning in a
+ * parser loop), and a hit here skips the table's lock and probe. Per thread, so no lock;
+ * an entry counts only for the context of the same serial (a freed context's entries
+ * are never read through). */
+#define CONST_CACHE 256
+static __thread struct {
+    uint64_t serial;
+    const struct sx_expr *e;
+} const_cache[CONST_CACHE];
+
 const struct sx_expr *sx_const(struct sx_ctx *ctx, unsigned width, sx_u128 value)
 {
-    struct sx_expr proto = { .op = SX_CONST, .width = (uint8_t)width,
-                             .value = value & sx_mask(width) };
-    return intern(ctx, &proto);
+    value &= sx_mask(width);
+    uint64_t key = ((uint64_t)value ^ (uint64_t)(value >> 64)) * 0x9e3779b97f4a7c15ull + width;
+    unsigned slot = (unsigned)(key >> 56) % CONST_CACHE;
+    if (const_cache[slot].serial == ctx->serial && const_cache[slot].e->width == width &&
+        const_cache[slot].e->value == value)
+        return const_cache[slot].e;
+    struct sx_expr proto = { .op = SX_CONST, .width = (uint8_t)width, .value = value };
+    const struct sx_expr *e = intern(ctx, &proto);
+    const_cache[slot].serial = ctx->serial;
+    const_cache[slot].e = e;
+    return e;
 }
 
 const struct sx_expr *sx_input_byte(struct sx_ctx *ctx, uint32_t input, uint32_t offset)

@@ -40,7 +40,6 @@ struct sx_expr {
     uint32_t depth;      /* longest path to a leaf (leaves: 1) */
     sx_u128 value;       /* SX_CONST: the value; SX_INPUT: (input id << 32) | offset */
     const struct sx_expr *a, *b, *c;
-    struct sx_expr *next; /* hash bucket chain */
 };
 
 #define SX_MAX_INPUTS 256

@@ -73,19 +73,35 @@ static struct sx_val parity(struct sx_state *s, struct sx_val res)
     return sx_v_un(CTX, SX_NOT, p);
 }
 
+/* CF = OF of a signed multiply: the double-width product differs from its low half
+ * sign-extended. Built only when a flag is read (most code ignores them). */
+static struct sx_val imul_overflow(struct sx_state *s, struct sx_val a, struct sx_val b,
+                                   struct sx_val lo)
+{
+    unsigned w2 = 2 * a.w;
+    struct sx_val full = BIN(SX_MUL, sx_v_sext(CTX, a, w2), sx_v_sext(CTX, b, w2));
+    return sx_v_un(CTX, SX_NOT, BIN(SX_EQ, full, sx_v_sext(CTX, lo, w2)));
+}
+
 static struct sx_val flag_get(struct sx_state *s, int f)
 {
     const struct sx_flags *fl = &s->flags;
     if (fl->op == SX_FL_BITS)
         return fl->bits[f];
     struct sx_val a = fl->a, b = fl->b, res = fl->res;
+    enum sx_flags_op op = fl->op;
+    if (op == SX_FL_CMP) { /* the difference, built only now that a flag needs it */
+        op = SX_FL_SUB;
+        if (a.e || b.e)
+            res = BIN(SX_SUB, a, b);
+    }
     unsigned w = res.w;
     switch (f) {
     case F_ZF: return BIN(SX_EQ, res, sx_v(w, 0));
     case F_SF: return msb(s, res);
     case F_PF: return parity(s, res);
     case F_AF:
-        switch (fl->op) {
+        switch (op) {
         case SX_FL_ADD: case SX_FL_ADC: case SX_FL_SUB: case SX_FL_SBB:
         case SX_FL_INC: case SX_FL_DEC:
             return sx_v_bit(CTX, BIN(SX_XOR, BIN(SX_XOR, a, b), res), 4);
@@ -93,7 +109,7 @@ static struct sx_val flag_get(struct sx_state *s, int f)
             return sx_v(1, 0);
         }
     case F_CF:
-        switch (fl->op) {
+        switch (op) {
         case SX_FL_ADD: return BIN(SX_ULT, res, a);
         case SX_FL_ADC: return sx_v_ite(CTX, fl->carry_in, BIN(SX_ULE, res, a), BIN(SX_ULT, res, a));
         case SX_FL_SUB: return BIN(SX_ULT, a, b);
@@ -112,10 +128,11 @@ static struct sx_val flag_get(struct sx_state *s, int f)
             return sx_v_bit(CTX, a, n <= w ? n - 1 : w - 1);
         }
         case SX_FL_MUL: return b;
+        case SX_FL_IMUL: return imul_overflow(s, a, b, res);
         default: return sx_v(1, 0);
         }
     case F_OF:
-        switch (fl->op) {
+        switch (op) {
         case SX_FL_ADD: case SX_FL_ADC: case SX_FL_INC:
             return msb(s, BIN(SX_AND, BIN(SX_XOR, a, res), BIN(SX_XOR, b, res)));
         case SX_FL_SUB: case SX_FL_SBB: case SX_FL_DEC:
@@ -123,6 +140,7 @@ static struct sx_val flag_get(struct sx_state *s, int f)
         case SX_FL_SHL: return BIN(SX_XOR, msb(s, res), flag_get(s, F_CF));
         case SX_FL_SHR: return msb(s, a);
         case SX_FL_MUL: return b;
+        case SX_FL_IMUL: return imul_overflow(s, a, b, res);
         default: return sx_v(1, 0);
         }
     }
@@ -198,7 +216,7 @@ static struct sx_val cond_get(struct sx_state *s, unsigned cc)
     const struct sx_flags *fl = &s->flags;
     struct sx_val v;
     bool have = false;
-    if (fl->op == SX_FL_SUB) { /* cmp a, b: compare the operands directly */
+    if (fl->op == SX_FL_SUB || fl->op == SX_FL_CMP) { /* cmp a, b: compare the operands */
         have = true;
         switch (cc >> 1) {
         case 1: v = BIN(SX_ULT, fl->a, fl->b); break;
@@ -274,11 +292,41 @@ static struct reg_ref reg_ref(ZydisRegister r)
     return (unsigned)r <= ZYDIS_REGISTER_MAX_VALUE ? reg_table[r] : reg_table[0];
 }
 
+/* A GPR holds 64 bits, or after a 32-bit write the 32-bit value alone, its upper half
+ * zero (as x86 clears it): the zero extension is built only when more than 32 bits are
+ * read, so 32-bit code does not wrap each result in a zext node that the next 32-bit
+ * read strips again. */
+static struct sx_val gpr_part(struct sx_state *s, int index, unsigned lo, unsigned w)
+{
+    struct sx_val g = s->gpr[index];
+    if (lo == 0 && w == g.w)
+        return g;
+    if (lo + w <= g.w)
+        return sx_v_extract(CTX, g, lo, w);
+    if (lo >= g.w)
+        return sx_v(w, 0);
+    return sx_v_extract(CTX, sx_v_zext(CTX, g, 64), lo, w);
+}
+
+static struct sx_val gpr64(struct sx_state *s, int index) { return gpr_part(s, index, 0, 64); }
+
+/* v (depth-bounded) into bits [lo, lo + v.w) of a GPR. */
+static void gpr_write(struct sx_state *s, int index, unsigned lo, struct sx_val v)
+{
+    struct sx_val *g = &s->gpr[index];
+    if (v.w == 64 || (v.w == 32 && lo == 0))
+        *g = v; /* a 32-bit write clears the upper half: a 32-bit value says so */
+    else if (lo + v.w <= g->w)
+        *g = sx_v_insert(CTX, *g, lo, v);
+    else
+        *g = sx_v_insert(CTX, gpr64(s, index), lo, v);
+}
+
 static bool reg_read(struct sx_state *s, ZydisRegister r, struct sx_val *out)
 {
     struct reg_ref ref = reg_ref(r);
     if (ref.kind == R_GPR)
-        *out = sx_v_extract(CTX, s->gpr[ref.index], ref.lo, ref.width);
+        *out = gpr_part(s, ref.index, ref.lo, ref.width);
     else if (ref.kind == R_XMM)
         *out = s->xmm[ref.index];
     else
@@ -291,13 +339,7 @@ static bool reg_write(struct sx_state *s, ZydisRegister r, struct sx_val v)
     v = bound_depth(s, v);
     struct reg_ref ref = reg_ref(r);
     if (ref.kind == R_GPR) {
-        struct sx_val *g = &s->gpr[ref.index];
-        if (ref.width == 64)
-            *g = v;
-        else if (ref.width == 32)
-            *g = sx_v_zext(CTX, v, 64); /* 32-bit writes clear the upper half */
-        else
-            *g = sx_v_insert(CTX, *g, ref.lo, v);
+        gpr_write(s, ref.index, ref.lo, v);
     } else if (ref.kind == R_XMM) {
         s->xmm[ref.index] = v.w == 128 ? v : sx_v_zext(CTX, v, 128);
     } else {
@@ -309,18 +351,12 @@ static bool reg_write(struct sx_state *s, ZydisRegister r, struct sx_val v)
 /* The accumulator (AL/AX/EAX/RAX) or RDX of width w. */
 static struct sx_val gpr_sized(struct sx_state *s, int index, unsigned w)
 {
-    return sx_v_extract(CTX, s->gpr[index], 0, w);
+    return gpr_part(s, index, 0, w);
 }
 
 static void gpr_set_sized(struct sx_state *s, int index, struct sx_val v)
 {
-    v = bound_depth(s, v);
-    if (v.w == 64)
-        s->gpr[index] = v;
-    else if (v.w == 32)
-        s->gpr[index] = sx_v_zext(CTX, v, 64);
-    else
-        s->gpr[index] = sx_v_insert(CTX, s->gpr[index], 0, v);
+    gpr_write(s, index, 0, bound_depth(s, v));
 }
 
 /* ---- memory -------------------------------------------------------------------------- */
@@ -420,23 +456,53 @@ static enum exec_status mem_write(struct sx_state *s, uint64_t addr, struct sx_v
 }
 
 /* Effective address of a memory operand, symbolic if a register in it is. */
+/* The low w bits of an address register (zero-extended when it is narrower). */
+static struct sx_val address_reg(struct sx_state *s, ZydisRegister reg, unsigned w)
+{
+    struct reg_ref ref = reg_ref(reg);
+    if (ref.kind != R_GPR)
+        return sx_v(w, 0);
+    if (ref.width >= w)
+        return gpr_part(s, ref.index, ref.lo, w);
+    return sx_v_zext(CTX, gpr_part(s, ref.index, ref.lo, ref.width), w);
+}
+
+static struct sx_val add_term(struct sx_state *s, struct sx_val a, struct sx_val t)
+{
+    return !a.e && a.c == 0 ? t : BIN(SX_ADD, a, t);
+}
+
+/* A memory operand's effective address (no segment base) in w bits: the address width,
+ * or LEA's smaller operand size (the low bits of sums and products depend only on the
+ * low bits of their terms, so no wider node is built to be cut down again). */
+static struct sx_val effective_address(struct sx_state *s, const struct insn *in,
+                                       const ZydisDecodedOperand *op, unsigned w)
+{
+    struct sx_val a = sx_v(w, (uint64_t)op->mem.disp.value);
+    if (op->mem.base == ZYDIS_REGISTER_RIP)
+        a = sx_v(w, in->next + (uint64_t)op->mem.disp.value);
+    else if (op->mem.base != ZYDIS_REGISTER_NONE)
+        a = add_term(s, a, address_reg(s, op->mem.base, w));
+    if (op->mem.index != ZYDIS_REGISTER_NONE) {
+        struct sx_val x = address_reg(s, op->mem.index, w);
+        if (op->mem.scale > 1)
+            x = BIN(SX_MUL, x, sx_v(w, op->mem.scale));
+        a = add_term(s, a, x);
+    }
+    return a;
+}
+
 static struct sx_val op_address(struct sx_state *s, const struct insn *in,
                                 const ZydisDecodedOperand *op)
 {
-    struct sx_val a = sx_v(64, (uint64_t)op->mem.disp.value);
-    struct sx_val r;
-    if (op->mem.base == ZYDIS_REGISTER_RIP)
-        a = BIN(SX_ADD, a, sx_v(64, in->next));
-    else if (op->mem.base != ZYDIS_REGISTER_NONE && reg_read(s, op->mem.base, &r))
-        a = BIN(SX_ADD, a, sx_v_zext(CTX, r, 64));
-    if (op->mem.index != ZYDIS_REGISTER_NONE && reg_read(s, op->mem.index, &r))
-        a = BIN(SX_ADD, a, BIN(SX_MUL, sx_v_zext(CTX, r, 64), sx_v(64, op->mem.scale)));
+    unsigned aw = in->d->address_width == 32 ? 32 : 64;
+    struct sx_val a = effective_address(s, in, op, aw);
+    if (aw == 32)
+        a = sx_v_zext(CTX, a, 64);
     if (op->mem.segment == ZYDIS_REGISTER_FS)
         a = BIN(SX_ADD, a, sx_v(64, s->fs_base));
     else if (op->mem.segment == ZYDIS_REGISTER_GS)
         a = BIN(SX_ADD, a, sx_v(64, s->gs_base));
-    if (in->d->address_width == 32)
-        a = sx_v_zext(CTX, sx_v_extract(CTX, a, 0, 32), 64);
     return a;
 }
 
@@ -661,7 +727,11 @@ static enum exec_status exec_alu(struct sx_state *s, struct insn *in)
         res = BIN(SX_ADD, BIN(SX_ADD, a, b), sx_v_zext(CTX, cin, w));
         fop = SX_FL_ADC;
         break;
-    case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_CMP: res = BIN(SX_SUB, a, b); fop = SX_FL_SUB; break;
+    case ZYDIS_MNEMONIC_SUB: res = BIN(SX_SUB, a, b); fop = SX_FL_SUB; break;
+    case ZYDIS_MNEMONIC_CMP: /* most cmps feed one jcc, which compares a and b itself */
+        res = sx_v(w, a.c - b.c);
+        fop = SX_FL_CMP;
+        break;
     case ZYDIS_MNEMONIC_SBB:
         cin = flag_get(s, F_CF);
         res = BIN(SX_SUB, BIN(SX_SUB, a, b), sx_v_zext(CTX, cin, w));
@@ -792,10 +862,10 @@ static enum exec_status exec_mul(struct sx_state *s, struct insn *in)
         TRY(op_read(s, in, &in->ops[1], w, &a));
         TRY(op_read(s, in, &in->ops[2], w, &b));
     }
-    full = wide_mul(s, a, b, true, &of);
-    struct sx_val res = sx_v_extract(CTX, full, 0, w);
+    /* the low half is the result; the overflow flags wait until read */
+    struct sx_val res = BIN(SX_MUL, a, b);
     TRY(op_write(s, in, &in->ops[0], res));
-    set_flags(s, SX_FL_MUL, a, of, res, sx_v(1, 0));
+    set_flags(s, SX_FL_IMUL, a, b, res, sx_v(1, 0));
     return EX_OK;
 }
 
@@ -930,14 +1000,14 @@ static enum exec_status push(struct sx_state *s, struct sx_val v)
 {
     uint64_t sp = (uint64_t)s->gpr[SX_RSP].c - v.w / 8;
     TRY(mem_write(s, sp, v));
-    s->gpr[SX_RSP] = BIN(SX_SUB, s->gpr[SX_RSP], sx_v(64, v.w / 8));
+    s->gpr[SX_RSP] = BIN(SX_SUB, gpr64(s, SX_RSP), sx_v(64, v.w / 8));
     return EX_OK;
 }
 
 static enum exec_status pop(struct sx_state *s, unsigned w, struct sx_val *out)
 {
     TRY(mem_read(s, (uint64_t)s->gpr[SX_RSP].c, w / 8, out));
-    s->gpr[SX_RSP] = BIN(SX_ADD, s->gpr[SX_RSP], sx_v(64, w / 8));
+    s->gpr[SX_RSP] = BIN(SX_ADD, gpr64(s, SX_RSP), sx_v(64, w / 8));
     return EX_OK;
 }
 
@@ -957,7 +1027,10 @@ static enum exec_status branch_target(struct sx_state *s, struct insn *in, uint6
     return EX_OK;
 }
 
-static unsigned cc_of(ZydisMnemonic m)
+/* The condition code of jcc/setcc/cmovcc by mnemonic (16: none), filled once. */
+static uint8_t cc_table[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+
+static void init_cc_table(void)
 {
     static const ZydisMnemonic jcc[16] = {
         ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
@@ -974,10 +1047,14 @@ static unsigned cc_of(ZydisMnemonic m)
         ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ, ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE,
         ZYDIS_MNEMONIC_CMOVS, ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP,
         ZYDIS_MNEMONIC_CMOVL, ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE, ZYDIS_MNEMONIC_CMOVNLE };
+    memset(cc_table, 16, sizeof cc_table);
     for (unsigned i = 0; i < 16; i++)
-        if (m == jcc[i] || m == setcc[i] || m == cmov[i])
-            return i;
-    return 16;
+        cc_table[jcc[i]] = cc_table[setcc[i]] = cc_table[cmov[i]] = (uint8_t)i;
+}
+
+static unsigned cc_of(ZydisMnemonic m)
+{
+    return (unsigned)m <= ZYDIS_MNEMONIC_MAX_VALUE ? cc_table[m] : 16;
 }
 
 /* Evaluate condition cc; a symbolic condition becomes a branch point on the path. */
@@ -1345,8 +1422,11 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
     case ZYDIS_MNEMONIC_MOVSX: case ZYDIS_MNEMONIC_MOVSXD:
         TRY(op_read(s, in, o1, o1->size, &b));
         return op_write(s, in, o0, b.w == o0->size ? b : sx_v_sext(CTX, b, o0->size));
-    case ZYDIS_MNEMONIC_LEA:
-        return op_write(s, in, o0, sx_v_extract(CTX, op_address(s, in, o1), 0, o0->size));
+    case ZYDIS_MNEMONIC_LEA: { /* no segment base; the operand size's low bits */
+        unsigned aw = in->d->address_width == 32 ? 32 : 64, w = o0->size < aw ? o0->size : aw;
+        a = effective_address(s, in, o1, w);
+        return op_write(s, in, o0, w < o0->size ? sx_v_zext(CTX, a, o0->size) : a);
+    }
     case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_ADC: case ZYDIS_MNEMONIC_SUB:
     case ZYDIS_MNEMONIC_SBB: case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_OR:
     case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_CMP: case ZYDIS_MNEMONIC_TEST:
@@ -1441,7 +1521,7 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
         TRY(pop(s, 64, &a));
         s->rip = (uint64_t)pin_choice(s, a, in->pc, SX_FLIP_TARGET).c;
         if (in->d->operand_count_visible > 0)
-            s->gpr[SX_RSP] = BIN(SX_ADD, s->gpr[SX_RSP], sx_v(64, o0->imm.value.u & 0xffff));
+            s->gpr[SX_RSP] = BIN(SX_ADD, gpr64(s, SX_RSP), sx_v(64, o0->imm.value.u & 0xffff));
         return EX_OK;
     case ZYDIS_MNEMONIC_CLD: s->rflags_other &= ~SX_FLAG_DF; return EX_OK;
     case ZYDIS_MNEMONIC_STD: s->rflags_other |= SX_FLAG_DF; return EX_OK;
@@ -1571,6 +1651,7 @@ static void init_decoder(void)
 {
     ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     init_reg_table();
+    init_cc_table();
 }
 
 /* Decoded instructions by address. An entry counts only if the bytes fetched now are

@@ -51,6 +51,8 @@ enum sx_flags_op {
     SX_FL_BITS,   /* materialised: one width-1 value per flag in `bits` */
     SX_FL_ADD, SX_FL_ADC, SX_FL_SUB, SX_FL_SBB, SX_FL_INC, SX_FL_DEC,
     SX_FL_LOGIC, SX_FL_SHL, SX_FL_SHR, SX_FL_SAR, SX_FL_MUL,
+    SX_FL_IMUL,   /* two/three-operand imul: a, b the factors (overflow built if read) */
+    SX_FL_CMP,    /* cmp: as SX_FL_SUB, `res` concrete only (a - b built if a flag needs it) */
 };
 
 struct sx_flags {
@@ -70,7 +72,7 @@ enum sx_status {
 
 struct sx_state {
     struct sx_ctx *ctx;
-    struct sx_val gpr[16];   /* width 64 */
+    struct sx_val gpr[16];   /* width 64, or 32 after a 32-bit write (the upper half is zero) */
     struct sx_val xmm[16];   /* width 128 */
     uint64_t rip;
     struct sx_flags flags;
