@@ -1,6 +1,9 @@
 /* Benchmark (not a test): instructions per second of the concolic interpreter, with
  * concrete and with symbolic input, against native execution of the same machine code.
  * Run through scripts/bench-interp, which builds it without sanitizers. */
+#include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,22 +50,21 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static uint8_t stack_area[1 << 16] __attribute__((aligned(64)));
+static uint8_t stack_areas[2][1 << 16] __attribute__((aligned(64)));
 
-/* Interpret interp_workload(buf, n); returns instructions executed, adds the time. */
-static uint64_t interpret(uint8_t *buf, size_t n, int symbolic, struct sx_decode_cache *dcache,
-                          double *seconds, uint32_t *result, size_t *branches)
+/* Interpret interp_workload(buf, n) on `stack` in the given context, shadow and path
+ * (shared by threads as the sidecar shares them between vCPUs); returns instructions
+ * executed, adds the time. */
+static uint64_t interpret_in(struct sx_ctx *ctx, struct sx_shadow *sh, struct sx_path *pathp,
+                             uint8_t *stack, uint8_t *buf, size_t n, int symbolic,
+                             struct sx_decode_cache *dcache, double *seconds, uint32_t *result)
 {
-    struct sx_ctx *ctx = sx_ctx_new();
-    struct sx_shadow *sh = sx_shadow_new();
-    struct sx_path path;
-    sx_path_init(&path);
     struct sx_state st;
-    sx_state_init(&st, ctx, &direct_mem, NULL, sh, &path);
+    sx_state_init(&st, ctx, &direct_mem, NULL, sh, pathp);
     st.dcache = dcache;
     if (symbolic)
         sx_make_symbolic(&st, (uint64_t)buf, (uint32_t)n, sx_input_declare(ctx, "buf", (uint32_t)n));
-    uint64_t sp = (uint64_t)(stack_area + sizeof stack_area - 64) - 8;
+    uint64_t sp = (uint64_t)(stack + sizeof stack_areas[0] - 64) - 8;
     memcpy((void *)sp, &(uint64_t){ RETURN_MAGIC }, 8);
     st.gpr[SX_RSP] = sx_v(64, sp);
     st.gpr[SX_RDI] = sx_v(64, (uint64_t)buf);
@@ -77,12 +79,73 @@ static uint64_t interpret(uint8_t *buf, size_t n, int symbolic, struct sx_decode
     }
     *seconds += now() - t0;
     *result = (uint32_t)st.gpr[SX_RAX].c;
+    return st.instructions;
+}
+
+static uint64_t interpret(uint8_t *buf, size_t n, int symbolic, struct sx_decode_cache *dcache,
+                          double *seconds, uint32_t *result, size_t *branches)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_shadow *sh = sx_shadow_new();
+    struct sx_path path;
+    sx_path_init(&path);
+    uint64_t count = interpret_in(ctx, sh, &path, stack_areas[0], buf, n, symbolic, dcache,
+                                  seconds, result);
     *branches = path.nbranches;
-    uint64_t count = st.instructions;
     sx_path_release(&path);
     sx_shadow_free(sh);
     sx_ctx_free(ctx);
     return count;
+}
+
+/* Two threads interpreting at once in one context, shadow and path, as two vCPUs in the
+ * sidecar do: the wall time of both against one alone. */
+struct worker {
+    struct sx_ctx *ctx;
+    struct sx_shadow *sh;
+    struct sx_path *path;
+    uint8_t *stack, *buf;
+    size_t n;
+    int reps;
+    uint64_t insns;
+    double seconds;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct sx_decode_cache *dc = sx_decode_cache_new();
+    uint32_t r;
+    for (int i = 0; i < w->reps; i++)
+        w->insns += interpret_in(w->ctx, w->sh, w->path, w->stack, w->buf, w->n, 1, dc,
+                                 &w->seconds, &r);
+    sx_decode_cache_free(dc);
+    return NULL;
+}
+
+static double run_workers(unsigned nthreads, const uint8_t *pattern, size_t n, int reps)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_shadow *sh = sx_shadow_new();
+    struct sx_path path;
+    sx_path_init(&path);
+    struct worker w[2];
+    pthread_t t[2];
+    double t0 = now();
+    for (unsigned i = 0; i < nthreads; i++) {
+        w[i] = (struct worker){ ctx, sh, &path, stack_areas[i], malloc(n), n, reps, 0, 0 };
+        memcpy(w[i].buf, pattern, n);
+        pthread_create(&t[i], NULL, work, &w[i]);
+    }
+    for (unsigned i = 0; i < nthreads; i++) {
+        pthread_join(t[i], NULL);
+        free(w[i].buf);
+    }
+    double wall = now() - t0;
+    sx_path_release(&path);
+    sx_shadow_free(sh);
+    sx_ctx_free(ctx);
+    return wall;
 }
 
 int main(int argc, char **argv)
@@ -90,6 +153,7 @@ int main(int argc, char **argv)
     size_t n = 4096;
     int reps = 20;
     const char *profile = NULL;
+    int parallel = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--size") && i + 1 < argc)
             n = strtoul(argv[++i], NULL, 10);
@@ -97,11 +161,15 @@ int main(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
             profile = argv[++i];
+        else if (!strcmp(argv[i], "--parallel"))
+            parallel = 1;
         else {
             fprintf(stderr, "usage: bench_interp [--size BYTES] [--reps N] "
-                            "[--profile concrete|symbolic]\n"
+                            "[--profile concrete|symbolic] [--parallel]\n"
                             "  --profile: only that configuration (with the decode cache), "
-                            "N times, for a profiler\n");
+                            "N times, for a profiler\n"
+                            "  --parallel: symbolic input, one thread and two at once in "
+                            "one context (as two vCPUs in the sidecar)\n");
             return 2;
         }
     }
@@ -109,6 +177,18 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         buf[i] = (uint8_t)("symhv-x"[i % 7]);
 
+    if (parallel) {
+        /* as the sidecar sets malloc (symex/sidecar/main.c: keep_freed_memory) */
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, INT_MAX);
+        mallopt(M_TOP_PAD, 16 << 20);
+        double one = run_workers(1, buf, n, reps), two = run_workers(2, buf, n, reps);
+        printf("one thread  : %8.1f ms for %d calls\n", one * 1e3, reps);
+        printf("two threads : %8.1f ms for %d calls each\n", two * 1e3, reps);
+        printf("parallel speedup : %.2f  (2.0 = no contention)\n", 2 * one / two);
+        free(buf);
+        return 0;
+    }
     if (profile) {
         struct sx_decode_cache *dc = sx_decode_cache_new();
         double s = 0;

@@ -404,6 +404,12 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
     text_printf(&t, "handoffs resumed from a checkpoint: %llu\n",
                 (unsigned long long)atomic_load(&e->pages.handoff.resumed_from_checkpoint));
     text_printf(&t, "parallel handoffs (peak): %llu\n", (unsigned long long)st->parallel_peak);
+    const struct handoff_stats *h = &e->pages.handoff;
+    double n = (double)(atomic_load(&h->handoffs) ? atomic_load(&h->handoffs) : 1) * 1000.0;
+    text_printf(&t, "handoff us (mean): state in %.1f, pending access %.1f, sidecar call %.1f "
+                "(served %.1f), state out %.1f\n", atomic_load(&h->ns_state_in) / n,
+                atomic_load(&h->ns_complete) / n, atomic_load(&h->ns_call) / n,
+                atomic_load(&h->ns_served) / n, atomic_load(&h->ns_state_out) / n);
     text_printf(&t, "interpreted instructions: %llu\ninterpreter seconds: %.3f\n",
                 (unsigned long long)st->instructions, st->interpreter_seconds);
     text_printf(&t, "stops for native execution: %llu\n", (unsigned long long)st->stops_native);

@@ -1,6 +1,7 @@
 #include "handoff.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "guest_clock.h"
 #include "log.h"
@@ -28,7 +29,8 @@ static void cpu_from_kvm(struct sc_cpu *cpu, const struct kvm_regs *r, const str
     cpu->gs_base = s->gs.base;
 }
 
-static void cpu_to_kvm(const struct sc_cpu *cpu, struct kvm_regs *r, struct kvm_fpu *fpu)
+/* Returns whether the XMM registers changed (KVM_SET_FPU is needed). */
+static bool cpu_to_kvm(const struct sc_cpu *cpu, struct kvm_regs *r, struct kvm_fpu *fpu)
 {
     const uint64_t *g = cpu->gpr;
     r->rax = g[0]; r->rcx = g[1]; r->rdx = g[2]; r->rbx = g[3];
@@ -37,7 +39,17 @@ static void cpu_to_kvm(const struct sc_cpu *cpu, struct kvm_regs *r, struct kvm_
     r->r12 = g[12]; r->r13 = g[13]; r->r14 = g[14]; r->r15 = g[15];
     r->rip = cpu->rip;
     r->rflags = cpu->rflags;
+    if (memcmp(fpu->xmm, cpu->xmm, sizeof cpu->xmm) == 0)
+        return false;
     memcpy(fpu->xmm, cpu->xmm, sizeof cpu->xmm);
+    return true;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 /* The last state the sidecar published for this slot, if it retired anything. */
@@ -65,9 +77,16 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
     struct kvm_fpu fpu;
     /* the state before the trapping instruction, then let KVM drop the access: the
      * registers are replaced below, so KVM must not complete it later */
+    uint64_t n0 = now_ns();
     if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &sregs) < 0 ||
-        vcpu_ioctl(v, KVM_GET_FPU, &fpu, "KVM_GET_FPU") < 0 || vcpu_complete_pending_exit(v) < 0)
+        vcpu_ioctl(v, KVM_GET_FPU, &fpu, "KVM_GET_FPU") < 0)
         return -1;
+    uint64_t n1 = now_ns();
+    if (vcpu_complete_pending_exit(v) < 0)
+        return -1;
+    uint64_t n2 = now_ns();
+    atomic_fetch_add(&st->ns_state_in, n1 - n0);
+    atomic_fetch_add(&st->ns_complete, n2 - n1);
     if (!sidecar_alive(sc))
         return vcpu_set_regs(v, &regs); /* the pages are being released: the CPU retries */
 
@@ -78,12 +97,17 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
     cpu_from_kvm(&slot->cpu, &regs, &sregs, &fpu);
     __atomic_store_n(&slot->checkpoint_seq, 0, __ATOMIC_RELEASE);
     atomic_fetch_add(&st->handoffs, 1);
-    if (sidecar_call(sc, v->index, "a handoff") == 0) {
-        cpu_to_kvm(&slot->cpu, &regs, &fpu);
+    bool fpu_changed = false;
+    uint64_t n3 = now_ns();
+    int called = sidecar_call(sc, v->index, "a handoff");
+    atomic_fetch_add(&st->ns_call, now_ns() - n3);
+    if (called == 0) {
+        atomic_fetch_add(&st->ns_served, slot->served_ns);
+        fpu_changed = cpu_to_kvm(&slot->cpu, &regs, &fpu);
     } else {
         struct sc_cpu cp;
         if (read_checkpoint(slot, &cp)) { /* resume after the last retired instruction */
-            cpu_to_kvm(&cp, &regs, &fpu);
+            fpu_changed = cpu_to_kvm(&cp, &regs, &fpu);
             atomic_fetch_add(&st->resumed_from_checkpoint, 1);
             hv_error("vCPU %u resumes natively at rip 0x%llx, after the last instruction the "
                      "sidecar retired", v->index, (unsigned long long)regs.rip);
@@ -91,7 +115,12 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
         /* else: nothing retired, the CPU re-executes the trapped access */
     }
     guest_clock_leave(clk, v, t0);
-    if (vcpu_set_regs(v, &regs) < 0 || vcpu_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU") < 0)
+    uint64_t n4 = now_ns();
+    /* the registers through kvm_run (vcpu.h); the FPU ioctl only when XMM changed:
+     * each ioctl is an exit to the host kernel, the dearest part of a handoff here */
+    if (vcpu_set_regs(v, &regs) < 0 ||
+        (fpu_changed && vcpu_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU") < 0))
         return -1;
+    atomic_fetch_add(&st->ns_state_out, now_ns() - n4);
     return 0;
 }

@@ -13,8 +13,12 @@ struct sidecar;
 struct guest_clock;
 struct sc_slot;
 
+/* Where a handoff's time goes (ns, summed over `handoffs`): reading the vCPU's state,
+ * completing its pending access in KVM, the sidecar call (of it, the sidecar serving),
+ * writing the state back. */
 struct handoff_stats {
     atomic_ullong handoffs, resumed_from_checkpoint;
+    atomic_ullong ns_state_in, ns_complete, ns_call, ns_served, ns_state_out;
 };
 
 /* v is stopped in an exit (its pending access is completed here, before the state is

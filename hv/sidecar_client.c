@@ -338,6 +338,28 @@ static void died(struct sidecar *sc, const char *when)
         sc->on_death(sc->death_ctx, sc->death);
 }
 
+/* Wait up to timeout_ms for the answer to request seq: RUNG once it is there. */
+static enum doorbell_result await_reply(struct sc_slot *slot, struct doorbell *d, uint64_t seq,
+                                        int timeout_ms)
+{
+    enum doorbell_result r = DOORBELL_RUNG;
+    while (r == DOORBELL_RUNG && __atomic_load_n(&slot->rep_seq, __ATOMIC_ACQUIRE) != seq)
+        r = doorbell_wait(d, timeout_ms); /* RUNG again: a spare ring */
+    if (__atomic_load_n(&slot->rep_seq, __ATOMIC_ACQUIRE) == seq)
+        return DOORBELL_RUNG; /* answered, whatever else the wait saw */
+    return r;
+}
+
+/* Post the request in the slot and ring the sidecar (sidecar.h), then wait one tick. */
+static enum doorbell_result post_request(struct sc_slot *slot, struct doorbell *d, uint64_t *seq)
+{
+    *seq = __atomic_load_n(&slot->req_seq, __ATOMIC_RELAXED) + 1;
+    __atomic_store_n(&slot->req_seq, *seq, __ATOMIC_RELEASE);
+    if (doorbell_ring(d) < 0)
+        return DOORBELL_ERROR;
+    return await_reply(slot, d, *seq, WAIT_TICK_MS);
+}
+
 int sidecar_call(struct sidecar *sc, unsigned index, const char *what)
 {
     if (!sidecar_alive(sc))
@@ -360,7 +382,10 @@ int sidecar_call(struct sidecar *sc, unsigned index, const char *what)
     bool killed = false;
     char when[160];
     snprintf(when, sizeof when, "during %s", what);
-    enum doorbell_result r = doorbell_ring_wait(sc->bells[index], true, WAIT_TICK_MS);
+    uint64_t seq;
+    enum doorbell_result r = post_request(slot, sc->bells[index], &seq);
+    if (r == DOORBELL_RUNG)
+        return 0;
     while (r == DOORBELL_TIMEOUT) {
         double tick = WAIT_TICK_MS / 1000.0;
         /* A handoff gives way when the VM stops or settles; solving when the user
@@ -391,7 +416,7 @@ int sidecar_call(struct sidecar *sc, unsigned index, const char *what)
             kill(sc->pid, SIGKILL);
             killed = true;
         }
-        r = doorbell_ring_wait(sc->bells[index], false, WAIT_TICK_MS);
+        r = await_reply(slot, sc->bells[index], seq, WAIT_TICK_MS);
     }
     if (r == DOORBELL_RUNG)
         return 0;
@@ -426,9 +451,10 @@ void sidecar_free(struct sidecar *sc)
         atomic_store(&sc->state, SIDECAR_QUITTING);
         if (d) {
             double waited = 0;
-            enum doorbell_result r = doorbell_ring_wait(d, true, WAIT_TICK_MS);
+            uint64_t seq;
+            enum doorbell_result r = post_request(slot, d, &seq);
             while (r == DOORBELL_TIMEOUT && (waited += WAIT_TICK_MS / 1000.0) < QUIT_WAIT_S)
-                r = doorbell_ring_wait(d, false, WAIT_TICK_MS);
+                r = await_reply(slot, d, seq, WAIT_TICK_MS);
             if (d == &tmp)
                 doorbell_destroy(&tmp);
         }

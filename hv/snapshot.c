@@ -33,8 +33,8 @@ static const unsigned chip_ids[3] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SL
 
 static int save_cpu(struct vcpu *v, struct cpu_state *s, bool xsave)
 {
-    if (vcpu_ioctl(v, KVM_GET_REGS, &s->regs, "KVM_GET_REGS") < 0 ||
-        vcpu_ioctl(v, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS") < 0 ||
+    /* through the sync area: it may hold registers KVM has yet to load */
+    if (vcpu_get_regs(v, &s->regs) < 0 || vcpu_get_sregs(v, &s->sregs) < 0 ||
         vcpu_ioctl(v, KVM_GET_FPU, &s->fpu, "KVM_GET_FPU") < 0 ||
         vcpu_ioctl(v, KVM_GET_LAPIC, &s->lapic, "KVM_GET_LAPIC") < 0 ||
         vcpu_ioctl(v, KVM_GET_MP_STATE, &s->mp, "KVM_GET_MP_STATE") < 0 ||

@@ -43,6 +43,7 @@ int vcpu_create(struct vm *vm, unsigned index)
     if (sync > 0 && ((unsigned)sync & want) == want) {
         v->run->kvm_valid_regs = want;
         v->sync_regs = true;
+        v->sync_stale = true; /* filled by the first KVM_RUN */
     }
 
     /* CPUID: what KVM supports, with this vCPU's APIC id in leaves 1 and 0xb. */
@@ -79,23 +80,18 @@ int vcpu_ioctl(struct vcpu *v, unsigned long request, void *arg, const char *nam
     return 0;
 }
 
-/* KVM stores the sync area whenever KVM_RUN returns; it is stale only after another
- * thread replaced the state of a parked vCPU (vcpu_state_replaced). */
-static bool sync_current(const struct vcpu *v)
+/* Does the sync area hold this part (KVM_SYNC_X86_REGS or _SREGS) of the vCPU's state?
+ * KVM stores it whenever KVM_RUN returns, so it does unless another thread replaced
+ * the state of a parked vCPU (vcpu_state_replaced); a part written there for KVM to
+ * load at the next KVM_RUN (kvm_dirty_regs) is the state whatever happened before. */
+static bool sync_holds(const struct vcpu *v, unsigned part)
 {
-    return v->sync_regs && !v->sync_stale;
-}
-
-/* Registers and sregs written into kvm_run for KVM to load at the next KVM_RUN? */
-static bool sync_load_pending(const struct vcpu *v)
-{
-    const unsigned both = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
-    return v->sync_regs && (v->run->kvm_dirty_regs & both) == both;
+    return v->sync_regs && (!v->sync_stale || (v->run->kvm_dirty_regs & part));
 }
 
 void vcpu_state_replaced(struct vcpu *v)
 {
-    v->sync_stale = !sync_load_pending(v); /* a pending load is the state now */
+    v->sync_stale = true;
     v->completion_due = false;
 }
 
@@ -117,7 +113,7 @@ int vcpu_load_regs(struct vcpu *v, const struct kvm_regs *r, const struct kvm_sr
 
 int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r)
 {
-    if (sync_current(v)) {
+    if (sync_holds(v, KVM_SYNC_X86_REGS)) {
         *r = v->run->s.regs.regs;
         return 0;
     }
@@ -126,7 +122,7 @@ int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r)
 
 int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s)
 {
-    if (sync_current(v)) {
+    if (sync_holds(v, KVM_SYNC_X86_SREGS)) {
         *s = v->run->s.regs.sregs;
         return 0;
     }
@@ -135,15 +131,13 @@ int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s)
 
 int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r)
 {
-    if (sync_load_pending(v)) { /* loaded with the rest at the next KVM_RUN */
+    if (v->sync_regs) { /* KVM loads them at the next KVM_RUN: no ioctl (one less exit
+                           to the host kernel on every handoff) */
         v->run->s.regs.regs = *r;
+        v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
         return 0;
     }
-    if (vcpu_ioctl(v, KVM_SET_REGS, (void *)r, "KVM_SET_REGS") < 0)
-        return -1;
-    if (v->sync_regs)
-        v->run->s.regs.regs = *r; /* keep the sync copy true until the next exit */
-    return 0;
+    return vcpu_ioctl(v, KVM_SET_REGS, (void *)r, "KVM_SET_REGS");
 }
 
 int vcpu_complete_pending_exit(struct vcpu *v)

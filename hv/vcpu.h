@@ -29,7 +29,9 @@ int vcpu_handle_exit(struct vcpu *v);
 
 /* Registers. At an exit (on the vCPU's thread) they come from kvm_run's sync area
  * without an ioctl; otherwise (a parked vCPU, from the thread that paused it) through
- * KVM_GET_*. 0 or -1 (message). */
+ * KVM_GET_*. vcpu_set_regs writes them into the sync area when KVM offers it (KVM loads
+ * them at the next KVM_RUN; until then the get functions read them there), else with
+ * KVM_SET_REGS. 0 or -1 (message). */
 __attribute__((warn_unused_result)) int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r);
 __attribute__((warn_unused_result)) int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s);
 __attribute__((warn_unused_result)) int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r);
@@ -38,8 +40,8 @@ __attribute__((warn_unused_result)) int vcpu_set_regs(struct vcpu *v, const stru
  * after whatever else the caller set with ioctls), else KVM_SET_SREGS/REGS. 0 or -1. */
 __attribute__((warn_unused_result))
 int vcpu_load_regs(struct vcpu *v, const struct kvm_regs *r, const struct kvm_sregs *s);
-/* Another thread replaced a parked vCPU's state (registers, sregs ...) with ioctls:
- * the sync copy is stale until the vCPU runs again, and nothing is pending. */
+/* Another thread replaced a parked vCPU's state (registers, sregs ...): the sync copy is
+ * stale until the vCPU runs again, except the parts written for KVM to load. */
 void vcpu_state_replaced(struct vcpu *v);
 /* The same through the ioctls only (state saved while the vCPU is parked). */
 __attribute__((warn_unused_result))

@@ -58,7 +58,8 @@ struct vcpu {
     struct kvm_run *run;
     size_t run_size;
     bool sync_regs;             /* run->s.regs holds regs and sregs after each exit */
-    bool sync_stale;            /* ... except after vcpu_state_replaced() */
+    bool sync_stale;            /* ... except after vcpu_state_replaced() and
+                                   before the first KVM_RUN */
     pthread_t thread;
     atomic_bool thread_started; /* read by kicks from any thread */
     /* the vCPU thread only: */

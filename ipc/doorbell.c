@@ -3,8 +3,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
-enum { TAG_READ = 1, TAG_WRITE = 2, TAG_WATCH = 3 };
+enum { TAG_READ = 1, TAG_WATCH = 3 };
 
 int doorbell_init(struct doorbell *d, int wait_fd, int ring_fd, int watch_fd)
 {
@@ -31,16 +32,19 @@ static struct io_uring_sqe *get_sqe(struct doorbell *d)
     return sqe;
 }
 
-enum doorbell_result doorbell_ring_wait(struct doorbell *d, bool ring, int timeout_ms)
+int doorbell_ring(struct doorbell *d)
+{
+    ssize_t n;
+    while ((n = write(d->ring_fd, &d->one, sizeof d->one)) < 0 && errno == EINTR)
+        ;
+    if (n >= 0 && n != (ssize_t)sizeof d->one)
+        errno = EIO;
+    return n == (ssize_t)sizeof d->one ? 0 : -1;
+}
+
+enum doorbell_result doorbell_wait(struct doorbell *d, int timeout_ms)
 {
     struct io_uring_sqe *sqe;
-    if (ring) {
-        if (!(sqe = get_sqe(d)))
-            return (errno = EBUSY), DOORBELL_ERROR;
-        io_uring_prep_write(sqe, d->ring_fd, &d->one, sizeof d->one, 0);
-        sqe->flags |= IOSQE_CQE_SKIP_SUCCESS; /* only a failure completes */
-        io_uring_sqe_set_data64(sqe, TAG_WRITE);
-    }
     if (!d->read_queued) {
         if (!(sqe = get_sqe(d)))
             return (errno = EBUSY), DOORBELL_ERROR;
@@ -82,7 +86,6 @@ enum doorbell_result doorbell_ring_wait(struct doorbell *d, bool ring, int timeo
         case TAG_WATCH:
             d->watch_queued = false;
             return DOORBELL_PEER_GONE;
-        case TAG_WRITE:
         default:
             return (errno = res < 0 ? -res : EIO), DOORBELL_ERROR;
         }

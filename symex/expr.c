@@ -6,13 +6,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define ARENA_CHUNK 4096 /* nodes per arena chunk */
+/* Arena chunks (one chain per thread): the first small (most contexts stay small), the
+ * rest 2 MiB, one transparent huge page where the kernel offers them on request, so a
+ * thread making nodes takes one page fault per 2 MiB instead of 512 (faults were a
+ * fifth of a symbolic handoff's time). */
+#define ARENA_FIRST_BYTES (64u << 10)
+#define ARENA_BYTES (2u << 20)
 
 struct arena_chunk {
     struct arena_chunk *next;
-    size_t used;
-    struct sx_expr nodes[ARENA_CHUNK];
+    size_t used, cap;
+    struct sx_expr nodes[];
 };
 
 struct eval_slot {
@@ -20,18 +26,18 @@ struct eval_slot {
     uint32_t stamp;
 };
 
-/* Memo for pushing a low-bits extract down a DAG (see sx_extract): direct-mapped. */
+/* Memo for pushing a low-bits extract down a DAG (see sx_extract): direct-mapped, per
+ * thread (no lock, no cache line two interpreter threads write), an entry counting only
+ * for the context of the same serial. */
 #define EXTRACT_MEMO 4096
 struct extract_memo {
+    uint64_t serial;
     uint32_t id_plus_1;
     uint8_t width;
     const struct sx_expr *result;
 };
+static __thread struct extract_memo extract_memo[EXTRACT_MEMO];
 
-/* Several interpreter threads (one per vCPU in the sidecar) build expressions in one
- * context, so constraints from all vCPUs share one DAG. `lock` guards the hash-consing
- * table, the arena and the inputs; `memo_lock` the extract memo; `eval_lock` sx_eval's
- * memo. Nodes themselves are immutable once published. */
 /* A slot of the hash-consing table keeps the node's hash beside it, so a probe that
  * misses reads no node. */
 struct intern_slot {
@@ -39,21 +45,51 @@ struct intern_slot {
     const struct sx_expr *e;  /* NULL: empty */
 };
 
-struct sx_ctx {
-    uint64_t serial;           /* unique per context ever made (const_cache's key) */
-    pthread_spinlock_t lock;
+/* Hash-consing per thread: each thread that builds expressions in a context interns
+ * into its own table and allocates from its own arena, so building takes no lock and
+ * writes no cache line another thread's core holds. One table for all threads, even
+ * split in shards, made two vCPUs interpreted at once slower than one alone: with
+ * every intern of a new node a lock's line moved between the cores (2026-12-02,
+ * bench_interp --parallel). Within a thread equal nodes are one node; across threads
+ * two equal nodes may exist, which only costs a folding that compares pointers (x ^ x)
+ * its shortcut: no code concludes from two pointers differing that the values do. Nodes are
+ * immutable once made and reach other threads through release stores (the shadow
+ * memory, the path). Ids come from the context in blocks: unique, nearly dense. */
+#define ID_BLOCK 1024
+struct intern_table {
+    size_t nslots;              /* open addressing, linear probing, at most half full */
+    struct intern_slot slots[];
+};
+struct interner {
+    struct interner *next;      /* the context's list (under ctx->lock) */
+    pthread_t owner;
+    struct intern_table *table;
     struct arena_chunk *chunks;
-    struct intern_slot *slots; /* open addressing, linear probing, at most half full */
-    size_t nslots, count;
+    size_t count;               /* atomic: read by sx_ctx_node_count */
+    uint32_t next_id, id_end;   /* this thread's current block of ids */
+};
+
+/* Several interpreter threads (one per vCPU in the sidecar) build expressions in one
+ * context, so constraints from all vCPUs share one DAG. `lock` guards the list of
+ * interners and the inputs; `eval_lock` sx_eval's memo. No code holds both. */
+struct sx_ctx {
+    uint64_t serial;           /* unique per context ever made (the per-thread caches' key) */
+    pthread_spinlock_t lock;
+    struct interner *interners;
+    uint32_t ids_given;        /* atomic: ids handed out in blocks so far */
     struct sx_input inputs[SX_MAX_INPUTS];
     uint32_t ninputs;
-    pthread_spinlock_t memo_lock;
-    struct extract_memo extract_memo[EXTRACT_MEMO];
     pthread_mutex_t eval_lock;
     struct eval_slot *eval; /* memo for sx_eval, indexed by node id */
     size_t eval_cap;
     uint32_t eval_stamp;
 };
+
+/* This thread's interner in the context it used last (found or made on a switch). */
+static __thread struct {
+    uint64_t serial;
+    struct interner *in;
+} current_interner;
 
 static const char *const op_names[SX_OP_COUNT] = {
     [SX_CONST] = "const", [SX_INPUT] = "input", [SX_ADD] = "bvadd", [SX_SUB] = "bvsub",
@@ -72,19 +108,11 @@ struct sx_ctx *sx_ctx_new(void)
     struct sx_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return NULL;
-    /* Spin locks: the critical sections are a few loads, and a sleeping waiter costs a
-     * futex round trip per expression when two interpreter threads meet here. */
+    /* Spin locks: the critical sections are a few loads and stores. */
     static _Atomic uint64_t serials; /* shared by all threads: atomic, no other state */
     ctx->serial = atomic_fetch_add(&serials, 1) + 1;
     pthread_spin_init(&ctx->lock, PTHREAD_PROCESS_PRIVATE);
-    pthread_spin_init(&ctx->memo_lock, PTHREAD_PROCESS_PRIVATE);
     pthread_mutex_init(&ctx->eval_lock, NULL);
-    ctx->nslots = 2048;
-    ctx->slots = calloc(ctx->nslots, sizeof *ctx->slots);
-    if (!ctx->slots) {
-        free(ctx);
-        return NULL;
-    }
     return ctx;
 }
 
@@ -92,25 +120,36 @@ void sx_ctx_free(struct sx_ctx *ctx)
 {
     if (!ctx)
         return;
-    while (ctx->chunks) {
-        struct arena_chunk *next = ctx->chunks->next;
-        free(ctx->chunks);
-        ctx->chunks = next;
+    for (struct interner *in = ctx->interners, *next; in; in = next) {
+        next = in->next;
+        while (in->chunks) {
+            struct arena_chunk *c = in->chunks->next;
+            free(in->chunks);
+            in->chunks = c;
+        }
+        free(in->table);
+        free(in);
     }
-    free(ctx->slots);
     free(ctx->eval);
     pthread_spin_destroy(&ctx->lock);
-    pthread_spin_destroy(&ctx->memo_lock);
     pthread_mutex_destroy(&ctx->eval_lock);
     free(ctx);
 }
 
 size_t sx_ctx_node_count(struct sx_ctx *ctx)
 {
+    size_t n = 0;
     pthread_spin_lock(&ctx->lock);
-    size_t n = ctx->count;
+    for (struct interner *in = ctx->interners; in; in = in->next)
+        n += __atomic_load_n(&in->count, __ATOMIC_RELAXED);
     pthread_spin_unlock(&ctx->lock);
     return n;
+}
+
+/* One more than the largest node id so far. */
+static size_t id_bound(struct sx_ctx *ctx)
+{
+    return __atomic_load_n(&ctx->ids_given, __ATOMIC_ACQUIRE);
 }
 
 uint32_t sx_input_declare(struct sx_ctx *ctx, const char *name, uint32_t size)
@@ -228,46 +267,85 @@ static bool node_equal(const struct sx_expr *x, const struct sx_expr *y)
            x->a == y->a && x->b == y->b && x->c == y->c;
 }
 
-static void grow_table(struct sx_ctx *ctx)
+static struct intern_table *new_table(size_t nslots)
 {
-    size_t n = ctx->nslots * 2;
-    struct intern_slot *t = calloc(n, sizeof *t);
+    /* written, not calloc'd: a page first read as the shared zero page and written
+     * later costs a TLB flush on every other core running this process */
+    struct intern_table *t = malloc(sizeof *t + nslots * sizeof(struct intern_slot));
     if (!t)
         abort();
-    for (size_t i = 0; i < ctx->nslots; i++) {
-        if (!ctx->slots[i].e)
+    memset(t->slots, 0, nslots * sizeof(struct intern_slot));
+    t->nslots = nslots;
+    return t;
+}
+
+static void grow_table(struct interner *in)
+{
+    struct intern_table *old = in->table, *t = new_table(old->nslots * 2);
+    size_t mask = t->nslots - 1;
+    for (size_t i = 0; i < old->nslots; i++) {
+        if (!old->slots[i].e)
             continue;
-        size_t j = ctx->slots[i].hash & (n - 1);
-        while (t[j].e)
-            j = (j + 1) & (n - 1);
-        t[j] = ctx->slots[i];
+        size_t j = old->slots[i].hash & mask;
+        while (t->slots[j].e)
+            j = (j + 1) & mask;
+        t->slots[j] = old->slots[i];
     }
-    free(ctx->slots);
-    ctx->slots = t;
-    ctx->nslots = n;
+    free(old);
+    in->table = t;
+}
+
+static struct interner *interner_of(struct sx_ctx *ctx)
+{
+    if (current_interner.serial == ctx->serial)
+        return current_interner.in;
+    pthread_t me = pthread_self();
+    pthread_spin_lock(&ctx->lock);
+    struct interner *in = ctx->interners;
+    while (in && !pthread_equal(in->owner, me))
+        in = in->next;
+    if (!in) {
+        in = calloc(1, sizeof *in);
+        if (!in)
+            abort();
+        in->owner = me;
+        in->table = new_table(1024);
+        in->next = ctx->interners;
+        ctx->interners = in;
+    }
+    pthread_spin_unlock(&ctx->lock);
+    current_interner.serial = ctx->serial;
+    current_interner.in = in;
+    return in;
 }
 
 static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *proto)
 {
     uint32_t h = node_hash(proto);
-    pthread_spin_lock(&ctx->lock);
-    size_t mask = ctx->nslots - 1, j = h & mask;
-    for (; ctx->slots[j].e; j = (j + 1) & mask) {
-        if (ctx->slots[j].hash == h && node_equal(ctx->slots[j].e, proto)) {
-            const struct sx_expr *found = ctx->slots[j].e;
-            pthread_spin_unlock(&ctx->lock);
-            return found;
-        }
+    struct interner *in = interner_of(ctx);
+    struct intern_table *t = in->table;
+    size_t mask = t->nslots - 1, j = h & mask;
+    for (; t->slots[j].e; j = (j + 1) & mask) {
+        if (t->slots[j].hash == h && node_equal(t->slots[j].e, proto))
+            return t->slots[j].e;
     }
-    if (!ctx->chunks || ctx->chunks->used == ARENA_CHUNK) {
-        struct arena_chunk *c = malloc(sizeof *c);
-        if (!c)
+    if (!in->chunks || in->chunks->used == in->chunks->cap) {
+        struct arena_chunk *c = NULL;
+        size_t bytes = in->chunks ? ARENA_BYTES : ARENA_FIRST_BYTES;
+        if (posix_memalign((void **)&c, bytes, bytes))
             abort();
-        c->next = ctx->chunks;
+        if (bytes == ARENA_BYTES)
+            madvise(c, bytes, MADV_HUGEPAGE); /* a hint: without it, small pages */
+        c->cap = (bytes - sizeof *c) / sizeof c->nodes[0];
+        c->next = in->chunks;
         c->used = 0;
-        ctx->chunks = c;
+        in->chunks = c;
     }
-    struct sx_expr *e = &ctx->chunks->nodes[ctx->chunks->used++];
+    if (in->next_id == in->id_end) {
+        in->next_id = __atomic_fetch_add(&ctx->ids_given, ID_BLOCK, __ATOMIC_ACQ_REL);
+        in->id_end = in->next_id + ID_BLOCK;
+    }
+    struct sx_expr *e = &in->chunks->nodes[in->chunks->used++];
     *e = *proto;
     e->hash = h;
     uint32_t d = 0;
@@ -278,11 +356,11 @@ static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *pr
     if (e->c && e->c->depth > d)
         d = e->c->depth;
     e->depth = d + 1;
-    e->id = (uint32_t)ctx->count++;
-    ctx->slots[j] = (struct intern_slot){ h, e };
-    if (2 * ctx->count > ctx->nslots)
-        grow_table(ctx);
-    pthread_spin_unlock(&ctx->lock);
+    e->id = in->next_id++;
+    t->slots[j] = (struct intern_slot){ h, e };
+    __atomic_store_n(&in->count, in->count + 1, __ATOMIC_RELAXED);
+    if (2 * in->count > t->nslots)
+        grow_table(in);
     return e;
 }
 
@@ -452,12 +530,10 @@ const struct sx_expr *sx_lnot(struct sx_ctx *ctx, const struct sx_expr *cond)
 static const struct sx_expr *extract_low_pushdown(struct sx_ctx *ctx, const struct sx_expr *a,
                                                   unsigned width)
 {
-    struct extract_memo *m = &ctx->extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
-    pthread_spin_lock(&ctx->memo_lock);
-    const struct sx_expr *r = m->id_plus_1 == a->id + 1 && m->width == width ? m->result : NULL;
-    pthread_spin_unlock(&ctx->memo_lock);
-    if (r)
-        return r;
+    struct extract_memo *m = &extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
+    if (m->serial == ctx->serial && m->id_plus_1 == a->id + 1 && m->width == width)
+        return m->result;
+    const struct sx_expr *r;
     switch (a->op) {
     case SX_NOT: case SX_NEG:
         r = sx_unop(ctx, (enum sx_op)a->op, sx_extract(ctx, a->a, 0, width));
@@ -470,12 +546,8 @@ static const struct sx_expr *extract_low_pushdown(struct sx_ctx *ctx, const stru
                      sx_extract(ctx, a->b, 0, width));
         break;
     }
-    m = &ctx->extract_memo[(a->id * 131u + width) % EXTRACT_MEMO];
-    pthread_spin_lock(&ctx->memo_lock);
-    m->id_plus_1 = a->id + 1;
-    m->width = (uint8_t)width;
-    m->result = r;
-    pthread_spin_unlock(&ctx->memo_lock);
+    m = &extract_memo[(a->id * 131u + width) % EXTRACT_MEMO]; /* the recursion may reuse it */
+    *m = (struct extract_memo){ ctx->serial, a->id + 1, (uint8_t)width, r };
     return r;
 }
 
@@ -653,7 +725,7 @@ static sx_u128 eval_iter(struct sx_ctx *ctx, const struct sx_expr *root,
 sx_u128 sx_eval(struct sx_ctx *ctx, const struct sx_expr *e, const uint8_t *const *bytes,
                 const uint32_t *lengths)
 {
-    size_t count = sx_ctx_node_count(ctx);
+    size_t count = id_bound(ctx);
     pthread_mutex_lock(&ctx->eval_lock);
     if (ctx->eval_cap < count) {
         size_t cap = count * 2;

@@ -16,7 +16,8 @@
 static void write_text(const char *dir, const char *name, const char *text)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    ck_assert(n > 0 && (size_t)n < sizeof path);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);

@@ -12,6 +12,7 @@
 
 static uint8_t inputs[2][4096] __attribute__((aligned(4096))); /* a page each */
 static uint32_t ready;
+static uint64_t loop_start[2], loop_end[2]; /* guest clock, per worker */
 
 /* Every iteration computes on the (symbolic) input, and `keep` holds a symbolic byte in
  * a register for the whole loop, so the vCPU stays in the sidecar from the first load
@@ -46,17 +47,21 @@ static long parallel_worker(void *arg)
     __atomic_add_fetch(&ready, 1, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&ready, __ATOMIC_SEQ_CST) < 2)
         ; /* start the two loops together */
+    loop_start[which] = clock_ns();
     uint64_t acc = long_loop(in);
-    return acc == LOOP_ITERATIONS - 1 + 3 * 'Z' ? accept(1) : 0; /* last byte 'Z' */
+    long r = acc == LOOP_ITERATIONS - 1 + 3 * 'Z' ? accept(1) : 0; /* last byte 'Z' */
+    loop_end[which] = clock_ns(); /* after the branch: the clock's syscall concretises */
+    return r;
 }
 
 static int mode_parallel(void)
 {
-    uint64_t t0 = clock_ns();
     int a = thread_spawn(parallel_worker, (void *)0);
     int b = thread_spawn(parallel_worker, (void *)1);
     long ra = thread_join(a), rb = thread_join(b);
-    uint64_t t1 = clock_ns();
+    /* from the first loop's start to the last one's end: the loops only, as in mode 3 */
+    uint64_t t0 = loop_start[0] < loop_start[1] ? loop_start[0] : loop_start[1];
+    uint64_t t1 = loop_end[0] > loop_end[1] ? loop_end[0] : loop_end[1];
     printf("sidecar_check: parallel loops done (%ld %ld)\n", ra, rb);
     printf("sidecar_check: guest time for both loops: %lu us\n", (unsigned long)((t1 - t0) / 1000));
     return 0;

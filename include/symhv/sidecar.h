@@ -10,7 +10,12 @@
  *
  * A slot is owned by one VMM thread (vCPU i's thread uses slot i, the main thread the
  * control slot) and served by one sidecar thread, so slots are served in parallel.
- * The VMM fills a request, rings; the sidecar replies in the same slot, rings back.
+ * The VMM fills a request, bumps req_seq and rings; the sidecar replies in the same slot,
+ * sets rep_seq to the request it answered and rings back. A side woken by a ring checks
+ * the sequence number, so a spare ring (left by a wait that timed out) is harmless and a
+ * late answer is never taken for the next one. Neither side spins: measured on 2 cores
+ * with the other vCPU busy, a spin before sleeping took the core the woken thread needed
+ * (a call 118 us with a 100 us spin, 13 us without).
  *
  * The symbolic bitmap is written only by the sidecar (atomically, as its shadow changes)
  * and read by the VMM: a reply lists the pages whose bits may have changed and the VMM
@@ -35,7 +40,7 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 4
+#define SC_VERSION 5
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
@@ -159,6 +164,8 @@ struct sc_slot {
     uint32_t pages_overflow;            /* more than SC_MAX_PAGES: VMM rescans all RAM */
     uint64_t pages[SC_MAX_PAGES];
     uint64_t instructions;
+    uint64_t served_ns;                 /* from the request's arrival to this reply (the
+                                           VMM's handoff breakdown) */
     struct sc_stats stats;              /* FINISH */
     struct sc_result result;            /* RESULT */
     uint64_t data_len;                  /* RESULT, TEXT: bytes in the data area */
@@ -167,6 +174,7 @@ struct sc_slot {
     char message[SC_MESSAGE_MAX];
 
     uint64_t heartbeat;                 /* atomic: bumped while the sidecar works */
+    uint64_t req_seq, rep_seq;          /* atomic: the request posted, the one answered */
 
     /* progress: the concrete state after the last instruction the interpreter
      * retired, so the VMM can resume the vCPU there if the sidecar dies mid-handoff.
