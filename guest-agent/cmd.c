@@ -1,7 +1,12 @@
 /* symhv-agent: the guest agent as a command, for Linux guests (S2E users know it as
- * s2ecmd). Runs inside the guest as root: the agent instruction is a port read, which
- * needs ioperm(). Arguments are checked before any hypercall is issued. */
+ * s2ecmd). Runs inside the guest as root. A call is a read of symhv's hypercall page,
+ * mapped from /dev/mem at its own address (abi.h: SYMHV_HC_MMIO_ADDR), or where that is
+ * not possible a read of the hypercall port after ioperm() (on PVM hosts ring-3 port I/O
+ * faults whatever the I/O permissions, so only the page works there). Arguments are
+ * checked before any hypercall is issued. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +17,12 @@
 #include <unistd.h>
 
 #include "symhv/abi.h"
-#include "symhv/agent.h"
 
 static const char usage_text[] =
     "usage: symhv-agent COMMAND [ARGS]\n"
     "\n"
-    "Talk to symhv from inside a guest (as root: uses the hypercall port 0x510).\n"
+    "Talk to symhv from inside a guest (as root: maps symhv's hypercall page through\n"
+    "/dev/mem, else uses the hypercall port 0x510).\n"
     "\n"
     "  kill STATUS MESSAGE    end the run with STATUS, logging MESSAGE\n"
     "  bug MESSAGE            report a bug here (saved with the input that reaches it)\n"
@@ -35,11 +40,32 @@ static int fail(const char *fmt, const char *arg)
     return 2;
 }
 
-static int open_port(void)
+static bool use_page; /* set once by open_channel, before any call */
+
+static long call(long nr, long a0, long a1, long a2)
 {
+    return use_page ? symhv_mmio_hypercall(nr, a0, a1, a2, 0)
+                    : symhv_port_hypercall(nr, a0, a1, a2, 0);
+}
+
+static int open_channel(void)
+{
+    int fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
+    if (fd >= 0) {
+        void *page = mmap((void *)(uintptr_t)SYMHV_HC_MMIO_ADDR, SYMHV_HC_MMIO_SIZE,
+                          PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd,
+                          SYMHV_HC_MMIO_ADDR);
+        close(fd);
+        if (page == (void *)(uintptr_t)SYMHV_HC_MMIO_ADDR) {
+            use_page = true;
+            return 0;
+        }
+    }
+    int page_errno = errno;
     if (ioperm(SYMHV_HYPERCALL_PORT, 1, 1) < 0) {
-        fprintf(stderr, "symhv-agent: ioperm(0x%x) failed: %s (run as root, inside symhv)\n",
-                SYMHV_HYPERCALL_PORT, strerror(errno));
+        fprintf(stderr, "symhv-agent: cannot reach symhv: /dev/mem: %s, ioperm(0x%x): %s "
+                        "(run as root, inside symhv)\n",
+                strerror(page_errno), SYMHV_HYPERCALL_PORT, strerror(errno));
         return -1;
     }
     return 0;
@@ -65,9 +91,9 @@ static int make_file_symbolic(const char *path, const char *name)
         fprintf(stderr, "symhv-agent: cannot read %s: %s\n", path, strerror(errno));
         return 1;
     }
-    if (open_port() < 0)
+    if (open_channel() < 0)
         return 1;
-    int id = symhv_make_symbolic(buf, len, name);
+    int id = (int)call(SYMHV_HC_MAKE_SYMBOLIC, (long)buf, (long)len, (long)name);
     if (id < 0) {
         fprintf(stderr, "symhv-agent: symhv refused %s: error %d\n", path, -id);
         return 1;
@@ -94,18 +120,18 @@ int main(int argc, char **argv)
         long status = argc == 4 ? strtol(argv[2], &end, 10) : -1;
         if (argc != 4 || *end || end == argv[2] || status < 0 || status > 255)
             return fail("%s", "kill needs STATUS (0..255) and MESSAGE");
-        if (open_port() < 0)
+        if (open_channel() < 0)
             return 1;
-        symhv_kill((int)status, argv[3]);
+        for (;;) /* the VM stops; the call does not return */
+            call(SYMHV_HC_KILL, status, (long)argv[3], 0);
     }
     if (!strcmp(cmd, "bug") || !strcmp(cmd, "print")) {
         if (argc != 3)
             return fail("%s needs one argument", cmd);
-        if (open_port() < 0)
+        if (open_channel() < 0)
             return 1;
-        long rc = cmd[0] == 'b' ? symhv_report_bug(argv[2])
-                                : symhv_hypercall(SYMHV_HC_WRITE, (long)argv[2],
-                                                  (long)strlen(argv[2]), 0, 0);
+        long rc = cmd[0] == 'b' ? call(SYMHV_HC_REPORT_BUG, (long)argv[2], 0, 0)
+                                : call(SYMHV_HC_WRITE, (long)argv[2], (long)strlen(argv[2]), 0);
         return rc < 0 ? 1 : 0;
     }
     if (!strcmp(cmd, "symbolic")) {

@@ -1,12 +1,15 @@
 #include "boot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "bzimage.h"
 #include "cpio.h"
 #include "elf_loader.h"
 #include "log.h"
+#include "pvm.h"
 #include "util.h"
 #include "vcpu.h"
 
@@ -41,10 +44,10 @@ static void write_gdt(struct vm *vm)
     put64(vm, SYMHV_BOOT_GDT_ADDR + 24, 0x00cf9b000000ffffull);
 }
 
-static void write_symhv_boot(struct vm *vm, const struct symhv_boot_info *info)
+/* Identity map of the low 4 GiB with 2 MiB pages: 1 PML4 entry, 4 PDPT entries,
+ * 4 page directories. User-accessible; the kernel narrows that itself. */
+static void write_identity_map(struct vm *vm)
 {
-    /* Identity map of the low 4 GiB with 2 MiB pages: 1 PML4 entry, 4 PDPT entries,
-     * 4 page directories. User-accessible; the kernel narrows that itself. */
     memset(vm->mem.ram + SYMHV_BOOT_PML4_ADDR, 0, 6 * 4096);
     put64(vm, SYMHV_BOOT_PML4_ADDR, SYMHV_BOOT_PDPT_ADDR | PTE_P | PTE_RW | PTE_US);
     for (uint64_t i = 0; i < 4; i++) {
@@ -55,9 +58,17 @@ static void write_symhv_boot(struct vm *vm, const struct symhv_boot_info *info)
             put64(vm, pd + j * 8, phys | PTE_P | PTE_RW | PTE_US | PTE_PS);
         }
     }
+}
+
+static void write_symhv_boot(struct vm *vm, const struct symhv_boot_info *info)
+{
+    write_identity_map(vm);
     write_gdt(vm);
     memcpy(vm->mem.ram + SYMHV_BOOT_INFO_ADDR, info, sizeof *info);
 }
+
+/* Linux's memory map (PVH's and bzImage's): RAM below LOW_RAM_END and above 1 MiB. */
+#define LOW_RAM_END 0x9f000ull
 
 /* PVH start info (xen/include/public/arch-x86/hvm/start_info.h), version 1. */
 #define PVH_START_INFO_ADDR 0x9000ull
@@ -85,9 +96,10 @@ static void write_pvh_boot(struct vm *vm, const char *cmdline, uint64_t initrd_a
 {
     write_gdt(vm);
     struct hvm_memmap_entry map[3] = {
-        { 0, 0x9f000, 1, 0 },                            /* low RAM */
-        { 0x9f000, 0x100000 - 0x9f000, 2, 0 },           /* legacy VGA/BIOS hole */
-        { 0x100000, vm->mem.bytes - 0x100000, 1, 0 },    /* the rest of RAM */
+        { 0, LOW_RAM_END, 1, 0 },                             /* low RAM */
+        { LOW_RAM_END, 0x100000 - LOW_RAM_END, 2, 0 },        /* the VGA/BIOS hole (the MP
+                                                                 table, pc.h) */
+        { 0x100000, vm->mem.bytes - 0x100000, 1, 0 },         /* the rest of RAM */
     };
     memcpy(vm->mem.ram + PVH_MEMMAP_ADDR, map, sizeof map);
     struct hvm_start_info si = {
@@ -106,6 +118,31 @@ static void write_pvh_boot(struct vm *vm, const char *cmdline, uint64_t initrd_a
         si.modlist_paddr = PVH_MODLIST_ADDR;
     }
     memcpy(vm->mem.ram + PVH_START_INFO_ADDR, &si, sizeof si);
+}
+
+/* Linux's COMMAND_LINE_SIZE on x86 */
+#define LINUX_CMDLINE_MAX 2048
+
+/* The command line a Linux kernel gets: the user's, and on PVM hosts what Linux needs
+ * there (pvm.h), said in one line. */
+static int linux_cmdline(struct vm *vm, const char *user, unsigned tsc_khz,
+                         char out[LINUX_CMDLINE_MAX])
+{
+    if (user && strlen(user) >= LINUX_CMDLINE_MAX) {
+        hv_error("--cmdline is longer than Linux takes (%d bytes)", LINUX_CMDLINE_MAX - 1);
+        return -1;
+    }
+    snprintf(out, LINUX_CMDLINE_MAX, "%s", user ? user : "");
+    if (!vm->pvm_host)
+        return 0;
+    size_t user_len = strlen(out);
+    if (pvm_linux_cmdline(out, LINUX_CMDLINE_MAX, tsc_khz) < 0) {
+        hv_error("--cmdline leaves no room for the options Linux needs on this PVM host");
+        return -1;
+    }
+    hv_notice("PVM host: adding to Linux's command line: %.*s",
+            (int)(strlen(out) - user_len - (user_len > 0)), out);
+    return 0;
 }
 
 /* Guest RAM below the initrd that a kernel and its program need at least. */
@@ -258,7 +295,15 @@ static int setup_vcpu(struct vcpu *v, uint64_t entry)
     return 0;
 }
 
-static int setup_vcpu_pvh(struct vcpu *v, uint64_t entry)
+/* The boot CPU of a Linux boot protocol (the others wait for INIT/SIPI): flat segments
+ * with these selectors, this mode, these registers. */
+struct boot_cpu {
+    uint16_t cs, ds;
+    bool long_mode;    /* else 32-bit protected mode, paging off */
+    struct kvm_regs regs;
+};
+
+static int setup_boot_cpu(struct vcpu *v, const struct boot_cpu *b)
 {
     if (v->index != 0)
         return 0; /* waits in KVM for the kernel's INIT/SIPI */
@@ -267,26 +312,110 @@ static int setup_vcpu_pvh(struct vcpu *v, uint64_t entry)
         hv_error_errno("vCPU %u: KVM_GET_SREGS failed", v->index);
         return -1;
     }
-    flat_segment(&sregs.cs, PVH_CS, 0xb, 1);
-    sregs.cs.l = 0; /* 32-bit code */
-    sregs.cs.db = 1;
-    flat_segment(&sregs.ds, SYMHV_BOOT_DS, 0x3, 0);
+    flat_segment(&sregs.cs, b->cs, 0xb, 1);
+    if (!b->long_mode) {
+        sregs.cs.l = 0; /* 32-bit code */
+        sregs.cs.db = 1;
+    }
+    flat_segment(&sregs.ds, b->ds, 0x3, 0);
     sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
     sregs.gdt.base = SYMHV_BOOT_GDT_ADDR;
     sregs.gdt.limit = 4 * 8 - 1;
-    sregs.cr0 = CR0_PE | CR0_ET;
-    sregs.cr3 = 0;
-    sregs.cr4 = 0;
-    sregs.efer = 0;
+    sregs.cr0 = CR0_PE | CR0_ET | (b->long_mode ? CR0_NE | CR0_PG : 0);
+    sregs.cr3 = b->long_mode ? SYMHV_BOOT_PML4_ADDR : 0;
+    sregs.cr4 = b->long_mode ? CR4_PAE : 0;
+    sregs.efer = b->long_mode ? EFER_LME | EFER_LMA : 0;
     if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
-        hv_error_errno("vCPU %u: KVM_SET_SREGS (32-bit protected mode) failed", v->index);
+        hv_error_errno("vCPU %u: KVM_SET_SREGS (%s) failed", v->index,
+                       b->long_mode ? "long mode" : "32-bit protected mode");
         return -1;
     }
-    struct kvm_regs regs = { .rip = entry, .rbx = PVH_START_INFO_ADDR, .rflags = 0x2 };
-    if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+    if (ioctl(v->fd, KVM_SET_REGS, &b->regs) < 0) {
         hv_error_errno("vCPU %u: KVM_SET_REGS failed", v->index);
         return -1;
     }
+    return 0;
+}
+
+/* ---- bzImage (bzimage.h) ---- */
+
+#define BZ_PARAMS_ADDR 0x10000ull  /* the zero page, in low RAM */
+#define BZ_CMDLINE_ADDR 0x11000ull
+#define BZ_CS 0x10                 /* the boot protocol's __BOOT_CS and __BOOT_DS */
+#define BZ_DS 0x18
+
+static int boot_bzimage(struct vm *vm, const struct boot_config *cfg, const uint8_t *file,
+                        size_t size, unsigned tsc_khz, struct boot_info *out)
+{
+    char err[256];
+    struct bzimage bz;
+    if (bzimage_parse(file, size, vm->mem.bytes, &bz, err, sizeof err) < 0) {
+        hv_error("kernel %s: %s", cfg->kernel_path, err);
+        return -1;
+    }
+    if (cfg->launch.program || cfg->launch.nsources || cfg->launch.nenv) {
+        hv_error("a program to start needs symhv's kernel (a bzImage takes an initramfs with "
+                 "--initrd and no program)");
+        return -1;
+    }
+    memcpy(vm->mem.ram + bz.load_addr, file + bz.kernel_offset, bz.kernel_size);
+    char cmdline[LINUX_CMDLINE_MAX];
+    if (linux_cmdline(vm, cfg->cmdline, tsc_khz, cmdline) < 0)
+        return -1;
+    if (bz.cmdline_max && strlen(cmdline) > bz.cmdline_max) {
+        hv_error("the command line (%zu bytes) is longer than this kernel takes (%u)",
+                 strlen(cmdline), bz.cmdline_max);
+        return -1;
+    }
+    memcpy(vm->mem.ram + BZ_CMDLINE_ADDR, cmdline, strlen(cmdline) + 1);
+
+    uint64_t kernel_end = bz.load_addr + bz.init_size;
+    if (cfg->initrd_path) {
+        /* as high as the kernel allows, above what it needs while it decompresses */
+        uint64_t top = vm->mem.bytes < (uint64_t)bz.initrd_addr_max + 1 ? vm->mem.bytes
+                                                                       : (uint64_t)bz.initrd_addr_max + 1;
+        uint64_t room = top > kernel_end ? top - kernel_end : 0;
+        size_t isize;
+        uint8_t *initrd = read_file(cfg->initrd_path, room, &isize, err, sizeof err);
+        if (!initrd) {
+            hv_error("initrd %s: %s (room for %llu KiB above the kernel)", cfg->initrd_path, err,
+                     (unsigned long long)(room >> 10));
+            return -1;
+        }
+        uint64_t at = (top - isize) & ~(SYMHV_INITRD_ALIGN - 1);
+        if (at < kernel_end) {
+            free(initrd);
+            hv_error("initrd %s (%zu KiB) does not fit above the kernel: give more --mem",
+                     cfg->initrd_path, isize >> 10);
+            return -1;
+        }
+        memcpy(vm->mem.ram + at, initrd, isize);
+        free(initrd);
+        out->initrd_addr = at;
+        out->initrd_size = isize;
+    }
+    const struct bz_e820 map[3] = {
+        { 0, LOW_RAM_END, 1 },
+        { LOW_RAM_END, 0x100000 - LOW_RAM_END, 2 },
+        { 0x100000, vm->mem.bytes - 0x100000, 1 },
+    };
+    bzimage_boot_params(vm->mem.ram + BZ_PARAMS_ADDR, file, BZ_CMDLINE_ADDR, out->initrd_addr,
+                        out->initrd_size, map, 3);
+    write_identity_map(vm);
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 0, 0);
+    put64(vm, SYMHV_BOOT_GDT_ADDR + 8, 0);
+    put64(vm, SYMHV_BOOT_GDT_ADDR + BZ_CS, 0x00af9b000000ffffull); /* 64-bit code */
+    put64(vm, SYMHV_BOOT_GDT_ADDR + BZ_DS, 0x00cf93000000ffffull); /* data */
+    out->entry = bz.load_addr + 0x200; /* startup_64 */
+    out->is_linux = true;
+    hv_info("kernel is a bzImage (boot protocol %u.%02u): loaded at 0x%llx, entry 0x%llx",
+            bz.version >> 8, bz.version & 0xff, (unsigned long long)bz.load_addr,
+            (unsigned long long)out->entry);
+    const struct boot_cpu cpu = { BZ_CS, BZ_DS, true,
+                                  { .rip = out->entry, .rsi = BZ_PARAMS_ADDR, .rflags = 0x2 } };
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (setup_boot_cpu(&vm->vcpus[i], &cpu) < 0)
+            return -1;
     return 0;
 }
 
@@ -299,6 +428,18 @@ int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *ou
         hv_error("kernel %s: %s", cfg->kernel_path, err);
         return -1;
     }
+    if (bzimage_detect(file, size)) {
+        *out = (struct boot_info){ 0 };
+        int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+        if (khz <= 0) {
+            free(file);
+            hv_error_errno("KVM_GET_TSC_KHZ failed");
+            return -1;
+        }
+        int rc = boot_bzimage(vm, cfg, file, size, (unsigned)khz, out);
+        free(file);
+        return rc;
+    }
     struct elf_image img;
     int rc = elf_load(file, size, vm->mem.ram, vm->mem.bytes, SYMHV_KERNEL_MIN_ADDR, &img,
                       err, sizeof err);
@@ -307,7 +448,8 @@ int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *ou
         hv_error("kernel %s: %s", cfg->kernel_path, err);
         return -1;
     }
-    *out = (struct boot_info){ .entry = img.entry, .pvh_entry = img.pvh_entry };
+    *out = (struct boot_info){ .entry = img.entry, .pvh_entry = img.pvh_entry,
+                               .is_linux = img.pvh_entry != 0 };
 
     struct symhv_boot_info info = {
         .magic = SYMHV_BOOT_MAGIC,
@@ -317,7 +459,7 @@ int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *ou
         .kernel_end = img.high,
         .apic_timer_hz = SYMHV_APIC_TIMER_HZ,
     };
-    if (cfg->cmdline) {
+    if (cfg->cmdline && !out->pvh_entry) { /* Linux's is checked by linux_cmdline */
         if (strlen(cfg->cmdline) >= sizeof info.cmdline) {
             hv_error("--cmdline is longer than %zu bytes", sizeof info.cmdline - 1);
             return -1;
@@ -338,12 +480,17 @@ int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *ou
     if (out->pvh_entry) {
         hv_info("kernel has a PVH entry at 0x%llx: booting it through PVH",
                 (unsigned long long)out->pvh_entry);
-        write_pvh_boot(vm, cfg->cmdline, info.initrd_addr, info.initrd_size);
+        char cmdline[LINUX_CMDLINE_MAX];
+        if (linux_cmdline(vm, cfg->cmdline, (unsigned)khz, cmdline) < 0)
+            return -1;
+        write_pvh_boot(vm, cmdline, info.initrd_addr, info.initrd_size);
     } else {
         write_symhv_boot(vm, &info);
     }
+    const struct boot_cpu pvh = { PVH_CS, SYMHV_BOOT_DS, false,
+                                  { .rip = out->pvh_entry, .rbx = PVH_START_INFO_ADDR, .rflags = 0x2 } };
     for (unsigned i = 0; i < vm->ncpus; i++)
-        if ((out->pvh_entry ? setup_vcpu_pvh(&vm->vcpus[i], out->pvh_entry)
+        if ((out->pvh_entry ? setup_boot_cpu(&vm->vcpus[i], &pvh)
                             : setup_vcpu(&vm->vcpus[i], out->entry)) < 0)
             return -1;
     return 0;

@@ -4,7 +4,9 @@
  *    (page tables, GDT and boot info written here, no firmware);
  *  - PVH, for kernels that carry a Xen PHYS32_ENTRY ELF note (Linux's vmlinux with
  *    CONFIG_PVH): vCPU 0 starts in 32-bit protected mode, paging off, at the note's
- *    entry with ebx = struct hvm_start_info; the others wait for INIT/SIPI. */
+ *    entry with ebx = struct hvm_start_info; the others wait for INIT/SIPI;
+ *  - Linux's bzImage (bzimage.h): vCPU 0 in 64-bit mode at its startup_64 with RSI =
+ *    the zero page; the others wait for INIT/SIPI. */
 #ifndef HV_BOOT_H
 #define HV_BOOT_H
 
@@ -26,6 +28,7 @@ struct boot_config {
 struct boot_info {
     uint64_t entry;
     uint64_t pvh_entry;      /* non-zero: booted through PVH */
+    bool is_linux;            /* a Linux kernel (PVH or bzImage): wants a PC (pc.h) */
     uint64_t initrd_addr, initrd_size;
     bool launched;           /* a launch image went to the guest */
 };

@@ -9,9 +9,7 @@
 #include "symhv/abi.h"
 #include "vm.h"
 
-enum { UART_THR = 0, UART_IER = 1, UART_IIR = 2, UART_LCR = 3, UART_MCR = 4,
-       UART_LSR = 5, UART_MSR = 6, UART_SCR = 7 };
-enum { UART_LSR_THRE = 0x20, UART_LSR_TEMT = 0x40, UART_LCR_DLAB = 0x80 };
+#define UART_IRQ 4 /* COM1's ISA interrupt */
 
 #define STDIN_POLL_MS 100 /* how often a blocked read looks whether the VM stops */
 
@@ -23,6 +21,7 @@ void console_init(struct console *c, int out_fd, int err_fd, int in_fd)
     c->out_fd = out_fd;
     c->err_fd = err_fd;
     c->in_fd = in_fd;
+    uart8250_init(&c->uart);
 }
 
 /* Caller holds c->lock. */
@@ -112,49 +111,41 @@ void console_mute(struct console *c, bool muted)
     pthread_mutex_unlock(&c->lock);
 }
 
-static uint8_t uart_in(struct console *c, unsigned offset)
+/* Put the UART's interrupt level on its line when it changed. Caller holds c->lock
+ * (KVM_IRQ_LINE takes no lock of ours). */
+static void uart_update_irq(struct console *c)
 {
-    uint8_t v = 0;
-    pthread_mutex_lock(&c->lock);
-    switch (offset & 7) {
-    case UART_LSR: v = UART_LSR_THRE | UART_LSR_TEMT; break; /* always ready to send */
-    case UART_IIR: v = 0x01; break;                        /* no interrupt pending */
-    case UART_MSR: v = 0xb0; break;                        /* DCD, DSR, CTS */
-    case UART_THR: v = 0; break;                           /* no receive side */
-    default: v = c->uart_regs[offset & 7]; break;
-    }
-    pthread_mutex_unlock(&c->lock);
-    return v;
-}
-
-static void uart_out(struct console *c, unsigned offset, uint8_t value)
-{
-    pthread_mutex_lock(&c->lock);
-    offset &= 7;
-    if (offset == UART_THR && !(c->uart_regs[UART_LCR] & UART_LCR_DLAB)) {
-        c->uart_line[c->uart_len++] = (char)value;
-        if (value == '\n' || c->uart_len == sizeof c->uart_line)
-            uart_flush_locked(c);
-    } else {
-        c->uart_regs[offset] = value;
-    }
-    pthread_mutex_unlock(&c->lock);
+    bool level = uart8250_irq(&c->uart);
+    if (level == c->uart_irq || !c->vm)
+        return;
+    c->uart_irq = level;
+    vm_irq_line(c->vm, UART_IRQ, level);
 }
 
 static void uart_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, bool in,
                      void *opaque)
 {
-    (void)v, (void)size; /* byte registers: a wider access touches the first one */
+    (void)v; /* byte registers: a wider access touches the first one */
     struct console *c = opaque;
+    unsigned offset = port - SYMHV_SERIAL_PORT;
+    pthread_mutex_lock(&c->lock);
     if (in) {
         memset(data, 0, size);
-        data[0] = uart_in(c, port - SYMHV_SERIAL_PORT);
+        data[0] = uart8250_read(&c->uart, offset);
     } else {
-        uart_out(c, port - SYMHV_SERIAL_PORT, data[0]);
+        int out = uart8250_write(&c->uart, offset, data[0]);
+        if (out >= 0) {
+            c->uart_line[c->uart_len++] = (char)out;
+            if (out == '\n' || c->uart_len == sizeof c->uart_line)
+                uart_flush_locked(c);
+        }
     }
+    uart_update_irq(c);
+    pthread_mutex_unlock(&c->lock);
 }
 
 int console_attach(struct console *c, struct vm *vm)
 {
+    c->vm = vm;
     return vm_register_pio(vm, SYMHV_SERIAL_PORT, 8, uart_pio, c);
 }

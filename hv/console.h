@@ -1,4 +1,5 @@
-/* The guest's console: an 8250 UART's transmit side and the hypercall write channel,
+/* The guest's console: a 16550A UART on COM1 (uart8250.h: its registers; IRQ 4 raised
+ * through the VM's irqchip) and the hypercall write channel,
  * both ending on symhv's stdout (a program's stderr on symhv's stderr), and symhv's
  * stdin for a program that reads its own. Output from different vCPUs is serialised
  * per line. */
@@ -10,12 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "uart8250.h"
+
 struct console {
-    pthread_mutex_t lock; /* guards uart_line and the output file positions */
+    pthread_mutex_t lock; /* guards uart, uart_line and the output file positions */
     int out_fd, err_fd, in_fd;
     char uart_line[256];  /* UART bytes collected until a newline */
     size_t uart_len;
-    uint8_t uart_regs[8]; /* scratch registers the guest may write (IER, LCR, ...) */
+    struct uart8250 uart;
+    bool uart_irq;        /* the level last put on the interrupt line */
+    struct vm *vm;        /* for the interrupt line, set by console_attach */
     bool muted;           /* drop guest output (fuzzing: the target runs many times) */
     bool write_failed;    /* stdout (or stderr) went away: said once, output dropped */
     pthread_mutex_t in_lock; /* one reader of in_fd at a time */

@@ -61,8 +61,8 @@ int elf_load(const uint8_t *file, size_t size, uint8_t *mem, uint64_t mem_bytes,
 {
     if (size < sizeof(Elf64_Ehdr) || memcmp(file, ELFMAG, SELFMAG) != 0) {
         if (looks_like_bzimage(file, size))
-            return fail(err, err_size, "this is a Linux bzImage; pass the uncompressed "
-                                       "vmlinux ELF instead");
+            return fail(err, err_size, "a Linux boot header (\"HdrS\") without the boot "
+                                       "sector's 0xaa55 flag: a damaged bzImage?");
         return fail(err, err_size, "not an ELF file (bad magic)");
     }
     Elf64_Ehdr eh;

@@ -46,3 +46,11 @@ void hv_info(const char *fmt, ...)
     vlog(fmt, ap, NULL);
     va_end(ap);
 }
+
+void hv_notice(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(fmt, ap, NULL);
+    va_end(ap);
+}

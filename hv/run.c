@@ -12,6 +12,8 @@
 #include "fuzzer.h"
 #include "hypercall.h"
 #include "log.h"
+#include "pc.h"
+#include "pvm.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -64,10 +66,11 @@ int run(const struct options *opt)
     struct vm *vm = calloc(1, sizeof *vm);
     struct console *con = calloc(1, sizeof *con);
     struct hypercalls *hc = calloc(1, sizeof *hc);
+    struct pc *pc = calloc(1, sizeof *pc);
     struct engine *engine = NULL;
     struct fuzzer *fuzzer = NULL;
     int status = HV_EXIT_SETUP_ERROR;
-    if (!vm || !con || !hc) {
+    if (!vm || !con || !hc || !pc) {
         hv_error("out of memory");
         goto out;
     }
@@ -76,9 +79,14 @@ int run(const struct options *opt)
     if (vm_create(vm, &opt->vm) < 0 || vcpus_create(vm) < 0 || console_attach(con, vm) < 0 ||
         hypercalls_attach(hc, vm, con) < 0 || boot_load(vm, &opt->boot, &boot) < 0)
         goto out;
+    /* a Linux kernel looks for a PC's MP table, PIT, clock and reset; symhv's does not */
+    if (boot.is_linux && pc_attach(pc, vm) < 0)
+        goto out;
+    if (vm->pvm_host)
+        vm_set_emulation_fix(vm, pvm_fix_emulation, NULL);
     vm_set_end_policy(vm, plain_end, con);
     struct engine_config ecfg = opt->engine;
-    ecfg.pvh = boot.pvh_entry != 0;
+    ecfg.pvh = boot.is_linux; /* no symhv_pv_clock */
     if (!(engine = engine_attach(vm, hc, &ecfg)))
         goto out;
     if (opt->fuzzing && !(fuzzer = fuzzer_attach(vm, hc, engine, con, &opt->fuzz)))
@@ -106,6 +114,7 @@ out:
         vcpus_destroy(vm);
         vm_destroy(vm);
     }
+    free(pc);
     free(hc);
     free(con);
     free(vm);

@@ -274,6 +274,9 @@ int vcpu_handle_exit(struct vcpu *v)
         if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vm->ram_trap &&
             vm->ram_trap->cannot_emulate && vm->ram_trap->cannot_emulate(v, vm->ram_trap_opaque) > 0)
             return 0; /* an instruction on trapped RAM, made runnable: retry it */
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vm->emulation_fix &&
+            vm->emulation_fix(v, vm->emulation_fix_opaque) > 0)
+            return 0; /* the VMM did what the host's emulator could not */
         snprintf(why, sizeof why, "KVM internal error %u: %s", run->internal.suberror,
                  internal_error_name(run->internal.suberror));
         crashed(v, why, 6);

@@ -123,6 +123,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
     if (open_kvm(vm, cfg->kvm_path) < 0 || check_vcpu_count(vm, cfg->ncpus) < 0)
         return -1;
     vm->ncpus = cfg->ncpus;
+    /* PVM (../shared/KVM-ON-THIS-MACHINE.md) says so only through its module */
+    vm->pvm_host = access("/sys/module/kvm_pvm", F_OK) == 0;
 
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0) {
@@ -195,6 +197,13 @@ int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_fn fn, voi
     return 0;
 }
 
+void vm_irq_line(struct vm *vm, unsigned irq, bool level)
+{
+    struct kvm_irq_level l = { .irq = irq, .level = level };
+    if (vm->vm_fd >= 0 && ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+        hv_error_errno("KVM_IRQ_LINE (irq %u, level %d) failed", irq, (int)level);
+}
+
 void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque)
 {
     vm->ram_trap = ops;
@@ -214,6 +223,12 @@ void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque)
 {
     vm->end_fn = fn ? fn : stop_on_end;
     vm->end_opaque = opaque;
+}
+
+void vm_set_emulation_fix(struct vm *vm, emulation_fix_fn fn, void *opaque)
+{
+    vm->emulation_fix = fn;
+    vm->emulation_fix_opaque = opaque;
 }
 
 void vm_guest_ended(struct vcpu *v, const struct guest_end *e)

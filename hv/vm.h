@@ -120,6 +120,10 @@ struct guest_end {
 };
 typedef void (*guest_end_fn)(struct vcpu *v, const struct guest_end *e, void *opaque);
 
+/* ---- an instruction KVM could not emulate, on no trapped RAM: 1 if the hook made the
+ * vCPU runnable again (it emulated the instruction itself), 0 if not its case ---- */
+typedef int (*emulation_fix_fn)(struct vcpu *v, void *opaque);
+
 struct vm {
     int kvm_fd;
     int vm_fd;
@@ -138,6 +142,9 @@ struct vm {
     void *ram_trap_opaque;
     guest_end_fn end_fn;
     void *end_opaque;
+    emulation_fix_fn emulation_fix;
+    void *emulation_fix_opaque;
+    bool pvm_host;                /* KVM is backed by kvm_pvm (ring 0 emulated) */
 
     /* Stop: the first vm_request_stop() wins and sets exit_status; every vCPU thread
      * sees `stopping` and leaves its loop. */
@@ -165,8 +172,12 @@ __attribute__((warn_unused_result))
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque);
 __attribute__((warn_unused_result))
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_fn fn, void *opaque);
+/* Set an ISA interrupt line (GSI `irq`) of the in-kernel irqchip to `level`; an edge
+ * is a change. Any thread; a failure is reported, not returned (a lost interrupt). */
+void vm_irq_line(struct vm *vm, unsigned irq, bool level);
 void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque);
 void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque);
+void vm_set_emulation_fix(struct vm *vm, emulation_fix_fn fn, void *opaque);
 
 /* vm_join() waits for the vCPU threads (vcpus_start, vcpu.h) after a stop. */
 void vm_join(struct vm *vm);

@@ -114,11 +114,17 @@ START_TEST(bad_kernel_images)
     expect_setup_error((const char *const[]){ "--kernel", e32, NULL },
                        "not a 64-bit ELF (class 1)");
     unlink(e32);
+    /* A bzImage's header without its boot flag, then an old 32-bit-only protocol. */
     unsigned char bz[0x300] = { 0 };
     memcpy(bz + 0x202, "HdrS", 4);
     char *bzimage = temp_file_with(bz, sizeof bz);
     expect_setup_error((const char *const[]){ "--kernel", bzimage, NULL },
-                       "this is a Linux bzImage; pass the uncompressed vmlinux");
+                       "without the boot sector's 0xaa55 flag");
+    unlink(bzimage);
+    bz[0x1fe] = 0x55, bz[0x1ff] = 0xaa, bz[0x206] = 0x03, bz[0x207] = 0x02;
+    bzimage = temp_file_with(bz, sizeof bz);
+    expect_setup_error((const char *const[]){ "--kernel", bzimage, NULL },
+                       "bzImage boot protocol 2.03 without a 64-bit entry");
     unlink(bzimage);
     expect_setup_error((const char *const[]){ "--kernel", "@symhv-kernel", "--initrd",
                                               "/nonexistent/initrd", NULL },

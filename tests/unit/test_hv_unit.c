@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bzimage.h"
 #include "memory.h"
 #include "pagewalk.h"
+#include "pc.h"
+#include "uart8250.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -327,6 +330,207 @@ START_TEST(atomic_write_leaves_whole_files_or_none)
 }
 END_TEST
 
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+    uint8_t s = 0;
+    while (n--)
+        s = (uint8_t)(s + *p++);
+    return s;
+}
+
+/* What Linux's MP table parser checks: the floating pointer's signature, length and
+ * checksum, the table it points at, its checksum and entries. */
+START_TEST(mp_table_lists_every_cpu_and_the_ioapic)
+{
+    static uint8_t buf[4096];
+    const uint64_t at = PC_MPTABLE_ADDR;
+    size_t n = pc_mptable(buf, sizeof buf, at, 3);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_int_eq(memcmp(buf, "_MP_", 4), 0);
+    ck_assert_uint_eq(buf[8], 1);
+    ck_assert_uint_eq(buf[9], 4);
+    ck_assert_uint_eq(sum8(buf, 16), 0);
+    uint32_t table;
+    memcpy(&table, buf + 4, 4);
+    ck_assert_uint_eq(table, at + 16);
+    const uint8_t *h = buf + (table - at);
+    ck_assert_int_eq(memcmp(h, "PCMP", 4), 0);
+    uint16_t len, count;
+    memcpy(&len, h + 4, 2);
+    memcpy(&count, h + 34, 2);
+    ck_assert_uint_eq(sum8(h, len), 0);
+    ck_assert_uint_eq(16 + len, n);
+    unsigned cpus = 0, boot = 0, ioapics = 0, ints = 0, size[5] = { 20, 8, 8, 8, 8 };
+    const uint8_t *e = h + 44;
+    for (unsigned i = 0; i < count; i++) {
+        ck_assert_uint_lt(e[0], 5);
+        if (e[0] == 0) {
+            ck_assert_uint_eq(e[1], cpus); /* APIC ids 0.. */
+            cpus++;
+            boot += (e[3] & 2) != 0;
+        }
+        if (e[0] == 2) {
+            ioapics++;
+            ck_assert_uint_eq(e[1], 3); /* after the CPUs */
+            uint32_t addr;
+            memcpy(&addr, e + 4, 4);
+            ck_assert_uint_eq(addr, PC_IOAPIC_ADDR);
+        }
+        if (e[0] == 3 && e[5] == 4)
+            ck_assert_uint_eq(e[7], 4); /* COM1's IRQ 4 on pin 4 */
+        ints += e[0] == 3;
+        e += size[e[0]];
+    }
+    ck_assert_uint_eq((size_t)(e - h), len);
+    ck_assert_uint_eq(cpus, 3);
+    ck_assert_uint_eq(boot, 1);
+    ck_assert_uint_eq(ioapics, 1);
+    ck_assert_uint_eq(ints, 15);
+    ck_assert_uint_eq(pc_mptable(buf, 100, at, 3), 0); /* too small: nothing */
+    ck_assert_uint_eq(pc_mptable(buf, sizeof buf, at, 0), 0);
+}
+END_TEST
+
+START_TEST(cmos_clock_reads_the_time_in_bcd)
+{
+    time_t t = 1764634567; /* 2025-12-02 00:16:07 UTC, a Tuesday */
+    ck_assert_uint_eq(pc_cmos_read(0x00, t), 0x07);
+    ck_assert_uint_eq(pc_cmos_read(0x02, t), 0x16);
+    ck_assert_uint_eq(pc_cmos_read(0x04, t), 0x00);
+    ck_assert_uint_eq(pc_cmos_read(0x06, t), 0x03);
+    ck_assert_uint_eq(pc_cmos_read(0x07, t), 0x02);
+    ck_assert_uint_eq(pc_cmos_read(0x08, t), 0x12);
+    ck_assert_uint_eq(pc_cmos_read(0x09, t), 0x25);
+    ck_assert_uint_eq(pc_cmos_read(0x32, t), 0x20);
+    ck_assert_uint_eq(pc_cmos_read(0x0a, t) & 0x80, 0); /* no update in progress */
+    ck_assert_uint_eq(pc_cmos_read(0x0b, t), 0x02);     /* 24 hours, BCD */
+    ck_assert_uint_eq(pc_cmos_read(0x0d, t), 0x80);     /* battery good */
+    ck_assert_uint_eq(pc_cmos_read(0x80 | 0x09, t), 0x25); /* the NMI bit is not an index bit */
+}
+END_TEST
+
+/* The probes Linux's 8250 driver makes (autoconfig, the THRE test at startup) and the
+ * interrupt-driven transmit it then does. */
+START_TEST(uart_passes_the_16550a_probes_and_interrupts)
+{
+    struct uart8250 u;
+    uart8250_init(&u);
+    uart8250_write(&u, 7, 0xa5); /* scratch */
+    ck_assert_uint_eq(uart8250_read(&u, 7), 0xa5);
+    uart8250_write(&u, 3, 0x80); /* DLAB: the divisor */
+    uart8250_write(&u, 0, 0x01);
+    uart8250_write(&u, 1, 0x00);
+    ck_assert_uint_eq(uart8250_read(&u, 0), 0x01);
+    uart8250_write(&u, 3, 0x03); /* 8N1, DLAB off */
+    ck_assert_uint_eq(uart8250_read(&u, 1), 0); /* IER again */
+    uart8250_write(&u, 4, 0x1a); /* loopback with RTS and OUT2: MSR shows CTS and DCD */
+    ck_assert_uint_eq(uart8250_read(&u, 6) & 0xf0, 0x90);
+    ck_assert_int_eq(uart8250_write(&u, 0, 'x'), -1); /* looped back, not sent */
+    ck_assert_uint_eq(uart8250_read(&u, 5) & 0x01, 1);
+    ck_assert_uint_eq(uart8250_read(&u, 0), 'x');
+    ck_assert_uint_eq(uart8250_read(&u, 5) & 0x61, 0x60); /* empty, transmitter idle */
+    uart8250_write(&u, 2, 0x01); /* FIFO on: IIR's top bits say 16550A */
+    ck_assert_uint_eq(uart8250_read(&u, 2) & 0xc0, 0xc0);
+    uart8250_write(&u, 4, 0x0b); /* DTR, RTS, OUT2: the interrupt line is connected */
+    ck_assert(!uart8250_irq(&u));
+    uart8250_write(&u, 1, 0x02); /* THRE interrupt on: THR is empty, so it is pending */
+    ck_assert(uart8250_irq(&u));
+    ck_assert_uint_eq(uart8250_read(&u, 2) & 0x0f, 0x02);
+    ck_assert(!uart8250_irq(&u)); /* acknowledged by that IIR read */
+    ck_assert_uint_eq(uart8250_read(&u, 2) & 0x0f, 0x01);
+    ck_assert_int_eq(uart8250_write(&u, 0, 'y'), 'y'); /* sent, THR empty again */
+    ck_assert(uart8250_irq(&u));
+    uart8250_write(&u, 1, 0x00); /* transmit done: interrupt off */
+    ck_assert(!uart8250_irq(&u));
+    uart8250_write(&u, 1, 0x02); /* re-enabled while empty: raised again (the THRE test) */
+    ck_assert(uart8250_irq(&u));
+    uart8250_write(&u, 1, 0x01); /* received data interrupts */
+    ck_assert(uart8250_receive(&u, 'z'));
+    ck_assert_uint_eq(uart8250_read(&u, 2) & 0x0f, 0x04);
+    ck_assert_uint_eq(uart8250_read(&u, 0), 'z');
+    ck_assert(!uart8250_irq(&u));
+    for (int i = 0; i < UART_RX_MAX; i++)
+        ck_assert(uart8250_receive(&u, (uint8_t)i));
+    ck_assert(!uart8250_receive(&u, 0xff)); /* full: an overrun, said once in LSR */
+    ck_assert_uint_eq(uart8250_read(&u, 5) & 0x02, 0x02);
+    ck_assert_uint_eq(uart8250_read(&u, 5) & 0x02, 0);
+}
+END_TEST
+
+/* A minimal 64-bit bzImage: the setup header of protocol 2.15 and a kernel of 64 KiB. */
+static uint8_t *fake_bzimage(size_t *size)
+{
+    *size = 5 * 512 + 65536;
+    uint8_t *f = calloc(1, *size);
+    f[0x1f1] = 4; /* setup sectors */
+    f[0x1fe] = 0x55, f[0x1ff] = 0xaa;
+    f[0x200] = 0xeb, f[0x201] = 0x6a; /* the jump: the header ends at 0x26c */
+    memcpy(f + 0x202, "HdrS", 4);
+    f[0x206] = 0x0f, f[0x207] = 0x02; /* 2.15 */
+    f[0x211] = 0x01;                  /* LOADED_HIGH */
+    uint32_t cmdline_size = 2047, initrd_max = 0x7fffffff, init_size = 1 << 20;
+    uint64_t pref = 0x1000000;
+    memcpy(f + 0x22c, &initrd_max, 4);
+    f[0x236] = 0x01;                  /* XLF_KERNEL_64 */
+    memcpy(f + 0x238, &cmdline_size, 4);
+    memcpy(f + 0x258, &pref, 8);
+    memcpy(f + 0x260, &init_size, 4);
+    return f;
+}
+
+START_TEST(bzimage_header_is_checked_and_the_zero_page_filled)
+{
+    size_t size;
+    uint8_t *f = fake_bzimage(&size);
+    struct bzimage bz;
+    char err[256];
+    ck_assert_int_eq(bzimage_parse(f, size, 64 << 20, &bz, err, sizeof err), 0);
+    ck_assert_uint_eq(bz.version, 0x020f);
+    ck_assert_uint_eq(bz.kernel_offset, 5 * 512);
+    ck_assert_uint_eq(bz.kernel_size, 65536);
+    ck_assert_uint_eq(bz.load_addr, 0x1000000);
+    ck_assert_uint_eq(bz.init_size, 1 << 20);
+    ck_assert_uint_eq(bz.cmdline_max, 2047);
+
+    static uint8_t zp[BZ_BOOT_PARAMS_SIZE];
+    const struct bz_e820 map[2] = { { 0, 0x9f000, 1 }, { 0x100000, 63 << 20, 1 } };
+    bzimage_boot_params(zp, f, 0x11000, 0x3000000, 4096, map, 2);
+    ck_assert_int_eq(memcmp(zp + 0x202, "HdrS", 4), 0); /* the header copied */
+    ck_assert_uint_eq(zp[0x210], 0xff);                  /* type_of_loader */
+    uint32_t v;
+    memcpy(&v, zp + 0x228, 4);
+    ck_assert_uint_eq(v, 0x11000);
+    memcpy(&v, zp + 0x218, 4);
+    ck_assert_uint_eq(v, 0x3000000);
+    memcpy(&v, zp + 0x21c, 4);
+    ck_assert_uint_eq(v, 4096);
+    ck_assert_uint_eq(zp[0x1e8], 2);
+    uint64_t addr;
+    memcpy(&addr, zp + 0x2d0 + 20, 8);
+    ck_assert_uint_eq(addr, 0x100000);
+
+    /* what is wrong with bad images, in one line each */
+    ck_assert_int_eq(bzimage_parse(f, size, 16 << 20, &bz, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "give more --mem"), "%s", err);
+    ck_assert_int_eq(bzimage_parse(f, 0x240, 64 << 20, &bz, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "truncated"), "%s", err);
+    ck_assert_int_eq(bzimage_parse(f, 5 * 512, 64 << 20, &bz, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "truncated"), "%s", err);
+    f[0x236] = 0; /* no 64-bit entry */
+    ck_assert_int_eq(bzimage_parse(f, size, 64 << 20, &bz, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "64-bit"), "%s", err);
+    f[0x236] = 1;
+    f[0x201] = 0xff; /* a header past its sector */
+    ck_assert_int_eq(bzimage_parse(f, size, 64 << 20, &bz, err, sizeof err), -1);
+    f[0x201] = 0x6a;
+    f[0x202] = 'X'; /* wrong magic */
+    ck_assert(!bzimage_detect(f, size));
+    ck_assert_int_eq(bzimage_parse(f, size, 64 << 20, &bz, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "not a bzImage"), "%s", err);
+    free(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("unit");
@@ -338,6 +542,10 @@ int main(void)
     tcase_add_test(tc, every_way_a_guest_ends_reaches_the_end_policy);
     tcase_add_test(tc, guest_names_become_plain_file_names);
     tcase_add_test(tc, atomic_write_leaves_whole_files_or_none);
+    tcase_add_test(tc, mp_table_lists_every_cpu_and_the_ioapic);
+    tcase_add_test(tc, cmos_clock_reads_the_time_in_bcd);
+    tcase_add_test(tc, uart_passes_the_16550a_probes_and_interrupts);
+    tcase_add_test(tc, bzimage_header_is_checked_and_the_zero_page_filled);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
