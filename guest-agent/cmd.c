@@ -28,8 +28,8 @@ static const char usage_text[] =
     "  bug MESSAGE            report a bug here (saved with the input that reaches it)\n"
     "  print TEXT             print TEXT on symhv's output\n"
     "  symbolic FILE [NAME]   make FILE's bytes (at most 1 MiB) symbolic as input NAME\n"
-    "                         (default: the file's name); the file is written back, so\n"
-    "                         programs that read it later read symbolic data\n"
+    "                         (default: the file's name), in its page cache: programs\n"
+    "                         that map or read it later see symbolic data\n"
     "  -h, --help             this text\n";
 
 static int fail(const char *fmt, const char *arg)
@@ -85,10 +85,13 @@ static int make_file_symbolic(const char *path, const char *name)
         return 1;
     }
     size_t len = (size_t)st.st_size;
-    /* page-aligned and locked, so the buffer stays put while symhv looks at it */
-    uint8_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (buf == MAP_FAILED || mlock(buf, len) < 0 || pread(fd, buf, len, 0) != (ssize_t)len) {
-        fprintf(stderr, "symhv-agent: cannot read %s: %s\n", path, strerror(errno));
+    /* The file's own pages (its page cache), mapped and locked: symhv makes those bytes
+     * symbolic where they are, so a program that maps the file reads symbolic data and
+     * nothing copies it in ring 0 (the kernel's copies, interpreted in the sidecar, can
+     * crash Linux on PVM hosts: README, Linux guests). */
+    uint8_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (buf == MAP_FAILED || mlock(buf, len) < 0) {
+        fprintf(stderr, "symhv-agent: cannot map %s: %s\n", path, strerror(errno));
         return 1;
     }
     if (open_channel() < 0)
@@ -96,10 +99,6 @@ static int make_file_symbolic(const char *path, const char *name)
     int id = (int)call(SYMHV_HC_MAKE_SYMBOLIC, (long)buf, (long)len, (long)name);
     if (id < 0) {
         fprintf(stderr, "symhv-agent: symhv refused %s: error %d\n", path, -id);
-        return 1;
-    }
-    if (pwrite(fd, buf, len, 0) != (ssize_t)len || fsync(fd) < 0) {
-        fprintf(stderr, "symhv-agent: cannot write %s back: %s\n", path, strerror(errno));
         return 1;
     }
     printf("symhv-agent: %s is symbolic input %d '%s' (%zu bytes)\n", path, id, name, len);

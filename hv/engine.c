@@ -301,6 +301,8 @@ struct engine *engine_attach(struct vm *vm, struct hypercalls *hc, const struct 
         return NULL;
     }
     sym_pages_init(&e->pages, vm, e->sc, &e->clock);
+    const char *rent = getenv("SYMHV_HANDOFF_RENT"); /* for benchmarks (symhv --help) */
+    e->pages.handoff.rent = !rent || strcmp(rent, "0") != 0;
     sym_pages_attach(&e->pages);
     hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_make_symbolic, e);
     hypercall_register(hc, SYMHV_HC_REPORT_BUG, hc_report_bug, e);
@@ -404,6 +406,8 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
     text_printf(&t, "handoffs resumed from a checkpoint: %llu\n",
                 (unsigned long long)atomic_load(&e->pages.handoff.resumed_from_checkpoint));
     text_printf(&t, "parallel handoffs (peak): %llu\n", (unsigned long long)st->parallel_peak);
+    text_printf(&t, "handoffs that ended after renting: %llu\n",
+                (unsigned long long)atomic_load(&e->pages.handoff.rented));
     const struct handoff_stats *h = &e->pages.handoff;
     double n = (double)(atomic_load(&h->handoffs) ? atomic_load(&h->handoffs) : 1) * 1000.0;
     text_printf(&t, "handoff us (mean): state in %.1f, pending access %.1f, sidecar call %.1f "

@@ -6,6 +6,7 @@
 #define HV_HANDOFF_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vcpu;
@@ -19,6 +20,8 @@ struct sc_slot;
 struct handoff_stats {
     atomic_ullong handoffs, resumed_from_checkpoint;
     atomic_ullong ns_state_in, ns_complete, ns_call, ns_served, ns_state_out;
+    atomic_ullong rented;      /* handoffs that ended after renting (sidecar.h: rent_ns) */
+    bool rent;                 /* let the sidecar rent (set before the vCPUs start) */
 };
 
 /* v is stopped in an exit (its pending access is completed here, before the state is

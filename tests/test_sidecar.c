@@ -54,7 +54,8 @@ START_TEST(assume_and_print_expr_reach_the_interpreter)
     free(input);
     char *exprs = read_output_file(dir, "expressions.txt", NULL);
     ck_assert_contains(exprs, "first_plus_one = (bvadd (zext 64 in[0]) 0x1:64) (concrete 0x79)");
-    ck_assert_contains(exprs, "constant = 0x2a (concrete)"); /* natively, by the VMM */
+    /* by the VMM natively, or by the sidecar still interpreting (renting): alike */
+    ck_assert_contains(exprs, "constant = 0x2a (concrete)\n");
     free(exprs);
 
     char path[512];

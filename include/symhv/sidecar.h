@@ -40,7 +40,7 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 5
+#define SC_VERSION 6
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
@@ -164,6 +164,13 @@ struct sc_slot {
     uint32_t pages_overflow;            /* more than SC_MAX_PAGES: VMM rescans all RAM */
     uint64_t pages[SC_MAX_PAGES];
     uint64_t instructions;
+    uint64_t rent_ns;                   /* HANDOFF: what a handoff costs the VMM (its mean,
+                                           ns): once the registers are concrete the
+                                           interpreter goes on this long before it gives
+                                           the vCPU back, in case the code reads symbolic
+                                           data again (ski rental: at most 2x the better
+                                           choice in hindsight) */
+    uint64_t rented_returns;            /* HANDOFF reply: 1 if it ended after renting */
     uint64_t served_ns;                 /* from the request's arrival to this reply (the
                                            VMM's handoff breakdown) */
     struct sc_stats stats;              /* FINISH */

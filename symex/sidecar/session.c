@@ -415,7 +415,10 @@ static bool agent_call(void *opaque, struct sx_state *st, uint16_t port, unsigne
             snprintf(line + n, sizeof line - (size_t)n, "0x%llx", (unsigned long long)v.c);
         }
         size_t len = strlen(line);
-        snprintf(line + len, sizeof line - len, " (concrete 0x%llx)", (unsigned long long)v.c);
+        if (v.e) /* a concrete value reads as when the VMM prints it natively */
+            snprintf(line + len, sizeof line - len, " (concrete 0x%llx)", (unsigned long long)v.c);
+        else
+            snprintf(line + len, sizeof line - len, " (concrete)");
         expression_line(s, line);
         pthread_mutex_lock(&s->lock);
         s->stats.expressions_printed++;
@@ -426,6 +429,10 @@ static bool agent_call(void *opaque, struct sx_state *st, uint16_t port, unsigne
     st->gpr[SX_RAX] = sx_v(64, 0);
     return true;
 }
+
+/* While renting, the clock is read every this many steps (a read costs a fraction of a
+ * step). */
+#define RENT_CLOCK_STEPS 16
 
 static void handoff(struct session *s, struct sc_slot *slot)
 {
@@ -447,7 +454,11 @@ static void handoff(struct session *s, struct sc_slot *slot)
     st.agent_mmio_addr = SYMHV_HC_MMIO_ADDR;
 
     slot->stop = SC_STOP_CONCRETE;
+    slot->rented_returns = 0;
     uint64_t effects = st.side_effects;
+    bool renting = false;
+    uint64_t rent_since = 0;
+    double rent_t0 = 0, rent_s = (double)slot->rent_ns * 1e-9;
     for (uint64_t steps = 1;; steps++) {
         enum sx_status r = sx_step(&st);
         if (r != SX_OK) {
@@ -474,9 +485,24 @@ static void handoff(struct session *s, struct sc_slot *slot)
         }
         if (!sx_state_has_symbolic_regs(&st)) {
             uint64_t pa;
-            /* not done while the next instruction's bytes are symbolic */
-            if (guest_translate(&g, st.rip, false, &pa) < 0 || !sx_shadow_any(s->shadow, pa, 1))
-                break;
+            /* not done while the next instruction's bytes are symbolic; then rent: go on
+             * for as long as giving the vCPU back and taking it again would cost, as a
+             * loop over symbolic data reads it again within a few instructions */
+            if (guest_translate(&g, st.rip, false, &pa) < 0 || !sx_shadow_any(s->shadow, pa, 1)) {
+                if (!renting) {
+                    renting = true;
+                    rent_since = steps;
+                    rent_t0 = now_s();
+                } else if ((steps - rent_since) % RENT_CLOCK_STEPS == 0 &&
+                           now_s() - rent_t0 >= rent_s) {
+                    slot->rented_returns = 1;
+                    break;
+                }
+                if (!slot->rent_ns)
+                    break; /* the VMM asks for no renting */
+            }
+        } else {
+            renting = false; /* symbolic again: the rent paid off */
         }
         if (steps % LIMIT_CHECK_STEPS == 0) {
             pthread_mutex_lock(&s->lock);
