@@ -302,7 +302,7 @@ struct engine *engine_attach(struct vm *vm, struct hypercalls *hc, const struct 
     }
     sym_pages_init(&e->pages, vm, e->sc, &e->clock);
     const char *rent = getenv("SYMHV_HANDOFF_RENT"); /* for benchmarks (symhv --help) */
-    e->pages.handoff.rent = !rent || strcmp(rent, "0") != 0;
+    e->pages.handoff.rent = !cfg->no_renting && (!rent || strcmp(rent, "0") != 0);
     sym_pages_attach(&e->pages);
     hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_make_symbolic, e);
     hypercall_register(hc, SYMHV_HC_REPORT_BUG, hc_report_bug, e);

@@ -36,6 +36,8 @@ struct engine_config {
     double stall_timeout_s;     /* a sidecar request without progress this long: dead */
     uint64_t symex_max_memory;  /* the sidecar's limits (0: none) */
     double symex_max_seconds;
+    bool no_renting;            /* hand vCPUs back as soon as their registers are concrete
+                                   (sidecar.h: rent_ns); campaigns set it */
 };
 
 struct engine;
