@@ -1,8 +1,8 @@
 #include "bzimage.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
+
+#include "util.h"
 
 /* Offsets in the file's first sector and in the zero page (the setup header sits at
  * the same offset in both). */
@@ -28,15 +28,6 @@ static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int bzimage_detect(const uint8_t *file, size_t size)
 {
@@ -49,24 +40,24 @@ int bzimage_parse(const uint8_t *file, size_t size, uint64_t ram_bytes, struct b
 {
     memset(out, 0, sizeof *out);
     if (!bzimage_detect(file, size))
-        return fail(err, err_size, "not a bzImage (no boot flag and \"HdrS\" at 0x1fe/0x202)");
+        return err_printf(err, err_size, "not a bzImage (no boot flag and \"HdrS\" at 0x1fe/0x202)");
     if (size < OFF_INIT_SIZE + 4)
-        return fail(err, err_size, "bzImage truncated inside its setup header (%zu bytes)", size);
+        return err_printf(err, err_size, "bzImage truncated inside its setup header (%zu bytes)", size);
     out->version = get16(file + OFF_VERSION);
     if (out->version < BZ_MIN_VERSION || !(get16(file + OFF_XLOADFLAGS) & XLF_KERNEL_64))
-        return fail(err, err_size, "bzImage boot protocol %u.%02u without a 64-bit entry "
+        return err_printf(err, err_size, "bzImage boot protocol %u.%02u without a 64-bit entry "
                     "(symhv needs 2.12 and XLF_KERNEL_64: a 64-bit kernel)",
                     out->version >> 8, out->version & 0xff);
     if (!(file[OFF_LOADFLAGS] & LOADED_HIGH))
-        return fail(err, err_size, "bzImage is a zImage (loads low): not supported");
+        return err_printf(err, err_size, "bzImage is a zImage (loads low): not supported");
     size_t header_end = OFF_JUMP + 2 + file[OFF_JUMP + 1];
     if (header_end > OFF_HEADER_LIMIT || header_end > size)
-        return fail(err, err_size, "bzImage setup header ends at 0x%zx, past 0x%x where the "
+        return err_printf(err, err_size, "bzImage setup header ends at 0x%zx, past 0x%x where the "
                     "zero page's next fields begin", header_end, OFF_HEADER_LIMIT);
     unsigned sects = file[OFF_SETUP_SECTS] ? file[OFF_SETUP_SECTS] : 4;
     out->kernel_offset = (size_t)(sects + 1) * 512;
     if (out->kernel_offset >= size)
-        return fail(err, err_size, "bzImage truncated: %zu bytes, its kernel starts at 0x%zx",
+        return err_printf(err, err_size, "bzImage truncated: %zu bytes, its kernel starts at 0x%zx",
                     size, out->kernel_offset);
     out->kernel_size = size - out->kernel_offset;
     out->load_addr = get64(file + OFF_PREF_ADDRESS);
@@ -76,10 +67,10 @@ int bzimage_parse(const uint8_t *file, size_t size, uint64_t ram_bytes, struct b
     out->cmdline_max = get32(file + OFF_CMDLINE_SIZE);
     out->initrd_addr_max = get32(file + OFF_INITRD_ADDR_MAX);
     if (out->load_addr < MIN_LOAD_ADDR || out->load_addr & 0xfff)
-        return fail(err, err_size, "bzImage wants to load at 0x%llx (not a page at or above 1 MiB)",
+        return err_printf(err, err_size, "bzImage wants to load at 0x%llx (not a page at or above 1 MiB)",
                     (unsigned long long)out->load_addr);
     if (out->load_addr > ram_bytes || out->init_size > ram_bytes - out->load_addr)
-        return fail(err, err_size, "bzImage needs RAM up to 0x%llx: give more --mem",
+        return err_printf(err, err_size, "bzImage needs RAM up to 0x%llx: give more --mem",
                     (unsigned long long)(out->load_addr + out->init_size));
     return 0;
 }

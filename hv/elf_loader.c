@@ -3,22 +3,13 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "util.h"
+
 
 /* A Linux bzImage starts with the real-mode boot sector: "HdrS" at offset 0x202. */
 static int looks_like_bzimage(const uint8_t *file, size_t size)
@@ -61,23 +52,23 @@ int elf_load(const uint8_t *file, size_t size, uint8_t *mem, uint64_t mem_bytes,
 {
     if (size < sizeof(Elf64_Ehdr) || memcmp(file, ELFMAG, SELFMAG) != 0) {
         if (looks_like_bzimage(file, size))
-            return fail(err, err_size, "a Linux boot header (\"HdrS\") without the boot "
+            return err_printf(err, err_size, "a Linux boot header (\"HdrS\") without the boot "
                                        "sector's 0xaa55 flag: a damaged bzImage?");
-        return fail(err, err_size, "not an ELF file (bad magic)");
+        return err_printf(err, err_size, "not an ELF file (bad magic)");
     }
     Elf64_Ehdr eh;
     memcpy(&eh, file, sizeof eh);
     if (eh.e_ident[EI_CLASS] != ELFCLASS64)
-        return fail(err, err_size, "not a 64-bit ELF (class %u)", eh.e_ident[EI_CLASS]);
+        return err_printf(err, err_size, "not a 64-bit ELF (class %u)", eh.e_ident[EI_CLASS]);
     if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-        return fail(err, err_size, "not a little-endian ELF");
+        return err_printf(err, err_size, "not a little-endian ELF");
     if (eh.e_machine != EM_X86_64)
-        return fail(err, err_size, "not an x86-64 ELF (machine %u)", eh.e_machine);
+        return err_printf(err, err_size, "not an x86-64 ELF (machine %u)", eh.e_machine);
     if (eh.e_type != ET_EXEC)
-        return fail(err, err_size, "not a static executable (ELF type %u)", eh.e_type);
+        return err_printf(err, err_size, "not a static executable (ELF type %u)", eh.e_type);
     if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
         eh.e_phoff > size || (size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
-        return fail(err, err_size, "program headers missing or truncated");
+        return err_printf(err, err_size, "program headers missing or truncated");
 
     /* Check everything before copying anything, so a bad image leaves RAM untouched. */
     uint64_t low = UINT64_MAX, high = 0;
@@ -88,15 +79,15 @@ int elf_load(const uint8_t *file, size_t size, uint8_t *mem, uint64_t mem_bytes,
         if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
             continue;
         if (ph.p_filesz > ph.p_memsz)
-            return fail(err, err_size, "segment %u: file size exceeds memory size", i);
+            return err_printf(err, err_size, "segment %u: file size exceeds memory size", i);
         if (ph.p_offset > size || size - ph.p_offset < ph.p_filesz)
-            return fail(err, err_size, "segment %u: data beyond the end of the file", i);
+            return err_printf(err, err_size, "segment %u: data beyond the end of the file", i);
         if (ph.p_paddr < min_addr)
-            return fail(err, err_size,
+            return err_printf(err, err_size,
                         "segment %u at 0x%llx is below 0x%llx (reserved for boot data)", i,
                         (unsigned long long)ph.p_paddr, (unsigned long long)min_addr);
         if (ph.p_paddr > mem_bytes || mem_bytes - ph.p_paddr < ph.p_memsz)
-            return fail(err, err_size,
+            return err_printf(err, err_size,
                         "segment %u (0x%llx, %llu bytes) does not fit in %llu MiB of guest "
                         "RAM", i, (unsigned long long)ph.p_paddr,
                         (unsigned long long)ph.p_memsz,
@@ -113,14 +104,14 @@ int elf_load(const uint8_t *file, size_t size, uint8_t *mem, uint64_t mem_bytes,
         }
     }
     if (high == 0)
-        return fail(err, err_size, "no loadable segments");
+        return err_printf(err, err_size, "no loadable segments");
     out->pvh_entry = find_pvh_entry(file, size, &eh);
     /* A PVH kernel is entered through its note; e_entry (Linux: startup_64) is unused. */
     if (!entry_ok && !out->pvh_entry)
-        return fail(err, err_size, "entry point 0x%llx is not in an executable segment",
+        return err_printf(err, err_size, "entry point 0x%llx is not in an executable segment",
                     (unsigned long long)eh.e_entry);
     if (out->pvh_entry && (out->pvh_entry < low || out->pvh_entry >= high))
-        return fail(err, err_size, "PVH entry 0x%llx is outside the loaded image",
+        return err_printf(err, err_size, "PVH entry 0x%llx is outside the loaded image",
                     (unsigned long long)out->pvh_entry);
 
     for (unsigned i = 0; i < eh.e_phnum; i++) {

@@ -10,13 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
-static void fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(char *err, size_t size, const char *fmt, ...)
+int err_printf(char *err, size_t size, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, size, fmt, ap);
     va_end(ap);
+    return -1;
 }
 
 uint8_t *read_file(const char *path, size_t max_size, size_t *size_out, char *err,
@@ -24,22 +24,22 @@ uint8_t *read_file(const char *path, size_t max_size, size_t *size_out, char *er
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fail(err, err_size, "cannot open: %s", strerror(errno));
+        err_printf(err, err_size, "cannot open: %s", strerror(errno));
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
-        fail(err, err_size, "cannot stat: %s", strerror(errno));
+        err_printf(err, err_size, "cannot stat: %s", strerror(errno));
         close(fd);
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
-        fail(err, err_size, "not a regular file");
+        err_printf(err, err_size, "not a regular file");
         close(fd);
         return NULL;
     }
     if ((uint64_t)st.st_size > max_size) {
-        fail(err, err_size, "too large (%lld bytes, at most %zu fit)", (long long)st.st_size,
+        err_printf(err, err_size, "too large (%lld bytes, at most %zu fit)", (long long)st.st_size,
              max_size);
         close(fd);
         return NULL;
@@ -47,7 +47,7 @@ uint8_t *read_file(const char *path, size_t max_size, size_t *size_out, char *er
     size_t size = (size_t)st.st_size;
     uint8_t *buf = malloc(size ? size : 1);
     if (!buf) {
-        fail(err, err_size, "out of memory reading %zu bytes", size);
+        err_printf(err, err_size, "out of memory reading %zu bytes", size);
         close(fd);
         return NULL;
     }
@@ -57,7 +57,7 @@ uint8_t *read_file(const char *path, size_t max_size, size_t *size_out, char *er
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            fail(err, err_size, "read failed: %s", n < 0 ? strerror(errno) : "short file");
+            err_printf(err, err_size, "read failed: %s", n < 0 ? strerror(errno) : "short file");
             free(buf);
             close(fd);
             return NULL;

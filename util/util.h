@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Write a one-line reason into err (the convention of the functions here that take
+ * err and err_size); returns -1, for `return err_printf(...)`. */
+int err_printf(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Read a whole regular file of at most max_size bytes into a new malloc'd buffer.
  * NULL on error, with a one-line reason in err. */
 uint8_t *read_file(const char *path, size_t max_size, size_t *size_out, char *err,
