@@ -164,18 +164,27 @@ int engine_make_symbolic(struct engine *e, struct vcpu *caller, const struct gue
 
 /* ---- hypercalls ----------------------------------------------------------------------- */
 
+int64_t engine_make_symbolic_args(struct hc_call *c, uint64_t *buf, uint64_t *len,
+                                  char name[SYMHV_INPUT_NAME_MAX + 1])
+{
+    *buf = c->arg[0];
+    *len = c->arg[1];
+    if (*len == 0 || *len > SYMHV_SYMBOLIC_MAX_BYTES || *buf + *len < *buf)
+        return -SYMHV_EINVAL;
+    if (hc_read_string(c, c->arg[2], name, SYMHV_INPUT_NAME_MAX + 1) < 0)
+        return -SYMHV_EFAULT;
+    if (name[0] == 0 || strlen(name) == SYMHV_INPUT_NAME_MAX)
+        return -SYMHV_EINVAL; /* empty, or longer than the limit */
+    return 0;
+}
+
 static int64_t hc_make_symbolic(struct hc_call *c, void *opaque)
 {
     struct engine *e = opaque;
     char name[SYMHV_INPUT_NAME_MAX + 1];
-    uint64_t buf = c->arg[0], len = c->arg[1];
-    if (len == 0 || len > SYMHV_SYMBOLIC_MAX_BYTES || buf + len < buf)
-        return -SYMHV_EINVAL;
-    if (hc_read_string(c, c->arg[2], name, sizeof name) < 0)
-        return -SYMHV_EFAULT;
-    if (name[0] == 0 || strlen(name) == SYMHV_INPUT_NAME_MAX)
-        return -SYMHV_EINVAL; /* empty, or longer than the limit */
-    return engine_make_symbolic(e, c->v, &c->as, buf, len, name);
+    uint64_t buf, len;
+    int64_t rc = engine_make_symbolic_args(c, &buf, &len, name);
+    return rc < 0 ? rc : engine_make_symbolic(e, c->v, &c->as, buf, len, name);
 }
 
 static int64_t hc_report_bug(struct hc_call *c, void *opaque)

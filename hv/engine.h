@@ -15,9 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "symhv/abi.h"
+
 struct vm;
 struct vcpu;
 struct hypercalls;
+struct hc_call;
 struct guest_as;
 
 #define ENGINE_MAX_PRESETS 64
@@ -53,6 +56,10 @@ void engine_detach(struct engine *e);
  * VM). Returns the input id, or -SYMHV_E*. */
 int engine_make_symbolic(struct engine *e, struct vcpu *caller, const struct guest_as *as,
                          uint64_t gva, uint64_t len, const char *name);
+/* The arguments of a symhv_make_symbolic hypercall (buffer, length, name), checked as
+ * every handler of it must: 0, or -SYMHV_EINVAL / -SYMHV_EFAULT. */
+int64_t engine_make_symbolic_args(struct hc_call *c, uint64_t *buf, uint64_t *len,
+                                  char name[SYMHV_INPUT_NAME_MAX + 1]);
 
 /* End of a plain run: solve for the other side of every symbolic branch and write the
  * output directory. 0, or -1 if a result could not be written (said). */

@@ -534,13 +534,10 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
 {
     struct fuzzer *f = opaque;
     char name[SYMHV_INPUT_NAME_MAX + 1];
-    uint64_t buf = c->arg[0], len = c->arg[1];
-    if (len == 0 || len > SYMHV_SYMBOLIC_MAX_BYTES || buf + len < buf)
-        return -SYMHV_EINVAL;
-    if (hc_read_string(c, c->arg[2], name, sizeof name) < 0)
-        return -SYMHV_EFAULT;
-    if (name[0] == 0 || strlen(name) == SYMHV_INPUT_NAME_MAX)
-        return -SYMHV_EINVAL;
+    uint64_t buf, len;
+    int64_t bad = engine_make_symbolic_args(c, &buf, &len, name);
+    if (bad < 0)
+        return bad;
     if (guest_for_each_chunk(&c->as, buf, len, true, NULL, NULL) < 0)
         return -SYMHV_EFAULT; /* the campaign writes every buffer: it must be writable */
     pthread_mutex_lock(&f->lock);
