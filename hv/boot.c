@@ -421,6 +421,13 @@ static int boot_bzimage(struct vm *vm, const struct boot_config *cfg, const uint
 
 int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *out)
 {
+    /* the TSC's rate: symhv's kernel gets it in its boot info, Linux on PVM hosts on its
+     * command line */
+    int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+    if (khz <= 0) {
+        hv_error_errno("KVM_GET_TSC_KHZ failed");
+        return -1;
+    }
     char err[256];
     size_t size;
     uint8_t *file = read_file(cfg->kernel_path, vm->mem.bytes, &size, err, sizeof err);
@@ -430,12 +437,6 @@ int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *ou
     }
     if (bzimage_detect(file, size)) {
         *out = (struct boot_info){ 0 };
-        int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
-        if (khz <= 0) {
-            free(file);
-            hv_error_errno("KVM_GET_TSC_KHZ failed");
-            return -1;
-        }
         int rc = boot_bzimage(vm, cfg, file, size, (unsigned)khz, out);
         free(file);
         return rc;
@@ -465,11 +466,6 @@ int boot_load(struct vm *vm, const struct boot_config *cfg, struct boot_info *ou
             return -1;
         }
         strcpy(info.cmdline, cfg->cmdline);
-    }
-    int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
-    if (khz <= 0) {
-        hv_error_errno("KVM_GET_TSC_KHZ failed");
-        return -1;
     }
     info.tsc_khz = (uint64_t)khz;
 

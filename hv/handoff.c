@@ -1,11 +1,11 @@
 #include "handoff.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "guest_clock.h"
 #include "log.h"
 #include "sidecar_client.h"
+#include "util.h"
 #include "vcpu.h"
 
 /* a checkpoint torn by a writer that died mid-copy is retried this often */
@@ -43,13 +43,6 @@ static bool cpu_to_kvm(const struct sc_cpu *cpu, struct kvm_regs *r, struct kvm_
         return false;
     memcpy(fpu->xmm, cpu->xmm, sizeof cpu->xmm);
     return true;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 /* The last state the sidecar published for this slot, if it retired anything. */

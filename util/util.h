@@ -45,6 +45,8 @@ const char *find_companion(const char *env_var, const char *const *rel, size_t n
 
 /* Seconds on CLOCK_MONOTONIC. */
 double now_s(void);
+/* The same clock in nanoseconds (for summing short intervals). */
+uint64_t now_ns(void);
 
 /* A file-name-safe copy of a guest-chosen name: letters, digits, '.', '-', '_' kept,
  * every other byte (escapes, '/', 0xff ...) becomes '_'; never empty, never starting

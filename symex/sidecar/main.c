@@ -23,6 +23,7 @@
 #include "session.h"
 #include "solver.h"
 #include "symhv/sidecar.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -114,12 +115,9 @@ static void *serve(void *arg)
             }
         }
         last = __atomic_load_n(&slot->req_seq, __ATOMIC_ACQUIRE);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        uint64_t t0 = now_ns();
         session_handle(sv->session, slot);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        slot->served_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
-                                     (t1.tv_nsec - t0.tv_nsec));
+        slot->served_ns = now_ns() - t0;
         __atomic_store_n(&slot->rep_seq, last, __ATOMIC_RELEASE);
         if (doorbell_ring(&bell) < 0) {
             fprintf(stderr, "symhv-symex: doorbell of slot %u failed: %s\n", sv->index,

@@ -489,6 +489,8 @@ static void handoff(struct session *s, struct sc_slot *slot)
              * for as long as giving the vCPU back and taking it again would cost, as a
              * loop over symbolic data reads it again within a few instructions */
             if (guest_translate(&g, st.rip, false, &pa) < 0 || !sx_shadow_any(s->shadow, pa, 1)) {
+                if (!slot->rent_ns)
+                    break; /* the VMM asks for no renting */
                 if (!renting) {
                     renting = true;
                     rent_since = steps;
@@ -498,8 +500,6 @@ static void handoff(struct session *s, struct sc_slot *slot)
                     slot->rented_returns = 1;
                     break;
                 }
-                if (!slot->rent_ns)
-                    break; /* the VMM asks for no renting */
             }
         } else {
             renting = false; /* symbolic again: the rent paid off */
