@@ -47,8 +47,8 @@ size_t fz_i2s_candidates(const uint8_t *input, uint32_t len, const struct fz_com
         const struct fz_compare *c = &cmps[i];
         unsigned size = c->size < FZ_CMP_BYTES ? c->size : FZ_CMP_BYTES;
         unsigned a_len = c->a_len < FZ_CMP_BYTES ? c->a_len : FZ_CMP_BYTES;
-        if (size == 0)
-            continue;
+        if (size == 0 || (a_len == size && memcmp(c->a, c->b, size) == 0))
+            continue; /* equal operands: nothing to put in (the hooks log every compare) */
         bool number = size <= 8 && a_len == size && (size & (size - 1)) == 0;
         /* one-byte numbers match everywhere: only where the whole input is short */
         if (number && size == 1 && len > 64)

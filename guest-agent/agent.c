@@ -57,6 +57,11 @@ long symhv_fuzz_cmplog(void *log, size_t size)
     return symhv_hypercall(SYMHV_HC_FUZZ_CMPLOG, (long)log, (long)size, 0, 0);
 }
 
+long symhv_fuzz_length(volatile struct symhv_fuzz_length *l)
+{
+    return symhv_hypercall(SYMHV_HC_FUZZ_LENGTH, (long)l, 0, 0, 0);
+}
+
 void symhv_fuzz_end(int status)
 {
     symhv_hypercall(SYMHV_HC_FUZZ_END, status, 0, 0, 0);

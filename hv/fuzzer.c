@@ -131,6 +131,13 @@ struct fuzzer {
     struct fz_queue cmp_pending; /* input-to-state candidates waiting for their execution */
     struct guest_buffer cmplog; /* the target's compare log (symhv_fuzz_cmplog) */
     bool cmplog_claimed;       /* under lock: one registration */
+    /* The target's length and its cap (struct symhv_fuzz_length; npages 0: none). A
+     * concolic run marks the length and the buffer beyond the input, up to cur_marked
+     * bytes (the cap then), so the solver's inputs may be longer than the one run. */
+    struct guest_buffer length_word;
+    bool length_claimed;       /* under lock: one registration */
+    uint32_t cur_marked;       /* this concolic run's symbolic input bytes (0: concrete) */
+    bool cur_length_symbolic;  /* ... and its length word is symbolic too */
     bool cmplog_ready;         /* written by the registering hypercall before the snapshot */
     bool judged_new;           /* the execution just judged joined the queue */
     uint8_t *cmplog_copy, *cmp_scratch;
@@ -234,6 +241,7 @@ static void fuzz_end_policy(struct vcpu *v, const struct guest_end *e, void *opa
 static int64_t hc_fuzz_start(struct hc_call *c, void *opaque);
 static int64_t hc_fuzz_end(struct hc_call *c, void *opaque);
 static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque);
+static int64_t hc_fuzz_length(struct hc_call *c, void *opaque);
 static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *host, uint64_t len,
                         bool to_guest);
 static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque);
@@ -386,6 +394,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     hypercall_register(hc, SYMHV_HC_FUZZ_START, hc_fuzz_start, f);
     hypercall_register(hc, SYMHV_HC_FUZZ_END, hc_fuzz_end, f);
     hypercall_register(hc, SYMHV_HC_FUZZ_CMPLOG, hc_fuzz_cmplog, f);
+    hypercall_register(hc, SYMHV_HC_FUZZ_LENGTH, hc_fuzz_length, f);
     hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_fuzz_make_symbolic, f);
     vm_set_end_policy(vm, fuzz_end_policy, f);
     return f;
@@ -625,6 +634,26 @@ static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque)
     return 0;
 }
 
+/* symhv_fuzz_length: before symhv_fuzz_start, once. */
+static int64_t hc_fuzz_length(struct hc_call *c, void *opaque)
+{
+    struct fuzzer *f = opaque;
+    uint64_t word = c->arg[0];
+    if (word + sizeof(struct symhv_fuzz_length) < word)
+        return -SYMHV_EINVAL;
+    pthread_mutex_lock(&f->lock);
+    bool refuse = f->start_claimed || f->length_claimed;
+    f->length_claimed = true;
+    pthread_mutex_unlock(&f->lock);
+    if (refuse)
+        return -SYMHV_EBUSY;
+    if (translate_buffer(&c->as, word, sizeof(struct symhv_fuzz_length), 2, &f->length_word) < 0) {
+        f->length_word = (struct guest_buffer){ 0 };
+        return -SYMHV_EFAULT;
+    }
+    return 0; /* read by the main thread after the snapshot's settle */
+}
+
 static void add_cmplog_candidate(void *ctx, const uint8_t *data, uint32_t len)
 {
     struct fuzzer *f = ctx;
@@ -747,6 +776,13 @@ static void add_solver_input(void *ctx, const uint8_t *data, size_t len,
                              const struct engine_result *why)
 {
     struct fuzzer *f = ctx;
+    if (f->cur_marked > f->cur_len || f->cur_length_symbolic) {
+        /* the marked bytes, then the length word: the input is as long as the word says */
+        uint32_t n = f->cur_len;
+        if (f->cur_length_symbolic && len >= (size_t)f->cur_marked + sizeof n)
+            memcpy(&n, data + f->cur_marked, sizeof n);
+        len = n < f->cur_marked ? n : f->cur_marked;
+    }
     bool urgent = why->kind != SC_FLIP_BRANCH && why->kind != SC_FLIP_SELECT;
     fz_queue_add(urgent ? &f->urgent : &f->pending, data,
                  (uint32_t)(len > FZ_MAX_INPUT ? FZ_MAX_INPUT : len), FZ_FROM_SOLVER);
@@ -975,6 +1011,47 @@ static void take_waiting(struct fuzzer *f, struct fz_queue *q, enum fz_origin or
     fz_entry_free(&e);
 }
 
+/* How much longer than its input a concolic run may make one: the solver tends to pick
+ * the longest length a path allows, and every byte more is a loop iteration more in the
+ * next run's formulas (a 4 KiB step took a TLV parser's search 1000 queries a run). */
+#define CONCOLIC_GROWTH 64
+
+/* A concolic run of a fuzz target: its input symbolic; with a length word, the word
+ * and the buffer's next bytes (zero) too, so a flip may ask for a longer input. */
+static void write_length(struct fuzzer *f, uint32_t limit)
+{
+    struct symhv_fuzz_length l = { f->cur_len, limit };
+    buffer_copy(f, &f->length_word, &l, sizeof l, true);
+}
+
+static void mark_concolic_input(struct fuzzer *f)
+{
+    struct guest_as as;
+    guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->start_vcpu), false);
+    uint32_t marked = f->cur_len;
+    if (f->length_word.npages) {
+        marked = f->input_cap - f->cur_len > CONCOLIC_GROWTH ? f->cur_len + CONCOLIC_GROWTH
+                                                             : f->input_cap;
+        uint8_t *padded = calloc(1, marked);
+        if (!padded)
+            marked = f->cur_len;
+        else {
+            memcpy(padded, f->cur, f->cur_len);
+            buffer_copy(f, &f->input, padded, marked, true);
+            free(padded);
+        }
+        write_length(f, marked);
+    }
+    if (engine_make_symbolic(f->engine, NULL, &as, f->input.gva, marked, "input") < 0) {
+        f->cur_concolic = false;
+        return;
+    }
+    f->cur_marked = marked;
+    f->cur_length_symbolic =
+        f->length_word.npages && engine_make_symbolic(f->engine, NULL, &as, f->length_word.gva,
+                                                      sizeof(uint32_t), "input_len") >= 0;
+}
+
 /* Choose and place the next input; may start a concolic execution. */
 /* symhv_make_symbolic's campaign: the input's first bytes into the buffers the snapshot
  * holds (marked symbolic in a concolic run); the program's later calls take the rest. */
@@ -1002,6 +1079,8 @@ static void place_snap_inputs(struct fuzzer *f)
 static void next_input(struct fuzzer *f)
 {
     f->cur_concolic = false;
+    f->cur_marked = 0;
+    f->cur_length_symbolic = false;
     if (mode_is_tool(f->cfg.mode) && !f->seeds_left) {
         /* the tools: cmin runs each input once; tmin tries candidates until none is left */
         if (f->cfg.mode == FUZZ_CMIN || f->tool_error || !fz_tmin_next(&f->tmin)) {
@@ -1087,11 +1166,10 @@ static void next_input(struct fuzzer *f)
     } else {
         buffer_copy(f, &f->input, f->cur, f->cur_len, true);
         regs->rax = f->cur_len; /* the input's length is what symhv_fuzz_start returns */
-        struct guest_as as;
-        guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->start_vcpu), false);
-        if (f->cur_concolic &&
-            engine_make_symbolic(f->engine, NULL, &as, f->input.gva, f->cur_len, "input") < 0)
-            f->cur_concolic = false;
+        if (f->cur_concolic)
+            mark_concolic_input(f);
+        else if (f->length_word.npages)
+            write_length(f, f->input_cap);
     }
     struct vcpu *v = &f->vm->vcpus[f->start_vcpu];
     if (vcpu_set_regs(v, regs) == 0)

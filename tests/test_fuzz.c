@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -633,6 +634,28 @@ START_TEST(explore_searches_to_the_end)
 }
 END_TEST
 
+/* The solver makes inputs longer: the wrapper reads the input's length from a word
+ * symhv marks symbolic in concolic runs, so from a 5-byte seed the search alone (no
+ * compare log, no mutation) reaches the TLV record of 67 bytes that crashes. */
+START_TEST(explore_grows_inputs_through_the_length)
+{
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "explore", "-i", seed_dir_of("\x01\x02" "AB\x03"), "-o",
+                                        out, "--kernel", "@symhv-kernel", "--target", "@fuzz_tlv",
+                                        "--no-cmplog", "--until-crash", "-V", "240", NULL },
+                 0, NULL, NULL);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    const char *crash = first_file(out, "crashes");
+    ck_assert_ptr_nonnull(crash);
+    ck_assert_ptr_nonnull(strstr(crash, "src:solver"));
+    struct stat st;
+    ck_assert_int_eq(stat(crash, &st), 0);
+    ck_assert_int_ge(st.st_size, 67);
+    expect_symhv((const char *const[]){ "replay", crash, "--kernel", "@symhv-kernel", "--initrd",
+                                        "@fuzz_tlv", NULL },
+                 126, NULL, "page fault (#PF)");
+}
+END_TEST
 
 /* A 12-character password checked with the runtime's strcmp (no coverage inside it): the
  * runtime logs the compared strings, and the password goes into an input, in fuzz and
@@ -681,6 +704,7 @@ int main(void)
     tcase_add_test(tc, division_by_zero_is_found_without_a_branch);
     tcase_add_test(tc, queue_entries_are_trimmed);
     tcase_add_test(tc, explore_searches_to_the_end);
+    tcase_add_test(tc, explore_grows_inputs_through_the_length);
     tcase_add_loop_test(tc, strcmp_password_comes_from_the_compare_log, 0, 2);
     suite_add_tcase(s, tc);
     return run_suite(s);

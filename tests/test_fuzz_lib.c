@@ -189,6 +189,12 @@ START_TEST(compared_values_go_into_the_input)
     ck_assert_uint_eq(fz_i2s_candidates(text, 4, &s, 1, 6, scratch, collect, &got, 16), 1);
     ck_assert_uint_eq(got.len[0], 6);
     ck_assert_uint_eq(fz_i2s_candidates(text, 4, &s, 1, 64, scratch, collect, &got, 0), 0);
+    /* a compare of equal operands (the hooks log every compare) gives nothing */
+    got.n = 0;
+    struct fz_compare eq = { .size = 4, .a_len = 4 };
+    memcpy(eq.a, &a, 4);
+    memcpy(eq.b, &a, 4);
+    ck_assert_uint_eq(fz_i2s_candidates(input, sizeof input, &eq, 1, 64, scratch, collect, &got, 16), 0);
 }
 END_TEST
 

@@ -45,6 +45,13 @@ long symhv_fuzz_start(void *buf, size_t maxlen, uint8_t *coverage, size_t map_si
  * symhv/coverage.h), which symhv reads after executions to put compared values into
  * inputs (AFL++'s CMPLOG, input-to-state). 0, or negative outside symhv fuzz. */
 long symhv_fuzz_cmplog(void *log, size_t size);
+/* Before symhv_fuzz_start: symhv writes each input's length into l->len and how long
+ * the input may be into l->limit. Take the length from there, capped at the limit (not
+ * symhv_fuzz_start's result): in a concolic run len is symbolic and the cap tells the
+ * solver how far the input may grow, so its inputs may be longer. Give the struct a page
+ * of its own: the page traps in concolic runs. 0, or negative outside symhv fuzz. */
+struct symhv_fuzz_length; /* symhv/abi.h */
+long symhv_fuzz_length(volatile struct symhv_fuzz_length *l);
 /* End one execution; status != 0 counts as a crash. Does not return under symhv fuzz. */
 void symhv_fuzz_end(int status);
 

@@ -40,17 +40,20 @@ static void log_compare(const void *a, unsigned a_len, const void *b, unsigned s
     e->size = (uint8_t)size;
 }
 
-/* __sanitizer_cov_trace_cmpN: N is the operands' size in bytes */
+/* __sanitizer_cov_trace_cmpN: N is the operands' size in bytes. Every compare is logged,
+ * equal operands too (symhv skips those): no branch on the operands here, since in a
+ * concolic run it would be a symbolic branch of its own in front of each of the
+ * program's compares, at one pc for all of them: its constraint made the real compare's
+ * flip unsatisfiable, and the search, which prunes by pc, counted every compare of a
+ * width as one. */
 #define CMP_HOOK(bytes, type)                                                             \
     void __sanitizer_cov_trace_cmp##bytes(type a, type b)                                 \
     {                                                                                     \
-        if (a != b)                                                                       \
-            log_compare(&a, bytes, &b, bytes);                                            \
+        log_compare(&a, bytes, &b, bytes);                                                \
     }                                                                                     \
     void __sanitizer_cov_trace_const_cmp##bytes(type a, type b)                           \
     {                                                                                     \
-        if (a != b)                                                                       \
-            log_compare(&a, bytes, &b, bytes);                                            \
+        log_compare(&a, bytes, &b, bytes);                                                \
     }
 CMP_HOOK(1, uint8_t)
 CMP_HOOK(2, uint16_t)
@@ -62,8 +65,7 @@ void __sanitizer_cov_trace_switch(uint64_t val, uint64_t *cases)
     /* cases[0]: how many, cases[1]: the operand's width in bits, then the values */
     unsigned size = (unsigned)(cases[1] / 8);
     for (uint64_t i = 0; i < cases[0] && i < 16; i++)
-        if (cases[2 + i] != val)
-            log_compare(&val, size ? size : 8, &cases[2 + i], size ? size : 8);
+        log_compare(&val, size ? size : 8, &cases[2 + i], size ? size : 8);
 }
 
 void __sanitizer_cov_trace_div4(uint32_t v) { (void)v; }

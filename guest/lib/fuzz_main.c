@@ -10,6 +10,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static uint8_t input[1u << 20] __attribute__((aligned(4096)));
+/* The input's length as symhv writes it (symhv_fuzz_length): a page of its own, since
+ * in a concolic run the page traps */
+static union {
+    volatile struct symhv_fuzz_length l;
+    uint8_t page[4096];
+} input_length __attribute__((aligned(4096)));
 
 int main(void)
 {
@@ -22,13 +28,20 @@ int main(void)
     if (max_len <= 0 || max_len > (long)sizeof input)
         max_len = sizeof input;
     symhv_fuzz_cmplog(&symhv_cmplog, sizeof symhv_cmplog); /* refused outside symhv fuzz */
+    bool length_word = symhv_fuzz_length(&input_length.l) == 0; /* idem */
     long n = symhv_fuzz_start(input, (size_t)max_len, symhv_coverage_map,
                               sizeof symhv_coverage_map);
     if (n < 0) {
         printf("fuzz: symhv_fuzz_start failed (%ld)\n", n);
         return 1;
     }
-    int status = LLVMFuzzerTestOneInput(input, (size_t)n);
+    size_t size = (size_t)n;
+    if (length_word) { /* symbolic in a concolic run: the cap keeps the solver's choice in */
+        size = input_length.l.len;
+        if (size > input_length.l.limit)
+            size = input_length.l.limit;
+    }
+    int status = LLVMFuzzerTestOneInput(input, size);
     symhv_fuzz_end(status);
     return status;
 }

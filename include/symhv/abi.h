@@ -154,6 +154,11 @@ enum symhv_hypercall {
     SYMHV_HC_FUZZ_CMPLOG = 24,   /* arg0 = compare log (struct symhv_cmplog), arg1 = its
                                     size: before FUZZ_START; symhv reads the operands the
                                     target compared (-EINVAL outside symhv fuzz or late) */
+    SYMHV_HC_FUZZ_LENGTH = 25,   /* arg0 = struct symhv_fuzz_length (two 32-bit words):
+                                    before FUZZ_START; symhv writes each input's length
+                                    (symbolic in a concolic run, so the solver can make
+                                    inputs longer) and the cap on it there (-EINVAL
+                                    outside symhv fuzz/explore, -EBUSY late) */
 };
 
 /* Issue hypercall `nr` (the agent instruction; the kernel uses it too). */
@@ -182,6 +187,12 @@ static inline long symhv_mmio_hypercall(long nr, long a0, long a1, long a2, long
                      : "memory");
     return (int)result;
 }
+
+/* SYMHV_HC_FUZZ_LENGTH's words, written by symhv before each execution. */
+struct symhv_fuzz_length {
+    uint32_t len;   /* the input's length (symbolic in a concolic run) */
+    uint32_t limit; /* the longest it may be this run: take min(len, limit) */
+};
 
 /* A crashed program's registers, as the guest kernel saved them at the fault
  * (SYMHV_HC_USER_CRASH); vector is the exception (< 32) or ~0 for a signal sent by a
