@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -18,6 +19,7 @@ void console_init(struct console *c, int out_fd, int err_fd, int in_fd)
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->in_lock, NULL);
+    pthread_cond_init(&c->rx_room, NULL);
     c->out_fd = out_fd;
     c->err_fd = err_fd;
     c->in_fd = in_fd;
@@ -132,6 +134,8 @@ static void uart_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size
     if (in) {
         memset(data, 0, size);
         data[0] = uart8250_read(&c->uart, offset);
+        if (uart8250_line_ready(&c->uart)) /* an input thread may wait for room */
+            pthread_cond_signal(&c->rx_room);
     } else {
         int out = uart8250_write(&c->uart, offset, data[0]);
         if (out >= 0) {
@@ -148,4 +152,93 @@ int console_attach(struct console *c, struct vm *vm)
 {
     c->vm = vm;
     return vm_register_pio(vm, SYMHV_SERIAL_PORT, 8, uart_pio, c);
+}
+
+#define END_OF_INPUT 0x04 /* ^D */
+
+/* Wait (c->lock held) until the UART takes a byte from the line; false if the VM stops. */
+static bool wait_line_ready(struct console *c)
+{
+    while (!uart8250_line_ready(&c->uart) && !vm_is_stopping(c->vm)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += STDIN_POLL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&c->rx_room, &c->lock, &until);
+    }
+    return !vm_is_stopping(c->vm);
+}
+
+/* Give one byte to the UART once it takes one, after any bytes a guest FIFO clear threw
+ * away (they go again first, in order); false when the VM stops first. */
+static bool uart_feed(struct console *c, uint8_t byte)
+{
+    pthread_mutex_lock(&c->lock);
+    bool fed = false;
+    for (;;) {
+        if (!wait_line_ready(c))
+            break;
+        if (c->uart.ncleared) { /* put back at the front of what is still to come */
+            uint8_t again[UART_RX_MAX];
+            unsigned n = uart8250_take_cleared(&c->uart, again);
+            if (n > sizeof c->requeued - c->nrequeued) /* never: bytes in flight <= 16 */
+                n = (unsigned)(sizeof c->requeued - c->nrequeued);
+            memmove(c->requeued + n, c->requeued, c->nrequeued);
+            memcpy(c->requeued, again, n);
+            c->nrequeued += n;
+        }
+        if (c->nrequeued) {
+            uart8250_receive(&c->uart, c->requeued[0]);
+            memmove(c->requeued, c->requeued + 1, --c->nrequeued);
+        } else {
+            fed = uart8250_receive(&c->uart, byte);
+        }
+        uart_update_irq(c);
+        if (fed)
+            break;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return fed;
+}
+
+static void *uart_input_thread(void *arg)
+{
+    struct console *c = arg;
+    uint8_t buf[256];
+    for (;;) {
+        long n = console_read(c, buf, sizeof buf, c->vm);
+        if (n < 0)
+            hv_error_errno("reading symhv's stdin for the guest's serial line failed");
+        if (n <= 0) {
+            if (n == 0 && !vm_is_stopping(c->vm))
+                uart_feed(c, END_OF_INPUT);
+            return NULL;
+        }
+        for (long i = 0; i < n; i++)
+            if (!uart_feed(c, buf[i]))
+                return NULL;
+    }
+}
+
+int console_start_input(struct console *c)
+{
+    int err = pthread_create(&c->in_thread, NULL, uart_input_thread, c);
+    if (err) {
+        hv_error("cannot start the serial input thread: %s", strerror(err));
+        return -1;
+    }
+    c->in_thread_running = true;
+    return 0;
+}
+
+void console_stop_input(struct console *c)
+{
+    if (!c->in_thread_running)
+        return;
+    vm_request_stop(c->vm, c->vm->exit_status); /* stopped already: no change */
+    pthread_join(c->in_thread, NULL); /* it sees the VM stopping within STDIN_POLL_MS */
+    c->in_thread_running = false;
 }

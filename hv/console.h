@@ -24,6 +24,15 @@ struct console {
     bool muted;           /* drop guest output (fuzzing: the target runs many times) */
     bool write_failed;    /* stdout (or stderr) went away: said once, output dropped */
     pthread_mutex_t in_lock; /* one reader of in_fd at a time */
+    /* symhv's stdin into the UART (console_start_input): the thread that feeds it, woken
+     * by the guest's UART reads when the FIFO was full (rx_room, with lock) */
+    pthread_t in_thread;
+    bool in_thread_running;
+    pthread_cond_t rx_room;
+    uint8_t requeued[2 * UART_RX_MAX]; /* cleared bytes waiting to go again (with lock) */
+    unsigned nrequeued;
+    /* lock order: in_lock, then lock (the input thread reads stdin under in_lock only,
+     * then feeds the UART under lock) */
 };
 
 struct vm;
@@ -39,5 +48,11 @@ void console_write_stream(struct console *c, int stream, const void *buf, size_t
 /* Up to len bytes of symhv's stdin: waits until some arrive; 0 at its end, or when the
  * VM stops meanwhile; -1 if it cannot be read. */
 long console_read(struct console *c, void *buf, size_t len, struct vm *vm);
+/* Feed symhv's stdin to the UART's receiver (a Linux guest's /dev/ttyS0) from a thread
+ * of its own until the VM stops; at the end of stdin one ^D (0x04) follows, what a
+ * terminal sends for end of input. 0, or -1 after a message. */
+__attribute__((warn_unused_result)) int console_start_input(struct console *c);
+/* After the VM stopped: wait for that thread. */
+void console_stop_input(struct console *c);
 
 #endif

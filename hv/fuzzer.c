@@ -611,6 +611,17 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
     return id;
 }
 
+/* A registration that comes before symhv_fuzz_start, once (*claimed under f->lock):
+ * true if this call is it. */
+static bool claim_before_start(struct fuzzer *f, bool *claimed)
+{
+    pthread_mutex_lock(&f->lock);
+    bool refuse = f->start_claimed || *claimed;
+    *claimed = true;
+    pthread_mutex_unlock(&f->lock);
+    return !refuse;
+}
+
 /* symhv_fuzz_cmplog: before symhv_fuzz_start, once. */
 static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque)
 {
@@ -618,11 +629,7 @@ static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque)
     uint64_t buf = c->arg[0], size = c->arg[1];
     if (size != FZ_CMPLOG_SIZE || buf + size < buf || f->cfg.no_cmplog)
         return -SYMHV_EINVAL;
-    pthread_mutex_lock(&f->lock);
-    bool refuse = f->start_claimed || f->cmplog_claimed;
-    f->cmplog_claimed = true;
-    pthread_mutex_unlock(&f->lock);
-    if (refuse)
+    if (!claim_before_start(f, &f->cmplog_claimed))
         return -SYMHV_EBUSY;
     if (translate_buffer(&c->as, buf, size, MAX_BUF_PAGES, &f->cmplog) < 0)
         return -SYMHV_EFAULT;
@@ -641,11 +648,7 @@ static int64_t hc_fuzz_length(struct hc_call *c, void *opaque)
     uint64_t word = c->arg[0];
     if (word + sizeof(struct symhv_fuzz_length) < word)
         return -SYMHV_EINVAL;
-    pthread_mutex_lock(&f->lock);
-    bool refuse = f->start_claimed || f->length_claimed;
-    f->length_claimed = true;
-    pthread_mutex_unlock(&f->lock);
-    if (refuse)
+    if (!claim_before_start(f, &f->length_claimed))
         return -SYMHV_EBUSY;
     if (translate_buffer(&c->as, word, sizeof(struct symhv_fuzz_length), 2, &f->length_word) < 0) {
         f->length_word = (struct guest_buffer){ 0 };

@@ -98,9 +98,14 @@ int run(const struct options *opt)
 
     hv_info("booting %s on %u vCPU(s), %llu MiB", opt->boot.kernel_path, vm->ncpus,
             (unsigned long long)(vm->mem.bytes >> 20));
-    if (vcpus_start(vm) == 0)
+    if (vcpus_start(vm) == 0) {
+        /* Linux reads its console from the UART; symhv's kernel reads stdin by hypercall */
+        if (boot.is_linux && !opt->fuzzing && console_start_input(con) < 0)
+            hv_notice("the guest's serial line gets no input");
         main_loop(vm, con, opt->timeout_s, fuzzer);
+    }
     vm_join(vm);
+    console_stop_input(con);
     console_flush(con);
     status = vm->exit_status;
     if (fuzzer) {

@@ -35,14 +35,41 @@ bool uart8250_irq(const struct uart8250 *u)
     return !(iir(u) & IIR_NONE) && (u->mcr & MCR_OUT2) && !(u->mcr & MCR_LOOP);
 }
 
-bool uart8250_receive(struct uart8250 *u, uint8_t byte)
+bool uart8250_line_ready(const struct uart8250 *u)
+{
+    return u->rx_len < UART_RX_MAX && !(u->mcr & MCR_LOOP) && (u->ier & IER_RDI);
+}
+
+static bool push(struct uart8250 *u, uint8_t byte, bool from_line)
 {
     if (u->rx_len == UART_RX_MAX) {
         u->overrun = true;
         return false;
     }
-    u->rx[(u->rx_head + u->rx_len++) % UART_RX_MAX] = byte;
+    unsigned at = (u->rx_head + u->rx_len++) % UART_RX_MAX;
+    u->rx[at] = byte;
+    u->rx_from_line[at] = from_line;
     return true;
+}
+
+bool uart8250_receive(struct uart8250 *u, uint8_t byte) { return push(u, byte, true); }
+
+unsigned uart8250_take_cleared(struct uart8250 *u, uint8_t *out)
+{
+    unsigned n = u->ncleared;
+    memcpy(out, u->cleared, n);
+    u->ncleared = 0;
+    return n;
+}
+
+static void clear_rx(struct uart8250 *u)
+{
+    for (unsigned i = 0; i < u->rx_len; i++) {
+        unsigned at = (u->rx_head + i) % UART_RX_MAX;
+        if (u->rx_from_line[at] && u->ncleared < UART_RX_MAX)
+            u->cleared[u->ncleared++] = u->rx[at];
+    }
+    u->rx_len = u->rx_head = 0;
 }
 
 uint8_t uart8250_read(struct uart8250 *u, unsigned offset)
@@ -93,7 +120,7 @@ int uart8250_write(struct uart8250 *u, unsigned offset, uint8_t value)
         }
         u->thre_pending = true; /* the byte leaves at once: THR is empty again */
         if (u->mcr & MCR_LOOP) {
-            uart8250_receive(u, value);
+            push(u, value, false);
             return -1;
         }
         return value;
@@ -108,7 +135,7 @@ int uart8250_write(struct uart8250 *u, unsigned offset, uint8_t value)
         return -1;
     case IIR_FCR:
         if (value & FCR_CLEAR_RX)
-            u->rx_len = u->rx_head = 0;
+            clear_rx(u);
         u->fcr = value & (FCR_ENABLE | 0xc0);
         return -1;
     case LCR: u->lcr = value; return -1;

@@ -19,7 +19,12 @@ struct uart8250 {
                                    IIR read that reports it or a THR write */
     bool overrun;
     uint8_t rx[UART_RX_MAX];    /* received bytes (loopback, or input) */
+    bool rx_from_line[UART_RX_MAX]; /* ... which came from outside (uart8250_receive) */
     unsigned rx_head, rx_len;
+    /* Bytes from outside that a guest FIFO clear threw away unread: Linux's probe and
+     * start-up clear the FIFO, and input must not be lost to that (uart8250_take_cleared) */
+    uint8_t cleared[UART_RX_MAX];
+    unsigned ncleared;
 };
 
 void uart8250_init(struct uart8250 *u);
@@ -29,6 +34,13 @@ uint8_t uart8250_read(struct uart8250 *u, unsigned offset);
 int uart8250_write(struct uart8250 *u, unsigned offset, uint8_t value);
 /* A byte arrives from outside (false: the FIFO is full, it is dropped as overrun). */
 bool uart8250_receive(struct uart8250 *u, uint8_t byte);
+/* Would a byte from outside be taken now: room in the receive FIFO, not in loopback (it
+ * disconnects the line) and the received-data interrupt enabled (the driver is up: bytes
+ * sent before its set-up would be flushed by it). */
+bool uart8250_line_ready(const struct uart8250 *u);
+/* Move the bytes from outside that FIFO clears threw away into out[UART_RX_MAX], oldest
+ * first: the caller gives them again. Returns how many. */
+unsigned uart8250_take_cleared(struct uart8250 *u, uint8_t *out);
 /* The interrupt line's level now (IRQ 4 for COM1). */
 bool uart8250_irq(const struct uart8250 *u);
 

@@ -105,9 +105,9 @@ static char **build_argv(struct argv_space *a, const char *const args[])
     return a->argv;
 }
 
-/* Fork and exec symhv with stdout/stderr to out/err (NULL: /dev/null), as user `uid`
- * when uid >= 0. */
-static pid_t start(const char *const args[], FILE *out, FILE *err, int uid)
+/* Fork and exec symhv with stdout/stderr to out/err (NULL: /dev/null), stdin from `in`
+ * (NULL: the test's), as user `uid` when uid >= 0. */
+static pid_t start(const char *const args[], FILE *in, FILE *out, FILE *err, int uid)
 {
     static struct argv_space space; /* one test process, one thread */
     char **argv = build_argv(&space, args);
@@ -117,6 +117,8 @@ static pid_t start(const char *const args[], FILE *out, FILE *err, int uid)
         int null = open("/dev/null", O_WRONLY);
         dup2(out ? fileno(out) : null, 1);
         dup2(err ? fileno(err) : null, 2);
+        if (in)
+            dup2(fileno(in), 0);
         if (uid >= 0 && (setgid((gid_t)uid) < 0 || setuid((uid_t)uid) < 0))
             _exit(99);
         execv(argv[0], argv);
@@ -142,7 +144,17 @@ static void run(struct run_result *r, const char *const args[], int uid)
 {
     FILE *out = tmpfile(), *err = tmpfile();
     ck_assert_msg(out && err, "tmpfile: %s", strerror(errno));
-    finish(start(args, out, err, uid), out, err, r);
+    finish(start(args, NULL, out, err, uid), out, err, r);
+}
+
+void run_symhv_with_stdin(struct run_result *r, const char *const args[], const char *input)
+{
+    FILE *in = tmpfile(), *out = tmpfile(), *err = tmpfile();
+    ck_assert_msg(in && out && err, "tmpfile: %s", strerror(errno));
+    ck_assert_int_eq(fputs(input, in) >= 0 && fflush(in) == 0, 1);
+    rewind(in);
+    finish(start(args, in, out, err, -1), out, err, r);
+    fclose(in);
 }
 
 void start_symhv(struct symhv_child *c, const char *const args[])
@@ -150,7 +162,7 @@ void start_symhv(struct symhv_child *c, const char *const args[])
     c->out = tmpfile();
     c->err = tmpfile();
     ck_assert_msg(c->out && c->err, "tmpfile: %s", strerror(errno));
-    c->pid = start(args, c->out, c->err, -1);
+    c->pid = start(args, NULL, c->out, c->err, -1);
 }
 
 void finish_symhv(struct symhv_child *c, struct run_result *r)
@@ -193,7 +205,7 @@ void run_symhv_as(struct run_result *r, const char *const args[], int uid)
     run(r, args, uid);
 }
 
-pid_t spawn_symhv(const char *const args[]) { return start(args, NULL, NULL, -1); }
+pid_t spawn_symhv(const char *const args[]) { return start(args, NULL, NULL, NULL, -1); }
 
 void run_result_free(struct run_result *r)
 {

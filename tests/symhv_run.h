@@ -18,6 +18,8 @@ struct run_result {
  * replaced by "$GUEST_DIR/<rest>" (but "@@", AFL++'s input file, stays). Aborts the test
  * if symhv cannot be started. */
 void run_symhv(struct run_result *r, const char *const args[]);
+/* Same, with `input` as symhv's stdin. */
+void run_symhv_with_stdin(struct run_result *r, const char *const args[], const char *input);
 /* Same, as user `uid` (for permission tests); the caller must be root. */
 void run_symhv_as(struct run_result *r, const char *const args[], int uid);
 void run_result_free(struct run_result *r);

@@ -142,6 +142,25 @@ START_TEST(a_bzimage_boots_through_the_64_bit_protocol)
 }
 END_TEST
 
+/* symhv's stdin reaches Linux's console through the UART's receiver and IRQ 4, line by
+ * line; its end arrives as the ^D a terminal sends. */
+START_TEST(stdin_reaches_the_linux_console)
+{
+    struct run_result r;
+    run_symhv_with_stdin(&r, (const char *const[]){ "--smp", "2", "--mem", "256", "--timeout",
+                                                    "900", "--kernel", kernel(), "--initrd",
+                                                    initramfs(), "--cmdline",
+                                                    "console=ttyS0 -- /bin/read_console", NULL },
+                         "hello from the host\nsecond line\n");
+    ck_assert_msg(r.status == 0, "status %d\nstdout ends:\n%s\nstderr ends:\n%s", r.status, tail(r.out), tail(r.err));
+    expect_out(&r, "read_console: got 'hello from the host'");
+    expect_out(&r, "read_console: got 'second line'");
+    expect_out(&r, "read_console: end of input after 2 lines");
+    expect_out(&r, "symhv-init: /bin/read_console exited 0");
+    run_result_free(&r);
+}
+END_TEST
+
 /* Broken images: one line saying what is wrong, symhv's setup status, no boot. */
 START_TEST(broken_bzimages_are_refused_in_one_line)
 {
@@ -177,6 +196,7 @@ int main(void)
     tcase_add_test(tc, a_file_made_symbolic_in_linux_drives_the_other_branch);
     tcase_add_test(tc, a_bzimage_boots_through_the_64_bit_protocol);
     tcase_add_test(tc, broken_bzimages_are_refused_in_one_line);
+    tcase_add_test(tc, stdin_reaches_the_linux_console);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

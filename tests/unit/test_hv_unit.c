@@ -457,6 +457,30 @@ START_TEST(uart_passes_the_16550a_probes_and_interrupts)
 }
 END_TEST
 
+/* Input from outside waits for the driver (receive interrupt on, no loopback), and a
+ * FIFO clear hands back the line's unread bytes, not the loopback's. */
+START_TEST(uart_input_survives_fifo_clears)
+{
+    struct uart8250 u;
+    uint8_t out[UART_RX_MAX];
+    uart8250_init(&u);
+    ck_assert(!uart8250_line_ready(&u)); /* no driver yet */
+    uart8250_write(&u, 1, 0x01);
+    ck_assert(uart8250_line_ready(&u));
+    uart8250_write(&u, 4, 0x10); /* loopback: the line is disconnected */
+    ck_assert(!uart8250_line_ready(&u));
+    uart8250_write(&u, 0, 'L');
+    uart8250_write(&u, 4, 0x08);
+    ck_assert(uart8250_receive(&u, 'a'));
+    ck_assert(uart8250_receive(&u, 'b'));
+    uart8250_write(&u, 2, 0x03); /* FIFO on, receive FIFO cleared */
+    ck_assert_uint_eq(uart8250_read(&u, 5) & 0x01, 0); /* empty for the guest */
+    ck_assert_uint_eq(uart8250_take_cleared(&u, out), 2);
+    ck_assert_mem_eq(out, "ab", 2);
+    ck_assert_uint_eq(uart8250_take_cleared(&u, out), 0);
+}
+END_TEST
+
 /* A minimal 64-bit bzImage: the setup header of protocol 2.15 and a kernel of 64 KiB. */
 static uint8_t *fake_bzimage(size_t *size)
 {
@@ -545,6 +569,7 @@ int main(void)
     tcase_add_test(tc, mp_table_lists_every_cpu_and_the_ioapic);
     tcase_add_test(tc, cmos_clock_reads_the_time_in_bcd);
     tcase_add_test(tc, uart_passes_the_16550a_probes_and_interrupts);
+    tcase_add_test(tc, uart_input_survives_fifo_clears);
     tcase_add_test(tc, bzimage_header_is_checked_and_the_zero_page_filled);
     suite_add_tcase(s, tc);
     return run_suite(s);
