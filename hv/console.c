@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 #include "symhv/abi.h"
 #include "vm.h"
 
@@ -160,13 +160,7 @@ int console_attach(struct console *c, struct vm *vm)
 static bool wait_line_ready(struct console *c)
 {
     while (!uart8250_line_ready(&c->uart) && !vm_is_stopping(c->vm)) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += STDIN_POLL_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = deadline_after_ms(STDIN_POLL_MS);
         pthread_cond_timedwait(&c->rx_room, &c->lock, &until);
     }
     return !vm_is_stopping(c->vm);

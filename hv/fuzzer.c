@@ -1414,11 +1414,7 @@ bool fuzzer_tick(struct fuzzer *f)
     struct vm *vm = f->vm;
     pthread_mutex_lock(&f->lock);
     if (f->request == REQ_NONE) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += REQUEST_WAIT_MS * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000;
-        ts.tv_nsec %= 1000000000;
+        struct timespec ts = deadline_after_ms(REQUEST_WAIT_MS);
         pthread_cond_timedwait(&f->cond, &f->lock, &ts);
     }
     if (f->request == REQ_NONE && atomic_load(&f->have_snapshot)) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 #include "vcpu.h"
 
 /* Unused by Linux x86 in long mode but required by KVM on Intel hosts: three pages
@@ -335,11 +336,7 @@ bool vm_wait_settled(struct vm *vm)
     pthread_mutex_lock(&vm->run_lock);
     while (vm->parked < vm->live_threads && !vm_is_stopping(vm)) {
         /* a kick can land just before a vCPU's KVM_RUN began: kick again now and then */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        ts.tv_sec += ts.tv_nsec / 1000000000;
-        ts.tv_nsec %= 1000000000;
+        struct timespec ts = deadline_after_ms(20);
         if (pthread_cond_timedwait(&vm->run_cond, &vm->run_lock, &ts) == ETIMEDOUT) {
             pthread_mutex_unlock(&vm->run_lock);
             kick_all(vm);

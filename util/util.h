@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Write a one-line reason into err (the convention of the functions here that take
  * err and err_size); returns -1, for `return err_printf(...)`. */
@@ -47,6 +48,8 @@ const char *find_companion(const char *env_var, const char *const *rel, size_t n
 double now_s(void);
 /* The same clock in nanoseconds (for summing short intervals). */
 uint64_t now_ns(void);
+/* `ms` from now on CLOCK_REALTIME: the deadline pthread_cond_timedwait takes. */
+struct timespec deadline_after_ms(unsigned ms);
 
 /* A file-name-safe copy of a guest-chosen name: letters, digits, '.', '-', '_' kept,
  * every other byte (escapes, '/', 0xff ...) becomes '_'; never empty, never starting
