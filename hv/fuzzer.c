@@ -1019,32 +1019,35 @@ static void take_waiting(struct fuzzer *f, struct fz_queue *q, enum fz_origin or
  * next run's formulas (a 4 KiB step took a TLV parser's search 1000 queries a run). */
 #define CONCOLIC_GROWTH 64
 
-/* A concolic run of a fuzz target: its input symbolic; with a length word, the word
- * and the buffer's next bytes (zero) too, so a flip may ask for a longer input. */
 static void write_length(struct fuzzer *f, uint32_t limit)
 {
     struct symhv_fuzz_length l = { f->cur_len, limit };
     buffer_copy(f, &f->length_word, &l, sizeof l, true);
 }
 
-static void mark_concolic_input(struct fuzzer *f)
+/* A fuzz target's input into its buffer; in a concolic run symbolic, and with a length
+ * word the word and the buffer's next bytes (zero) too, so a flip may ask for a longer
+ * input. */
+static void place_target_input(struct fuzzer *f)
 {
-    struct guest_as as;
-    guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->start_vcpu), false);
     uint32_t marked = f->cur_len;
-    if (f->length_word.npages) {
+    uint8_t *padded = NULL;
+    if (f->cur_concolic && f->length_word.npages) {
         marked = f->input_cap - f->cur_len > CONCOLIC_GROWTH ? f->cur_len + CONCOLIC_GROWTH
                                                              : f->input_cap;
-        uint8_t *padded = calloc(1, marked);
-        if (!padded)
-            marked = f->cur_len;
-        else {
+        if ((padded = calloc(1, marked)))
             memcpy(padded, f->cur, f->cur_len);
-            buffer_copy(f, &f->input, padded, marked, true);
-            free(padded);
-        }
-        write_length(f, marked);
+        else
+            marked = f->cur_len;
     }
+    buffer_copy(f, &f->input, padded ? padded : f->cur, marked, true);
+    free(padded);
+    if (f->length_word.npages)
+        write_length(f, f->cur_concolic ? marked : f->input_cap);
+    if (!f->cur_concolic)
+        return;
+    struct guest_as as;
+    guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->start_vcpu), false);
     if (engine_make_symbolic(f->engine, NULL, &as, f->input.gva, marked, "input") < 0) {
         f->cur_concolic = false;
         return;
@@ -1055,7 +1058,6 @@ static void mark_concolic_input(struct fuzzer *f)
                                                       sizeof(uint32_t), "input_len") >= 0;
 }
 
-/* Choose and place the next input; may start a concolic execution. */
 /* symhv_make_symbolic's campaign: the input's first bytes into the buffers the snapshot
  * holds (marked symbolic in a concolic run); the program's later calls take the rest. */
 static void place_snap_inputs(struct fuzzer *f)
@@ -1079,6 +1081,7 @@ static void place_snap_inputs(struct fuzzer *f)
     pthread_mutex_unlock(&f->lock);
 }
 
+/* Choose and place the next input; may start a concolic execution. */
 static void next_input(struct fuzzer *f)
 {
     f->cur_concolic = false;
@@ -1167,12 +1170,8 @@ static void next_input(struct fuzzer *f)
         place_snap_inputs(f);
         regs->rax = 0; /* the first symhv_make_symbolic's input id */
     } else {
-        buffer_copy(f, &f->input, f->cur, f->cur_len, true);
+        place_target_input(f);
         regs->rax = f->cur_len; /* the input's length is what symhv_fuzz_start returns */
-        if (f->cur_concolic)
-            mark_concolic_input(f);
-        else if (f->length_word.npages)
-            write_length(f, f->input_cap);
     }
     struct vcpu *v = &f->vm->vcpus[f->start_vcpu];
     if (vcpu_set_regs(v, regs) == 0)

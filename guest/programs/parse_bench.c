@@ -1,8 +1,9 @@
 /* Guest side of scripts/bench-handoff's handoff-bound case: a loop over a 4 KiB
  * symbolic buffer with a read and a branch per byte, the byte's register overwritten
  * before the next read (as a parser's loop leaves it), so each read finds the registers
- * concrete: today's policy hands the vCPU over once per byte. Prints the loop's guest
- * time; the run's summary has the interpreter's own time for the same instructions. */
+ * concrete: without renting (SYMHV_HANDOFF_RENT=0) the vCPU goes back and forth once
+ * per byte. Prints the loop's guest time; the run's summary has the interpreter's own
+ * time for the same instructions. */
 #include "guest.h"
 #include "symhv/agent.h"
 
