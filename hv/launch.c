@@ -13,10 +13,13 @@
 
 /* glibc picks its string functions by CPUID, which the guest reads from the host here
  * (README: PVM). Its AVX, AVX2 and SSE4.2 variants use instructions the interpreter does
- * not model (their operands would be concretised); the SSE2 ones it follows. */
+ * not model (their operands would be concretised); the SSE2 ones it follows. memmove
+ * looks at the preferred bit AVX_Fast_Unaligned_Load, which switching AVX2 off leaves
+ * set on some CPUs (AMD family 0x1a: memcpy of a symbolic buffer was VEX code). */
 #define GLIBC_TUNABLES_DEFAULT                                                              \
     "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,"  \
-    "-EVEX,-SSE4_1,-SSE4_2,-SSSE3,-BMI1,-BMI2,-LZCNT,-ERMS,-FSRM,-RTM"
+    "-EVEX,-SSE4_1,-SSE4_2,-SSSE3,-BMI1,-BMI2,-LZCNT,-ERMS,-FSRM,-RTM,"                   \
+    "-AVX_Fast_Unaligned_Load"
 
 const char *const launch_default_env[] = {
     "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C", "TERM=dumb",
