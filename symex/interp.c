@@ -429,9 +429,23 @@ static enum exec_status mem_read(struct sx_state *s, uint64_t addr, unsigned byt
     return EX_OK;
 }
 
+/* A store within the ring-0 stack's block, or the frame an event pushes below RSP. */
+static bool on_ring0_stack(const struct sx_state *s, uint64_t addr, unsigned bytes)
+{
+    uint64_t rsp = (uint64_t)s->gpr[SX_RSP].c;
+    uint64_t lo = rsp & ~(uint64_t)(SX_RING0_STACK_BYTES - 1), hi = lo + SX_RING0_STACK_BYTES;
+    if (rsp - lo < 256)
+        lo = rsp - 256;
+    return addr + bytes > lo && addr < hi;
+}
+
 static void shadow_store(struct sx_state *s, uint64_t addr, struct sx_val v)
 {
     unsigned bytes = v.w / 8;
+    if (v.e && s->ring0 && on_ring0_stack(s, addr, bytes)) {
+        s->stack_cuts++;
+        v.e = NULL; /* SX_RING0_STACK_BYTES: the concrete bytes are in memory already */
+    }
     if (v.e) {
         for (unsigned i = 0; i < bytes; i++)
             shadow_set(s, addr + i, sx_extract(CTX, v.e, 8 * i, 8));

@@ -70,6 +70,14 @@ enum sx_status {
 
 #define SX_PORT_MMIO 0xffffu /* port_in's `port` for a load from agent_mmio_addr */
 
+/* In ring 0 a symbolic value stored on the stack (the block of this many bytes, aligned,
+ * that holds RSP: Linux's THREAD_SIZE, symhv's kernel's per-vCPU stacks) is stored as its
+ * concrete value, without a constraint. A symbolic byte there would make the VMM trap
+ * the stack page, and the CPU itself writes that page when it delivers an interrupt or
+ * exception: on PVM hosts such a delivery into a page outside every memslot ends in a
+ * double fault (Linux's pwrite() of a symbolic buffer spilled one byte there). */
+#define SX_RING0_STACK_BYTES 16384u
+
 struct sx_state {
     struct sx_ctx *ctx;
     struct sx_val gpr[16];   /* width 64, or 32 after a 32-bit write (the upper half is zero) */
@@ -109,6 +117,8 @@ struct sx_state {
     uint64_t side_effects;   /* memory writes and served agent calls so far: the steps
                                 that cannot be redone (a crash checkpoint must follow) */
     uint64_t depth_cuts;     /* values concretised for growing past SX_MAX_DEPTH */
+    bool ring0;              /* interpreting ring-0 code: see SX_RING0_STACK_BYTES */
+    uint64_t stack_cuts;     /* symbolic values stored concrete on a ring-0 stack */
     unsigned fault_vector;
     uint64_t fault_addr;
     char last_mnemonic[32];  /* of the instruction that stopped the run */

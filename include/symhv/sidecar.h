@@ -40,7 +40,7 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 6
+#define SC_VERSION 7
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
@@ -137,6 +137,8 @@ struct sc_stats {
     uint64_t unsolved_past_limit;       /* of the unknown: not tried, a limit was reached */
     uint64_t assumptions, expressions_printed, pinned_bytes;
     uint64_t concretised_deep;          /* values concretised for growing past SX_MAX_DEPTH */
+    uint64_t concretised_stack;         /* symbolic values stored concrete on a ring-0 stack
+                                           (SX_RING0_STACK_BYTES in symex/interp.h) */
     uint64_t results;                   /* generated inputs FINISH keeps for RESULT */
     uint64_t new_branch_edges;          /* SC_FINISH_PRUNE: sides no path took before */
     uint64_t flips_pruned;              /* SC_FINISH_PRUNE: flips left out (seen, tried) */

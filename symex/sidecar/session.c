@@ -448,6 +448,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
         st.dcache = s->dcache[slot->vcpu];
     }
     load_state(&st, &slot->cpu);
+    st.ring0 = slot->cpu.cpl == 0;
     struct agent_ctx agent = { s, slot };
     st.port_in = agent_call;
     st.port_opaque = &agent;
@@ -529,6 +530,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
     pthread_mutex_lock(&s->lock);
     s->stats.instructions += st.instructions;
     s->stats.concretised_deep += st.depth_cuts;
+    s->stats.concretised_stack += st.stack_cuts;
     s->stats.stops_native += slot->stop == SC_STOP_NATIVE;
     s->stats.interpreter_seconds += end - t0;
     if (active > s->stats.parallel_peak)
