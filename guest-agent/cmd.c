@@ -86,9 +86,8 @@ static int make_file_symbolic(const char *path, const char *name)
     }
     size_t len = (size_t)st.st_size;
     /* The file's own pages (its page cache), mapped and locked: symhv makes those bytes
-     * symbolic where they are, so a program that maps the file reads symbolic data and
-     * nothing copies it in ring 0 (the kernel's copies, interpreted in the sidecar, can
-     * crash Linux on PVM hosts: README, Linux guests). */
+     * symbolic where they are, so every later reader sees symbolic data, whether it maps
+     * the file or read()s it (Linux's copy, interpreted by the sidecar). */
     uint8_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (buf == MAP_FAILED || mlock(buf, len) < 0) {
         fprintf(stderr, "symhv-agent: cannot map %s: %s\n", path, strerror(errno));
@@ -130,7 +129,9 @@ int main(int argc, char **argv)
         if (open_channel() < 0)
             return 1;
         long rc = cmd[0] == 'b' ? call(SYMHV_HC_REPORT_BUG, (long)argv[2], 0, 0)
-                                : call(SYMHV_HC_WRITE, (long)argv[2], (long)strlen(argv[2]), 0);
+                                : call(SYMHV_HC_PRINT, (long)argv[2], (long)strlen(argv[2]), 0);
+        if (rc < 0)
+            fprintf(stderr, "symhv-agent: symhv refused the %s call: error %ld\n", cmd, -rc);
         return rc < 0 ? 1 : 0;
     }
     if (!strcmp(cmd, "symbolic")) {

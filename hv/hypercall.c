@@ -74,6 +74,13 @@ static int64_t hc_write(struct hc_call *c, void *opaque)
     return (int64_t)len;
 }
 
+/* The agent's print (any caller): the guest's output, always stdout. */
+static int64_t hc_print(struct hc_call *c, void *opaque)
+{
+    c->arg[2] = 1;
+    return hc_write(c, opaque);
+}
+
 static int64_t hc_exit(struct hc_call *c, void *h)
 {
     (void)h;
@@ -315,6 +322,7 @@ int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *conso
     h->console = console;
     hypercall_register(h, SYMHV_HC_NOP, hc_nop, h);
     hypercall_register(h, SYMHV_HC_WRITE, hc_write, h);
+    hypercall_register(h, SYMHV_HC_PRINT, hc_print, h);
     hypercall_register(h, SYMHV_HC_EXIT, hc_exit, h);
     hypercall_register(h, SYMHV_HC_PANIC, hc_panic, h);
     hypercall_register(h, SYMHV_HC_USER_FAULT, hc_user_fault, h);

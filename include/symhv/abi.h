@@ -159,6 +159,8 @@ enum symhv_hypercall {
                                     (symbolic in a concolic run, so the solver can make
                                     inputs longer) and the cap on it there (-EINVAL
                                     outside symhv fuzz/explore, -EBUSY late) */
+    SYMHV_HC_PRINT = 26,         /* arg0 = buf, arg1 = len: text for symhv's stdout (the
+                                    agent's `print`; HC_WRITE is the kernel's own) */
 };
 
 /* Issue hypercall `nr` (the agent instruction; the kernel uses it too). */
