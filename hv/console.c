@@ -155,6 +155,11 @@ int console_attach(struct console *c, struct vm *vm)
 }
 
 #define END_OF_INPUT 0x04 /* ^D */
+/* After the end of stdin, ^D again this often while the guest has taken the last one:
+ * a ^D that reaches Linux's tty in canonical mode (a shell's child running, the shell not
+ * yet started) ends up as a NUL once the shell switches to raw mode, so one ^D alone may
+ * never end the shell; a user would press it again at the prompt. */
+#define END_OF_INPUT_AGAIN_MS 1000
 
 /* Wait (c->lock held) until the UART takes a byte from the line; false if the VM stops. */
 static bool wait_line_ready(struct console *c)
@@ -198,17 +203,36 @@ static bool uart_feed(struct console *c, uint8_t byte)
     return fed;
 }
 
+/* Wait `ms`, then until the guest has read every byte given to the UART; false if the
+ * VM stops first. */
+static bool wait_taken(struct console *c, unsigned ms)
+{
+    struct timespec until = deadline_after_ms(ms);
+    bool waited = false;
+    pthread_mutex_lock(&c->lock);
+    while (!vm_is_stopping(c->vm) && !(waited && c->uart.rx_len == 0)) {
+        if (waited)
+            until = deadline_after_ms(STDIN_POLL_MS);
+        waited = pthread_cond_timedwait(&c->rx_room, &c->lock, &until) == ETIMEDOUT;
+    }
+    bool going = !vm_is_stopping(c->vm);
+    pthread_mutex_unlock(&c->lock);
+    return going;
+}
+
 static void *uart_input_thread(void *arg)
 {
     struct console *c = arg;
     uint8_t buf[256];
     for (;;) {
         long n = console_read(c, buf, sizeof buf, c->vm);
-        if (n < 0)
+        if (n < 0) {
             hv_error_errno("reading symhv's stdin for the guest's serial line failed");
-        if (n <= 0) {
-            if (n == 0 && !vm_is_stopping(c->vm))
-                uart_feed(c, END_OF_INPUT);
+            return NULL;
+        }
+        if (n == 0) {
+            while (uart_feed(c, END_OF_INPUT) && wait_taken(c, END_OF_INPUT_AGAIN_MS))
+                ;
             return NULL;
         }
         for (long i = 0; i < n; i++)
