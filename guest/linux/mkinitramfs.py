@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Write an uncompressed cpio (newc) initramfs: mkinitramfs.py OUT DEST=SRC...
-Each DEST (e.g. init, bin/prog) gets SRC's bytes, mode 0755; /dev, /dev/console,
-/proc and the parent directories are made. No cpio tool needed."""
+"""Write an uncompressed cpio (newc) initramfs: mkinitramfs.py OUT DEST=SRC|DEST->TARGET...
+Each DEST=SRC (e.g. init, bin/prog) gets SRC's bytes, mode 0755; each DEST->TARGET is a
+symbolic link; /dev, /dev/console, /proc and the parent directories are made. No cpio
+tool needed."""
 import os, sys
 
 def entry(name, mode, data=b"", rdev=(0, 0), ino=[1]):
@@ -16,11 +17,15 @@ def entry(name, mode, data=b"", rdev=(0, 0), ino=[1]):
 
 def main():
     out, pairs = sys.argv[1], sys.argv[2:]
-    dirs, files = {"dev", "proc"}, []
+    dirs, files, links = {"dev", "proc"}, [], []
     for p in pairs:
-        dest, src = p.split("=", 1)
-        with open(src, "rb") as f:
-            files.append((dest, f.read()))
+        if "->" in p:
+            dest, target = p.split("->", 1)
+            links.append((dest, target.encode()))
+        else:
+            dest, src = p.split("=", 1)
+            with open(src, "rb") as f:
+                files.append((dest, f.read()))
         d = os.path.dirname(dest)
         while d:
             dirs.add(d)
@@ -29,6 +34,7 @@ def main():
     # the kernel opens /dev/console for init before anything is mounted
     blob += entry("dev/console", 0o20600, rdev=(5, 1))
     blob += b"".join(entry(dest, 0o100755, data) for dest, data in files)
+    blob += b"".join(entry(dest, 0o120777, target) for dest, target in links)
     blob += entry("TRAILER!!!", 0)
     with open(out + ".part", "wb") as f:
         f.write(blob)
