@@ -1,5 +1,5 @@
 /* Test program for symbolic pages (run on 2 vCPUs). A second thread counts in ordinary
- * memory the whole time. The main thread marks 50 bytes of a page symbolic, checks the
+ * memory the whole time, and must advance while the page is trapped. The main thread marks 50 bytes of a page symbolic, checks the
  * agent's error codes for wild pointers and lengths, reads a concrete byte of the
  * symbolic page (the VMM emulates it), overwrites the symbolic bytes (each write traps
  * and makes them concrete, which releases the page), and reads everything back. */
@@ -38,8 +38,13 @@ int main(void)
     ok &= symhv_get_example(other, page + 100, 50) == 0;
     for (int i = 0; i < 50; i++)
         ok &= other[i] == (uint8_t)((100 + i) * 7);
-    /* Overwrite every symbolic byte: each write traps and concretises it. */
-    for (int i = 100; i < 150; i++)
+    /* Overwrite every symbolic byte: each write traps and concretises it. While the page
+     * is still trapped (49 bytes to go) the other thread must be counting: waited for,
+     * since on a loaded host the other vCPU's thread may not run within a few writes. */
+    p[100] = 0x5a;
+    for (long spins = 0; spins < 200000000L && background_counter_read() == before; spins++)
+        __builtin_ia32_pause();
+    for (int i = 101; i < 150; i++)
         p[i] = 0x5a;
     for (int i = 100; i < 150; i++)
         ok &= p[i] == 0x5a;
