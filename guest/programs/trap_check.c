@@ -1,8 +1,9 @@
 /* Test program for symbolic pages (run on 2 vCPUs). A second thread counts in ordinary
- * memory the whole time, and must advance while the page is trapped. The main thread marks 50 bytes of a page symbolic, checks the
- * agent's error codes for wild pointers and lengths, reads a concrete byte of the
- * symbolic page (the VMM emulates it), overwrites the symbolic bytes (each write traps
- * and makes them concrete, which releases the page), and reads everything back. */
+ * memory the whole time, and must advance while the page is trapped. The main thread
+ * marks 50 bytes of a page symbolic, checks the agent's error codes for wild pointers
+ * and lengths, reads a concrete byte of the symbolic page (the VMM emulates it),
+ * overwrites the symbolic bytes (each write traps and makes them concrete, which
+ * releases the page), and reads everything back. */
 #include "guest.h"
 #include "symhv/agent.h"
 #include "background_counter.h"
