@@ -9,9 +9,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/kvm.h>
+
+/* Why /dev/kvm cannot run guests, or NULL if it can. */
+static const char *kvm_unusable_reason(void)
+{
+    static char why[128];
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, sizeof why, "/dev/kvm: %s", strerror(errno));
+        return why;
+    }
+    int api = ioctl(fd, KVM_GET_API_VERSION, 0);
+    close(fd);
+    if (api == KVM_API_VERSION)
+        return NULL;
+    snprintf(why, sizeof why, "/dev/kvm answers API version %d, not %d", api, KVM_API_VERSION);
+    return why;
+}
+
+int kvm_usable(void) { return kvm_unusable_reason() == NULL; }
+
+void skip_suite_without_kvm(const char *suite)
+{
+    const char *why = kvm_unusable_reason();
+    if (!why)
+        return;
+    printf("SKIP: suite %s needs KVM, which this machine does not offer (%s); none of its "
+           "tests ran\n", suite, why);
+    exit(77);
+}
 
 static const char *env_or_die(const char *name)
 {

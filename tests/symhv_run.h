@@ -64,6 +64,12 @@ void finish_symhv(struct symhv_child *c, struct run_result *r);
  * none appears within `seconds`. */
 pid_t child_of(pid_t parent, double seconds);
 
+/* Can this machine run guests: does /dev/kvm open and answer KVM_GET_API_VERSION? */
+int kvm_usable(void);
+/* For the main() of a suite that needs KVM: without it, one line saying so and exit
+ * status 77, which meson counts as SKIP (never as a pass). */
+void skip_suite_without_kvm(const char *suite);
+
 #define ck_assert_contains(hay, needle) \
     ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))
 

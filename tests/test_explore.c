@@ -203,6 +203,7 @@ END_TEST
 
 int main(void)
 {
+    skip_suite_without_kvm("explore");
     Suite *s = suite_create("explore");
     TCase *tc = tcase_create("explore");
     tcase_set_timeout(tc, 600);

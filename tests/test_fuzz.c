@@ -682,6 +682,7 @@ END_TEST
 
 int main(void)
 {
+    skip_suite_without_kvm("fuzz");
     Suite *s = suite_create("fuzz");
     TCase *tc = tcase_create("fuzz");
     tcase_set_timeout(tc, 300);

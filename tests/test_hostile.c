@@ -101,6 +101,7 @@ END_TEST
 
 int main(void)
 {
+    skip_suite_without_kvm("hostile");
     Suite *s = suite_create("hostile");
     TCase *tc = tcase_create("hostile");
     tcase_set_timeout(tc, 600);

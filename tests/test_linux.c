@@ -240,6 +240,7 @@ END_TEST
 
 int main(void)
 {
+    skip_suite_without_kvm("linux");
     Suite *s = suite_create("linux");
     TCase *tc = tcase_create("boot");
     tcase_set_timeout(tc, 1800);

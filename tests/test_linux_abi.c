@@ -309,6 +309,7 @@ END_TEST
 
 int main(void)
 {
+    skip_suite_without_kvm("linux-abi");
     Suite *s = suite_create("linux-abi");
     TCase *run = tcase_create("run");
     tcase_set_timeout(run, 600);

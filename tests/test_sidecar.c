@@ -270,6 +270,7 @@ END_TEST
 
 int main(void)
 {
+    skip_suite_without_kvm("sidecar");
     Suite *s = suite_create("sidecar");
     TCase *tc = tcase_create("sidecar");
     tcase_set_timeout(tc, 240);

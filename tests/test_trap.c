@@ -200,6 +200,7 @@ END_TEST
 
 int main(void)
 {
+    skip_suite_without_kvm("trap");
     Suite *s = suite_create("trap");
     TCase *tc = tcase_create("trap");
     tcase_set_timeout(tc, 120);

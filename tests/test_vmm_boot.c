@@ -182,6 +182,7 @@ END_TEST
 
 int main(void)
 {
+    skip_suite_without_kvm("vmm-boot");
     Suite *s = suite_create("vmm-boot");
     TCase *tc = tcase_create("boot");
     tcase_set_timeout(tc, 180);

@@ -171,12 +171,17 @@ int main(void)
     TCase *tc = tcase_create("cli");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, help_and_version);
-    tcase_add_test(tc, missing_and_unknown_arguments);
     tcase_add_test(tc, kvm_device_missing_or_wrong);
     tcase_add_test(tc, kvm_permission_denied);
-    tcase_add_test(tc, bad_kernel_images);
-    tcase_add_test(tc, memory_size_out_of_range);
-    tcase_add_test(tc, vcpu_count_out_of_range);
+    /* symhv opens KVM before it reads the guest's files and sizes the machine */
+    if (kvm_usable()) {
+        tcase_add_test(tc, missing_and_unknown_arguments);
+        tcase_add_test(tc, bad_kernel_images);
+        tcase_add_test(tc, memory_size_out_of_range);
+        tcase_add_test(tc, vcpu_count_out_of_range);
+    } else {
+        printf("NOT RUN: 4 vmm-cli tests need KVM, which this machine does not offer\n");
+    }
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
