@@ -99,6 +99,35 @@ START_TEST(corrupted_kernel_images)
 }
 END_TEST
 
+/* A static Linux program's wild system calls (tests/linux/lx_hostile.c) on symhv's
+ * kernel: brk and mm lengths that wrap when rounded to a page, non-canonical FS/GS bases
+ * (arch_prctl, clone), and a frame's fpstate flipped to kernel memory by another thread
+ * during rt_sigreturn. Linux's answers, never a kernel panic, triple fault or leak. */
+START_TEST(hostile_linux_system_calls)
+{
+    static const char *const modes[] = { "brk", "tls", "mm", "sigret" };
+    static const char *const programs[] = { "%lx_hostile_musl", "%lx_hostile_glibc" };
+    const char *mode = modes[_i % 4];
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "run", "--smp", "2", "--timeout", "120", "--",
+                                         programs[_i / 4], mode, NULL });
+    expect_no_sanitizer_report(&r);
+    ck_assert_msg(!strstr(r.err, "panic") && !strstr(r.err, "triple fault"),
+                  "%s: stderr:\n%s", mode, r.err);
+    if (strcmp(mode, "sigret") == 0) {
+        /* Linux kills the program (SIGSEGV) when it sees the kernel address; a run in
+         * which the flip never landed at the wrong moment ends normally */
+        ck_assert_msg(!strstr(r.out, "after sigreturn"), "kernel bytes in xmm0:\n%s", r.out);
+        ck_assert_msg(r.status == 0 || (r.status == 126 && strstr(r.err, "SIGSEGV")),
+                      "status %d; stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    } else {
+        ck_assert_msg(r.status == 0, "%s: status %d; stdout:\n%s\nstderr:\n%s", mode, r.status,
+                      r.out, r.err);
+    }
+    run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     skip_suite_without_kvm("hostile");
@@ -107,6 +136,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, wild_hypercalls_from_several_threads, 0, 3);
     tcase_add_test(tc, corrupted_kernel_images);
+    tcase_add_loop_test(tc, hostile_linux_system_calls, 0, 8);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

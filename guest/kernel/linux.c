@@ -89,6 +89,8 @@ static int64_t do_clone(struct cpu *c, struct trapframe *f, uint64_t flags, uint
     if (((flags & LX_CLONE_PARENT_SETTID) && !user_range_ok(ptid, 4)) ||
         ((flags & (LX_CLONE_CHILD_SETTID | LX_CLONE_CHILD_CLEARTID)) && !user_range_ok(ctid, 4)))
         return -LX_EFAULT;
+    if ((flags & LX_CLONE_SETTLS) && tls >= LX_TASK_SIZE_MAX)
+        return -LX_EPERM; /* as Linux: a non-canonical base would #GP at the switch */
     struct thread *parent = c->current, *t = thread_alloc();
     if (!t)
         return -LX_EAGAIN;
@@ -343,10 +345,14 @@ static int64_t dispatch(struct cpu *c, struct trapframe *f, uint64_t nr)
     case LX_arch_prctl:
         switch (a0) {
         case LX_ARCH_SET_FS:
+            if (a1 >= LX_TASK_SIZE_MAX) /* a non-canonical base: wrmsr would #GP */
+                return -LX_EPERM;
             t->fs_base = a1;
             wrmsr(MSR_FS_BASE, c->fs_base = a1);
             return 0;
         case LX_ARCH_SET_GS:
+            if (a1 >= LX_TASK_SIZE_MAX)
+                return -LX_EPERM;
             t->gs_base = a1;
             wrmsr(MSR_GS_BASE, c->gs_base = a1);
             return 0;

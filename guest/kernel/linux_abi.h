@@ -42,6 +42,9 @@ enum {
     LX_NR_MAX = 512, /* numbers the kernel keeps track of (unknown ones listed at exit) */
 };
 
+/* Linux's highest user address + 1 page: FS/GS bases at or above it are refused (EPERM) */
+#define LX_TASK_SIZE_MAX 0x00007ffffffff000ull
+
 enum {
     LX_EPERM = 1, LX_ENOENT = 2, LX_ESRCH = 3, LX_EINTR = 4, LX_EIO = 5, LX_EBADF = 9,
     LX_ECHILD = 10, LX_EAGAIN = 11, LX_ENOMEM = 12, LX_EACCES = 13, LX_EFAULT = 14,

@@ -132,7 +132,7 @@ static uint64_t find_gap(uint64_t len)
 
 int64_t mm_brk(uint64_t addr)
 {
-    if (addr < brk_start)
+    if (addr < brk_start || addr > mmap_top) /* beyond: page_up would wrap past 2^64 */
         return (int64_t)brk_cur;
     uint64_t old_end = page_up(brk_cur), new_end = page_up(addr);
     if (new_end > old_end) {
@@ -190,7 +190,7 @@ int64_t mm_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int 
 
 int64_t mm_munmap(uint64_t addr, uint64_t len)
 {
-    if ((addr & (PAGE - 1)) || !len || !user_range_ok(addr, page_up(len)))
+    if ((addr & (PAGE - 1)) || !len || len > user_top || !user_range_ok(addr, page_up(len)))
         return -LX_EINVAL;
     return remove_range(addr, addr + page_up(len));
 }
@@ -199,8 +199,8 @@ int64_t mm_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t fla
                   uint64_t new_addr)
 {
     (void)new_addr;
-    if ((old & (PAGE - 1)) || !new_len || (flags & LX_MREMAP_FIXED) ||
-        !user_range_ok(old, page_up(old_len)))
+    if ((old & (PAGE - 1)) || !new_len || (flags & LX_MREMAP_FIXED) || old_len > user_top ||
+        new_len > user_top || !user_range_ok(old, page_up(old_len)))
         return -LX_EINVAL;
     old_len = page_up(old_len);
     new_len = page_up(new_len);
@@ -229,7 +229,7 @@ int64_t mm_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t fla
 
 int64_t mm_madvise(uint64_t addr, uint64_t len, uint64_t advice)
 {
-    if (addr & (PAGE - 1))
+    if ((addr & (PAGE - 1)) || len > user_top) /* page_up must not wrap */
         return -LX_EINVAL;
     if (advice == LX_MADV_DONTNEED && len) { /* anonymous memory reads zero afterwards */
         if (!user_range_ok(addr, page_up(len)))

@@ -175,10 +175,16 @@ static int64_t sys_rt_sigreturn(struct cpu *c, struct trapframe *f)
     uint64_t sp = f->rsp - 8; /* the handler's ret took pretcode */
     if (!user_range_ok(sp, sizeof(struct lx_rt_sigframe)))
         signal_fatal(f, LX_SIGSEGV, sp);
-    const struct lx_rt_sigframe *frame = (const struct lx_rt_sigframe *)sp;
+    /* One copy of the frame, read once: another thread of the program may rewrite it
+     * while we look (a checked fpstate swapped for a kernel address before the copy). */
+    struct lx_rt_sigframe copy;
+    memcpy(&copy, (const void *)sp, sizeof copy);
+    const struct lx_rt_sigframe *frame = &copy;
     const struct lx_sigcontext *m = &frame->uc.uc_mcontext;
     uint8_t fx[512] __attribute__((aligned(16)));
-    bool fp = m->fpstate && user_range_ok(m->fpstate, sizeof fx);
+    bool fp = m->fpstate != 0;
+    if (fp && !user_range_ok(m->fpstate, sizeof fx))
+        signal_fatal(f, LX_SIGSEGV, m->fpstate); /* as Linux: a bad frame is fatal */
     if (fp) {
         memcpy(fx, (const void *)m->fpstate, sizeof fx);
         uint32_t mxcsr;
