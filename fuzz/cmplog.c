@@ -43,6 +43,10 @@ size_t fz_i2s_candidates(const uint8_t *input, uint32_t len, const struct fz_com
                          void *ctx, size_t budget)
 {
     size_t made = 0;
+    if (max_len > FZ_MAX_INPUT) /* scratch holds FZ_MAX_INPUT bytes, whatever the caller says */
+        max_len = FZ_MAX_INPUT;
+    if (len > max_len)
+        len = max_len;
     for (size_t i = 0; i < n && made < budget; i++) {
         const struct fz_compare *c = &cmps[i];
         unsigned size = c->size < FZ_CMP_BYTES ? c->size : FZ_CMP_BYTES;

@@ -149,8 +149,9 @@ _Static_assert(sizeof(struct fz_compare) == 72, "the guest's struct symhv_cmplog
 typedef void (*fz_candidate_fn)(void *ctx, const uint8_t *data, uint32_t len);
 /* Input-to-state candidates: for each comparison, the input with one operand's bytes
  * replaced by the other's wherever they occur (also byte-swapped for numbers), at most
- * `budget` of them, each handed to emit (valid during the call). scratch: max_len bytes.
- * Returns how many. */
+ * `budget` of them, each handed to emit (valid during the call), none longer than max_len
+ * (taken as FZ_MAX_INPUT when larger: one input's most). scratch: max_len bytes. Returns
+ * how many. */
 size_t fz_i2s_candidates(const uint8_t *input, uint32_t len, const struct fz_compare *cmps,
                          size_t n, uint32_t max_len, uint8_t *scratch, fz_candidate_fn emit,
                          void *ctx, size_t budget);

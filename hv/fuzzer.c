@@ -86,6 +86,7 @@ struct fuzzer {
     unsigned sym_calls;
     bool sym_limit_noted;
     bool ended_before_start;   /* the target ended before symhv_fuzz_start */
+    bool end_in_window_noted;  /* an end while the snapshot was on its way, said once */
     unsigned start_vcpu;
     struct guest_buffer input, map;
     _Atomic bool have_snapshot;
@@ -622,6 +623,15 @@ static bool claim_before_start(struct fuzzer *f, bool *claimed)
     return !refuse;
 }
 
+/* A refused registration gives its claim back: a later, valid call may still make it. */
+static int64_t unclaim(struct fuzzer *f, bool *claimed, int64_t err)
+{
+    pthread_mutex_lock(&f->lock);
+    *claimed = false;
+    pthread_mutex_unlock(&f->lock);
+    return err;
+}
+
 /* symhv_fuzz_cmplog: before symhv_fuzz_start, once. */
 static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque)
 {
@@ -631,12 +641,16 @@ static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque)
         return -SYMHV_EINVAL;
     if (!claim_before_start(f, &f->cmplog_claimed))
         return -SYMHV_EBUSY;
-    if (translate_buffer(&c->as, buf, size, MAX_BUF_PAGES, &f->cmplog) < 0)
-        return -SYMHV_EFAULT;
-    f->cmplog_copy = malloc(FZ_CMPLOG_SIZE);
-    f->cmp_scratch = malloc(FZ_MAX_INPUT);
+    if (translate_buffer(&c->as, buf, size, MAX_BUF_PAGES, &f->cmplog) < 0) {
+        f->cmplog = (struct guest_buffer){ 0 };
+        return unclaim(f, &f->cmplog_claimed, -SYMHV_EFAULT);
+    }
+    if (!f->cmplog_copy)
+        f->cmplog_copy = malloc(FZ_CMPLOG_SIZE);
+    if (!f->cmp_scratch)
+        f->cmp_scratch = malloc(FZ_MAX_INPUT);
     if (!f->cmplog_copy || !f->cmp_scratch)
-        return -SYMHV_EINVAL;
+        return unclaim(f, &f->cmplog_claimed, -SYMHV_EINVAL);
     f->cmplog_ready = true; /* read by the main thread after the snapshot's settle */
     return 0;
 }
@@ -652,7 +666,7 @@ static int64_t hc_fuzz_length(struct hc_call *c, void *opaque)
         return -SYMHV_EBUSY;
     if (translate_buffer(&c->as, word, sizeof(struct symhv_fuzz_length), 2, &f->length_word) < 0) {
         f->length_word = (struct guest_buffer){ 0 };
-        return -SYMHV_EFAULT;
+        return unclaim(f, &f->length_claimed, -SYMHV_EFAULT);
     }
     return 0; /* read by the main thread after the snapshot's settle */
 }
@@ -682,11 +696,22 @@ static void input_to_state(struct fuzzer *f)
 
 static void end_execution(struct fuzzer *f, struct vcpu *v, const struct guest_end *e)
 {
-    if (!atomic_load(&f->have_snapshot)) { /* nothing to go back to: the run ends */
+    if (!atomic_load(&f->have_snapshot)) {
+        /* Another vCPU's call claimed the snapshot and the VM is settling for it: a
+         * thread that exits in that window ends no execution (there is none yet) and
+         * must not end the campaign; the snapshot holds it as it is then. */
         pthread_mutex_lock(&f->lock);
-        f->ended_before_start = true;
+        bool in_window = f->start_claimed && e->kind == GUEST_EXIT;
+        bool say = in_window && !f->end_in_window_noted;
+        f->end_in_window_noted |= say;
+        f->ended_before_start |= !in_window;
         pthread_mutex_unlock(&f->lock);
-        end_plain_run(v, e, NULL);
+        if (say)
+            hv_error("fuzz: vCPU %u's thread ended (%s) while the snapshot was being taken: "
+                     "it is not part of any execution", v->index,
+                     e->why ? e->why : "exit");
+        if (!in_window) /* nothing to go back to: the run ends */
+            end_plain_run(v, e, NULL);
         return;
     }
     char why[160];
@@ -999,8 +1024,8 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
 /* The next input is a stored one, as it is. */
 static void take_input(struct fuzzer *f, const struct fz_entry *e, enum fz_origin origin)
 {
-    f->cur_len = e->len;
-    memcpy(f->cur, e->data, e->len);
+    f->cur_len = e->len < FZ_MAX_INPUT ? e->len : FZ_MAX_INPUT; /* f->cur's size */
+    memcpy(f->cur, e->data, f->cur_len);
     f->cur_origin = origin;
 }
 
@@ -1346,9 +1371,16 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
             return false;
         pthread_mutex_lock(&f->lock); /* no vCPU runs: no call adds a buffer now */
         if (f->by_make_symbolic) {
-            f->input_cap = 0;
+            uint64_t cap = 0;
             for (unsigned i = 0; i < f->nsnap_inputs; i++)
-                f->input_cap += f->snap_inputs[i].len;
+                cap += f->snap_inputs[i].len;
+            /* several buffers (two vCPUs' 1 MiB each) may add up past what one input
+             * holds: the bytes past FZ_MAX_INPUT stay as the snapshot has them */
+            if (cap > FZ_MAX_INPUT)
+                hv_error("fuzz: the program's %u symbolic buffers hold %llu bytes, more than "
+                         "one input's %u: the bytes past it stay concrete", f->nsnap_inputs,
+                         (unsigned long long)cap, FZ_MAX_INPUT);
+            f->input_cap = cap > FZ_MAX_INPUT ? FZ_MAX_INPUT : (uint32_t)cap;
         }
         atomic_store(&f->have_snapshot, true);
         pthread_mutex_unlock(&f->lock);

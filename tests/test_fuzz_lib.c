@@ -198,6 +198,35 @@ START_TEST(compared_values_go_into_the_input)
 }
 END_TEST
 
+static void longest(void *ctx, const uint8_t *data, uint32_t len)
+{
+    (void)data;
+    uint32_t *most = ctx;
+    if (len > *most)
+        *most = len;
+}
+
+/* A cap larger than one input (two buffers of 1 MiB made symbolic before the snapshot
+ * once summed to 2 MiB) never makes a candidate longer than FZ_MAX_INPUT: the scratch
+ * and the campaign's input buffer hold that much (this build has ASan). */
+START_TEST(compared_values_never_grow_an_input_past_the_limit)
+{
+    uint8_t *input = calloc(1, FZ_MAX_INPUT), *scratch = malloc(FZ_MAX_INPUT);
+    ck_assert_ptr_nonnull(input);
+    ck_assert_ptr_nonnull(scratch);
+    memcpy(input + FZ_MAX_INPUT - 2, "pa", 2);
+    struct fz_compare s = { .size = 32, .a_len = 2 };
+    memcpy(s.a, "pa", 2);
+    memset(s.b, 'p', 32);
+    uint32_t most = 0;
+    ck_assert_uint_eq(fz_i2s_candidates(input, FZ_MAX_INPUT, &s, 1, 2 * FZ_MAX_INPUT, scratch,
+                                        longest, &most, 4), 1);
+    ck_assert_uint_eq(most, FZ_MAX_INPUT);
+    free(input);
+    free(scratch);
+}
+END_TEST
+
 
 /* The schedule mutates the entry that reaches a rare edge more than its share. */
 START_TEST(rare_edges_are_favoured)
@@ -256,6 +285,7 @@ int main(void)
     tcase_add_test(tc, atomic_writes_and_corpus_loading);
     tcase_add_test(tc, dictionary_tokens);
     tcase_add_test(tc, compared_values_go_into_the_input);
+    tcase_add_test(tc, compared_values_never_grow_an_input_past_the_limit);
     tcase_add_test(tc, rare_edges_are_favoured);
     tcase_add_test(tc, tmin_keeps_what_the_failure_needs);
     suite_add_tcase(s, tc);
