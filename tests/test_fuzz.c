@@ -225,6 +225,53 @@ START_TEST(racing_fuzz_starts_take_one_snapshot)
 END_TEST
 
 
+/* Refused registrations (EFAULT, EINVAL) keep no claim: the valid calls after them
+ * succeed, second calls are EBUSY; the target crashes on any other answer. */
+START_TEST(refused_registrations_can_be_made_again)
+{
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--kernel",
+                                         "@symhv-kernel", "--target", "@fuzz_claims",
+                                         "--max-execs", "50", NULL });
+    ck_assert_msg(r.status == 0 && !strstr(r.err, "Sanitizer"), "status %d, stdout:\n%s\nstderr:\n%s",
+                  r.status, r.out, r.err);
+    run_result_free(&r);
+    ck_assert_int_eq(stat_value(out, "execs_done"), 50);
+    ck_assert_int_eq(stat_value(out, "total_crashes"), 0);
+}
+END_TEST
+
+/* Two vCPUs mark 1 MiB each before the snapshot, with a compare log that would grow a
+ * 1 MiB input: the VMM stays whole (ASan build) and the campaign runs its executions,
+ * also when the main thread ends while the other's call has the snapshot on its way
+ * (racy: several rounds). */
+START_TEST(two_megabyte_buffers_before_the_snapshot)
+{
+    const char *seeds = test_temp_dir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/seed", seeds);
+    FILE *sf = fopen(path, "wb");
+    ck_assert_ptr_nonnull(sf);
+    for (unsigned i = 0; i < (1u << 20) - 1; i++)
+        fputc('x', sf);
+    fputc('A', sf);
+    ck_assert_int_eq(fclose(sf), 0);
+    for (int round = 0; round < 5; round++) {
+        const char *out = test_temp_dir();
+        struct run_result r;
+        run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--smp", "2",
+                                             "--kernel", "@symhv-kernel", "--target",
+                                             "@two_buffers", "--max-execs", "3",
+                                             "--concolic-every", "1000000", NULL });
+        ck_assert_msg(r.status == 0 && !strstr(r.err, "Sanitizer"), "round %d: status %d, stderr:\n%s",
+                      round, r.status, r.err);
+        run_result_free(&r);
+        ck_assert_int_eq(stat_value(out, "execs_done"), 3);
+    }
+}
+END_TEST
+
 /* An input that makes the machine itself fault is a crash of the campaign's target, not
  * the end of the campaign: it is saved in crashes/, the snapshot is restored and fuzzing
  * goes on; the file replays to the same fault. Two targets: a kernel that triple-faults
@@ -693,6 +740,8 @@ int main(void)
     tcase_add_test(tc, killed_run_keeps_its_crash_and_resumes);
     tcase_add_test(tc, fuzz_arguments_are_checked);
     tcase_add_test(tc, racing_fuzz_starts_take_one_snapshot);
+    tcase_add_test(tc, refused_registrations_can_be_made_again);
+    tcase_add_test(tc, two_megabyte_buffers_before_the_snapshot);
     tcase_add_loop_test(tc, machine_level_crash_is_saved_and_fuzzing_goes_on, 0, 2);
     tcase_add_test(tc, interrupted_campaign_exits_130);
     tcase_add_test(tc, second_campaign_on_the_same_out_dir_is_refused);
