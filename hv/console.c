@@ -80,6 +80,8 @@ void console_write_stream(struct console *c, int stream, const void *buf, size_t
 
 long console_read(struct console *c, void *buf, size_t len, struct vm *vm)
 {
+    if (c->in_fd < 0)
+        return 0; /* no input: the end of it */
     pthread_mutex_lock(&c->in_lock);
     long got = 0;
     for (;;) {

@@ -37,6 +37,7 @@ struct console {
 
 struct vm;
 
+/* in_fd -1: the guest's input is empty (console_read answers its end at once). */
 void console_init(struct console *c, int out_fd, int err_fd, int in_fd);
 /* Claim the UART's ports (SYMHV_SERIAL_PORT .. +7) on the VM's port bus. */
 __attribute__((warn_unused_result)) int console_attach(struct console *c, struct vm *vm);

@@ -74,7 +74,9 @@ int run(const struct options *opt)
         hv_error("out of memory");
         goto out;
     }
-    console_init(con, STDOUT_FILENO, STDERR_FILENO, STDIN_FILENO);
+    /* a campaign's target reads an empty stdin, as afl-fuzz gives its target /dev/null:
+     * symhv's own stdin would block a vCPU that the settle between executions waits for */
+    console_init(con, STDOUT_FILENO, STDERR_FILENO, opt->fuzzing ? -1 : STDIN_FILENO);
     struct boot_info boot;
     if (vm_create(vm, &opt->vm) < 0 || vcpus_create(vm) < 0 || console_attach(con, vm) < 0 ||
         hypercalls_attach(hc, vm, con) < 0 || boot_load(vm, &opt->boot, &boot) < 0)

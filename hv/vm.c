@@ -331,6 +331,14 @@ void vm_resume(struct vm *vm)
 
 void vm_begin_settle(struct vm *vm) { begin(vm, true); }
 
+/* SIGINT/SIGTERM wait, blocked in every thread, for the main loop (run.c) to take them. */
+static bool stop_signal_pending(void)
+{
+    sigset_t pending;
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
 bool vm_wait_settled(struct vm *vm)
 {
     pthread_mutex_lock(&vm->run_lock);
@@ -339,6 +347,12 @@ bool vm_wait_settled(struct vm *vm)
         struct timespec ts = deadline_after_ms(20);
         if (pthread_cond_timedwait(&vm->run_cond, &vm->run_lock, &ts) == ETIMEDOUT) {
             pthread_mutex_unlock(&vm->run_lock);
+            /* a vCPU that never parks (its thread blocked in the host) must not make
+             * the user's signal wait: the stop ends that wait too */
+            if (stop_signal_pending()) {
+                hv_error("interrupted while the vCPUs settle, stopping the guest");
+                vm_request_stop(vm, HV_EXIT_SIGNAL);
+            }
             kick_all(vm);
             pthread_mutex_lock(&vm->run_lock);
         }

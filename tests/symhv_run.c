@@ -189,6 +189,18 @@ void run_symhv_with_stdin(struct run_result *r, const char *const args[], const 
     fclose(in);
 }
 
+void run_symhv_with_silent_stdin(struct run_result *r, const char *const args[])
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    FILE *in = fdopen(p[0], "r"), *out = tmpfile(), *err = tmpfile();
+    ck_assert_msg(in && out && err, "pipe/tmpfile: %s", strerror(errno));
+    pid_t pid = start(args, in, out, err, -1);
+    fclose(in); /* the child has it; the write end stays open, silent, until symhv ends */
+    finish(pid, out, err, r);
+    close(p[1]);
+}
+
 void start_symhv(struct symhv_child *c, const char *const args[])
 {
     c->out = tmpfile();

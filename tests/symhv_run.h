@@ -20,6 +20,9 @@ struct run_result {
 void run_symhv(struct run_result *r, const char *const args[]);
 /* Same, with `input` as symhv's stdin. */
 void run_symhv_with_stdin(struct run_result *r, const char *const args[], const char *input);
+/* Same, with a stdin that stays open and silent until symhv ends (a terminal nobody
+ * types into). */
+void run_symhv_with_silent_stdin(struct run_result *r, const char *const args[]);
 /* Same, as user `uid` (for permission tests); the caller must be root. */
 void run_symhv_as(struct run_result *r, const char *const args[], int uid);
 void run_result_free(struct run_result *r);

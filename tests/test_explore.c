@@ -201,6 +201,25 @@ START_TEST(one_input_only)
 }
 END_TEST
 
+/* With @@, the target's stdin is empty (afl-fuzz gives it /dev/null): a program that
+ * reads stdin after its input is not blocked by symhv's own stdin, an open terminal
+ * nobody types into, and --max-time ends the campaign on time. */
+START_TEST(target_stdin_is_empty_under_a_campaign)
+{
+    const char *seeds = seed_dir("QQQQ"), *out = test_temp_dir();
+    char target[64];
+    snprintf(target, sizeof target, "%%lx_stdin_%s", libcs[_i]);
+    struct run_result r;
+    run_symhv_with_silent_stdin(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out,
+                                                           "--max-time", "10", "--", target,
+                                                           "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    run_result_free(&r);
+    ck_assert_double_gt(output_value(out, "fuzzer_stats", "execs_done"), 1);
+    ck_assert_double_eq(output_value(out, "fuzzer_stats", "saved_crashes"), 0);
+}
+END_TEST
+
 int main(void)
 {
     skip_suite_without_kvm("explore");
@@ -210,6 +229,7 @@ int main(void)
     tcase_add_loop_test(tc, explore_finds_the_crash_and_ends, 0, 2);
     tcase_add_test(tc, stdin_input_and_the_hybrid_campaign);
     tcase_add_test(tc, one_input_only);
+    tcase_add_loop_test(tc, target_stdin_is_empty_under_a_campaign, 0, 2);
     tcase_add_loop_test(tc, program_with_its_own_symbolic_buffers, 0, 2);
     tcase_add_test(tc, threaded_program_on_two_vcpus);
     tcase_add_loop_test(tc, blind_spots_are_found, 0, 12);
