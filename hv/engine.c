@@ -158,7 +158,7 @@ int engine_make_symbolic(struct engine *e, struct vcpu *caller, const struct gue
     if (rc == 0 && slot->status != SC_OK)
         hv_error("sidecar refused input '%s': %s", name, slot->message);
     if (rc == 0)
-        sym_pages_sync(&e->pages, slot);
+        sym_pages_sync(&e->pages, index);
     return (int)id;
 }
 
@@ -448,6 +448,8 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
     text_printf(&t, "pages pinned concrete: %llu\nbytes pinned concrete: %llu\n",
                 (unsigned long long)atomic_load(&e->pages.stats.pinned_pages),
                 (unsigned long long)st->pinned_bytes);
+    text_printf(&t, "pages pinned concrete at the memslot cap: %llu\n",
+                (unsigned long long)atomic_load(&e->pages.stats.pinned_at_slot_cap));
     text_printf(&t, "sidecar peak memory MiB: %.1f\n", (double)st->peak_memory_bytes / (1 << 20));
     text_printf(&t, "bugs: %u\n", e->bugs);
     if (!t.failed)

@@ -224,6 +224,18 @@ static int change_one(struct memory *m, uint64_t page, bool trapped)
     return 1;
 }
 
+/* How many memslots RAM minus the trapped pages takes (its maximal ranges). */
+static size_t layout_slots(const struct memory *m)
+{
+    size_t n = 0;
+    uint64_t at = 0;
+    for (size_t i = 0; i < m->ntrapped; i++) {
+        n += m->trapped[i] > at;
+        at = m->trapped[i] + SYMHV_PAGE_SIZE;
+    }
+    return n + (at < m->bytes);
+}
+
 int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t n)
 {
     /* Nothing to do (the common case for a reply that touched trapped pages only):
@@ -238,6 +250,11 @@ int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t
     pthread_mutex_unlock(&m->lock);
     if (!any)
         return 0;
+    bool *made = calloc(n ? n : 1, sizeof *made); /* the changes that changed the list */
+    if (!made) {
+        hv_error("out of memory for the trapped page list");
+        return -1;
+    }
     m->pause_ops->pause(m->pause_ctx);
     pthread_mutex_lock(&m->lock);
     int rc = 0, changed = m->nslots == 0;
@@ -249,8 +266,18 @@ int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t
             hv_error("out of memory for the trapped page list");
             rc = -1;
         }
+        made[i] = c > 0;
         changed |= c > 0;
     }
+    if (rc == 0 && changed && layout_slots(m) > MEM_MAX_SLOTS) {
+        /* the list goes back to the installed layout; the caller decides (no message) */
+        for (size_t i = n; i-- > 0;)
+            if (made[i] && change_one(m, page_floor(changes[i].page), !changes[i].trapped) < 0)
+                rc = -1; /* cannot happen: removing needs no memory, re-adding had room */
+        rc = rc < 0 ? -1 : MEMORY_TOO_MANY_SLOTS;
+        changed = false;
+    }
+    free(made);
     if (rc == 0 && changed)
         rc = apply_layout(m);
     pthread_mutex_unlock(&m->lock);

@@ -82,7 +82,9 @@ static inline void *memory_host(struct memory *m, uint64_t gpa, uint64_t len)
 size_t memory_layout(uint64_t bytes, const uint64_t *trapped, size_t n, struct mem_range *out);
 
 /* Trap (take out of the memslots) or release pages, all in one layout change.
- * 0, or -1 (message; e.g. too many separate trapped pages). */
+ * 0; MEMORY_TOO_MANY_SLOTS (no message, nothing changed) when the layout would need more
+ * than MEM_MAX_SLOTS memslots; or -1 (message). */
+#define MEMORY_TOO_MANY_SLOTS (-2)
 struct trap_change {
     uint64_t page;
     bool trapped;

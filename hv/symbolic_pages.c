@@ -59,8 +59,13 @@ static bool page_symbolic(struct sym_pages *sp, const uint64_t *bits, uint64_t p
     return false;
 }
 
-/* Trap the listed pages that hold symbolic bytes, release the others. */
-static void apply(struct sym_pages *sp, const uint64_t *pages, size_t n)
+static void pin_bytes(struct sym_pages *sp, unsigned slot_index, uint64_t gpa, uint64_t len);
+
+/* Trap the listed pages that hold symbolic bytes, release the others. slot_index: the
+ * caller's sidecar slot. Past the memslot cap the pages that would need a trap of their
+ * own are pinned (their bytes concrete, their values constraints): a symbolic byte on a
+ * page the CPU reads natively would be read as a stale concrete value, silently. */
+static void apply(struct sym_pages *sp, unsigned slot_index, const uint64_t *pages, size_t n)
 {
     const uint64_t *bits = sidecar_bitmap(sp->sc);
     struct trap_change *changes = malloc((n ? n : 1) * sizeof *changes);
@@ -76,19 +81,49 @@ static void apply(struct sym_pages *sp, const uint64_t *pages, size_t n)
         bool want = page_symbolic(sp, bits, page);
         if (want == memory_is_trapped(&sp->vm->mem, page))
             continue;
-        atomic_fetch_add(want ? &sp->stats.pages_marked : &sp->stats.pages_released, 1);
         changes[k++] = (struct trap_change){ page, want };
     }
-    if (k && memory_set_traps(&sp->vm->mem, changes, k) < 0)
+    int rc = k ? memory_set_traps(&sp->vm->mem, changes, k) : 0;
+    if (rc == MEMORY_TOO_MANY_SLOTS) {
+        size_t releases = 0;
+        uint64_t pinned = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (changes[i].trapped) {
+                pin_bytes(sp, slot_index, changes[i].page, SYMHV_PAGE_SIZE);
+                pinned++;
+            } else {
+                changes[releases++] = changes[i];
+            }
+        }
+        atomic_fetch_add(&sp->stats.pinned_at_slot_cap, pinned);
+        if (!atomic_exchange(&sp->stats.slot_cap_said, true))
+            hv_error("symbolic pages: more separate symbolic pages than memslots (%d): the "
+                     "symbolic bytes of pages past that are made concrete, their values kept "
+                     "as path constraints (summary.txt counts them)", MEM_MAX_SLOTS);
+        k = releases;
+        rc = k ? memory_set_traps(&sp->vm->mem, changes, k) : 0;
+    }
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        atomic_fetch_add(changes[i].trapped ? &sp->stats.pages_marked : &sp->stats.pages_released,
+                         1);
+    if (rc < 0)
         hv_error("symbolic pages: the memslot layout could not follow; the guest may read "
                  "stale concrete values");
     free(changes);
 }
 
-void sym_pages_sync(struct sym_pages *sp, const struct sc_slot *reply)
+void sym_pages_sync(struct sym_pages *sp, unsigned slot_index)
 {
+    const struct sc_slot *reply = sidecar_slot(sp->sc, slot_index);
     if (!reply->pages_overflow) {
-        apply(sp, reply->pages, reply->npages < SC_MAX_PAGES ? reply->npages : SC_MAX_PAGES);
+        /* a copy: pinning past the memslot cap reuses the slot */
+        size_t n = reply->npages < SC_MAX_PAGES ? reply->npages : SC_MAX_PAGES;
+        uint64_t *pages = malloc((n ? n : 1) * sizeof *pages);
+        if (pages) {
+            memcpy(pages, reply->pages, n * sizeof *pages);
+            apply(sp, slot_index, pages, n);
+        }
+        free(pages);
         return;
     }
     /* every page with a symbolic bit, and every page trapped now */
@@ -109,7 +144,7 @@ void sym_pages_sync(struct sym_pages *sp, const struct sc_slot *reply)
         pages[n++] = page;
     }
     if (pages)
-        apply(sp, pages, n);
+        apply(sp, slot_index, pages, n);
     free(pages);
 }
 
@@ -150,22 +185,32 @@ void sym_pages_concretise(struct sym_pages *sp, struct vcpu *caller, uint64_t gp
     if (slot->status != SC_OK)
         hv_error("sidecar: concretising 0x%llx+%llu failed: %s", (unsigned long long)gpa,
                  (unsigned long long)len, slot->message);
-    sym_pages_sync(sp, slot);
+    sym_pages_sync(sp, index);
+}
+
+/* Concretise the symbolic bytes of [gpa, gpa+len), recording their values as
+ * constraints; the reply is not synced (the caller knows what changed). */
+static void pin_bytes(struct sym_pages *sp, unsigned slot_index, uint64_t gpa, uint64_t len)
+{
+    struct sc_slot *slot = sidecar_slot(sp->sc, slot_index);
+    slot->op = SC_OP_PIN;
+    slot->vcpu = slot_index;
+    slot->gpa = gpa;
+    slot->len = len;
+    if (sidecar_call(sp->sc, slot_index, "pinning a page") == 0 && slot->status != SC_OK)
+        hv_error("sidecar: pinning 0x%llx+%llu failed: %s", (unsigned long long)gpa,
+                 (unsigned long long)len, slot->message);
 }
 
 /* Concretise every symbolic byte of a page, recording its value as a constraint. */
 static void pin_page(struct sym_pages *sp, struct vcpu *v, uint64_t page, const char *why)
 {
-    struct sc_slot *slot = sidecar_slot(sp->sc, v->index);
-    slot->op = SC_OP_PIN;
-    slot->vcpu = v->index;
-    slot->gpa = page;
-    slot->len = SYMHV_PAGE_SIZE;
-    if (sidecar_call(sp->sc, v->index, "pinning a page") < 0)
+    pin_bytes(sp, v->index, page, SYMHV_PAGE_SIZE);
+    if (!sidecar_alive(sp->sc))
         return;
     atomic_fetch_add(&sp->stats.pinned_pages, 1);
     hv_info("vCPU %u: page 0x%llx made concrete (%s)", v->index, (unsigned long long)page, why);
-    sym_pages_sync(sp, slot);
+    sym_pages_sync(sp, v->index);
 }
 
 /* ---- the RAM trap --------------------------------------------------------------------- */
@@ -208,7 +253,7 @@ static int trap_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, 
         if (handoff_run(v, sp->sc, sp->clock, &sp->handoff) < 0)
             return -1;
         if (sidecar_alive(sp->sc))
-            sym_pages_sync(sp, sidecar_slot(sp->sc, v->index));
+            sym_pages_sync(sp, v->index);
         return 0;
     }
     atomic_fetch_add(&sp->stats.reads_emulated, 1);
@@ -302,7 +347,7 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
         uint64_t rip = r.rip;
         if (sym_pages_any(sp, page_floor(code_pa), SYMHV_PAGE_SIZE) &&
             handoff_run(v, sp->sc, sp->clock, &sp->handoff) == 0 && sidecar_alive(sp->sc)) {
-            sym_pages_sync(sp, sidecar_slot(sp->sc, v->index));
+            sym_pages_sync(sp, v->index);
             struct kvm_regs after;
             if (vcpu_get_regs(v, &after) == 0 && after.rip != rip)
                 return 1;
@@ -335,7 +380,7 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
             interpreted = true;
             uint64_t rip = r.rip;
             if (handoff_run(v, sp->sc, sp->clock, &sp->handoff) == 0 && sidecar_alive(sp->sc)) {
-                sym_pages_sync(sp, sidecar_slot(sp->sc, v->index));
+                sym_pages_sync(sp, v->index);
                 struct kvm_regs after;
                 if (vcpu_get_regs(v, &after) == 0 && after.rip != rip)
                     return 1;

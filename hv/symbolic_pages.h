@@ -42,6 +42,8 @@ struct sc_slot;
 struct sym_stats {
     atomic_ullong pages_marked, pages_released, reads_emulated, writes_concretised,
         symbolic_reads, pinned_pages;
+    atomic_ullong pinned_at_slot_cap; /* pages made concrete: no memslot left to trap them */
+    atomic_bool slot_cap_said;
 };
 
 struct sym_pages {
@@ -59,8 +61,9 @@ void sym_pages_init(struct sym_pages *sp, struct vm *vm, struct sidecar *sc,
 void sym_pages_attach(struct sym_pages *sp);
 /* Does [gpa, gpa+len) hold a symbolic byte? */
 bool sym_pages_any(struct sym_pages *sp, uint64_t gpa, uint64_t len);
-/* Re-read the pages a reply names (all of RAM when it overflowed): trap or release. */
-void sym_pages_sync(struct sym_pages *sp, const struct sc_slot *reply);
+/* Re-read the pages the reply in sidecar slot `slot_index` names (all of RAM when it
+ * overflowed): trap or release. The slot is the caller's (it may be used again). */
+void sym_pages_sync(struct sym_pages *sp, unsigned slot_index);
 /* Every page concrete again (the sidecar is gone, or a fuzzing round ends). */
 void sym_pages_release_all(struct sym_pages *sp);
 /* Concrete bytes were written over [gpa, gpa+len) (by `caller`'s thread, NULL: main):

@@ -198,6 +198,24 @@ START_TEST(full_disk_is_an_error_not_empty_results)
 }
 END_TEST
 
+/* More separate symbolic pages than memslots: the pages past the cap are made concrete
+ * with their values as constraints, said once and counted, never left to be read
+ * natively while the sidecar still holds them symbolic. */
+START_TEST(symbolic_pages_past_the_memslot_cap_are_pinned_and_said)
+{
+    const char *dir = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "--mem", "256M", "--kernel", "@symhv-kernel",
+                                         "--initrd", "@many_pages", "--timeout", "200", "-o",
+                                         dir, NULL });
+    ck_assert_msg(r.status == 0, "status %d; stderr:\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "many_pages: not Z\n");
+    ck_assert_contains(r.err, "more separate symbolic pages than memslots");
+    run_result_free(&r);
+    ck_assert_double_gt(summary_value(dir, "pages pinned concrete at the memslot cap"), 0);
+}
+END_TEST
+
 int main(void)
 {
     skip_suite_without_kvm("trap");
@@ -212,6 +230,7 @@ int main(void)
     tcase_add_test(tc, unemulatable_access_pins_the_page);
     tcase_add_test(tc, code_on_a_symbolic_page_runs);
     tcase_add_test(tc, deep_expressions_are_cut_and_solving_stays_bounded);
+    tcase_add_test(tc, symbolic_pages_past_the_memslot_cap_are_pinned_and_said);
     tcase_add_test(tc, orderly_shutdown_is_quiet);
     tcase_add_test(tc, full_disk_is_an_error_not_empty_results);
     suite_add_tcase(s, tc);
