@@ -84,13 +84,14 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
     struct kvm_sregs sregs;
     struct kvm_fpu fpu;
     /* the state before the trapping instruction, then let KVM drop the access: the
-     * registers are replaced below, so KVM must not complete it later */
+     * registers are replaced below, so KVM must not complete it later; the interpreter
+     * runs the instruction again from this state, all of it */
     uint64_t n0 = now_ns();
     if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &sregs) < 0 ||
         vcpu_ioctl(v, KVM_GET_FPU, &fpu, "KVM_GET_FPU") < 0)
         return -1;
     uint64_t n1 = now_ns();
-    if (vcpu_complete_pending_exit(v) < 0)
+    if (vcpu_abandon_pending_exit(v) < 0)
         return -1;
     uint64_t n2 = now_ns();
     atomic_fetch_add(&st->ns_state_in, n1 - n0);

@@ -10,8 +10,10 @@
 
 #include "log.h"
 
-/* completing one pending access may start the next part of a split or string access */
-#define COMPLETE_MAX_ROUNDS 64
+/* Completing one pending access may start the next part of a split or string access:
+ * KVM's emulator goes back to the guest (where immediate_exit ends KVM_RUN) after at
+ * most 1024 iterations of a rep string instruction, each of which may exit once. */
+#define COMPLETE_MAX_ROUNDS 1100
 
 int vcpu_create(struct vm *vm, unsigned index)
 {
@@ -140,7 +142,7 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r)
     return vcpu_ioctl(v, KVM_SET_REGS, (void *)r, "KVM_SET_REGS");
 }
 
-int vcpu_complete_pending_exit(struct vcpu *v)
+static int complete(struct vcpu *v, bool abandon)
 {
     struct kvm_run *run = v->run;
     for (int rounds = 0; rounds < COMPLETE_MAX_ROUNDS; rounds++) {
@@ -148,6 +150,8 @@ int vcpu_complete_pending_exit(struct vcpu *v)
             uint8_t *h = vm_gpa_to_host(v->vm, run->mmio.phys_addr, run->mmio.len);
             if (!run->mmio.is_write) {
                 memcpy(run->mmio.data, h ? h : (uint8_t[8]){ 0 }, run->mmio.len);
+            } else if (abandon) {
+                /* the instruction runs again elsewhere, from before it */
             } else if (h && v->vm->ram_trap && memory_is_trapped(&v->vm->mem, run->mmio.phys_addr)) {
                 /* the write half of a read-modify-write on trapped RAM: its owner's */
                 v->vm->ram_trap->write(v, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
@@ -171,6 +175,25 @@ int vcpu_complete_pending_exit(struct vcpu *v)
     }
     hv_error("vCPU %u: completing a pending exit did not end", v->index);
     return -1;
+}
+
+int vcpu_complete_pending_exit(struct vcpu *v) { return complete(v, false); }
+
+int vcpu_abandon_pending_exit(struct vcpu *v)
+{
+    /* KVM's emulator re-reads registers given to it while an access is pending (it
+     * must: a VMware backdoor's I/O changes them): with RCX = 1 a rep string
+     * instruction's current iteration is its last. Nothing else of the instruction
+     * reads RCX after its decode, and the caller replaces every register afterwards. */
+    struct kvm_regs r;
+    if (v->run->exit_reason == KVM_EXIT_MMIO && !v->run->mmio.is_write) {
+        if (vcpu_get_regs(v, &r) < 0)
+            return -1;
+        r.rcx = 1;
+        if (vcpu_set_regs(v, &r) < 0)
+            return -1;
+    }
+    return complete(v, true);
 }
 
 /* ---- exit dispatch -------------------------------------------------------------------- */

@@ -49,7 +49,14 @@ int vcpu_ioctl(struct vcpu *v, unsigned long request, void *arg, const char *nam
 
 /* Let KVM finish the exit it is waiting on (I/O or MMIO data) without running the
  * guest (KVM_RUN with immediate_exit), so the registers can be saved or replaced
- * (see ../shared/KVM-ON-THIS-MACHINE.md). From the vCPU's own thread. 0 or -1. */
+ * (see KVM-ON-THIS-MACHINE.md in the project's shared notes). From the vCPU's own
+ * thread. 0 or -1. */
 int vcpu_complete_pending_exit(struct vcpu *v);
+/* The same for an access whose instruction the caller runs again itself from the
+ * registers it saved before it (a handoff to the interpreter): the instruction ends after
+ * the pending access (a rep string instruction's count is cut to the current iteration,
+ * where KVM would otherwise exit once per element) and what it writes to trapped RAM is
+ * dropped. The registers are the caller's to set afterwards. 0 or -1. */
+int vcpu_abandon_pending_exit(struct vcpu *v);
 
 #endif
