@@ -5,11 +5,13 @@
  * id, as AFL++ keeps it), so each file is imported once, across restarts too. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz.h"
 #include "util.h"
@@ -37,6 +39,45 @@ static long queue_file_id(const char *name)
     if (errno || end == name + 3 || id < 0 || id > UINT32_MAX - 1)
         return -1;
     return id;
+}
+
+/* A queue file name is the other instance's to choose: one with control characters
+ * (a newline ...) is no AFL++ name and would break one-line messages and listings. */
+static bool plain_name(const char *name)
+{
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return false;
+    return true;
+}
+
+/* The other instance's queue file `path` into buf (max_len bytes): only a regular file,
+ * opened without following a symlink and without blocking (a FIFO, a device ... would
+ * wait for ever in open or read), and not larger than max_len. Its length, or 0 to pass
+ * it over. */
+static size_t read_queue_file(const char *path, uint8_t *buf, uint32_t max_len)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    size_t len = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= max_len) {
+        while (len < max_len) {
+            ssize_t n = read(fd, buf + len, max_len - len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                if (n < 0)
+                    len = 0;
+                break;
+            }
+            len += (size_t)n;
+        }
+    }
+    close(fd);
+    return len;
 }
 
 /* Import from one other instance's queue; returns how many entries were added. */
@@ -70,10 +111,7 @@ static int import_from(const char *sync_dir, const char *own, const char *other,
             continue;
         char path[2 * PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", queue, names[i]->d_name);
-        FILE *f = fopen(path, "rb");
-        size_t len = f ? fread(buf, 1, max_len, f) : 0;
-        if (f)
-            fclose(f);
+        size_t len = plain_name(names[i]->d_name) ? read_queue_file(path, buf, max_len) : 0;
         if (len > 0) {
             struct fz_entry *e = fz_queue_add(into, buf, (uint32_t)len, FZ_FROM_SYNC);
             snprintf(e->from, sizeof e->from, "%s", other);

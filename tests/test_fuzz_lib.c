@@ -103,6 +103,51 @@ START_TEST(atomic_writes_and_corpus_loading)
 }
 END_TEST
 
+/* Another instance's queue is that instance's to fill: a FIFO (open and read would
+ * block for ever), a symlink (to a file of this user's), a file larger than the
+ * campaign's inputs and a name with a newline are passed over; the one plain file is
+ * imported, promptly, and once. */
+START_TEST(sync_imports_only_plain_regular_files)
+{
+    const char *dir = test_temp_dir();
+    char path[1024], queue[600];
+    snprintf(path, sizeof path, "%s/main", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/other", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(queue, sizeof queue, "%s/other/queue", dir);
+    ck_assert_int_eq(mkdir(queue, 0755), 0);
+    snprintf(path, sizeof path, "%s/id:000000,fifo", queue);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    write_text(dir, "secret", "SECRET");
+    char target[1024];
+    snprintf(target, sizeof target, "%s/secret", dir);
+    snprintf(path, sizeof path, "%s/id:000001,link", queue);
+    ck_assert_int_eq(symlink(target, path), 0);
+    char big[101];
+    memset(big, 'B', 100);
+    big[100] = 0;
+    write_text(queue, "id:000002,big", big);
+    write_text(queue, "id:000003,new\nline", "NL");
+    write_text(queue, "id:000004,ok", "valid");
+
+    struct fz_queue q = { 0 };
+    char err[256];
+    alarm(10); /* a blocking open or read ends the test here */
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 64, 100, err, sizeof err), 1);
+    alarm(0);
+    ck_assert_uint_eq(q.n, 1);
+    ck_assert_uint_eq(q.entries[0].len, 5);
+    ck_assert_mem_eq(q.entries[0].data, "valid", 5);
+    ck_assert_str_eq(q.entries[0].from, "other");
+    ck_assert_int_eq(q.entries[0].origin, FZ_FROM_SYNC);
+    /* the next import starts after them all */
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 64, 100, err, sizeof err), 0);
+    ck_assert_uint_eq(q.n, 1);
+    fz_queue_free(&q);
+}
+END_TEST
+
 START_TEST(dictionary_tokens)
 {
     const char *dir = test_temp_dir();
@@ -254,6 +299,7 @@ int main(void)
     tcase_add_test(tc, mutations_stay_in_bounds_and_change_the_input);
     tcase_add_test(tc, coverage_buckets_and_novelty);
     tcase_add_test(tc, atomic_writes_and_corpus_loading);
+    tcase_add_test(tc, sync_imports_only_plain_regular_files);
     tcase_add_test(tc, dictionary_tokens);
     tcase_add_test(tc, compared_values_go_into_the_input);
     tcase_add_test(tc, rare_edges_are_favoured);
