@@ -156,11 +156,19 @@ size_t fz_i2s_candidates(const uint8_t *input, uint32_t len, const struct fz_com
                          void *ctx, size_t budget);
 
 /* ---- AFL++ sync directories (sync.c) ---- */
+/* Entries of the other instances' queues an import passed over (they are not tried
+ * again): not regular files (FIFOs, devices, symlinks ...), larger than max_len, not
+ * readable, or with control characters in their names. */
+struct fz_sync_skipped {
+    size_t not_regular, too_big, unreadable, bad_name;
+};
 /* Import the queue entries the other instances of sync_dir published since the last
  * import into `own`'s (at most max_new, at most max_len bytes each) as FZ_FROM_SYNC
- * entries of `into`. Returns how many, or -1 with a message. */
+ * entries of `into`. Returns how many, or -1 with a message; what it passed over in
+ * *skipped (NULL: not counted). */
 int fz_sync_import(const char *sync_dir, const char *own, struct fz_queue *into,
-                   uint32_t max_len, size_t max_new, char *err, size_t err_size);
+                   uint32_t max_len, size_t max_new, struct fz_sync_skipped *skipped,
+                   char *err, size_t err_size);
 /* A trace's identity for trimming: a hash of the classified map. */
 uint64_t fz_trace_hash(const uint8_t *trace, size_t n);
 /* A name AFL++ and symhv accept for an instance (-M/-S): [A-Za-z0-9._-], < FZ_NAME_MAX. */

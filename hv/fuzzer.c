@@ -1307,8 +1307,27 @@ static void sync_import(struct fuzzer *f)
     if (f->synced.n >= MAX_SYNC_PENDING)
         return;
     char err[512];
+    struct fz_sync_skipped sk;
     int n = fz_sync_import(f->cfg.sync_dir, f->cfg.instance, &f->synced, FZ_MAX_INPUT,
-                           MAX_SYNC_PENDING - f->synced.n, err, sizeof err);
+                           MAX_SYNC_PENDING - f->synced.n, &sk, err, sizeof err);
+    if (sk.not_regular + sk.too_big + sk.unreadable + sk.bad_name) {
+        /* one line for all of them (each entry is passed over once) */
+        char why[256] = "", big[48];
+        size_t len = 0;
+        snprintf(big, sizeof big, "larger than %u bytes", FZ_MAX_INPUT);
+        const struct { size_t n; const char *what; } parts[] = {
+            { sk.not_regular, "not regular files (FIFO, device, symlink ...)" },
+            { sk.too_big, big },
+            { sk.unreadable, "unreadable" },
+            { sk.bad_name, "with control characters in their names" },
+        };
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+            if (parts[i].n && len < sizeof why)
+                len += (size_t)snprintf(why + len, sizeof why - len, "%s%zu %s", len ? ", " : "",
+                                        parts[i].n, parts[i].what);
+        hv_notice("fuzz: entries of the other instances' queues in %s not imported: %s",
+                  f->cfg.sync_dir, why);
+    }
     if (n < 0) {
         hv_error("fuzz: %s", err);
     } else if (n > 0) {

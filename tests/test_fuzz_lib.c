@@ -134,7 +134,7 @@ START_TEST(sync_imports_only_plain_regular_files)
     struct fz_queue q = { 0 };
     char err[256];
     alarm(10); /* a blocking open or read ends the test here */
-    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 64, 100, err, sizeof err), 1);
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 64, 100, NULL, err, sizeof err), 1);
     alarm(0);
     ck_assert_uint_eq(q.n, 1);
     ck_assert_uint_eq(q.entries[0].len, 5);
@@ -142,8 +142,61 @@ START_TEST(sync_imports_only_plain_regular_files)
     ck_assert_str_eq(q.entries[0].from, "other");
     ck_assert_int_eq(q.entries[0].origin, FZ_FROM_SYNC);
     /* the next import starts after them all */
-    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 64, 100, err, sizeof err), 0);
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 64, 100, NULL, err, sizeof err), 0);
     ck_assert_uint_eq(q.n, 1);
+    fz_queue_free(&q);
+}
+END_TEST
+
+/* Symlinks anywhere in another instance's part of the sync directory are not followed:
+ * a queue entry linking to a file of this user's, a queue/ linking to a directory of
+ * them, an instance directory that is a link; what was passed over is counted (for one
+ * line), and an instance name AFL++ would not take is not an instance. */
+START_TEST(sync_follows_no_symlinks_and_counts_what_it_skips)
+{
+    const char *dir = test_temp_dir(), *elsewhere = test_temp_dir();
+    char path[1024], target[1024];
+    write_text(elsewhere, "id:000000,private", "PRIVATE");
+    snprintf(target, sizeof target, "%s/id:000000,private", elsewhere);
+    const char *subdirs[] = { "main", "a", "a/queue", "b", "bad\nname", "bad\nname/queue" };
+    for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, subdirs[i]);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+    }
+    snprintf(path, sizeof path, "%s/a/queue/id:000000,link", dir);
+    ck_assert_int_eq(symlink(target, path), 0);
+    snprintf(path, sizeof path, "%s/a/queue/id:000001,fifo", dir);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    snprintf(path, sizeof path, "%s/a/queue/id:000002,dir", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/a/queue", dir);
+    write_text(path, "id:000003,big", "0123456789");
+    write_text(path, "id:000004,tab\tname", "x");
+    write_text(path, "id:000005,ok", "mine");
+    snprintf(path, sizeof path, "%s/b/queue", dir);
+    ck_assert_int_eq(symlink(elsewhere, path), 0); /* a queue/ elsewhere */
+    snprintf(path, sizeof path, "%s/c", dir);
+    snprintf(target, sizeof target, "%s/a", dir);
+    ck_assert_int_eq(symlink(target, path), 0);    /* "c": a link to a's directory */
+    snprintf(path, sizeof path, "%s/bad\nname/queue", dir);
+    write_text(path, "id:000000,x", "badname");
+
+    struct fz_queue q = { 0 };
+    struct fz_sync_skipped sk;
+    char err[256];
+    alarm(10);
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 8, 100, &sk, err, sizeof err), 1);
+    alarm(0);
+    ck_assert_uint_eq(q.n, 1);
+    ck_assert_mem_eq(q.entries[0].data, "mine", 4);
+    ck_assert_str_eq(q.entries[0].from, "a");
+    ck_assert_uint_eq(sk.not_regular, 3); /* the link, the FIFO, the directory */
+    ck_assert_uint_eq(sk.too_big, 1);
+    ck_assert_uint_eq(sk.bad_name, 1);
+    ck_assert_uint_eq(sk.unreadable, 0);
+    /* passed over once: the next import neither imports nor counts them */
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 8, 100, &sk, err, sizeof err), 0);
+    ck_assert_uint_eq(sk.not_regular + sk.too_big + sk.bad_name + sk.unreadable, 0);
     fz_queue_free(&q);
 }
 END_TEST
@@ -300,6 +353,7 @@ int main(void)
     tcase_add_test(tc, coverage_buckets_and_novelty);
     tcase_add_test(tc, atomic_writes_and_corpus_loading);
     tcase_add_test(tc, sync_imports_only_plain_regular_files);
+    tcase_add_test(tc, sync_follows_no_symlinks_and_counts_what_it_skips);
     tcase_add_test(tc, dictionary_tokens);
     tcase_add_test(tc, compared_values_go_into_the_input);
     tcase_add_test(tc, rare_edges_are_favoured);
