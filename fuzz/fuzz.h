@@ -94,8 +94,21 @@ int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_o
                 char *err, size_t err_size);
 /* Files in dir (0 if it does not exist). */
 size_t fz_count_files(const char *dir);
-/* The number after "key :" in an AFL++-style stats file; -1 if absent or unreadable. */
-int fz_stats_value(const char *path, const char *key, double *out);
+
+/* ---- resuming a campaign (stats.c) ---- */
+/* What a resumed campaign goes on from, as its fuzzer_stats says. */
+struct fz_resume {
+    uint64_t execs_done, total_crashes, total_hangs, concolic_runs, solver_inputs,
+        solver_inputs_kept, corpus_imported;
+    uint64_t last_find, last_crash, last_hang; /* unix seconds, 0: never */
+};
+/* Read them from the len bytes of a fuzzer_stats ("key : value" lines; the first line of
+ * a key counts, a key absent stays 0). A value that is not a plain decimal number below
+ * 10^18 (negative, a fraction, garbage, huge) is refused as 0; a time after `now` is
+ * taken as `now`. Returns how many values were refused or clamped, each named in `note`
+ * (one line, "" if none). */
+size_t fz_stats_resume(const char *text, size_t len, uint64_t now, struct fz_resume *out,
+                       char *note, size_t note_size);
 
 /* ---- the power schedule (schedule.c) ---- */
 #define FZ_ENTRY_EDGES 64 /* edges remembered per queue entry */

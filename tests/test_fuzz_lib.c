@@ -201,6 +201,81 @@ START_TEST(sync_follows_no_symlinks_and_counts_what_it_skips)
 }
 END_TEST
 
+/* A resumed campaign's fuzzer_stats, corrupted: times in the future are taken as now
+ * (the status line said "last find 18446744071506122661s ago"), negative, fractional,
+ * huge and garbage values as 0, absent keys as 0, and each refusal is named in the one
+ * line of note. */
+START_TEST(resumed_stats_refuse_future_times_and_garbage)
+{
+    const uint64_t now = 1764000000;
+    struct fz_resume r;
+    char note[512];
+    static const char good[] =
+        "start_time        : 1763990000\nexecs_done        : 123456\n"
+        "solver_inputs     : 7\nsolver_inputs_kept: 3\ntotal_crashes     : 2\n"
+        "last_find         : 1763999000\nlast_crash        : 0\n"
+        "corpus_imported   : 5\nlast_hang         : 1763999999"; /* no trailing newline */
+    ck_assert_uint_eq(fz_stats_resume(good, strlen(good), now, &r, note, sizeof note), 0);
+    ck_assert_str_eq(note, "");
+    ck_assert_uint_eq(r.execs_done, 123456);
+    ck_assert_uint_eq(r.solver_inputs, 7);
+    ck_assert_uint_eq(r.solver_inputs_kept, 3);
+    ck_assert_uint_eq(r.total_crashes, 2);
+    ck_assert_uint_eq(r.last_find, 1763999000);
+    ck_assert_uint_eq(r.last_crash, 0);
+    ck_assert_uint_eq(r.corpus_imported, 5);
+    ck_assert_uint_eq(r.last_hang, 1763999999);
+    ck_assert_uint_eq(r.total_hangs + r.concolic_runs, 0); /* absent */
+
+    /* the repro's: last_find 2203428955 s ahead */
+    static const char future[] = "last_find : 3967428955\nlast_crash : 1764000001\n"
+                                 "last_hang : 1764000000\n";
+    ck_assert_uint_eq(fz_stats_resume(future, strlen(future), now, &r, note, sizeof note), 2);
+    ck_assert_uint_eq(r.last_find, now);
+    ck_assert_uint_eq(r.last_crash, now);
+    ck_assert_uint_eq(r.last_hang, now);
+    ck_assert_str_eq(note, "last_find is 2203428955s in the future (taken as now), "
+                           "last_crash is 1s in the future (taken as now)");
+
+    static const char bad[] =
+        "execs_done : -5\ntotal_crashes : 99999999999999999999999\n"
+        "total_hangs : 18446744073709551615\nconcolic_runs : 1e5\nsolver_inputs : 0x10\n"
+        "solver_inputs_kept :\ncorpus_imported : 12abc\nlast_find : nan\n"
+        "last_crash : 1.5\nlast_hang : \x01\x02";
+    ck_assert_uint_eq(fz_stats_resume(bad, strlen(bad), now, &r, note, sizeof note), 10);
+    const uint64_t *v = (const uint64_t *)&r;
+    for (size_t i = 0; i < sizeof r / sizeof *v; i++)
+        ck_assert_uint_eq(v[i], 0);
+    ck_assert_str_eq(note, "execs_done is not a count (taken as 0), total_crashes is too "
+                           "large (taken as 0), total_hangs is too large (taken as 0), "
+                           "concolic_runs is not a count (taken as 0), solver_inputs is not a "
+                           "count (taken as 0), solver_inputs_kept is not a count (taken as "
+                           "0), corpus_imported is not a count (taken as 0), last_find is not "
+                           "a time (taken as 0), last_crash is not a time (taken as 0), "
+                           "last_hang is not a time (taken as 0)");
+
+    /* garbage lines, NUL bytes, a key twice (the first counts), a longer key with the
+     * same start, 10^18 - 1 (the largest taken), CRLF */
+    static const char odd[] = "\xff\xfe garbage\n: 5\nexecs_done\nexecs_done 7\n"
+                              "execs_done_x : 9\nexecs_done : 42\r\nexecs_done : 43\n"
+                              "total_crashes : 4\0 2\ntotal_hangs : 999999999999999999\n"
+                              "\0\0\0\nconcolic_runs:8";
+    ck_assert_uint_eq(fz_stats_resume(odd, sizeof odd - 1, now, &r, note, sizeof note), 1);
+    ck_assert_uint_eq(r.execs_done, 42);
+    ck_assert_uint_eq(r.total_crashes, 0);
+    ck_assert_uint_eq(r.total_hangs, 999999999999999999ull);
+    ck_assert_uint_eq(r.concolic_runs, 8);
+    ck_assert_str_eq(note, "total_crashes is not a count (taken as 0)");
+
+    /* nothing at all; a note too small for its line is cut, not overrun */
+    ck_assert_uint_eq(fz_stats_resume("", 0, now, &r, note, sizeof note), 0);
+    ck_assert_str_eq(note, "");
+    char small[12];
+    ck_assert_uint_eq(fz_stats_resume(bad, strlen(bad), now, &r, small, sizeof small), 10);
+    ck_assert_str_eq(small, "execs_done ");
+}
+END_TEST
+
 START_TEST(dictionary_tokens)
 {
     const char *dir = test_temp_dir();
@@ -354,6 +429,7 @@ int main(void)
     tcase_add_test(tc, atomic_writes_and_corpus_loading);
     tcase_add_test(tc, sync_imports_only_plain_regular_files);
     tcase_add_test(tc, sync_follows_no_symlinks_and_counts_what_it_skips);
+    tcase_add_test(tc, resumed_stats_refuse_future_times_and_garbage);
     tcase_add_test(tc, dictionary_tokens);
     tcase_add_test(tc, compared_values_go_into_the_input);
     tcase_add_test(tc, rare_edges_are_favoured);
