@@ -139,30 +139,3 @@ size_t fz_count_files(const char *dir)
     closedir(d);
     return n;
 }
-
-int fz_stats_value(const char *path, const char *key, double *out)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[512];
-    size_t klen = strlen(key);
-    int rc = -1;
-    while (rc < 0 && fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, klen) != 0)
-            continue;
-        const char *p = line + klen;
-        while (*p == ' ')
-            p++;
-        if (*p != ':')
-            continue; /* a longer key with this prefix */
-        char *end;
-        double v = strtod(p + 1, &end);
-        if (end != p + 1) {
-            *out = v;
-            rc = 0;
-        }
-    }
-    fclose(f);
-    return rc;
-}

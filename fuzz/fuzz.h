@@ -94,8 +94,21 @@ int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_o
                 char *err, size_t err_size);
 /* Files in dir (0 if it does not exist). */
 size_t fz_count_files(const char *dir);
-/* The number after "key :" in an AFL++-style stats file; -1 if absent or unreadable. */
-int fz_stats_value(const char *path, const char *key, double *out);
+
+/* ---- resuming a campaign (stats.c) ---- */
+/* What a resumed campaign goes on from, as its fuzzer_stats says. */
+struct fz_resume {
+    uint64_t execs_done, total_crashes, total_hangs, concolic_runs, solver_inputs,
+        solver_inputs_kept, corpus_imported;
+    uint64_t last_find, last_crash, last_hang; /* unix seconds, 0: never */
+};
+/* Read them from the len bytes of a fuzzer_stats ("key : value" lines; the first line of
+ * a key counts, a key absent stays 0). A value that is not a plain decimal number below
+ * 10^18 (negative, a fraction, garbage, huge) is refused as 0; a time after `now` is
+ * taken as `now`. Returns how many values were refused or clamped, each named in `note`
+ * (one line, "" if none). */
+size_t fz_stats_resume(const char *text, size_t len, uint64_t now, struct fz_resume *out,
+                       char *note, size_t note_size);
 
 /* ---- the power schedule (schedule.c) ---- */
 #define FZ_ENTRY_EDGES 64 /* edges remembered per queue entry */
@@ -157,11 +170,19 @@ size_t fz_i2s_candidates(const uint8_t *input, uint32_t len, const struct fz_com
                          void *ctx, size_t budget);
 
 /* ---- AFL++ sync directories (sync.c) ---- */
+/* Entries of the other instances' queues an import passed over (they are not tried
+ * again): not regular files (FIFOs, devices, symlinks ...), larger than max_len, not
+ * readable, or with control characters in their names. */
+struct fz_sync_skipped {
+    size_t not_regular, too_big, unreadable, bad_name;
+};
 /* Import the queue entries the other instances of sync_dir published since the last
  * import into `own`'s (at most max_new, at most max_len bytes each) as FZ_FROM_SYNC
- * entries of `into`. Returns how many, or -1 with a message. */
+ * entries of `into`. Returns how many, or -1 with a message; what it passed over in
+ * *skipped (NULL: not counted). */
 int fz_sync_import(const char *sync_dir, const char *own, struct fz_queue *into,
-                   uint32_t max_len, size_t max_new, char *err, size_t err_size);
+                   uint32_t max_len, size_t max_new, struct fz_sync_skipped *skipped,
+                   char *err, size_t err_size);
 /* A trace's identity for trimming: a hash of the classified map. */
 uint64_t fz_trace_hash(const uint8_t *trace, size_t n);
 /* A name AFL++ and symhv accept for an instance (-M/-S): [A-Za-z0-9._-], < FZ_NAME_MAX. */

@@ -69,9 +69,14 @@ int bzimage_parse(const uint8_t *file, size_t size, uint64_t ram_bytes, struct b
     if (out->load_addr < MIN_LOAD_ADDR || out->load_addr & 0xfff)
         return err_printf(err, err_size, "bzImage wants to load at 0x%llx (not a page at or above 1 MiB)",
                     (unsigned long long)out->load_addr);
-    if (out->load_addr > ram_bytes || out->init_size > ram_bytes - out->load_addr)
+    uint64_t end; /* the 64-bit pref_address plus init_size can wrap */
+    if (__builtin_add_overflow(out->load_addr, out->init_size, &end))
+        return err_printf(err, err_size, "bzImage wants to load at 0x%llx and %llu bytes from "
+                    "there: past the end of the 64-bit address space",
+                    (unsigned long long)out->load_addr, (unsigned long long)out->init_size);
+    if (end > ram_bytes)
         return err_printf(err, err_size, "bzImage needs RAM up to 0x%llx: give more --mem",
-                    (unsigned long long)(out->load_addr + out->init_size));
+                    (unsigned long long)end);
     return 0;
 }
 

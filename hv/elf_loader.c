@@ -18,7 +18,9 @@ static int looks_like_bzimage(const uint8_t *file, size_t size)
 }
 
 /* The PVH entry point: an ELF note named "Xen" of type XEN_ELFNOTE_PHYS32_ENTRY (18)
- * whose descriptor is the 32-bit physical entry address. 0 if absent. */
+ * whose descriptor is the 32-bit physical entry address. 0 if absent. The walk is in
+ * 64-bit offsets, every size checked against the bytes left before it is used (a 32-bit
+ * size rounded up to 4 wraps to 0 near 4 GiB). */
 static uint64_t find_pvh_entry(const uint8_t *file, size_t size, const Elf64_Ehdr *eh)
 {
     for (unsigned i = 0; i < eh->e_phnum; i++) {
@@ -26,22 +28,24 @@ static uint64_t find_pvh_entry(const uint8_t *file, size_t size, const Elf64_Ehd
         memcpy(&ph, file + eh->e_phoff + i * sizeof ph, sizeof ph);
         if (ph.p_type != PT_NOTE || ph.p_offset > size || size - ph.p_offset < ph.p_filesz)
             continue;
-        const uint8_t *n = file + ph.p_offset, *end = n + ph.p_filesz;
-        while (end - n >= 12) {
+        uint64_t off = ph.p_offset, end = ph.p_offset + ph.p_filesz;
+        while (end - off >= 12) {
             uint32_t namesz, descsz, type;
-            memcpy(&namesz, n, 4);
-            memcpy(&descsz, n + 4, 4);
-            memcpy(&type, n + 8, 4);
-            size_t name_pad = (namesz + 3u) & ~3u, desc_pad = (descsz + 3u) & ~3u;
-            if (name_pad > (size_t)(end - n - 12) || desc_pad > (size_t)(end - n - 12) - name_pad)
+            memcpy(&namesz, file + off, 4);
+            memcpy(&descsz, file + off + 4, 4);
+            memcpy(&type, file + off + 8, 4);
+            uint64_t left = end - off - 12;
+            uint64_t name_pad = ((uint64_t)namesz + 3) & ~(uint64_t)3;
+            uint64_t desc_pad = ((uint64_t)descsz + 3) & ~(uint64_t)3;
+            if (name_pad > left || desc_pad > left - name_pad)
                 break;
-            const uint8_t *name = n + 12, *desc = name + name_pad;
-            if (type == 18 && namesz == 4 && memcmp(name, "Xen", 4) == 0 && descsz >= 4) {
+            uint64_t name = off + 12, desc = name + name_pad;
+            if (type == 18 && namesz == 4 && memcmp(file + name, "Xen", 4) == 0 && descsz >= 4) {
                 uint64_t entry = 0;
-                memcpy(&entry, desc, descsz >= 8 ? 8 : 4);
+                memcpy(&entry, file + desc, descsz >= 8 ? 8 : 4);
                 return entry;
             }
-            n = desc + desc_pad;
+            off = desc + desc_pad;
         }
     }
     return 0;

@@ -210,28 +210,34 @@ static int lock_out_dir(struct fuzzer *f)
     return 0;
 }
 
-/* A resumed campaign's counters go on from its fuzzer_stats. */
+/* A resumed campaign's counters go on from its fuzzer_stats (fz_stats_resume checks
+ * them: values refused or times in the future are named in one line). */
 static void resume_counters(struct fuzzer *f)
 {
-    char path[PATH_MAX + 16];
+    char path[PATH_MAX + 16], err[256], note[512];
     snprintf(path, sizeof path, "%s/fuzzer_stats", f->out_dir);
-    static const struct { const char *key; size_t offset; } keys[] = {
-        { "execs_done", offsetof(struct fuzzer, execs) },
-        { "total_crashes", offsetof(struct fuzzer, total_crashes) },
-        { "total_hangs", offsetof(struct fuzzer, total_hangs) },
-        { "concolic_runs", offsetof(struct fuzzer, concolic_runs) },
-        { "solver_inputs", offsetof(struct fuzzer, solver_inputs) },
-        { "solver_inputs_kept", offsetof(struct fuzzer, solver_kept) },
-        { "corpus_imported", offsetof(struct fuzzer, imported_kept) },
-        { "last_find", offsetof(struct fuzzer, last_find_time) },
-        { "last_crash", offsetof(struct fuzzer, last_crash_time) },
-        { "last_hang", offsetof(struct fuzzer, last_hang_time) },
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        double v;
-        if (fz_stats_value(path, keys[i].key, &v) == 0 && v >= 0 && v < 1e18)
-            *(uint64_t *)((char *)f + keys[i].offset) = (uint64_t)v;
+    size_t len = 0;
+    uint8_t *text = NULL;
+    if (access(path, F_OK) == 0 || errno != ENOENT) { /* none: killed before its first */
+        text = read_file(path, 1 << 20, &len, err, sizeof err);
+        if (!text)
+            hv_notice("fuzz: %s: %s (the counters start at 0)", path, err);
     }
+    struct fz_resume r;
+    if (fz_stats_resume(text ? (const char *)text : "", len, (uint64_t)time(NULL), &r, note,
+                        sizeof note))
+        hv_notice("fuzz: %s: %s", path, note);
+    free(text);
+    f->execs = r.execs_done;
+    f->total_crashes = r.total_crashes;
+    f->total_hangs = r.total_hangs;
+    f->concolic_runs = r.concolic_runs;
+    f->solver_inputs = r.solver_inputs;
+    f->solver_kept = r.solver_inputs_kept;
+    f->imported_kept = r.corpus_imported;
+    f->last_find_time = r.last_find;
+    f->last_crash_time = r.last_crash;
+    f->last_hang_time = r.last_hang;
     f->execs_before = f->execs;
     f->execs_at_last_new = f->execs_at_last_crash = f->last_concolic_exec = f->execs;
 }
@@ -1301,9 +1307,10 @@ static void status(struct fuzzer *f, bool final)
         return;
     f->last_status = t;
     char last[32] = "none yet";
-    if (f->last_find_time)
+    uint64_t now = (uint64_t)time(NULL);
+    if (f->last_find_time) /* the clock may have been set back since */
         snprintf(last, sizeof last, "%llus ago",
-                 (unsigned long long)((uint64_t)time(NULL) - f->last_find_time));
+                 (unsigned long long)(now > f->last_find_time ? now - f->last_find_time : 0));
     char imported[48] = "";
     if (f->cfg.sync_dir)
         snprintf(imported, sizeof imported, ", imported %llu kept",
@@ -1332,8 +1339,27 @@ static void sync_import(struct fuzzer *f)
     if (f->synced.n >= MAX_SYNC_PENDING)
         return;
     char err[512];
+    struct fz_sync_skipped sk;
     int n = fz_sync_import(f->cfg.sync_dir, f->cfg.instance, &f->synced, FZ_MAX_INPUT,
-                           MAX_SYNC_PENDING - f->synced.n, err, sizeof err);
+                           MAX_SYNC_PENDING - f->synced.n, &sk, err, sizeof err);
+    if (sk.not_regular + sk.too_big + sk.unreadable + sk.bad_name) {
+        /* one line for all of them (each entry is passed over once) */
+        char why[256] = "", big[48];
+        size_t len = 0;
+        snprintf(big, sizeof big, "larger than %u bytes", FZ_MAX_INPUT);
+        const struct { size_t n; const char *what; } parts[] = {
+            { sk.not_regular, "not regular files (FIFO, device, symlink ...)" },
+            { sk.too_big, big },
+            { sk.unreadable, "unreadable" },
+            { sk.bad_name, "with control characters in their names" },
+        };
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+            if (parts[i].n && len < sizeof why)
+                len += (size_t)snprintf(why + len, sizeof why - len, "%s%zu %s", len ? ", " : "",
+                                        parts[i].n, parts[i].what);
+        hv_notice("fuzz: entries of the other instances' queues in %s not imported: %s",
+                  f->cfg.sync_dir, why);
+    }
     if (n < 0) {
         hv_error("fuzz: %s", err);
     } else if (n > 0) {

@@ -360,31 +360,35 @@ static int add_archive(struct builder *b, const char *path, uint64_t max_bytes)
 
 /* ---- the program ---------------------------------------------------------------------- */
 
-/* A static x86-64 program symhv's kernel can start, or a one-line reason. */
+/* A static x86-64 program symhv's kernel can start, or a one-line reason. The headers
+ * are copied out (memcpy): the program may sit at any offset of an archive, and e_phoff
+ * is the file's to choose, so neither is aligned for Elf64_Ehdr or Elf64_Phdr. */
 static int check_program(struct builder *b, const char *name, const uint8_t *p, size_t n)
 {
     if (n >= 2 && p[0] == '#' && p[1] == '!')
         return fail(b, "program %s is a script: symhv starts static x86-64 ELF programs "
                        "(name the interpreter and put the script in an archive)", name);
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)p;
-    if (n < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+    Elf64_Ehdr eh;
+    if (n < sizeof eh || memcmp(p, ELFMAG, SELFMAG) != 0)
         return fail(b, "program %s is not an ELF file", name);
-    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64)
+    memcpy(&eh, p, sizeof eh);
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
         return fail(b, "program %s is not a 64-bit x86-64 program", name);
-    if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
-        return fail(b, "program %s is not an executable (ELF type %u)", name, eh->e_type);
-    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > n ||
-        (n - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
+    if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+        return fail(b, "program %s is not an executable (ELF type %u)", name, eh.e_type);
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > n ||
+        (n - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
         return fail(b, "program %s: program headers truncated", name);
     bool loads = false;
-    for (unsigned i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(p + eh->e_phoff) + i;
-        if (ph->p_type == PT_INTERP)
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, p + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type == PT_INTERP)
             return fail(b, "program %s is dynamically linked: symhv starts static programs "
                            "(build it with -static, e.g. musl-gcc -static or gcc -static)", name);
-        if (ph->p_type == PT_LOAD) {
+        if (ph.p_type == PT_LOAD) {
             loads = true;
-            if (ph->p_filesz > ph->p_memsz || ph->p_offset > n || n - ph->p_offset < ph->p_filesz)
+            if (ph.p_filesz > ph.p_memsz || ph.p_offset > n || n - ph.p_offset < ph.p_filesz)
                 return fail(b, "program %s: segment %u lies outside the file", name, i);
         }
     }

@@ -76,7 +76,8 @@ static void put_newc(FILE *f, const char *name, uint32_t mode, const void *data,
     fwrite(name, 1, namesize, f);
     for (size_t pad = (110 + namesize) % 4; pad && pad < 4; pad++)
         fputc(0, f);
-    fwrite(data, 1, len, f);
+    if (len) /* a directory's data is NULL: fwrite(NULL, ...) is UB even for 0 bytes */
+        fwrite(data, 1, len, f);
     for (size_t pad = len % 4; pad && pad < 4; pad++)
         fputc(0, f);
 }

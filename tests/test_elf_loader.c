@@ -127,6 +127,92 @@ START_TEST(rejects_segments_outside_ram_or_file)
 }
 END_TEST
 
+/* An ELF whose PT_NOTE segment is `notes`, the last bytes of an allocation of exactly
+ * the file's size: a read past them is an ASan report. */
+static uint8_t *elf_with_notes(const uint8_t *notes, size_t len, size_t *size)
+{
+    struct test_elf e;
+    make_elf(&e, 0x300000, 0);
+    e.ph[1].p_offset = sizeof e;
+    e.ph[1].p_filesz = len;
+    *size = sizeof e + len;
+    uint8_t *f = malloc(*size);
+    memcpy(f, &e, sizeof e);
+    memcpy(f + sizeof e, notes, len);
+    return f;
+}
+
+/* One note: its header (namesz, descsz, type), then `bytes` bytes of name and
+ * descriptor as given. Returns where the next note goes. */
+static uint8_t *put_note(uint8_t *p, uint32_t namesz, uint32_t descsz, uint32_t type,
+                         const void *bytes, size_t nbytes)
+{
+    memcpy(p, &namesz, 4);
+    memcpy(p + 4, &descsz, 4);
+    memcpy(p + 8, &type, 4);
+    memcpy(p + 12, bytes, nbytes);
+    return p + 12 + nbytes;
+}
+
+static uint64_t pvh_of(const uint8_t *notes, size_t len)
+{
+    size_t size;
+    uint8_t *f = elf_with_notes(notes, len, &size);
+    memset(&img, 0xa5, sizeof img);
+    ck_assert_msg(elf_load(f, size, mem, MEM_BYTES, MIN_ADDR, &img, err, sizeof err) == 0,
+                  "%s", err);
+    free(f);
+    return img.pvh_entry;
+}
+
+/* The PVH note walk on malformed notes: sizes near 4 GiB (rounded up to 4 they wrapped
+ * to 0 in 32 bits: an 8-byte read past the file), a header cut short, a name or a
+ * descriptor longer than the segment. The walk stops there, reading nothing outside. */
+START_TEST(pvh_note_walk_stays_inside_its_segment)
+{
+    static const uint8_t xen_entry[] = { 'X', 'e', 'n', 0, 0x08, 0x00, 0x30, 0x00 };
+    static const uint8_t gnu[] = { 'G', 'N', 'U', 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+    uint8_t notes[128], *p;
+
+    /* well-formed: another note, then Xen's with the entry */
+    p = put_note(notes, 4, 8, 3, gnu, sizeof gnu);
+    p = put_note(p, 4, 4, 18, xen_entry, sizeof xen_entry);
+    ck_assert_uint_eq(pvh_of(notes, (size_t)(p - notes)), 0x300008);
+
+    /* Xen's note with descsz 0xfffffffd and nothing after its name */
+    p = put_note(notes, 4, 0xfffffffdu, 18, "Xen", 4);
+    ck_assert_uint_eq(pvh_of(notes, (size_t)(p - notes)), 0);
+    p = put_note(notes, 4, 0xffffffffu, 18, "Xen", 4);
+    ck_assert_uint_eq(pvh_of(notes, (size_t)(p - notes)), 0);
+
+    /* a huge descsz or namesz ends the walk: the Xen note after it is not reached */
+    p = put_note(notes, 4, 0xfffffffdu, 1, "GNU", 4);
+    p = put_note(p, 4, 4, 18, xen_entry, sizeof xen_entry);
+    ck_assert_uint_eq(pvh_of(notes, (size_t)(p - notes)), 0);
+    p = put_note(notes, 0xfffffffeu, 0, 1, "", 0);
+    p = put_note(p, 4, 4, 18, xen_entry, sizeof xen_entry);
+    ck_assert_uint_eq(pvh_of(notes, (size_t)(p - notes)), 0);
+    p = put_note(notes, 0xffffffffu, 0xffffffffu, 18, "", 0);
+    ck_assert_uint_eq(pvh_of(notes, (size_t)(p - notes)), 0);
+
+    /* cut short: in the header, in the name, in the descriptor */
+    put_note(notes, 4, 4, 18, xen_entry, sizeof xen_entry);
+    for (size_t len = 0; len < 20; len++)
+        ck_assert_uint_eq(pvh_of(notes, len), 0);
+
+    /* a note segment past the end of the file is not read */
+    size_t size;
+    uint8_t *f = elf_with_notes(notes, 20, &size);
+    Elf64_Phdr ph;
+    memcpy(&ph, f + offsetof(struct test_elf, ph[1]), sizeof ph);
+    ph.p_filesz = 21;
+    memcpy(f + offsetof(struct test_elf, ph[1]), &ph, sizeof ph);
+    ck_assert_int_eq(elf_load(f, size, mem, MEM_BYTES, MIN_ADDR, &img, err, sizeof err), 0);
+    ck_assert_uint_eq(img.pvh_entry, 0);
+    free(f);
+}
+END_TEST
+
 START_TEST(parses_sizes)
 {
     uint64_t b;
@@ -156,6 +242,7 @@ int main(void)
     tcase_add_test(tc, loads_segments_by_physical_address);
     tcase_add_test(tc, rejects_bad_headers);
     tcase_add_test(tc, rejects_segments_outside_ram_or_file);
+    tcase_add_test(tc, pvh_note_walk_stays_inside_its_segment);
     tcase_add_test(tc, parses_sizes);
     suite_add_tcase(s, tc);
     return run_suite(s);

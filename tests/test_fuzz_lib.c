@@ -103,6 +103,179 @@ START_TEST(atomic_writes_and_corpus_loading)
 }
 END_TEST
 
+/* Another instance's queue is that instance's to fill: a FIFO (open and read would
+ * block for ever), a symlink (to a file of this user's), a file larger than the
+ * campaign's inputs and a name with a newline are passed over; the one plain file is
+ * imported, promptly, and once. */
+START_TEST(sync_imports_only_plain_regular_files)
+{
+    const char *dir = test_temp_dir();
+    char path[1024], queue[600];
+    snprintf(path, sizeof path, "%s/main", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/other", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(queue, sizeof queue, "%s/other/queue", dir);
+    ck_assert_int_eq(mkdir(queue, 0755), 0);
+    snprintf(path, sizeof path, "%s/id:000000,fifo", queue);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    write_text(dir, "secret", "SECRET");
+    char target[1024];
+    snprintf(target, sizeof target, "%s/secret", dir);
+    snprintf(path, sizeof path, "%s/id:000001,link", queue);
+    ck_assert_int_eq(symlink(target, path), 0);
+    char big[101];
+    memset(big, 'B', 100);
+    big[100] = 0;
+    write_text(queue, "id:000002,big", big);
+    write_text(queue, "id:000003,new\nline", "NL");
+    write_text(queue, "id:000004,ok", "valid");
+
+    struct fz_queue q = { 0 };
+    char err[256];
+    alarm(10); /* a blocking open or read ends the test here */
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 64, 100, NULL, err, sizeof err), 1);
+    alarm(0);
+    ck_assert_uint_eq(q.n, 1);
+    ck_assert_uint_eq(q.entries[0].len, 5);
+    ck_assert_mem_eq(q.entries[0].data, "valid", 5);
+    ck_assert_str_eq(q.entries[0].from, "other");
+    ck_assert_int_eq(q.entries[0].origin, FZ_FROM_SYNC);
+    /* the next import starts after them all */
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 64, 100, NULL, err, sizeof err), 0);
+    ck_assert_uint_eq(q.n, 1);
+    fz_queue_free(&q);
+}
+END_TEST
+
+/* Symlinks anywhere in another instance's part of the sync directory are not followed:
+ * a queue entry linking to a file of this user's, a queue/ linking to a directory of
+ * them, an instance directory that is a link; what was passed over is counted (for one
+ * line), and an instance name AFL++ would not take is not an instance. */
+START_TEST(sync_follows_no_symlinks_and_counts_what_it_skips)
+{
+    const char *dir = test_temp_dir(), *elsewhere = test_temp_dir();
+    char path[1024], target[1024];
+    write_text(elsewhere, "id:000000,private", "PRIVATE");
+    snprintf(target, sizeof target, "%s/id:000000,private", elsewhere);
+    const char *subdirs[] = { "main", "a", "a/queue", "b", "bad\nname", "bad\nname/queue" };
+    for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, subdirs[i]);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+    }
+    snprintf(path, sizeof path, "%s/a/queue/id:000000,link", dir);
+    ck_assert_int_eq(symlink(target, path), 0);
+    snprintf(path, sizeof path, "%s/a/queue/id:000001,fifo", dir);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    snprintf(path, sizeof path, "%s/a/queue/id:000002,dir", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/a/queue", dir);
+    write_text(path, "id:000003,big", "0123456789");
+    write_text(path, "id:000004,tab\tname", "x");
+    write_text(path, "id:000005,ok", "mine");
+    snprintf(path, sizeof path, "%s/b/queue", dir);
+    ck_assert_int_eq(symlink(elsewhere, path), 0); /* a queue/ elsewhere */
+    snprintf(path, sizeof path, "%s/c", dir);
+    snprintf(target, sizeof target, "%s/a", dir);
+    ck_assert_int_eq(symlink(target, path), 0);    /* "c": a link to a's directory */
+    snprintf(path, sizeof path, "%s/bad\nname/queue", dir);
+    write_text(path, "id:000000,x", "badname");
+
+    struct fz_queue q = { 0 };
+    struct fz_sync_skipped sk;
+    char err[256];
+    alarm(10);
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 8, 100, &sk, err, sizeof err), 1);
+    alarm(0);
+    ck_assert_uint_eq(q.n, 1);
+    ck_assert_mem_eq(q.entries[0].data, "mine", 4);
+    ck_assert_str_eq(q.entries[0].from, "a");
+    ck_assert_uint_eq(sk.not_regular, 3); /* the link, the FIFO, the directory */
+    ck_assert_uint_eq(sk.too_big, 1);
+    ck_assert_uint_eq(sk.bad_name, 1);
+    ck_assert_uint_eq(sk.unreadable, 0);
+    /* passed over once: the next import neither imports nor counts them */
+    ck_assert_int_eq(fz_sync_import(dir, "main", &q, 8, 100, &sk, err, sizeof err), 0);
+    ck_assert_uint_eq(sk.not_regular + sk.too_big + sk.bad_name + sk.unreadable, 0);
+    fz_queue_free(&q);
+}
+END_TEST
+
+/* A resumed campaign's fuzzer_stats, corrupted: times in the future are taken as now
+ * (the status line said "last find 18446744071506122661s ago"), negative, fractional,
+ * huge and garbage values as 0, absent keys as 0, and each refusal is named in the one
+ * line of note. */
+START_TEST(resumed_stats_refuse_future_times_and_garbage)
+{
+    const uint64_t now = 1764000000;
+    struct fz_resume r;
+    char note[512];
+    static const char good[] =
+        "start_time        : 1763990000\nexecs_done        : 123456\n"
+        "solver_inputs     : 7\nsolver_inputs_kept: 3\ntotal_crashes     : 2\n"
+        "last_find         : 1763999000\nlast_crash        : 0\n"
+        "corpus_imported   : 5\nlast_hang         : 1763999999"; /* no trailing newline */
+    ck_assert_uint_eq(fz_stats_resume(good, strlen(good), now, &r, note, sizeof note), 0);
+    ck_assert_str_eq(note, "");
+    ck_assert_uint_eq(r.execs_done, 123456);
+    ck_assert_uint_eq(r.solver_inputs, 7);
+    ck_assert_uint_eq(r.solver_inputs_kept, 3);
+    ck_assert_uint_eq(r.total_crashes, 2);
+    ck_assert_uint_eq(r.last_find, 1763999000);
+    ck_assert_uint_eq(r.last_crash, 0);
+    ck_assert_uint_eq(r.corpus_imported, 5);
+    ck_assert_uint_eq(r.last_hang, 1763999999);
+    ck_assert_uint_eq(r.total_hangs + r.concolic_runs, 0); /* absent */
+
+    /* the repro's: last_find 2203428955 s ahead */
+    static const char future[] = "last_find : 3967428955\nlast_crash : 1764000001\n"
+                                 "last_hang : 1764000000\n";
+    ck_assert_uint_eq(fz_stats_resume(future, strlen(future), now, &r, note, sizeof note), 2);
+    ck_assert_uint_eq(r.last_find, now);
+    ck_assert_uint_eq(r.last_crash, now);
+    ck_assert_uint_eq(r.last_hang, now);
+    ck_assert_str_eq(note, "last_find is 2203428955s in the future (taken as now), "
+                           "last_crash is 1s in the future (taken as now)");
+
+    static const char bad[] =
+        "execs_done : -5\ntotal_crashes : 99999999999999999999999\n"
+        "total_hangs : 18446744073709551615\nconcolic_runs : 1e5\nsolver_inputs : 0x10\n"
+        "solver_inputs_kept :\ncorpus_imported : 12abc\nlast_find : nan\n"
+        "last_crash : 1.5\nlast_hang : \x01\x02";
+    ck_assert_uint_eq(fz_stats_resume(bad, strlen(bad), now, &r, note, sizeof note), 10);
+    const uint64_t *v = (const uint64_t *)&r;
+    for (size_t i = 0; i < sizeof r / sizeof *v; i++)
+        ck_assert_uint_eq(v[i], 0);
+    ck_assert_str_eq(note, "execs_done is not a count (taken as 0), total_crashes is too "
+                           "large (taken as 0), total_hangs is too large (taken as 0), "
+                           "concolic_runs is not a count (taken as 0), solver_inputs is not a "
+                           "count (taken as 0), solver_inputs_kept is not a count (taken as "
+                           "0), corpus_imported is not a count (taken as 0), last_find is not "
+                           "a time (taken as 0), last_crash is not a time (taken as 0), "
+                           "last_hang is not a time (taken as 0)");
+
+    /* garbage lines, NUL bytes, a key twice (the first counts), a longer key with the
+     * same start, 10^18 - 1 (the largest taken), CRLF */
+    static const char odd[] = "\xff\xfe garbage\n: 5\nexecs_done\nexecs_done 7\n"
+                              "execs_done_x : 9\nexecs_done : 42\r\nexecs_done : 43\n"
+                              "total_crashes : 4\0 2\ntotal_hangs : 999999999999999999\n"
+                              "\0\0\0\nconcolic_runs:8";
+    ck_assert_uint_eq(fz_stats_resume(odd, sizeof odd - 1, now, &r, note, sizeof note), 1);
+    ck_assert_uint_eq(r.execs_done, 42);
+    ck_assert_uint_eq(r.total_crashes, 0);
+    ck_assert_uint_eq(r.total_hangs, 999999999999999999ull);
+    ck_assert_uint_eq(r.concolic_runs, 8);
+    ck_assert_str_eq(note, "total_crashes is not a count (taken as 0)");
+
+    /* nothing at all; a note too small for its line is cut, not overrun */
+    ck_assert_uint_eq(fz_stats_resume("", 0, now, &r, note, sizeof note), 0);
+    ck_assert_str_eq(note, "");
+    char small[12];
+    ck_assert_uint_eq(fz_stats_resume(bad, strlen(bad), now, &r, small, sizeof small), 10);
+    ck_assert_str_eq(small, "execs_done ");
+}
+END_TEST
+
 START_TEST(dictionary_tokens)
 {
     const char *dir = test_temp_dir();
@@ -283,6 +456,9 @@ int main(void)
     tcase_add_test(tc, mutations_stay_in_bounds_and_change_the_input);
     tcase_add_test(tc, coverage_buckets_and_novelty);
     tcase_add_test(tc, atomic_writes_and_corpus_loading);
+    tcase_add_test(tc, sync_imports_only_plain_regular_files);
+    tcase_add_test(tc, sync_follows_no_symlinks_and_counts_what_it_skips);
+    tcase_add_test(tc, resumed_stats_refuse_future_times_and_garbage);
     tcase_add_test(tc, dictionary_tokens);
     tcase_add_test(tc, compared_values_go_into_the_input);
     tcase_add_test(tc, compared_values_never_grow_an_input_past_the_limit);

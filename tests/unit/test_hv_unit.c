@@ -555,6 +555,37 @@ START_TEST(bzimage_header_is_checked_and_the_zero_page_filled)
 }
 END_TEST
 
+/* A preferred address near the top of the 64-bit space: the RAM the image needs is
+ * beyond it (pref_address + init_size wrapped, and the message said "up to 0xf000");
+ * near the top of RAM: the real end. */
+START_TEST(bzimage_load_address_beyond_ram_is_told_unwrapped)
+{
+    size_t size;
+    uint8_t *f = fake_bzimage(&size);
+    struct bzimage bz;
+    char err[256];
+    uint64_t pref = 0xfffffffffffff000ull;
+    memcpy(f + 0x258, &pref, 8);
+    ck_assert_int_eq(bzimage_parse(f, size, 64 << 20, &bz, err, sizeof err), -1);
+    ck_assert_str_eq(err, "bzImage wants to load at 0xfffffffffffff000 and 1048576 bytes from "
+                          "there: past the end of the 64-bit address space");
+    uint32_t init_size = 0xfffff000u; /* the last byte exactly: no wrap, too much RAM */
+    memcpy(f + 0x260, &init_size, 4);
+    pref = 0xffffffff00000000ull;
+    memcpy(f + 0x258, &pref, 8);
+    ck_assert_int_eq(bzimage_parse(f, size, 64 << 20, &bz, err, sizeof err), -1);
+    ck_assert_str_eq(err, "bzImage needs RAM up to 0xfffffffffffff000: give more --mem");
+    init_size = 1 << 20;
+    memcpy(f + 0x260, &init_size, 4);
+    pref = 0x3f80000; /* 63.5 MiB: its 1 MiB ends past 64 MiB */
+    memcpy(f + 0x258, &pref, 8);
+    ck_assert_int_eq(bzimage_parse(f, size, 64 << 20, &bz, err, sizeof err), -1);
+    ck_assert_str_eq(err, "bzImage needs RAM up to 0x4080000: give more --mem");
+    ck_assert_int_eq(bzimage_parse(f, size, 65 << 20, &bz, err, sizeof err), 0);
+    free(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("unit");
@@ -571,6 +602,7 @@ int main(void)
     tcase_add_test(tc, uart_passes_the_16550a_probes_and_interrupts);
     tcase_add_test(tc, uart_input_survives_fifo_clears);
     tcase_add_test(tc, bzimage_header_is_checked_and_the_zero_page_filled);
+    tcase_add_test(tc, bzimage_load_address_beyond_ram_is_told_unwrapped);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
