@@ -80,7 +80,12 @@ void end_plain_run(struct vcpu *v, const struct guest_end *e, void *opaque)
     (void)opaque;
     if (vm_is_stopping(v->vm))
         return; /* only the first ending reports; the others were stopped by it */
-    if (e->kind == GUEST_CRASH) {
+    if (e->kind == GUEST_SYMHV_FAILED) {
+        hv_error("vCPU %u: symhv could not complete the run (a failure of symhv, not of the "
+                 "guest): %s", v->index, e->why);
+        dump_vcpu_state(v);
+        vm_request_stop(v->vm, HV_EXIT_SETUP_ERROR);
+    } else if (e->kind == GUEST_CRASH) {
         hv_error("vCPU %u: %s", v->index, e->why);
         if (e->vmm_saw_it)
             dump_vcpu_state(v);

@@ -21,7 +21,6 @@
 #define MAX_INPUTS 64
 #define MAX_BUG_FILES 100             /* reports past this are counted, not saved or shown */
 #define MAX_EXPRESSION_TEXT (16u << 20)
-#define HC_MESSAGE_MAX 1024
 
 struct input_record {
     char name[SYMHV_INPUT_NAME_MAX + 1];

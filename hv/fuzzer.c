@@ -56,7 +56,9 @@ struct guest_buffer {
 };
 
 enum request { REQ_NONE, REQ_SNAPSHOT, REQ_END, REQ_HANG };
-enum outcome { OUT_OK, OUT_CRASH, OUT_HANG };
+/* How an execution ended: OUT_BUG, the program ran on but reported a bug
+ * (symhv_report_bug); OUT_FAILED, symhv could not complete it (no finding). */
+enum outcome { OUT_OK, OUT_CRASH, OUT_HANG, OUT_BUG, OUT_FAILED };
 
 struct fuzzer {
     struct vm *vm;
@@ -64,14 +66,16 @@ struct fuzzer {
     struct console *console;
     struct fuzz_config cfg;
     char out_dir[PATH_MAX], queue_dir[PATH_MAX + 8], crash_dir[PATH_MAX + 8],
-        hang_dir[PATH_MAX + 8];
+        hang_dir[PATH_MAX + 8], notes_dir[PATH_MAX + 16];
     int lock_fd;               /* flock on out_dir/.symhv-fuzz.lock for the campaign */
 
     /* between vCPU threads and the main thread (guarded by lock) */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     enum request request;      /* posted with a settle of the VM (vm_begin_settle) */
-    bool end_crash;
+    enum outcome end_outcome;
+    bool bug_reported;         /* symhv_report_bug during this execution: bug_message */
+    char bug_message[HC_MESSAGE_MAX];
     int end_status, end_signal;
     char end_why[256];
     bool start_claimed;        /* a symhv_fuzz_start or symhv_make_symbolic owns the snapshot */
@@ -113,7 +117,7 @@ struct fuzzer {
     uint8_t *crash_seen, *hang_seen; /* coverage of crashing / hanging executions */
     char crash_whys[MAX_CRASH_WHYS][160];
     unsigned ncrash_whys;
-    uint64_t total_crashes, total_hangs;
+    uint64_t total_crashes, total_hangs, bugs_reported, symhv_failures;
     uint8_t *cur;              /* the input being executed */
     uint32_t cur_len;
     uint32_t input_cap;        /* the longest input that reaches the program: the fuzz
@@ -252,6 +256,7 @@ static int64_t hc_fuzz_length(struct hc_call *c, void *opaque);
 static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *host, uint64_t len,
                         bool to_guest);
 static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque);
+static int64_t hc_fuzz_report_bug(struct hc_call *c, void *opaque);
 
 /* cmin and tmin run inputs once and write a result; fuzz and explore are campaigns. */
 static bool mode_is_tool(enum fuzz_mode m) { return m == FUZZ_CMIN || m == FUZZ_TMIN; }
@@ -371,6 +376,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     snprintf(f->queue_dir, sizeof f->queue_dir, "%s/queue", f->out_dir);
     snprintf(f->crash_dir, sizeof f->crash_dir, "%s/crashes", f->out_dir);
     snprintf(f->hang_dir, sizeof f->hang_dir, "%s/hangs", f->out_dir);
+    snprintf(f->notes_dir, sizeof f->notes_dir, "%s/crash-notes", f->out_dir);
     if ((!mode_is_tool(cfg->mode) ? load_campaign(f, cfg) : load_tool_inputs(f, cfg)) < 0)
         goto fail;
     f->nseeds = f->queue.n;
@@ -403,6 +409,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     hypercall_register(hc, SYMHV_HC_FUZZ_CMPLOG, hc_fuzz_cmplog, f);
     hypercall_register(hc, SYMHV_HC_FUZZ_LENGTH, hc_fuzz_length, f);
     hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_fuzz_make_symbolic, f);
+    hypercall_register(hc, SYMHV_HC_REPORT_BUG, hc_fuzz_report_bug, f);
     vm_set_end_policy(vm, fuzz_end_policy, f);
     return f;
 fail:
@@ -470,13 +477,13 @@ static int translate_buffer(const struct guest_as *as, uint64_t gva, uint64_t le
 /* Post a request for the main thread and settle the VM: this vCPU parks as soon as it
  * leaves this exit, the others are kicked out. The first request counts; the main
  * thread owns the settle from here. */
-static void post_request(struct fuzzer *f, enum request req, bool crash, int status,
+static void post_request(struct fuzzer *f, enum request req, enum outcome out, int status,
                          int signal, const char *why)
 {
     pthread_mutex_lock(&f->lock);
     if (f->request == REQ_NONE && !vm_is_stopping(f->vm)) {
         f->request = req;
-        f->end_crash = crash;
+        f->end_outcome = out;
         f->end_status = status;
         f->end_signal = signal;
         f->t_posted = now_s();
@@ -534,7 +541,7 @@ static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
         goto refuse;
     f->input_cap = (uint32_t)max_len;
     f->start_vcpu = c->v->index;
-    post_request(f, REQ_SNAPSHOT, false, 0, 0, NULL);
+    post_request(f, REQ_SNAPSHOT, OUT_OK, 0, 0, NULL);
     return 0; /* replaced by the first input's length when the vCPU is released */
 refuse:
     f->input = f->map = (struct guest_buffer){ 0 };
@@ -586,7 +593,7 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
                 vm_request_stop(f->vm, HV_EXIT_SETUP_ERROR);
                 return -SYMHV_EINVAL;
             }
-            post_request(f, REQ_SNAPSHOT, false, 0, 0, NULL);
+            post_request(f, REQ_SNAPSHOT, OUT_OK, 0, 0, NULL);
         }
         return id;
     }
@@ -721,12 +728,14 @@ static void end_execution(struct fuzzer *f, struct vcpu *v, const struct guest_e
         return;
     }
     char why[160];
-    bool crash = e->kind == GUEST_CRASH || e->status != 0;
-    if (e->kind == GUEST_CRASH)
+    enum outcome out = e->kind == GUEST_SYMHV_FAILED                 ? OUT_FAILED
+                       : e->kind == GUEST_CRASH || e->status != 0 ? OUT_CRASH
+                                                                  : OUT_OK;
+    if (e->kind != GUEST_EXIT)
         snprintf(why, sizeof why, "%.150s", e->why ? e->why : "crash");
     else
         snprintf(why, sizeof why, "exit status %d", e->status);
-    post_request(f, REQ_END, crash, e->status, e->kind == GUEST_CRASH ? e->signal : 0, why);
+    post_request(f, REQ_END, out, e->status, e->kind == GUEST_CRASH ? e->signal : 0, why);
 }
 
 /* Every way the guest ends is the end of one execution. */
@@ -740,6 +749,23 @@ static int64_t hc_fuzz_end(struct hc_call *c, void *opaque)
     unsigned status = (uint32_t)c->arg[0];
     struct guest_end e = { .kind = GUEST_EXIT, .status = (int)status };
     end_execution(opaque, c->v, &e);
+    return 0;
+}
+
+/* symhv_report_bug during a campaign: the execution goes on (as outside one) and, unless
+ * it crashes, ends as a finding of its own (OUT_BUG). The first report counts. */
+static int64_t hc_fuzz_report_bug(struct hc_call *c, void *opaque)
+{
+    struct fuzzer *f = opaque;
+    char msg[HC_MESSAGE_MAX];
+    if (hc_read_string(c, c->arg[0], msg, sizeof msg) < 0)
+        return -SYMHV_EFAULT;
+    pthread_mutex_lock(&f->lock);
+    if (!f->bug_reported && atomic_load(&f->have_snapshot)) {
+        f->bug_reported = true;
+        snprintf(f->bug_message, sizeof f->bug_message, "%s", msg);
+    }
+    pthread_mutex_unlock(&f->lock);
     return 0;
 }
 
@@ -821,6 +847,19 @@ static void add_solver_input(void *ctx, const uint8_t *data, size_t len,
     fz_queue_add(urgent ? &f->urgent : &f->pending, data,
                  (uint32_t)(len > FZ_MAX_INPUT ? FZ_MAX_INPUT : len), FZ_FROM_SOLVER);
     f->solver_inputs++;
+}
+
+/* What a crash file is (the fault, or the bug the program reported), in
+ * crash-notes/NAME.txt: crashes/ holds inputs only, as AFL++'s tools expect. */
+static void save_note(struct fuzzer *f, const char *name, const char *what)
+{
+    char file[300], text[400];
+    snprintf(file, sizeof file, "%s.txt", name);
+    int len = snprintf(text, sizeof text, "%s\ninput: crashes/%s (%u bytes, from %s)\n", what,
+                       name, f->cur_len, origin_name(f->cur_origin));
+    if (make_dir(f->notes_dir) < 0 ||
+        write_file_atomic(f->notes_dir, file, text, (size_t)(len < (int)sizeof text ? len : (int)sizeof text - 1)) < 0)
+        hv_error_errno("fuzz: cannot write %s/%s", f->notes_dir, file);
 }
 
 /* Is this crash (or hang) worth a file? With a coverage map: its path adds to what
@@ -955,14 +994,29 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
         }
     }
     char what[160];
-    if (out == OUT_CRASH && why && *why)
+    if (out == OUT_BUG)
+        snprintf(what, sizeof what, "bug: %.150s", why ? why : "");
+    else if ((out == OUT_CRASH || out == OUT_FAILED) && why && *why)
         snprintf(what, sizeof what, "%.150s", why);
     else if (out == OUT_CRASH)
         snprintf(what, sizeof what, "exit status %d", status);
     else
         snprintf(what, sizeof what, "hang");
+    if (out == OUT_FAILED) { /* symhv's failure: nothing about the program is known */
+        f->symhv_failures++;
+        if (f->symhv_failures <= 3 || f->symhv_failures % 100 == 0)
+            hv_error("fuzz: symhv could not complete a%s execution (%s): it is no finding; "
+                     "%llu so far (fuzzer_stats: symhv_failures)",
+                     f->cur_concolic ? " concolic" : "n", what,
+                     (unsigned long long)f->symhv_failures);
+        if (mode_is_tool(f->cfg.mode))
+            judge_tool(f, out, what);
+        return;
+    }
+    if (out == OUT_BUG)
+        f->bugs_reported++;
     if (mode_is_tool(f->cfg.mode)) {
-        judge_tool(f, out, what);
+        judge_tool(f, out == OUT_BUG ? OUT_CRASH : out, what);
         return;
     }
     if (f->cur_origin == FZ_FROM_TRIM) {
@@ -975,16 +1029,19 @@ static void judge(struct fuzzer *f, enum outcome out, int status, const char *wh
             unique_outcome(f, f->crash_seen, what); /* remembered as seen */
         return;
     }
-    if (out == OUT_CRASH) {
+    if (out == OUT_CRASH || out == OUT_BUG) {
         f->total_crashes++;
         if (unique_outcome(f, f->crash_seen, what)) {
             f->crashes++;
-            char sig[32] = "";
-            if (f->cur_signal > 0)
+            char sig[32] = "", name[240];
+            if (out == OUT_BUG)
+                snprintf(sig, sizeof sig, "bug");
+            else if (f->cur_signal > 0)
                 snprintf(sig, sizeof sig, "sig:%02d", f->cur_signal);
             else
                 snprintf(sig, sizeof sig, "status:%d", status);
-            save_input(f, f->crash_dir, f->crashes - 1, sig, "");
+            save_input_named(f, f->crash_dir, f->crashes - 1, sig, "", name, sizeof name);
+            save_note(f, name, what);
             f->last_crash_time = (uint64_t)time(NULL);
             f->execs_at_last_crash = f->execs;
             hv_info("fuzz: crash #%llu (%s) by a %s input after %llu executions",
@@ -1115,6 +1172,9 @@ static void place_snap_inputs(struct fuzzer *f)
 /* Choose and place the next input; may start a concolic execution. */
 static void next_input(struct fuzzer *f)
 {
+    pthread_mutex_lock(&f->lock); /* a new execution: no bug reported in it yet */
+    f->bug_reported = false;
+    pthread_mutex_unlock(&f->lock);
     f->cur_concolic = false;
     f->cur_marked = 0;
     f->cur_length_symbolic = false;
@@ -1263,6 +1323,8 @@ static void write_stats(struct fuzzer *f, double t)
                 (unsigned long long)(f->vm->mem.bytes >> 20),
                 PHASE_US(f, phase_exec), PHASE_US(f, phase_settle), PHASE_US(f, phase_judge),
                 PHASE_US(f, phase_next));
+    text_printf(&s, "reported_bugs     : %llu\nsymhv_failures    : %llu\n",
+                (unsigned long long)f->bugs_reported, (unsigned long long)f->symhv_failures);
     text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
                 "flips_pruned      : %llu\n", (unsigned long long)f->search.queries,
                 (unsigned long long)f->search.cache_hits, f->search.solver_seconds,
@@ -1375,8 +1437,8 @@ static bool limits_reached(struct fuzzer *f)
 }
 
 /* The VM is settled: take the snapshot, or judge the execution and go back to it. */
-static bool between_executions(struct fuzzer *f, enum request req, bool crash, int status,
-                               const char *why)
+static bool between_executions(struct fuzzer *f, enum request req, enum outcome out,
+                               int status, const char *why)
 {
     struct vm *vm = f->vm;
     if (req == REQ_SNAPSHOT) {
@@ -1447,7 +1509,7 @@ static bool between_executions(struct fuzzer *f, enum request req, bool crash, i
             hv_info("fuzz: concolic run gave %d new inputs, %llu new branch sides", found,
                     (unsigned long long)f->search.new_branch_edges);
         }
-        judge(f, req == REQ_HANG ? OUT_HANG : crash ? OUT_CRASH : OUT_OK, status, why);
+        judge(f, req == REQ_HANG ? OUT_HANG : out, status, why);
         if (f->cmplog_ready && req != REQ_HANG && !mode_is_tool(f->cfg.mode) &&
             (f->judged_new || f->cur_origin == FZ_FROM_SEED))
             input_to_state(f);
@@ -1482,11 +1544,15 @@ bool fuzzer_tick(struct fuzzer *f)
         }
     }
     enum request req = f->request;
-    bool crash = f->end_crash;
+    enum outcome out = f->end_outcome;
     int st = f->end_status;
     f->cur_signal = f->end_signal;
     char why[256];
     snprintf(why, sizeof why, "%s", f->end_why);
+    if (req == REQ_END && out == OUT_OK && f->bug_reported) { /* it ran on, then ended fine */
+        out = OUT_BUG;
+        snprintf(why, sizeof why, "%.240s", f->bug_message);
+    }
     pthread_mutex_unlock(&f->lock);
     if (f->cfg.sync_dir && now_s() - f->last_sync >= f->cfg.sync_every_s)
         sync_import(f); /* f->synced is the main thread's */
@@ -1508,7 +1574,7 @@ bool fuzzer_tick(struct fuzzer *f)
         f->phase_settle += t_settled - t_posted;
         f->phase_samples++;
     }
-    bool go = between_executions(f, req, crash, st, why);
+    bool go = between_executions(f, req, out, st, why);
     if (!go)
         vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
     pthread_mutex_lock(&f->lock);

@@ -11,7 +11,6 @@
 
 /* Longest single console write; longer guest writes are split by the guest library. */
 #define HC_WRITE_MAX (64 * 1024)
-#define HC_MESSAGE_MAX 1024
 #define HC_READ_MAX (64 * 1024)
 
 static const char *vector_name(uint64_t vector)

@@ -46,6 +46,9 @@ __attribute__((warn_unused_result))
 int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *console);
 void hypercall_register(struct hypercalls *h, unsigned nr, hc_fn fn, void *opaque);
 
+/* The longest guest string a hypercall reads (messages, bug reports). */
+#define HC_MESSAGE_MAX 1024
+
 /* For handlers: a NUL-terminated guest string; -1 if unreadable. */
 int hc_read_string(struct hc_call *c, uint64_t va, char *buf, size_t max);
 /* End the run from a hypercall: flush the console, then the VM's end policy. */

@@ -241,8 +241,11 @@ static int handle_mmio(struct vcpu *v)
         int rc = run->mmio.is_write
                      ? vm->ram_trap->write(v, gpa, run->mmio.data, len, vm->ram_trap_opaque)
                      : vm->ram_trap->read(v, gpa, run->mmio.data, len, vm->ram_trap_opaque);
-        if (rc < 0)
-            crashed(v, "the access to trapped guest RAM could not be served", 11);
+        if (rc < 0) {
+            struct guest_end e = { .kind = GUEST_SYMHV_FAILED, .vmm_saw_it = true,
+                                   .why = "an access to trapped guest RAM could not be served" };
+            vm_guest_ended(v, &e);
+        }
         return 0;
     }
     for (unsigned i = 0; i < vm->nmmio; i++) {

@@ -215,9 +215,11 @@ void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque
 static void stop_on_end(struct vcpu *v, const struct guest_end *e, void *opaque)
 {
     (void)opaque;
-    if (e->kind == GUEST_CRASH && e->why)
+    if (e->kind != GUEST_EXIT && e->why)
         hv_error("vCPU %u: %s", v->index, e->why);
-    vm_request_stop(v->vm, e->kind == GUEST_CRASH ? HV_EXIT_GUEST_CRASH : e->status);
+    vm_request_stop(v->vm, e->kind == GUEST_CRASH          ? HV_EXIT_GUEST_CRASH
+                           : e->kind == GUEST_SYMHV_FAILED ? HV_EXIT_SETUP_ERROR
+                                                           : e->status);
 }
 
 void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque)

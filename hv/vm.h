@@ -33,7 +33,8 @@
 /* symhv's own exit statuses; any other status is the guest's (see README). */
 enum {
     HV_EXIT_TIMEOUT = 124,     /* --timeout elapsed */
-    HV_EXIT_SETUP_ERROR = 125, /* bad arguments, bad image, no KVM, unwritable output */
+    HV_EXIT_SETUP_ERROR = 125, /* bad arguments, bad image, no KVM, unwritable output;
+                                  symhv could not complete the run itself */
     HV_EXIT_GUEST_CRASH = 126, /* triple fault, KVM internal error, wild access, panic */
     HV_EXIT_SIGNAL = 130,      /* interrupted by SIGINT/SIGTERM */
 };
@@ -106,6 +107,8 @@ struct ram_trap_ops {
 enum guest_end_kind {
     GUEST_EXIT,   /* the guest ended itself: status is its exit status */
     GUEST_CRASH,  /* the guest or its program crashed */
+    GUEST_SYMHV_FAILED, /* symhv itself could not go on (an access to trapped RAM it
+                           could not serve): no finding about the guest */
 };
 struct guest_end {
     enum guest_end_kind kind;

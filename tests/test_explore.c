@@ -191,6 +191,39 @@ START_TEST(program_with_its_own_symbolic_buffers)
 }
 END_TEST
 
+/* A bug the program reports (symhv_report_bug, S2E style) is a finding: explore saves
+ * the input in crashes/ (named with "bug"), its message in crash-notes/, counts it, and
+ * --until-crash ends there; the file replays to the report. */
+START_TEST(reported_bugs_are_crash_files)
+{
+    char target[64], crashes[300], notes[300];
+    snprintf(target, sizeof target, "%%lx_report_%s", libcs[_i]);
+    const char *seeds = seed_dir("x"), *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "--max-time", "120",
+                                         "--until-crash", "--", target, NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    run_result_free(&r);
+    ck_assert_double_eq(output_value(out, "fuzzer_stats", "saved_crashes"), 1);
+    ck_assert_double_ge(output_value(out, "fuzzer_stats", "reported_bugs"), 1);
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    char crash[1024];
+    snprintf(crash, sizeof crash, "%s", first_file(crashes));
+    ck_assert_msg(strstr(crash, ",bug,"), "crash file %s is not marked as a reported bug", crash);
+    snprintf(notes, sizeof notes, "%s/crash-notes", out);
+    const char *note = first_file(notes);
+    ck_assert_msg(note[0], "no note beside the crash");
+    size_t len;
+    char *text = read_output_file(notes, strrchr(note, '/') + 1, &len);
+    ck_assert_contains(text, "bug: the input starts with BUG!");
+    free(text);
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", "--", target, NULL });
+    ck_assert_msg(r.status == 0, "replay status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "bug reported by the guest: the input starts with BUG!");
+    run_result_free(&r);
+}
+END_TEST
+
 /* An input symhv fuzz cannot take, said once. */
 START_TEST(one_input_only)
 {
@@ -231,6 +264,7 @@ int main(void)
     tcase_add_test(tc, one_input_only);
     tcase_add_loop_test(tc, target_stdin_is_empty_under_a_campaign, 0, 2);
     tcase_add_loop_test(tc, program_with_its_own_symbolic_buffers, 0, 2);
+    tcase_add_loop_test(tc, reported_bugs_are_crash_files, 0, 2);
     tcase_add_test(tc, threaded_program_on_two_vcpus);
     tcase_add_loop_test(tc, blind_spots_are_found, 0, 12);
     suite_add_tcase(s, tc);

@@ -263,6 +263,36 @@ START_TEST(ram_exits_go_to_the_trap_and_wild_ones_end_the_guest)
 }
 END_TEST
 
+static int failing_ram_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len,
+                            void *opaque)
+{
+    (void)v, (void)gpa, (void)data, (void)len;
+    ((struct fake_log *)opaque)->ram_reads++;
+    return -1;
+}
+
+/* An access to trapped RAM the trap cannot serve is symhv's failure, not the guest's
+ * crash: a campaign must never file it as a finding. */
+START_TEST(an_unserved_ram_access_is_symhvs_failure)
+{
+    static const struct ram_trap_ops failing = { .read = failing_ram_read,
+                                                 .write = fake_ram_write };
+    struct fake_machine *m = fake_machine();
+    vm_set_ram_trap(&m->vm, &failing, &m->log);
+    struct kvm_run *run = m->vm.vcpus[0].run;
+    run->exit_reason = KVM_EXIT_MMIO;
+    run->mmio.phys_addr = 0x2000;
+    run->mmio.len = 8;
+    run->mmio.is_write = 0;
+    ck_assert_int_eq(vcpu_handle_exit(&m->vm.vcpus[0]), 0);
+    ck_assert_int_eq(m->log.ram_reads, 1);
+    ck_assert_int_eq(m->log.ends, 1);
+    ck_assert_int_eq(m->log.last_end.kind, GUEST_SYMHV_FAILED);
+    ck_assert_ptr_nonnull(strstr(m->log.why, "could not be served"));
+    free_machine(m);
+}
+END_TEST
+
 /* Triple fault, internal error, failed entry, halt, power off, an unknown reason: each
  * reaches the one end policy, none is handled anywhere else. */
 START_TEST(every_way_a_guest_ends_reaches_the_end_policy)
@@ -595,6 +625,7 @@ int main(void)
     tcase_add_test(tc, port_io_goes_to_the_registered_device);
     tcase_add_test(tc, ram_exits_go_to_the_trap_and_wild_ones_end_the_guest);
     tcase_add_test(tc, every_way_a_guest_ends_reaches_the_end_policy);
+    tcase_add_test(tc, an_unserved_ram_access_is_symhvs_failure);
     tcase_add_test(tc, guest_names_become_plain_file_names);
     tcase_add_test(tc, atomic_write_leaves_whole_files_or_none);
     tcase_add_test(tc, mp_table_lists_every_cpu_and_the_ioapic);
