@@ -203,8 +203,11 @@ static int spawn(struct sidecar *sc)
         sources[ns++] = sc->to_vmm[i];
     }
     int rc = 0;
+    /* above every target number, and no higher: F_DUPFD refuses a minimum at or past
+     * RLIMIT_NOFILE (1024 by default, where 1024 itself failed: EINVAL) */
+    int above = SC_FD_GUEST_MEM + ns;
     for (int i = 0; i < ns && rc == 0; i++) {
-        high[nhigh] = fcntl(sources[i], F_DUPFD_CLOEXEC, 1024);
+        high[nhigh] = fcntl(sources[i], F_DUPFD_CLOEXEC, above);
         if (high[nhigh] < 0) {
             hv_error_errno("cannot pass descriptors to the sidecar");
             rc = -1;
