@@ -1373,10 +1373,14 @@ static void status(struct fuzzer *f, bool final)
     if (f->last_find_time) /* the clock may have been set back since */
         snprintf(last, sizeof last, "%llus ago",
                  (unsigned long long)(now > f->last_find_time ? now - f->last_find_time : 0));
-    char imported[48] = "";
+    char imported[112] = "";
     if (f->cfg.sync_dir)
         snprintf(imported, sizeof imported, ", imported %llu kept",
                  (unsigned long long)f->imported_kept);
+    if (f->cur_concolic && !final) /* its time is not -t's: say it is on */
+        snprintf(imported + strlen(imported), sizeof imported - strlen(imported),
+                 ", concolic run for %.0fs (its limit %.0fs)", t - f->exec_started,
+                 f->cfg.concolic_timeout_s);
     fprintf(stderr, "%ssymhv %s: %.0fs, %llu execs (%.0f/s), queue %zu, crashes %llu, "
             "hangs %llu, edges %zu, last find %s, cmplog %llu kept, solver inputs %llu "
             "(%llu kept; %llu queries, %llu cached, %.1fs)%s%s",

@@ -13,6 +13,8 @@
 #include "log.h"
 #include "util.h"
 
+#define CONCOLIC_TIMEOUT_MAX_S 120.0 /* a concolic execution's default limit */
+
 static const char usage_text[] =
     "usage: symhv [run] [options] -- PROGRAM [ARGS...]\n"
     "       symhv [run] --kernel FILE [options]\n"
@@ -117,7 +119,8 @@ static const char usage_text[] =
     "                        (default 2000; 0: never) and on a coverage plateau\n"
     "      --plateau N       executions without new coverage that count as a plateau\n"
     "                        (default 1000)\n"
-    "      --concolic-timeout SEC  limit of one concolic execution (default 120)\n"
+    "      --concolic-timeout SEC  limit of one concolic execution (default: 50 times\n"
+    "                              -t, 5 to 120 s; 120 without -t)\n"
     "  -x, --dict FILE|DIR   dictionary tokens: a file of AFL++ name=\"value\" lines (or\n"
     "                        one plain token per line), or a directory with one token per\n"
     "                        file; repeatable (up to 8)\n"
@@ -359,11 +362,11 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opt->engine.symex_max_memory = 4ull << 30;
     const char *replay_path = NULL, *seed_path = NULL;
     opt->fuzz.exec_timeout_s = 1.0;
-    opt->fuzz.concolic_timeout_s = 120;
+    opt->fuzz.concolic_timeout_s = 0; /* from -t, below */
     opt->fuzz.concolic_every = 2000;
     opt->fuzz.plateau_execs = 1000;
     opt->fuzz.sync_every_s = 60;
-    bool fuzzing = false, output_given = false;
+    bool fuzzing = false, output_given = false, exec_timeout_given = false;
 
     /* `symhv run ...` and `symhv ...` are the same command;
      * `symhv replay INPUT ...` is `symhv --replay INPUT ...`. */
@@ -521,6 +524,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
                 return OPTIONS_ERROR;
             }
             opt->fuzz.exec_timeout_s = (double)n / 1000;
+            exec_timeout_given = true;
             break;
         case OPT_CONCOLIC_EVERY: case OPT_PLATEAU: case OPT_MAX_EXECS: case OPT_RNG_SEED:
             if (parse_uint(optarg, ULONG_MAX - 1, &n) < 0) {
@@ -637,6 +641,14 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             return OPTIONS_ERROR;
         }
     }
+    /* A concolic execution is interpreted where it touches the input: slower than a native
+     * one, but -t still sets its scale (50 times it, 5 to 120 s) unless given itself. */
+    if (opt->fuzz.concolic_timeout_s == 0)
+        opt->fuzz.concolic_timeout_s =
+            !exec_timeout_given                        ? CONCOLIC_TIMEOUT_MAX_S
+            : 50 * opt->fuzz.exec_timeout_s < 5        ? 5
+            : 50 * opt->fuzz.exec_timeout_s > CONCOLIC_TIMEOUT_MAX_S ? CONCOLIC_TIMEOUT_MAX_S
+                                                       : 50 * opt->fuzz.exec_timeout_s;
     if (fuzzing) {
         if (!output_given) {
             hv_error("symhv fuzz needs -o OUT_DIR (see symhv --help)");

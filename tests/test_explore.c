@@ -224,6 +224,20 @@ START_TEST(reported_bugs_are_crash_files)
 }
 END_TEST
 
+/* -t sets the scale of a concolic execution's limit too (50 times it, at least 5 s):
+ * a hang met by a concolic run is saved within the campaign's time, not after 120 s. */
+START_TEST(exec_timeout_bounds_concolic_runs)
+{
+    const char *seeds = seed_dir("HGxxxxxx"), *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "-t", "200",
+                                         "--max-time", "60", "--", "%lx_hang_musl", "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    run_result_free(&r);
+    ck_assert_double_ge(output_value(out, "fuzzer_stats", "saved_hangs"), 1);
+}
+END_TEST
+
 /* An input symhv fuzz cannot take, said once. */
 START_TEST(one_input_only)
 {
@@ -265,6 +279,7 @@ int main(void)
     tcase_add_loop_test(tc, target_stdin_is_empty_under_a_campaign, 0, 2);
     tcase_add_loop_test(tc, program_with_its_own_symbolic_buffers, 0, 2);
     tcase_add_loop_test(tc, reported_bugs_are_crash_files, 0, 2);
+    tcase_add_test(tc, exec_timeout_bounds_concolic_runs);
     tcase_add_test(tc, threaded_program_on_two_vcpus);
     tcase_add_loop_test(tc, blind_spots_are_found, 0, 12);
     suite_add_tcase(s, tc);
