@@ -438,6 +438,8 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
     text_printf(&t, "flipped: %llu sat, %llu unsat, %llu unknown\n",
                 (unsigned long long)st->flipped_sat, (unsigned long long)st->flipped_unsat,
                 (unsigned long long)st->flipped_unknown);
+    text_printf(&t, "unsat flips solved optimistically (the branch alone): %llu\n",
+                (unsigned long long)st->flipped_optimistic);
     text_printf(&t, "constraints sliced out of flip queries: %llu\n",
                 (unsigned long long)st->sliced_away);
     text_printf(&t, "flips too large for the solver: %llu\n",

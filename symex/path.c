@@ -220,6 +220,30 @@ enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver
     return sx_path_flip_excluding(p, ctx, s, i, model, NULL, 0);
 }
 
+enum sx_sat sx_path_flip_optimistic(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                                    size_t i, struct sx_model *model)
+{
+    if (i >= p->nbranches || !model)
+        return SX_UNSAT;
+    const struct sx_branch *b = &p->branches[i];
+    const struct sx_expr **q = malloc((b->prefix + 1) * sizeof *q);
+    if (!q)
+        abort();
+    size_t nq = 0;
+    for (size_t c = 0; c < b->prefix; c++) {
+        leaves_of(p, c); /* allocates p->leaves[c] */
+        struct sx_leaves *lw = &p->leaves[c];
+        if (lw->seed_holds < 0)
+            lw->seed_holds = holds_under(p->constraints[c], ctx, model);
+        if (!lw->seed_holds)
+            q[nq++] = p->constraints[c];
+    }
+    q[nq++] = sx_lnot(ctx, b->taken);
+    enum sx_sat r = sx_solver_check(s, q, nq, model);
+    free(q);
+    return r;
+}
+
 enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                                    size_t i, struct sx_model *model,
                                    const struct sx_expr *const *extra, size_t nextra)

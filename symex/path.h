@@ -84,5 +84,11 @@ enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver
 enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                                    size_t i, struct sx_model *model,
                                    const struct sx_expr *const *extra, size_t nextra);
+/* QSYM's optimistic solving, for a flip the whole query leaves unsat: the negated branch
+ * alone, with the constraints the seed does not meet (assumptions the run must keep).
+ * The input may break earlier constraints (a length the path pinned concrete, say); the
+ * next execution decides whether it reaches the other side. */
+enum sx_sat sx_path_flip_optimistic(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                                    size_t i, struct sx_model *model);
 
 #endif

@@ -238,6 +238,33 @@ START_TEST(exec_timeout_bounds_concolic_runs)
 }
 END_TEST
 
+/* A length pinned on the path by a copy (musl's rep movsq) hides the branch behind it
+ * from the whole query; optimistic solving (the branch alone) finds it, and the crash
+ * replays. */
+START_TEST(optimistic_solving_finds_the_side_a_pinned_length_hides)
+{
+    char target[64], crashes[300];
+    snprintf(target, sizeof target, "%%lx_pinned_%s", libcs[_i]);
+    /* a valid record: length 16 */
+    const char *seeds = seed_dir("HEADER\x10" "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+               *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "--max-time", "120",
+                                         "--until-crash", "--", target, "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash saved");
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    char crash[1024];
+    snprintf(crash, sizeof crash, "%s", first_file(crashes));
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", "--", target, "@@",
+                                         NULL });
+    ck_assert_msg(r.status == 126, "replay status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "pinned: a long record\n");
+    run_result_free(&r);
+}
+END_TEST
+
 /* An input symhv fuzz cannot take, said once. */
 START_TEST(one_input_only)
 {
@@ -280,6 +307,7 @@ int main(void)
     tcase_add_loop_test(tc, program_with_its_own_symbolic_buffers, 0, 2);
     tcase_add_loop_test(tc, reported_bugs_are_crash_files, 0, 2);
     tcase_add_test(tc, exec_timeout_bounds_concolic_runs);
+    tcase_add_loop_test(tc, optimistic_solving_finds_the_side_a_pinned_length_hides, 0, 2);
     tcase_add_test(tc, threaded_program_on_two_vcpus);
     tcase_add_loop_test(tc, blind_spots_are_found, 0, 12);
     suite_add_tcase(s, tc);

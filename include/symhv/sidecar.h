@@ -40,7 +40,7 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 7
+#define SC_VERSION 8
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
@@ -108,7 +108,8 @@ struct sc_result {
     uint32_t input_len;     /* SC_OP_RESULT: bytes of the requested input */
     uint32_t variant;       /* a pinned address's or target's further values: 1, 2, ...
                                (0: the first, or another kind) */
-    uint32_t reserved;
+    uint32_t optimistic;    /* 1: solved without the path before it (the whole query was
+                               unsat; sx_path_flip_optimistic) */
 };
 
 enum sc_status {
@@ -131,6 +132,7 @@ enum sc_stop {
 struct sc_stats {
     uint64_t instructions, stops_native, parallel_peak;
     uint64_t constraints, branches, flipped_sat, flipped_unsat, flipped_unknown;
+    uint64_t flipped_optimistic;        /* of the unsat: solved on the branch alone */
     uint64_t flipped_too_large;         /* of the unknown: too large to send to the solver */
     uint64_t sliced_away;               /* path constraints left out of flip queries (they
                                            share no input byte with the flipped branch) */

@@ -571,12 +571,14 @@ static void render_constraints(struct session *s)
     }
 }
 
-static void keep_result(struct session *s, size_t b, const struct sx_model *m, uint32_t variant)
+static void keep_result(struct session *s, size_t b, const struct sx_model *m, uint32_t variant,
+                        bool optimistic)
 {
     struct result r = { 0 };
     const struct sx_branch *br = &s->path.branches[b];
     r.meta = (struct sc_result){ .branch = (uint32_t)b, .kind = br->kind, .pc = br->pc,
-                                 .taken = br->jumped, .variant = variant };
+                                 .taken = br->jumped, .variant = variant,
+                                 .optimistic = optimistic };
     for (uint32_t i = 0; i < m->ninputs; i++)
         for (uint32_t o = 0; o < m->lengths[i]; o++)
             if (!s->seed[i] || o >= s->seed_len[i] || m->bytes[i][o] != s->seed[i][o])
@@ -622,7 +624,7 @@ static size_t more_values(struct session *s, size_t b, const struct sx_model *fi
             break;
         }
         st->flipped_sat++;
-        keep_result(s, b, own[k], (uint32_t)k + 1);
+        keep_result(s, b, own[k], (uint32_t)k + 1, false);
         found = own[k];
     }
     for (size_t j = 0; j < MORE_VALUES; j++)
@@ -638,7 +640,7 @@ static void finish(struct session *s, struct sc_slot *slot)
     st->constraints = s->path.n;
     st->branches = s->path.nbranches;
     st->flipped_sat = st->flipped_unsat = st->flipped_unknown = st->flipped_too_large = 0;
-    st->unsolved_past_limit = 0;
+    st->flipped_optimistic = st->unsolved_past_limit = 0;
     render_constraints(s);
     pthread_mutex_lock(&s->lock);
     bool exhausted = s->exhausted; /* past a limit: no solving either */
@@ -716,12 +718,21 @@ static void finish(struct session *s, struct sc_slot *slot)
         enum sx_sat r = sx_path_flip(&s->path, s->ctx, solver, b, m);
         if (r == SX_SAT) {
             st->flipped_sat++;
-            keep_result(s, b, m, 0);
+            keep_result(s, b, m, 0, false);
             if (other)
                 sx_branch_map_reached(s->seen, other[b]);
             queries += more_values(s, b, m, solver, st, MAX_FLIPS - queries);
         } else if (r == SX_UNSAT) {
             st->flipped_unsat++;
+            /* optimistic: the branch alone (a value pinned on the path, say a copy's
+             * length, made the whole query unsat); the next run decides */
+            sx_model_free(m);
+            m = sx_model_new(s->ctx, &seed);
+            queries++;
+            if (sx_path_flip_optimistic(&s->path, s->ctx, solver, b, m) == SX_SAT) {
+                st->flipped_optimistic++;
+                keep_result(s, b, m, 0, true);
+            }
         } else {
             st->flipped_unknown++;
         }
