@@ -732,6 +732,8 @@ static void finish(struct session *s, struct sc_slot *slot)
             if (sx_path_flip_optimistic(&s->path, s->ctx, solver, b, m) == SX_SAT) {
                 st->flipped_optimistic++;
                 keep_result(s, b, m, 0, true);
+                if (other) /* tried: later paths do not ask it again */
+                    sx_branch_map_reached(s->seen, other[b]);
             }
         } else {
             st->flipped_unknown++;
