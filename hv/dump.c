@@ -12,10 +12,7 @@ static void dump_instruction(struct vcpu *v, const struct kvm_sregs *s, uint64_t
     struct guest_as as;
     guest_as_from_sregs(&as, v->vm, s, user);
     uint8_t bytes[15];
-    size_t n = 0;
-    /* byte by byte: the instruction may straddle into an unmapped page */
-    while (n < sizeof bytes && guest_read(&as, rip + n, &bytes[n], 1) == 0)
-        n++;
+    size_t n = guest_fetch_insn(&as, rip, bytes);
     if (n == 0) {
         fprintf(stderr, "  instruction at rip: (unreadable)\n");
         return;

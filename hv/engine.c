@@ -273,6 +273,22 @@ static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
     return (int64_t)n;
 }
 
+/* symhv_fuzz_end outside `symhv fuzz` (a replay): the run ends, non-zero is a crash. */
+static int64_t hc_fuzz_end(struct hc_call *c, void *opaque)
+{
+    (void)opaque;
+    unsigned status = (uint32_t)c->arg[0];
+    char why[96];
+    if (!status) {
+        hv_info("vCPU %u: the fuzz target finished its execution", c->v->index);
+        hc_end(c, &(struct guest_end){ .kind = GUEST_EXIT, .status = 0 });
+        return 0;
+    }
+    snprintf(why, sizeof why, "the fuzz target ended its execution with status %u", status);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why });
+    return 0;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 struct engine *engine_attach(struct vm *vm, struct hypercalls *hc, const struct engine_config *cfg)
@@ -312,11 +328,14 @@ struct engine *engine_attach(struct vm *vm, struct hypercalls *hc, const struct 
     const char *rent = getenv("SYMHV_HANDOFF_RENT"); /* for benchmarks (symhv --help) */
     e->pages.handoff.rent = !cfg->no_renting && (!rent || strcmp(rent, "0") != 0);
     sym_pages_attach(&e->pages);
-    hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_make_symbolic, e);
-    hypercall_register(hc, SYMHV_HC_REPORT_BUG, hc_report_bug, e);
     hypercall_register(hc, SYMHV_HC_GET_EXAMPLE, hc_get_example, e);
     hypercall_register(hc, SYMHV_HC_PRINT_EXPR, hc_print_expr, e);
-    hypercall_register(hc, SYMHV_HC_FUZZ_START, hc_fuzz_start, e);
+    if (!cfg->campaign) {
+        hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_make_symbolic, e);
+        hypercall_register(hc, SYMHV_HC_REPORT_BUG, hc_report_bug, e);
+        hypercall_register(hc, SYMHV_HC_FUZZ_START, hc_fuzz_start, e);
+        hypercall_register(hc, SYMHV_HC_FUZZ_END, hc_fuzz_end, e);
+    }
     return e;
 }
 

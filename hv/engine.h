@@ -41,12 +41,15 @@ struct engine_config {
     double symex_max_seconds;
     bool no_renting;            /* hand vCPUs back as soon as their registers are concrete
                                    (sidecar.h: rent_ns); campaigns set it */
+    bool campaign;              /* fuzz/explore: the campaign owns make_symbolic,
+                                   report_bug and fuzz_start (fuzzer.c) */
 };
 
 struct engine;
 
-/* Create it and register its hypercalls (make_symbolic, report_bug, get_example,
- * print_expr, fuzz_start of a single run) and the RAM trap. NULL after a message. */
+/* Create it and register its hypercalls (get_example, print_expr; and make_symbolic,
+ * report_bug and fuzz_start of a single run, unless cfg->campaign) and the RAM trap.
+ * NULL after a message. */
 struct engine *engine_attach(struct vm *vm, struct hypercalls *hc, const struct engine_config *cfg);
 /* Orderly end (before the VM goes): the sidecar quits, everything is freed. */
 void engine_detach(struct engine *e);

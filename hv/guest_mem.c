@@ -81,6 +81,14 @@ int guest_write(const struct guest_as *as, uint64_t va, const void *src, size_t 
     return len ? guest_for_each_chunk(as, va, len, true, write_chunk, &c) : 0;
 }
 
+size_t guest_fetch_insn(const struct guest_as *as, uint64_t va, uint8_t bytes[15])
+{
+    size_t n = 0;
+    while (n < 15 && guest_read(as, va + n, &bytes[n], 1) == 0)
+        n++;
+    return n;
+}
+
 int guest_read_string(const struct guest_as *as, uint64_t va, char *buf, size_t max)
 {
     size_t n = 0;

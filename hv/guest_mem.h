@@ -39,6 +39,9 @@ int guest_for_each_chunk(const struct guest_as *as, uint64_t va, uint64_t len, b
                          guest_chunk_fn fn, void *ctx);
 int guest_read(const struct guest_as *as, uint64_t va, void *dst, size_t len);
 int guest_write(const struct guest_as *as, uint64_t va, const void *src, size_t len);
+/* The bytes of the instruction at va (up to 15): byte by byte, since an instruction may
+ * straddle into an unmapped page. How many could be read (0: none). */
+size_t guest_fetch_insn(const struct guest_as *as, uint64_t va, uint8_t bytes[15]);
 /* A NUL-terminated string of at most max-1 bytes (longer: cut, still terminated). */
 int guest_read_string(const struct guest_as *as, uint64_t va, char *buf, size_t max);
 

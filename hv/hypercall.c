@@ -239,24 +239,12 @@ static int64_t hc_assume(struct hc_call *c, void *h)
     return 0;
 }
 
-/* symhv_fuzz_end outside `symhv fuzz` (a replay): the run ends, non-zero is a crash. */
-static int64_t hc_fuzz_end(struct hc_call *c, void *h)
-{
-    (void)h;
-    unsigned status = (uint32_t)c->arg[0];
-    char why[96];
-    if (!status) {
-        hv_info("vCPU %u: the fuzz target finished its execution", c->v->index);
-        hc_end(c, &(struct guest_end){ .kind = GUEST_EXIT, .status = 0 });
-        return 0;
-    }
-    snprintf(why, sizeof why, "the fuzz target ended its execution with status %u", status);
-    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why });
-    return 0;
-}
-
 void hypercall_register(struct hypercalls *h, unsigned nr, hc_fn fn, void *opaque)
 {
+    if (nr < HC_TABLE_SIZE && h->table[nr].fn) { /* one owner per number: a wiring bug */
+        hv_error("hypercall %u registered twice", nr);
+        abort();
+    }
     if (nr < HC_TABLE_SIZE) {
         h->table[nr].fn = fn;
         h->table[nr].opaque = opaque;
@@ -328,7 +316,6 @@ int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *conso
     hypercall_register(h, SYMHV_HC_CPU_ONLINE, hc_cpu_online, h);
     hypercall_register(h, SYMHV_HC_KILL, hc_kill, h);
     hypercall_register(h, SYMHV_HC_ASSUME, hc_assume, h);
-    hypercall_register(h, SYMHV_HC_FUZZ_END, hc_fuzz_end, h);
     hypercall_register(h, SYMHV_HC_USER_CRASH, hc_user_crash, h);
     hypercall_register(h, SYMHV_HC_KCOPY, hc_kcopy, h);
     hypercall_register(h, SYMHV_HC_KZERO, hc_kzero, h);

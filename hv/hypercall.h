@@ -44,6 +44,7 @@ struct hypercalls {
 /* Claim the port and register the core's numbers. 0 or -1. */
 __attribute__((warn_unused_result))
 int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *console);
+/* One owner per number: a second registration is a wiring bug (aborts). */
 void hypercall_register(struct hypercalls *h, unsigned nr, hc_fn fn, void *opaque);
 
 /* The longest guest string a hypercall reads (messages, bug reports). */

@@ -93,6 +93,7 @@ int run(const struct options *opt)
      * a threaded target's interleavings enough that explore missed records.c's crash in
      * 1 run of 4 (2026-12-02); a single symbolic run rents. */
     ecfg.no_renting = opt->fuzzing;
+    ecfg.campaign = opt->fuzzing;
     if (!(engine = engine_attach(vm, hc, &ecfg)))
         goto out;
     if (opt->fuzzing && !(fuzzer = fuzzer_attach(vm, hc, engine, con, &opt->fuzz)))

@@ -226,9 +226,7 @@ static bool locked_rmw(struct sym_pages *sp, struct vcpu *v)
     struct guest_as as;
     guest_as_from_sregs(&as, sp->vm, &s, (s.cs.selector & 3) == 3);
     uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
-    size_t n = 0;
-    while (n < sizeof bytes && guest_read(&as, r.rip + n, &bytes[n], 1) == 0)
-        n++;
+    size_t n = guest_fetch_insn(&as, r.rip, bytes);
     ZydisDecoder dec;
     ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     ZydisDecodedInstruction d;
@@ -357,9 +355,7 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
         return 1;
     }
     uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
-    size_t n = 0;
-    while (n < sizeof bytes && guest_read(&as, r.rip + n, &bytes[n], 1) == 0)
-        n++;
+    size_t n = guest_fetch_insn(&as, r.rip, bytes);
     ZydisDecoder dec;
     ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     ZydisDecodedInstruction d;

@@ -11,7 +11,6 @@
 
 #include "log.h"
 #include "util.h"
-#include "vcpu.h"
 
 /* Unused by Linux x86 in long mode but required by KVM on Intel hosts: three pages
  * just below the 4 GiB boundary, outside guest RAM. */

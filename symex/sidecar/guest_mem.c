@@ -29,7 +29,7 @@ static int walk(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *padd
     return x86_translate(&g->paging, g->ram, g->ram_bytes, vaddr, access, paddr);
 }
 
-int guest_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr)
+int guest_view_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr)
 {
     uint64_t vpage = vaddr & ~4095ull, ppage;
     struct guest_tlb_entry *t = &(write ? g->wtlb : g->rtlb)[(vpage >> 12) % GUEST_TLB_SIZE];
@@ -76,7 +76,7 @@ static int copy(struct guest_view *g, uint64_t addr, void *buf, size_t len, bool
         if (n > len)
             n = len;
         uint64_t pa;
-        if (guest_translate(g, addr, write, &pa) < 0)
+        if (guest_view_translate(g, addr, write, &pa) < 0)
             return -1;
         if (write) {
             memcpy(g->ram + pa, b, n);
@@ -109,7 +109,7 @@ static int gm_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uin
         /* split or unaligned locked access: atomic only against the VMM (see interp.h) */
         *old = 0;
         rc = gm_read(o, addr, old, len) < 0 ? -1 : *old == expected ? gm_write(o, addr, &desired, len) : 0;
-    } else if (guest_translate(g, addr, true, &pa) < 0) {
+    } else if (guest_view_translate(g, addr, true, &pa) < 0) {
         rc = -1;
     } else if (sx_host_cmpxchg(g->ram + pa, len, expected, desired, old)) {
         guest_view_touch(g, pa & ~4095ull);
@@ -121,7 +121,7 @@ static int gm_cmpxchg(void *o, uint64_t addr, size_t len, uint64_t expected, uin
 
 static int gm_translate(void *o, uint64_t vpage, uint64_t *ppage)
 {
-    return guest_translate(o, vpage, false, ppage);
+    return guest_view_translate(o, vpage, false, ppage);
 }
 
 const struct sx_mem_ops guest_mem_ops = { gm_read, gm_write, gm_cmpxchg, gm_translate };

@@ -43,7 +43,7 @@ void guest_view_init(struct guest_view *g, uint8_t *ram, uint64_t ram_bytes,
 void guest_view_release(struct guest_view *g);
 /* Virtual -> physical for an access; -1 if not mapped (or not writable for a write, or
  * not canonical). */
-int guest_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr);
+int guest_view_translate(struct guest_view *g, uint64_t vaddr, bool write, uint64_t *paddr);
 void guest_view_touch(struct guest_view *g, uint64_t gpa_page);
 
 extern const struct sx_mem_ops guest_mem_ops;

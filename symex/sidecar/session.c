@@ -489,7 +489,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
             /* not done while the next instruction's bytes are symbolic; then rent: go on
              * for as long as giving the vCPU back and taking it again would cost, as a
              * loop over symbolic data reads it again within a few instructions */
-            if (guest_translate(&g, st.rip, false, &pa) < 0 || !sx_shadow_any(s->shadow, pa, 1)) {
+            if (guest_view_translate(&g, st.rip, false, &pa) < 0 || !sx_shadow_any(s->shadow, pa, 1)) {
                 if (!slot->rent_ns)
                     break; /* the VMM asks for no renting */
                 if (!renting) {
