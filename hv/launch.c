@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cpio.h"
+#include "symhv/path.h"
 #include "util.h"
 
 /* glibc picks its string functions by CPUID, which the guest reads from the host here
@@ -85,26 +86,10 @@ static void *own(struct builder *b, void *p)
 /* "./a//b/" -> "/a/b"; "" and "." -> "/". -1 on "..", NUL or too long. */
 static int normalize(const char *in, size_t len, char *out, size_t *out_len)
 {
-    size_t o = 0;
-    out[o++] = '/';
-    for (size_t i = 0; i < len;) {
-        while (i < len && in[i] == '/')
-            i++;
-        size_t start = i;
-        while (i < len && in[i] != '/')
-            i++;
-        size_t n = i - start;
-        if (n == 0 || (n == 1 && in[start] == '.'))
-            continue;
-        if (n == 2 && in[start] == '.' && in[start + 1] == '.')
-            return -1;
-        if (memchr(in + start, 0, n) || o + n + 1 >= MAX_PATH_LEN)
-            return -1;
-        if (o > 1)
-            out[o++] = '/';
-        memcpy(out + o, in + start, n);
-        o += n;
-    }
+    size_t o = 1;
+    out[0] = '/';
+    if (symhv_path_join(out, &o, MAX_PATH_LEN, in, len, false) < 0)
+        return -1;
     out[o] = 0;
     *out_len = o;
     return 0;
@@ -627,44 +612,19 @@ static void resolve_links(struct builder *b)
             struct bfile *f = &b->f[at];
             if (S_TYPE(f->mode) != 0120000 || f->kind != SYMHV_FILE_DATA || f->hidden)
                 break;
-            char joined[2 * MAX_PATH_LEN], norm[MAX_PATH_LEN];
+            char norm[MAX_PATH_LEN];
             size_t dir_len = f->path_len;
             while (dir_len > 0 && f->path[dir_len - 1] != '/')
                 dir_len--;
             size_t tlen = f->size < MAX_PATH_LEN ? (size_t)f->size : MAX_PATH_LEN - 1;
-            size_t jlen = 0;
-            if (tlen == 0 || f->data[0] != '/') {
-                memcpy(joined, f->path, dir_len);
-                jlen = dir_len;
-            }
-            memcpy(joined + jlen, f->data, tlen);
-            jlen += tlen;
-            /* ".." climbs here (the guest cannot name one, links may) */
-            size_t o = 0;
-            for (size_t k = 0; k < jlen;) {
-                while (k < jlen && joined[k] == '/')
-                    k++;
-                size_t start = k;
-                while (k < jlen && joined[k] != '/')
-                    k++;
-                size_t n = k - start;
-                if (n == 0 || (n == 1 && joined[start] == '.'))
-                    continue;
-                if (n == 2 && joined[start] == '.' && joined[start + 1] == '.') {
-                    while (o > 0 && norm[o - 1] != '/')
-                        o--;
-                    if (o > 0)
-                        o--;
-                    continue;
-                }
-                if (o + n + 2 >= sizeof norm || memchr(joined + start, 0, n))
-                    break;
-                norm[o++] = '/';
-                memcpy(norm + o, joined + start, n);
-                o += n;
-            }
-            if (o == 0)
-                norm[o++] = '/';
+            /* relative targets from the link's directory; ".." climbs here (the guest
+             * cannot name one, links may) */
+            size_t o = 1;
+            norm[0] = '/';
+            if (((tlen == 0 || f->data[0] != '/') &&
+                 symhv_path_join(norm, &o, sizeof norm, f->path, dir_len, true) < 0) ||
+                symhv_path_join(norm, &o, sizeof norm, (const char *)f->data, tlen, true) < 0)
+                break; /* no path the file system can hold: left unresolved */
             uint32_t t = find(b, norm, o);
             if (t == SYMHV_NO_FILE || t == i)
                 break;

@@ -8,6 +8,7 @@
  * kernel lock. */
 #include "kernel.h"
 #include "linux_abi.h"
+#include "symhv/path.h"
 
 #define MAX_FDS 1024
 #define PATH_MAX_LEN 1024
@@ -107,30 +108,8 @@ static uint32_t lookup_exact(const char *path, size_t len)
  * "..". -ENAMETOOLONG if it does not fit. */
 static int join(char *out, size_t *n, const char *p, size_t plen)
 {
-    for (size_t i = 0; i < plen;) {
-        while (i < plen && p[i] == '/')
-            i++;
-        size_t start = i;
-        while (i < plen && p[i] != '/')
-            i++;
-        size_t len = i - start;
-        if (len == 0 || (len == 1 && p[start] == '.'))
-            continue;
-        if (len == 2 && p[start] == '.' && p[start + 1] == '.') {
-            while (*n > 1 && out[*n - 1] != '/')
-                (*n)--;
-            if (*n > 1)
-                (*n)--;
-            continue;
-        }
-        if (*n + len + 2 > PATH_MAX_LEN)
-            return -LX_ENAMETOOLONG;
-        if (*n > 1)
-            out[(*n)++] = '/';
-        memcpy(out + *n, p + start, len);
-        *n += len;
-    }
-    return 0;
+    int rc = symhv_path_join(out, n, PATH_MAX_LEN, p, plen, true);
+    return rc == 0 ? 0 : rc == -2 ? -LX_ENAMETOOLONG : -LX_ENOENT; /* -1: a NUL inside */
 }
 
 static bool is_link(const struct symhv_file *f) { return (f->mode & LX_S_IFMT) == LX_S_IFLNK; }

@@ -12,6 +12,7 @@
 
 #include "cpio.h"
 #include "launch.h"
+#include "symhv/path.h"
 #include "../symhv_run.h"
 
 static char dir[64];
@@ -387,6 +388,30 @@ static const char *archive_with_init(const uint8_t *prog, size_t len)
  * an 8-byte boundary), so its ELF and program headers are misaligned too; and programs
  * whose e_phoff is odd. Read through casts these were misaligned accesses (a UBSan
  * report: tests/meson.build makes it fail this test). */
+/* The one path normaliser the VMM's index and symhv's kernel share. */
+START_TEST(paths_are_normalised_alike_everywhere)
+{
+    char out[16];
+    size_t n = 1;
+    out[0] = '/';
+    ck_assert_int_eq(symhv_path_join(out, &n, sizeof out, "./a//b/", 7, false), 0);
+    ck_assert_int_eq(n, 4);
+    ck_assert_mem_eq(out, "/a/b", 4);
+    ck_assert_int_eq(symhv_path_join(out, &n, sizeof out, "../../../c", 10, true), 0);
+    ck_assert_int_eq(n, 2); /* never above "/" */
+    ck_assert_mem_eq(out, "/c", 2);
+    n = 1;
+    ck_assert_int_eq(symhv_path_join(out, &n, sizeof out, "x/..", 4, false), -1);
+    n = 1;
+    ck_assert_int_eq(symhv_path_join(out, &n, sizeof out, "a\0b", 3, true), -1);
+    n = 1;
+    ck_assert_int_eq(symhv_path_join(out, &n, sizeof out, "0123456789abcdef", 16, true), -2);
+    n = 1;
+    ck_assert_int_eq(symhv_path_join(out, &n, sizeof out, "0123456789abc", 13, true), 0);
+    ck_assert_int_eq(n, 14); /* room left for the NUL */
+}
+END_TEST
+
 START_TEST(programs_at_unaligned_offsets_are_read)
 {
     uint8_t prog[256];
@@ -435,6 +460,7 @@ int main(void)
     tcase_add_test(tc, symbolic_sources_get_contents_and_room);
     tcase_add_test(tc, programs_and_sources_refused_with_a_reason);
     tcase_add_test(tc, programs_at_unaligned_offsets_are_read);
+    tcase_add_test(tc, paths_are_normalised_alike_everywhere);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
