@@ -112,6 +112,10 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
     int called = sidecar_call(sc, v->index, "a handoff");
     atomic_fetch_add(&st->ns_call, now_ns() - n3);
     if (called == 0) {
+        if (slot->stop == SC_STOP_NATIVE) /* what the interpreter left to the CPU */
+            hv_info("vCPU %u: '%.64s' at rip 0x%llx runs natively (not modelled: its symbolic "
+                    "operands were made concrete)", v->index, slot->message,
+                    (unsigned long long)slot->cpu.rip);
         atomic_fetch_add(&st->ns_served, slot->served_ns);
         atomic_fetch_add(&st->rented, slot->rented_returns);
         fpu_changed = cpu_to_kvm(&slot->cpu, &regs, &fpu);
