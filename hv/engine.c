@@ -452,6 +452,8 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
                 (unsigned long long)st->concretised_deep);
     text_printf(&t, "values stored concrete on a ring-0 stack: %llu\n",
                 (unsigned long long)st->concretised_stack);
+    text_printf(&t, "registers let go concrete at native stops (no constraint): %llu\n",
+                (unsigned long long)st->released_regs);
     text_printf(&t, "path constraints: %llu\nsymbolic branches: %llu\n",
                 (unsigned long long)st->constraints, (unsigned long long)st->branches);
     text_printf(&t, "flipped: %llu sat, %llu unsat, %llu unknown\n",

@@ -1558,6 +1558,13 @@ static enum exec_status exec_insn(struct sx_state *s, struct insn *in)
  * recorded constraint each, so running it natively is exact for this path. */
 static void concretise_inputs(struct sx_state *s, struct insn *in)
 {
+    if (in->d->mnemonic == ZYDIS_MNEMONIC_SYSCALL) {
+        /* Linux's system call: the number and six arguments decide what the kernel
+         * does (none is an operand Zydis lists) */
+        static const int abi[] = { SX_RAX, SX_RDI, SX_RSI, SX_RDX, SX_R10, SX_R8, SX_R9 };
+        for (size_t i = 0; i < sizeof abi / sizeof abi[0]; i++)
+            s->gpr[abi[i]] = concretise(s, s->gpr[abi[i]]);
+    }
     for (unsigned i = 0; i < in->d->operand_count; i++) {
         const ZydisDecodedOperand *op = &in->ops[i];
         if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
@@ -1652,6 +1659,22 @@ void sx_state_concretise(struct sx_state *s)
     flags_materialize(s);
     for (int f = 0; f < F_COUNT; f++)
         s->flags.bits[f] = concretise(s, s->flags.bits[f]);
+}
+
+uint64_t sx_state_release(struct sx_state *s)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < 16; i++) {
+        n += s->gpr[i].e != NULL;
+        s->gpr[i] = sx_v(s->gpr[i].w, s->gpr[i].c);
+        n += s->xmm[i].e != NULL;
+        s->xmm[i] = sx_v(s->xmm[i].w, s->xmm[i].c);
+    }
+    flags_materialize(s);
+    for (int f = 0; f < F_COUNT; f++)
+        s->flags.bits[f] = sx_v(s->flags.bits[f].w, s->flags.bits[f].c);
+    s->released_regs += n;
+    return n;
 }
 
 void sx_make_symbolic(struct sx_state *s, uint64_t addr, uint32_t len, uint32_t input)

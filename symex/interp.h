@@ -119,6 +119,8 @@ struct sx_state {
     uint64_t depth_cuts;     /* values concretised for growing past SX_MAX_DEPTH */
     bool ring0;              /* interpreting ring-0 code: see SX_RING0_STACK_BYTES */
     uint64_t stack_cuts;     /* symbolic values stored concrete on a ring-0 stack */
+    uint64_t released_regs;  /* registers made concrete without a constraint at a native
+                                stop (sx_state_release) */
     unsigned fault_vector;
     uint64_t fault_addr;
     char last_mnemonic[32];  /* of the instruction that stopped the run */
@@ -145,6 +147,12 @@ bool sx_state_has_symbolic_regs(struct sx_state *s);
 /* Replace every symbolic register and flag by its concrete value, recording the
  * constraint that value == expression. */
 void sx_state_concretise(struct sx_state *s);
+/* The same without the constraints, for the registers left when the CPU takes over from
+ * an instruction the interpreter does not model (whose own inputs sx_step pinned): they
+ * mostly hold values already stored (a producer's value pushed into a queue, a copy's
+ * last vectors) that a pin would fix for every later branch on the stored copy, making
+ * its flips unsat. Returns how many values it let go (counted in released_regs). */
+uint64_t sx_state_release(struct sx_state *s);
 
 /* Execute one instruction. */
 enum sx_status sx_step(struct sx_state *s);

@@ -141,6 +141,8 @@ struct sc_stats {
     uint64_t concretised_deep;          /* values concretised for growing past SX_MAX_DEPTH */
     uint64_t concretised_stack;         /* symbolic values stored concrete on a ring-0 stack
                                            (SX_RING0_STACK_BYTES in symex/interp.h) */
+    uint64_t released_regs;             /* registers made concrete without a constraint
+                                           when the CPU took over (sx_state_release) */
     uint64_t results;                   /* generated inputs FINISH keeps for RESULT */
     uint64_t new_branch_edges;          /* SC_FINISH_PRUNE: sides no path took before */
     uint64_t flips_pruned;              /* SC_FINISH_PRUNE: flips left out (seen, tried) */

@@ -466,7 +466,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
             /* Not modelled, or it faults: the CPU runs it (operands were concretised). */
             slot->stop = SC_STOP_NATIVE;
             snprintf(slot->message, sizeof slot->message, "%s", st.last_mnemonic);
-            sx_state_concretise(&st);
+            sx_state_release(&st); /* its own inputs are pinned already */
             break;
         }
         /* The checkpoint the VMM resumes from if we die: needed after a step that
@@ -531,6 +531,7 @@ static void handoff(struct session *s, struct sc_slot *slot)
     s->stats.instructions += st.instructions;
     s->stats.concretised_deep += st.depth_cuts;
     s->stats.concretised_stack += st.stack_cuts;
+    s->stats.released_regs += st.released_regs;
     s->stats.stops_native += slot->stop == SC_STOP_NATIVE;
     s->stats.interpreter_seconds += end - t0;
     if (active > s->stats.parallel_peak)
