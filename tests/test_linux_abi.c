@@ -215,15 +215,16 @@ static const char *filled_seed(const char *dir, size_t len)
     return p;
 }
 
-/* The first branch-NNN-input.bin in out (of `len` bytes) with byte `at` == want; its
+/* The first branch-NNN-<input>.bin in out (of `len` bytes) with byte `at` == want; its
  * path in a static buffer, or "" if none. */
-static const char *branch_input_with(const char *out, size_t len, size_t at, char want)
+static const char *branch_file_with(const char *out, const char *input, size_t len, size_t at,
+                                    char want)
 {
     static char found[300];
     found[0] = 0;
     for (int b = 0; b < 1000 && !found[0]; b++) {
         char name[64];
-        snprintf(name, sizeof name, "branch-%03d-input.bin", b);
+        snprintf(name, sizeof name, "branch-%03d-%s.bin", b, input);
         if (!output_file_exists(out, name))
             continue;
         size_t n;
@@ -257,7 +258,7 @@ START_TEST(symbolic_reads_of_every_size)
     ck_assert_double_ge(summary_value(out, "symbolic branches"), 1);
     bool large = len > 60000;
     char first[300];
-    snprintf(first, sizeof first, "%s", branch_input_with(out, len, large ? 3000 : len - 1,
+    snprintf(first, sizeof first, "%s", branch_file_with(out, "input", len, large ? 3000 : len - 1,
                                                           large ? 'X' : 'Z'));
     ck_assert_msg(first[0], "no input takes the other side of the first check (%zu bytes)", len);
     char bug[300];
@@ -269,7 +270,7 @@ START_TEST(symbolic_reads_of_every_size)
                                              "--", "%lx_bigread_musl", "/input", "read", NULL });
         expect_status(&r, 0);
         run_result_free(&r);
-        snprintf(bug, sizeof bug, "%s", branch_input_with(out2, len, 60000, 'Y'));
+        snprintf(bug, sizeof bug, "%s", branch_file_with(out2, "input", len, 60000, 'Y'));
         ck_assert_msg(bug[0], "generation 2 made no input with byte 60000 = 'Y'");
     }
     run_symhv(&r, (const char *const[]){ "replay", bug, "--mem", "512M", "--sym-file", "/input",
@@ -299,7 +300,7 @@ START_TEST(symbolic_reads_by_every_path)
     expect_status(&r, 0);
     ck_assert_contains(r.out, "lx_bigread: 4096 bytes by ");
     run_result_free(&r);
-    const char *bug = branch_input_with(out, 4096, 4095, 'Z');
+    const char *bug = branch_file_with(out, in ? "stdin" : "input", 4096, 4095, 'Z');
     ck_assert_msg(bug[0], "%s: no input flips the last byte's check", way);
     char path[300];
     snprintf(path, sizeof path, "%s", bug);
@@ -308,6 +309,35 @@ START_TEST(symbolic_reads_by_every_path)
                                          prog("lx_bigread", _i % 2), "/input", way, NULL });
     expect_status(&r, 126);
     ck_assert_contains(r.err, "killed by SIGABRT");
+    run_result_free(&r);
+}
+END_TEST
+
+/* Symbolic data follows the program's own synchronisation across vCPUs: a producer
+ * thread pushes 3 * input[i] + 1 into a ring under a pthread mutex, the main thread
+ * pops and branches on them on the other vCPU; the flip that makes the sixth value come
+ * from a 'Q' replays to the bug. (The producer's values were pinned through a stale
+ * register at its next system call, and the consumer's branches could not flip.) */
+START_TEST(symbolic_values_cross_vcpus_through_a_locked_queue)
+{
+    const char *out = test_temp_dir(), *tmp = test_temp_dir();
+    const char *seed = write_temp(tmp, "seed", "ABCDEFGHIJKLMNOP", 16);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "run", "--smp", "2", "--sym-file", "/input", "--seed",
+                                         seed, "-o", out, "--timeout", "300", "--",
+                                         prog("lx_queue", _i), "/input", NULL });
+    expect_status(&r, 0);
+    ck_assert_contains(r.out, "queue: 8 odd values\n");
+    run_result_free(&r);
+    ck_assert_double_ge(summary_value(out, "symbolic branches"), 2);
+    char bug[300];
+    snprintf(bug, sizeof bug, "%s", branch_file_with(out, "input", 16, 5, 'Q'));
+    ck_assert_msg(bug[0], "no input makes the sixth value come from a 'Q'");
+    run_symhv(&r, (const char *const[]){ "replay", bug, "--smp", "2", "--sym-file", "/input",
+                                         "--timeout", "200", "--", prog("lx_queue", _i), "/input",
+                                         NULL });
+    expect_status(&r, 126);
+    ck_assert_contains(r.out, "queue: the sixth value came from a Q\n");
     run_result_free(&r);
 }
 END_TEST
@@ -441,6 +471,7 @@ int main(void)
     tcase_add_loop_test(sym, mutex_on_a_symbolic_page_stays_atomic, 0, 2);
     tcase_add_loop_test(sym, symbolic_reads_of_every_size, 0, 4);
     tcase_add_loop_test(sym, symbolic_reads_by_every_path, 0, 10);
+    tcase_add_loop_test(sym, symbolic_values_cross_vcpus_through_a_locked_queue, 0, 2);
     suite_add_tcase(s, sym);
     return run_suite(s);
 }
