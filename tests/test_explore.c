@@ -265,6 +265,32 @@ START_TEST(optimistic_solving_finds_the_side_a_pinned_length_hides)
 }
 END_TEST
 
+/* Two threads on two vCPUs branch at once, in one function, on different bytes of the
+ * input: explore finds the input both need (generation 2), as generations of symhv run
+ * do, and it replays. */
+START_TEST(explore_finds_what_two_threads_need_together)
+{
+    char target[64], crashes[300];
+    snprintf(target, sizeof target, "%%lx_twothreads_%s", libcs[_i]);
+    const char *seeds = seed_dir("ABCDEFGHIJKLMNOP"), *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "--smp", "2", "-i", seeds, "-o", out,
+                                         "--max-time", "300", "--until-crash", "--", target,
+                                         "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    char crash[1024];
+    snprintf(crash, sizeof crash, "%s", first_file(crashes));
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--smp", "2", "--timeout", "60", "--",
+                                         target, "@@", NULL });
+    ck_assert_msg(r.status == 126, "replay status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "twothreads: both bytes\n");
+    run_result_free(&r);
+}
+END_TEST
+
 /* An input symhv fuzz cannot take, said once. */
 START_TEST(one_input_only)
 {
@@ -309,6 +335,7 @@ int main(void)
     tcase_add_test(tc, exec_timeout_bounds_concolic_runs);
     tcase_add_loop_test(tc, optimistic_solving_finds_the_side_a_pinned_length_hides, 0, 2);
     tcase_add_test(tc, threaded_program_on_two_vcpus);
+    tcase_add_loop_test(tc, explore_finds_what_two_threads_need_together, 0, 2);
     tcase_add_loop_test(tc, blind_spots_are_found, 0, 12);
     suite_add_tcase(s, tc);
     return run_suite(s);
