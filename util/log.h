@@ -1,6 +1,7 @@
-/* Error and progress messages of the VMM: one line each, prefixed "symhv: ". */
-#ifndef HV_LOG_H
-#define HV_LOG_H
+/* Error and progress messages of symhv (the VMM and its fuzzing library): one line each,
+ * prefixed "symhv: ". */
+#ifndef UTIL_LOG_H
+#define UTIL_LOG_H
 
 #include <stdarg.h>
 
