@@ -1,11 +1,16 @@
-/* A resumed campaign's counters and times, read back from the fuzzer_stats it wrote.
+/* fuzzer_stats: written for afl-whatsup and read back on resume; the status line.
+ * A resumed campaign's counters and times, read back from the fuzzer_stats it wrote.
  * The file is a user's to edit and a crash's to truncate: every value is checked, what
  * is refused says so in one line. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "fuzz.h"
+#include "campaign.h"
+#include "log.h"
+#include "util.h"
 
 #define COUNT_LIMIT 1000000000000000000ull /* 10^18: far above any real count or time */
 
@@ -119,4 +124,120 @@ size_t fz_stats_resume(const char *text, size_t len, uint64_t now, struct fz_res
         line = eol + 1;
     }
     return refused;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+static const char *mode_word(const struct fz_campaign *c)
+{
+    return c->cfg.mode == FUZZ_EXPLORE ? "explore" : "fuzz";
+}
+
+/* fuzzer_stats in AFL++'s format and with its keys (afl-whatsup sources it as shell
+ * assignments: keys are identifiers, values plain), symhv's own keys after them. */
+void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *vm)
+{
+    struct text s = { 0 };
+    double t = now_s(), run = t - c->started;
+    double eps = (double)c->n.execs / (run + 1e-9);
+    const char *name = c->cfg.instance ? c->cfg.instance : "symhv";
+    text_printf(&s, "start_time        : %llu\nlast_update       : %llu\nrun_time          : %.0f\n",
+                (unsigned long long)c->start_time, (unsigned long long)time(NULL), run);
+    text_printf(&s, "fuzzer_pid        : %d\ncycles_done       : 0\ncycles_wo_finds   : 0\n",
+                (int)getpid());
+    text_printf(&s, "execs_done        : %llu\nexecs_per_sec     : %.2f\nexecs_ps_last_min : %.2f\n",
+                (unsigned long long)c->n.execs, eps, eps);
+    text_printf(&s, "corpus_count      : %zu\ncorpus_favored    : 0\ncorpus_found      : %zu\n"
+                "corpus_imported   : %llu\ncorpus_variable   : 0\nmax_depth         : 1\n"
+                "cur_item          : 0\npending_favs      : 0\npending_total     : 0\n"
+                "stability         : 100.00%%\nbitmap_cvg        : %.2f%%\n",
+                c->queue.n, c->queue.n - c->nseeds, (unsigned long long)c->n.imported_kept,
+                c->map_len ? 100.0 * (double)c->edges / (double)c->map_len : 0.0);
+    text_printf(&s, "saved_crashes     : %llu\nsaved_hangs       : %llu\nlast_find         : %llu\n"
+                "last_crash        : %llu\nlast_hang         : %llu\nexecs_since_crash : %llu\n"
+                "exec_timeout      : %.0f\nslowest_exec_ms   : 0\npeak_rss_mb       : 0\n"
+                "cpu_affinity      : -1\nedges_found       : %zu\ntotal_edges       : %llu\n"
+                "var_byte_count    : 0\nhavoc_expansion   : 0\nauto_dict_entries : 0\n"
+                "testcache_size    : 0\ntestcache_count   : 0\ntestcache_evict   : 0\n",
+                (unsigned long long)c->n.crashes, (unsigned long long)c->n.hangs,
+                (unsigned long long)c->n.last_find_time, (unsigned long long)c->n.last_crash_time,
+                (unsigned long long)c->n.last_hang_time,
+                (unsigned long long)(c->n.execs - c->n.execs_at_last_crash),
+                c->cfg.exec_timeout_s * 1000, c->edges, (unsigned long long)c->map_len);
+    text_printf(&s, "afl_banner        : %s\nafl_version       : symhv-%s\ntarget_mode       : "
+                "symhv snapshot\ncommand_line      : symhv fuzz\n", name, SYMHV_VERSION);
+    text_printf(&s, "total_crashes     : %llu\ntotal_hangs       : %llu\nconcolic_runs     : %llu\n"
+                "solver_inputs     : %llu\nsolver_inputs_kept: %llu\nsync_imported     : %llu\n"
+                "cmplog_inputs     : %llu\ncmplog_inputs_kept: %llu\ntrimmed_bytes     : %llu\n"
+                "last_restore_pages: %llu\nrestore_us_avg    : %.1f\nguest_ram_mib     : %llu\n"
+                "exec_us_avg       : %.1f\nsettle_us_avg     : %.1f\njudge_us_avg      : %.1f\n"
+                "next_input_us_avg : %.1f\n",
+                (unsigned long long)c->n.total_crashes, (unsigned long long)c->n.total_hangs,
+                (unsigned long long)c->n.concolic_runs, (unsigned long long)c->n.solver_inputs,
+                (unsigned long long)c->n.solver_kept, (unsigned long long)c->n.imported,
+                (unsigned long long)c->n.cmplog_inputs, (unsigned long long)c->n.cmplog_kept,
+                (unsigned long long)c->n.trimmed_bytes, (unsigned long long)vm->restored_pages,
+                vm->restore_us, (unsigned long long)vm->guest_ram_mib, vm->exec_us,
+                vm->settle_us, vm->judge_us, vm->next_us);
+    text_printf(&s, "reported_bugs     : %llu\nsymhv_failures    : %llu\ncoverage          : %s\n",
+                (unsigned long long)c->n.bugs_reported, (unsigned long long)c->n.symhv_failures,
+                c->map_len ? "map" : "symbolic-sides");
+    text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
+                "flips_pruned      : %llu\n", (unsigned long long)vm->queries,
+                (unsigned long long)vm->cache_hits, vm->solver_seconds,
+                (unsigned long long)vm->flips_pruned);
+    if (s.failed || write_file_atomic(c->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
+        hv_error_errno("%s: cannot write %s/fuzzer_stats", mode_word(c), c->out_dir);
+    text_free(&s);
+
+    /* plot_data: one line per stats period, for afl-plot */
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/plot_data", c->out_dir);
+    bool fresh = access(path, F_OK) != 0;
+    FILE *plot = fopen(path, "a");
+    bool ok = plot != NULL;
+    if (ok && fresh)
+        ok = fputs("# relative_time, cycles_done, cur_item, corpus_count, pending_total, "
+                   "pending_favs, map_size, saved_crashes, saved_hangs, max_depth, "
+                   "execs_per_sec, total_execs, edges_found\n", plot) >= 0;
+    if (ok)
+        ok = fprintf(plot, "%.0f, 0, 0, %zu, 0, 0, %.2f%%, %llu, %llu, 1, %.2f, %llu, %zu\n", run,
+                     c->queue.n, c->map_len ? 100.0 * (double)c->edges / (double)c->map_len : 0.0,
+                     (unsigned long long)c->n.crashes, (unsigned long long)c->n.hangs, eps,
+                     (unsigned long long)c->n.execs, c->edges) >= 0;
+    if (plot && fclose(plot) != 0)
+        ok = false;
+    if (!ok && !c->plot_failed) {
+        hv_error_errno("%s: cannot write %s", mode_word(c), path);
+        c->plot_failed = true;
+    }
+}
+
+void fz_campaign_status_line(const struct fz_campaign *c, const struct fz_vm_figures *vm,
+                             bool tty, bool final)
+{
+    double t = now_s();
+    char last[32] = "none yet";
+    uint64_t now = (uint64_t)time(NULL);
+    if (c->n.last_find_time) /* the clock may have been set back since */
+        snprintf(last, sizeof last, "%llus ago",
+                 (unsigned long long)(now > c->n.last_find_time ? now - c->n.last_find_time : 0));
+    char more[112] = "";
+    if (c->cfg.sync_dir)
+        snprintf(more, sizeof more, ", imported %llu kept", (unsigned long long)c->n.imported_kept);
+    if (vm->concolic_for_s > 0 && !final) /* its time is not -t's: say it is on */
+        snprintf(more + strlen(more), sizeof more - strlen(more),
+                 ", concolic run for %.0fs (its limit %.0fs)", vm->concolic_for_s,
+                 c->cfg.concolic_timeout_s);
+    fprintf(stderr, "%ssymhv %s: %.0fs, %llu execs (%.0f/s), queue %zu, crashes %llu, "
+            "hangs %llu, edges %zu, last find %s, cmplog %llu kept, solver inputs %llu "
+            "(%llu kept; %llu queries, %llu cached, %.1fs)%s%s",
+            tty ? "\r\033[K" : "", mode_word(c), t - c->started,
+            (unsigned long long)c->n.execs,
+            (double)(c->n.execs - c->n.execs_before) / (t - c->started + 1e-9), c->queue.n,
+            (unsigned long long)c->n.crashes, (unsigned long long)c->n.hangs, c->edges, last,
+            (unsigned long long)c->n.cmplog_kept, (unsigned long long)c->n.solver_inputs,
+            (unsigned long long)c->n.solver_kept, (unsigned long long)vm->queries,
+            (unsigned long long)vm->cache_hits, vm->solver_seconds, more,
+            tty && !final ? "" : "\n");
 }

@@ -7,7 +7,7 @@
  * RAM, exit, kill: the fuzzer is the VM's end policy) or at the per-execution timeout
  * (a hang). The VM is settled (vm.h), the written pages and every vCPU's state go back
  * to the snapshot, the next input is written into the target's buffer, and the vCPUs
- * go again. The decisions (fuzz/fuzz.h) are made on the main thread: coverage, queue,
+ * go again. The decisions (fuzz/campaign.h) are made on the main thread: coverage, queue,
  * crashes, mutations, and every --concolic-every executions (or on a coverage plateau)
  * one concolic execution through the symbolic engine whose inputs are tried next. */
 #ifndef HV_FUZZER_H
@@ -16,39 +16,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "campaign.h" /* struct fuzz_config */
+
 struct vm;
 struct hypercalls;
 struct engine;
 struct console;
-
-enum fuzz_mode {
-    FUZZ_CAMPAIGN, /* symhv fuzz */
-    FUZZ_EXPLORE,  /* symhv explore: generational concolic search, no mutation */
-    FUZZ_CMIN,     /* symhv cmin -i DIR -o DIR: the smallest inputs keeping all coverage */
-    FUZZ_TMIN,     /* symhv tmin -i FILE -o FILE: the smallest input failing the same way */
-};
-
-struct fuzz_config {
-    enum fuzz_mode mode;
-    const char *in_dir;        /* seeds; may be NULL when resuming out_dir (tmin: a file) */
-    const char *out_dir;       /* tmin: the output file */
-#define FUZZ_MAX_DICTS 8
-    const char *dict_paths[FUZZ_MAX_DICTS]; /* -x FILE or DIR, repeatable */
-    unsigned ndicts;
-    double exec_timeout_s;     /* per execution; then it is a hang */
-    double concolic_timeout_s; /* for a concolic execution (interpreted: slower) */
-    unsigned concolic_every;   /* executions between concolic runs (0: never) */
-    unsigned plateau_execs;    /* no new coverage for this long: a concolic run now */
-    uint64_t max_execs;        /* 0: no limit */
-    double max_seconds;        /* 0: no limit */
-    uint64_t seed;
-    bool until_crash;          /* stop at the first crash */
-    const char *sync_dir;      /* -o with -M/-S: the campaign's sync directory, else NULL */
-    const char *instance;      /* -M/-S NAME: this instance (out_dir is sync_dir/NAME) */
-    bool main_instance;        /* -M (recorded; symhv's instances all work alike) */
-    double sync_every_s;       /* import from the other instances this often */
-    bool no_cmplog;            /* ignore the target's compare log (for comparisons) */
-};
 
 struct fuzzer;
 

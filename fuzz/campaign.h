@@ -1,0 +1,179 @@
+/* A campaign's decisions, without a VM: which input runs next, what an execution that
+ * ended was worth (coverage, a crash, a hang, a bug the program reported), the out_dir
+ * (AFL++'s layout, locked for one campaign, resumed), trimming, cmin and tmin, and the
+ * campaign's counters. hv/fuzzer.c runs the executions: it places `cur` into the guest,
+ * copies the target's coverage map into `trace` and calls fz_campaign_judge, then
+ * fz_campaign_next. The main thread's, one at a time: no lock here. */
+#ifndef FUZZ_CAMPAIGN_H
+#define FUZZ_CAMPAIGN_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fuzz.h"
+
+enum fuzz_mode {
+    FUZZ_CAMPAIGN, /* symhv fuzz */
+    FUZZ_EXPLORE,  /* symhv explore: generational concolic search, no mutation */
+    FUZZ_CMIN,     /* symhv cmin -i DIR -o DIR: the smallest inputs keeping all coverage */
+    FUZZ_TMIN,     /* symhv tmin -i FILE -o FILE: the smallest input failing the same way */
+};
+
+struct fuzz_config {
+    enum fuzz_mode mode;
+    const char *in_dir;        /* seeds; may be NULL when resuming out_dir (tmin: a file) */
+    const char *out_dir;       /* tmin: the output file */
+#define FUZZ_MAX_DICTS 8
+    const char *dict_paths[FUZZ_MAX_DICTS]; /* -x FILE or DIR, repeatable */
+    unsigned ndicts;
+    double exec_timeout_s;     /* per execution; then it is a hang */
+    double concolic_timeout_s; /* for a concolic execution (interpreted: slower) */
+    unsigned concolic_every;   /* executions between concolic runs (0: never) */
+    unsigned plateau_execs;    /* no new coverage for this long: a concolic run now */
+    uint64_t max_execs;        /* 0: no limit */
+    double max_seconds;        /* 0: no limit */
+    uint64_t seed;
+    bool until_crash;          /* stop at the first crash */
+    const char *sync_dir;      /* -o with -M/-S: the campaign's sync directory, else NULL */
+    const char *instance;      /* -M/-S NAME: this instance (out_dir is sync_dir/NAME) */
+    bool main_instance;        /* -M (recorded; symhv's instances all work alike) */
+    double sync_every_s;       /* import from the other instances this often */
+    bool no_cmplog;            /* ignore the target's compare log (for comparisons) */
+};
+
+/* How an execution ended. FZ_BUG: it ran on but the program reported a bug
+ * (symhv_report_bug); FZ_FAILED: symhv could not complete it (no finding). */
+enum fz_outcome { FZ_OK, FZ_CRASH, FZ_HANG, FZ_BUG, FZ_FAILED };
+
+/* Where the next input comes from, in this order of priority. */
+enum fz_source {
+    FZ_NEXT_TOOL,        /* cmin/tmin past the seeds: the tool's next candidate */
+    FZ_NEXT_KNOWN,       /* a resumed campaign's crashes, recognised, not saved again */
+    FZ_NEXT_TRIM,        /* a shorter try of the newest queue entry */
+    FZ_NEXT_SEED,        /* each seed once, as it is: the coverage baseline */
+    FZ_NEXT_URGENT,      /* solver inputs from a division, a jump target, an address */
+    FZ_NEXT_PENDING,     /* the other solver inputs */
+    FZ_NEXT_CMPLOG,      /* input-to-state candidates */
+    FZ_NEXT_SYNC,        /* what the other instances found */
+    FZ_NEXT_CONCOLIC,    /* a queue entry run concolically (explore: every one) */
+    FZ_NEXT_MUTATION,    /* havoc on a queue entry */
+    FZ_NEXT_NONE,        /* explore with nothing left, or a tool that is done */
+};
+
+#define FZ_MAX_CRASH_WHYS 64 /* without a map: distinct crash descriptions kept */
+
+struct fz_counters {
+    uint64_t execs, execs_before;         /* this run's and a resumed campaign's */
+    uint64_t crashes, hangs;              /* saved (unique) */
+    uint64_t total_crashes, total_hangs, bugs_reported, symhv_failures;
+    uint64_t concolic_runs, solver_inputs, solver_kept, cmplog_inputs, cmplog_kept;
+    uint64_t imported, imported_kept, trimmed_bytes, tool_failed;
+    uint64_t execs_at_last_new, execs_at_last_crash, last_concolic_exec;
+    uint64_t last_find_time, last_crash_time, last_hang_time; /* unix seconds, 0: never */
+};
+
+/* The input being executed. */
+struct fz_current {
+    uint8_t *data;             /* FZ_MAX_INPUT bytes */
+    uint32_t len;
+    enum fz_origin origin;
+    bool concolic;             /* run through the sidecar */
+    int signal;                /* the crash's signal (sig:NN in its file name), 0: none */
+    size_t entry;              /* FZ_FROM_SEED: its queue entry */
+    char from[FZ_NAME_MAX];    /* FZ_FROM_SYNC: the instance it came from */
+};
+
+struct fz_campaign {
+    struct fuzz_config cfg;
+    char out_dir[PATH_MAX], queue_dir[PATH_MAX + 8], crash_dir[PATH_MAX + 8],
+        hang_dir[PATH_MAX + 8], notes_dir[PATH_MAX + 16];
+    int lock_fd;               /* flock on out_dir/.symhv-fuzz.lock, held to the end */
+    struct fz_queue queue;     /* the corpus */
+    struct fz_queue pending, urgent, synced, known, cmp_pending; /* waiting to run */
+    struct fz_dict dict;
+    struct fz_rng rng;
+    size_t map_len;            /* the target's coverage map (0: none) */
+    uint8_t *seen, *trace, *crash_seen, *hang_seen; /* coverage: buckets, this run's */
+    uint32_t *edge_hits;       /* executions that hit each edge (the power schedule) */
+    struct fz_cmin cmin;
+    struct fz_tmin tmin, trim; /* symhv tmin; trimming the newest queue entry */
+    bool trimming;
+    size_t trim_entry;
+    uint64_t trim_hash;
+    char tmin_fault[200];      /* tmin: how the original input fails ("" before it ran) */
+    bool tool_error;           /* tmin: the input does not fail; cmin: no coverage map */
+    char crash_whys[FZ_MAX_CRASH_WHYS][160];
+    unsigned ncrash_whys;
+    uint8_t *cmp_scratch;      /* input-to-state's candidate (FZ_MAX_INPUT bytes) */
+    struct fz_current cur;
+    uint32_t input_cap;        /* the longest input that reaches the program */
+    size_t nseeds, seeds_left, next_concolic, edges;
+    struct fz_counters n;
+    double started;            /* monotonic seconds */
+    time_t start_time;
+    double last_sync;
+    bool judged_new;           /* the execution just judged joined the queue */
+    bool done, plot_failed;
+};
+
+static inline bool fz_mode_is_tool(enum fuzz_mode m) { return m == FUZZ_CMIN || m == FUZZ_TMIN; }
+const char *fz_origin_name(enum fz_origin o);
+
+/* Out_dir created and locked, the corpus loaded (a campaign's queue resumed or seeded;
+ * cmin's inputs; tmin's file), dictionaries, the random stream. 0, or -1 after a
+ * message. fz_campaign_close frees everything and lets the lock go. */
+int fz_campaign_open(struct fz_campaign *c, const struct fuzz_config *cfg);
+void fz_campaign_close(struct fz_campaign *c);
+/* Coverage maps for a target's map of map_len bytes (0: none). 0 or -1. */
+int fz_campaign_set_map(struct fz_campaign *c, size_t map_len);
+
+/* Which source the next input comes from (pure: the priority order). */
+enum fz_source fz_campaign_choose(const struct fz_campaign *c);
+/* Take the next input into c->cur (cut to c->input_cap); may make it concolic. false if
+ * the campaign is done (c->done). */
+bool fz_campaign_next(struct fz_campaign *c);
+/* Judge the execution of c->cur that ended: with a map, c->trace holds its coverage;
+ * new_branch_edges: the symbolic branch sides its concolic run added (a target without
+ * a map). why: the crash's description or the bug's message. */
+void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, const char *why,
+                       uint64_t new_branch_edges);
+/* A solver input waiting for its execution (urgent: a division's, a target's, an
+ * address's flip: another case, maybe a bug). */
+void fz_campaign_add_solver_input(struct fz_campaign *c, const uint8_t *data, size_t len,
+                                  bool urgent);
+/* Does the execution just judged want its compare log read (a seed, or an input that
+ * joined the queue, in a campaign)? Then fz_campaign_compare_log makes input-to-state
+ * candidates from it. */
+bool fz_campaign_wants_compare_log(const struct fz_campaign *c);
+void fz_campaign_compare_log(struct fz_campaign *c, const struct fz_compare *log, size_t n);
+/* Import what the other instances published (every sync_every_s). */
+void fz_campaign_sync(struct fz_campaign *c);
+/* A limit reached: --max-execs, --max-time, or done. */
+bool fz_campaign_over(const struct fz_campaign *c);
+/* cmin/tmin: write the result. 0, or -1 after a message. */
+int fz_campaign_finish_tool(struct fz_campaign *c);
+
+/* ---- out_dir (outdir.c), for fz_campaign_open: 0 or -1 after a message ---- */
+int fz_outdir_load_campaign(struct fz_campaign *c, const struct fuzz_config *cfg);
+int fz_outdir_load_tool(struct fz_campaign *c, const struct fuzz_config *cfg);
+
+/* ---- stats (stats.c) ---- */
+/* What only the VM knows, for fuzzer_stats and the status line. */
+struct fz_vm_figures {
+    uint64_t restored_pages;     /* by the last restore */
+    double restore_us, exec_us, settle_us, judge_us, next_us; /* means per execution */
+    uint64_t guest_ram_mib;
+    uint64_t queries, cache_hits, flips_pruned; /* the concolic runs' solver */
+    double solver_seconds;
+    double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
+};
+/* fuzzer_stats (AFL++'s keys and format, symhv's after them) and a plot_data line. */
+void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *vm);
+/* The status line (tty: over itself). */
+void fz_campaign_status_line(const struct fz_campaign *c, const struct fz_vm_figures *vm,
+                             bool tty, bool final);
+
+#endif
