@@ -3,12 +3,14 @@
 #include <check.h>
 #include "check_main.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "campaign.h"
 #include "fuzz.h"
 #include "util.h"
 #include "symhv_run.h"
@@ -448,6 +450,135 @@ START_TEST(tmin_keeps_what_the_failure_needs)
 }
 END_TEST
 
+/* The order in which a campaign takes its next input: a resumed campaign's known
+ * crashes, the seeds, trimming, the solver's urgent then other inputs, input-to-state
+ * candidates, the other instances' finds, a due concolic run, then mutation; explore
+ * ends where a campaign would mutate. */
+START_TEST(next_input_priority_order)
+{
+    struct fz_campaign c;
+    memset(&c, 0, sizeof c);
+    c.lock_fd = -1;
+    c.cfg.mode = FUZZ_CAMPAIGN;
+    c.cfg.concolic_every = 1;
+    c.n.execs = 10;
+    c.input_cap = 64;
+    c.cur.data = malloc(FZ_MAX_INPUT);
+    ck_assert_ptr_nonnull(c.cur.data);
+    ck_assert_int_eq(fz_campaign_set_map(&c, 16), 0); /* a map: solver inputs run natively */
+    const uint8_t b[4] = "abcd";
+    fz_queue_add(&c.queue, b, 4, FZ_FROM_SEED);
+    fz_queue_add(&c.known, b, 4, FZ_FROM_KNOWN_CRASH);
+    fz_queue_add(&c.urgent, b, 4, FZ_FROM_SOLVER);
+    fz_queue_add(&c.pending, b, 4, FZ_FROM_SOLVER);
+    fz_queue_add(&c.cmp_pending, b, 4, FZ_FROM_CMPLOG);
+    fz_queue_add(&c.synced, b, 4, FZ_FROM_SYNC);
+    c.seeds_left = 1;
+    ck_assert_int_eq(fz_tmin_init(&c.trim, b, 4), 0);
+    c.trimming = true;
+    static const struct {
+        enum fz_source src;
+        enum fz_origin origin;
+        bool concolic;
+    } order[] = {
+        { FZ_NEXT_KNOWN, FZ_FROM_KNOWN_CRASH, false }, { FZ_NEXT_SEED, FZ_FROM_SEED, false },
+        { FZ_NEXT_TRIM, FZ_FROM_TRIM, false },         { FZ_NEXT_URGENT, FZ_FROM_SOLVER, false },
+        { FZ_NEXT_PENDING, FZ_FROM_SOLVER, false },    { FZ_NEXT_CMPLOG, FZ_FROM_CMPLOG, false },
+        { FZ_NEXT_SYNC, FZ_FROM_SYNC, false },         { FZ_NEXT_CONCOLIC, FZ_FROM_SEED, true },
+        { FZ_NEXT_MUTATION, FZ_FROM_MUTATION, false },
+    };
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        /* right after trimming, choose still names it: next finds it through and goes on */
+        bool after_trim = i > 0 && order[i - 1].src == FZ_NEXT_TRIM;
+        ck_assert_msg(after_trim || fz_campaign_choose(&c) == order[i].src,
+                      "step %zu: source %d, not %d", i, fz_campaign_choose(&c), order[i].src);
+        ck_assert(fz_campaign_next(&c));
+        ck_assert_int_eq(c.cur.origin, order[i].origin);
+        ck_assert_int_eq(c.cur.concolic, order[i].concolic);
+        if (order[i].src == FZ_NEXT_TRIM) { /* its candidates all tried */
+            while (fz_tmin_next(&c.trim))
+                fz_tmin_outcome(&c.trim, false);
+        }
+    }
+    ck_assert(!c.trimming);
+    ck_assert(c.queue.entries[0].concolic_done);
+    /* explore: nothing left to run concolically and no input waiting: done */
+    c.cfg.mode = FUZZ_EXPLORE;
+    ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_NONE);
+    fz_campaign_close(&c);
+}
+END_TEST
+
+/* The judgment of executions, VM-free: a new edge joins the queue with AFL++'s file
+ * name, a crash is saved once per new crashing path with its note, a reported bug is a
+ * crash file of its own kind, symhv's own failure is counted and never saved. */
+START_TEST(executions_are_judged_into_the_out_dir)
+{
+    const char *dir = test_temp_dir(), *seeds = test_temp_dir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/out", dir);
+    ck_assert_int_eq(write_file_atomic(seeds, "a", "seed", 4), 0);
+    struct fuzz_config cfg = { .mode = FUZZ_CAMPAIGN, .in_dir = seeds, .out_dir = out,
+                               .seed = 1 };
+    struct fz_campaign c;
+    ck_assert_int_eq(fz_campaign_open(&c, &cfg), 0);
+    ck_assert_int_eq(fz_campaign_set_map(&c, 64), 0);
+    c.input_cap = 64;
+    c.seeds_left = c.queue.n;
+    ck_assert(fz_campaign_next(&c)); /* the seed */
+    memset(c.trace, 0, 64);
+    c.trace[3] = 1;
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+    ck_assert_uint_eq(c.edges, 1);
+    ck_assert(fz_campaign_next(&c)); /* a mutation that reaches a new edge */
+    memset(c.trace, 0, 64);
+    c.trace[3] = c.trace[9] = 1;
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+    ck_assert_uint_eq(c.queue.n, 2);
+    ck_assert_uint_eq(c.edges, 2);
+    ck_assert_ptr_nonnull(strstr(c.queue.entries[1].file, ",+cov"));
+    /* a crash, twice on the same path: one file, two counted (not trimming meanwhile) */
+    c.trimming = false;
+    for (int k = 0; k < 2; k++) {
+        ck_assert(fz_campaign_next(&c));
+        ck_assert_int_eq(c.cur.origin, FZ_FROM_MUTATION);
+        memset(c.trace, 0, 64);
+        c.trace[5] = 1;
+        c.cur.signal = 11;
+        fz_campaign_judge(&c, FZ_CRASH, 0, "page fault at rip 0x401000", 0);
+    }
+    ck_assert_uint_eq(c.n.crashes, 1);
+    ck_assert_uint_eq(c.n.total_crashes, 2);
+    /* a reported bug on another path, and symhv's own failure */
+    ck_assert(fz_campaign_next(&c));
+    memset(c.trace, 0, 64);
+    c.trace[7] = 1;
+    c.cur.signal = 0;
+    fz_campaign_judge(&c, FZ_BUG, 0, "the input starts with BUG!", 0);
+    ck_assert(fz_campaign_next(&c));
+    fz_campaign_judge(&c, FZ_FAILED, 0, "an access to trapped guest RAM could not be served", 0);
+    ck_assert_uint_eq(c.n.crashes, 2);
+    ck_assert_uint_eq(c.n.bugs_reported, 1);
+    ck_assert_uint_eq(c.n.symhv_failures, 1);
+    char crashes[600], notes[600];
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    snprintf(notes, sizeof notes, "%s/crash-notes", out);
+    ck_assert_uint_eq(fz_count_files(crashes), 2);
+    ck_assert_uint_eq(fz_count_files(notes), 2);
+    struct dirent **names;
+    int n = scandir(crashes, &names, NULL, alphasort);
+    bool sig11 = false, bug = false;
+    for (int i = 0; i < n; i++) {
+        sig11 |= strstr(names[i]->d_name, "id:000000,sig:11,") != NULL;
+        bug |= strstr(names[i]->d_name, "id:000001,bug,") != NULL;
+        free(names[i]);
+    }
+    free(names);
+    ck_assert_msg(sig11 && bug, "crash files are not named as AFL++ names them");
+    fz_campaign_close(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz-lib");
@@ -464,6 +595,8 @@ int main(void)
     tcase_add_test(tc, compared_values_never_grow_an_input_past_the_limit);
     tcase_add_test(tc, rare_edges_are_favoured);
     tcase_add_test(tc, tmin_keeps_what_the_failure_needs);
+    tcase_add_test(tc, next_input_priority_order);
+    tcase_add_test(tc, executions_are_judged_into_the_out_dir);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
