@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include "log.h"
+
+#ifndef KVM_CAP_EXIT_ON_EMULATION_FAILURE /* linux/kvm.h before 5.17 */
+#define KVM_CAP_EXIT_ON_EMULATION_FAILURE 204
+#endif
 #include "util.h"
 
 /* Unused by Linux x86 in long mode but required by KVM on Intel hosts: three pages
@@ -138,6 +142,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
     if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
         hv_error_errno("KVM_CREATE_IRQCHIP failed");
         return -1;
+    }
+    /* An instruction KVM cannot emulate on trapped RAM must come to us (the RAM trap's
+     * cannot_emulate: the interpreter runs it, or the page is pinned). Without this cap
+     * VMX/SVM's KVM gives a ring-3 guest a #UD instead (a false SIGILL); PVM exits anyway. */
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0) {
+        struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = { 1 } };
+        if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+            hv_error_errno("KVM_ENABLE_CAP(KVM_CAP_EXIT_ON_EMULATION_FAILURE) failed");
+            return -1;
+        }
     }
     static const struct memory_pause_ops pause_ops = {
         .pause = (void (*)(void *))vm_pause,

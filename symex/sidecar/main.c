@@ -182,9 +182,10 @@ static int accept_vmm(const char *path, unsigned long long *slots, unsigned long
         fprintf(stderr, "symhv-symex: symhv sent %zu descriptors for %u slots\n", nfds, msg.nslots);
         return -1;
     }
-    /* move them above the targets first, then onto SC_FD_GUEST_MEM, ... */
+    /* move them above the targets first (just above: F_DUPFD refuses a minimum at or past
+     * RLIMIT_NOFILE, 1024 by default), then onto SC_FD_GUEST_MEM, ... */
     for (size_t i = 0; i < nfds; i++) {
-        int high = fcntl(fds[i], F_DUPFD, 1024);
+        int high = fcntl(fds[i], F_DUPFD, SC_FD_GUEST_MEM + (int)nfds);
         close(fds[i]);
         fds[i] = high;
     }
