@@ -44,7 +44,11 @@ void dump_vcpu_state(struct vcpu *v)
             r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
             s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.ss.selector, s.idt.base,
             s.idt.limit);
-    dump_instruction(v, &s, r.rip, false);
+    if (s.cs.selector == 0xf000 && r.rip == 0xfff0 && v->run->exit_reason == KVM_EXIT_SHUTDOWN)
+        fprintf(stderr, "  (these are the registers after a reset: AMD SVM's KVM resets a vCPU "
+                        "at a triple fault, the state at the fault is lost on such hosts)\n");
+    else
+        dump_instruction(v, &s, r.rip, false);
     funlockfile(stderr);
 }
 

