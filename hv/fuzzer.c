@@ -1,23 +1,12 @@
 #include "fuzzer.h"
 
-#include <errno.h>
-#include <stddef.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "console.h"
-#include "dump.h"
-#include "engine.h"
-#include "campaign.h"
-#include "guest_mem.h"
-#include "hypercall.h"
+#include "fuzz_internal.h"
 #include "log.h"
 #include "snapshot.h"
 #include "symhv/sidecar.h" /* SC_FLIP_*: what a solver input flips */
@@ -25,104 +14,12 @@
 #include "vcpu.h"
 #include "vm.h"
 
-#define MAX_BUF_PAGES (FZ_MAX_INPUT / SYMHV_PAGE_SIZE + 2)
-#define MAX_MAP_PAGES (FZ_MAP_MAX / SYMHV_PAGE_SIZE + 2)
 #define STATUS_PERIOD_S 1.0
 #define STATS_PERIOD_S 5.0
 #define REQUEST_WAIT_MS 10
-/* A buffer a program gave symhv_make_symbolic before the snapshot was taken: its bytes
- * are written (and, in a concolic run, marked) again after every restore. */
-#define MAX_SNAP_INPUTS 8
-struct snap_input {
-    struct guest_as as;        /* the caller's address space (caller NULL: the main thread's) */
-    uint64_t gva;
-    uint32_t len;
-    char name[SYMHV_INPUT_NAME_MAX + 1];
-};
-/* Past these the program's later buffers stay concrete and outside the input file. */
-#define MAX_INPUT_BUFFERS 64   /* the engine's MAX_INPUTS */
-
-/* A guest-virtual buffer, translated once at the snapshot (the page tables are part of
- * the snapshot, so the translation holds for every execution). */
-struct guest_buffer {
-    uint64_t gva, len;
-    uint64_t gpa[MAX_MAP_PAGES > MAX_BUF_PAGES ? MAX_MAP_PAGES : MAX_BUF_PAGES];
-    unsigned npages;
-};
-
-enum request { REQ_NONE, REQ_SNAPSHOT, REQ_END, REQ_HANG };
-
-/* The end of an execution, posted by a vCPU thread for the main thread (under lock). */
-struct ending {
-    enum request request;      /* posted with a settle of the VM (vm_begin_settle) */
-    enum fz_outcome outcome;
-    int status, signal;
-    char why[256];
-    double t_posted;
-    bool bug_reported;         /* symhv_report_bug during this execution: bug_message */
-    char bug_message[HC_MESSAGE_MAX];
-};
-
-/* Who owns the snapshot and which buffers a program marks (under lock): a fuzz target's
- * symhv_fuzz_start and its registrations before it, or symhv_make_symbolic's buffers (the
- * input file is their concatenation in call order; the snapshot is taken at the first
- * call; later ones take their bytes as each call comes: offset, calls). */
-struct claims {
-    bool start, cmplog, length; /* each registration once */
-    bool by_make_symbolic;
-    struct snap_input snap_inputs[MAX_SNAP_INPUTS];
-    unsigned nsnap_inputs;
-    uint64_t offset;
-    unsigned calls;
-    bool limit_noted, ended_before_start, end_in_window_noted;
-    unsigned start_vcpu;
-};
-
-/* Where one execution's time goes (bench-fuzz prints it): the target running, the end
- * reaching the main thread and the vCPUs settling, judging, restoring, the next input
- * placed; sums in seconds over `samples` executions. */
-struct phases {
-    double released, exec, settle, judge, next, restore;
-    uint64_t samples, restores, restored_pages;
-};
-
-struct fuzzer {
-    struct vm *vm;
-    struct engine *engine;
-    struct console *console;
-    struct fz_campaign c;      /* the decisions (the main thread's) */
-
-    pthread_mutex_t lock;      /* between vCPU threads and the main thread */
-    pthread_cond_t cond;
-    struct ending end;
-    struct claims claims;
-    _Atomic bool have_snapshot;
-
-    struct guest_buffer input, map, cmplog, length_word; /* the target's, at the snapshot */
-    bool cmplog_ready;         /* written by the registering hypercall before the snapshot */
-    uint8_t *cmplog_copy;
-    struct snapshot *snap;
-    struct phases phases;
-    /* the current concolic run: bytes marked symbolic (the cap then: the solver may make
-     * the input longer), and whether the length word is symbolic too */
-    uint32_t cur_marked;
-    bool cur_length_symbolic;
-    struct engine_search search; /* the concolic runs' search */
-    double exec_started, last_status, last_stats;
-    bool tty;
-};
 
 /* ---- setup ---------------------------------------------------------------------------- */
 
-static void fuzz_end_policy(struct vcpu *v, const struct guest_end *e, void *opaque);
-static int64_t hc_fuzz_start(struct hc_call *c, void *opaque);
-static int64_t hc_fuzz_end(struct hc_call *c, void *opaque);
-static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque);
-static int64_t hc_fuzz_length(struct hc_call *c, void *opaque);
-static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *host, uint64_t len,
-                        bool to_guest);
-static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque);
-static int64_t hc_fuzz_report_bug(struct hc_call *c, void *opaque);
 
 struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine *engine,
                              struct console *console, const struct fuzz_config *cfg)
@@ -144,13 +41,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     }
     f->tty = isatty(STDERR_FILENO);
     f->last_status = f->last_stats = now_s();
-    hypercall_register(hc, SYMHV_HC_FUZZ_START, hc_fuzz_start, f);
-    hypercall_register(hc, SYMHV_HC_FUZZ_END, hc_fuzz_end, f);
-    hypercall_register(hc, SYMHV_HC_FUZZ_CMPLOG, hc_fuzz_cmplog, f);
-    hypercall_register(hc, SYMHV_HC_FUZZ_LENGTH, hc_fuzz_length, f);
-    hypercall_register(hc, SYMHV_HC_MAKE_SYMBOLIC, hc_fuzz_make_symbolic, f);
-    hypercall_register(hc, SYMHV_HC_REPORT_BUG, hc_fuzz_report_bug, f);
-    vm_set_end_policy(vm, fuzz_end_policy, f);
+    fuzz_calls_attach(f, hc);
     return f;
 }
 
@@ -166,296 +57,6 @@ void fuzzer_detach(struct fuzzer *f)
     free(f);
 }
 
-/* ---- from the vCPU threads ------------------------------------------------------------ */
-
-struct buffer_pages {
-    struct guest_buffer *b;
-    unsigned max_pages;
-};
-
-static int add_buffer_page(uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
-{
-    (void)n, (void)off;
-    struct buffer_pages *bp = ctx;
-    if (bp->b->npages == bp->max_pages)
-        return -1;
-    bp->b->gpa[bp->b->npages++] = page_floor(gpa);
-    return 0;
-}
-
-static int translate_buffer(const struct guest_as *as, uint64_t gva, uint64_t len,
-                            unsigned max_pages, struct guest_buffer *b)
-{
-    b->gva = gva;
-    b->len = len;
-    b->npages = 0;
-    struct buffer_pages bp = { b, max_pages };
-    return guest_for_each_chunk(as, gva, len, true, add_buffer_page, &bp);
-}
-
-/* Post a request for the main thread and settle the VM: this vCPU parks as soon as it
- * leaves this exit, the others are kicked out. The first request counts; the main
- * thread owns the settle from here. */
-static void post_request(struct fuzzer *f, enum request req, enum fz_outcome out, int status,
-                         int signal, const char *why)
-{
-    pthread_mutex_lock(&f->lock);
-    if (f->end.request == REQ_NONE && !vm_is_stopping(f->vm)) {
-        f->end.request = req;
-        f->end.outcome = out;
-        f->end.status = status;
-        f->end.signal = signal;
-        f->end.t_posted = now_s();
-        snprintf(f->end.why, sizeof f->end.why, "%s", why ? why : "");
-        vm_begin_settle(f->vm);
-        pthread_cond_broadcast(&f->cond);
-    }
-    pthread_mutex_unlock(&f->lock);
-}
-
-static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
-{
-    struct fuzzer *f = opaque;
-    uint64_t buf = c->arg[0], max_len = c->arg[1], map = c->arg[2], map_size = c->arg[3];
-    if (max_len == 0 || max_len > FZ_MAX_INPUT || buf + max_len < buf ||
-        map_size > FZ_MAP_MAX || map + map_size < map)
-        return -SYMHV_EINVAL;
-    /* One snapshot per run, claimed by the first call: every size below comes from
-     * this one call (two vCPUs racing here once mixed one's map with the other's
-     * buffer sizes: a heap overflow in the VMM). */
-    pthread_mutex_lock(&f->lock);
-    if (f->claims.start) {
-        pthread_mutex_unlock(&f->lock);
-        return -SYMHV_EBUSY;
-    }
-    f->claims.start = true;
-    pthread_mutex_unlock(&f->lock);
-    int64_t err = -SYMHV_EFAULT;
-    if (translate_buffer(&c->as, buf, max_len, MAX_BUF_PAGES, &f->input) < 0 ||
-        (map_size && translate_buffer(&c->as, map, map_size, MAX_MAP_PAGES, &f->map) < 0))
-        goto refuse;
-    if (!map_size)
-        f->map = (struct guest_buffer){ 0 };
-    err = -SYMHV_EINVAL; /* out of host memory for the maps */
-    if (fz_campaign_set_map(&f->c, map_size) < 0)
-        goto refuse;
-    f->c.input_cap = (uint32_t)max_len;
-    f->claims.start_vcpu = c->v->index;
-    post_request(f, REQ_SNAPSHOT, FZ_OK, 0, 0, NULL);
-    return 0; /* replaced by the first input's length when the vCPU is released */
-refuse:
-    f->input = f->map = (struct guest_buffer){ 0 };
-    pthread_mutex_lock(&f->lock);
-    f->claims.start = false; /* a later call with good arguments may still start */
-    pthread_mutex_unlock(&f->lock);
-    return err;
-}
-
-/* symhv_make_symbolic under fuzz/explore: the program's buffers are the input (see
- * by_make_symbolic). Returns the input's id, as outside a campaign. */
-static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
-{
-    struct fuzzer *f = opaque;
-    char name[SYMHV_INPUT_NAME_MAX + 1];
-    uint64_t buf, len;
-    int64_t bad = engine_make_symbolic_args(c, &buf, &len, name);
-    if (bad < 0)
-        return bad;
-    if (guest_for_each_chunk(&c->as, buf, len, true, NULL, NULL) < 0)
-        return -SYMHV_EFAULT; /* the campaign writes every buffer: it must be writable */
-    pthread_mutex_lock(&f->lock);
-    if (f->claims.start && !f->claims.by_make_symbolic) {
-        pthread_mutex_unlock(&f->lock);
-        return -SYMHV_EINVAL; /* a fuzz target's input is symhv_fuzz_start's buffer */
-    }
-    if (!atomic_load(&f->have_snapshot)) {
-        /* Before the snapshot (the first call, or another vCPU's while the VM settles
-         * for it): a buffer the snapshot holds. */
-        if (f->claims.nsnap_inputs == MAX_SNAP_INPUTS) {
-            pthread_mutex_unlock(&f->lock);
-            return -SYMHV_EBUSY;
-        }
-        bool first = !f->claims.start;
-        unsigned id = f->claims.nsnap_inputs++;
-        struct snap_input *si = &f->claims.snap_inputs[id];
-        si->as = c->as;
-        si->as.caller = NULL; /* used from the main thread from now on */
-        si->gva = buf;
-        si->len = (uint32_t)len;
-        snprintf(si->name, sizeof si->name, "%s", name);
-        f->claims.start = f->claims.by_make_symbolic = true;
-        if (first)
-            f->claims.start_vcpu = c->v->index;
-        pthread_mutex_unlock(&f->lock);
-        if (first) {
-            if (fz_campaign_set_map(&f->c, 0) < 0) {
-                hv_error("fuzz: out of memory");
-                vm_request_stop(f->vm, HV_EXIT_SETUP_ERROR);
-                return -SYMHV_EINVAL;
-            }
-            post_request(f, REQ_SNAPSHOT, FZ_OK, 0, 0, NULL);
-        }
-        return id;
-    }
-    /* During an execution: the next bytes of the input, in call order. */
-    uint64_t off = f->claims.offset;
-    unsigned id = f->claims.calls;
-    bool inside = id < MAX_INPUT_BUFFERS && off + len <= FZ_MAX_INPUT;
-    if (inside) {
-        f->claims.offset += len;
-        f->claims.calls++;
-    }
-    bool note = !inside && !f->claims.limit_noted;
-    f->claims.limit_noted |= note;
-    pthread_mutex_unlock(&f->lock);
-    if (!inside) {
-        if (note)
-            hv_error("fuzz: the program's symbolic buffers pass %d buffers or %u bytes: "
-                     "the later ones stay concrete and are not part of the input",
-                     MAX_INPUT_BUFFERS, FZ_MAX_INPUT);
-        return id;
-    }
-    if (off < f->c.cur.len) { /* f->c.cur.data is the main thread's only between executions */
-        uint64_t n = f->c.cur.len - off < len ? f->c.cur.len - off : len;
-        if (guest_write(&c->as, buf, f->c.cur.data + off, n) < 0)
-            return -SYMHV_EFAULT;
-    }
-    if (f->c.cur.concolic && engine_make_symbolic(f->engine, c->v, &c->as, buf, len, name) < 0)
-        hv_error("fuzz: the input '%s' stays concrete in this concolic run", name);
-    return id;
-}
-
-/* A registration that comes before symhv_fuzz_start, once (*claimed under f->lock):
- * true if this call is it. */
-static bool claim_before_start(struct fuzzer *f, bool *claimed)
-{
-    pthread_mutex_lock(&f->lock);
-    bool refuse = f->claims.start || *claimed;
-    *claimed = true;
-    pthread_mutex_unlock(&f->lock);
-    return !refuse;
-}
-
-/* A refused registration gives its claim back: a later, valid call may still make it. */
-static int64_t unclaim(struct fuzzer *f, bool *claimed, int64_t err)
-{
-    pthread_mutex_lock(&f->lock);
-    *claimed = false;
-    pthread_mutex_unlock(&f->lock);
-    return err;
-}
-
-/* symhv_fuzz_cmplog: before symhv_fuzz_start, once. */
-static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque)
-{
-    struct fuzzer *f = opaque;
-    uint64_t buf = c->arg[0], size = c->arg[1];
-    if (size != FZ_CMPLOG_SIZE || buf + size < buf || f->c.cfg.no_cmplog)
-        return -SYMHV_EINVAL;
-    if (!claim_before_start(f, &f->claims.cmplog))
-        return -SYMHV_EBUSY;
-    if (translate_buffer(&c->as, buf, size, MAX_BUF_PAGES, &f->cmplog) < 0) {
-        f->cmplog = (struct guest_buffer){ 0 };
-        return unclaim(f, &f->claims.cmplog, -SYMHV_EFAULT);
-    }
-    if (!f->cmplog_copy)
-        f->cmplog_copy = malloc(FZ_CMPLOG_SIZE);
-    if (!f->cmplog_copy)
-        return unclaim(f, &f->claims.cmplog, -SYMHV_EINVAL);
-    f->cmplog_ready = true; /* read by the main thread after the snapshot's settle */
-    return 0;
-}
-
-/* symhv_fuzz_length: before symhv_fuzz_start, once. */
-static int64_t hc_fuzz_length(struct hc_call *c, void *opaque)
-{
-    struct fuzzer *f = opaque;
-    uint64_t word = c->arg[0];
-    if (word + sizeof(struct symhv_fuzz_length) < word)
-        return -SYMHV_EINVAL;
-    if (!claim_before_start(f, &f->claims.length))
-        return -SYMHV_EBUSY;
-    if (translate_buffer(&c->as, word, sizeof(struct symhv_fuzz_length), 2, &f->length_word) < 0) {
-        f->length_word = (struct guest_buffer){ 0 };
-        return unclaim(f, &f->claims.length, -SYMHV_EFAULT);
-    }
-    return 0; /* read by the main thread after the snapshot's settle */
-}
-
-/* After an execution that gave the queue a new entry (or ran a seed): the values its
- * comparisons wanted, put into it. */
-static void input_to_state(struct fuzzer *f)
-{
-    buffer_copy(f, &f->cmplog, f->cmplog_copy, FZ_CMPLOG_SIZE, false);
-    uint32_t count;
-    memcpy(&count, f->cmplog_copy, sizeof count);
-    if (count > FZ_CMPLOG_ENTRIES)
-        count = FZ_CMPLOG_ENTRIES; /* the guest's word: bounded here */
-    fz_campaign_compare_log(&f->c, (const struct fz_compare *)(f->cmplog_copy + 8), count);
-}
-
-static void end_execution(struct fuzzer *f, struct vcpu *v, const struct guest_end *e)
-{
-    if (!atomic_load(&f->have_snapshot)) {
-        /* Another vCPU's call claimed the snapshot and the VM is settling for it: a
-         * thread that exits in that window ends no execution (there is none yet) and
-         * must not end the campaign; the snapshot holds it as it is then. */
-        pthread_mutex_lock(&f->lock);
-        bool in_window = f->claims.start && e->kind == GUEST_EXIT;
-        bool say = in_window && !f->claims.end_in_window_noted;
-        f->claims.end_in_window_noted |= say;
-        f->claims.ended_before_start |= !in_window;
-        pthread_mutex_unlock(&f->lock);
-        if (say)
-            hv_error("fuzz: vCPU %u's thread ended (%s) while the snapshot was being taken: "
-                     "it is not part of any execution", v->index,
-                     e->why ? e->why : "exit");
-        if (!in_window) /* nothing to go back to: the run ends */
-            end_plain_run(v, e, NULL);
-        return;
-    }
-    char why[160];
-    enum fz_outcome out = e->kind == GUEST_SYMHV_FAILED                 ? FZ_FAILED
-                       : e->kind == GUEST_CRASH || e->status != 0 ? FZ_CRASH
-                                                                  : FZ_OK;
-    if (e->kind != GUEST_EXIT)
-        snprintf(why, sizeof why, "%.150s", e->why ? e->why : "crash");
-    else
-        snprintf(why, sizeof why, "exit status %d", e->status);
-    post_request(f, REQ_END, out, e->status, e->kind == GUEST_CRASH ? e->signal : 0, why);
-}
-
-/* Every way the guest ends is the end of one execution. */
-static void fuzz_end_policy(struct vcpu *v, const struct guest_end *e, void *opaque)
-{
-    end_execution(opaque, v, e);
-}
-
-static int64_t hc_fuzz_end(struct hc_call *c, void *opaque)
-{
-    unsigned status = (uint32_t)c->arg[0];
-    struct guest_end e = { .kind = GUEST_EXIT, .status = (int)status };
-    end_execution(opaque, c->v, &e);
-    return 0;
-}
-
-/* symhv_report_bug during a campaign: the execution goes on (as outside one) and, unless
- * it crashes, ends as a finding of its own (FZ_BUG). The first report counts. */
-static int64_t hc_fuzz_report_bug(struct hc_call *c, void *opaque)
-{
-    struct fuzzer *f = opaque;
-    char msg[HC_MESSAGE_MAX];
-    if (hc_read_string(c, c->arg[0], msg, sizeof msg) < 0)
-        return -SYMHV_EFAULT;
-    pthread_mutex_lock(&f->lock);
-    if (!f->end.bug_reported && atomic_load(&f->have_snapshot)) {
-        f->end.bug_reported = true;
-        snprintf(f->end.bug_message, sizeof f->end.bug_message, "%s", msg);
-    }
-    pthread_mutex_unlock(&f->lock);
-    return 0;
-}
-
 /* ---- the settled VM: snapshot, restore, inputs ---------------------------------------- */
 
 static int restore(struct fuzzer *f)
@@ -467,22 +68,16 @@ static int restore(struct fuzzer *f)
     return rc;
 }
 
-/* Copy between host memory and a translated guest buffer (writes are the VMM's). */
-static void buffer_copy(struct fuzzer *f, const struct guest_buffer *b, void *host,
-                        uint64_t len, bool to_guest)
+/* After an execution that gave the queue a new entry (or ran a seed): the values its
+ * comparisons wanted, put into it. */
+static void input_to_state(struct fuzzer *f)
 {
-    uint8_t *h = host;
-    uint64_t done = 0;
-    for (unsigned i = 0; i < b->npages && done < len; i++) {
-        uint64_t off = i == 0 ? page_offset(b->gva) : 0, n = SYMHV_PAGE_SIZE - off;
-        if (n > len - done)
-            n = len - done;
-        if (to_guest)
-            guest_write_phys(f->vm, NULL, b->gpa[i] + off, h + done, n);
-        else
-            memcpy(h + done, f->vm->mem.ram + b->gpa[i] + off, n);
-        done += n;
-    }
+    fuzz_buffer_copy(f, &f->cmplog, f->cmplog_copy, FZ_CMPLOG_SIZE, false);
+    uint32_t count;
+    memcpy(&count, f->cmplog_copy, sizeof count);
+    if (count > FZ_CMPLOG_ENTRIES)
+        count = FZ_CMPLOG_ENTRIES; /* the guest's word: bounded here */
+    fz_campaign_compare_log(&f->c, (const struct fz_compare *)(f->cmplog_copy + 8), count);
 }
 
 /* ---- decisions ---------------------------------------------------------------------- */
@@ -510,7 +105,7 @@ static void add_solver_input(void *ctx, const uint8_t *data, size_t len,
 static void write_length(struct fuzzer *f, uint32_t limit)
 {
     struct symhv_fuzz_length l = { f->c.cur.len, limit };
-    buffer_copy(f, &f->length_word, &l, sizeof l, true);
+    fuzz_buffer_copy(f, &f->length_word, &l, sizeof l, true);
 }
 
 /* A fuzz target's input into its buffer; in a concolic run symbolic, and with a length
@@ -528,7 +123,7 @@ static void place_target_input(struct fuzzer *f)
         else
             marked = f->c.cur.len;
     }
-    buffer_copy(f, &f->input, padded ? padded : f->c.cur.data, marked, true);
+    fuzz_buffer_copy(f, &f->input, padded ? padded : f->c.cur.data, marked, true);
     free(padded);
     if (f->length_word.npages)
         write_length(f, f->c.cur.concolic ? marked : f->c.input_cap);
@@ -641,7 +236,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
          * execution, which also made 16 more pages to restore each time). */
         if (f->map.npages) {
             memset(f->c.trace, 0, f->map.len);
-            buffer_copy(f, &f->map, f->c.trace, f->map.len, true);
+            fuzz_buffer_copy(f, &f->map, f->c.trace, f->map.len, true);
         }
         if (f->c.cfg.mode == FUZZ_CMIN && (!f->map.npages || fz_cmin_init(&f->c.cmin, f->map.len) < 0)) {
             hv_error("cmin: the target hands symhv_fuzz_start no coverage map (build it with "
@@ -704,7 +299,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
                     (unsigned long long)f->search.new_branch_edges);
         }
         if (f->map.npages)
-            buffer_copy(f, &f->map, f->c.trace, f->map.len, false);
+            fuzz_buffer_copy(f, &f->map, f->c.trace, f->map.len, false);
         fz_campaign_judge(&f->c, req == REQ_HANG ? FZ_HANG : out, status, why,
                           f->c.cur.concolic ? f->search.new_branch_edges : 0);
         if (f->cmplog_ready && req != REQ_HANG && fz_campaign_wants_compare_log(&f->c))
