@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cpio.h"
+#include "launch_internal.h"
 #include "symhv/path.h"
 #include "util.h"
 
@@ -27,37 +28,7 @@ const char *const launch_default_env[] = {
     GLIBC_TUNABLES_DEFAULT, NULL,
 };
 
-#define MAX_PATH_LEN 4096
-#define MAX_ARGS 4096
-#define MAX_SYMLINK_HOPS 8
-#define S_TYPE(m) ((m) & 0170000)
-
-struct bfile {
-    char *path;
-    size_t path_len;
-    uint32_t mode, kind;
-    const uint8_t *data;     /* borrowed: an archive, the program, an owned buffer */
-    uint64_t size, capacity, mtime;
-    uint32_t parent, first_child, last_child, next_sibling, link, hash_next;
-    bool hidden;             /* stdin's bytes: reachable by index only */
-    bool page_aligned;       /* a symbolic source: its bytes on pages of their own */
-    uint32_t cpio_ino;       /* hard links of the archive being read (0: none) */
-};
-
-struct builder {
-    struct bfile *f;
-    uint32_t n, cap;
-    uint32_t *index;         /* open addressing over paths: file + 1, 0 empty */
-    uint32_t index_cap;
-    void **owned;
-    unsigned nowned, owned_cap;
-    uint64_t now;
-    char *err;
-    size_t err_size;
-};
-
-static int fail(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct builder *b, const char *fmt, ...)
+int lb_fail(struct builder *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -66,7 +37,7 @@ static int fail(struct builder *b, const char *fmt, ...)
     return -1;
 }
 
-static void *own(struct builder *b, void *p)
+void *lb_own(struct builder *b, void *p)
 {
     if (!p)
         return NULL;
@@ -84,7 +55,7 @@ static void *own(struct builder *b, void *p)
 }
 
 /* "./a//b/" -> "/a/b"; "" and "." -> "/". -1 on "..", NUL or too long. */
-static int normalize(const char *in, size_t len, char *out, size_t *out_len)
+int lb_normalize(const char *in, size_t len, char *out, size_t *out_len)
 {
     size_t o = 1;
     out[0] = '/';
@@ -95,7 +66,7 @@ static int normalize(const char *in, size_t len, char *out, size_t *out_len)
     return 0;
 }
 
-static uint32_t find(struct builder *b, const char *path, size_t len)
+uint32_t lb_find(struct builder *b, const char *path, size_t len)
 {
     if (!b->index_cap)
         return SYMHV_NO_FILE;
@@ -116,7 +87,7 @@ static int index_insert(struct builder *b, uint32_t i)
         uint32_t cap = b->index_cap ? 2 * b->index_cap : 256;
         uint32_t *grown = calloc(cap, sizeof *grown);
         if (!grown)
-            return fail(b, "out of memory");
+            return lb_fail(b, "out of memory");
         uint32_t *old = b->index, old_cap = b->index_cap;
         b->index = grown;
         b->index_cap = cap;
@@ -139,17 +110,17 @@ static int index_insert(struct builder *b, uint32_t i)
     return 0;
 }
 
-static uint32_t new_file(struct builder *b)
+uint32_t lb_new_file(struct builder *b)
 {
     if (b->n == SYMHV_LAUNCH_MAX_FILES) {
-        fail(b, "more than %u files", SYMHV_LAUNCH_MAX_FILES);
+        lb_fail(b, "more than %u files", SYMHV_LAUNCH_MAX_FILES);
         return SYMHV_NO_FILE;
     }
     if (b->n == b->cap) {
         uint32_t cap = b->cap ? 2 * b->cap : 64;
         struct bfile *grown = realloc(b->f, cap * sizeof *grown);
         if (!grown) {
-            fail(b, "out of memory");
+            lb_fail(b, "out of memory");
             return SYMHV_NO_FILE;
         }
         b->f = grown;
@@ -163,7 +134,7 @@ static uint32_t new_file(struct builder *b)
     return i;
 }
 
-static uint32_t add_path(struct builder *b, const char *path, size_t len, uint32_t mode);
+uint32_t lb_add_path(struct builder *b, const char *path, size_t len, uint32_t mode);
 
 /* The directory holding `path` (created, with its own parents, if missing). */
 static uint32_t parent_dir(struct builder *b, const char *path, size_t len)
@@ -173,18 +144,18 @@ static uint32_t parent_dir(struct builder *b, const char *path, size_t len)
         cut--;
     if (cut <= 1)
         return 0; /* "/x": the root */
-    return add_path(b, path, cut - 1, 040755);
+    return lb_add_path(b, path, cut - 1, 040755);
 }
 
 /* The file at the normalized `path`: found, or new with `mode` (and linked into its
  * directory). A directory asked for where a non-directory stands (or the reverse, for
  * a parent) is an error. */
-static uint32_t add_path(struct builder *b, const char *path, size_t len, uint32_t mode)
+uint32_t lb_add_path(struct builder *b, const char *path, size_t len, uint32_t mode)
 {
-    uint32_t i = find(b, path, len);
+    uint32_t i = lb_find(b, path, len);
     if (i != SYMHV_NO_FILE) {
         if (S_TYPE(mode) == 040000 && S_TYPE(b->f[i].mode) != 040000) {
-            fail(b, "%.*s is both a file and a directory", (int)len, path);
+            lb_fail(b, "%.*s is both a file and a directory", (int)len, path);
             return SYMHV_NO_FILE;
         }
         return i;
@@ -193,13 +164,13 @@ static uint32_t add_path(struct builder *b, const char *path, size_t len, uint32
     if (parent == SYMHV_NO_FILE)
         return SYMHV_NO_FILE;
     if (S_TYPE(b->f[parent].mode) != 040000) {
-        fail(b, "%.*s: a parent is not a directory", (int)len, path);
+        lb_fail(b, "%.*s: a parent is not a directory", (int)len, path);
         return SYMHV_NO_FILE;
     }
-    char *copy = own(b, strndup(path, len));
-    if (!copy || (i = new_file(b)) == SYMHV_NO_FILE) {
+    char *copy = lb_own(b, strndup(path, len));
+    if (!copy || (i = lb_new_file(b)) == SYMHV_NO_FILE) {
         if (!copy)
-            fail(b, "out of memory");
+            lb_fail(b, "out of memory");
         return SYMHV_NO_FILE;
     }
     struct bfile *f = &b->f[i];
@@ -220,21 +191,21 @@ static uint32_t add_path(struct builder *b, const char *path, size_t len, uint32
 }
 
 /* A file with these bytes at `path` (replacing what stood there). */
-static uint32_t put_file(struct builder *b, const char *path, uint32_t mode, uint32_t kind,
-                         const void *data, uint64_t size)
+uint32_t lb_put_file(struct builder *b, const char *path, uint32_t mode, uint32_t kind,
+                     const void *data, uint64_t size)
 {
     char norm[MAX_PATH_LEN];
     size_t len;
-    if (normalize(path, strlen(path), norm, &len) < 0) {
-        fail(b, "bad guest path '%s' ('..' and NUL are not allowed)", path);
+    if (lb_normalize(path, strlen(path), norm, &len) < 0) {
+        lb_fail(b, "bad guest path '%s' ('..' and NUL are not allowed)", path);
         return SYMHV_NO_FILE;
     }
-    uint32_t i = add_path(b, norm, len, mode);
+    uint32_t i = lb_add_path(b, norm, len, mode);
     if (i == SYMHV_NO_FILE)
         return i;
     struct bfile *f = &b->f[i];
     if (f->kind == SYMHV_FILE_DIR && S_TYPE(mode) != 040000)
-        return fail(b, "%s is a directory", norm), SYMHV_NO_FILE;
+        return lb_fail(b, "%s is a directory", norm), SYMHV_NO_FILE;
     f->mode = mode;
     f->kind = kind;
     f->data = data;
@@ -264,12 +235,12 @@ static int archive_entry(const struct cpio_entry *e, void *opaque)
     struct builder *b = a->b;
     char norm[MAX_PATH_LEN];
     size_t len;
-    if (normalize(e->name, e->name_len, norm, &len) < 0)
-        return fail(b, "%s: entry '%.*s' has a bad path", a->path, (int)e->name_len, e->name);
+    if (lb_normalize(e->name, e->name_len, norm, &len) < 0)
+        return lb_fail(b, "%s: entry '%.*s' has a bad path", a->path, (int)e->name_len, e->name);
     uint32_t type = S_TYPE(e->mode), i;
     switch (type) {
     case 040000:
-        if ((i = add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
+        if ((i = lb_add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
             return -1;
         b->f[i].mode = e->mode; /* "." sets the root's own bits */
         b->f[i].mtime = e->mtime;
@@ -280,7 +251,7 @@ static int archive_entry(const struct cpio_entry *e, void *opaque)
         uint32_t kind = device_kind(e->rdev_major, e->rdev_minor);
         if (kind == SYMHV_NO_FILE)
             return 0;
-        if ((i = add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
+        if ((i = lb_add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
             return -1;
         b->f[i].kind = kind;
         b->f[i].mode = e->mode;
@@ -289,11 +260,11 @@ static int archive_entry(const struct cpio_entry *e, void *opaque)
     default:
         return 0; /* block devices, fifos, sockets: not in the guest */
     }
-    if ((i = add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
+    if ((i = lb_add_path(b, norm, len, e->mode)) == SYMHV_NO_FILE)
         return -1;
     struct bfile *f = &b->f[i];
     if (f->kind == SYMHV_FILE_DIR)
-        return fail(b, "%s: %s is a directory", a->path, norm);
+        return lb_fail(b, "%s: %s is a directory", a->path, norm);
     f->mode = e->mode;
     f->kind = SYMHV_FILE_DATA;
     f->data = e->data;
@@ -326,279 +297,20 @@ static int add_archive(struct builder *b, const char *path, uint64_t max_bytes)
 {
     char why[256];
     size_t size;
-    uint8_t *buf = own(b, read_file(path, max_bytes, &size, why, sizeof why));
+    uint8_t *buf = lb_own(b, read_file(path, max_bytes, &size, why, sizeof why));
     if (!buf)
-        return fail(b, "archive %s: %s", path, why);
+        return lb_fail(b, "archive %s: %s", path, why);
     if (size >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
-        return fail(b, "archive %s is gzip-compressed: give symhv the cpio itself "
+        return lb_fail(b, "archive %s is gzip-compressed: give symhv the cpio itself "
                        "(gunzip < %s > archive.cpio)", path, path);
     if (!cpio_is_newc(buf, size))
-        return fail(b, "archive %s is not a cpio archive in the newc format (make one with "
+        return lb_fail(b, "archive %s is not a cpio archive in the newc format (make one with "
                        "`find . | cpio -o -H newc`)", path);
     struct archive_ctx a = { b, path };
     uint32_t first = b->n;
     if (cpio_parse(buf, size, archive_entry, &a, why, sizeof why) < 0)
-        return b->err[0] ? -1 : fail(b, "archive %s: %s", path, why);
+        return b->err[0] ? -1 : lb_fail(b, "archive %s: %s", path, why);
     share_hard_links(b, first);
-    return 0;
-}
-
-/* ---- the program ---------------------------------------------------------------------- */
-
-/* A static x86-64 program symhv's kernel can start, or a one-line reason. The headers
- * are copied out (memcpy): the program may sit at any offset of an archive, and e_phoff
- * is the file's to choose, so neither is aligned for Elf64_Ehdr or Elf64_Phdr. */
-static int check_program(struct builder *b, const char *name, const uint8_t *p, size_t n)
-{
-    if (n >= 2 && p[0] == '#' && p[1] == '!')
-        return fail(b, "program %s is a script: symhv starts static x86-64 ELF programs "
-                       "(name the interpreter and put the script in an archive)", name);
-    Elf64_Ehdr eh;
-    if (n < sizeof eh || memcmp(p, ELFMAG, SELFMAG) != 0)
-        return fail(b, "program %s is not an ELF file", name);
-    memcpy(&eh, p, sizeof eh);
-    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
-        return fail(b, "program %s is not a 64-bit x86-64 program", name);
-    if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
-        return fail(b, "program %s is not an executable (ELF type %u)", name, eh.e_type);
-    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > n ||
-        (n - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
-        return fail(b, "program %s: program headers truncated", name);
-    bool loads = false;
-    for (unsigned i = 0; i < eh.e_phnum; i++) {
-        Elf64_Phdr ph;
-        memcpy(&ph, p + eh.e_phoff + i * sizeof ph, sizeof ph);
-        if (ph.p_type == PT_INTERP)
-            return fail(b, "program %s is dynamically linked: symhv starts static programs "
-                           "(build it with -static, e.g. musl-gcc -static or gcc -static)", name);
-        if (ph.p_type == PT_LOAD) {
-            loads = true;
-            if (ph.p_filesz > ph.p_memsz || ph.p_offset > n || n - ph.p_offset < ph.p_filesz)
-                return fail(b, "program %s: segment %u lies outside the file", name, i);
-        }
-    }
-    if (!loads)
-        return fail(b, "program %s has no loadable segment", name);
-    return 0;
-}
-
-/* The guest path a host path names: the same path under "/" (the guest's working
- * directory), or "/" and its last component when it climbs with "..". */
-static int guest_path_of(const char *host, char *out, size_t *len)
-{
-    if (normalize(host, strlen(host), out, len) == 0)
-        return 0;
-    const char *base = strrchr(host, '/');
-    base = base ? base + 1 : host;
-    return normalize(base, strlen(base), out, len);
-}
-
-static uint32_t add_program(struct builder *b, const struct launch_config *cfg)
-{
-    const char *prog = cfg->program ? cfg->program : "/init";
-    char gpath[MAX_PATH_LEN];
-    size_t glen;
-    if (guest_path_of(prog, gpath, &glen) < 0 || glen <= 1) {
-        fail(b, "program '%s': not a usable path", prog);
-        return SYMHV_NO_FILE;
-    }
-    struct stat st;
-    uint32_t i;
-    if (cfg->program && stat(cfg->program, &st) == 0 && S_ISREG(st.st_mode)) {
-        char why[256];
-        size_t size;
-        uint8_t *bytes = own(b, read_file(cfg->program, cfg->max_bytes, &size, why, sizeof why));
-        if (!bytes) {
-            fail(b, "program %s: %s", cfg->program, why);
-            return SYMHV_NO_FILE;
-        }
-        if (check_program(b, cfg->program, bytes, size) < 0)
-            return SYMHV_NO_FILE;
-        i = put_file(b, gpath, 0100755, SYMHV_FILE_DATA, bytes, size);
-        if (i != SYMHV_NO_FILE)
-            b->f[i].mtime = (uint64_t)st.st_mtime;
-        return i;
-    }
-    i = find(b, gpath, glen);
-    if (i == SYMHV_NO_FILE || b->f[i].kind != SYMHV_FILE_DATA || S_TYPE(b->f[i].mode) != 0100000) {
-        fail(b, cfg->program ? "program %s: no such file (neither on the host nor in the "
-                               "--initrd archives)"
-                             : "the --initrd archives hold no %s to start (or name the "
-                               "program: symhv run ... -- PROGRAM [ARGS])", prog);
-        return SYMHV_NO_FILE;
-    }
-    if (check_program(b, gpath, b->f[i].data, b->f[i].size) < 0)
-        return SYMHV_NO_FILE;
-    return i;
-}
-
-/* ---- symbolic sources ----------------------------------------------------------------- */
-
-void launch_source_name(const struct launch_source *s, char *name, size_t size)
-{
-    if (s->kind == SYMHV_SYM_STDIN)
-        snprintf(name, size, "stdin");
-    else if (s->kind == SYMHV_SYM_ARG)
-        snprintf(name, size, "arg%u", s->arg);
-    else if (strcmp(s->path, LAUNCH_INPUT_PATH) == 0)
-        snprintf(name, size, "input"); /* @@, as the fuzzer calls its input */
-    else
-        snprintf(name, size, "%s", s->path[0] == '/' ? s->path + 1 : s->path);
-}
-
-/* A source's first contents: the initial file, else what `current` holds; its size
- * `want` (0: theirs) and the room it needs. */
-static int source_bytes(struct builder *b, const struct launch_config *cfg,
-                        const struct launch_source *s, const uint8_t *current, uint64_t cur_len,
-                        const uint8_t **data, uint64_t *size, uint64_t *capacity)
-{
-    uint64_t limit = cfg->harness ? cfg->harness_capacity : SYMHV_SYMBOLIC_MAX_BYTES;
-    if (s->initial) {
-        char why[256];
-        size_t n;
-        uint8_t *bytes = own(b, read_file(s->initial, limit, &n, why, sizeof why));
-        if (!bytes)
-            return fail(b, "input %s: %s", s->initial, why);
-        current = bytes;
-        cur_len = n;
-    }
-    uint64_t want = s->initial ? cur_len : s->size ? s->size : cur_len;
-    if (want > limit)
-        return fail(b, "a symbolic input of %llu bytes is more than symhv takes (%llu)",
-                    (unsigned long long)want, (unsigned long long)limit);
-    if (!cfg->harness && want == 0)
-        return fail(b, "a symbolic input needs a size (PATH:SIZE) or contents to start from "
-                       "(--seed FILE, --replay FILE, a file in the archive)");
-    uint8_t *buf = own(b, calloc(1, want ? want : 1));
-    if (!buf)
-        return fail(b, "out of memory");
-    if (cur_len)
-        memcpy(buf, current, cur_len < want ? cur_len : want);
-    *data = buf;
-    *size = want;
-    *capacity = cfg->harness ? limit : want;
-    return 0;
-}
-
-static int add_sources(struct builder *b, const struct launch_config *cfg,
-                       struct symhv_launch *hdr, const char **argv_text, uint64_t *arg_room)
-{
-    if (cfg->nsources > SYMHV_MAX_SYM_SOURCES)
-        return fail(b, "at most %d symbolic sources", SYMHV_MAX_SYM_SOURCES);
-    if (cfg->harness && cfg->nsources != 1)
-        return fail(b, "symhv fuzz and explore take one input: one of --sym-file, --sym-stdin, "
-                       "--sym-arg or @@ (got %u)", cfg->nsources);
-    hdr->stdin_file = SYMHV_NO_FILE;
-    for (unsigned k = 0; k < cfg->nsources; k++) {
-        const struct launch_source *s = &cfg->sources[k];
-        struct symhv_sym_source *out = &hdr->sym[hdr->nsym];
-        launch_source_name(s, out->name, sizeof out->name);
-        for (unsigned j = 0; j < hdr->nsym; j++)
-            if (strcmp(hdr->sym[j].name, out->name) == 0)
-                return fail(b, "the symbolic input '%s' is given twice", out->name);
-        const uint8_t *data;
-        uint64_t size, capacity;
-        out->kind = s->kind;
-        if (s->kind == SYMHV_SYM_ARG) {
-            if (s->arg == 0 || s->arg >= cfg->argc)
-                return fail(b, "--sym-arg %u: the program has no argument %u (argv[0] is the "
-                               "program)", s->arg, s->arg);
-            const char *text = cfg->argv[s->arg];
-            if (source_bytes(b, cfg, s, (const uint8_t *)text, strlen(text), &data, &size,
-                             &capacity) < 0)
-                return -1;
-            /* the string: `capacity` bytes, NUL-padded, and its terminating NUL */
-            char *slot = own(b, calloc(1, capacity + 1));
-            if (!slot)
-                return fail(b, "out of memory");
-            memcpy(slot, data, size);
-            argv_text[s->arg] = slot;
-            arg_room[s->arg] = capacity + 1;
-            out->index = s->arg;
-            out->capacity = capacity;
-        } else {
-            uint32_t i = SYMHV_NO_FILE;
-            const uint8_t *cur = NULL;
-            uint64_t cur_len = 0;
-            if (s->kind == SYMHV_SYM_FILE) {
-                char norm[MAX_PATH_LEN];
-                size_t len;
-                if (normalize(s->path, strlen(s->path), norm, &len) < 0)
-                    return fail(b, "--sym-file %s: not a usable guest path", s->path);
-                i = find(b, norm, len);
-                if (i != SYMHV_NO_FILE && b->f[i].kind != SYMHV_FILE_DATA)
-                    return fail(b, "--sym-file %s is not a regular file in the guest", norm);
-                if (i != SYMHV_NO_FILE) {
-                    cur = b->f[i].data;
-                    cur_len = b->f[i].size;
-                }
-            }
-            if (source_bytes(b, cfg, s, cur, cur_len, &data, &size, &capacity) < 0)
-                return -1;
-            if (s->kind == SYMHV_SYM_FILE) {
-                i = put_file(b, s->path, 0100644, SYMHV_FILE_DATA, data, size);
-            } else if ((i = new_file(b)) != SYMHV_NO_FILE) {
-                static char stdin_name[] = "(stdin)";
-                b->f[i].path = stdin_name;
-                b->f[i].path_len = strlen(stdin_name);
-                b->f[i].mode = 0100444;
-                b->f[i].kind = SYMHV_FILE_DATA;
-                b->f[i].data = data;
-                b->f[i].size = size;
-                b->f[i].hidden = true;
-                hdr->stdin_file = i;
-            }
-            if (i == SYMHV_NO_FILE)
-                return -1;
-            b->f[i].capacity = capacity;
-            out->index = i;
-            out->capacity = capacity;
-        }
-        hdr->nsym++;
-    }
-    return 0;
-}
-
-/* ---- system files --------------------------------------------------------------------- */
-
-static int add_if_absent(struct builder *b, const char *path, uint32_t mode, uint32_t kind,
-                         const void *data, uint64_t size)
-{
-    uint32_t i = find(b, path, strlen(path));
-    if (i != SYMHV_NO_FILE)
-        return 0;
-    return put_file(b, path, mode, kind, data, size) == SYMHV_NO_FILE ? -1 : 0;
-}
-
-static int add_system_files(struct builder *b, const struct launch_config *cfg, uint32_t exe)
-{
-    static const struct { const char *path; uint32_t kind; } devices[] = {
-        { "/dev/null", SYMHV_FILE_NULL },     { "/dev/zero", SYMHV_FILE_ZERO },
-        { "/dev/random", SYMHV_FILE_RANDOM }, { "/dev/urandom", SYMHV_FILE_RANDOM },
-        { "/dev/stdin", SYMHV_FILE_CONSOLE }, { "/dev/stdout", SYMHV_FILE_CONSOLE },
-        { "/dev/stderr", SYMHV_FILE_CONSOLE }, { "/dev/tty", SYMHV_FILE_CONSOLE },
-        { "/dev/console", SYMHV_FILE_CONSOLE },
-    };
-    for (size_t k = 0; k < sizeof devices / sizeof devices[0]; k++)
-        if (add_if_absent(b, devices[k].path, 020666, devices[k].kind, NULL, 0) < 0)
-            return -1;
-    if (add_if_absent(b, "/tmp", 041777, SYMHV_FILE_DIR, NULL, 0) < 0)
-        return -1;
-    /* /proc/self/exe: the program (a symlink whose text is its path) */
-    struct bfile *e = &b->f[exe];
-    if (add_if_absent(b, "/proc/self/exe", 0120777, SYMHV_FILE_DATA, e->path, e->path_len) < 0)
-        return -1;
-    /* what glibc's get_nprocs() reads */
-    char *online = own(b, malloc(32));
-    if (!online)
-        return fail(b, "out of memory");
-    int n = cfg->ncpus > 1 ? snprintf(online, 32, "0-%u\n", cfg->ncpus - 1)
-                           : snprintf(online, 32, "0\n");
-    if (add_if_absent(b, "/sys/devices/system/cpu/online", 0100444, SYMHV_FILE_DATA, online,
-                      (uint64_t)n) < 0 ||
-        add_if_absent(b, "/sys/devices/system/cpu/possible", 0100444, SYMHV_FILE_DATA, online,
-                      (uint64_t)n) < 0)
-        return -1;
     return 0;
 }
 
@@ -625,7 +337,7 @@ static void resolve_links(struct builder *b)
                  symhv_path_join(norm, &o, sizeof norm, f->path, dir_len, true) < 0) ||
                 symhv_path_join(norm, &o, sizeof norm, (const char *)f->data, tlen, true) < 0)
                 break; /* no path the file system can hold: left unresolved */
-            uint32_t t = find(b, norm, o);
+            uint32_t t = lb_find(b, norm, o);
             if (t == SYMHV_NO_FILE || t == i)
                 break;
             b->f[i].link = t;
@@ -660,7 +372,7 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     unsigned nenv = 0;
     int rc = -1;
 
-    uint32_t root = new_file(&b);
+    uint32_t root = lb_new_file(&b);
     if (root == SYMHV_NO_FILE)
         goto out;
     b.f[root].path = "/";
@@ -673,26 +385,26 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     for (unsigned k = 0; k < cfg->narchives; k++)
         if (add_archive(&b, cfg->archives[k], cfg->max_bytes) < 0)
             goto out;
-    uint32_t exe = add_program(&b, cfg);
+    uint32_t exe = lb_add_program(&b, cfg);
     if (exe == SYMHV_NO_FILE)
         goto out;
     hdr.exe = exe;
 
     unsigned argc = cfg->argc ? cfg->argc : 1;
     if (argc > MAX_ARGS) {
-        fail(&b, "more than %d program arguments", MAX_ARGS);
+        lb_fail(&b, "more than %d program arguments", MAX_ARGS);
         goto out;
     }
     argv_text = calloc(argc, sizeof *argv_text);
     arg_room = calloc(argc, sizeof *arg_room);
     if (!argv_text || !arg_room) {
-        fail(&b, "out of memory");
+        lb_fail(&b, "out of memory");
         goto out;
     }
     for (unsigned k = 0; k < argc; k++)
         argv_text[k] = cfg->argc ? cfg->argv[k] : (cfg->program ? cfg->program : "/init");
-    if (add_sources(&b, cfg, &hdr, argv_text, arg_room) < 0 ||
-        add_system_files(&b, cfg, exe) < 0)
+    if (lb_add_sources(&b, cfg, &hdr, argv_text, arg_room) < 0 ||
+        lb_add_system_files(&b, cfg, exe) < 0)
         goto out;
     resolve_links(&b);
 
@@ -700,7 +412,7 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     env_text = calloc(sizeof launch_default_env / sizeof launch_default_env[0] + cfg->nenv,
                       sizeof *env_text);
     if (!env_text) {
-        fail(&b, "out of memory");
+        lb_fail(&b, "out of memory");
         goto out;
     }
     for (unsigned k = 0; env[k]; k++) {
@@ -750,7 +462,7 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
         if (b.f[i].kind == SYMHV_FILE_DATA) {
             off = b.f[i].page_aligned ? page_up(off) : align8(off);
             if (b.f[i].capacity > cfg->max_bytes || off > cfg->max_bytes - b.f[i].capacity) {
-                fail(&b, "the program and its files do not fit in guest RAM (--mem): more "
+                lb_fail(&b, "the program and its files do not fit in guest RAM (--mem): more "
                          "than %llu MiB", (unsigned long long)(cfg->max_bytes >> 20));
                 goto out;
             }
@@ -758,13 +470,13 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
         }
     }
     if (off > cfg->max_bytes) {
-        fail(&b, "the program and its files do not fit in guest RAM (--mem): more than %llu MiB",
+        lb_fail(&b, "the program and its files do not fit in guest RAM (--mem): more than %llu MiB",
              (unsigned long long)(cfg->max_bytes >> 20));
         goto out;
     }
     uint8_t *out = calloc(1, off);
     if (!out) {
-        fail(&b, "out of memory for a %llu-byte launch image", (unsigned long long)off);
+        lb_fail(&b, "out of memory for a %llu-byte launch image", (unsigned long long)off);
         goto out;
     }
     struct symhv_file *files = (struct symhv_file *)(out + hdr.files_off);
