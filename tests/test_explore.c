@@ -7,6 +7,7 @@
 #include <check.h>
 #include "check_main.h"
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,23 @@ static const char *first_file(const char *dir)
         }
     closedir(d);
     return path;
+}
+
+/* out holds exactly one crash, and it replays (on smp vCPUs, "@@" for its input file, or
+ * none when at_at is false) to status 126 with `says` on stdout. */
+static void the_crash_replays(const char *out, const char *target, const char *smp, bool at_at,
+                              const char *says)
+{
+    char crashes[300], crash[1024];
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "not one crash saved");
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    snprintf(crash, sizeof crash, "%s", first_file(crashes));
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--smp", smp, "--timeout", "60", "--",
+                                         target, at_at ? "@@" : NULL, NULL });
+    ck_assert_msg(r.status == 126, "replay status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, says);
+    run_result_free(&r);
 }
 
 START_TEST(explore_finds_the_crash_and_ends)
@@ -243,7 +261,7 @@ END_TEST
  * replays. */
 START_TEST(optimistic_solving_finds_the_side_a_pinned_length_hides)
 {
-    char target[64], crashes[300];
+    char target[64];
     snprintf(target, sizeof target, "%%lx_pinned_%s", libcs[_i]);
     /* a valid record: length 16 */
     const char *seeds = seed_dir("HEADER\x10" "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
@@ -253,15 +271,7 @@ START_TEST(optimistic_solving_finds_the_side_a_pinned_length_hides)
                                          "--until-crash", "--", target, "@@", NULL });
     ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
     run_result_free(&r);
-    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash saved");
-    snprintf(crashes, sizeof crashes, "%s/crashes", out);
-    char crash[1024];
-    snprintf(crash, sizeof crash, "%s", first_file(crashes));
-    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", "--", target, "@@",
-                                         NULL });
-    ck_assert_msg(r.status == 126, "replay status %d\n%s", r.status, r.err);
-    ck_assert_contains(r.out, "pinned: a long record\n");
-    run_result_free(&r);
+    the_crash_replays(out, target, "1", true, "pinned: a long record\n");
 }
 END_TEST
 
@@ -270,7 +280,7 @@ END_TEST
  * do, and it replays. */
 START_TEST(explore_finds_what_two_threads_need_together)
 {
-    char target[64], crashes[300];
+    char target[64];
     snprintf(target, sizeof target, "%%lx_twothreads_%s", libcs[_i]);
     const char *seeds = seed_dir("ABCDEFGHIJKLMNOP"), *out = test_temp_dir();
     struct run_result r;
@@ -279,15 +289,7 @@ START_TEST(explore_finds_what_two_threads_need_together)
                                          "@@", NULL });
     ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
     run_result_free(&r);
-    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
-    snprintf(crashes, sizeof crashes, "%s/crashes", out);
-    char crash[1024];
-    snprintf(crash, sizeof crash, "%s", first_file(crashes));
-    run_symhv(&r, (const char *const[]){ "replay", crash, "--smp", "2", "--timeout", "60", "--",
-                                         target, "@@", NULL });
-    ck_assert_msg(r.status == 126, "replay status %d\n%s", r.status, r.err);
-    ck_assert_contains(r.out, "twothreads: both bytes\n");
-    run_result_free(&r);
+    the_crash_replays(out, target, "2", true, "twothreads: both bytes\n");
 }
 END_TEST
 
