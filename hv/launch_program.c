@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "launch_internal.h"
+#include "launch_program.h"
 #include "util.h"
 
 /* ---- the program ---------------------------------------------------------------------- */

@@ -1,14 +1,14 @@
-/* The launch image's builder, shared by its two files (hv/ only): launch.c (the file
- * index, archives, links, the image) and launch_program.c (the program, its symbolic
- * sources, the system files it expects). */
-#ifndef HV_LAUNCH_INTERNAL_H
-#define HV_LAUNCH_INTERNAL_H
+/* The launch image's builder (hv/ only): the files by normalized path while the image
+ * is built (launch_index.c), under launch_program.c (the program, its symbolic sources,
+ * the system files) and launch_build.c (archives, links, the image). */
+#ifndef HV_LAUNCH_INDEX_H
+#define HV_LAUNCH_INDEX_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "launch.h"
+#include "symhv/launch.h" /* SYMHV_NO_FILE, symhv_path_hash */
 
 #define MAX_PATH_LEN 4096
 #define MAX_ARGS 4096
@@ -53,13 +53,9 @@ uint32_t lb_add_path(struct builder *b, const char *path, size_t len, uint32_t m
 /* A file with these bytes at path (replacing an archive's). SYMHV_NO_FILE after lb_fail. */
 uint32_t lb_put_file(struct builder *b, const char *path, uint32_t mode, uint32_t kind,
                      const void *data, uint64_t size);
+/* Put file i into the path index (growing it). 0, or -1 after lb_fail. */
+int lb_index_insert(struct builder *b, uint32_t i);
 /* A new, empty file entry (no path yet); SYMHV_NO_FILE after lb_fail. */
 uint32_t lb_new_file(struct builder *b);
-
-/* launch_program.c: the program (its index), the symbolic sources, /dev, /proc, /sys. */
-uint32_t lb_add_program(struct builder *b, const struct launch_config *cfg);
-int lb_add_sources(struct builder *b, const struct launch_config *cfg, struct symhv_launch *hdr,
-                   const char **argv_text, uint64_t *arg_room);
-int lb_add_system_files(struct builder *b, const struct launch_config *cfg, uint32_t exe);
 
 #endif
