@@ -1,5 +1,6 @@
 /* Local APIC in x2APIC mode: everything is an MSR, no MMIO page to map. */
 #include "kernel.h"
+#include "apic.h"
 
 #define MSR_APIC_BASE 0x1b
 #define APIC_BASE_ENABLE (1ull << 11)
@@ -25,7 +26,7 @@ void apic_init_this_cpu(void)
     wrmsr(X2APIC_SVR, 0x100 | VEC_SPURIOUS);
     wrmsr(X2APIC_TIMER_DIV, 0xb); /* divide by 1 */
     wrmsr(X2APIC_LVT_TIMER, LVT_PERIODIC | VEC_TIMER);
-    wrmsr(X2APIC_TIMER_INIT, boot_info->apic_timer_hz / TIMER_HZ);
+    wrmsr(X2APIC_TIMER_INIT, kernel.boot->apic_timer_hz / TIMER_HZ);
 }
 
 void apic_eoi(void) { wrmsr(X2APIC_EOI, 0); }

@@ -1,15 +1,15 @@
 /* Bring-up: global init on vCPU 0 (descriptor tables, page protection, the program),
  * then per-vCPU init on every vCPU. */
 #include "kernel.h"
+#include "linux_signal.h"
+#include "program.h"
+#include "sched.h"
 #include "kernel_asm.h"
 
 _Static_assert(sizeof(struct trapframe) == TRAPFRAME_SIZE, "entry.S frame layout");
 _Static_assert(sizeof(struct trapframe) == sizeof(struct symhv_user_regs),
                "the crash report's register layout is the trapframe's");
 
-struct symhv_boot_info *boot_info;
-struct cpu cpus[SYMHV_MAX_VCPUS];
-uint64_t user_heap_start, user_heap_end, user_top;
 
 struct tss {
     uint32_t reserved0;
@@ -38,25 +38,12 @@ static struct tss tss[SYMHV_MAX_VCPUS] __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static struct percpu percpu[SYMHV_MAX_VCPUS];
 static volatile int global_init_done;
-volatile unsigned cpus_online;
 
 extern const uint64_t trap_stubs[32];
 extern const uint64_t trap_stub_timer, trap_stub_wakeup, trap_stub_syscall,
     trap_stub_spurious;
 extern void enter_scheduler(void) __attribute__((noreturn));
 extern char lx_syscall_entry[];
-
-struct cpu *this_cpu(void)
-{
-    /* Each vCPU runs on its own SYMHV_STACK_SIZE stack: the stack says who we are. */
-    uint64_t sp = (uint64_t)__builtin_frame_address(0);
-    return &cpus[(sp - SYMHV_STACKS_ADDR) / SYMHV_STACK_SIZE];
-}
-
-bool user_range_ok(uint64_t addr, uint64_t len)
-{
-    return addr >= USER_AREA_START && addr <= user_top && len <= user_top - addr;
-}
 
 static void set_gate(int vector, uint64_t handler, int dpl)
 {
@@ -77,7 +64,7 @@ static void build_tables(void)
     gdt[2] = 0x00cf93000000ffffull; /* kernel data */
     gdt[3] = 0x00cff3000000ffffull; /* user data, DPL 3 */
     gdt[4] = 0x00affb000000ffffull; /* user code, 64-bit, DPL 3 */
-    for (unsigned i = 0; i < boot_info->ncpus; i++) {
+    for (unsigned i = 0; i < kernel.boot->ncpus; i++) {
         uint64_t base = (uint64_t)&tss[i], limit = sizeof(struct tss) - 1;
         tss[i].rsp[0] = SYMHV_STACKS_ADDR + (i + 1) * SYMHV_STACK_SIZE;
         tss[i].iomap_base = sizeof(struct tss); /* no I/O bitmap: ring 3 gets no ports */
@@ -101,7 +88,7 @@ static uint64_t *identity_pde(uint64_t addr)
     return (uint64_t *)(SYMHV_BOOT_PD_ADDR + (addr >> 30) * 4096) + ((addr >> 21) & 511);
 }
 
-/* The VMM maps the low 4 GiB user-accessible. Ring 3 keeps [USER_AREA_START, user_top):
+/* The VMM maps the low 4 GiB user-accessible. Ring 3 keeps [USER_AREA_START, kernel.user_top):
  * the kernel below (code, boot data, stacks, page tables) and the initrd or launch image
  * above become supervisor-only. A launched program also loses the addresses past RAM
  * (its wild accesses fault in the guest, as SIGSEGV) but the hypercall page. Each vCPU
@@ -110,10 +97,10 @@ static void protect_memory(void)
 {
     for (uint64_t a = 0; a < USER_AREA_START; a += 2u << 20)
         *identity_pde(a) &= ~4ull; /* clear U/S */
-    uint64_t ram_end = (boot_info->mem_bytes + (2u << 20) - 1) & ~((2ull << 20) - 1);
-    for (uint64_t a = user_top; a < ram_end; a += 2u << 20)
+    uint64_t ram_end = (kernel.boot->mem_bytes + (2u << 20) - 1) & ~((2ull << 20) - 1);
+    for (uint64_t a = kernel.user_top; a < ram_end; a += 2u << 20)
         *identity_pde(a) &= ~4ull;
-    if (!launch)
+    if (!kernel.launch)
         return;
     for (uint64_t a = ram_end; a < SYMHV_IDENTITY_MAP_BYTES; a += 2u << 20)
         if (a != (SYMHV_HC_MMIO_ADDR & ~((2ull << 20) - 1)))
@@ -122,26 +109,28 @@ static void protect_memory(void)
 
 static void global_init(void)
 {
-    if (boot_info->magic != SYMHV_BOOT_MAGIC || boot_info->version != SYMHV_BOOT_VERSION)
+    if (kernel.boot->magic != SYMHV_BOOT_MAGIC || kernel.boot->version != SYMHV_BOOT_VERSION)
         panic("not started by this symhv (boot info magic or version %u, expected %u)",
-              boot_info->version, SYMHV_BOOT_VERSION);
-    if (boot_info->ncpus > SYMHV_MAX_VCPUS)
+              kernel.boot->version, SYMHV_BOOT_VERSION);
+    if (kernel.boot->ncpus > SYMHV_MAX_VCPUS)
         panic("too many vCPUs");
-    if (!boot_info->initrd_addr)
+    if (!kernel.boot->initrd_addr)
         panic("no program: pass one with symhv run ... -- PROGRAM, or --initrd");
-    if (boot_info->initrd_addr & (SYMHV_INITRD_ALIGN - 1))
+    if (kernel.boot->initrd_addr & (SYMHV_INITRD_ALIGN - 1))
         panic("the initrd is not on a 2 MiB boundary");
-    if (boot_info->launch_addr) {
-        launch = (const struct symhv_launch *)boot_info->launch_addr;
-        if (launch->magic != SYMHV_LAUNCH_MAGIC || launch->version != SYMHV_LAUNCH_VERSION)
+    if (kernel.boot->launch_addr) {
+        kernel.launch = (const struct symhv_launch *)kernel.boot->launch_addr;
+        if (kernel.launch->magic != SYMHV_LAUNCH_MAGIC || kernel.launch->version != SYMHV_LAUNCH_VERSION)
             panic("the launch image is not this kernel's (magic or version)");
     }
-    user_top = boot_info->initrd_addr;
-    if (user_top < USER_AREA_START + MAIN_STACK_BYTES + (4u << 20))
+    kernel.user_top = kernel.boot->initrd_addr;
+    if (kernel.user_top < USER_AREA_START + MAIN_STACK_BYTES + (4u << 20))
         panic("not enough guest RAM for the program, its stack and heap");
     protect_memory();
     build_tables();
     fs_init();
+    fs_on_input_touched(program_input_touched);
+    sched_on_first_start(program_start_sources);
     signal_init();
     uint64_t entry = program_load();
     uint64_t rsp = mm_alloc_stack_top(); /* the Linux initial stack is already there */
@@ -179,7 +168,7 @@ static void this_cpu_init(unsigned id)
 __attribute__((noreturn)) void kmain(struct symhv_boot_info *info, uint64_t cpu_index)
 {
     if (cpu_index == 0) {
-        boot_info = info;
+        kernel.boot = info;
         info->clock.enabled = 1; /* clock_ns() reads time through symhv_pv_clock_tsc */
         global_init();
         __atomic_store_n(&global_init_done, 1, __ATOMIC_RELEASE);
@@ -189,8 +178,8 @@ __attribute__((noreturn)) void kmain(struct symhv_boot_info *info, uint64_t cpu_
     }
     this_cpu_init((unsigned)cpu_index);
     hypercall(SYMHV_HC_CPU_ONLINE, cpu_index, 0, 0, 0);
-    if (!launch) /* a launched program's stdout is its own (symhv -v logs the vCPUs) */
+    if (!kernel.launch) /* a launched program's stdout is its own (symhv -v logs the vCPUs) */
         kprintf("symhv-kernel: vCPU %lu online\n", cpu_index);
-    __atomic_add_fetch(&cpus_online, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&kernel.cpus_online, 1, __ATOMIC_RELEASE);
     enter_scheduler();
 }

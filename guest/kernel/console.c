@@ -1,5 +1,7 @@
 /* Kernel output and hypercalls to the VMM. */
 #include "kernel.h"
+#include "console.h"
+#include "base.h"
 
 int64_t hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {

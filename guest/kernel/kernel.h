@@ -10,7 +10,7 @@
  *    frame to/from the thread table, so there is no kernel-side context switch code;
  *  - one big kernel lock; interrupts stay off in ring 0, so ring-0 paths are short;
  *  - a global FIFO run queue; LAPIC (x2APIC) timer preemption; IPIs wake idle vCPUs;
- *  - one process, identity-mapped: user memory is [USER_AREA_START, user_top) of the
+ *  - one process, identity-mapped: user memory is [USER_AREA_START, kernel.user_top) of the
  *    VMM's 2 MiB identity map, so mmap and brk only hand out address ranges (no page
  *    tables change, no page faults); bulk copies and zeroing go to the VMM
  *    (SYMHV_HC_KCOPY/KZERO), which does them natively;
@@ -20,6 +20,14 @@
  *
  * Lock: big_kernel_lock guards every table here (threads, run queue, futex and sleep
  * lists, file descriptors, the address space, signal handlers). It is the only lock.
+ *
+ * Layers, each file using only those below it (a header per file; this one holds the
+ * types they all share): console (hypercalls) < base (boot info, CPUs, user bounds,
+ * bulk copies) < apic, process (the process's end) < sched < linux_fs < linux_mm <
+ * program, linux_signal, syscall < linux < trap < boot. Two calls go up through hooks
+ * that boot.c sets: the first thread's start (program_start_sources) and the input
+ * file's first use (program_input_touched). Shared mutable state: `kernel` (set at boot,
+ * then read-only but cpus_online), `cpus`, `big_kernel_lock`, `sched_next_deadline`.
  */
 #ifndef KERNEL_H
 #define KERNEL_H
@@ -47,7 +55,7 @@
 
 #define TIMER_HZ 100
 
-/* Ring 3 owns [USER_AREA_START, user_top); below is the kernel (supervisor pages). */
+/* Ring 3 owns [USER_AREA_START, kernel.user_top); below is the kernel (supervisor pages). */
 #define USER_AREA_START 0x400000ull     /* where static Linux programs link */
 #define MAIN_STACK_BYTES (8ull << 20)   /* RLIMIT_STACK, as Linux's default */
 
@@ -103,105 +111,7 @@ struct percpu {
 
 struct spinlock { volatile int locked; };
 
-/* boot.c */
-extern struct symhv_boot_info *boot_info;
-extern struct cpu cpus[SYMHV_MAX_VCPUS];
-extern uint64_t user_heap_start, user_heap_end;
-extern uint64_t user_top;          /* end of user memory: the initrd / launch image */
-struct cpu *this_cpu(void);
-bool user_range_ok(uint64_t addr, uint64_t len);
-
-/* apic.c */
-void apic_init_this_cpu(void);
-void apic_eoi(void);
-void apic_send_ipi(unsigned cpu, unsigned vector);
-
-/* sched.c (all need the big kernel lock, except spin_lock/unlock themselves) */
-extern struct spinlock big_kernel_lock;
-void spin_lock(struct spinlock *l);
-void spin_unlock(struct spinlock *l);
-struct thread *thread_create(uint64_t rip, uint64_t rsp, uint64_t arg0, uint64_t arg1);
-struct thread *thread_alloc(void);  /* a free slot with a tid, not yet runnable */
-void sched_preempt(struct cpu *c, struct trapframe *f);
-void sched_block(struct cpu *c, struct trapframe *f);
-void sched_exit_current(struct cpu *c, struct trapframe *f, uint64_t value);
-void sched_make_runnable(struct thread *t);
-void sched_join(struct cpu *c, struct trapframe *f, int tid);
-/* Wait on addr while *addr == expected; deadline 0: none. The result lands in f->rax. */
-void sched_futex_wait(struct cpu *c, struct trapframe *f, uint64_t addr, uint32_t expected,
-                      uint32_t bitset, uint64_t deadline);
-int sched_futex_wake(uint64_t addr, int count, uint32_t bitset);
-int sched_futex_requeue(uint64_t addr, uint64_t addr2, int nwake, int nmove);
-void sched_sleep_until(struct cpu *c, struct trapframe *f, uint64_t deadline);
-void sched_wake_expired(uint64_t now);
-extern volatile uint64_t sched_next_deadline; /* earliest wake_at (0: none), read unlocked */
-bool sched_interrupt_wait(struct thread *t);  /* a signal ends t's wait (-EINTR) */
-struct thread *sched_find(int tid);
-struct thread *sched_not_blocking(uint64_t sigbit); /* a live thread that takes it */
-int sched_live_threads(void);
-void sched_start_cpu(struct trapframe *f);   /* first entry of a vCPU into ring 3 */
-uint64_t clock_ns(void);
-
-/* syscall.c: symhv's own ABI (int $0x80) */
-void syscall_dispatch(struct cpu *c, struct trapframe *f);
-
-/* program.c: starting the program (ELF, the Linux initial stack, symbolic sources) */
-extern const struct symhv_launch *launch;  /* NULL: the initrd is a bare ELF */
-uint64_t program_load(void);               /* -> entry; panics with the reason */
-void program_start_sources(void);          /* on the main thread, before its first
-                                              instruction: mark or snapshot the inputs */
-extern bool program_harness;               /* symhv fuzz/explore: exits end executions */
-/* The program looks at file i (open, stat, read...): under the harness, the input's
- * first use takes the snapshot there (the fuzzer's input becomes the file's bytes). */
-void program_input_touched(uint32_t file);
-
-/* linux.c: the Linux ABI */
 #define LX_KEEP_RAX INT64_MIN /* a call's result: it set the registers itself */
-void linux_syscall(struct cpu *c, struct trapframe *f);
-void random_fill(void *buf, uint64_t n); /* the launch's reproducible random stream */
-/* The process ends (exit_group, the last thread, a fatal signal): status to the VMM. */
-__attribute__((noreturn)) void linux_exit_process(int status);
-void linux_report_unknown(void);
-
-/* linux_mm.c: the address space */
-void mm_init(uint64_t image_start, uint64_t image_end);
-int64_t mm_brk(uint64_t addr);
-int64_t mm_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
-                uint64_t off);
-int64_t mm_munmap(uint64_t addr, uint64_t len);
-int64_t mm_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t flags,
-                  uint64_t new_addr);
-int64_t mm_madvise(uint64_t addr, uint64_t len, uint64_t advice);
-uint64_t mm_alloc_stack_top(void);   /* the main thread's stack top */
-/* Guest-physical (= user) bulk work, natively by the VMM when it is worth an exit. */
-void kcopy(uint64_t dst, uint64_t src, uint64_t len);
-void kzero(uint64_t addr, uint64_t len);
-
-/* linux_fs.c: files and descriptors */
-void fs_init(void);
-int64_t fs_syscall(struct cpu *c, struct trapframe *f, uint64_t nr, bool *handled);
-/* The bytes of file i and its size (program.c, mmap of a file). */
-const struct symhv_file *fs_file(uint32_t i);
-uint64_t fs_file_data(const struct symhv_file *f);
-bool fs_file_is_symbolic(uint32_t i);
-void fs_set_size(uint32_t i, uint64_t size);
-int fs_mmap_source(int fd, uint64_t off, uint64_t *src, uint64_t *avail, bool *symbolic);
-
-/* linux_signal.c */
-void signal_init(void);
-int64_t signal_syscall(struct cpu *c, struct trapframe *f, uint64_t nr, bool *handled);
-/* A fault in ring 3 (vector < 32): handled by the program's handler, or fatal. */
-void signal_fault(struct cpu *c, struct trapframe *f, uint64_t fault_addr);
-/* Before returning to ring 3: deliver what is pending and not blocked. */
-void signal_deliver_pending(struct cpu *c, struct trapframe *f);
-int signal_send(int tid, int sig, int code); /* tid 0: the process */
-__attribute__((noreturn)) void signal_fatal(struct trapframe *f, int sig, uint64_t addr);
-
-/* console.c */
-int64_t hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
-void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void knote(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* symhv's stderr */
-__attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
 
 /* lib (shared with the user library) */
 int vformat(char *buf, size_t size, const char *fmt, va_list ap);

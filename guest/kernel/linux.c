@@ -5,77 +5,18 @@
  * ends. Every call but a few stateless ones runs under the big kernel lock; calls that
  * block put their result in f->rax before they switch threads and return LX_KEEP_RAX. */
 #include "kernel.h"
+#include "linux.h"
+#include "linux_fs.h"
+#include "linux_mm.h"
+#include "linux_signal.h"
+#include "program.h"
+#include "sched.h"
 #include "linux_abi.h"
 
 
-static uint64_t unknown_calls[LX_NR_MAX / 64]; /* numbers that returned ENOSYS */
-static bool unknown_any, unknown_noted;
-static uint64_t random_state;
-
-void random_fill(void *buf, uint64_t n)
-{
-    if (!random_state)
-        random_state = (launch ? launch->random_seed : 0) * 2 + 1;
-    uint8_t *p = buf;
-    for (uint64_t k = 0; k < n; k += 8) {
-        random_state = random_state * 6364136223846793005ull + 1442695040888963407ull;
-        uint64_t r = random_state ^ (random_state >> 29);
-        memcpy(p + k, &r, n - k < 8 ? n - k : 8);
-    }
-}
-
-/* ---- the end of the program ----------------------------------------------------------- */
-
-static const struct { uint16_t nr; const char *name; } known_names[] = {
-    { LX_pipe, "pipe" }, { 23, "select" }, { 29, "shmget" }, { 30, "shmat" },
-    { LX_getitimer, "getitimer" }, { LX_alarm, "alarm" }, { LX_setitimer, "setitimer" },
-    { 41, "socket" }, { 42, "connect" }, { 43, "accept" }, { 49, "bind" }, { 50, "listen" },
-    { LX_fork, "fork" }, { LX_vfork, "vfork" }, { LX_execve, "execve" }, { LX_wait4, "wait4" },
-    { LX_rt_sigtimedwait, "rt_sigtimedwait" }, { LX_rt_sigsuspend, "rt_sigsuspend" },
-    { 213, "epoll_create" }, { 232, "epoll_wait" }, { 233, "epoll_ctl" },
-    { 270, "pselect6" }, { 281, "epoll_pwait" }, { 283, "timerfd_create" },
-    { 284, "eventfd" }, { 290, "eventfd2" }, { 291, "epoll_create1" }, { LX_pipe2, "pipe2" },
-    { 319, "memfd_create" }, { 288, "accept4" },
-};
-
-void linux_report_unknown(void)
-{
-    if (unknown_noted || !unknown_any) /* the scan below is slow where ring 0 is emulated */
-        return;
-    unknown_noted = true;
-    char line[480];
-    int n = format(line, sizeof line, "the program used system calls this kernel lacks "
-                                      "(they returned ENOSYS):");
-    bool any = false;
-    for (unsigned nr = 0; nr < LX_NR_MAX && n < (int)sizeof line - 40; nr++) {
-        if (!(unknown_calls[nr / 64] & (1ull << (nr % 64))))
-            continue;
-        const char *name = NULL;
-        for (size_t k = 0; k < sizeof known_names / sizeof known_names[0]; k++)
-            if (known_names[k].nr == nr)
-                name = known_names[k].name;
-        n += format(line + n, sizeof line - (size_t)n, name ? " %u (%s)" : " %u", nr, name);
-        any = true;
-    }
-    if (any)
-        knote("%s", line);
-}
-
-void linux_exit_process(int status)
-{
-    linux_report_unknown();
-    if (program_harness) /* symhv fuzz / explore: one execution ends (not a crash) */
-        hypercall(SYMHV_HC_FUZZ_END, 0, 0, 0, 0);
-    hypercall(SYMHV_HC_EXIT, (uint64_t)(status & 0xff), 0, 0, 0);
-    for (;;)
-        __asm__ volatile("cli; hlt");
-}
-
 static int64_t not_here(uint64_t nr)
 {
-    if (nr < LX_NR_MAX)
-        unknown_calls[nr / 64] |= 1ull << (nr % 64);
-    unknown_any = true;
+    process_note_unknown(nr);
     return -LX_ENOSYS;
 }
 
@@ -135,7 +76,7 @@ static void exit_thread(struct cpu *c, struct trapframe *f, uint64_t status)
     sched_exit_current(c, f, status);
 }
 
-static uint64_t realtime_base(void) { return launch ? launch->realtime_ns : 0; }
+static uint64_t realtime_base(void) { return kernel.launch ? kernel.launch->realtime_ns : 0; }
 
 /* A timespec of the program as nanoseconds, or -EFAULT / -EINVAL. */
 static int64_t read_timespec(uint64_t addr, uint64_t *ns)
@@ -372,9 +313,9 @@ static int64_t dispatch(struct cpu *c, struct trapframe *f, uint64_t nr)
         if (a1 < 8 || (a1 & 7) || !user_range_ok(a2, a1))
             return -LX_EINVAL;
         memset((void *)a2, 0, a1);
-        for (unsigned i = 0; i < boot_info->ncpus; i++)
+        for (unsigned i = 0; i < kernel.boot->ncpus; i++)
             ((uint8_t *)a2)[i / 8] |= (uint8_t)(1u << (i % 8));
-        return 8 * ((boot_info->ncpus + 63) / 64);
+        return 8 * ((kernel.boot->ncpus + 63) / 64);
     }
     case LX_sched_setaffinity: case LX_sched_setscheduler: case LX_setpriority:
     case LX_setrlimit: case LX_personality:
@@ -433,8 +374,8 @@ static int64_t dispatch(struct cpu *c, struct trapframe *f, uint64_t nr)
         struct lx_sysinfo *si = (struct lx_sysinfo *)a0;
         memset(si, 0, sizeof *si);
         si->uptime = (int64_t)(clock_ns() / 1000000000ull);
-        si->totalram = boot_info->mem_bytes;
-        si->freeram = user_top - USER_AREA_START;
+        si->totalram = kernel.boot->mem_bytes;
+        si->freeram = kernel.user_top - USER_AREA_START;
         si->procs = (uint16_t)sched_live_threads();
         si->mem_unit = 1;
         return 0;

@@ -7,8 +7,19 @@
  * VMM (kcopy). Descriptors do not share offsets (dup copies one). All under the big
  * kernel lock. */
 #include "kernel.h"
+#include "linux_fs.h"
 #include "linux_abi.h"
 #include "symhv/path.h"
+
+static void (*input_hook)(uint32_t file); /* set once at boot */
+
+void fs_on_input_touched(void (*fn)(uint32_t file)) { input_hook = fn; }
+
+static void input_touched(uint32_t file)
+{
+    if (input_hook)
+        input_hook(file);
+}
 
 #define MAX_FDS 1024
 #define PATH_MAX_LEN 1024
@@ -34,22 +45,22 @@ static uint32_t umask_bits = 022;
 /* The file system: empty (just "/") without a launch image. */
 const struct symhv_file *fs_file(uint32_t i)
 {
-    if (!launch || i >= launch->nfiles)
+    if (!kernel.launch || i >= kernel.launch->nfiles)
         return NULL;
-    return (const struct symhv_file *)((uint64_t)launch + launch->files_off) + i;
+    return (const struct symhv_file *)((uint64_t)kernel.launch + kernel.launch->files_off) + i;
 }
 
-uint64_t fs_file_data(const struct symhv_file *f) { return (uint64_t)launch + f->data_off; }
+uint64_t fs_file_data(const struct symhv_file *f) { return (uint64_t)kernel.launch + f->data_off; }
 
 static const char *file_name(const struct symhv_file *f)
 {
-    return (const char *)launch + launch->names_off + f->name_off;
+    return (const char *)kernel.launch + kernel.launch->names_off + f->name_off;
 }
 
 bool fs_file_is_symbolic(uint32_t i)
 {
-    for (unsigned k = 0; launch && k < launch->nsym; k++)
-        if (launch->sym[k].kind != SYMHV_SYM_ARG && launch->sym[k].index == i)
+    for (unsigned k = 0; kernel.launch && k < kernel.launch->nsym; k++)
+        if (kernel.launch->sym[k].kind != SYMHV_SYM_ARG && kernel.launch->sym[k].index == i)
             return true;
     return false;
 }
@@ -63,7 +74,7 @@ void fs_set_size(uint32_t i, uint64_t size)
 
 void fs_init(void)
 {
-    uint32_t in = launch ? launch->stdin_file : SYMHV_NO_FILE;
+    uint32_t in = kernel.launch ? kernel.launch->stdin_file : SYMHV_NO_FILE;
     fds[0] = in != SYMHV_NO_FILE ? (struct fdesc){ .kind = FD_FILE, .file = in }
                                  : (struct fdesc){ .kind = FD_CONSOLE_IN };
     fds[1] = (struct fdesc){ .kind = FD_CONSOLE_OUT, .stream = 1, .flags = LX_O_WRONLY };
@@ -89,11 +100,11 @@ static int64_t user_string(uint64_t addr, char *buf, size_t max)
 
 static uint32_t lookup_exact(const char *path, size_t len)
 {
-    if (!launch)
+    if (!kernel.launch)
         return len == 1 && path[0] == '/' ? 0 : SYMHV_NO_FILE;
-    const uint32_t *buckets = (const uint32_t *)((uint64_t)launch + launch->buckets_off);
-    uint32_t i = buckets[symhv_path_hash(path, len) & (launch->nbuckets - 1)];
-    for (unsigned hops = 0; i != SYMHV_NO_FILE && hops < launch->nfiles; hops++) {
+    const uint32_t *buckets = (const uint32_t *)((uint64_t)kernel.launch + kernel.launch->buckets_off);
+    uint32_t i = buckets[symhv_path_hash(path, len) & (kernel.launch->nbuckets - 1)];
+    for (unsigned hops = 0; i != SYMHV_NO_FILE && hops < kernel.launch->nfiles; hops++) {
         const struct symhv_file *f = fs_file(i);
         if (!f)
             return SYMHV_NO_FILE;
@@ -212,7 +223,7 @@ static int64_t do_open(int64_t dirfd, uint64_t upath, uint64_t flags)
         return -LX_EROFS;
     if (i < 0)
         return i;
-    program_input_touched((uint32_t)i);
+    input_touched((uint32_t)i);
     const struct symhv_file *f = fs_file((uint32_t)i);
     struct fdesc d = { .file = (uint32_t)i, .flags = (uint32_t)flags,
                        .cloexec = (flags & LX_O_CLOEXEC) != 0 };
@@ -278,7 +289,7 @@ static int64_t do_read(struct fdesc *d, uint64_t buf, uint64_t n, uint64_t *pos)
         return -LX_EBADF;
     switch (d->kind) {
     case FD_FILE: {
-        program_input_touched(d->file); /* stdin's, when it is the input */
+        input_touched(d->file); /* stdin's, when it is the input */
         const struct symhv_file *f = fs_file(d->file);
         if (!f || *pos >= f->size)
             return 0;
@@ -362,7 +373,7 @@ static uint64_t file_rdev(const struct symhv_file *f)
 static void fill_stat(struct lx_stat *st, uint32_t i)
 {
     memset(st, 0, sizeof *st);
-    program_input_touched(i); /* its size is the input's */
+    input_touched(i); /* its size is the input's */
     const struct symhv_file *f = fs_file(i);
     st->st_dev = 1;
     st->st_blksize = 4096;
@@ -612,7 +623,7 @@ int64_t fs_syscall(struct cpu *c, struct trapframe *f, uint64_t nr, bool *handle
             return -LX_EBADF;
         if (d->kind != FD_FILE && d->kind != FD_DIR)
             return d->kind == FD_NULL || d->kind == FD_ZERO ? 0 : -LX_ESPIPE;
-        program_input_touched(d->file);
+        input_touched(d->file);
         const struct symhv_file *fl = fs_file(d->file);
         int64_t base = a2 == 0 ? 0 : a2 == 1 ? (int64_t)d->pos : a2 == 2 && fl ? (int64_t)fl->size : -1;
         if (base < 0 || (d->kind == FD_DIR && (a2 != 0 || a1 != 0)))
@@ -692,7 +703,7 @@ int64_t fs_syscall(struct cpu *c, struct trapframe *f, uint64_t nr, bool *handle
         if ((r = lookup_user(LX_AT_FDCWD, a0, true, path)) < 0)
             return r;
         const struct symhv_file *dir = fs_file((uint32_t)r);
-        if (launch && (!dir || !is_dir(dir)))
+        if (kernel.launch && (!dir || !is_dir(dir)))
             return -LX_ENOTDIR;
         cwd = (uint32_t)r;
         return 0;

@@ -1,4 +1,4 @@
-/* The program's address space: [USER_AREA_START, user_top) of the identity map, always
+/* The program's address space: [USER_AREA_START, kernel.user_top) of the identity map, always
  * present and writable. mmap and brk only hand out address ranges, so nothing here
  * touches a page table and no access ever page-faults; the price is that protection
  * inside user memory is not enforced (mprotect is accepted and does nothing, PROT_NONE
@@ -6,15 +6,15 @@
  * is zero, and every range given back (munmap, MADV_DONTNEED, a shrinking brk) is zeroed
  * then, so a new mapping always reads zero. Layout:
  *
- *   USER_AREA_START .. image .. brk ->        <- mmap | main stack (8 MiB) | user_top
+ *   USER_AREA_START .. image .. brk ->        <- mmap | main stack (8 MiB) | kernel.user_top
  *
  * All under the big kernel lock. */
 #include "kernel.h"
+#include "linux_mm.h"
 #include "linux_abi.h"
 
 #define MAX_RANGES 2048
 #define PAGE 4096ull
-#define KCOPY_MIN 256 /* smaller copies are cheaper in ring 0 than an exit */
 
 struct range { uint64_t start, end; };
 
@@ -25,28 +25,12 @@ static uint64_t brk_start, brk_cur, mmap_top;
 
 static uint64_t page_up(uint64_t a) { return (a + PAGE - 1) & ~(PAGE - 1); }
 
-void kcopy(uint64_t dst, uint64_t src, uint64_t len)
-{
-    if (len >= KCOPY_MIN)
-        hypercall(SYMHV_HC_KCOPY, dst, src, len, 0);
-    else
-        memmove((void *)dst, (const void *)src, len);
-}
-
-void kzero(uint64_t addr, uint64_t len)
-{
-    if (len >= KCOPY_MIN)
-        hypercall(SYMHV_HC_KZERO, addr, len, 0, 0);
-    else
-        memset((void *)addr, 0, len);
-}
-
 void mm_init(uint64_t image_start, uint64_t image_end)
 {
     ranges[0] = (struct range){ image_start, image_end };
     nranges = 1;
     brk_start = brk_cur = image_end;
-    mmap_top = user_top - MAIN_STACK_BYTES - 16 * PAGE; /* a gap below the stack */
+    mmap_top = kernel.user_top - MAIN_STACK_BYTES - 16 * PAGE; /* a gap below the stack */
 }
 
 /* Is [a, b) free of mapped ranges? */
@@ -148,7 +132,7 @@ int64_t mm_brk(uint64_t addr)
 int64_t mm_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
                 uint64_t off)
 {
-    if (!len || (off & (PAGE - 1)) || len > user_top)
+    if (!len || (off & (PAGE - 1)) || len > kernel.user_top)
         return -LX_EINVAL;
     len = page_up(len);
     bool anon = flags & LX_MAP_ANONYMOUS;
@@ -163,7 +147,7 @@ int64_t mm_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int 
     }
     if (flags & (LX_MAP_FIXED | LX_MAP_FIXED_NOREPLACE)) {
         if ((addr & (PAGE - 1)) || !user_range_ok(addr, len) ||
-            addr + len > user_top - MAIN_STACK_BYTES)
+            addr + len > kernel.user_top - MAIN_STACK_BYTES)
             return -LX_EINVAL;
         if (!range_free(addr, addr + len)) {
             if (flags & LX_MAP_FIXED_NOREPLACE)
@@ -190,7 +174,7 @@ int64_t mm_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int 
 
 int64_t mm_munmap(uint64_t addr, uint64_t len)
 {
-    if ((addr & (PAGE - 1)) || !len || len > user_top || !user_range_ok(addr, page_up(len)))
+    if ((addr & (PAGE - 1)) || !len || len > kernel.user_top || !user_range_ok(addr, page_up(len)))
         return -LX_EINVAL;
     return remove_range(addr, addr + page_up(len));
 }
@@ -199,8 +183,8 @@ int64_t mm_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t fla
                   uint64_t new_addr)
 {
     (void)new_addr;
-    if ((old & (PAGE - 1)) || !new_len || (flags & LX_MREMAP_FIXED) || old_len > user_top ||
-        new_len > user_top || !user_range_ok(old, page_up(old_len)))
+    if ((old & (PAGE - 1)) || !new_len || (flags & LX_MREMAP_FIXED) || old_len > kernel.user_top ||
+        new_len > kernel.user_top || !user_range_ok(old, page_up(old_len)))
         return -LX_EINVAL;
     old_len = page_up(old_len);
     new_len = page_up(new_len);
@@ -229,7 +213,7 @@ int64_t mm_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t fla
 
 int64_t mm_madvise(uint64_t addr, uint64_t len, uint64_t advice)
 {
-    if ((addr & (PAGE - 1)) || len > user_top) /* page_up must not wrap */
+    if ((addr & (PAGE - 1)) || len > kernel.user_top) /* page_up must not wrap */
         return -LX_EINVAL;
     if (advice == LX_MADV_DONTNEED && len) { /* anonymous memory reads zero afterwards */
         if (!user_range_ok(addr, page_up(len)))

@@ -6,6 +6,7 @@
  * the program (the VMM shows its registers). Handlers and masks are guarded by the
  * big kernel lock. */
 #include "kernel.h"
+#include "linux_signal.h"
 #include "linux_abi.h"
 
 
@@ -162,7 +163,7 @@ int signal_send(int tid, int sig, int code)
     if (t->sig_blocked & bit(sig))
         return 0;
     if (!sched_interrupt_wait(t)) { /* running elsewhere: make it look on its way back */
-        for (unsigned i = 0; i < boot_info->ncpus; i++)
+        for (unsigned i = 0; i < kernel.boot->ncpus; i++)
             if (cpus[i].current == t && i != this_cpu()->id)
                 apic_send_ipi(i, VEC_WAKEUP);
     }

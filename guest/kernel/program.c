@@ -5,11 +5,10 @@
 #include <elf.h>
 
 #include "kernel.h"
+#include "program.h"
+#include "sched.h"
 #include "linux_abi.h"
 
-const struct symhv_launch *launch;
-bool program_harness;
-extern volatile unsigned cpus_online;
 
 static uint64_t arg_addr[SYMHV_MAX_SYM_SOURCES]; /* a symbolic argv entry on the stack */
 static uint64_t initial_sp;
@@ -17,15 +16,15 @@ static uint64_t initial_sp;
 /* The program's bytes: its file in the launch image, or the bare ELF initrd. */
 static const uint8_t *program_bytes(uint64_t *size)
 {
-    if (launch) {
-        const struct symhv_file *f = fs_file(launch->exe);
+    if (kernel.launch) {
+        const struct symhv_file *f = fs_file(kernel.launch->exe);
         if (!f)
             panic("the launch image names no program");
         *size = f->size;
         return (const uint8_t *)fs_file_data(f);
     }
-    *size = boot_info->initrd_size;
-    return (const uint8_t *)boot_info->initrd_addr;
+    *size = kernel.boot->initrd_size;
+    return (const uint8_t *)kernel.boot->initrd_addr;
 }
 
 struct image {
@@ -43,7 +42,7 @@ static void load_elf(struct image *im)
     if (size < sizeof(Elf64_Ehdr) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
         eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
         (eh->e_type != ET_EXEC && eh->e_type != ET_DYN))
-        panic("%s is not a static x86-64 ELF64 executable", launch ? "the program" : "the initrd");
+        panic("%s is not a static x86-64 ELF64 executable", kernel.launch ? "the program" : "the initrd");
     if (eh->e_phoff > size || (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
         panic("program ELF: program headers truncated");
     const Elf64_Phdr *ph = (const Elf64_Phdr *)(file + eh->e_phoff);
@@ -64,7 +63,7 @@ static void load_elf(struct image *im)
     im->base = eh->e_type == ET_DYN ? ((USER_AREA_START + align - 1) & ~(align - 1)) - (lo & ~(align - 1)) : 0;
     im->lo = (lo + im->base) & ~0xfffull;
     im->hi = (hi + im->base + 0xfff) & ~0xfffull;
-    uint64_t stack_bottom = user_top - MAIN_STACK_BYTES;
+    uint64_t stack_bottom = kernel.user_top - MAIN_STACK_BYTES;
     if (im->lo < USER_AREA_START || im->hi > stack_bottom || im->hi < im->lo)
         panic("program ELF: it occupies 0x%lx..0x%lx, outside user memory 0x%llx..0x%lx "
               "(a bigger --mem may help)", im->lo, im->hi, USER_AREA_START, stack_bottom);
@@ -98,9 +97,9 @@ static uint64_t push_bytes(uint64_t sp, const void *src, uint64_t n)
  * room). */
 static uint64_t arg_room(unsigned k, const char *s)
 {
-    for (unsigned j = 0; j < launch->nsym; j++)
-        if (launch->sym[j].kind == SYMHV_SYM_ARG && launch->sym[j].index == k)
-            return launch->sym[j].capacity + 1;
+    for (unsigned j = 0; j < kernel.launch->nsym; j++)
+        if (kernel.launch->sym[j].kind == SYMHV_SYM_ARG && kernel.launch->sym[j].index == k)
+            return kernel.launch->sym[j].capacity + 1;
     return strlen(s) + 1;
 }
 
@@ -109,34 +108,34 @@ static uint64_t arg_room(unsigned k, const char *s)
 static uint64_t build_stack(const struct image *im)
 {
     static const char legacy_argv0[] = "program"; /* a bare ELF initrd's only argument */
-    unsigned argc = launch ? launch->argc : 1, envc = launch ? launch->envc : 0;
+    unsigned argc = kernel.launch ? kernel.launch->argc : 1, envc = kernel.launch ? kernel.launch->envc : 0;
     if (argc > 4096 || envc > 4096)
         panic("too many program arguments or environment strings");
     /* From the top down, as Linux lays it out: a zero word, the program's path
      * (AT_EXECFN), the environment and argument strings (code like glibc's tunables
      * parser reads a byte past the last string's NUL), then the rest. */
     const char *exe = "program";
-    if (launch) {
-        const struct symhv_file *f = fs_file(launch->exe);
+    if (kernel.launch) {
+        const struct symhv_file *f = fs_file(kernel.launch->exe);
         static char exe_path[256];
         uint64_t n = f->name_len < sizeof exe_path - 1 ? f->name_len : sizeof exe_path - 1;
-        memcpy(exe_path, (const char *)launch + launch->names_off + f->name_off, n);
+        memcpy(exe_path, (const char *)kernel.launch + kernel.launch->names_off + f->name_off, n);
         exe_path[n] = 0;
         exe = exe_path;
     }
-    uint64_t sp = user_top - 8;
+    uint64_t sp = kernel.user_top - 8;
     *(uint64_t *)sp = 0;
     uint64_t execfn = sp = push_bytes(sp, exe, strlen(exe) + 1);
-    if (launch) { /* every string at once, then their addresses */
-        sp -= launch->strings_len;
-        kcopy(sp, (uint64_t)launch + launch->strings_off, launch->strings_len);
+    if (kernel.launch) { /* every string at once, then their addresses */
+        sp -= kernel.launch->strings_len;
+        kcopy(sp, (uint64_t)kernel.launch + kernel.launch->strings_off, kernel.launch->strings_len);
     } else {
         sp = push_bytes(sp, legacy_argv0, sizeof legacy_argv0);
     }
     uint64_t strings = sp;
     uint64_t platform = sp = push_bytes(sp, "x86_64", 7);
     uint8_t random[16];
-    uint64_t seed = launch ? launch->random_seed : 0;
+    uint64_t seed = kernel.launch ? kernel.launch->random_seed : 0;
     for (int i = 0; i < 16; i++) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         random[i] = (uint8_t)(seed >> 56);
@@ -145,8 +144,8 @@ static uint64_t build_stack(const struct image *im)
     /* A symbolic argument gets pages of its own (a copy of its room): the other strings
      * are read by code the interpreter may not model (SSE string functions), and they
      * would share its trapped page. */
-    for (unsigned j = 0; launch && j < launch->nsym; j++) {
-        const struct symhv_sym_source *src = &launch->sym[j];
+    for (unsigned j = 0; kernel.launch && j < kernel.launch->nsym; j++) {
+        const struct symhv_sym_source *src = &kernel.launch->sym[j];
         if (src->kind != SYMHV_SYM_ARG || src->index >= argc)
             continue;
         const char *text = (const char *)strings;
@@ -182,11 +181,11 @@ static uint64_t build_stack(const struct image *im)
     const char *s = (const char *)strings;
     for (unsigned k = 0; k < argc; k++) {
         uint64_t at = (uint64_t)s;
-        for (unsigned j = 0; launch && j < launch->nsym; j++)
-            if (launch->sym[j].kind == SYMHV_SYM_ARG && launch->sym[j].index == k)
+        for (unsigned j = 0; kernel.launch && j < kernel.launch->nsym; j++)
+            if (kernel.launch->sym[j].kind == SYMHV_SYM_ARG && kernel.launch->sym[j].index == k)
                 at = arg_addr[j];
         *w++ = at;
-        s += launch ? arg_room(k, s) : strlen(s) + 1;
+        s += kernel.launch ? arg_room(k, s) : strlen(s) + 1;
     }
     *w++ = 0;
     for (unsigned k = 0; k < envc; k++) {
@@ -204,16 +203,16 @@ uint64_t program_load(void)
     load_elf(&im);
     mm_init(im.lo, im.hi);
     initial_sp = build_stack(&im);
-    program_harness = launch && (launch->flags & SYMHV_LAUNCH_HARNESS);
+    kernel.harness = kernel.launch && (kernel.launch->flags & SYMHV_LAUNCH_HARNESS);
     /* the legacy runtime's heap (SYS_INFO): the free memory, for programs of guest/lib */
-    user_heap_start = im.hi;
-    user_heap_end = user_top - MAIN_STACK_BYTES;
+    kernel.heap_start = im.hi;
+    kernel.heap_end = kernel.user_top - MAIN_STACK_BYTES;
     return im.entry;
 }
 
 uint64_t mm_alloc_stack_top(void) { return initial_sp; }
 
-uint32_t harness_file = SYMHV_NO_FILE;
+static uint32_t harness_file = SYMHV_NO_FILE;
 
 /* The snapshot every execution starts from, with the fuzzer's input in [addr, +len):
  * returns its length. */
@@ -234,7 +233,7 @@ void program_input_touched(uint32_t file)
     harness_file = SYMHV_NO_FILE;
     const struct symhv_file *f = fs_file(file);
     if (f)
-        fs_set_size(file, harness_start(fs_file_data(f), launch->sym[0].capacity, launch->sym[0].name));
+        fs_set_size(file, harness_start(fs_file_data(f), kernel.launch->sym[0].capacity, kernel.launch->sym[0].name));
 }
 
 /* Mark every symbolic source. Under symhv fuzz/explore the one source is where the
@@ -244,16 +243,16 @@ void program_input_touched(uint32_t file)
  * vCPUs are idle first, so a snapshot here has them parked in hlt. */
 void program_start_sources(void)
 {
-    if (!launch || !launch->nsym)
+    if (!kernel.launch || !kernel.launch->nsym)
         return;
     unsigned self = this_cpu()->id;
-    while (__atomic_load_n(&cpus_online, __ATOMIC_ACQUIRE) < boot_info->ncpus)
+    while (__atomic_load_n(&kernel.cpus_online, __ATOMIC_ACQUIRE) < kernel.boot->ncpus)
         cpu_relax();
-    for (unsigned i = 0; i < boot_info->ncpus; i++)
+    for (unsigned i = 0; i < kernel.boot->ncpus; i++)
         while (i != self && !cpus[i].idle)
             cpu_relax();
-    for (unsigned k = 0; k < launch->nsym && k < SYMHV_MAX_SYM_SOURCES; k++) {
-        const struct symhv_sym_source *s = &launch->sym[k];
+    for (unsigned k = 0; k < kernel.launch->nsym && k < SYMHV_MAX_SYM_SOURCES; k++) {
+        const struct symhv_sym_source *s = &kernel.launch->sym[k];
         uint64_t addr, len;
         if (s->kind == SYMHV_SYM_ARG) {
             addr = arg_addr[k];
@@ -263,11 +262,11 @@ void program_start_sources(void)
             if (!f)
                 continue;
             addr = fs_file_data(f);
-            len = program_harness ? s->capacity : f->size;
+            len = kernel.harness ? s->capacity : f->size;
         }
         if (!addr || !len)
             continue;
-        if (program_harness) { /* one source under the harness */
+        if (kernel.harness) { /* one source under the harness */
             if (s->kind == SYMHV_SYM_ARG)
                 ((char *)addr)[harness_start(addr, len, s->name)] = 0;
             else

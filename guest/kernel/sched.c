@@ -1,7 +1,12 @@
 /* Threads, the run queue, blocking and waking. Everything here runs with the big
  * kernel lock held and interrupts off. */
 #include "kernel.h"
+#include "sched.h"
 #include "linux_abi.h"
+
+static void (*first_start)(void); /* set once at boot, before any thread runs */
+
+void sched_on_first_start(void (*fn)(void)) { first_start = fn; }
 
 struct spinlock big_kernel_lock;
 
@@ -34,7 +39,7 @@ void spin_unlock(struct spinlock *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_
 
 uint64_t clock_ns(void)
 {
-    uint64_t tsc = symhv_pv_clock_tsc(&boot_info->clock, rdtsc()), khz = boot_info->tsc_khz;
+    uint64_t tsc = symhv_pv_clock_tsc(&kernel.boot->clock, rdtsc()), khz = kernel.boot->tsc_khz;
     return tsc / khz * 1000000 + tsc % khz * 1000000 / khz;
 }
 
@@ -64,7 +69,7 @@ static struct thread *runq_pop(void)
 static void kick_idle_cpu(void)
 {
     unsigned self = this_cpu()->id;
-    for (unsigned i = 0; i < boot_info->ncpus; i++) {
+    for (unsigned i = 0; i < kernel.boot->ncpus; i++) {
         if (i != self && cpus[i].idle) {
             cpus[i].idle = 0; /* one IPI per newly runnable thread is enough */
             apic_send_ipi(i, VEC_WAKEUP);
@@ -143,7 +148,8 @@ static void run_next(struct cpu *c, struct trapframe *f)
     if (t->start_hook) { /* without the lock: the other vCPUs are to settle in idle */
         t->start_hook = false;
         spin_unlock(&big_kernel_lock);
-        program_start_sources();
+        if (first_start)
+            first_start();
         spin_lock(&big_kernel_lock);
     }
     *f = t->frame;

@@ -1,5 +1,6 @@
 /* System call dispatch (numbers and conventions in guest/include/kernel_abi.h). */
 #include "kernel.h"
+#include "syscall.h"
 
 static int64_t sys_write(uint64_t buf, uint64_t len)
 {
@@ -13,13 +14,13 @@ static int64_t sys_info(uint64_t addr)
     if (!user_range_ok(addr, sizeof(struct guest_info)))
         return -GUEST_EFAULT;
     struct guest_info *gi = (struct guest_info *)addr;
-    gi->ncpus = boot_info->ncpus;
+    gi->ncpus = kernel.boot->ncpus;
     gi->reserved = 0;
-    gi->mem_bytes = boot_info->mem_bytes;
-    gi->heap_start = user_heap_start;
-    gi->heap_end = user_heap_end;
-    gi->tsc_khz = boot_info->tsc_khz;
-    memcpy(gi->cmdline, boot_info->cmdline, sizeof gi->cmdline);
+    gi->mem_bytes = kernel.boot->mem_bytes;
+    gi->heap_start = kernel.heap_start;
+    gi->heap_end = kernel.heap_end;
+    gi->tsc_khz = kernel.boot->tsc_khz;
+    memcpy(gi->cmdline, kernel.boot->cmdline, sizeof gi->cmdline);
     return 0;
 }
 

@@ -1,5 +1,8 @@
 /* Every interrupt, exception and system call lands in trap(). */
 #include "kernel.h"
+#include "linux.h"
+#include "linux_signal.h"
+#include "syscall.h"
 
 extern char lx_syscall_entry[];
 

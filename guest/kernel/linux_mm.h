@@ -1,0 +1,18 @@
+/* linux_mm.c: the address space */
+#ifndef KERNEL_LINUX_MM_H
+#define KERNEL_LINUX_MM_H
+
+#include "kernel.h"
+#include "linux_fs.h"
+
+void mm_init(uint64_t image_start, uint64_t image_end);
+int64_t mm_brk(uint64_t addr);
+int64_t mm_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
+                uint64_t off);
+int64_t mm_munmap(uint64_t addr, uint64_t len);
+int64_t mm_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t flags,
+                  uint64_t new_addr);
+int64_t mm_madvise(uint64_t addr, uint64_t len, uint64_t advice);
+uint64_t mm_alloc_stack_top(void);   /* the main thread's stack top */
+
+#endif
