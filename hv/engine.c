@@ -88,12 +88,17 @@ static const uint8_t *preset_for(struct engine *e, const char *name, size_t want
 
 /* ---- make_symbolic -------------------------------------------------------------------- */
 
+struct extents {
+    struct sc_extent e[SC_MAX_EXTENTS];
+    uint32_t n;
+};
+
 static int add_extent(uint64_t gpa, uint64_t n, uint64_t off, void *ctx)
 {
-    struct sc_slot *slot = ctx;
-    if (slot->nextents == SC_MAX_EXTENTS)
+    struct extents *x = ctx;
+    if (x->n == SC_MAX_EXTENTS)
         return -1;
-    slot->extents[slot->nextents++] = (struct sc_extent){ gpa, (uint32_t)n, (uint32_t)off };
+    x->e[x->n++] = (struct sc_extent){ gpa, (uint32_t)n, (uint32_t)off };
     return 0;
 }
 
@@ -139,24 +144,20 @@ int engine_make_symbolic(struct engine *e, struct vcpu *caller, const struct gue
         return (int)id;
     }
     unsigned index = caller ? caller->index : sidecar_control(e->sc);
-    struct sc_slot *slot = sidecar_slot(e->sc, index);
-    slot->op = SC_OP_MAKE_SYMBOLIC;
-    slot->vcpu = index;
-    slot->cpu.cr0 = as->paging.cr0;
-    slot->cpu.cr3 = as->paging.cr3;
-    slot->cpu.cr4 = as->paging.cr4;
-    slot->cpu.efer = as->paging.efer;
-    slot->cpu.cpl = as->rights ? 3 : 0;
-    snprintf(slot->name, sizeof slot->name, "%s", name);
-    slot->input_len = (uint32_t)len;
-    slot->nextents = 0;
-    int rc = guest_for_each_chunk(as, gva, len, false, add_extent, slot);
-    if (rc == 0)
-        rc = sidecar_call(e->sc, index, "make_symbolic");
+    static __thread struct extents x; /* 4 KiB: not on a vCPU thread's stack */
+    x.n = 0;
+    const struct sc_paging pg = { as->paging.cr0, as->paging.cr3, as->paging.cr4,
+                                  as->paging.efer, as->rights ? 3 : 0 };
+    char why[SC_MESSAGE_MAX];
+    int rc = guest_for_each_chunk(as, gva, len, false, add_extent, &x) < 0
+                 ? -2 : sidecar_make_symbolic(e->sc, index, &pg, name, (uint32_t)len, x.e, x.n,
+                                              why, sizeof why);
     pthread_mutex_unlock(&e->lock);
-    if (rc == 0 && slot->status != SC_OK)
-        hv_error("sidecar refused input '%s': %s", name, slot->message);
-    if (rc == 0)
+    if (rc == -2)
+        hv_error("input '%s' stays concrete: its pages could not be listed", name);
+    if (rc == 1)
+        hv_error("sidecar refused input '%s': %s", name, why);
+    if (rc >= 0)
         sym_pages_sync(&e->pages, index);
     return (int)id;
 }
@@ -365,60 +366,19 @@ void engine_detach(struct engine *e)
 
 /* ---- results -------------------------------------------------------------------------- */
 
-/* The whole text `which` from the sidecar into t. 0 or -1 (dead). */
-static int fetch_text(struct engine *e, enum sc_text which, struct text *t)
-{
-    unsigned index = sidecar_control(e->sc);
-    struct sc_slot *slot = sidecar_slot(e->sc, index);
-    for (uint64_t off = 0;;) {
-        slot->op = SC_OP_TEXT;
-        slot->index = which;
-        slot->gpa = off;
-        if (sidecar_call(e->sc, index, "fetching text") < 0 || slot->status != SC_OK)
-            return -1;
-        uint64_t n = slot->data_len < SC_DATA_MAX ? slot->data_len : SC_DATA_MAX;
-        text_append(t, (const char *)sidecar_data(e->sc), n);
-        off += n;
-        if (n == 0 || off >= slot->len)
-            return 0;
-    }
-}
-
-/* Result r's bytes of input j (in the data area). -1 if the sidecar could not. */
-static int fetch_result(struct engine *e, uint32_t r, uint32_t j, struct sc_result *out)
-{
-    unsigned index = sidecar_control(e->sc);
-    struct sc_slot *slot = sidecar_slot(e->sc, index);
-    slot->op = SC_OP_RESULT;
-    slot->index = r;
-    slot->input = j;
-    if (sidecar_call(e->sc, index, "fetching a generated input") < 0 || slot->status != SC_OK)
-        return -1;
-    *out = slot->result;
-    if (out->input_len > SC_DATA_MAX)
-        out->input_len = SC_DATA_MAX;
-    return 0;
-}
-
 /* FINISH on the control slot (flags: SC_FINISH_*; budget_s > 0: stop asking flips after
  * that long); the stats in *st. */
 static bool solve(struct engine *e, struct sc_stats *st, uint32_t flags, double budget_s)
 {
     if (!sidecar_alive(e->sc))
         return false;
-    unsigned index = sidecar_control(e->sc);
-    struct sc_slot *slot = sidecar_slot(e->sc, index);
-    slot->op = SC_OP_FINISH;
-    slot->input = flags;
-    slot->len = budget_s > 0 ? (uint64_t)(budget_s * 1000) + 1 : 0;
-    if (sidecar_call(e->sc, index, "the final solving") < 0)
-        return false;
-    *st = slot->stats;
-    if (slot->status != SC_OK) {
-        hv_error("sidecar: %s", slot->message);
-        return false;
-    }
-    return true;
+    char why[SC_MESSAGE_MAX];
+    int rc = sidecar_finish(e->sc, sidecar_control(e->sc), flags,
+                            budget_s > 0 ? (uint64_t)(budget_s * 1000) + 1 : 0, st, why,
+                            sizeof why);
+    if (rc == 1)
+        hv_error("sidecar: %s", why);
+    return rc == 0;
 }
 
 static void write_summary(struct engine *e, const struct sc_stats *st, bool solved, double solving_s)
@@ -479,6 +439,25 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
     text_free(&t);
 }
 
+/* One input of one result, as a file of the run: <kind>-<branch>[-<variant>]-<input>.bin */
+static bool write_result(void *ctx, const struct sc_result *res, uint32_t input, uint32_t n,
+                         const uint8_t *bytes)
+{
+    (void)n;
+    struct engine *e = ctx;
+    static const char *const kinds[] = { "branch",      "select",  "divzero",
+                                         "divoverflow", "address", "target" };
+    char prefix[48], name[160];
+    const char *kind = res->kind < sizeof kinds / sizeof kinds[0] ? kinds[res->kind] : "flip";
+    if (res->variant) /* another value of the same pinned address or target */
+        snprintf(prefix, sizeof prefix, "%s-%03u-%u-", kind, res->branch, res->variant);
+    else
+        snprintf(prefix, sizeof prefix, "%s-%03u-", kind, res->branch);
+    outputs_name(name, sizeof name, prefix, e->inputs[input].name, ".bin");
+    outputs_write(&e->out, name, bytes, res->input_len);
+    return true;
+}
+
 int engine_finish(struct engine *e)
 {
     if (!e)
@@ -504,30 +483,16 @@ int engine_finish(struct engine *e)
     if (st.flipped_too_large)
         hv_error("%llu of %llu branch flips were too large a query for the solver (skipped)",
                  (unsigned long long)st.flipped_too_large, (unsigned long long)st.branches);
-    for (uint64_t r = 0; solved && r < st.results; r++) {
-        for (uint32_t j = 0; j < e->ninputs; j++) {
-            struct sc_result res;
-            if (fetch_result(e, (uint32_t)r, j, &res) < 0)
-                break;
-            static const char *const kinds[] = { "branch",      "select",  "divzero",
-                                                 "divoverflow", "address", "target" };
-            char prefix[48], name[160];
-            const char *kind = res.kind < sizeof kinds / sizeof kinds[0] ? kinds[res.kind] : "flip";
-            if (res.variant) /* another value of the same pinned address or target */
-                snprintf(prefix, sizeof prefix, "%s-%03u-%u-", kind, res.branch, res.variant);
-            else
-                snprintf(prefix, sizeof prefix, "%s-%03u-", kind, res.branch);
-            outputs_name(name, sizeof name, prefix, e->inputs[j].name, ".bin");
-            outputs_write(&e->out, name, sidecar_data(e->sc), res.input_len);
-        }
-    }
+    if (solved)
+        sidecar_results(e->sc, sidecar_control(e->sc), st.results, e->ninputs, write_result, e);
     struct text constraints = { 0 }, exprs = { 0 };
-    if (solved && fetch_text(e, SC_TEXT_CONSTRAINTS, &constraints) == 0 && !constraints.failed)
+    if (solved && sidecar_text(e->sc, sidecar_control(e->sc), SC_TEXT_CONSTRAINTS, &constraints) == 0 &&
+        !constraints.failed)
         outputs_write(&e->out, "constraints.txt", constraints.buf ? constraints.buf : "",
                       constraints.len);
     text_append(&exprs, e->expressions.buf ? e->expressions.buf : "", e->expressions.len);
     if (sidecar_alive(e->sc))
-        fetch_text(e, SC_TEXT_EXPRESSIONS, &exprs);
+        sidecar_text(e->sc, sidecar_control(e->sc), SC_TEXT_EXPRESSIONS, &exprs);
     if (exprs.len && !exprs.failed)
         outputs_write(&e->out, "expressions.txt", exprs.buf, exprs.len);
     text_free(&constraints);
@@ -539,6 +504,41 @@ int engine_finish(struct engine *e)
             (unsigned long long)st.instructions, (unsigned long long)st.branches,
             (unsigned long long)st.flipped_sat, e->out.dir);
     return outputs_failed(&e->out) ? -1 : 0;
+}
+
+/* A concolic run's results as the campaign takes them: one input file per result, every
+ * input's bytes in the order they were made symbolic (a program's several buffers, as
+ * the fuzzer wrote them). */
+struct collect {
+    void (*add)(void *ctx, const uint8_t *data, size_t len, const struct engine_result *why);
+    void *ctx;
+    uint8_t *all;              /* several inputs: their bytes one after the other */
+    size_t len;
+    struct sc_result first;
+    int found;
+};
+
+static bool collect_result(void *ctx, const struct sc_result *res, uint32_t input, uint32_t n,
+                           const uint8_t *bytes)
+{
+    struct collect *c = ctx;
+    if (input == 0) {
+        c->first = *res;
+        c->len = 0;
+    }
+    if (c->all) {
+        size_t k = res->input_len < SYMHV_SYMBOLIC_MAX_BYTES - c->len
+                       ? res->input_len : SYMHV_SYMBOLIC_MAX_BYTES - c->len;
+        memcpy(c->all + c->len, bytes, k);
+        c->len += k;
+    }
+    if (input + 1 < n)
+        return true;
+    const struct sc_result *f = &c->first;
+    struct engine_result why = { f->pc, f->branch, f->taken, f->kind };
+    c->add(c->ctx, c->all ? c->all : bytes, c->all ? c->len : f->input_len, &why);
+    c->found++;
+    return true;
 }
 
 int engine_concolic_collect(struct engine *e,
@@ -556,43 +556,16 @@ int engine_concolic_collect(struct engine *e,
             search->solver_seconds += st.solver_seconds;
             search->cache_hits += st.solver_cache_hits;
         }
-        /* one input file per result: every input's bytes in the order they were made
-         * symbolic (a program's several buffers, as the fuzzer wrote them) */
-        uint8_t *all = e->ninputs > 1 ? malloc(SYMHV_SYMBOLIC_MAX_BYTES) : NULL;
-        for (uint64_t r = 0; r < st.results && (all || e->ninputs == 1); r++) {
-            struct sc_result res, first = { 0 };
-            size_t len = 0;
-            uint32_t j = 0;
-            for (; j < e->ninputs; j++) {
-                if (fetch_result(e, (uint32_t)r, j, &res) < 0)
-                    break;
-                if (j == 0)
-                    first = res;
-                if (!all)
-                    continue;
-                size_t n = res.input_len < SYMHV_SYMBOLIC_MAX_BYTES - len
-                               ? res.input_len : SYMHV_SYMBOLIC_MAX_BYTES - len;
-                memcpy(all + len, sidecar_data(e->sc), n);
-                len += n;
-            }
-            if (j < e->ninputs)
-                break;
-            struct engine_result why = { first.pc, first.branch, first.taken, first.kind };
-            if (all)
-                add(ctx, all, len, &why);
-            else
-                add(ctx, sidecar_data(e->sc), first.input_len, &why);
-            found++;
-        }
-        free(all);
+        struct collect c = { .add = add, .ctx = ctx,
+                             .all = e->ninputs > 1 ? malloc(SYMHV_SYMBOLIC_MAX_BYTES) : NULL };
+        if (c.all || e->ninputs == 1)
+            sidecar_results(e->sc, sidecar_control(e->sc), st.results, e->ninputs,
+                            collect_result, &c);
+        free(c.all);
+        found = c.found;
     }
-    if (sidecar_alive(e->sc)) {
-        unsigned index = sidecar_control(e->sc);
-        struct sc_slot *slot = sidecar_slot(e->sc, index);
-        slot->op = SC_OP_RESET;
-        if (sidecar_call(e->sc, index, "a reset") == 0 && slot->status != SC_OK)
-            hv_error("sidecar: reset failed");
-    }
+    if (sidecar_alive(e->sc) && sidecar_reset(e->sc, sidecar_control(e->sc)) == 1)
+        hv_error("sidecar: reset failed");
     pthread_mutex_lock(&e->lock);
     forget_inputs(e);
     pthread_mutex_unlock(&e->lock);

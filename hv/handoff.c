@@ -8,8 +8,6 @@
 #include "util.h"
 #include "vcpu.h"
 
-/* a checkpoint torn by a writer that died mid-copy is retried this often */
-#define CHECKPOINT_READ_TRIES 100
 
 static void cpu_from_kvm(struct sc_cpu *cpu, const struct kvm_regs *r, const struct kvm_sregs *s,
                          const struct kvm_fpu *fpu)
@@ -43,23 +41,6 @@ static bool cpu_to_kvm(const struct sc_cpu *cpu, struct kvm_regs *r, struct kvm_
         return false;
     memcpy(fpu->xmm, cpu->xmm, sizeof cpu->xmm);
     return true;
-}
-
-/* The last state the sidecar published for this slot, if it retired anything. */
-static bool read_checkpoint(struct sc_slot *slot, struct sc_cpu *out)
-{
-    for (int tries = 0; tries < CHECKPOINT_READ_TRIES; tries++) {
-        uint64_t seq = __atomic_load_n(&slot->checkpoint_seq, __ATOMIC_ACQUIRE);
-        if (seq == 0)
-            return false;
-        if (seq & 1)
-            continue; /* torn: the writer died mid-copy, or is copying */
-        memcpy(out, &slot->checkpoint, sizeof *out);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&slot->checkpoint_seq, __ATOMIC_RELAXED) == seq)
-            return true;
-    }
-    return false;
 }
 
 /* What taking a vCPU and giving it back costs, for the sidecar's renting (sidecar.h):
@@ -100,35 +81,29 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
         return vcpu_set_regs(v, &regs); /* the pages are being released: the CPU retries */
 
     uint64_t t0 = guest_clock_enter(clk);
-    struct sc_slot *slot = sidecar_slot(sc, v->index);
-    slot->op = SC_OP_HANDOFF;
-    slot->vcpu = v->index;
-    cpu_from_kvm(&slot->cpu, &regs, &sregs, &fpu);
-    __atomic_store_n(&slot->checkpoint_seq, 0, __ATOMIC_RELEASE);
-    slot->rent_ns = st->rent ? rent_ns(st) : 0;
+    struct sc_cpu cpu;
+    cpu_from_kvm(&cpu, &regs, &sregs, &fpu);
+    struct sc_handoff_reply reply;
     atomic_fetch_add(&st->handoffs, 1);
     bool fpu_changed = false;
     uint64_t n3 = now_ns();
-    int called = sidecar_call(sc, v->index, "a handoff");
+    int called = sidecar_handoff(sc, v->index, &cpu, st->rent ? rent_ns(st) : 0, &reply);
     atomic_fetch_add(&st->ns_call, now_ns() - n3);
     if (called == 0) {
-        if (slot->stop == SC_STOP_NATIVE) /* what the interpreter left to the CPU */
-            hv_info("vCPU %u: '%.64s' at rip 0x%llx runs natively (not modelled: its symbolic "
-                    "operands were made concrete)", v->index, slot->message,
-                    (unsigned long long)slot->cpu.rip);
-        atomic_fetch_add(&st->ns_served, slot->served_ns);
-        atomic_fetch_add(&st->rented, slot->rented_returns);
-        fpu_changed = cpu_to_kvm(&slot->cpu, &regs, &fpu);
-    } else {
-        struct sc_cpu cp;
-        if (read_checkpoint(slot, &cp)) { /* resume after the last retired instruction */
-            fpu_changed = cpu_to_kvm(&cp, &regs, &fpu);
-            atomic_fetch_add(&st->resumed_from_checkpoint, 1);
-            hv_error("vCPU %u resumes natively at rip 0x%llx, after the last instruction the "
-                     "sidecar retired", v->index, (unsigned long long)regs.rip);
-        }
-        /* else: nothing retired, the CPU re-executes the trapped access */
-    }
+        if (reply.stop == SC_STOP_NATIVE) /* what the interpreter left to the CPU */
+            hv_info("vCPU %u: '%s' at rip 0x%llx runs natively (not modelled: its symbolic "
+                    "operands were made concrete)", v->index, reply.stopped_at,
+                    (unsigned long long)cpu.rip);
+        atomic_fetch_add(&st->ns_served, reply.served_ns);
+        atomic_fetch_add(&st->rented, reply.rented_returns);
+        fpu_changed = cpu_to_kvm(&cpu, &regs, &fpu);
+    } else if (sidecar_checkpoint(sc, v->index, &cpu)) {
+        /* resume after the last retired instruction */
+        fpu_changed = cpu_to_kvm(&cpu, &regs, &fpu);
+        atomic_fetch_add(&st->resumed_from_checkpoint, 1);
+        hv_error("vCPU %u resumes natively at rip 0x%llx, after the last instruction the "
+                 "sidecar retired", v->index, (unsigned long long)regs.rip);
+    } /* else: nothing retired, the CPU re-executes the trapped access */
     guest_clock_leave(clk, v, t0);
     uint64_t n4 = now_ns();
     /* the registers through kvm_run (vcpu.h); the FPU ioctl only when XMM changed:

@@ -75,7 +75,7 @@ struct sidecar *sidecar_new(struct vm *vm, const struct sidecar_config *cfg,
 bool sidecar_alive(struct sidecar *sc) { return atomic_load(&sc->state) == SIDECAR_RUNNING; }
 const char *sidecar_death(struct sidecar *sc) { return sc->death; }
 unsigned sidecar_control(const struct sidecar *sc) { return sc->nslots - 1; }
-struct sc_slot *sidecar_slot(struct sidecar *sc, unsigned index) { return &sc->shared->slots[index]; }
+static struct sc_slot *slot_of(struct sidecar *sc, unsigned index) { return &sc->shared->slots[index]; }
 
 const uint64_t *sidecar_bitmap(const struct sidecar *sc)
 {
@@ -85,7 +85,7 @@ const uint64_t *sidecar_bitmap(const struct sidecar *sc)
 
 uint32_t *sidecar_rmw_lock(struct sidecar *sc) { return sc->shared ? &sc->shared->rmw_lock : NULL; }
 
-const uint8_t *sidecar_data(const struct sidecar *sc)
+static const uint8_t *data_area(const struct sidecar *sc)
 {
     return (const uint8_t *)sc->shared + sc->shared->data_offset;
 }
@@ -363,7 +363,7 @@ static enum doorbell_result post_request(struct sc_slot *slot, struct doorbell *
     return await_reply(slot, d, *seq, WAIT_TICK_MS);
 }
 
-int sidecar_call(struct sidecar *sc, unsigned index, const char *what)
+static int call(struct sidecar *sc, unsigned index, const char *what)
 {
     if (!sidecar_alive(sc))
         return -1;
@@ -479,4 +479,161 @@ void sidecar_free(struct sidecar *sc)
     close_fds(sc);
     pthread_mutex_destroy(&sc->death_lock);
     free(sc);
+}
+
+/* ---- the requests ------------------------------------------------------------------------ */
+
+/* The answer to the request just made in slot index: 0 (OK), 1 (refused: why), -1 (dead). */
+static int answer(struct sidecar *sc, unsigned index, int called, char *why, size_t why_size)
+{
+    if (called < 0)
+        return -1;
+    const struct sc_slot *slot = slot_of(sc, index);
+    if (slot->status == SC_OK)
+        return 0;
+    if (why && why_size)
+        snprintf(why, why_size, "%.*s", (int)(sizeof slot->message), slot->message);
+    return 1;
+}
+
+int sidecar_make_symbolic(struct sidecar *sc, unsigned index, const struct sc_paging *pg,
+                          const char *name, uint32_t len, const struct sc_extent *extents,
+                          uint32_t nextents, char *why, size_t why_size)
+{
+    if (nextents > SC_MAX_EXTENTS) {
+        snprintf(why, why_size, "more than %d extents", SC_MAX_EXTENTS);
+        return 1;
+    }
+    struct sc_slot *slot = slot_of(sc, index);
+    slot->op = SC_OP_MAKE_SYMBOLIC;
+    slot->vcpu = index;
+    slot->cpu.cr0 = pg->cr0;
+    slot->cpu.cr3 = pg->cr3;
+    slot->cpu.cr4 = pg->cr4;
+    slot->cpu.efer = pg->efer;
+    slot->cpu.cpl = pg->cpl;
+    snprintf(slot->name, sizeof slot->name, "%s", name);
+    slot->input_len = len;
+    slot->nextents = nextents;
+    memcpy(slot->extents, extents, nextents * sizeof *extents);
+    return answer(sc, index, call(sc, index, "make_symbolic"), why, why_size);
+}
+
+int sidecar_concretise(struct sidecar *sc, unsigned index, uint64_t gpa, uint64_t len, bool pin,
+                       char *why, size_t why_size)
+{
+    struct sc_slot *slot = slot_of(sc, index);
+    slot->op = pin ? SC_OP_PIN : SC_OP_CONCRETISE;
+    slot->vcpu = index;
+    slot->gpa = gpa;
+    slot->len = len;
+    return answer(sc, index, call(sc, index, pin ? "pinning a page" : "a concrete write"), why,
+                  why_size);
+}
+
+int sidecar_handoff(struct sidecar *sc, unsigned index, struct sc_cpu *cpu, uint64_t rent_ns,
+                    struct sc_handoff_reply *reply)
+{
+    struct sc_slot *slot = slot_of(sc, index);
+    slot->op = SC_OP_HANDOFF;
+    slot->vcpu = index;
+    slot->cpu = *cpu;
+    __atomic_store_n(&slot->checkpoint_seq, 0, __ATOMIC_RELEASE);
+    slot->rent_ns = rent_ns;
+    if (call(sc, index, "a handoff") < 0)
+        return -1;
+    *cpu = slot->cpu;
+    reply->stop = (enum sc_stop)slot->stop;
+    snprintf(reply->stopped_at, sizeof reply->stopped_at, "%.*s", (int)sizeof slot->message,
+             slot->stop == SC_STOP_NATIVE ? slot->message : "");
+    reply->served_ns = slot->served_ns;
+    reply->rented_returns = slot->rented_returns;
+    return 0;
+}
+
+/* a checkpoint torn by a writer that died mid-copy is retried this often */
+#define CHECKPOINT_READ_TRIES 100
+
+bool sidecar_checkpoint(struct sidecar *sc, unsigned index, struct sc_cpu *out)
+{
+    struct sc_slot *slot = slot_of(sc, index);
+    for (int tries = 0; tries < CHECKPOINT_READ_TRIES; tries++) {
+        uint64_t seq = __atomic_load_n(&slot->checkpoint_seq, __ATOMIC_ACQUIRE);
+        if (seq == 0)
+            return false;
+        if (seq & 1)
+            continue; /* torn: the writer died mid-copy, or is copying */
+        memcpy(out, &slot->checkpoint, sizeof *out);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&slot->checkpoint_seq, __ATOMIC_RELAXED) == seq)
+            return true;
+    }
+    return false;
+}
+
+int sidecar_finish(struct sidecar *sc, unsigned index, uint32_t flags, uint64_t budget_ms,
+                   struct sc_stats *st, char *why, size_t why_size)
+{
+    struct sc_slot *slot = slot_of(sc, index);
+    slot->op = SC_OP_FINISH;
+    slot->input = flags;
+    slot->len = budget_ms;
+    int rc = call(sc, index, "the final solving");
+    if (rc == 0)
+        *st = slot->stats;
+    return answer(sc, index, rc, why, why_size);
+}
+
+int sidecar_results(struct sidecar *sc, unsigned index, uint64_t nresults, uint32_t ninputs,
+                    sidecar_result_fn fn, void *ctx)
+{
+    struct sc_slot *slot = slot_of(sc, index);
+    for (uint64_t r = 0; r < nresults; r++) {
+        for (uint32_t j = 0; j < ninputs; j++) {
+            slot->op = SC_OP_RESULT;
+            slot->index = r;
+            slot->input = j;
+            if (answer(sc, index, call(sc, index, "fetching a generated input"), NULL, 0) != 0)
+                return -1;
+            struct sc_result res = slot->result;
+            if (res.input_len > SC_DATA_MAX)
+                res.input_len = SC_DATA_MAX;
+            if (!fn(ctx, &res, j, ninputs, data_area(sc)))
+                return 0;
+        }
+    }
+    return 0;
+}
+
+int sidecar_text(struct sidecar *sc, unsigned index, enum sc_text which, struct text *t)
+{
+    struct sc_slot *slot = slot_of(sc, index);
+    for (uint64_t off = 0;;) {
+        slot->op = SC_OP_TEXT;
+        slot->index = which;
+        slot->gpa = off;
+        if (answer(sc, index, call(sc, index, "fetching text"), NULL, 0) != 0)
+            return -1;
+        uint64_t n = slot->data_len < SC_DATA_MAX ? slot->data_len : SC_DATA_MAX;
+        text_append(t, (const char *)data_area(sc), n);
+        off += n;
+        if (n == 0 || off >= slot->len)
+            return 0;
+    }
+}
+
+int sidecar_reset(struct sidecar *sc, unsigned index)
+{
+    slot_of(sc, index)->op = SC_OP_RESET;
+    return answer(sc, index, call(sc, index, "a reset"), NULL, 0);
+}
+
+bool sidecar_reply_pages(struct sidecar *sc, unsigned index, uint64_t *pages, size_t *n)
+{
+    const struct sc_slot *slot = slot_of(sc, index);
+    if (slot->pages_overflow)
+        return false;
+    *n = slot->npages < SC_MAX_PAGES ? slot->npages : SC_MAX_PAGES;
+    memcpy(pages, slot->pages, *n * sizeof *pages);
+    return true;
 }

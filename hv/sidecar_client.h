@@ -35,17 +35,58 @@ bool sidecar_alive(struct sidecar *sc);
 /* Why it died ("" while alive or never started). */
 const char *sidecar_death(struct sidecar *sc);
 unsigned sidecar_control(const struct sidecar *sc);
-struct sc_slot *sidecar_slot(struct sidecar *sc, unsigned index);
 /* The symbolic-byte bitmap (NULL before start) and the data area. */
 const uint64_t *sidecar_bitmap(const struct sidecar *sc);
 /* The lock the VMM's and the sidecar's locked read-modify-writes share (sidecar.h
  * sc_shared.rmw_lock); NULL before the sidecar's memory exists. */
 uint32_t *sidecar_rmw_lock(struct sidecar *sc);
-const uint8_t *sidecar_data(const struct sidecar *sc);
-/* Send the request filled in slot `index`, wait for the answer. 0 with the reply in the
- * slot, or -1: the sidecar is dead (the death callback has run). */
-__attribute__((warn_unused_result))
-int sidecar_call(struct sidecar *sc, unsigned index, const char *what);
+
+/* ---- the requests, one function each (the slot is the caller's: `index`) ----------------
+ * Each returns 0 with the answer, 1 if the sidecar refused (why in `why`, one line), or
+ * -1 if it is dead (the death callback has run). After make_symbolic, concretise and a
+ * handoff, sidecar_reply_pages names the pages whose symbolic bytes may have changed. */
+
+/* Declare input `name` of len bytes at the guest-physical extents (the caller's paging
+ * state lets the sidecar walk its page tables later). */
+struct sc_paging { uint64_t cr0, cr3, cr4, efer, cpl; };
+int sidecar_make_symbolic(struct sidecar *sc, unsigned index, const struct sc_paging *pg,
+                          const char *name, uint32_t len, const struct sc_extent *extents,
+                          uint32_t nextents, char *why, size_t why_size);
+/* Concrete bytes were written at [gpa, gpa+len) (pin: record byte == value, for an
+ * instruction the CPU must run natively). */
+int sidecar_concretise(struct sidecar *sc, unsigned index, uint64_t gpa, uint64_t len, bool pin,
+                       char *why, size_t why_size);
+/* Interpret from *cpu until its registers are concrete; *cpu becomes the state to go on
+ * from. rent_ns: how long to stay after that (0: none). */
+struct sc_handoff_reply {
+    enum sc_stop stop;
+    char stopped_at[64];       /* SC_STOP_NATIVE: the instruction left to the CPU */
+    uint64_t served_ns, rented_returns;
+};
+int sidecar_handoff(struct sidecar *sc, unsigned index, struct sc_cpu *cpu, uint64_t rent_ns,
+                    struct sc_handoff_reply *reply);
+/* The last state a handoff that did not answer published (the checkpoint after its last
+ * retired instruction): true if there is one. */
+bool sidecar_checkpoint(struct sidecar *sc, unsigned index, struct sc_cpu *out);
+/* Solve the flips of the path (flags: SC_FINISH_*; budget_ms > 0: no flip asked past
+ * it); the totals in *st. */
+int sidecar_finish(struct sidecar *sc, unsigned index, uint32_t flags, uint64_t budget_ms,
+                   struct sc_stats *st, char *why, size_t why_size);
+/* Every result FINISH kept, in order, each as every input's bytes (input i of n):
+ * fn(ctx, result, i, n, bytes) until it returns false. 0, or -1 (dead or refused). */
+typedef bool (*sidecar_result_fn)(void *ctx, const struct sc_result *r, uint32_t input,
+                                  uint32_t ninputs, const uint8_t *bytes);
+int sidecar_results(struct sidecar *sc, unsigned index, uint64_t nresults, uint32_t ninputs,
+                    sidecar_result_fn fn, void *ctx);
+/* The whole text `which` (enum sc_text) appended to t. */
+struct text;
+int sidecar_text(struct sidecar *sc, unsigned index, enum sc_text which, struct text *t);
+/* Forget the inputs, shadow and path (the next concolic execution). */
+int sidecar_reset(struct sidecar *sc, unsigned index);
+/* The pages the last reply in `index` names (n of them, into pages[SC_MAX_PAGES]), or
+ * false if it named too many (then every page must be re-read). */
+bool sidecar_reply_pages(struct sidecar *sc, unsigned index, uint64_t *pages, size_t *n);
+
 /* Ask every handoff in progress to stop soon (concretised). */
 void sidecar_cancel_handoffs(struct sidecar *sc);
 /* Orderly end: QUIT, reap (or kill after a grace period); says nothing unless it fails.

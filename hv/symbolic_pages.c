@@ -114,18 +114,15 @@ static void apply(struct sym_pages *sp, unsigned slot_index, const uint64_t *pag
 
 void sym_pages_sync(struct sym_pages *sp, unsigned slot_index)
 {
-    const struct sc_slot *reply = sidecar_slot(sp->sc, slot_index);
-    if (!reply->pages_overflow) {
-        /* a copy: pinning past the memslot cap reuses the slot */
-        size_t n = reply->npages < SC_MAX_PAGES ? reply->npages : SC_MAX_PAGES;
-        uint64_t *pages = malloc((n ? n : 1) * sizeof *pages);
-        if (pages) {
-            memcpy(pages, reply->pages, n * sizeof *pages);
-            apply(sp, slot_index, pages, n);
-        }
-        free(pages);
+    /* a copy: pinning past the memslot cap reuses the slot */
+    uint64_t *listed = malloc(SC_MAX_PAGES * sizeof *listed);
+    size_t nlisted = 0;
+    if (listed && sidecar_reply_pages(sp->sc, slot_index, listed, &nlisted)) {
+        apply(sp, slot_index, listed, nlisted);
+        free(listed);
         return;
     }
+    free(listed);
     /* every page with a symbolic bit, and every page trapped now */
     const uint64_t *bits = sidecar_bitmap(sp->sc);
     struct memory *m = &sp->vm->mem;
@@ -175,16 +172,13 @@ void sym_pages_concretise(struct sym_pages *sp, struct vcpu *caller, uint64_t gp
     if (!sym_pages_any(sp, gpa, len))
         return;
     unsigned index = slot_of(sp, caller);
-    struct sc_slot *slot = sidecar_slot(sp->sc, index);
-    slot->op = SC_OP_CONCRETISE;
-    slot->vcpu = index;
-    slot->gpa = gpa;
-    slot->len = len;
-    if (sidecar_call(sp->sc, index, "a concrete write") < 0)
+    char why[SC_MESSAGE_MAX];
+    int rc = sidecar_concretise(sp->sc, index, gpa, len, false, why, sizeof why);
+    if (rc < 0)
         return; /* dead: everything is concrete now */
-    if (slot->status != SC_OK)
+    if (rc > 0)
         hv_error("sidecar: concretising 0x%llx+%llu failed: %s", (unsigned long long)gpa,
-                 (unsigned long long)len, slot->message);
+                 (unsigned long long)len, why);
     sym_pages_sync(sp, index);
 }
 
@@ -192,14 +186,10 @@ void sym_pages_concretise(struct sym_pages *sp, struct vcpu *caller, uint64_t gp
  * constraints; the reply is not synced (the caller knows what changed). */
 static void pin_bytes(struct sym_pages *sp, unsigned slot_index, uint64_t gpa, uint64_t len)
 {
-    struct sc_slot *slot = sidecar_slot(sp->sc, slot_index);
-    slot->op = SC_OP_PIN;
-    slot->vcpu = slot_index;
-    slot->gpa = gpa;
-    slot->len = len;
-    if (sidecar_call(sp->sc, slot_index, "pinning a page") == 0 && slot->status != SC_OK)
+    char why[SC_MESSAGE_MAX];
+    if (sidecar_concretise(sp->sc, slot_index, gpa, len, true, why, sizeof why) > 0)
         hv_error("sidecar: pinning 0x%llx+%llu failed: %s", (unsigned long long)gpa,
-                 (unsigned long long)len, slot->message);
+                 (unsigned long long)len, why);
 }
 
 /* Concretise every symbolic byte of a page, recording its value as a constraint. */

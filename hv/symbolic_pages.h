@@ -37,7 +37,6 @@ struct vm;
 struct vcpu;
 struct sidecar;
 struct guest_clock;
-struct sc_slot;
 
 struct sym_stats {
     atomic_ullong pages_marked, pages_released, reads_emulated, writes_concretised,
