@@ -50,6 +50,7 @@ struct sidecar {
     unsigned nslots;
     int to_sidecar[SYMHV_MAX_VCPUS + 1], to_vmm[SYMHV_MAX_VCPUS + 1];
     struct doorbell *bells[SYMHV_MAX_VCPUS + 1]; /* each used by its slot's thread only */
+    void *in_process;           /* cfg.in_process's state, once open */
 };
 
 struct sidecar *sidecar_new(struct vm *vm, const struct sidecar_config *cfg,
@@ -291,6 +292,13 @@ int sidecar_start(struct sidecar *sc)
     sc->shared->written_offset = sc_written_offset(sc->nslots, vm->mem.bytes);
     sc->shared->data_offset = sc_data_offset(sc->nslots, vm->mem.bytes);
     memory_add_writer(&vm->mem, (uint64_t *)((uint8_t *)sc->shared + sc->shared->written_offset));
+    if (sc->cfg.in_process) {
+        sc->in_process = sc->cfg.in_process->open(sc->shared, vm->mem.ram, vm->mem.bytes);
+        if (!sc->in_process)
+            goto fail;
+        atomic_store(&sc->state, SIDECAR_RUNNING);
+        return 0;
+    }
     for (unsigned i = 0; i < sc->nslots; i++) {
         sc->to_sidecar[i] = eventfd(0, EFD_CLOEXEC);
         sc->to_vmm[i] = eventfd(0, EFD_CLOEXEC);
@@ -368,6 +376,10 @@ static int call(struct sidecar *sc, unsigned index, const char *what)
     if (!sidecar_alive(sc))
         return -1;
     struct sc_slot *slot = &sc->shared->slots[index];
+    if (sc->in_process) {
+        sc->cfg.in_process->serve(sc->in_process, slot);
+        return 0;
+    }
     if (!sc->bells[index]) {
         struct doorbell *d = calloc(1, sizeof *d);
         int rc = d ? doorbell_init(d, sc->to_vmm[index], sc->to_sidecar[index], sc->pidfd) : -ENOMEM;
@@ -442,6 +454,11 @@ void sidecar_free(struct sidecar *sc)
 {
     if (!sc)
         return;
+    if (sc->in_process) {
+        sc->cfg.in_process->close(sc->in_process);
+        sc->in_process = NULL;
+        atomic_store(&sc->state, SIDECAR_QUITTING);
+    }
     if (sidecar_alive(sc)) {
         /* An orderly end: the sidecar answers QUIT and exits; its exit is expected. */
         struct sc_slot *slot = &sc->shared->slots[sidecar_control(sc)];

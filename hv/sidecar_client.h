@@ -17,7 +17,17 @@
 
 struct vm;
 
+/* The sidecar in this process instead (tests: the session linked in, no child and no
+ * doorbells): open makes its state over the shared area and guest RAM, serve answers
+ * one request in a slot, on the calling thread. */
+struct sidecar_in_process {
+    void *(*open)(struct sc_shared *shared, uint8_t *ram, uint64_t ram_bytes);
+    void (*serve)(void *ctx, struct sc_slot *slot);
+    void (*close)(void *ctx);
+};
+
 struct sidecar_config {
+    const struct sidecar_in_process *in_process; /* NULL: a sidecar process */
     const char *socket_path;     /* NULL: start symhv-symex; else attach there */
     unsigned solver_timeout_ms;
     double stall_timeout_s;      /* no heartbeat for this long: dead */
