@@ -89,9 +89,9 @@ int run(const struct options *opt)
     vm_set_end_policy(vm, plain_end, con);
     struct engine_config ecfg = opt->engine;
     ecfg.pvh = boot.is_linux; /* no symhv_pv_clock */
-    /* Campaigns (fuzz, explore) do not rent: the interpreted vCPU staying longer changed
-     * a threaded target's interleavings enough that explore missed records.c's crash in
-     * 1 run of 4 (2026-12-02); a single symbolic run rents. */
+    /* Campaigns (fuzz, explore) do not rent: the interpreted vCPU staying longer changes
+     * a threaded target's interleavings (explore then missed records.c's crash now and
+     * then); a single symbolic run rents. */
     ecfg.no_renting = opt->fuzzing;
     ecfg.campaign = opt->fuzzing;
     if (!(engine = engine_attach(vm, hc, &ecfg)))

@@ -3,8 +3,8 @@
  * of an optional watch fd (the VMM watches the sidecar's pidfd, which becomes readable
  * when the peer is gone) in one wait. One `struct doorbell` per thread and slot.
  * The ring is a plain write(2): queued on the io_uring instead (with the wait, in one
- * submission) it cost 80-110 us more per round trip here (2026-12-02, bench-handoff:
- * sidecar call 86-128 us against 10-15 us), about an exit's worth. */
+ * submission) it cost about an exit's worth more per round trip (bench-handoff shows
+ * it; README: Benchmarks). */
 #ifndef IPC_DOORBELL_H
 #define IPC_DOORBELL_H
 

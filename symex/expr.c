@@ -49,8 +49,8 @@ struct intern_slot {
  * into its own table and allocates from its own arena, so building takes no lock and
  * writes no cache line another thread's core holds. One table for all threads, even
  * split in shards, made two vCPUs interpreted at once slower than one alone: with
- * every intern of a new node a lock's line moved between the cores (2026-12-02,
- * bench_interp --parallel). Within a thread equal nodes are one node; across threads
+ * every intern of a new node a lock's line moved between the cores (bench_interp
+ * --parallel shows it). Within a thread equal nodes are one node; across threads
  * two equal nodes may exist, which only costs a folding that compares pointers (x ^ x)
  * its shortcut: no code concludes from two pointers differing that the values do. Nodes are
  * immutable once made and reach other threads through release stores (the shadow

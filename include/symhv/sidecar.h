@@ -13,9 +13,9 @@
  * The VMM fills a request, bumps req_seq and rings; the sidecar replies in the same slot,
  * sets rep_seq to the request it answered and rings back. A side woken by a ring checks
  * the sequence number, so a spare ring (left by a wait that timed out) is harmless and a
- * late answer is never taken for the next one. Neither side spins: measured on 2 cores
- * with the other vCPU busy, a spin before sleeping took the core the woken thread needed
- * (a call 118 us with a 100 us spin, 13 us without).
+ * late answer is never taken for the next one. Neither side spins: on 2 cores with the
+ * other vCPU busy, a spin before sleeping takes the core the woken thread needs (a call
+ * many times slower; README: Benchmarks).
  *
  * The symbolic bitmap is written only by the sidecar (atomically, as its shadow changes)
  * and read by the VMM: a reply lists the pages whose bits may have changed and the VMM

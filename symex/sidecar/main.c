@@ -221,8 +221,8 @@ static unsigned long long parse_number(const char *opt, const char *s)
 /* Keep the memory malloc gets: returning it (munmap, or trimming a thread's heap)
  * makes the kernel interrupt every other thread of the process to flush its TLB, and
  * the memory is faulted in again at the next handoff. With two vCPUs interpreting at
- * once that cost more than the interpretation: both ran at a third of the speed of one
- * alone (bench_interp --parallel 0.6x, with these settings 1.3-1.5x; 2026-12-02). The
+ * once that cost more than the interpretation: both ran slower than one alone
+ * (bench_interp --parallel shows it; README: Benchmarks). The
  * resident size stays near its peak, which --max-memory already bounds. */
 static void keep_freed_memory(void)
 {
