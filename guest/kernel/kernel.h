@@ -3,8 +3,8 @@
  * programs of guest/lib) and enough of Linux's x86-64 one (`syscall`) to run static
  * musl and glibc programs unmodified.
  *
- * Design, chosen for hosts where guest ring 0 is emulated (slow: ~8 us per memory
- * access on PVM) and ring 3 native:
+ * Design, chosen for hosts where guest ring 0 is emulated (slow: every memory
+ * access is emulated on PVM; README has the figures) and ring 3 native:
  *  - one kernel stack per vCPU (the VMM's boot stack, also TSS.RSP0); a trap saves the
  *    user registers in a trapframe on it, and switching threads means copying that
  *    frame to/from the thread table, so there is no kernel-side context switch code;
