@@ -366,7 +366,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opt->fuzz.concolic_every = 2000;
     opt->fuzz.plateau_execs = 1000;
     opt->fuzz.sync_every_s = 60;
-    bool fuzzing = false, output_given = false, exec_timeout_given = false;
+    bool fuzzing = false, output_given = false, exec_timeout_given = false, replay_mode = false;
 
     /* `symhv run ...` and `symhv ...` are the same command;
      * `symhv replay INPUT ...` is `symhv --replay INPUT ...`. */
@@ -386,14 +386,17 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             fputs(usage_text, out);
             return OPTIONS_EXIT_OK;
         }
-        if (argc < 3 || argv[2][0] == '-') {
-            hv_error("replay needs an input file: symhv replay INPUT --kernel FILE ...");
-            return OPTIONS_ERROR;
+        replay_mode = true;
+        if (argc > 2 && argv[2][0] != '-') { /* symhv replay INPUT ...; else --input only */
+            replay_path = argv[2];
+            argv[2] = argv[0];
+            argv += 2;
+            argc -= 2;
+        } else {
+            argv[1] = argv[0];
+            argv++;
+            argc--;
         }
-        replay_path = argv[2];
-        argv[2] = argv[0];
-        argv += 2;
-        argc -= 2;
     }
     optind = 1;
     opterr = 0;
@@ -608,6 +611,11 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     }
     if (optind < argc && take_program(opt, argc - optind, argv + optind) < 0)
         return OPTIONS_ERROR;
+    if (replay_mode && !replay_path && !opt->engine.npresets) {
+        hv_error("replay needs an input file: symhv replay INPUT ... or symhv replay --input "
+                 "NAME=FILE ... (see symhv --help)");
+        return OPTIONS_ERROR;
+    }
     if (replay_path && seed_path) {
         hv_error("--replay and --seed exclude each other (replay runs concretely)");
         return OPTIONS_ERROR;
@@ -686,6 +694,6 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         opt->engine.presets[0] = (struct engine_preset){ NULL, first };
         opt->engine.npresets++;
     }
-    opt->engine.replay = replay_path != NULL;
+    opt->engine.replay = replay_mode || replay_path;
     return finish_launch(opt);
 }

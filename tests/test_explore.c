@@ -206,6 +206,25 @@ START_TEST(program_with_its_own_symbolic_buffers)
     ck_assert_contains(r.out, "the body matches the header");
     ck_assert_contains(r.err, "killed by SIGABRT");
     run_result_free(&r);
+    /* the same inputs given one by one, by name (symhv replay --input NAME=FILE ...) */
+    const char *parts = test_temp_dir();
+    char header[600], body[600];
+    snprintf(header, sizeof header, "%s/header", parts);
+    snprintf(body, sizeof body, "%s/body", parts);
+    FILE *h = fopen(header, "wb"), *b = fopen(body, "wb");
+    ck_assert(h && b);
+    ck_assert_uint_eq(fwrite(bytes, 1, 8, h), 8);
+    ck_assert_uint_eq(fwrite(bytes + 8, 1, 8, b), 8);
+    fclose(h);
+    fclose(b);
+    char hin[700], bin[700];
+    snprintf(hin, sizeof hin, "header=%s", header);
+    snprintf(bin, sizeof bin, "body=%s", body);
+    run_symhv(&r, (const char *const[]){ "replay", "--input", hin, "--input", bin, "--timeout",
+                                         "60", "--", target, NULL });
+    ck_assert_msg(r.status == 126, "replay --input status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "the body matches the header");
+    run_result_free(&r);
 }
 END_TEST
 

@@ -60,6 +60,17 @@ START_TEST(missing_and_unknown_arguments)
 }
 END_TEST
 
+/* symhv replay takes its input as a file or as --input NAME=FILE (several inputs), as
+ * the README writes it; with neither it says so, before KVM is touched. */
+START_TEST(replay_needs_an_input)
+{
+    expect_setup_error((const char *const[]){ "replay", NULL }, "replay needs an input file");
+    expect_setup_error((const char *const[]){ "replay", "--timeout", "5", "--kernel",
+                                              "@symhv-kernel", NULL },
+                       "replay needs an input file");
+}
+END_TEST
+
 START_TEST(kvm_device_missing_or_wrong)
 {
     expect_setup_error((const char *const[]){ "--kvm-device", "/nonexistent/kvm", "--kernel",
@@ -172,6 +183,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, kvm_device_missing_or_wrong);
+    tcase_add_test(tc, replay_needs_an_input);
     tcase_add_test(tc, kvm_permission_denied);
     /* symhv opens KVM before it reads the guest's files and sizes the machine */
     if (kvm_usable()) {
