@@ -42,6 +42,8 @@ struct fuzz_config {
     bool main_instance;        /* -M (recorded; symhv's instances all work alike) */
     double sync_every_s;       /* import from the other instances this often */
     bool no_cmplog;            /* ignore the target's compare log (for comparisons) */
+    uint32_t blank_seed_len;   /* explore without -i: one seed of this many zero bytes
+                                  (the declared source's size; 0: one byte) */
 };
 
 /* How an execution ended. FZ_BUG: it ran on but the program reported a bug

@@ -136,8 +136,26 @@ int fz_outdir_load_campaign(struct fz_campaign *c, const struct fuzz_config *cfg
             }
         }
     }
+    if (n <= 0 && !cfg->in_dir && cfg->mode == FUZZ_EXPLORE) {
+        /* as KLEE starts: no seed, the declared source's size of zeros */
+        uint32_t len = cfg->blank_seed_len ? cfg->blank_seed_len : 1;
+        uint8_t *zeros = calloc(1, len);
+        if (!zeros)
+            return -1;
+        struct fz_entry *e = fz_queue_add(&c->queue, zeros, len, FZ_FROM_SEED);
+        free(zeros);
+        e->file = strdup("id:000000,orig:zeros");
+        if (write_file_atomic(c->queue_dir, e->file, e->data, e->len) < 0) {
+            hv_error_errno("explore: cannot write %s/%s", c->queue_dir, e->file);
+            return -1;
+        }
+        hv_notice("explore: no -i: the search starts from %u zero byte%s (-i DIR gives seeds "
+                  "of your own)", len, len == 1 ? "" : "s");
+        n = 1;
+    }
     if (n <= 0) {
-        hv_error("fuzz: no seed inputs: give -i DIR with at least one non-empty file");
+        hv_error("%s: no seed inputs: give -i DIR with at least one non-empty file",
+                 cfg->mode == FUZZ_EXPLORE ? "explore" : "fuzz");
         return -1;
     }
     return 0;

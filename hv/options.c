@@ -289,6 +289,8 @@ static enum options_result finish_launch(struct options *opt)
                      opt->fuzz.mode == FUZZ_EXPLORE ? "explore" : "fuzz");
             return OPTIONS_ERROR;
         }
+        opt->fuzz.blank_seed_len = (uint32_t)(lc->sources[0].size < FZ_MAX_INPUT
+                                                  ? lc->sources[0].size : FZ_MAX_INPUT);
         return OPTIONS_RUN;
     }
     for (unsigned k = 0; k < lc->nsources; k++) {

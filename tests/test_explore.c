@@ -312,6 +312,22 @@ START_TEST(explore_finds_what_two_threads_need_together)
 }
 END_TEST
 
+/* explore without -i (a KLEE user's run): the search starts from the declared source's
+ * size of zeros and finds the crash behind the magic and the checksum. */
+START_TEST(explore_without_seeds)
+{
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-o", out, "--max-time", "120",
+                                         "--until-crash", "--sym-stdin", "16", "--",
+                                         "%lx_parser_musl", "-", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "the search starts from 16 zero bytes");
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
+}
+END_TEST
+
 /* An input symhv fuzz cannot take, said once. */
 START_TEST(one_input_only)
 {
@@ -350,6 +366,7 @@ int main(void)
     tcase_add_loop_test(tc, explore_finds_the_crash_and_ends, 0, 2);
     tcase_add_test(tc, stdin_input_and_the_hybrid_campaign);
     tcase_add_test(tc, one_input_only);
+    tcase_add_test(tc, explore_without_seeds);
     tcase_add_loop_test(tc, target_stdin_is_empty_under_a_campaign, 0, 2);
     tcase_add_loop_test(tc, program_with_its_own_symbolic_buffers, 0, 2);
     tcase_add_loop_test(tc, reported_bugs_are_crash_files, 0, 2);

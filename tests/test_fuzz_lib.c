@@ -579,6 +579,27 @@ START_TEST(executions_are_judged_into_the_out_dir)
 }
 END_TEST
 
+/* explore starts without -i as KLEE does, from the declared size of zeros; fuzz, as
+ * afl-fuzz, needs seeds and says so under its own name. */
+START_TEST(explore_needs_no_seed_and_fuzz_does)
+{
+    const char *dir = test_temp_dir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/explore", dir);
+    struct fuzz_config cfg = { .mode = FUZZ_EXPLORE, .out_dir = out, .blank_seed_len = 8 };
+    struct fz_campaign c;
+    ck_assert_int_eq(fz_campaign_open(&c, &cfg), 0);
+    ck_assert_uint_eq(c.queue.n, 1);
+    ck_assert_uint_eq(c.queue.entries[0].len, 8);
+    ck_assert_mem_eq(c.queue.entries[0].data, "\0\0\0\0\0\0\0\0", 8);
+    fz_campaign_close(&c);
+    snprintf(out, sizeof out, "%s/fuzz", dir);
+    cfg.mode = FUZZ_CAMPAIGN;
+    ck_assert_int_eq(fz_campaign_open(&c, &cfg), -1);
+    fz_campaign_close(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz-lib");
@@ -597,6 +618,7 @@ int main(void)
     tcase_add_test(tc, tmin_keeps_what_the_failure_needs);
     tcase_add_test(tc, next_input_priority_order);
     tcase_add_test(tc, executions_are_judged_into_the_out_dir);
+    tcase_add_test(tc, explore_needs_no_seed_and_fuzz_does);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
