@@ -283,11 +283,17 @@ static int64_t hc_fuzz_report_bug(struct hc_call *c, void *opaque)
     if (hc_read_string(c, c->arg[0], msg, sizeof msg) < 0)
         return -SYMHV_EFAULT;
     pthread_mutex_lock(&f->lock);
-    if (!f->end.bug_reported && atomic_load(&f->have_snapshot)) {
+    bool before = !atomic_load(&f->have_snapshot);
+    if (!f->end.bug_reported && !before) {
         f->end.bug_reported = true;
         snprintf(f->end.bug_message, sizeof f->end.bug_message, "%s", msg);
     }
+    bool say = before && !f->claims.early_bug_noted;
+    f->claims.early_bug_noted |= say;
     pthread_mutex_unlock(&f->lock);
+    if (say) /* no execution yet: nothing to save the input of */
+        hv_error("fuzz: vCPU %u reported a bug before the snapshot (the program's start-up, "
+                 "no input yet): \"%.200s\"; it is no finding", c->v->index, msg);
     return 0;
 }
 

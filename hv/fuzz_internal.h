@@ -63,7 +63,7 @@ struct claims {
     unsigned nsnap_inputs;
     uint64_t offset;
     unsigned calls;
-    bool limit_noted, ended_before_start, end_in_window_noted;
+    bool limit_noted, ended_before_start, end_in_window_noted, early_bug_noted;
     unsigned start_vcpu;
 };
 
