@@ -1,5 +1,6 @@
-/* What a guest needs on a PVM host (KVM backed by kvm_pvm: ring 0 emulated, see
- * ../shared/KVM-ON-THIS-MACHINE.md) and no other host gets:
+/* What a guest needs on a PVM host (KVM backed by kvm_pvm: ring 0 emulated; the
+ * README's "Linux guests" and "symhv's kernel and this machine's KVM") and no other
+ * host gets:
  *  - the instructions the host's emulator fails on in ring 0 and the VMM can finish:
  *    int3 (RIP past it, #BP injected: Linux's int3 self-test and kprobes) and fwait
  *    (nothing to wait for: skipped);

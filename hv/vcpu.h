@@ -48,9 +48,8 @@ __attribute__((warn_unused_result))
 int vcpu_ioctl(struct vcpu *v, unsigned long request, void *arg, const char *name);
 
 /* Let KVM finish the exit it is waiting on (I/O or MMIO data) without running the
- * guest (KVM_RUN with immediate_exit), so the registers can be saved or replaced
- * (see KVM-ON-THIS-MACHINE.md in the project's shared notes). From the vCPU's own
- * thread. 0 or -1. */
+ * guest (KVM_RUN with immediate_exit), so the registers can be saved or replaced.
+ * From the vCPU's own thread. 0 or -1. */
 int vcpu_complete_pending_exit(struct vcpu *v);
 /* The same for an access whose instruction the caller runs again itself from the
  * registers it saved before it (a handoff to the interpreter): the instruction ends after

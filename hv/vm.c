@@ -127,7 +127,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
     if (open_kvm(vm, cfg->kvm_path) < 0 || check_vcpu_count(vm, cfg->ncpus) < 0)
         return -1;
     vm->ncpus = cfg->ncpus;
-    /* PVM (../shared/KVM-ON-THIS-MACHINE.md) says so only through its module */
+    /* PVM (README: symhv's kernel and this machine's KVM) says so only through its module */
     vm->pvm_host = access("/sys/module/kvm_pvm", F_OK) == 0;
 
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
