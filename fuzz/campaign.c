@@ -22,10 +22,10 @@ const char *fz_origin_name(enum fz_origin o)
            o == FZ_FROM_CMPLOG ? "cmplog" : o == FZ_FROM_TRIM ? "trim" : "mutation";
 }
 
-static const char *mode_word(const struct fz_campaign *c)
+const char *fz_mode_name(enum fuzz_mode m)
 {
     static const char *const words[] = { "fuzz", "explore", "cmin", "tmin" };
-    return words[c->cfg.mode];
+    return (unsigned)m < sizeof words / sizeof words[0] ? words[m] : "fuzz";
 }
 
 /* ---- set-up ----------------------------------------------------------------------------- */
@@ -50,20 +50,20 @@ int fz_campaign_open(struct fz_campaign *c, const struct fuzz_config *cfg)
     for (unsigned i = 0; i < cfg->ndicts; i++) {
         size_t before = c->dict.n;
         if (fz_dict_load(&c->dict, cfg->dict_paths[i], err, sizeof err) < 0) {
-            hv_error("%s: %s", mode_word(c), err);
+            hv_error("%s: %s", fz_mode_name(c->cfg.mode), err);
             return -1;
         }
         if (c->dict.n == before) {
-            hv_error("%s: the dictionary %s holds no tokens", mode_word(c), cfg->dict_paths[i]);
+            hv_error("%s: the dictionary %s holds no tokens", fz_mode_name(c->cfg.mode), cfg->dict_paths[i]);
             return -1;
         }
-        hv_info("%s: %zu dictionary tokens from %s", mode_word(c), c->dict.n - before,
+        hv_info("%s: %zu dictionary tokens from %s", fz_mode_name(c->cfg.mode), c->dict.n - before,
                 cfg->dict_paths[i]);
     }
     fz_rng_seed(&c->rng, cfg->seed ? cfg->seed : (uint64_t)time(NULL) ^ (uint64_t)getpid());
     c->cur.data = malloc(FZ_MAX_INPUT);
     if (!c->cur.data) {
-        hv_error("%s: out of memory", mode_word(c));
+        hv_error("%s: out of memory", fz_mode_name(c->cfg.mode));
         return -1;
     }
     c->started = c->last_sync = now_s();
@@ -133,7 +133,7 @@ static void save_input_named(struct fz_campaign *c, const char *dir, uint64_t id
              (unsigned long long)c->n.execs, fz_origin_name(c->cur.origin), tail[0] ? "," : "",
              tail);
     if (write_file_atomic(dir, name, c->cur.data, c->cur.len) < 0)
-        hv_error_errno("%s: cannot write %s/%s", mode_word(c), dir, name);
+        hv_error_errno("%s: cannot write %s/%s", fz_mode_name(c->cfg.mode), dir, name);
 }
 
 /* What a crash file is (the fault, or the bug the program reported), in
@@ -146,7 +146,7 @@ static void save_note(struct fz_campaign *c, const char *name, const char *what)
                        name, c->cur.len, fz_origin_name(c->cur.origin));
     size_t n = len < (int)sizeof text ? (size_t)len : sizeof text - 1;
     if (make_dir(c->notes_dir) < 0 || write_file_atomic(c->notes_dir, file, text, n) < 0)
-        hv_error_errno("%s: cannot write %s/%s", mode_word(c), c->notes_dir, file);
+        hv_error_errno("%s: cannot write %s/%s", fz_mode_name(c->cfg.mode), c->notes_dir, file);
 }
 
 /* ---- judging ------------------------------------------------------------------------------ */
@@ -200,7 +200,7 @@ static void end_trim(struct fz_campaign *c)
     e->data = data;
     e->len = c->trim.len;
     if (e->file && write_file_atomic(c->queue_dir, e->file, e->data, e->len) < 0)
-        hv_error_errno("%s: cannot write %s/%s", mode_word(c), c->queue_dir, e->file);
+        hv_error_errno("%s: cannot write %s/%s", fz_mode_name(c->cfg.mode), c->queue_dir, e->file);
 }
 
 /* How a crash is told apart for tmin: its signal and, when the VMM names it, where
@@ -268,7 +268,7 @@ static void keep_crash(struct fz_campaign *c, enum fz_outcome out, int status, c
         save_note(c, name, what);
         c->n.last_crash_time = (uint64_t)time(NULL);
         c->n.execs_at_last_crash = c->n.execs;
-        hv_info("%s: crash #%llu (%s) by a %s input after %llu executions", mode_word(c),
+        hv_info("%s: crash #%llu (%s) by a %s input after %llu executions", fz_mode_name(c->cfg.mode),
                 (unsigned long long)c->n.crashes, what, fz_origin_name(c->cur.origin),
                 (unsigned long long)c->n.execs);
     }
@@ -327,7 +327,7 @@ void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, c
         c->n.symhv_failures++;
         if (c->n.symhv_failures <= 3 || c->n.symhv_failures % 100 == 0)
             hv_error("%s: symhv could not complete a%s execution (%s): it is no finding; "
-                     "%llu so far (fuzzer_stats: symhv_failures)", mode_word(c),
+                     "%llu so far (fuzzer_stats: symhv_failures)", fz_mode_name(c->cfg.mode),
                      c->cur.concolic ? " concolic" : "n", what,
                      (unsigned long long)c->n.symhv_failures);
         if (fz_mode_is_tool(c->cfg.mode))
@@ -568,7 +568,7 @@ bool fz_campaign_next(struct fz_campaign *c)
         c->cur.len = c->input_cap;
     if (c->cur.concolic) {
         c->n.concolic_runs++;
-        hv_info("%s: concolic run %llu on %s input (%u bytes)", mode_word(c),
+        hv_info("%s: concolic run %llu on %s input (%u bytes)", fz_mode_name(c->cfg.mode),
                 (unsigned long long)c->n.concolic_runs, fz_origin_name(c->cur.origin),
                 c->cur.len);
     }
@@ -602,13 +602,13 @@ void fz_campaign_sync(struct fz_campaign *c)
                 len += (size_t)snprintf(why + len, sizeof why - len, "%s%zu %s", len ? ", " : "",
                                         parts[i].n, parts[i].what);
         hv_notice("%s: entries of the other instances' queues in %s not imported: %s",
-                  mode_word(c), c->cfg.sync_dir, why);
+                  fz_mode_name(c->cfg.mode), c->cfg.sync_dir, why);
     }
     if (n < 0) {
-        hv_error("%s: %s", mode_word(c), err);
+        hv_error("%s: %s", fz_mode_name(c->cfg.mode), err);
     } else if (n > 0) {
         c->n.imported += (uint64_t)n;
-        hv_info("%s: %d inputs imported from the other instances in %s", mode_word(c), n,
+        hv_info("%s: %d inputs imported from the other instances in %s", fz_mode_name(c->cfg.mode), n,
                 c->cfg.sync_dir);
     }
 }

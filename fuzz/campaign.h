@@ -123,6 +123,8 @@ struct fz_campaign {
 
 static inline bool fz_mode_is_tool(enum fuzz_mode m) { return m == FUZZ_CMIN || m == FUZZ_TMIN; }
 const char *fz_origin_name(enum fz_origin o);
+/* "fuzz", "explore", "cmin" or "tmin": how the campaign's messages begin. */
+const char *fz_mode_name(enum fuzz_mode m);
 
 /* Out_dir created and locked, the corpus loaded (a campaign's queue resumed or seeded;
  * cmin's inputs; tmin's file), dictionaries, the random stream. 0, or -1 after a

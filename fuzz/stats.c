@@ -128,11 +128,6 @@ size_t fz_stats_resume(const char *text, size_t len, uint64_t now, struct fz_res
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
-static const char *mode_word(const struct fz_campaign *c)
-{
-    return c->cfg.mode == FUZZ_EXPLORE ? "explore" : "fuzz";
-}
-
 /* fuzzer_stats in AFL++'s format and with its keys (afl-whatsup sources it as shell
  * assignments: keys are identifiers, values plain), symhv's own keys after them. */
 void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *vm)
@@ -187,7 +182,7 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 (unsigned long long)vm->cache_hits, vm->solver_seconds,
                 (unsigned long long)vm->flips_pruned);
     if (s.failed || write_file_atomic(c->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
-        hv_error_errno("%s: cannot write %s/fuzzer_stats", mode_word(c), c->out_dir);
+        hv_error_errno("%s: cannot write %s/fuzzer_stats", fz_mode_name(c->cfg.mode), c->out_dir);
     text_free(&s);
 
     /* plot_data: one line per stats period, for afl-plot */
@@ -208,7 +203,7 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
     if (plot && fclose(plot) != 0)
         ok = false;
     if (!ok && !c->plot_failed) {
-        hv_error_errno("%s: cannot write %s", mode_word(c), path);
+        hv_error_errno("%s: cannot write %s", fz_mode_name(c->cfg.mode), path);
         c->plot_failed = true;
     }
 }
@@ -232,7 +227,7 @@ void fz_campaign_status_line(const struct fz_campaign *c, const struct fz_vm_fig
     fprintf(stderr, "%ssymhv %s: %.0fs, %llu execs (%.0f/s), queue %zu, crashes %llu, "
             "hangs %llu, edges %zu, last find %s, cmplog %llu kept, solver inputs %llu "
             "(%llu kept; %llu queries, %llu cached, %.1fs)%s%s",
-            tty ? "\r\033[K" : "", mode_word(c), t - c->started,
+            tty ? "\r\033[K" : "", fz_mode_name(c->cfg.mode), t - c->started,
             (unsigned long long)c->n.execs,
             (double)(c->n.execs - c->n.execs_before) / (t - c->started + 1e-9), c->queue.n,
             (unsigned long long)c->n.crashes, (unsigned long long)c->n.hangs, c->edges, last,

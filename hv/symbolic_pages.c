@@ -114,15 +114,14 @@ static void apply(struct sym_pages *sp, unsigned slot_index, const uint64_t *pag
 
 void sym_pages_sync(struct sym_pages *sp, unsigned slot_index)
 {
-    /* a copy: pinning past the memslot cap reuses the slot */
-    uint64_t *listed = malloc(SC_MAX_PAGES * sizeof *listed);
+    /* a copy (pinning past the memslot cap reuses the slot), per thread: this runs after
+     * every handoff, and apply never comes back here */
+    static __thread uint64_t listed[SC_MAX_PAGES];
     size_t nlisted = 0;
-    if (listed && sidecar_reply_pages(sp->sc, slot_index, listed, &nlisted)) {
+    if (sidecar_reply_pages(sp->sc, slot_index, listed, &nlisted)) {
         apply(sp, slot_index, listed, nlisted);
-        free(listed);
         return;
     }
-    free(listed);
     /* every page with a symbolic bit, and every page trapped now */
     const uint64_t *bits = sidecar_bitmap(sp->sc);
     struct memory *m = &sp->vm->mem;
