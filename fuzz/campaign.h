@@ -7,6 +7,7 @@
 #ifndef FUZZ_CAMPAIGN_H
 #define FUZZ_CAMPAIGN_H
 
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,9 @@
 #include <time.h>
 
 #include "fuzz.h"
+
+/* The coverage when the target has no map: the branch sides of concolic runs. */
+#define FZ_COVERAGE_SIDES "symbolic-sides"
 
 enum fuzz_mode {
     FUZZ_CAMPAIGN, /* symhv fuzz */
@@ -98,6 +102,8 @@ struct fz_campaign {
     struct fz_dict dict;
     struct fz_rng rng;
     size_t map_len;            /* the target's coverage map (0: none) */
+    const char *coverage_name; /* what the map is: "symhv-map", "afl-map"; NULL:
+                                  FZ_COVERAGE_SIDES (fuzzer_stats' coverage, the status) */
     uint8_t *seen, *trace, *crash_seen, *hang_seen; /* coverage: buckets, this run's */
     uint32_t *edge_hits;       /* executions that hit each edge (the power schedule) */
     struct fz_cmin cmin;

@@ -176,7 +176,7 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 vm->settle_us, vm->judge_us, vm->next_us);
     text_printf(&s, "reported_bugs     : %llu\nsymhv_failures    : %llu\ncoverage          : %s\n",
                 (unsigned long long)c->n.bugs_reported, (unsigned long long)c->n.symhv_failures,
-                c->map_len ? "map" : "symbolic-sides");
+                c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES);
     text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
                 "flips_pruned      : %llu\n", (unsigned long long)vm->queries,
                 (unsigned long long)vm->cache_hits, vm->solver_seconds,
@@ -225,12 +225,13 @@ void fz_campaign_status_line(const struct fz_campaign *c, const struct fz_vm_fig
                  ", concolic run for %.0fs (its limit %.0fs)", vm->concolic_for_s,
                  c->cfg.concolic_timeout_s);
     fprintf(stderr, "%ssymhv %s: %.0fs, %llu execs (%.0f/s), queue %zu, crashes %llu, "
-            "hangs %llu, edges %zu, last find %s, cmplog %llu kept, solver inputs %llu "
+            "hangs %llu, edges %zu (%s), last find %s, cmplog %llu kept, solver inputs %llu "
             "(%llu kept; %llu queries, %llu cached, %.1fs)%s%s",
             tty ? "\r\033[K" : "", fz_mode_name(c->cfg.mode), t - c->started,
             (unsigned long long)c->n.execs,
             (double)(c->n.execs - c->n.execs_before) / (t - c->started + 1e-9), c->queue.n,
-            (unsigned long long)c->n.crashes, (unsigned long long)c->n.hangs, c->edges, last,
+            (unsigned long long)c->n.crashes, (unsigned long long)c->n.hangs, c->edges,
+            c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES, last,
             (unsigned long long)c->n.cmplog_kept, (unsigned long long)c->n.solver_inputs,
             (unsigned long long)c->n.solver_kept, (unsigned long long)vm->queries,
             (unsigned long long)vm->cache_hits, vm->solver_seconds, more,

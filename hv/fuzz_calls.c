@@ -63,6 +63,8 @@ static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
 {
     struct fuzzer *f = opaque;
     uint64_t buf = c->arg[0], max_len = c->arg[1], map = c->arg[2], map_size = c->arg[3];
+    bool afl_map = map_size & SYMHV_FUZZ_MAP_AFL;
+    map_size &= ~SYMHV_FUZZ_MAP_AFL;
     if (max_len == 0 || max_len > FZ_MAX_INPUT || buf + max_len < buf ||
         map_size > FZ_MAP_MAX || map + map_size < map)
         return -SYMHV_EINVAL;
@@ -82,6 +84,7 @@ static int64_t hc_fuzz_start(struct hc_call *c, void *opaque)
         goto refuse;
     if (!map_size)
         f->map = (struct guest_buffer){ 0 };
+    f->c.coverage_name = !map_size ? FZ_COVERAGE_SIDES : afl_map ? "afl-map" : "symhv-map";
     err = -SYMHV_EINVAL; /* out of host memory for the maps */
     if (fz_campaign_set_map(&f->c, map_size) < 0)
         goto refuse;

@@ -268,8 +268,10 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
                     f->c.input_cap, f->c.queue.n);
         else
             hv_info("fuzz: snapshot taken on vCPU %u (%u vCPUs, input up to %llu bytes, "
-                    "coverage map %llu bytes); %zu seeds", f->claims.start_vcpu, vm->ncpus,
-                    (unsigned long long)f->input.len, (unsigned long long)f->map.len, f->c.queue.n);
+                    "coverage %s, %llu bytes); %zu seeds", f->claims.start_vcpu, vm->ncpus,
+                    (unsigned long long)f->input.len,
+                    f->map.len ? f->c.coverage_name : FZ_COVERAGE_SIDES,
+                    (unsigned long long)f->map.len, f->c.queue.n);
         console_mute(f->console, true); /* the target's output would flood the log */
         f->c.seeds_left = f->c.queue.n;
         size_t longer = 0;

@@ -39,6 +39,8 @@ struct launch_config {
     bool harness;                    /* symhv fuzz / explore: one source, its bytes come
                                         from the fuzzer at the snapshot */
     uint64_t harness_capacity;       /* then: room for the longest input */
+    uint32_t afl_map_size;           /* != 0: the AFL++ runtime's map (shmat of the id in
+                                        __AFL_SHM_ID, which the environment gets) */
     unsigned ncpus;                  /* for /sys/devices/system/cpu/online */
     uint64_t random_seed;
     uint64_t max_bytes;              /* the image may not grow past this */

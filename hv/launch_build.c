@@ -26,7 +26,9 @@
 
 const char *const launch_default_env[] = {
     "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C", "TERM=dumb",
-    GLIBC_TUNABLES_DEFAULT, NULL,
+    GLIBC_TUNABLES_DEFAULT,
+    "SYMHV=1", /* the program runs under symhv (symhv-cc's libFuzzer driver asks) */
+    NULL,
 };
 
 /* ---- archives ------------------------------------------------------------------------- */
@@ -225,7 +227,7 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     resolve_links(&b);
 
     /* the environment: the defaults, each replaced by a --env of the same name */
-    env_text = calloc(sizeof launch_default_env / sizeof launch_default_env[0] + cfg->nenv,
+    env_text = calloc(sizeof launch_default_env / sizeof launch_default_env[0] + cfg->nenv + 1,
                       sizeof *env_text);
     if (!env_text) {
         lb_fail(&b, "out of memory");
@@ -241,6 +243,10 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     }
     for (unsigned j = 0; j < cfg->nenv; j++)
         env_text[nenv++] = cfg->env[j];
+    if (cfg->afl_map_size) { /* what afl-fuzz gives an AFL++ build: its map's id */
+        env_text[nenv++] = "__AFL_SHM_ID=" SYMHV_AFL_SHM_ID_TEXT;
+        hdr.afl_map_size = cfg->afl_map_size;
+    }
     hdr.argc = argc;
     hdr.envc = nenv;
     if (cfg->harness)

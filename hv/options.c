@@ -274,6 +274,29 @@ static int take_program(struct options *opt, int argc, char **argv)
     return 0;
 }
 
+/* An AFL++ build (afl-clang-fast) asks for its map through __AFL_SHM_ID, as under
+ * afl-fuzz: the kernel has one for it, AFL_MAP_SIZE bytes when --env says so (a build
+ * with more edges than the default needs it, and its runtime says so), else AFL++'s
+ * default. A program that is no AFL++ build never asks. */
+static int afl_map_size(struct launch_config *lc)
+{
+    unsigned long size = 1ul << 16;
+    for (unsigned j = 0; j < lc->nenv; j++) {
+        if (strncmp(lc->env[j], "AFL_MAP_SIZE=", 13) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        size = strtoul(lc->env[j] + 13, &end, 10);
+        if (errno || end == lc->env[j] + 13 || *end || size == 0 || size > FZ_MAP_MAX) {
+            hv_error("--env AFL_MAP_SIZE=%s: expected a size from 1 to %u bytes",
+                     lc->env[j] + 13, FZ_MAP_MAX);
+            return -1;
+        }
+    }
+    lc->afl_map_size = (uint32_t)((size + 63) & ~63ul); /* AFL++ rounds maps to 64 bytes */
+    return 0;
+}
+
 /* The symbolic sources get their first contents from --seed/--replay (the first one) and
  * --input NAME=FILE (by name); fuzz and explore take their one input from the fuzzer. */
 static enum options_result finish_launch(struct options *opt)
@@ -291,7 +314,7 @@ static enum options_result finish_launch(struct options *opt)
         }
         opt->fuzz.blank_seed_len = (uint32_t)(lc->sources[0].size < FZ_MAX_INPUT
                                                   ? lc->sources[0].size : FZ_MAX_INPUT);
-        return OPTIONS_RUN;
+        return afl_map_size(lc) < 0 ? OPTIONS_ERROR : OPTIONS_RUN;
     }
     for (unsigned k = 0; k < lc->nsources; k++) {
         char name[SYMHV_INPUT_NAME_MAX + 1];

@@ -257,6 +257,9 @@ static int64_t dispatch(struct cpu *c, struct trapframe *f, uint64_t nr)
     case LX_madvise: return mm_madvise(a0, a1, a2);
     case LX_mprotect: return (a0 & 0xfff) ? -LX_EINVAL : 0; /* not enforced (linux_mm.c) */
     case LX_msync: case LX_mlock: case LX_munlock: return 0;
+    case LX_shmat: return mm_shmat(a0, a1);
+    case LX_shmdt: return mm_shmdt(a0);
+    case LX_shmctl: return mm_shmctl(a0, a1);
     case LX_mincore: { /* everything is resident */
         uint64_t pages = (a1 + 0xfff) >> 12;
         if ((a0 & 0xfff) || !user_range_ok(a2, pages))

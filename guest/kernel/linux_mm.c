@@ -227,3 +227,52 @@ int64_t mm_madvise(uint64_t addr, uint64_t len, uint64_t advice)
     }
     return 0;
 }
+
+/* ---- System V shared memory: the map of an AFL++ build ------------------------------- */
+
+/* An AFL++ build attaches the map afl-fuzz made (shmat of the id in __AFL_SHM_ID) before
+ * main; symhv_fuzz_start then hands that map to the VMM as the coverage. There is one
+ * process, so the segment is plain memory; a second attach could not share its pages
+ * and is refused. shmget (a segment of the program's own) stays ENOSYS. */
+static uint64_t afl_map_addr;
+
+static uint32_t afl_map_size(void)
+{
+    return kernel.launch ? kernel.launch->afl_map_size : 0;
+}
+
+int64_t mm_shmat(uint64_t id, uint64_t addr)
+{
+    if (!afl_map_size() || id != SYMHV_AFL_SHM_ID)
+        return -LX_EINVAL;
+    if (afl_map_addr) {
+        knote("shmat: the AFL++ map is attached already (one attach in this kernel)");
+        return -LX_EINVAL;
+    }
+    int64_t at = mm_mmap(addr, afl_map_size(), LX_PROT_WRITE,
+                         LX_MAP_PRIVATE | LX_MAP_ANONYMOUS | (addr ? LX_MAP_FIXED : 0), -1, 0);
+    if (at >= 0)
+        afl_map_addr = (uint64_t)at;
+    return at;
+}
+
+int64_t mm_shmdt(uint64_t addr)
+{
+    if (!addr || addr != afl_map_addr)
+        return -LX_EINVAL;
+    afl_map_addr = 0;
+    return mm_munmap(addr, afl_map_size());
+}
+
+int64_t mm_shmctl(uint64_t id, uint64_t cmd)
+{
+    if (!afl_map_size() || id != SYMHV_AFL_SHM_ID)
+        return -LX_EINVAL;
+    return cmd == 0 /* IPC_RMID: gone with the process anyway */ ? 0 : -LX_EINVAL;
+}
+
+uint64_t mm_afl_map(uint64_t *size)
+{
+    *size = afl_map_size();
+    return afl_map_addr;
+}

@@ -14,5 +14,12 @@ int64_t mm_mremap(uint64_t old, uint64_t old_len, uint64_t new_len, uint64_t fla
                   uint64_t new_addr);
 int64_t mm_madvise(uint64_t addr, uint64_t len, uint64_t advice);
 uint64_t mm_alloc_stack_top(void);   /* the main thread's stack top */
+/* System V shared memory, as far as an AFL++ build needs it: the one segment of
+ * SYMHV_AFL_SHM_ID when the launch image has an afl_map_size. */
+int64_t mm_shmat(uint64_t id, uint64_t addr);
+int64_t mm_shmdt(uint64_t addr);
+int64_t mm_shmctl(uint64_t id, uint64_t cmd);
+/* Where the program attached that segment (0: it did not), its size in *size. */
+uint64_t mm_afl_map(uint64_t *size);
 
 #endif

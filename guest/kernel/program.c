@@ -8,6 +8,7 @@
 #include "program.h"
 #include "sched.h"
 #include "linux_abi.h"
+#include "linux_mm.h"
 
 
 static uint64_t arg_addr[SYMHV_MAX_SYM_SOURCES]; /* a symbolic argv entry on the stack */
@@ -218,7 +219,9 @@ static uint32_t harness_file = SYMHV_NO_FILE;
  * returns its length. */
 static uint64_t harness_start(uint64_t addr, uint64_t len, const char *name)
 {
-    int64_t n = hypercall(SYMHV_HC_FUZZ_START, addr, len, 0, 0);
+    uint64_t map_size, map = mm_afl_map(&map_size); /* an AFL++ build's edges, if attached */
+    int64_t n = hypercall(SYMHV_HC_FUZZ_START, addr, len, map,
+                          map ? map_size | SYMHV_FUZZ_MAP_AFL : 0);
     if (n < 0 || (uint64_t)n > len) {
         knote("symhv_fuzz_start for %s failed (%ld)", name, n);
         n = 0;

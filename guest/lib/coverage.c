@@ -60,6 +60,10 @@ CMP_HOOK(2, uint16_t)
 CMP_HOOK(4, uint32_t)
 CMP_HOOK(8, uint64_t)
 
+/* gcc's float compares (trace-cmp): their bytes, as 4- and 8-byte operands */
+void __sanitizer_cov_trace_cmpf(float a, float b) { log_compare(&a, 4, &b, 4); }
+void __sanitizer_cov_trace_cmpd(double a, double b) { log_compare(&a, 8, &b, 8); }
+
 void __sanitizer_cov_trace_switch(uint64_t val, uint64_t *cases)
 {
     /* cases[0]: how many, cases[1]: the operand's width in bits, then the values */

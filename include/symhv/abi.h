@@ -149,7 +149,9 @@ enum symhv_hypercall {
     SYMHV_HC_ASSUME = 21,        /* arg0 = condition: constrain the inputs (interpreter);
                                     a concrete false ends the run */
     SYMHV_HC_FUZZ_START = 22,    /* arg0 = buf, arg1 = max len, arg2 = coverage map,
-                                    arg3 = map size: snapshot; -> this input's length */
+                                    arg3 = map size, with SYMHV_FUZZ_MAP_AFL when the map
+                                    is an AFL++ build's (the kernel's): snapshot; -> this
+                                    input's length */
     SYMHV_HC_FUZZ_END = 23,      /* arg0 = status (0 = fine): end one execution */
     SYMHV_HC_FUZZ_CMPLOG = 24,   /* arg0 = compare log (struct symhv_cmplog), arg1 = its
                                     size: before FUZZ_START; symhv reads the operands the
@@ -162,6 +164,12 @@ enum symhv_hypercall {
     SYMHV_HC_PRINT = 26,         /* arg0 = buf, arg1 = len: text for symhv's stdout (the
                                     agent's `print`; HC_WRITE is the kernel's own) */
 };
+
+/* In SYMHV_HC_FUZZ_START's map size: the map is the AFL++ runtime's shared memory, which
+ * symhv's kernel gave it (shmat of SYMHV_AFL_SHM_ID, the id in __AFL_SHM_ID). */
+#define SYMHV_FUZZ_MAP_AFL (1ull << 62)
+#define SYMHV_AFL_SHM_ID 24081
+#define SYMHV_AFL_SHM_ID_TEXT "24081" /* as the environment says it (atoi) */
 
 /* Issue hypercall `nr` (the agent instruction; the kernel uses it too). */
 static inline long symhv_port_hypercall(long nr, long a0, long a1, long a2, long a3)

@@ -90,7 +90,8 @@ struct symhv_launch {
     uint64_t files_off, buckets_off, names_off, names_len;
     uint32_t exe;         /* the program's file */
     uint32_t stdin_file;  /* fd 0 reads this file, or SYMHV_NO_FILE: symhv's stdin */
-    uint32_t nsym, reserved;
+    uint32_t nsym;
+    uint32_t afl_map_size; /* != 0: shmat(SYMHV_AFL_SHM_ID) maps this many bytes (AFL++) */
     struct symhv_sym_source sym[SYMHV_MAX_SYM_SOURCES];
     uint64_t random_seed; /* getrandom, AT_RANDOM, /dev/urandom: a reproducible stream */
     uint64_t realtime_ns; /* the host's CLOCK_REALTIME when the image was built */

@@ -292,7 +292,23 @@ START_TEST(symbolic_sources_get_contents_and_room)
     h = (const void *)img.bytes;
     ck_assert(h->flags & SYMHV_LAUNCH_HARNESS);
     ck_assert_uint_eq(h->sym[0].capacity, 1u << 20);
+    ck_assert_uint_eq(h->afl_map_size, 0);
     launch_image_free(&img);
+    /* an AFL++ build's map: its size in the header, its id in the environment */
+    fz.afl_map_size = 1u << 16;
+    ck_assert_msg(launch_build(&fz, &img, err, sizeof err) == 0, "%s", err);
+    h = (const void *)img.bytes;
+    ck_assert_uint_eq(h->afl_map_size, 1u << 16);
+    s = (const char *)img.bytes + h->strings_off;
+    bool shm_id = false, symhv_env = false;
+    for (unsigned k = 0; k < h->argc + h->envc; k++, s += strlen(s) + 1) {
+        shm_id |= !strcmp(s, "__AFL_SHM_ID=" SYMHV_AFL_SHM_ID_TEXT);
+        symhv_env |= !strcmp(s, "SYMHV=1");
+    }
+    ck_assert(shm_id && symhv_env);
+    ck_assert_int_eq(atoi(SYMHV_AFL_SHM_ID_TEXT), SYMHV_AFL_SHM_ID);
+    launch_image_free(&img);
+    fz.afl_map_size = 0;
     fz.sources[1] = fz.sources[0];
     fz.nsources = 2;
     ck_assert_int_eq(launch_build(&fz, &img, err, sizeof err), -1);

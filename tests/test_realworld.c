@@ -1,0 +1,174 @@
+/* realworld: software built the way users build it for fuzzing, under symhv fuzz and
+ * cmin: an AFL++ build (afl-clang-fast -static) with its own coverage map, which
+ * symhv's kernel hands the AFL++ runtime through __AFL_SHM_ID; a C++ libFuzzer target
+ * (std::string, strtol) built with symhv-c++ on static glibc and libstdc++; a C target
+ * built with symhv-cc on musl. */
+#include <check.h>
+#include "check_main.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "symhv_run.h"
+
+static const char *program(const char *name)
+{
+    static char path[4][512];
+    static unsigned next;
+    char *p = path[next++ % 4];
+    const char *dir = getenv("REALWORLD_DIR");
+    ck_assert_msg(dir, "REALWORLD_DIR is not set (run through meson test)");
+    snprintf(p, sizeof path[0], "%s/%s", dir, name);
+    return p;
+}
+
+static void write_seed(const char *dir, const char *name, const char *bytes)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(bytes, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* How many files in dir have `part` in their name (any file when part is NULL). */
+static int files_named(const char *dir, const char *part, char *first, size_t first_size)
+{
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "%s is missing", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "README.txt") == 0)
+            continue;
+        if (part && !strstr(e->d_name, part))
+            continue;
+        if (n++ == 0 && first)
+            snprintf(first, first_size, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+static void says_coverage(const char *out, const char *kind)
+{
+    char *stats = read_output_file(out, "fuzzer_stats", NULL), want[64];
+    snprintf(want, sizeof want, "coverage          : %s\n", kind);
+    ck_assert_contains(stats, want);
+    free(stats);
+}
+
+/* The program run natively on `file` ends by this signal (0: exits with status 0). */
+static void native_run_ends_by(const char *prog, const char *file, int sig)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", 1);
+        dup2(null, 1), dup2(null, 2);
+        execl(prog, prog, file, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    if (sig)
+        ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sig, "%s %s: status 0x%x", prog, file, st);
+    else
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %s: status 0x%x", prog, file, st);
+}
+
+/* An AFL++ build's own map is the coverage: with the solver and the compare log off,
+ * mutation alone grows the queue. */
+START_TEST(an_afl_build_brings_its_own_map)
+{
+    const char *seeds = test_temp_dir(), *out = test_temp_dir();
+    write_seed(seeds, "seed", "hello, world");
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
+                                         "--no-cmplog", "--max-execs", "1500", "--rng-seed", "5",
+                                         "--", program("rw_afl_branches"), "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "coverage afl-map");
+    ck_assert_contains(r.err, "(afl-map)");
+    says_coverage(out, "afl-map");
+    char queue[600];
+    snprintf(queue, sizeof queue, "%s/queue", out);
+    int grown = files_named(queue, "src:mutation", NULL, 0);
+    ck_assert_msg(grown >= 1, "the queue did not grow by mutation:\n%s", r.err);
+    ck_assert_int_eq(files_named(queue, "src:solver", NULL, 0), 0);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "edges_found") > 5, "%s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+/* A libFuzzer target built with symhv-c++ (_i 0) or symhv-cc on musl (_i 1): its map is
+ * the coverage, its bug is found, and the crash file replays natively (SIGABRT) and
+ * under symhv replay. */
+START_TEST(a_libfuzzer_target_built_with_the_wrappers)
+{
+    static const char *const targets[] = { "rw_cxx_target", "rw_c_target" };
+    static const char *const seeds_text[] = { "width:700 ", "<!-- a comment -->" };
+    const char *prog = program(targets[_i]);
+    const char *seeds = test_temp_dir(), *out = test_temp_dir();
+    write_seed(seeds, "seed", seeds_text[_i]);
+    native_run_ends_by(prog, seeds, 0); /* the seed itself is fine */
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--until-crash", "-V",
+                                         "600", "--rng-seed", "3", "--", prog, NULL });
+    ck_assert_msg(r.status == 0, "%s: status %d\n%s", targets[_i], r.status, r.err);
+    says_coverage(out, "symhv-map");
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "%s: no crash\n%s",
+                  targets[_i], r.err);
+    run_result_free(&r);
+    char crashes[600], crash[1200];
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    ck_assert_int_eq(files_named(crashes, "id:", crash, sizeof crash), 1);
+    native_run_ends_by(prog, crash, SIGABRT);
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "120", "--", prog, NULL });
+    ck_assert_msg(r.status == 126, "%s: replay status %d\n%s", targets[_i], r.status, r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+/* cmin on both kinds of build: of three inputs, two with the same coverage, it keeps two. */
+START_TEST(cmin_on_users_builds)
+{
+    static const char *const targets[] = { "rw_afl_branches", "rw_cxx_target" };
+    const char *prog = program(targets[_i]);
+    const char *in = test_temp_dir(), *out = test_temp_dir();
+    write_seed(in, "a", _i ? "width:1" : "plain text");
+    write_seed(in, "b", _i ? "width:2" : "plain texts");
+    write_seed(in, "c", _i ? "no colon" : "\x01\x02\x03\x04\xf0\xf1\xf2\xf3");
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "cmin", "-i", in, "-o", out, "--", prog,
+                                         _i ? NULL : "@@", NULL });
+    ck_assert_msg(r.status == 0, "%s: status %d\n%s", targets[_i], r.status, r.err);
+    int kept = files_named(out, NULL, NULL, 0);
+    ck_assert_msg(kept == 2, "%s: cmin kept %d of 3\n%s", targets[_i], kept, r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    skip_suite_without_kvm("realworld");
+    Suite *s = suite_create("realworld");
+    TCase *tc = tcase_create("realworld");
+    tcase_set_timeout(tc, 900);
+    if (access(program("rw_afl_branches"), X_OK) == 0) {
+        tcase_add_test(tc, an_afl_build_brings_its_own_map);
+        tcase_add_loop_test(tc, cmin_on_users_builds, 0, 2);
+    } else {
+        printf("NOT RUN: the AFL++ build tests (no afl-clang-fast at build time)\n");
+        tcase_add_loop_test(tc, cmin_on_users_builds, 1, 2);
+    }
+    tcase_add_loop_test(tc, a_libfuzzer_target_built_with_the_wrappers, 0, 2);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
