@@ -94,7 +94,6 @@ START_TEST(an_afl_build_brings_its_own_map)
                                          "--no-cmplog", "--max-execs", "1500", "--rng-seed", "5",
                                          "--", program("rw_afl_branches"), "@@", NULL });
     ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
-    ck_assert_contains(r.err, "coverage afl-map");
     ck_assert_contains(r.err, "(afl-map)");
     says_coverage(out, "afl-map");
     char queue[600];
@@ -161,7 +160,9 @@ int main(void)
     Suite *s = suite_create("realworld");
     TCase *tc = tcase_create("realworld");
     tcase_set_timeout(tc, 900);
-    if (access(program("rw_afl_branches"), X_OK) == 0) {
+    char afl[512];
+    snprintf(afl, sizeof afl, "%s/rw_afl_branches", getenv("REALWORLD_DIR") ? getenv("REALWORLD_DIR") : ".");
+    if (access(afl, X_OK) == 0) {
         tcase_add_test(tc, an_afl_build_brings_its_own_map);
         tcase_add_loop_test(tc, cmin_on_users_builds, 0, 2);
     } else {
