@@ -140,10 +140,14 @@ static void save_input_named(struct fz_campaign *c, const char *dir, uint64_t id
  * crash-notes/NAME.txt: crashes/ holds inputs only, as AFL++'s tools expect. */
 static void save_note(struct fz_campaign *c, const char *name, const char *what)
 {
-    char file[300], text[400];
+    char file[300], text[2048];
     snprintf(file, sizeof file, "%s.txt", name);
     int len = snprintf(text, sizeof text, "%s\ninput: crashes/%s (%u bytes, from %s)\n", what,
                        name, c->cur.len, fz_origin_name(c->cur.origin));
+    if (c->cur.output_len && len > 0 && len < (int)sizeof text) /* which assertion fired */
+        len += snprintf(text + len, sizeof text - (size_t)len, "the end of its output:\n%.*s%s",
+                        (int)c->cur.output_len, c->cur.output,
+                        c->cur.output[c->cur.output_len - 1] == '\n' ? "" : "\n");
     size_t n = len < (int)sizeof text ? (size_t)len : sizeof text - 1;
     if (make_dir(c->notes_dir) < 0 || write_file_atomic(c->notes_dir, file, text, n) < 0)
         hv_error_errno("%s: cannot write %s/%s", fz_mode_name(c->cfg.mode), c->notes_dir, file);

@@ -90,6 +90,8 @@ struct fz_current {
     int signal;                /* the crash's signal (sig:NN in its file name), 0: none */
     size_t entry;              /* FZ_FROM_SEED: its queue entry */
     char from[FZ_NAME_MAX];    /* FZ_FROM_SYNC: the instance it came from */
+    const char *output;        /* the end of what the execution wrote (a crash's note) */
+    size_t output_len;
 };
 
 struct fz_campaign {
@@ -113,7 +115,7 @@ struct fz_campaign {
     uint64_t trim_hash;
     char tmin_fault[200];      /* tmin: how the original input fails ("" before it ran) */
     bool tool_error;           /* tmin: the input does not fail; cmin: no coverage map */
-    char crash_whys[FZ_MAX_CRASH_WHYS][160];
+    char crash_whys[FZ_MAX_CRASH_WHYS][448];
     unsigned ncrash_whys;
     uint8_t *cmp_scratch;      /* input-to-state's candidate (FZ_MAX_INPUT bytes) */
     struct fz_current cur;

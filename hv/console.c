@@ -48,11 +48,40 @@ static void write_all(struct console *c, const char *buf, size_t len)
     write_fd(c, c->out_fd, buf, len);
 }
 
+/* Muted output is not written but its last CONSOLE_TAIL bytes are kept (with lock). */
+static void keep_tail_locked(struct console *c, const char *buf, size_t len)
+{
+    if (len >= CONSOLE_TAIL) {
+        memcpy(c->tail, buf + len - CONSOLE_TAIL, CONSOLE_TAIL);
+        c->tail_len = CONSOLE_TAIL;
+        return;
+    }
+    if (c->tail_len + len > CONSOLE_TAIL) {
+        size_t drop = c->tail_len + len - CONSOLE_TAIL;
+        memmove(c->tail, c->tail + drop, c->tail_len - drop);
+        c->tail_len -= drop;
+    }
+    memcpy(c->tail + c->tail_len, buf, len);
+    c->tail_len += len;
+}
+
 static void uart_flush_locked(struct console *c)
 {
     if (!c->muted)
         write_all(c, c->uart_line, c->uart_len);
+    else
+        keep_tail_locked(c, c->uart_line, c->uart_len);
     c->uart_len = 0;
+}
+
+size_t console_take_tail(struct console *c, char *buf, size_t size)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->tail_len < size ? c->tail_len : size;
+    memcpy(buf, c->tail + c->tail_len - n, n);
+    c->tail_len = 0;
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }
 
 void console_flush(struct console *c)
@@ -67,6 +96,8 @@ void console_write(struct console *c, const void *buf, size_t len)
     pthread_mutex_lock(&c->lock);
     if (!c->muted)
         write_all(c, buf, len);
+    else
+        keep_tail_locked(c, buf, len);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -75,6 +106,8 @@ void console_write_stream(struct console *c, int stream, const void *buf, size_t
     pthread_mutex_lock(&c->lock);
     if (!c->muted)
         write_fd(c, stream == 2 ? c->err_fd : c->out_fd, buf, len);
+    else
+        keep_tail_locked(c, buf, len);
     pthread_mutex_unlock(&c->lock);
 }
 

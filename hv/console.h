@@ -13,6 +13,8 @@
 
 #include "uart8250.h"
 
+#define CONSOLE_TAIL 1024
+
 struct console {
     pthread_mutex_t lock; /* guards uart, uart_line and the output file positions */
     int out_fd, err_fd, in_fd;
@@ -22,6 +24,8 @@ struct console {
     bool uart_irq;        /* the level last put on the interrupt line */
     struct vm *vm;        /* for the interrupt line, set by console_attach */
     bool muted;           /* drop guest output (fuzzing: the target runs many times) */
+    char tail[CONSOLE_TAIL]; /* muted: the last bytes of output (a crash's note shows them) */
+    size_t tail_len;
     bool write_failed;    /* stdout (or stderr) went away: said once, output dropped */
     pthread_mutex_t in_lock; /* one reader of in_fd at a time */
     /* symhv's stdin into the UART (console_start_input): the thread that feeds it, woken
@@ -42,6 +46,9 @@ void console_init(struct console *c, int out_fd, int err_fd, int in_fd);
 /* Claim the UART's ports (SYMHV_SERIAL_PORT .. +7) on the VM's port bus. */
 __attribute__((warn_unused_result)) int console_attach(struct console *c, struct vm *vm);
 void console_mute(struct console *c, bool muted);
+/* The muted output kept since the last call (at most size bytes, the latest), into buf;
+ * the kept output is emptied. */
+size_t console_take_tail(struct console *c, char *buf, size_t size);
 void console_flush(struct console *c);
 /* Guest wrote `buf` through the hypercall channel (stream 2: its stderr). */
 void console_write(struct console *c, const void *buf, size_t len);

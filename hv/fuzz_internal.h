@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "campaign.h"
+#include "console.h"
 #include "engine.h"
 #include "fuzzer.h"
 #include "guest_mem.h"
@@ -46,7 +47,7 @@ struct ending {
     enum request request;      /* posted with a settle of the VM (vm_begin_settle) */
     enum fz_outcome outcome;
     int status, signal;
-    char why[256];
+    char why[448];
     double t_posted;
     bool bug_reported;         /* symhv_report_bug during this execution: bug_message */
     char bug_message[HC_MESSAGE_MAX];
@@ -99,6 +100,7 @@ struct fuzzer {
     struct engine_search search; /* the concolic runs' search */
     double exec_started, last_status, last_stats;
     bool tty;
+    char output_tail[CONSOLE_TAIL]; /* the execution's output's end, for a crash's note */
 };
 
 /* Copy between host memory and a translated guest buffer (writes are the VMM's). */

@@ -273,6 +273,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
                     f->map.len ? f->c.coverage_name : FZ_COVERAGE_SIDES,
                     (unsigned long long)f->map.len, f->c.queue.n);
         console_mute(f->console, true); /* the target's output would flood the log */
+        console_take_tail(f->console, f->output_tail, sizeof f->output_tail); /* start-up's */
         f->c.seeds_left = f->c.queue.n;
         size_t longer = 0;
         for (size_t i = 0; i < f->c.queue.n && !f->claims.by_make_symbolic; i++)
@@ -302,6 +303,8 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
         }
         if (f->map.npages)
             fuzz_buffer_copy(f, &f->map, f->c.trace, f->map.len, false);
+        f->c.cur.output_len = console_take_tail(f->console, f->output_tail, sizeof f->output_tail);
+        f->c.cur.output = f->output_tail;
         fz_campaign_judge(&f->c, req == REQ_HANG ? FZ_HANG : out, status, why,
                           f->c.cur.concolic ? f->search.new_branch_edges : 0);
         if (f->cmplog_ready && req != REQ_HANG && fz_campaign_wants_compare_log(&f->c))
@@ -340,7 +343,7 @@ bool fuzzer_tick(struct fuzzer *f)
     enum fz_outcome out = f->end.outcome;
     int st = f->end.status;
     f->c.cur.signal = f->end.signal;
-    char why[256];
+    char why[448];
     snprintf(why, sizeof why, "%s", f->end.why);
     if (req == REQ_END && out == FZ_OK && f->end.bug_reported) { /* it ran on, then ended fine */
         out = FZ_BUG;

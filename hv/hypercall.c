@@ -121,7 +121,50 @@ static void signal_name(int sig, char *buf, size_t size)
         snprintf(buf, size, "signal %d", sig);
 }
 
-/* A program died of a signal: its kernel hands over its registers. */
+/* Does a call instruction end just before va (a return address on the stack)? The
+ * forms compilers emit: call rel32, call *reg (with or without REX), call *[rip+d32],
+ * call *[reg+d8] and *[reg+d32], with a SIB byte too. */
+static bool after_a_call(const struct guest_as *as, uint64_t va)
+{
+    uint8_t b[7]; /* b[k] is the byte at va - 7 + k */
+    if (va < 0x1000 || va >= (1ull << 47) || guest_read(as, va - 7, b, sizeof b) < 0)
+        return false;
+    return b[2] == 0xe8 ||                                       /* e8 rel32 */
+           (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) ||             /* ff d0+r */
+           (b[1] == 0xff && b[2] == 0x15) ||                      /* ff 15 d32 */
+           (b[4] == 0xff && (b[5] & 0xf8) == 0x50 && (b[5] & 7) != 4) || /* ff 50+r d8 */
+           (b[3] == 0xff && b[4] == 0x54) ||                      /* ff 54 sib d8 */
+           (b[1] == 0xff && (b[2] & 0xf8) == 0x90 && (b[2] & 7) != 4) || /* ff 90+r d32 */
+           (b[0] == 0xff && b[1] == 0x94);                        /* ff 94 sib d32 */
+}
+
+/* The return addresses nearest the top of the stack: the first STACK_FRAMES words of
+ * the STACK_SCAN_WORDS from rsp up that follow a call. No frame pointers needed
+ * (optimised code has none); a stale return address left on the stack may count too. */
+#define STACK_FRAMES 5
+#define STACK_SCAN_WORDS 256
+static int stack_trace(const struct guest_as *as, uint64_t rsp, char *buf, size_t size)
+{
+    int n = 0, found = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < STACK_SCAN_WORDS && found < STACK_FRAMES; i++) {
+        uint64_t word;
+        if (guest_read(as, rsp + 8 * i, &word, sizeof word) < 0)
+            break;
+        if (!after_a_call(as, word))
+            continue;
+        int w = snprintf(buf + n, size - (size_t)n, "%s0x%llx", found ? " " : "",
+                         (unsigned long long)word);
+        if (w < 0 || (size_t)w >= size - (size_t)n)
+            break;
+        n += w;
+        found++;
+    }
+    return found;
+}
+
+/* A program died of a signal: its kernel hands over its registers. The return
+ * addresses on its stack tell crashes at one place apart (every abort() is one rip). */
 static int64_t hc_user_crash(struct hc_call *c, void *h)
 {
     (void)h;
@@ -129,15 +172,17 @@ static int64_t hc_user_crash(struct hc_call *c, void *h)
     if (guest_read(&c->as, c->arg[0], &regs, sizeof regs) < 0)
         return -SYMHV_EFAULT;
     int sig = c->arg[1] > 0 && c->arg[1] < 65 ? (int)c->arg[1] : 0;
-    char why[320], name[32];
+    char why[448], name[32], stack[STACK_FRAMES * 20], from[STACK_FRAMES * 20 + 16] = "";
     signal_name(sig, name, sizeof name);
+    if (stack_trace(&c->as, regs.rsp, stack, sizeof stack) > 0)
+        snprintf(from, sizeof from, ", stack %s", stack);
     if (regs.vector < 32)
         snprintf(why, sizeof why, "guest program crashed: %s at rip 0x%llx, address 0x%llx, "
-                 "error code 0x%llx (%s)", vector_name(regs.vector), (unsigned long long)regs.rip,
-                 (unsigned long long)c->arg[2], (unsigned long long)regs.error, name);
+                 "error code 0x%llx (%s)%s", vector_name(regs.vector), (unsigned long long)regs.rip,
+                 (unsigned long long)c->arg[2], (unsigned long long)regs.error, name, from);
     else
-        snprintf(why, sizeof why, "guest program killed by %s at rip 0x%llx", name,
-                 (unsigned long long)regs.rip);
+        snprintf(why, sizeof why, "guest program killed by %s at rip 0x%llx%s", name,
+                 (unsigned long long)regs.rip, from);
     hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why, .signal = sig,
                                    .program_regs = &regs });
     return 0;

@@ -129,8 +129,33 @@ START_TEST(a_libfuzzer_target_built_with_the_wrappers)
     snprintf(crashes, sizeof crashes, "%s/crashes", out);
     ck_assert_int_eq(files_named(crashes, "id:", crash, sizeof crash), 1);
     native_run_ends_by(prog, crash, SIGABRT);
+    if (_i == 1) { /* the assertion's message is in the crash's note */
+        char notes[600], *name = strrchr(crash, '/') + 1, file[1300];
+        snprintf(notes, sizeof notes, "%s/crash-notes", out);
+        snprintf(file, sizeof file, "%s.txt", name);
+        char *note = read_output_file(notes, file, NULL);
+        ck_assert_contains(note, "the end of its output:");
+        ck_assert_contains(note, "Assertion failed");
+        free(note);
+    }
     run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "120", "--", prog, NULL });
     ck_assert_msg(r.status == 126, "%s: replay status %d\n%s", targets[_i], r.status, r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+/* Without a map, crashes are told apart by where they happen: two bugs that both end in
+ * abort() (one rip) are two crash files, by the return addresses on the stack. */
+START_TEST(crashes_in_one_abort_are_told_apart)
+{
+    const char *seeds = test_temp_dir(), *out = test_temp_dir();
+    write_seed(seeds, "seed", "xxxxxxxx");
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "--max-time", "300",
+                                         "--", program("rw_two_aborts"), "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 2, "%g crashes saved\n%s",
+                  output_value(out, "fuzzer_stats", "saved_crashes"), r.err);
     run_result_free(&r);
 }
 END_TEST
@@ -170,6 +195,7 @@ int main(void)
         tcase_add_loop_test(tc, cmin_on_users_builds, 1, 2);
     }
     tcase_add_loop_test(tc, a_libfuzzer_target_built_with_the_wrappers, 0, 2);
+    tcase_add_test(tc, crashes_in_one_abort_are_told_apart);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
