@@ -239,8 +239,8 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             fuzz_buffer_copy(f, &f->map, f->c.trace, f->map.len, true);
         }
         if (f->c.cfg.mode == FUZZ_CMIN && (!f->map.npages || fz_cmin_init(&f->c.cmin, f->map.len) < 0)) {
-            hv_error("cmin: the target hands symhv_fuzz_start no coverage map (build it with "
-                     "scripts/symhv-build-fuzzer)");
+            hv_error("cmin: the target has no coverage map: build it with build/cc/symhv-cc "
+                     "(or symhv-c++), afl-clang-fast -static, or scripts/symhv-build-fuzzer");
             return false;
         }
         f->snap = snapshot_take(vm);
