@@ -55,19 +55,14 @@ static size_t max_len_option(int argc, char **argv)
 static int under_symhv(int argc, char **argv)
 {
     size_t max_len = max_len_option(argc, argv);
-    symhv_fuzz_cmplog(&symhv_cmplog, sizeof symhv_cmplog); /* refused outside symhv fuzz */
-    int length_word = symhv_fuzz_length(&input_length.l) == 0; /* idem */
-    long n = symhv_fuzz_start(input, max_len, symhv_coverage_map, sizeof symhv_coverage_map);
+    long n = symhv_fuzz_start_driver(input, max_len, symhv_coverage_map,
+                                     sizeof symhv_coverage_map, &symhv_cmplog,
+                                     sizeof symhv_cmplog, &input_length.l);
     if (n < 0) {
         fprintf(stderr, "fuzzer: symhv_fuzz_start failed (%ld)\n", n);
         return 1;
     }
     size_t size = (size_t)n;
-    if (length_word) { /* symbolic in a concolic run: the cap keeps the solver's choice in */
-        size = input_length.l.len;
-        if (size > input_length.l.limit)
-            size = input_length.l.limit;
-    }
     LLVMFuzzerTestOneInput(input, size); /* its result is libFuzzer's "keep it?": no crash */
     symhv_fuzz_end(0);
     return 0;

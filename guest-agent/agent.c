@@ -66,3 +66,15 @@ void symhv_fuzz_end(int status)
 {
     symhv_hypercall(SYMHV_HC_FUZZ_END, status, 0, 0, 0);
 }
+
+long symhv_fuzz_start_driver(void *buf, size_t maxlen, uint8_t *coverage, size_t map_size,
+                             void *cmplog, size_t cmplog_size, volatile struct symhv_fuzz_length *l)
+{
+    symhv_fuzz_cmplog(cmplog, cmplog_size); /* refused outside symhv fuzz */
+    int length_word = symhv_fuzz_length(l) == 0; /* idem */
+    long n = symhv_fuzz_start(buf, maxlen, coverage, map_size);
+    if (n < 0 || !length_word)
+        return n;
+    /* symbolic in a concolic run: the cap keeps the solver's choice in */
+    return l->len > l->limit ? (long)l->limit : (long)l->len;
+}

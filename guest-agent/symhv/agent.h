@@ -54,5 +54,10 @@ struct symhv_fuzz_length; /* symhv/abi.h */
 long symhv_fuzz_length(volatile struct symhv_fuzz_length *l);
 /* End one execution; status != 0 counts as a crash. Does not return under symhv fuzz. */
 void symhv_fuzz_end(int status);
+/* A libFuzzer driver's start, the three calls above in order: the compare log, the length
+ * word (l: a page of its own), then the snapshot. Returns the input's length (the length
+ * word's, capped at its limit, when symhv took it), or < 0 if symhv_fuzz_start failed. */
+long symhv_fuzz_start_driver(void *buf, size_t maxlen, uint8_t *coverage, size_t map_size,
+                             void *cmplog, size_t cmplog_size, volatile struct symhv_fuzz_length *l);
 
 #endif

@@ -27,20 +27,14 @@ int main(void)
     long max_len = guest_arg("max_len", 4096);
     if (max_len <= 0 || max_len > (long)sizeof input)
         max_len = sizeof input;
-    symhv_fuzz_cmplog(&symhv_cmplog, sizeof symhv_cmplog); /* refused outside symhv fuzz */
-    bool length_word = symhv_fuzz_length(&input_length.l) == 0; /* idem */
-    long n = symhv_fuzz_start(input, (size_t)max_len, symhv_coverage_map,
-                              sizeof symhv_coverage_map);
+    long n = symhv_fuzz_start_driver(input, (size_t)max_len, symhv_coverage_map,
+                                     sizeof symhv_coverage_map, &symhv_cmplog,
+                                     sizeof symhv_cmplog, &input_length.l);
     if (n < 0) {
         printf("fuzz: symhv_fuzz_start failed (%ld)\n", n);
         return 1;
     }
     size_t size = (size_t)n;
-    if (length_word) { /* symbolic in a concolic run: the cap keeps the solver's choice in */
-        size = input_length.l.len;
-        if (size > input_length.l.limit)
-            size = input_length.l.limit;
-    }
     int status = LLVMFuzzerTestOneInput(input, size);
     symhv_fuzz_end(status);
     return status;
