@@ -22,6 +22,9 @@ struct launch_source {
     uint64_t size;        /* bytes; 0: as many as the first contents have */
     const char *initial;  /* a host file with the first contents (--seed, --replay,
                              --input NAME=FILE), or NULL */
+    bool initial_part;    /* only its bytes [initial_offset, +size) (zeros past its end):
+                             one file for several sources */
+    uint64_t initial_offset;
 };
 
 struct launch_config {

@@ -127,8 +127,12 @@ static int source_bytes(struct builder *b, const struct launch_config *cfg,
             return lb_fail(b, "input %s: %s", s->initial, why);
         current = bytes;
         cur_len = n;
+        if (s->initial_part) { /* this source's part of the file */
+            current = n > s->initial_offset ? bytes + s->initial_offset : bytes;
+            cur_len = n > s->initial_offset ? n - s->initial_offset : 0;
+        }
     }
-    uint64_t want = s->initial ? cur_len : s->size ? s->size : cur_len;
+    uint64_t want = s->initial && !s->initial_part ? cur_len : s->size ? s->size : cur_len;
     if (want > limit)
         return lb_fail(b, "a symbolic input of %llu bytes is more than symhv takes (%llu)",
                     (unsigned long long)want, (unsigned long long)limit);

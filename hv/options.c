@@ -300,6 +300,40 @@ static int afl_map_size(struct launch_config *lc)
     return 0;
 }
 
+/* symhv fuzz/explore of several symbolic sources (KLEE's habit: a symbolic argument and a
+ * symbolic file at once): no harness; the kernel marks each one before the program's
+ * first instruction, the campaign's make_symbolic path takes the snapshot at the first
+ * and gives each its part of the input in order: one input file holds them all, each
+ * source's SIZE bytes one after the other. So every source needs its size. */
+static enum options_result several_sources(struct options *opt)
+{
+    struct launch_config *lc = &opt->boot.launch;
+    uint64_t total = 0;
+    for (unsigned k = 0; k < lc->nsources; k++) {
+        const struct launch_source *s = &lc->sources[k];
+        if (s->kind == SYMHV_SYM_FILE && strcmp(s->path, LAUNCH_INPUT_PATH) == 0) {
+            hv_error("symhv %s with several symbolic inputs: @@ has no size; name the file "
+                     "with --sym-file PATH:SIZE and pass PATH", fz_mode_name(opt->fuzz.mode));
+            return OPTIONS_ERROR;
+        }
+        if (!s->size) {
+            hv_error("symhv %s with several symbolic inputs: each needs its size "
+                     "(--sym-file PATH:SIZE); one input file holds them all, each its SIZE "
+                     "bytes in the order given", fz_mode_name(opt->fuzz.mode));
+            return OPTIONS_ERROR;
+        }
+        total += s->size;
+    }
+    if (total > FZ_MAX_INPUT) {
+        hv_error("symhv %s: the symbolic inputs add up to %llu bytes, more than one input's "
+                 "%u", fz_mode_name(opt->fuzz.mode), (unsigned long long)total, FZ_MAX_INPUT);
+        return OPTIONS_ERROR;
+    }
+    lc->harness = false;
+    opt->fuzz.blank_seed_len = (uint32_t)total;
+    return OPTIONS_RUN;
+}
+
 /* The symbolic sources get their first contents from --seed/--replay (the first one) and
  * --input NAME=FILE (by name); fuzz and explore take their one input from the fuzzer. */
 static enum options_result finish_launch(struct options *opt)
@@ -310,23 +344,36 @@ static enum options_result finish_launch(struct options *opt)
         lc->harness_capacity = FZ_MAX_INPUT;
         if (lc->nsources == 0) /* AFL++'s convention: no @@, the input is stdin */
             lc->sources[lc->nsources++] = (struct launch_source){ .kind = SYMHV_SYM_STDIN };
-        if (lc->nsources > 1) {
-            hv_error("symhv %s takes one input: one of --sym-file, --sym-stdin, --sym-arg or @@",
-                     opt->fuzz.mode == FUZZ_EXPLORE ? "explore" : "fuzz");
-            return OPTIONS_ERROR;
-        }
+        if (lc->nsources > 1)
+            return several_sources(opt);
         opt->fuzz.blank_seed_len = (uint32_t)(lc->sources[0].size < FZ_MAX_INPUT
                                                   ? lc->sources[0].size : FZ_MAX_INPUT);
         return afl_map_size(lc) < 0 ? OPTIONS_ERROR : OPTIONS_RUN;
     }
+    /* one file for several sources (--replay/--seed of a campaign's input): split */
+    uint64_t offset = 0;
+    bool split = lc->nsources > 1;
+    for (unsigned j = 0; j < opt->engine.npresets; j++)
+        split &= opt->engine.presets[j].name != NULL || j == 0;
+    split &= opt->engine.npresets > 0 && opt->engine.presets[0].name == NULL;
     for (unsigned k = 0; k < lc->nsources; k++) {
         char name[SYMHV_INPUT_NAME_MAX + 1];
         launch_source_name(&lc->sources[k], name, sizeof name);
         for (unsigned j = 0; j < opt->engine.npresets; j++) {
             const struct engine_preset *p = &opt->engine.presets[j];
-            if (p->name ? strcmp(p->name, name) == 0 : k == 0)
+            if (p->name ? strcmp(p->name, name) == 0 : (k == 0 || split)) {
                 lc->sources[k].initial = p->path;
+                lc->sources[k].initial_part = split && !p->name;
+                lc->sources[k].initial_offset = offset;
+            }
         }
+        if (split && !lc->sources[k].size) {
+            hv_error("one input file for several symbolic inputs: each needs its size (--sym-file PATH:SIZE, "
+                     "--sym-stdin SIZE, --sym-arg N:SIZE), so the file splits as a campaign "
+                     "wrote it; or give each its own with --input NAME=FILE");
+            return OPTIONS_ERROR;
+        }
+        offset += lc->sources[k].size;
     }
     return OPTIONS_RUN;
 }

@@ -328,13 +328,36 @@ START_TEST(explore_without_seeds)
 }
 END_TEST
 
-/* An input symhv fuzz cannot take, said once. */
-START_TEST(one_input_only)
+/* KLEE's habit: a symbolic argument and a symbolic file at once, no seed: the search
+ * starts from zeros of their sizes, the crash file holds both (3 + 8 bytes, in the order
+ * given) and replays with the same options. */
+START_TEST(several_sources_without_a_seed)
 {
-    const char *seeds = seed_dir("A"), *out = test_temp_dir();
-    expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--sym-stdin", "4",
-                                        "--", "%lx_parser_musl", "@@", NULL },
-                 125, NULL, "takes one input");
+    char target[64], crashes[300], crash[1024];
+    snprintf(target, sizeof target, "%%lx_klee_%s", libcs[_i]);
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-o", out, "--max-time", "300",
+                                         "--until-crash", "--sym-arg", "1:3", "--sym-file",
+                                         "/input:8", "--", target, "AAA", "/input", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "the search starts from 11 zero bytes");
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    snprintf(crash, sizeof crash, "%s", first_file(crashes));
+    size_t len;
+    char *bytes = read_output_file(crashes, strrchr(crash, '/') + 1, &len);
+    ck_assert_uint_eq(len, 11);
+    ck_assert_msg(memcmp(bytes, "-x", 3) == 0 && memcmp(bytes + 3, "KLEE", 4) == 0,
+                  "the crash file is not argv[1] then the file");
+    free(bytes);
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", "--sym-arg", "1:3",
+                                         "--sym-file", "/input:8", "--", target, "AAA", "/input",
+                                         NULL });
+    ck_assert_msg(r.status == 126, "replay: status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "killed by SIGABRT");
+    run_result_free(&r);
 }
 END_TEST
 
@@ -365,7 +388,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, explore_finds_the_crash_and_ends, 0, 2);
     tcase_add_test(tc, stdin_input_and_the_hybrid_campaign);
-    tcase_add_test(tc, one_input_only);
+    tcase_add_loop_test(tc, several_sources_without_a_seed, 0, 2);
     tcase_add_test(tc, explore_without_seeds);
     tcase_add_loop_test(tc, target_stdin_is_empty_under_a_campaign, 0, 2);
     tcase_add_loop_test(tc, program_with_its_own_symbolic_buffers, 0, 2);

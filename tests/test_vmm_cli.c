@@ -71,6 +71,24 @@ START_TEST(replay_needs_an_input)
 }
 END_TEST
 
+/* Several symbolic inputs in one campaign: one input file holds them all, so each needs
+ * its size; said before KVM is touched. */
+START_TEST(several_inputs_need_their_sizes)
+{
+    expect_setup_error((const char *const[]){ "explore", "-o", "/nonexistent/out", "--sym-stdin",
+                                              "4", "--", "%lx_klee_musl", "AAA", "@@", NULL },
+                       "@@ has no size");
+    expect_setup_error((const char *const[]){ "fuzz", "-i", "/nonexistent", "-o", "/nonexistent/out",
+                                              "--sym-arg", "1:3", "--sym-file", "/input", "--",
+                                              "%lx_klee_musl", "AAA", "/input", NULL },
+                       "each needs its size");
+    expect_setup_error((const char *const[]){ "replay", "/dev/null", "--sym-arg", "1:3",
+                                              "--sym-file", "/input", "--", "%lx_klee_musl",
+                                              "AAA", "/input", NULL },
+                       "each needs its size");
+}
+END_TEST
+
 START_TEST(kvm_device_missing_or_wrong)
 {
     expect_setup_error((const char *const[]){ "--kvm-device", "/nonexistent/kvm", "--kernel",
@@ -184,6 +202,7 @@ int main(void)
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, kvm_device_missing_or_wrong);
     tcase_add_test(tc, replay_needs_an_input);
+    tcase_add_test(tc, several_inputs_need_their_sizes);
     tcase_add_test(tc, kvm_permission_denied);
     /* symhv opens KVM before it reads the guest's files and sizes the machine */
     if (kvm_usable()) {
