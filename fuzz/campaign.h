@@ -43,6 +43,9 @@ struct fuzz_config {
     bool until_crash;          /* stop at the first crash */
     const char *sync_dir;      /* -o with -M/-S: the campaign's sync directory, else NULL */
     const char *instance;      /* -M/-S NAME: this instance (out_dir is sync_dir/NAME) */
+    char inputs[256];          /* the symbolic sources an input file holds, in order, as
+                                  NAME:SIZE,... (SIZE * for the one source that takes the
+                                  whole input): fuzzer_stats' symhv_inputs, for symhv show */
     bool main_instance;        /* -M (recorded; symhv's instances all work alike) */
     double sync_every_s;       /* import from the other instances this often */
     bool no_cmplog;            /* ignore the target's compare log (for comparisons) */

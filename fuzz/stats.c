@@ -174,6 +174,8 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 (unsigned long long)c->n.trimmed_bytes, (unsigned long long)vm->restored_pages,
                 vm->restore_us, (unsigned long long)vm->guest_ram_mib, vm->exec_us,
                 vm->settle_us, vm->judge_us, vm->next_us);
+    if (c->cfg.inputs[0])
+        text_printf(&s, "symhv_inputs      : %s\n", c->cfg.inputs);
     text_printf(&s, "reported_bugs     : %llu\nsymhv_failures    : %llu\ncoverage          : %s\n",
                 (unsigned long long)c->n.bugs_reported, (unsigned long long)c->n.symhv_failures,
                 c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES);

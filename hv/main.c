@@ -2,9 +2,14 @@
 #include "log.h"
 #include "options.h"
 #include "run.h"
+#include "show.h"
+
+#include <string.h>
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "show") == 0) /* no guest: test cases only */
+        return show_main(argc - 1, argv + 1);
     struct options opt;
     switch (options_parse(&opt, argc, argv, stdout)) {
     case OPTIONS_EXIT_OK: return 0;

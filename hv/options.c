@@ -300,6 +300,30 @@ static int afl_map_size(struct launch_config *lc)
     return 0;
 }
 
+/* The sources an input file holds, for fuzzer_stats (symhv show splits files by it). */
+static void describe_inputs(struct options *opt)
+{
+    const struct launch_config *lc = &opt->boot.launch;
+    char *d = opt->fuzz.inputs;
+    size_t n = 0, size = sizeof opt->fuzz.inputs;
+    d[0] = 0;
+    for (unsigned k = 0; k < lc->nsources && n < size; k++) {
+        char name[SYMHV_INPUT_NAME_MAX + 1];
+        launch_source_name(&lc->sources[k], name, sizeof name);
+        for (char *p = name; *p; p++) /* a plain value for afl-whatsup's shell reading */
+            if (!isalnum((unsigned char)*p) && *p != '/' && *p != '.' && *p != '_' && *p != '-')
+                *p = '_';
+        int w = lc->harness ? snprintf(d + n, size - n, "%s%s:*", k ? "," : "", name)
+                            : snprintf(d + n, size - n, "%s%s:%llu", k ? "," : "", name,
+                                       (unsigned long long)lc->sources[k].size);
+        if (w < 0 || (size_t)w >= size - n) {
+            d[n] = 0; /* too many to say: symhv show takes the file whole */
+            break;
+        }
+        n += (size_t)w;
+    }
+}
+
 /* symhv fuzz/explore of several symbolic sources (KLEE's habit: a symbolic argument and a
  * symbolic file at once): no harness; the kernel marks each one before the program's
  * first instruction, the campaign's make_symbolic path takes the snapshot at the first
@@ -331,6 +355,7 @@ static enum options_result several_sources(struct options *opt)
     }
     lc->harness = false;
     opt->fuzz.blank_seed_len = (uint32_t)total;
+    describe_inputs(opt);
     return OPTIONS_RUN;
 }
 
@@ -342,12 +367,15 @@ static enum options_result finish_launch(struct options *opt)
     if (opt->fuzzing && lc->program) {
         lc->harness = true;
         lc->harness_capacity = FZ_MAX_INPUT;
+        bool given = lc->nsources > 0; /* else a fuzz target's buffer, or stdin */
         if (lc->nsources == 0) /* AFL++'s convention: no @@, the input is stdin */
             lc->sources[lc->nsources++] = (struct launch_source){ .kind = SYMHV_SYM_STDIN };
         if (lc->nsources > 1)
             return several_sources(opt);
         opt->fuzz.blank_seed_len = (uint32_t)(lc->sources[0].size < FZ_MAX_INPUT
                                                   ? lc->sources[0].size : FZ_MAX_INPUT);
+        if (given)
+            describe_inputs(opt);
         return afl_map_size(lc) < 0 ? OPTIONS_ERROR : OPTIONS_RUN;
     }
     /* one file for several sources (--replay/--seed of a campaign's input): split */

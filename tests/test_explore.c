@@ -352,6 +352,11 @@ START_TEST(several_sources_without_a_seed)
     ck_assert_msg(memcmp(bytes, "-x", 3) == 0 && memcmp(bytes + 3, "KLEE", 4) == 0,
                   "the crash file is not argv[1] then the file");
     free(bytes);
+    run_symhv(&r, (const char *const[]){ "show", crash, NULL }); /* split as it was found */
+    ck_assert_msg(r.status == 0, "show: status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "object 0: name 'arg1', size 3");
+    ck_assert_contains(r.out, "object 1: name 'input', size 8");
+    run_result_free(&r);
     run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", "--sym-arg", "1:3",
                                          "--sym-file", "/input:8", "--", target, "AAA", "/input",
                                          NULL });

@@ -89,6 +89,48 @@ START_TEST(several_inputs_need_their_sizes)
 }
 END_TEST
 
+/* symhv show, as ktest-tool: a crash of a two-source campaign split into its objects,
+ * with what found it and its note; a file with no campaign beside it is one object. */
+START_TEST(show_splits_a_test_case)
+{
+    const char *dir = test_temp_dir();
+    char path[512], crashes[400], notes[400];
+    snprintf(crashes, sizeof crashes, "%s/crashes", dir);
+    snprintf(notes, sizeof notes, "%s/crash-notes", dir);
+    ck_assert_int_eq(mkdir(crashes, 0755), 0);
+    ck_assert_int_eq(mkdir(notes, 0755), 0);
+    const char *name = "id:000000,sig:06,src:solver,time:605,execs:302,op:solver";
+    snprintf(path, sizeof path, "%s/%s", crashes, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite("-x\0KLEE\0\0\0\0", 1, 11, f), 11);
+    ck_assert_int_eq(fclose(f), 0);
+    char note[600];
+    snprintf(note, sizeof note, "%s/%s.txt", notes, name);
+    f = fopen(note, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("guest program killed by SIGABRT at rip 0x401234\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(note, sizeof note, "%s/fuzzer_stats", dir);
+    f = fopen(note, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("execs_done        : 302\nsymhv_inputs      : arg1:3,input:8\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "show", path, NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "object 0: name 'arg1', size 3");
+    ck_assert_contains(r.out, "data: \"-x\\x00\"");
+    ck_assert_contains(r.out, "object 1: name 'input', size 8");
+    ck_assert_contains(r.out, "hex : 4b4c454500000000");
+    ck_assert_contains(r.out, "found by : src:solver");
+    ck_assert_contains(r.out, "killed by SIGABRT at rip 0x401234");
+    run_result_free(&r);
+    expect_symhv((const char *const[]){ "show", "/nonexistent/file", NULL }, 125, NULL,
+                 "cannot open");
+}
+END_TEST
+
 START_TEST(kvm_device_missing_or_wrong)
 {
     expect_setup_error((const char *const[]){ "--kvm-device", "/nonexistent/kvm", "--kernel",
@@ -203,6 +245,7 @@ int main(void)
     tcase_add_test(tc, kvm_device_missing_or_wrong);
     tcase_add_test(tc, replay_needs_an_input);
     tcase_add_test(tc, several_inputs_need_their_sizes);
+    tcase_add_test(tc, show_splits_a_test_case);
     tcase_add_test(tc, kvm_permission_denied);
     /* symhv opens KVM before it reads the guest's files and sizes the machine */
     if (kvm_usable()) {
