@@ -451,9 +451,9 @@ START_TEST(tmin_keeps_what_the_failure_needs)
 END_TEST
 
 /* The order in which a campaign takes its next input: a resumed campaign's known
- * crashes, the seeds, trimming, the solver's urgent then other inputs, input-to-state
- * candidates, the other instances' finds, a due concolic run, then mutation; explore
- * ends where a campaign would mutate. */
+ * crashes, the seeds, trimming, the solver's urgent then other inputs, a due concolic
+ * run, input-to-state candidates and the other instances' finds (taking turns with
+ * mutation), then mutation; explore ends where a campaign would mutate. */
 START_TEST(next_input_priority_order)
 {
     struct fz_campaign c;
@@ -483,8 +483,8 @@ START_TEST(next_input_priority_order)
     } order[] = {
         { FZ_NEXT_KNOWN, FZ_FROM_KNOWN_CRASH, false }, { FZ_NEXT_SEED, FZ_FROM_SEED, false },
         { FZ_NEXT_TRIM, FZ_FROM_TRIM, false },         { FZ_NEXT_URGENT, FZ_FROM_SOLVER, false },
-        { FZ_NEXT_PENDING, FZ_FROM_SOLVER, false },    { FZ_NEXT_CMPLOG, FZ_FROM_CMPLOG, false },
-        { FZ_NEXT_SYNC, FZ_FROM_SYNC, false },         { FZ_NEXT_CONCOLIC, FZ_FROM_SEED, true },
+        { FZ_NEXT_PENDING, FZ_FROM_SOLVER, false },    { FZ_NEXT_CONCOLIC, FZ_FROM_SEED, true },
+        { FZ_NEXT_CMPLOG, FZ_FROM_CMPLOG, false },     { FZ_NEXT_SYNC, FZ_FROM_SYNC, false },
         { FZ_NEXT_MUTATION, FZ_FROM_MUTATION, false },
     };
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
@@ -502,6 +502,13 @@ START_TEST(next_input_priority_order)
     }
     ck_assert(!c.trimming);
     ck_assert(c.queue.entries[0].concolic_done);
+    /* the compare log's candidates take turns with mutation (every other execution) */
+    fz_queue_add(&c.cmp_pending, b, 4, FZ_FROM_CMPLOG);
+    c.n.execs = 11;
+    ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_MUTATION);
+    c.n.execs = 12;
+    ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_CMPLOG);
+    ck_assert(fz_campaign_next(&c));
     /* explore: nothing left to run concolically and no input waiting: done */
     c.cfg.mode = FUZZ_EXPLORE;
     ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_NONE);
