@@ -222,7 +222,7 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     for (unsigned k = 0; k < argc; k++)
         argv_text[k] = cfg->argc ? cfg->argv[k] : (cfg->program ? cfg->program : "/init");
     if (lb_add_sources(&b, cfg, &hdr, argv_text, arg_room) < 0 ||
-        lb_add_system_files(&b, cfg, exe) < 0)
+        lb_add_system_files(&b, cfg, exe) < 0 || lb_add_host_files(&b, cfg) < 0)
         goto out;
     resolve_links(&b);
 

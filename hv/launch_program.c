@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "launch_program.h"
+#include "log.h"
 #include "util.h"
 
 /* ---- the program ---------------------------------------------------------------------- */
@@ -269,5 +270,48 @@ int lb_add_system_files(struct builder *b, const struct launch_config *cfg, uint
         add_if_absent(b, "/sys/devices/system/cpu/possible", 0100444, SYMHV_FILE_DATA, online,
                       (uint64_t)n) < 0)
         return -1;
+    return 0;
+}
+
+/* Host files named in the program's arguments (a seed, a config file): the program sees
+ * only the launch image, so each one that exists on the host and is not in the image
+ * already is put there, read-only, at its path (a relative one under "/", the program's
+ * working directory). Said once per file; a file over the caps is said and left out. */
+#define HOST_FILE_MAX (64ull << 20)
+#define HOST_FILES_TOTAL_MAX (256ull << 20)
+#define HOST_FILES_MAX 64
+int lb_add_host_files(struct builder *b, const struct launch_config *cfg)
+{
+    uint64_t total = 0;
+    unsigned added = 0;
+    for (unsigned k = 1; k < cfg->argc; k++) {
+        const char *arg = cfg->argv[k];
+        struct stat st;
+        if (!arg[0] || arg[0] == '-' || stat(arg, &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        char norm[MAX_PATH_LEN + 2];
+        size_t len;
+        if (lb_normalize(arg, strlen(arg), norm, &len) < 0 || lb_find(b, norm, len) != SYMHV_NO_FILE)
+            continue; /* a path with "..", or one the guest has (a symbolic source, an archive's) */
+        if (added == HOST_FILES_MAX || (uint64_t)st.st_size > HOST_FILE_MAX ||
+            total + (uint64_t)st.st_size > HOST_FILES_TOTAL_MAX) {
+            hv_notice("the host file %s is not in the guest (at most %d files of %llu MiB, "
+                      "%llu MiB in all, come from the arguments): add it with --initrd ARCHIVE",
+                      arg, HOST_FILES_MAX, HOST_FILE_MAX >> 20, HOST_FILES_TOTAL_MAX >> 20);
+            continue;
+        }
+        char why[256];
+        size_t n;
+        uint8_t *bytes = lb_own(b, read_file(arg, HOST_FILE_MAX, &n, why, sizeof why));
+        if (!bytes) {
+            hv_notice("the host file %s is not in the guest: %s", arg, why);
+            continue;
+        }
+        if (lb_put_file(b, norm, 0100444, SYMHV_FILE_DATA, bytes, n) == SYMHV_NO_FILE)
+            return -1;
+        total += n;
+        added++;
+        hv_notice("the host file %s is in the guest at %.*s (read-only)", arg, (int)len, norm);
+    }
     return 0;
 }

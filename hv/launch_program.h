@@ -11,5 +11,7 @@ uint32_t lb_add_program(struct builder *b, const struct launch_config *cfg);
 int lb_add_sources(struct builder *b, const struct launch_config *cfg, struct symhv_launch *hdr,
                    const char **argv_text, uint64_t *arg_room);
 int lb_add_system_files(struct builder *b, const struct launch_config *cfg, uint32_t exe);
+/* Host files named in the program's arguments, read-only at their paths. */
+int lb_add_host_files(struct builder *b, const struct launch_config *cfg);
 
 #endif

@@ -163,6 +163,43 @@ static struct launch_config base_config(const char *program)
                                    .max_bytes = 64u << 20 };
 }
 
+/* Host files named in the program's arguments are in the guest, read-only, at their
+ * paths (a relative one under "/"); a path the guest has already (a symbolic source) keeps
+ * its own, and options and missing files are left alone. */
+START_TEST(host_files_in_the_arguments_reach_the_guest)
+{
+    const char *prog = tiny_program("prog", false);
+    const char *seed = write_bytes("seed.png", "PNGDATA", 7); /* an absolute path */
+    char cwd[512], rel[300];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(strrchr(seed, '/') ? "/tmp" : "."), 0);
+    snprintf(rel, sizeof rel, "%s", seed + strlen("/tmp/")); /* relative to /tmp */
+    const char *argv[] = { prog, seed, rel, "-o", "/nonexistent/file", "/input" };
+    struct launch_config cfg = base_config(prog);
+    cfg.argv = argv;
+    cfg.argc = 6;
+    cfg.sources[0] = (struct launch_source){ .kind = SYMHV_SYM_FILE, .path = "/input", .size = 4 };
+    cfg.nsources = 1;
+    const char *host_input = write_bytes("input", "HOST", 4);
+    (void)host_input;
+    struct launch_image img;
+    char err[512];
+    ck_assert_msg(launch_build(&cfg, &img, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(chdir(cwd), 0);
+    const struct symhv_file *abs = lookup(&img, seed);
+    ck_assert_ptr_nonnull(abs);
+    ck_assert_int_eq(abs->size, 7);
+    ck_assert(!memcmp(contents(&img, abs), "PNGDATA", 7));
+    ck_assert_uint_eq(abs->mode & 0222, 0); /* read-only */
+    char guest_rel[310];
+    snprintf(guest_rel, sizeof guest_rel, "/%s", rel);
+    ck_assert_ptr_nonnull(lookup(&img, guest_rel));
+    ck_assert_ptr_null(lookup(&img, "/nonexistent/file"));
+    ck_assert_ptr_null(lookup(&img, "/-o"));
+    launch_image_free(&img);
+}
+END_TEST
+
 START_TEST(file_system_index_the_kernel_reads)
 {
     const char *archive = temp_path("root.cpio");
@@ -473,6 +510,7 @@ int main(void)
     TCase *tc = tcase_create("launch");
     tcase_add_test(tc, cpio_entries_in_order_and_bad_archives_refused);
     tcase_add_test(tc, file_system_index_the_kernel_reads);
+    tcase_add_test(tc, host_files_in_the_arguments_reach_the_guest);
     tcase_add_test(tc, symbolic_sources_get_contents_and_room);
     tcase_add_test(tc, programs_and_sources_refused_with_a_reason);
     tcase_add_test(tc, programs_at_unaligned_offsets_are_read);
