@@ -52,6 +52,18 @@ check "ar and the fuzzer link" sh -c "ar rcs libt.a t.o && SYMHV_LIBC=musl '$cc_
 printf '<!-- open' >open_comment
 check "the musl target finds its bug natively" status_is 134 ./c_target open_comment
 
+# an annotated program (symhv_make_symbolic) run natively on a test case, as KLEE's
+# libkleeRuntest does: each call takes the file's next bytes
+check "symhv-cc --symhv-replay builds an annotated program" \
+    "$cc_dir/symhv-cc" --symhv-replay -O2 "$src/../linux/lx_inputs.c" -o inputs
+printf 'HDR1A...ZB......' >inputs_crash
+printf 'HDR1A...XX......' >inputs_fine
+check "the test case that crashes it crashes it natively" status_is 134 env SYMHV_REPLAY=inputs_crash ./inputs
+check "another takes the other path" status_is 0 env SYMHV_REPLAY=inputs_fine ./inputs
+check "... the body's bytes came from the file" says "body ignored"
+check "without SYMHV_REPLAY the buffers keep their contents, and that is said" \
+    sh -c "./inputs 2>&1 | grep -q 'SYMHV_REPLAY is not set' && ./inputs | grep -q 'bad header'"
+
 # refused, with a reason, rather than reinterpreted
 check "-fsanitize=address is refused" status_is 2 "$cc_dir/symhv-cc" -fsanitize=address,fuzzer "$src/c_target.c"
 check "... saying why" says "not supported"
