@@ -300,7 +300,7 @@ struct engine *engine_attach(struct vm *vm, struct hypercalls *hc, const struct 
     e->vm = vm;
     e->cfg = *cfg;
     pthread_mutex_init(&e->lock, NULL);
-    outputs_init(&e->out, cfg->output_dir);
+    outputs_init(&e->out, cfg->output_dir, cfg->output_numbered);
     for (unsigned i = 0; i < cfg->npresets && i < ENGINE_MAX_PRESETS; i++) {
         char err[256];
         struct preset *p = &e->presets[e->npresets];
@@ -503,7 +503,14 @@ int engine_finish(struct engine *e)
             (unsigned long long)atomic_load(&e->pages.handoff.handoffs),
             (unsigned long long)st.instructions, (unsigned long long)st.branches,
             (unsigned long long)st.flipped_sat, e->out.dir);
+    if (e->out.numbered && e->out.created) /* no -o: say which symhv-out-N it was */
+        hv_notice("results in %s (symhv-last points there)", e->out.dir);
     return outputs_failed(&e->out) ? -1 : 0;
+}
+
+const char *engine_output_dir(struct engine *e)
+{
+    return e ? outputs_dir(&e->out) : "";
 }
 
 /* A concolic run's results as the campaign takes them: one input file per result, every

@@ -27,6 +27,8 @@ struct guest_as;
 
 struct engine_config {
     const char *output_dir;     /* where results go ("" or NULL: nowhere) */
+    bool output_numbered;       /* output_dir is a base: OUTPUT_DIR-N, the next N, and a
+                                   symhv-last link to it (no -o given) */
     bool replay;                /* presets are a concrete replay: nothing symbolic */
     /* input bytes written into the buffers the guest makes symbolic (--replay/--seed
      * FILE: the first input; --input NAME=FILE: the input called NAME) */
@@ -67,6 +69,8 @@ int64_t engine_make_symbolic_args(struct hc_call *c, uint64_t *buf, uint64_t *le
 /* End of a plain run: solve for the other side of every symbolic branch and write the
  * output directory. 0, or -1 if a result could not be written (said). */
 int engine_finish(struct engine *e);
+/* Where the run's results went (a numbered one: after its first file). */
+const char *engine_output_dir(struct engine *e);
 
 /* Fuzzing: solve the concolic execution that just ended, hand each generated input
  * to add() (every symbolic input's bytes, in the order they were made symbolic), then forget it all (inputs, symbolic pages,

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -51,8 +52,9 @@ static const char usage_text[] =
     "  -c, --cmdline TEXT    command line handed to the guest kernel\n"
     "  -t, --timeout SEC     stop the guest after SEC seconds (exit status 124)\n"
     "  -o, --output DIR      where a symbolic run writes constraints, new inputs (one\n"
-    "                        per flipped branch), bug reports and a summary\n"
-    "                        (default symhv-out)\n"
+    "                        per flipped branch), bug reports and a summary; a DIR that\n"
+    "                        holds files already is refused (default: a new\n"
+    "                        symhv-out-N, N counting up, and symhv-last pointing at it)\n"
     "      --replay FILE     run concretely with FILE's bytes as the symbolic inputs'\n"
     "                        (what `symhv replay FILE` does): the first input's, and past\n"
     "                        its length the next inputs' in the order they are made\n"
@@ -277,6 +279,19 @@ static int take_program(struct options *opt, int argc, char **argv)
     return 0;
 }
 
+/* Does dir exist with something in it? */
+static bool dir_has_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool any = false;
+    for (struct dirent *e; !any && (e = readdir(d));)
+        any = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return any;
+}
+
 /* An AFL++ build (afl-clang-fast) asks for its map through __AFL_SHM_ID, as under
  * afl-fuzz: the kernel has one for it, AFL_MAP_SIZE bytes when --env says so (a build
  * with more edges than the default needs it, and its runtime says so), else AFL++'s
@@ -460,6 +475,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     opt->vm.mem_bytes = 256ull << 20;
     opt->vm.ncpus = 1;
     opt->engine.output_dir = "symhv-out";
+    opt->engine.output_numbered = true; /* symhv-out-N, made when first written */
     opt->engine.solver_timeout_ms = 10000;
     opt->engine.stall_timeout_s = 60;
     opt->engine.symex_max_memory = 4ull << 30;
@@ -655,7 +671,11 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             *(c == OPT_MAX_TIME ? &opt->fuzz.max_seconds : &opt->fuzz.concolic_timeout_s) = d;
             break;
         case OPT_KVM_DEVICE: opt->vm.kvm_path = optarg; break;
-        case 'o': opt->engine.output_dir = optarg; output_given = true; break;
+        case 'o':
+            opt->engine.output_dir = optarg;
+            opt->engine.output_numbered = false;
+            output_given = true;
+            break;
         case OPT_REPLAY: replay_path = optarg; break;
         case OPT_SEED: seed_path = optarg; break;
         case 'v': opt->verbose = 1; break;
@@ -787,6 +807,11 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         opt->fuzzing = true;
     } else if (opt->fuzz.in_dir) {
         hv_error("--in-dir is an option of `symhv fuzz`");
+        return OPTIONS_ERROR;
+    } else if (output_given && dir_has_files(opt->engine.output_dir)) {
+        /* as KLEE: one run's files per directory, never two runs' mixed */
+        hv_error("-o %s holds files already (of another run?): give a new directory, or "
+                 "leave -o out for a new symhv-out-N", opt->engine.output_dir);
         return OPTIONS_ERROR;
     }
     /* --replay/--seed FILE: the first input; it goes before the --input NAME=FILE ones */

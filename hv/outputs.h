@@ -14,11 +14,15 @@
 struct outputs {
     pthread_mutex_t lock;
     char dir[PATH_MAX];
+    bool numbered;            /* dir is a base: the first write makes dir-N (N the next
+                                 free) and points symhv-last at it, as KLEE's klee-out-N */
     bool created;
     bool failed;              /* some file could not be written */
 };
 
-void outputs_init(struct outputs *o, const char *dir);
+void outputs_init(struct outputs *o, const char *dir, bool numbered);
+/* The directory written to (after the first write, for a numbered one). */
+const char *outputs_dir(struct outputs *o);
 /* Write dir/name (created on first use). 0, or -1 (said, and `failed` set). */
 int outputs_write(struct outputs *o, const char *name, const void *data, size_t len);
 /* A file name "<prefix><safe input name><suffix>". */

@@ -114,7 +114,7 @@ int run(const struct options *opt)
     if (fuzzer) {
         status = fuzzer_finish(fuzzer, status);
     } else if (engine_finish(engine) < 0) {
-        hv_error("results in %s are incomplete: some could not be written", opt->engine.output_dir);
+        hv_error("results in %s are incomplete: some could not be written", engine_output_dir(engine));
         status = HV_EXIT_SETUP_ERROR;
     }
     engine_report(engine);

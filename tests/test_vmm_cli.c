@@ -131,6 +131,23 @@ START_TEST(show_splits_a_test_case)
 }
 END_TEST
 
+/* One run's files per output directory, as KLEE: a -o that holds files is refused
+ * before anything runs. */
+START_TEST(an_output_directory_in_use_is_refused)
+{
+    const char *dir = test_temp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/summary.txt", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("an earlier run\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    expect_setup_error((const char *const[]){ "run", "-o", dir, "--sym-stdin", "4", "--",
+                                              "%lx_klee_musl", "AAA", "/input", NULL },
+                       "holds files already");
+}
+END_TEST
+
 START_TEST(kvm_device_missing_or_wrong)
 {
     expect_setup_error((const char *const[]){ "--kvm-device", "/nonexistent/kvm", "--kernel",
@@ -246,6 +263,7 @@ int main(void)
     tcase_add_test(tc, replay_needs_an_input);
     tcase_add_test(tc, several_inputs_need_their_sizes);
     tcase_add_test(tc, show_splits_a_test_case);
+    tcase_add_test(tc, an_output_directory_in_use_is_refused);
     tcase_add_test(tc, kvm_permission_denied);
     /* symhv opens KVM before it reads the guest's files and sizes the machine */
     if (kvm_usable()) {
