@@ -424,6 +424,8 @@ static bool runs_concolic(const struct fz_campaign *c, enum fz_origin origin)
 /* Is a queue entry's concolic run due (explore: always), and which entry? */
 static bool concolic_due(const struct fz_campaign *c, size_t *entry)
 {
+    if (c->solving)
+        return false;
     const struct fz_counters *n = &c->n;
     bool due = c->cfg.mode == FUZZ_EXPLORE ||
                (c->cfg.concolic_every &&

@@ -107,6 +107,8 @@ struct fz_campaign {
     struct fz_dict dict;
     struct fz_rng rng;
     size_t map_len;            /* the target's coverage map (0: none) */
+    bool solving;              /* a concolic run's solving goes on in the background: no
+                                  other concolic run until its inputs are in */
     const char *coverage_name; /* what the map is: "symhv-map", "afl-map"; NULL:
                                   FZ_COVERAGE_SIDES (fuzzer_stats' coverage, the status) */
     uint8_t *seen, *trace, *crash_seen, *hang_seen; /* coverage: buckets, this run's */

@@ -219,9 +219,11 @@ void fz_campaign_status_line(const struct fz_campaign *c, const struct fz_vm_fig
     if (c->n.last_find_time) /* the clock may have been set back since */
         snprintf(last, sizeof last, "%llus ago",
                  (unsigned long long)(now > c->n.last_find_time ? now - c->n.last_find_time : 0));
-    char more[112] = "";
+    char more[192] = "";
     if (c->cfg.sync_dir)
         snprintf(more, sizeof more, ", imported %llu kept", (unsigned long long)c->n.imported_kept);
+    if (c->solving && !final)
+        snprintf(more + strlen(more), sizeof more - strlen(more), ", solving in the background");
     if (vm->concolic_for_s > 0 && !final) /* its time is not -t's: say it is on */
         snprintf(more + strlen(more), sizeof more - strlen(more),
                  ", concolic run for %.0fs (its limit %.0fs)", vm->concolic_for_s,

@@ -51,6 +51,29 @@ struct engine {
     struct sidecar *sc;
     struct guest_clock clock;
     struct sym_pages pages;
+    struct solve_job *job;            /* a campaign's solving in the background, or NULL
+                                         (the main thread's: it starts and collects it) */
+};
+
+/* A concolic run's solving in a thread of its own while the campaign runs native
+ * executions (engine_solve_begin): the only user of the sidecar's control slot meanwhile.
+ * It keeps the generated inputs until the main thread collects them. */
+#define JOB_MAX_RESULTS 4096
+struct job_result {
+    uint8_t *data;
+    size_t len;
+    struct engine_result why;
+};
+struct solve_job {
+    pthread_t thread;
+    struct engine *e;
+    double budget_s;
+    uint32_t ninputs;
+    struct sc_stats st;
+    bool solved;
+    struct job_result *res;           /* JOB_MAX_RESULTS; more are counted, not kept */
+    size_t nres, dropped;
+    _Atomic bool done;
 };
 
 static void on_sidecar_death(void *ctx, const char *why)
@@ -355,6 +378,7 @@ void engine_detach(struct engine *e)
         return;
     if (e->vm->ram_trap_opaque == &e->pages)
         vm_set_ram_trap(e->vm, NULL, NULL);
+    engine_solve_collect(e, NULL, NULL, NULL); /* a campaign ended while it solved */
     sidecar_free(e->sc);
     forget_inputs(e);
     for (unsigned i = 0; i < e->npresets; i++)
@@ -546,6 +570,100 @@ static bool collect_result(void *ctx, const struct sc_result *res, uint32_t inpu
     c->add(c->ctx, c->all ? c->all : bytes, c->all ? c->len : f->input_len, &why);
     c->found++;
     return true;
+}
+
+/* The job's collect callback: a copy of each generated input, for the main thread. */
+static void job_store(void *ctx, const uint8_t *data, size_t len, const struct engine_result *why)
+{
+    struct solve_job *j = ctx;
+    uint8_t *copy = j->nres < JOB_MAX_RESULTS ? malloc(len ? len : 1) : NULL;
+    if (!copy) {
+        j->dropped++;
+        return;
+    }
+    memcpy(copy, data, len);
+    j->res[j->nres++] = (struct job_result){ copy, len, *why };
+}
+
+static void *solve_thread(void *arg)
+{
+    struct solve_job *j = arg;
+    struct engine *e = j->e;
+    if (solve(e, &j->st, SC_FINISH_PRUNE, j->budget_s)) {
+        j->solved = true;
+        struct collect c = { .add = job_store, .ctx = j,
+                             .all = j->ninputs > 1 ? malloc(SYMHV_SYMBOLIC_MAX_BYTES) : NULL };
+        if (c.all || j->ninputs == 1)
+            sidecar_results(e->sc, sidecar_control(e->sc), j->st.results, j->ninputs,
+                            collect_result, &c);
+        free(c.all);
+    }
+    atomic_store(&j->done, true);
+    return NULL;
+}
+
+int engine_solve_begin(struct engine *e, double budget_s)
+{
+    struct solve_job *j = e->ninputs ? calloc(1, sizeof *j) : NULL;
+    if (j)
+        j->res = calloc(JOB_MAX_RESULTS, sizeof *j->res);
+    if (j && j->res) {
+        j->e = e;
+        j->budget_s = budget_s;
+        j->ninputs = e->ninputs;
+        if (pthread_create(&j->thread, NULL, solve_thread, j) == 0) {
+            e->job = j;
+            /* the sidecar keeps what it solves with: native executions may go on */
+            pthread_mutex_lock(&e->lock);
+            forget_inputs(e);
+            pthread_mutex_unlock(&e->lock);
+            sym_pages_release_all(&e->pages);
+            return 0;
+        }
+        hv_error("fuzz: cannot start a solving thread: solving in the foreground");
+    }
+    if (j)
+        free(j->res);
+    free(j);
+    return -1;
+}
+
+bool engine_solve_done(struct engine *e)
+{
+    return !e->job || atomic_load(&e->job->done);
+}
+
+int engine_solve_collect(struct engine *e,
+                         void (*add)(void *ctx, const uint8_t *data, size_t len,
+                                     const struct engine_result *why),
+                         void *ctx, struct engine_search *search)
+{
+    struct solve_job *j = e->job;
+    if (!j)
+        return 0;
+    pthread_join(j->thread, NULL);
+    e->job = NULL;
+    if (j->solved && search) {
+        search->new_branch_edges = j->st.new_branch_edges;
+        search->flips_pruned += j->st.flips_pruned;
+        search->queries += j->st.flipped_sat + j->st.flipped_unsat + j->st.flipped_unknown;
+        search->solver_seconds += j->st.solver_seconds;
+        search->cache_hits += j->st.solver_cache_hits;
+    }
+    for (size_t i = 0; i < j->nres; i++) {
+        if (add)
+            add(ctx, j->res[i].data, j->res[i].len, &j->res[i].why);
+        free(j->res[i].data);
+    }
+    if (j->dropped)
+        hv_error("fuzz: a concolic run gave more than %d inputs: %zu more were not kept",
+                 JOB_MAX_RESULTS, j->dropped);
+    int found = (int)j->nres;
+    free(j->res);
+    free(j);
+    if (sidecar_alive(e->sc) && sidecar_reset(e->sc, sidecar_control(e->sc)) == 1)
+        hv_error("sidecar: reset failed");
+    return found;
 }
 
 int engine_concolic_collect(struct engine *e,

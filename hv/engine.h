@@ -96,5 +96,18 @@ int engine_concolic_collect(struct engine *e,
 
 /* Print the symbolic memory and handoff counts (verbose log). */
 void engine_report(struct engine *e);
+/* A campaign's concolic run, solved in the background: the run's symbolic state is let
+ * go at once (native executions may go on) and a thread of the engine solves it; no
+ * other symbolic work until it is collected. 0, or -1 (not started: use
+ * engine_concolic_collect). */
+int engine_solve_begin(struct engine *e, double budget_s);
+/* Nothing being solved, or the solving is over (does not wait). */
+bool engine_solve_done(struct engine *e);
+/* Wait for the solving, hand each generated input to add (on this thread), reset the
+ * sidecar; how many. add NULL: they are dropped (the campaign ended). */
+int engine_solve_collect(struct engine *e,
+                         void (*add)(void *ctx, const uint8_t *data, size_t len,
+                                     const struct engine_result *why),
+                         void *ctx, struct engine_search *search);
 
 #endif

@@ -97,6 +97,9 @@ struct fuzzer {
      * the input longer), and whether the length word is symbolic too */
     uint32_t cur_marked;
     bool cur_length_symbolic;
+    /* the concolic run whose inputs are being collected: how they are cut (add_solver_input);
+     * a background solving's, kept from its run while other executions go on */
+    struct { uint32_t marked, len; bool length_symbolic; } solved_run;
     struct engine_search search; /* the concolic runs' search */
     double exec_started, last_status, last_stats;
     bool tty;

@@ -86,12 +86,13 @@ static void add_solver_input(void *ctx, const uint8_t *data, size_t len,
                              const struct engine_result *why)
 {
     struct fuzzer *f = ctx;
-    if (f->cur_marked > f->c.cur.len || f->cur_length_symbolic) {
+    uint32_t marked = f->solved_run.marked;
+    if (marked > f->solved_run.len || f->solved_run.length_symbolic) {
         /* the marked bytes, then the length word: the input is as long as the word says */
-        uint32_t n = f->c.cur.len;
-        if (f->cur_length_symbolic && len >= (size_t)f->cur_marked + sizeof n)
-            memcpy(&n, data + f->cur_marked, sizeof n);
-        len = n < f->cur_marked ? n : f->cur_marked;
+        uint32_t n = f->solved_run.len;
+        if (f->solved_run.length_symbolic && len >= (size_t)marked + sizeof n)
+            memcpy(&n, data + marked, sizeof n);
+        len = n < marked ? n : marked;
     }
     fz_campaign_add_solver_input(&f->c, data, len,
                                  why->kind != SC_FLIP_BRANCH && why->kind != SC_FLIP_SELECT);
@@ -224,6 +225,21 @@ static void status(struct fuzzer *f, bool final)
 
 /* ---- the main thread ------------------------------------------------------------------ */
 
+/* A background solving that is over (or, wait: the campaign ends) gives its inputs to the
+ * campaign, which runs them next. */
+static void collect_background_solving(struct fuzzer *f, bool wait)
+{
+    if (!f->c.solving || (!wait && !engine_solve_done(f->engine)))
+        return;
+    int found = engine_solve_collect(f->engine, wait ? NULL : add_solver_input, f, &f->search);
+    f->c.solving = false;
+    if (wait)
+        hv_info("fuzz: the campaign ended while the solver worked: its %d inputs are not run",
+                found);
+    else
+        hv_info("fuzz: background solving gave %d new inputs", found);
+}
+
 
 /* The VM is settled: take the snapshot, or judge the execution and go back to it. */
 static bool between_executions(struct fuzzer *f, enum request req, enum fz_outcome out,
@@ -284,6 +300,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
                      longer, f->c.queue.n, (unsigned long long)f->input.len);
     } else {
         double t0 = now_s();
+        collect_background_solving(f, false);
         if (f->claims.by_make_symbolic) { /* the input reaches as far as the program's buffers */
             pthread_mutex_lock(&f->lock);
             if (f->claims.offset > f->c.input_cap)
@@ -296,10 +313,22 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             double left = f->c.cfg.max_seconds - (now_s() - f->c.started);
             f->search.budget_s = left > 0.001 ? left : 0.001;
         }
-        if (f->c.cur.concolic) { /* first: its new branch sides are coverage for judge() */
-            int found = engine_concolic_collect(f->engine, add_solver_input, f, &f->search);
-            hv_info("fuzz: concolic run gave %d new inputs, %llu new branch sides", found,
-                    (unsigned long long)f->search.new_branch_edges);
+        if (f->c.cur.concolic) {
+            f->solved_run.marked = f->cur_marked;
+            f->solved_run.len = f->c.cur.len;
+            f->solved_run.length_symbolic = f->cur_length_symbolic;
+            /* A campaign with a map solves in the background and fuzzes on (its inputs
+             * join as they come); explore, and a program without a map, whose only
+             * coverage is the run's new branch sides, wait for them (judge() needs them). */
+            if (f->c.cfg.mode == FUZZ_CAMPAIGN && f->map.npages &&
+                engine_solve_begin(f->engine, f->search.budget_s) == 0) {
+                f->c.solving = true;
+                hv_info("fuzz: concolic run over; solving in the background");
+            } else {
+                int found = engine_concolic_collect(f->engine, add_solver_input, f, &f->search);
+                hv_info("fuzz: concolic run gave %d new inputs, %llu new branch sides", found,
+                        (unsigned long long)f->search.new_branch_edges);
+            }
         }
         if (f->map.npages)
             fuzz_buffer_copy(f, &f->map, f->c.trace, f->map.len, false);
@@ -387,6 +416,7 @@ bool fuzzer_tick(struct fuzzer *f)
 
 int fuzzer_finish(struct fuzzer *f, int vm_status)
 {
+    collect_background_solving(f, true);
     if (atomic_load(&f->have_snapshot) && fz_mode_is_tool(f->c.cfg.mode)) {
         console_mute(f->console, false);
         if (vm_status != 0)

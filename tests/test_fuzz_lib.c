@@ -502,6 +502,14 @@ START_TEST(next_input_priority_order)
     }
     ck_assert(!c.trimming);
     ck_assert(c.queue.entries[0].concolic_done);
+    /* while a concolic run's solving goes on in the background, no other is due */
+    fz_queue_add(&c.queue, b, 4, FZ_FROM_SEED);
+    c.n.execs = 100;
+    ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_CONCOLIC);
+    c.solving = true;
+    ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_MUTATION);
+    c.solving = false;
+    c.queue.entries[c.queue.n - 1].concolic_done = true;
     /* the compare log's candidates take turns with mutation (every other execution) */
     fz_queue_add(&c.cmp_pending, b, 4, FZ_FROM_CMPLOG);
     c.n.execs = 11;
