@@ -66,7 +66,8 @@ int fz_campaign_open(struct fz_campaign *c, const struct fuzz_config *cfg)
         hv_error("%s: out of memory", fz_mode_name(c->cfg.mode));
         return -1;
     }
-    c->started = c->last_sync = now_s();
+    c->started = now_s();
+    c->last_sync = 0; /* the first import comes at once, then every sync_every_s */
     c->start_time = time(NULL);
     return 0;
 }
