@@ -35,6 +35,7 @@ struct fuzz_config {
     unsigned ndicts;
     double exec_timeout_s;     /* per execution; then it is a hang */
     double concolic_timeout_s; /* for a concolic execution (interpreted: slower) */
+    double solve_budget_s;     /* solver time for one concolic run's flips (0: no limit) */
     unsigned concolic_every;   /* executions between concolic runs (0: never) */
     unsigned plateau_execs;    /* no new coverage for this long: a concolic run now */
     uint64_t max_execs;        /* 0: no limit */
@@ -184,6 +185,7 @@ struct fz_vm_figures {
     double restore_us, exec_us, settle_us, judge_us, next_us; /* means per execution */
     uint64_t guest_ram_mib;
     uint64_t queries, cache_hits, flips_pruned; /* the concolic runs' solver */
+    uint64_t flips_past_budget; /* flips left unasked when a run's --solve-budget ran out */
     double solver_seconds;
     double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
 };

@@ -180,9 +180,11 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 (unsigned long long)c->n.bugs_reported, (unsigned long long)c->n.symhv_failures,
                 c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES);
     text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
-                "flips_pruned      : %llu\n", (unsigned long long)vm->queries,
+                "flips_pruned      : %llu\nflips_past_budget : %llu\nsolve_budget_s    : %.0f\n",
+                (unsigned long long)vm->queries,
                 (unsigned long long)vm->cache_hits, vm->solver_seconds,
-                (unsigned long long)vm->flips_pruned);
+                (unsigned long long)vm->flips_pruned, (unsigned long long)vm->flips_past_budget,
+                c->cfg.solve_budget_s);
     if (s.failed || write_file_atomic(c->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("%s: cannot write %s/fuzzer_stats", fz_mode_name(c->cfg.mode), c->out_dir);
     text_free(&s);

@@ -646,6 +646,7 @@ int engine_solve_collect(struct engine *e,
     if (j->solved && search) {
         search->new_branch_edges = j->st.new_branch_edges;
         search->flips_pruned += j->st.flips_pruned;
+        search->flips_past_budget += j->st.unsolved_past_limit;
         search->queries += j->st.flipped_sat + j->st.flipped_unsat + j->st.flipped_unknown;
         search->solver_seconds += j->st.solver_seconds;
         search->cache_hits += j->st.solver_cache_hits;
@@ -677,6 +678,7 @@ int engine_concolic_collect(struct engine *e,
         if (search) {
             search->new_branch_edges = st.new_branch_edges;
             search->flips_pruned += st.flips_pruned;
+        search->flips_past_budget += st.unsolved_past_limit;
             search->queries += st.flipped_sat + st.flipped_unsat + st.flipped_unknown;
             search->solver_seconds += st.solver_seconds;
             search->cache_hits += st.solver_cache_hits;

@@ -87,6 +87,7 @@ struct engine_search {
     double budget_s;            /* in: solving time left (0: no limit) */
     uint64_t new_branch_edges;  /* of the run just collected */
     uint64_t flips_pruned, queries, cache_hits;
+    uint64_t flips_past_budget;  /* left unasked: the run's solving budget was spent */
     double solver_seconds;
 };
 int engine_concolic_collect(struct engine *e,

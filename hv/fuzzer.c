@@ -210,7 +210,7 @@ static void status(struct fuzzer *f, bool final)
         .judge_us = per_exec_us(p, p->judge), .next_us = per_exec_us(p, p->next),
         .guest_ram_mib = f->vm->mem.bytes >> 20,
         .queries = f->search.queries, .cache_hits = f->search.cache_hits,
-        .flips_pruned = f->search.flips_pruned, .solver_seconds = f->search.solver_seconds,
+        .flips_pruned = f->search.flips_pruned, .flips_past_budget = f->search.flips_past_budget, .solver_seconds = f->search.solver_seconds,
         .concolic_for_s = f->c.cur.concolic ? t - f->exec_started : 0,
     };
     if (final || t - f->last_stats >= STATS_PERIOD_S) {
@@ -308,10 +308,12 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             pthread_mutex_unlock(&f->lock);
         }
         f->search.new_branch_edges = 0;
-        f->search.budget_s = 0;
+        f->search.budget_s = f->c.cfg.solve_budget_s; /* one run's share, then the next */
         if (f->c.cfg.max_seconds) { /* --max-time holds while the solver works, too */
             double left = f->c.cfg.max_seconds - (now_s() - f->c.started);
-            f->search.budget_s = left > 0.001 ? left : 0.001;
+            left = left > 0.001 ? left : 0.001;
+            if (!f->search.budget_s || left < f->search.budget_s)
+                f->search.budget_s = left;
         }
         if (f->c.cur.concolic) {
             f->solved_run.marked = f->cur_marked;

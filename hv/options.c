@@ -124,6 +124,9 @@ static const char usage_text[] =
     "                        (default 2000; 0: never) and on a coverage plateau\n"
     "      --plateau N       executions without new coverage that count as a plateau\n"
     "                        (default 1000)\n"
+    "      --solve-budget SEC  solver time for one concolic run's flips (default 60;\n"
+    "                        0: none): past it the run's other flips are left for later\n"
+    "                        runs, so a search on a big input moves on\n"
     "      --concolic-timeout SEC  limit of one concolic execution (default: 50 times\n"
     "                              -t, 5 to 120 s; 120 without -t)\n"
     "  -x, --dict FILE|DIR   dictionary tokens: a file of AFL++ name=\"value\" lines (or\n"
@@ -425,7 +428,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
 {
     enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT,
            OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
-           OPT_CONCOLIC_TIMEOUT, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
+           OPT_CONCOLIC_TIMEOUT, OPT_SOLVE_BUDGET, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
            OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
            OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT, OPT_NO_CMPLOG, OPT_SYM_FILE,
            OPT_SYM_STDIN, OPT_SYM_ARG, OPT_ENV };
@@ -438,6 +441,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
         { "concolic-every", required_argument, NULL, OPT_CONCOLIC_EVERY },
         { "plateau", required_argument, NULL, OPT_PLATEAU },
         { "concolic-timeout", required_argument, NULL, OPT_CONCOLIC_TIMEOUT },
+        { "solve-budget", required_argument, NULL, OPT_SOLVE_BUDGET },
         { "dict", required_argument, NULL, 'x' },
         { "max-execs", required_argument, NULL, OPT_MAX_EXECS },
         { "max-time", required_argument, NULL, OPT_MAX_TIME },
@@ -482,6 +486,7 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     const char *replay_path = NULL, *seed_path = NULL;
     opt->fuzz.exec_timeout_s = 1.0;
     opt->fuzz.concolic_timeout_s = 0; /* from -t, below */
+    opt->fuzz.solve_budget_s = 60;
     opt->fuzz.concolic_every = 2000;
     opt->fuzz.plateau_execs = 1000;
     opt->fuzz.sync_every_s = 60;
@@ -661,6 +666,13 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
                 opt->fuzz.max_execs = n;
             else
                 opt->fuzz.seed = n;
+            break;
+        case OPT_SOLVE_BUDGET:
+            if (parse_seconds(optarg, true, &d) < 0) {
+                hv_error("--solve-budget expects seconds (0: no limit), got '%s'", optarg);
+                return OPTIONS_ERROR;
+            }
+            opt->fuzz.solve_budget_s = d;
             break;
         case OPT_CONCOLIC_TIMEOUT: case OPT_MAX_TIME:
             if (parse_seconds(optarg, false, &d) < 0) {

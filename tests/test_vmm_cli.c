@@ -82,6 +82,9 @@ START_TEST(several_inputs_need_their_sizes)
                                               "--sym-arg", "1:3", "--sym-file", "/input", "--",
                                               "%lx_klee_musl", "AAA", "/input", NULL },
                        "each needs its size");
+    expect_setup_error((const char *const[]){ "explore", "-o", "/nonexistent/out", "--solve-budget",
+                                              "soon", "--", "%lx_klee_musl", "@@", NULL },
+                       "--solve-budget expects seconds");
     expect_setup_error((const char *const[]){ "replay", "/dev/null", "--sym-arg", "1:3",
                                               "--sym-file", "/input", "--", "%lx_klee_musl",
                                               "AAA", "/input", NULL },
