@@ -22,12 +22,6 @@ const char *fz_origin_name(enum fz_origin o)
            o == FZ_FROM_CMPLOG ? "cmplog" : o == FZ_FROM_TRIM ? "trim" : "mutation";
 }
 
-const char *fz_mode_name(enum fuzz_mode m)
-{
-    static const char *const words[] = { "fuzz", "explore", "cmin", "tmin" };
-    return (unsigned)m < sizeof words / sizeof words[0] ? words[m] : "fuzz";
-}
-
 /* ---- set-up ----------------------------------------------------------------------------- */
 
 int fz_campaign_open(struct fz_campaign *c, const struct fuzz_config *cfg)

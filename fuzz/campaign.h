@@ -7,138 +7,13 @@
 #ifndef FUZZ_CAMPAIGN_H
 #define FUZZ_CAMPAIGN_H
 
-
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
-#include "fuzz.h"
+#include "campaign_state.h" /* the data: struct fz_campaign and its parts */
 
-/* The coverage when the target has no map: the branch sides of concolic runs. */
-#define FZ_COVERAGE_SIDES "symbolic-sides"
-
-enum fuzz_mode {
-    FUZZ_CAMPAIGN, /* symhv fuzz */
-    FUZZ_EXPLORE,  /* symhv explore: generational concolic search, no mutation */
-    FUZZ_CMIN,     /* symhv cmin -i DIR -o DIR: the smallest inputs keeping all coverage */
-    FUZZ_TMIN,     /* symhv tmin -i FILE -o FILE: the smallest input failing the same way */
-};
-
-struct fuzz_config {
-    enum fuzz_mode mode;
-    const char *in_dir;        /* seeds; may be NULL when resuming out_dir (tmin: a file) */
-    const char *out_dir;       /* tmin: the output file */
-#define FUZZ_MAX_DICTS 8
-    const char *dict_paths[FUZZ_MAX_DICTS]; /* -x FILE or DIR, repeatable */
-    unsigned ndicts;
-    double exec_timeout_s;     /* per execution; then it is a hang */
-    double concolic_timeout_s; /* for a concolic execution (interpreted: slower) */
-    double solve_budget_s;     /* solver time for one concolic run's flips (0: no limit) */
-    unsigned concolic_every;   /* executions between concolic runs (0: never) */
-    unsigned plateau_execs;    /* no new coverage for this long: a concolic run now */
-    uint64_t max_execs;        /* 0: no limit */
-    double max_seconds;        /* 0: no limit */
-    uint64_t seed;
-    bool until_crash;          /* stop at the first crash */
-    const char *sync_dir;      /* -o with -M/-S: the campaign's sync directory, else NULL */
-    const char *instance;      /* -M/-S NAME: this instance (out_dir is sync_dir/NAME) */
-    char inputs[256];          /* the symbolic sources an input file holds, in order, as
-                                  NAME:SIZE,... (SIZE * for the one source that takes the
-                                  whole input): fuzzer_stats' symhv_inputs, for symhv show */
-    bool main_instance;        /* -M (recorded; symhv's instances all work alike) */
-    double sync_every_s;       /* import from the other instances this often */
-    bool no_cmplog;            /* ignore the target's compare log (for comparisons) */
-    uint32_t blank_seed_len;   /* explore without -i: one seed of this many zero bytes
-                                  (the declared source's size; 0: one byte) */
-};
-
-/* How an execution ended. FZ_BUG: it ran on but the program reported a bug
- * (symhv_report_bug); FZ_FAILED: symhv could not complete it (no finding). */
-enum fz_outcome { FZ_OK, FZ_CRASH, FZ_HANG, FZ_BUG, FZ_FAILED };
-
-/* Where the next input comes from, in this order of priority. */
-enum fz_source {
-    FZ_NEXT_TOOL,        /* cmin/tmin past the seeds: the tool's next candidate */
-    FZ_NEXT_KNOWN,       /* a resumed campaign's crashes, recognised, not saved again */
-    FZ_NEXT_TRIM,        /* a shorter try of the newest queue entry */
-    FZ_NEXT_SEED,        /* each seed once, as it is: the coverage baseline */
-    FZ_NEXT_URGENT,      /* solver inputs from a division, a jump target, an address */
-    FZ_NEXT_PENDING,     /* the other solver inputs */
-    FZ_NEXT_CMPLOG,      /* input-to-state candidates */
-    FZ_NEXT_SYNC,        /* what the other instances found */
-    FZ_NEXT_CONCOLIC,    /* a queue entry run concolically (explore: every one) */
-    FZ_NEXT_MUTATION,    /* havoc on a queue entry */
-    FZ_NEXT_NONE,        /* explore with nothing left, or a tool that is done */
-};
-
-#define FZ_MAX_CRASH_WHYS 64 /* without a map: distinct crash descriptions kept */
-
-struct fz_counters {
-    uint64_t execs, execs_before;         /* this run's and a resumed campaign's */
-    uint64_t crashes, hangs;              /* saved (unique) */
-    uint64_t total_crashes, total_hangs, bugs_reported, symhv_failures;
-    uint64_t concolic_runs, solver_inputs, solver_kept, cmplog_inputs, cmplog_kept;
-    uint64_t imported, imported_kept, trimmed_bytes, tool_failed;
-    uint64_t execs_at_last_new, execs_at_last_crash, last_concolic_exec;
-    uint64_t last_find_time, last_crash_time, last_hang_time; /* unix seconds, 0: never */
-};
-
-/* The input being executed. */
-struct fz_current {
-    uint8_t *data;             /* FZ_MAX_INPUT bytes */
-    uint32_t len;
-    enum fz_origin origin;
-    bool concolic;             /* run through the sidecar */
-    int signal;                /* the crash's signal (sig:NN in its file name), 0: none */
-    size_t entry;              /* FZ_FROM_SEED: its queue entry */
-    char from[FZ_NAME_MAX];    /* FZ_FROM_SYNC: the instance it came from */
-    const char *output;        /* the end of what the execution wrote (a crash's note) */
-    size_t output_len;
-};
-
-struct fz_campaign {
-    struct fuzz_config cfg;
-    char out_dir[PATH_MAX], queue_dir[PATH_MAX + 8], crash_dir[PATH_MAX + 8],
-        hang_dir[PATH_MAX + 8], notes_dir[PATH_MAX + 16];
-    int lock_fd;               /* flock on out_dir/.symhv-fuzz.lock, held to the end */
-    struct fz_queue queue;     /* the corpus */
-    struct fz_queue pending, urgent, synced, known, cmp_pending; /* waiting to run */
-    struct fz_dict dict;
-    struct fz_rng rng;
-    size_t map_len;            /* the target's coverage map (0: none) */
-    bool solving;              /* a concolic run's solving goes on in the background: no
-                                  other concolic run until its inputs are in */
-    const char *coverage_name; /* what the map is: "symhv-map", "afl-map"; NULL:
-                                  FZ_COVERAGE_SIDES (fuzzer_stats' coverage, the status) */
-    uint8_t *seen, *trace, *crash_seen, *hang_seen; /* coverage: buckets, this run's */
-    uint32_t *edge_hits;       /* executions that hit each edge (the power schedule) */
-    struct fz_cmin cmin;
-    struct fz_tmin tmin, trim; /* symhv tmin; trimming the newest queue entry */
-    bool trimming;
-    size_t trim_entry;
-    uint64_t trim_hash;
-    char tmin_fault[200];      /* tmin: how the original input fails ("" before it ran) */
-    bool tool_error;           /* tmin: the input does not fail; cmin: no coverage map */
-    char crash_whys[FZ_MAX_CRASH_WHYS][448];
-    unsigned ncrash_whys;
-    uint8_t *cmp_scratch;      /* input-to-state's candidate (FZ_MAX_INPUT bytes) */
-    struct fz_current cur;
-    uint32_t input_cap;        /* the longest input that reaches the program */
-    size_t nseeds, seeds_left, next_concolic, edges;
-    struct fz_counters n;
-    double started;            /* monotonic seconds */
-    time_t start_time;
-    double last_sync;
-    bool judged_new;           /* the execution just judged joined the queue */
-    bool done, plot_failed;
-};
-
-static inline bool fz_mode_is_tool(enum fuzz_mode m) { return m == FUZZ_CMIN || m == FUZZ_TMIN; }
 const char *fz_origin_name(enum fz_origin o);
-/* "fuzz", "explore", "cmin" or "tmin": how the campaign's messages begin. */
-const char *fz_mode_name(enum fuzz_mode m);
 
 /* Out_dir created and locked, the corpus loaded (a campaign's queue resumed or seeded;
  * cmin's inputs; tmin's file), dictionaries, the random stream. 0, or -1 after a
@@ -179,16 +54,6 @@ int fz_outdir_load_campaign(struct fz_campaign *c, const struct fuzz_config *cfg
 int fz_outdir_load_tool(struct fz_campaign *c, const struct fuzz_config *cfg);
 
 /* ---- stats (stats.c) ---- */
-/* What only the VM knows, for fuzzer_stats and the status line. */
-struct fz_vm_figures {
-    uint64_t restored_pages;     /* by the last restore */
-    double restore_us, exec_us, settle_us, judge_us, next_us; /* means per execution */
-    uint64_t guest_ram_mib;
-    uint64_t queries, cache_hits, flips_pruned; /* the concolic runs' solver */
-    uint64_t flips_past_budget; /* flips left unasked when a run's --solve-budget ran out */
-    double solver_seconds;
-    double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
-};
 /* fuzzer_stats (AFL++'s keys and format, symhv's after them) and a plot_data line. */
 void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *vm);
 /* The status line (tty: over itself). */
