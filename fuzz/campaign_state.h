@@ -41,6 +41,9 @@ struct fuzz_config {
     bool until_crash;          /* stop at the first crash */
     const char *sync_dir;      /* -o with -M/-S: the campaign's sync directory, else NULL */
     const char *instance;      /* -M/-S NAME: this instance (out_dir is sync_dir/NAME) */
+    char target[4096];         /* the target as its options named it (percent-encoded
+                                  words), fuzzer_stats' symhv_target: symhv replay FILE */
+    bool target_dropped;       /* too long to record */
     char inputs[256];          /* the symbolic sources an input file holds, in order, as
                                   NAME:SIZE,... (SIZE * for the one source that takes the
                                   whole input): fuzzer_stats' symhv_inputs, for symhv show */

@@ -110,6 +110,10 @@ struct fz_resume {
 size_t fz_stats_resume(const char *text, size_t len, uint64_t now, struct fz_resume *out,
                        char *note, size_t note_size);
 
+/* The value of `key` in out_dir/fuzzer_stats (its first line of that key; surrounding
+ * spaces cut) into buf: 0, or -1 if there is no such file or key. */
+int fz_stats_value(const char *out_dir, const char *key, char *buf, size_t size);
+
 /* ---- the power schedule (schedule.c) ---- */
 #define FZ_ENTRY_EDGES 64 /* edges remembered per queue entry */
 /* Count one execution's classified trace into per-edge hit counts. */

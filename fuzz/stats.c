@@ -3,6 +3,7 @@
  * The file is a user's to edit and a crash's to truncate: every value is checked, what
  * is refused says so in one line. */
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -73,6 +74,34 @@ static void note_add(char *note, size_t size, size_t *len, const char *fmt, ...)
     va_end(ap);
     if (w > 0)
         *len += (size_t)w < size - *len ? (size_t)w : size - *len - 1;
+}
+
+int fz_stats_value(const char *out_dir, const char *key, char *buf, size_t size)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/fuzzer_stats", out_dir) >= (int)sizeof path)
+        return -1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[8192];
+    int rc = -1;
+    size_t klen = strlen(key);
+    while (rc < 0 && fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, klen) != 0 || (line[klen] != ' ' && line[klen] != ':'))
+            continue;
+        char *v = strchr(line + klen, ':');
+        if (!v)
+            continue;
+        v += 1 + strspn(v + 1, " ");
+        size_t n = strcspn(v, "\n");
+        while (n && v[n - 1] == ' ')
+            n--;
+        snprintf(buf, size, "%.*s", (int)n, v);
+        rc = 0;
+    }
+    fclose(f);
+    return rc;
 }
 
 size_t fz_stats_resume(const char *text, size_t len, uint64_t now, struct fz_resume *out,
@@ -174,6 +203,8 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 (unsigned long long)c->n.trimmed_bytes, (unsigned long long)vm->restored_pages,
                 vm->restore_us, (unsigned long long)vm->guest_ram_mib, vm->exec_us,
                 vm->settle_us, vm->judge_us, vm->next_us);
+    if (c->cfg.target[0])
+        text_printf(&s, "symhv_target      : %s\n", c->cfg.target);
     if (c->cfg.inputs[0])
         text_printf(&s, "symhv_inputs      : %s\n", c->cfg.inputs);
     text_printf(&s, "reported_bugs     : %llu\nsymhv_failures    : %llu\ncoverage          : %s\n",

@@ -11,11 +11,13 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "show") == 0) /* no guest: test cases only */
         return show_main(argc - 1, argv + 1);
     struct options opt;
-    switch (options_parse(&opt, argc, argv, stdout)) {
-    case OPTIONS_EXIT_OK: return 0;
-    case OPTIONS_ERROR: return HV_EXIT_SETUP_ERROR;
-    case OPTIONS_RUN: break;
+    enum options_result r = options_parse(&opt, argc, argv, stdout);
+    if (r != OPTIONS_RUN) {
+        options_free(&opt);
+        return r == OPTIONS_EXIT_OK ? 0 : HV_EXIT_SETUP_ERROR;
     }
     hv_log_set_verbose(opt.verbose);
-    return run(&opt);
+    int status = run(&opt);
+    options_free(&opt);
+    return status;
 }

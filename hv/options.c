@@ -424,7 +424,140 @@ static enum options_result finish_launch(struct options *opt)
     return OPTIONS_RUN;
 }
 
+/* The target of a campaign as its options name it, for `symhv replay FILE` alone: each
+ * word percent-encoded (bytes other than [A-Za-z0-9/._:=@,+-]), space-separated, paths
+ * of host files made absolute. Past the room it is dropped, said once. */
+static void record_word(struct fuzz_config *fz, const char *word, bool host_path)
+{
+    char abs[PATH_MAX];
+    if (host_path && word[0] != '/' && realpath(word, abs))
+        word = abs;
+    size_t n = strlen(fz->target);
+    if (fz->target_dropped)
+        return;
+    for (const char *p = word; *p; p++) {
+        char enc[4];
+        unsigned char ch = (unsigned char)*p;
+        if (isalnum(ch) || strchr("/._:=@,+-", ch))
+            snprintf(enc, sizeof enc, "%c", ch);
+        else
+            snprintf(enc, sizeof enc, "%%%02x", ch);
+        size_t k = strlen(enc);
+        if (n + k + 2 >= sizeof fz->target) {
+            fz->target[0] = 0;
+            fz->target_dropped = true;
+            return;
+        }
+        memcpy(fz->target + n, enc, k + 1);
+        n += k;
+    }
+    fz->target[n++] = ' ';
+    fz->target[n] = 0;
+}
+
+/* An option that describes the target (not the campaign), recorded as --name=value. */
+static void record_target_option(struct fuzz_config *fz, const char *name, const char *value,
+                                 bool host_path)
+{
+    char word[PATH_MAX + 32], abs[PATH_MAX];
+    if (host_path && value[0] != '/' && realpath(value, abs))
+        value = abs;
+    snprintf(word, sizeof word, "%s=%s", name, value);
+    record_word(fz, word, false);
+}
+
+static enum options_result parse_at(struct options *opt, int argc, char **argv, FILE *out,
+                                    int depth);
+static enum options_result parse_words(struct options *opt, int argc, char **argv, FILE *out,
+                                       int depth, char **argv0);
+
+/* `symhv replay FILE` and nothing that names the target: a campaign's file knows it
+ * (fuzzer_stats' symhv_target beside its directory). The words go after the user's
+ * own options, and the whole is parsed again, once. */
+static int replay_as_campaign_ran(struct options *opt, char **argv0, const char *file,
+                                  FILE *out, int depth)
+{
+    int argc0 = 0;
+    while (argv0[argc0])
+        argc0++;
+    char dir[PATH_MAX], target[4096];
+    snprintf(dir, sizeof dir, "%s", file); /* FILE is OUT/crashes/NAME (or queue, hangs) */
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(dir, sizeof dir, "%s", up ? ".." : ".");
+    }
+    if (!dir[0])
+        snprintf(dir, sizeof dir, "/");
+    if (depth > 0 || fz_stats_value(dir, "symhv_target", target, sizeof target) < 0 || !target[0])
+        return -1; /* not a campaign's file: the usual error follows */
+    size_t words = 1;
+    for (const char *p = target; *p; p++)
+        words += *p == ' ';
+    char **argv = calloc((size_t)argc0 + words + 1, sizeof *argv);
+    char *text = strdup(target);
+    if (!argv || !text) {
+        free(argv), free(text);
+        hv_error("out of memory");
+        return OPTIONS_ERROR;
+    }
+    int argc = 0;
+    for (int k = 0; k < argc0; k++) /* symhv replay FILE [the user's options] */
+        argv[argc++] = argv0[k];
+    for (char *save = NULL, *w = strtok_r(text, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        char *o = w; /* percent-decoding in place */
+        for (char *i = w; *i; i++) {
+            unsigned v;
+            if (*i == '%' && sscanf(i + 1, "%2x", &v) == 1 && isxdigit((unsigned char)i[1]) &&
+                isxdigit((unsigned char)i[2]) && v) {
+                *o++ = (char)v;
+                i += 2;
+            } else {
+                *o++ = *i;
+            }
+        }
+        *o = 0;
+        argv[argc++] = w;
+    }
+    hv_notice("replay: the target as the campaign in %s ran it (its fuzzer_stats)", dir);
+    enum options_result r = parse_at(opt, argc, argv, out, depth + 1);
+    opt->owned[0] = argv; /* opt points into them: freed by options_free */
+    opt->owned[1] = text;
+    return (int)r;
+}
+
+void options_free(struct options *opt)
+{
+    free(opt->owned[0]);
+    free(opt->owned[1]);
+    opt->owned[0] = opt->owned[1] = NULL;
+}
+
 enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out)
+{
+    return parse_at(opt, argc, argv, out, 0);
+}
+
+static enum options_result parse_at(struct options *opt, int argc, char **argv, FILE *out,
+                                    int depth)
+{
+    /* the words as given (the parse below moves them), for a replay that reads its
+     * target from a campaign */
+    char **argv0 = calloc((size_t)argc + 1, sizeof *argv0);
+    if (!argv0) {
+        hv_error("out of memory");
+        return OPTIONS_ERROR;
+    }
+    memcpy(argv0, argv, (size_t)argc * sizeof *argv);
+    enum options_result r = parse_words(opt, argc, argv, out, depth, argv0);
+    free(argv0);
+    return r;
+}
+
+static enum options_result parse_words(struct options *opt, int argc, char **argv, FILE *out,
+                                       int depth, char **argv0)
 {
     enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT,
            OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
@@ -528,6 +661,13 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
     unsigned long n;
     while ((c = getopt_long(argc, argv, "+:k:i:s:m:c:t:o:x:V:M:S:vh", longopts, NULL)) != -1) {
         double d;
+        const char *target_opt = c == 'k' ? "--kernel" : c == OPT_INITRD ? "--initrd"
+                               : c == 's' ? "--smp" : c == OPT_MEM ? "--mem"
+                               : c == OPT_CMDLINE ? "--cmdline" : c == OPT_ENV ? "--env"
+                               : c == OPT_SYM_FILE ? "--sym-file" : c == OPT_SYM_STDIN ? "--sym-stdin"
+                               : c == OPT_SYM_ARG ? "--sym-arg" : NULL;
+        if (fuzzing && target_opt && optarg)
+            record_target_option(&opt->fuzz, target_opt, optarg, c == 'k' || c == OPT_INITRD);
         /* In `symhv fuzz` the letters AFL++ users know mean what they mean in afl-fuzz;
          * letters whose AFL++ meaning symhv lacks are refused, never reinterpreted. */
         if (fuzzing && c == 't')
@@ -744,6 +884,11 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             return OPTIONS_ERROR;
         }
     }
+    if (fuzzing && optind < argc) { /* the program and its arguments, after -- */
+        record_word(&opt->fuzz, "--", false);
+        for (int k = optind; k < argc; k++)
+            record_word(&opt->fuzz, argv[k], k == optind);
+    }
     if (optind < argc && take_program(opt, argc - optind, argv + optind) < 0)
         return OPTIONS_ERROR;
     if (replay_mode && !replay_path && !opt->engine.npresets) {
@@ -766,9 +911,20 @@ enum options_result options_parse(struct options *opt, int argc, char **argv, FI
             return OPTIONS_ERROR;
         }
     }
+    if (replay_mode && replay_path && !opt->boot.kernel_path && !opt->boot.initrd_path &&
+        !opt->boot.launch.program) {
+        int r = replay_as_campaign_ran(opt, argv0, replay_path, out, depth);
+        if (r >= 0)
+            return (enum options_result)r;
+    }
     if (!opt->boot.kernel_path) {
-        hv_error("no guest kernel given: use --kernel FILE, or name a program: symhv run "
-                 "[OPTIONS] -- PROGRAM [ARGS] (see symhv --help)");
+        if (replay_mode)
+            hv_error("replay: no target given, and %s is no campaign's file whose fuzzer_stats "
+                     "names one: name it as the campaign did (-- PROGRAM ARGS, or --kernel/"
+                     "--target)", replay_path ? replay_path : "the input");
+        else
+            hv_error("no guest kernel given: use --kernel FILE, or name a program: symhv run "
+                     "[OPTIONS] -- PROGRAM [ARGS] (see symhv --help)");
         return OPTIONS_ERROR;
     }
     if (fuzzing && (opt->fuzz.mode == FUZZ_CMIN || opt->fuzz.mode == FUZZ_TMIN)) {

@@ -29,11 +29,14 @@ struct options {
     const char *program_argv[OPTIONS_MAX_ARGS];
     const char *program_env[OPTIONS_MAX_ENV];
     char kernel_path[PATH_MAX];  /* the default kernel, when found */
+    void *owned[2];              /* a replay's words read from a campaign (options_free) */
 };
 
 /* Parse argv into `opt`. OPTIONS_EXIT_OK after --help/--version (text already printed
  * to `out`); OPTIONS_ERROR after printing a one-line error to stderr. */
 enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out);
+/* What options_parse allocated (a replay's words from a campaign's fuzzer_stats). */
+void options_free(struct options *opt);
 
 /* "256M", "1G", "65536K", "512" (MiB when no suffix). Returns -1 on bad syntax. */
 int parse_size(const char *text, uint64_t *bytes);

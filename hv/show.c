@@ -12,39 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "util.h"
 
 #define SHOW_MAX_FILE (16u << 20) /* larger files are no test case symhv wrote */
 #define SHOW_MAX_OBJECTS 16
 #define SHOW_DATA_BYTES 256      /* bytes shown per object; the rest is counted */
-
-/* The value of `key` in dir/fuzzer_stats into buf; 0, or -1 if absent. */
-static int stats_value(const char *dir, const char *key, char *buf, size_t size)
-{
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/fuzzer_stats", dir) >= (int)sizeof path)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    int rc = -1;
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, klen) != 0 || (line[klen] != ' ' && line[klen] != ':'))
-            continue;
-        char *v = strchr(line, ':');
-        if (!v)
-            continue;
-        v += 1 + strspn(v + 1, " ");
-        v[strcspn(v, "\n")] = 0;
-        snprintf(buf, size, "%s", v);
-        rc = 0;
-        break;
-    }
-    fclose(f);
-    return rc;
-}
 
 /* One object's bytes: as text with escapes (ktest-tool's data), then hex. */
 static void print_bytes(const uint8_t *b, size_t len)
@@ -137,7 +110,7 @@ static int show_one(const char *path)
     char inputs[256];
     size_t off = 0;
     unsigned k = 0;
-    if (stats_value(out_dir, "symhv_inputs", inputs, sizeof inputs) == 0 && inputs[0]) {
+    if (fz_stats_value(out_dir, "symhv_inputs", inputs, sizeof inputs) == 0 && inputs[0]) {
         char *save = NULL;
         for (char *o = strtok_r(inputs, ",", &save); o && k < SHOW_MAX_OBJECTS;
              o = strtok_r(NULL, ",", &save), k++) {

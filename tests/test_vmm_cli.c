@@ -134,6 +134,39 @@ START_TEST(show_splits_a_test_case)
 }
 END_TEST
 
+/* symhv replay FILE alone: a campaign's file knows its target (fuzzer_stats'
+ * symhv_target); a file that is no campaign's says what is missing. */
+START_TEST(replay_takes_the_target_from_the_campaign)
+{
+    const char *dir = test_temp_dir();
+    char crashes[400], path[600], stats[600], line[1200];
+    snprintf(crashes, sizeof crashes, "%s/crashes", dir);
+    ck_assert_int_eq(mkdir(crashes, 0755), 0);
+    snprintf(path, sizeof path, "%s/id:000000,sig:06,src:solver", crashes);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("-x", f);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(stats, sizeof stats, "%s/fuzzer_stats", dir);
+    f = fopen(stats, "w");
+    ck_assert_ptr_nonnull(f);
+    snprintf(line, sizeof line, "execs_done        : 9\nsymhv_target      : --sym-arg=1:3 -- %s AAA \n",
+             linux_path("lx_klee_musl"));
+    fputs(line, f);
+    ck_assert_int_eq(fclose(f), 0);
+    /* the target is there: the run gets as far as the KVM device */
+    expect_setup_error((const char *const[]){ "replay", path, "--kvm-device", "/nonexistent/kvm",
+                                              NULL },
+                       "cannot open /nonexistent/kvm");
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "replay", path, "--kvm-device", "/nonexistent/kvm", NULL });
+    ck_assert_contains(r.err, "the target as the campaign in");
+    run_result_free(&r);
+    ck_assert_int_eq(unlink(stats), 0);
+    expect_setup_error((const char *const[]){ "replay", path, NULL }, "no campaign's file");
+}
+END_TEST
+
 /* One run's files per output directory, as KLEE: a -o that holds files is refused
  * before anything runs. */
 START_TEST(an_output_directory_in_use_is_refused)
@@ -267,6 +300,7 @@ int main(void)
     tcase_add_test(tc, several_inputs_need_their_sizes);
     tcase_add_test(tc, show_splits_a_test_case);
     tcase_add_test(tc, an_output_directory_in_use_is_refused);
+    tcase_add_test(tc, replay_takes_the_target_from_the_campaign);
     tcase_add_test(tc, kvm_permission_denied);
     /* symhv opens KVM before it reads the guest's files and sizes the machine */
     if (kvm_usable()) {
