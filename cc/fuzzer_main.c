@@ -1,7 +1,7 @@
 /* The libFuzzer-style driver that `symhv-cc -fsanitize=fuzzer` links: main() for a
  * target's LLVMFuzzerTestOneInput (and LLVMFuzzerInitialize), an ordinary static Linux
  * program.
- *  - Under symhv (symhv's kernel sets SYMHV=1 in the environment): symhv_fuzz_start
+ *  - Under symhv (symhv's kernel sets SYMHV_GUEST=1 in the environment): symhv_fuzz_start
  *    takes the snapshot here, with the input buffer, the coverage map and the compare
  *    log; each execution runs the target once and ends in symhv_fuzz_end. Under
  *    `symhv run`/`replay` the same calls run it once on the given input.
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 {
     if (LLVMFuzzerInitialize)
         LLVMFuzzerInitialize(&argc, &argv);
-    const char *symhv = getenv("SYMHV");
+    const char *symhv = getenv("SYMHV_GUEST");
     if (symhv && strcmp(symhv, "1") == 0)
         return under_symhv(argc, argv);
     return natively(argc, argv);

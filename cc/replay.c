@@ -1,5 +1,5 @@
 /* The agent's calls for a native run (KLEE's libkleeRuntest): link this instead of the
- * agent (build/cc/libsymhv-replay-LIBC.a, or symhv-cc --replay) and run the annotated
+ * agent (build/cc/libsymhv-replay-LIBC.a, or symhv-cc --symhv-replay) and run the annotated
  * program on the host with SYMHV_REPLAY=FILE, a test case symhv wrote. Each
  * symhv_make_symbolic takes the file's next bytes, in call order, as the campaign gave
  * them out (a buffer past the file's end keeps its contents); symhv_fuzz_start reads

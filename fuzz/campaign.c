@@ -153,15 +153,50 @@ static void save_note(struct fz_campaign *c, const char *name, const char *what)
 /* Is this crash (or hang) worth a file? With a coverage map: its path adds to what
  * crashing (hanging) executions covered so far, as AFL's "unique" crashes; without one:
  * its description (fault, rip, address) is new. */
+/* Without a map a crash is told apart by where it happened: its kind (the text before
+ * "at rip"), the rip and the first CRASH_KEY_FRAMES return addresses on its stack, not the
+ * fault address or deeper frames, which vary with the input for one bug. */
+#define CRASH_KEY_FRAMES 3
+static void crash_key(const char *what, char *key, size_t size)
+{
+    const char *rip = strstr(what, " at rip 0x"), *stack = strstr(what, ", stack ");
+    size_t n = 0;
+    int w = snprintf(key, size, "%.*s", rip ? (int)(rip - what) : (int)strlen(what), what);
+    n = w > 0 ? (size_t)w : 0;
+    if (rip && n < size) {
+        w = snprintf(key + n, size - n, " rip %.*s", (int)strspn(rip + 8, "0x123456789abcdef"),
+                     rip + 8);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    if (stack && n < size) {
+        const char *p = stack + 8;
+        for (int f = 0; f < CRASH_KEY_FRAMES && *p == '0' && n < size; f++) {
+            size_t len = strspn(p, "0x123456789abcdef");
+            w = snprintf(key + n, size - n, " %.*s", (int)len, p);
+            n += w > 0 ? (size_t)w : 0;
+            p += len + (p[len] == ' ');
+        }
+    }
+}
+
 static bool unique_outcome(struct fz_campaign *c, uint8_t *seen, const char *what)
 {
     if (c->map_len)
         return fz_merge_coverage(seen, c->trace, c->map_len) != 0;
+    char key[sizeof c->crash_whys[0]];
+    crash_key(what, key, sizeof key);
     for (unsigned i = 0; i < c->ncrash_whys; i++)
-        if (strcmp(c->crash_whys[i], what) == 0)
+        if (strcmp(c->crash_whys[i], key) == 0)
             return false;
-    if (c->ncrash_whys < FZ_MAX_CRASH_WHYS)
-        snprintf(c->crash_whys[c->ncrash_whys++], sizeof c->crash_whys[0], "%s", what);
+    if (c->ncrash_whys == FZ_MAX_CRASH_WHYS) { /* counted in total_crashes, not saved */
+        if (!c->crash_whys_full_said)
+            hv_error("%s: %d kinds of crash saved, the most told apart without a coverage "
+                     "map: crashes of new kinds are counted from now on, not saved",
+                     fz_mode_name(c->cfg.mode), FZ_MAX_CRASH_WHYS);
+        c->crash_whys_full_said = true;
+        return false;
+    }
+    snprintf(c->crash_whys[c->ncrash_whys++], sizeof c->crash_whys[0], "%s", key);
     return true;
 }
 

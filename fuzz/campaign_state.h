@@ -123,6 +123,7 @@ struct fz_campaign {
     bool tool_error;           /* tmin: the input does not fail; cmin: no coverage map */
     char crash_whys[FZ_MAX_CRASH_WHYS][448];
     unsigned ncrash_whys;
+    bool crash_whys_full_said;
     uint8_t *cmp_scratch;      /* input-to-state's candidate (FZ_MAX_INPUT bytes) */
     struct fz_current cur;
     uint32_t input_cap;        /* the longest input that reaches the program */
@@ -143,7 +144,8 @@ struct fz_vm_figures {
     double restore_us, exec_us, settle_us, judge_us, next_us; /* means per execution */
     uint64_t guest_ram_mib;
     uint64_t queries, cache_hits, flips_pruned; /* the concolic runs' solver */
-    uint64_t flips_past_budget; /* flips left unasked when a run's --solve-budget ran out */
+    uint64_t flips_unasked; /* left unasked when a run's solving stopped at a limit (the
+                                budget, the sidecar's memory or time), pruned ones too */
     double solver_seconds;
     double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
 };

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,29 +79,36 @@ static void note_add(char *note, size_t size, size_t *len, const char *fmt, ...)
 
 int fz_stats_value(const char *out_dir, const char *key, char *buf, size_t size)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], why[256];
     if (snprintf(path, sizeof path, "%s/fuzzer_stats", out_dir) >= (int)sizeof path)
         return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
+    size_t len, klen = strlen(key);
+    char *text = (char *)read_file(path, 1u << 20, &len, why, sizeof why); /* no FIFO */
+    if (!text)
         return -1;
-    char line[8192];
     int rc = -1;
-    size_t klen = strlen(key);
-    while (rc < 0 && fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, klen) != 0 || (line[klen] != ' ' && line[klen] != ':'))
+    for (size_t at = 0; at < len && rc < 0;) { /* whole lines, however long */
+        const char *line = text + at, *nl = memchr(line, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - line) : len - at;
+        at += n + 1;
+        if (n <= klen || memcmp(line, key, klen) != 0 || (line[klen] != ' ' && line[klen] != ':'))
             continue;
-        char *v = strchr(line + klen, ':');
+        const char *v = memchr(line + klen, ':', n - klen);
         if (!v)
             continue;
-        v += 1 + strspn(v + 1, " ");
-        size_t n = strcspn(v, "\n");
-        while (n && v[n - 1] == ' ')
-            n--;
-        snprintf(buf, size, "%.*s", (int)n, v);
+        v++;
+        size_t vn = n - (size_t)(v - line);
+        while (vn && *v == ' ')
+            v++, vn--;
+        while (vn && v[vn - 1] == ' ')
+            vn--;
+        if (vn >= size || memchr(v, 0, vn))
+            continue; /* does not fit, or a NUL inside: no such value */
+        memcpy(buf, v, vn);
+        buf[vn] = 0;
         rc = 0;
     }
-    fclose(f);
+    free(text);
     return rc;
 }
 
@@ -211,10 +219,10 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 (unsigned long long)c->n.bugs_reported, (unsigned long long)c->n.symhv_failures,
                 c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES);
     text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
-                "flips_pruned      : %llu\nflips_past_budget : %llu\nsolve_budget_s    : %.0f\n",
+                "flips_pruned      : %llu\nflips_unasked     : %llu\nsolve_budget_s    : %.0f\n",
                 (unsigned long long)vm->queries,
                 (unsigned long long)vm->cache_hits, vm->solver_seconds,
-                (unsigned long long)vm->flips_pruned, (unsigned long long)vm->flips_past_budget,
+                (unsigned long long)vm->flips_pruned, (unsigned long long)vm->flips_unasked,
                 c->cfg.solve_budget_s);
     if (s.failed || write_file_atomic(c->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("%s: cannot write %s/fuzzer_stats", fz_mode_name(c->cfg.mode), c->out_dir);

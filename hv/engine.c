@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "guest_clock.h"
 #include "guest_mem.h"
@@ -641,12 +642,19 @@ int engine_solve_collect(struct engine *e,
     struct solve_job *j = e->job;
     if (!j)
         return 0;
+    /* dropped anyway (the campaign ended): let the solving stop now, not at its budget;
+     * asked again and again, since each request of the thread clears the flag */
+    while (!add && !atomic_load(&j->done)) {
+        sidecar_cancel(e->sc, sidecar_control(e->sc));
+        struct timespec pause = { 0, 20 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
     pthread_join(j->thread, NULL);
     e->job = NULL;
     if (j->solved && search) {
         search->new_branch_edges = j->st.new_branch_edges;
         search->flips_pruned += j->st.flips_pruned;
-        search->flips_past_budget += j->st.unsolved_past_limit;
+        search->flips_unasked += j->st.unsolved_past_limit;
         search->queries += j->st.flipped_sat + j->st.flipped_unsat + j->st.flipped_unknown;
         search->solver_seconds += j->st.solver_seconds;
         search->cache_hits += j->st.solver_cache_hits;
@@ -678,7 +686,7 @@ int engine_concolic_collect(struct engine *e,
         if (search) {
             search->new_branch_edges = st.new_branch_edges;
             search->flips_pruned += st.flips_pruned;
-        search->flips_past_budget += st.unsolved_past_limit;
+        search->flips_unasked += st.unsolved_past_limit;
             search->queries += st.flipped_sat + st.flipped_unsat + st.flipped_unknown;
             search->solver_seconds += st.solver_seconds;
             search->cache_hits += st.solver_cache_hits;

@@ -87,7 +87,8 @@ struct engine_search {
     double budget_s;            /* in: solving time left (0: no limit) */
     uint64_t new_branch_edges;  /* of the run just collected */
     uint64_t flips_pruned, queries, cache_hits;
-    uint64_t flips_past_budget;  /* left unasked: the run's solving budget was spent */
+    uint64_t flips_unasked;      /* left unasked: a run's solving stopped at a limit
+                                    (--solve-budget, the sidecar's memory or time) */
     double solver_seconds;
 };
 int engine_concolic_collect(struct engine *e,

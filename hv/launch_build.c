@@ -27,7 +27,7 @@
 const char *const launch_default_env[] = {
     "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C", "TERM=dumb",
     GLIBC_TUNABLES_DEFAULT,
-    "SYMHV=1", /* the program runs under symhv (symhv-cc's libFuzzer driver asks) */
+    "SYMHV_GUEST=1", /* the program runs under symhv (symhv-cc's libFuzzer driver asks) */
     NULL,
 };
 

@@ -291,8 +291,25 @@ int lb_add_host_files(struct builder *b, const struct launch_config *cfg)
             continue;
         char norm[MAX_PATH_LEN + 2];
         size_t len;
-        if (lb_normalize(arg, strlen(arg), norm, &len) < 0 || lb_find(b, norm, len) != SYMHV_NO_FILE)
-            continue; /* a path with "..", or one the guest has (a symbolic source, an archive's) */
+        if (lb_normalize(arg, strlen(arg), norm, &len) < 0) {
+            hv_notice("the host file %s is not in the guest: its path has \"..\" (give it as "
+                      "a path without, or add it with --initrd ARCHIVE)", arg);
+            continue;
+        }
+        if (lb_find(b, norm, len) != SYMHV_NO_FILE)
+            continue; /* the guest has one there (a symbolic source, an archive's) */
+        size_t clash = 0; /* a directory on the way that is something else in the guest */
+        for (size_t p = 1; p < len && !clash; p++) {
+            uint32_t f = norm[p] == '/' ? lb_find(b, norm, p) : SYMHV_NO_FILE;
+            if (f != SYMHV_NO_FILE && S_TYPE(b->f[f].mode) != 0040000)
+                clash = p;
+        }
+        if (clash) {
+            hv_notice("the host file %s is not in the guest: %.*s is no directory there (a "
+                      "symbolic link, say): add the file with --initrd ARCHIVE", arg, (int)clash,
+                      norm);
+            continue;
+        }
         if (added == HOST_FILES_MAX || (uint64_t)st.st_size > HOST_FILE_MAX ||
             total + (uint64_t)st.st_size > HOST_FILES_TOTAL_MAX) {
             hv_notice("the host file %s is not in the guest (at most %d files of %llu MiB, "

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -282,6 +283,13 @@ static int take_program(struct options *opt, int argc, char **argv)
     return 0;
 }
 
+/* Does path exist as something other than a directory? */
+static bool path_is_no_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
 /* Does dir exist with something in it? */
 static bool dir_has_files(const char *dir)
 {
@@ -335,8 +343,8 @@ static void describe_inputs(struct options *opt)
                             : snprintf(d + n, size - n, "%s%s:%llu", k ? "," : "", name,
                                        (unsigned long long)lc->sources[k].size);
         if (w < 0 || (size_t)w >= size - n) {
-            d[n] = 0; /* too many to say: symhv show takes the file whole */
-            break;
+            d[0] = 0; /* too many to say: none said, symhv show takes the file whole */
+            return;
         }
         n += (size_t)w;
     }
@@ -374,6 +382,9 @@ static enum options_result several_sources(struct options *opt)
     lc->harness = false;
     opt->fuzz.blank_seed_len = (uint32_t)total;
     describe_inputs(opt);
+    if (afl_map_size(lc) < 0)
+        return OPTIONS_ERROR;
+    lc->afl_map_size = 0; /* an AFL++ map is taken at a single source's snapshot only */
     return OPTIONS_RUN;
 }
 
@@ -396,23 +407,26 @@ static enum options_result finish_launch(struct options *opt)
             describe_inputs(opt);
         return afl_map_size(lc) < 0 ? OPTIONS_ERROR : OPTIONS_RUN;
     }
-    /* one file for several sources (--replay/--seed of a campaign's input): split */
+    /* one file for several sources (--replay/--seed of a campaign's input): split over
+     * the sources without an --input NAME=FILE of their own, in order */
     uint64_t offset = 0;
-    bool split = lc->nsources > 1;
-    for (unsigned j = 0; j < opt->engine.npresets; j++)
-        split &= opt->engine.presets[j].name != NULL || j == 0;
-    split &= opt->engine.npresets > 0 && opt->engine.presets[0].name == NULL;
+    bool split = lc->nsources > 1 && opt->engine.npresets > 0 && opt->engine.presets[0].name == NULL;
     for (unsigned k = 0; k < lc->nsources; k++) {
         char name[SYMHV_INPUT_NAME_MAX + 1];
         launch_source_name(&lc->sources[k], name, sizeof name);
+        bool own = false; /* an --input NAME=FILE of its own */
+        for (unsigned j = 0; j < opt->engine.npresets; j++)
+            own |= opt->engine.presets[j].name && strcmp(opt->engine.presets[j].name, name) == 0;
         for (unsigned j = 0; j < opt->engine.npresets; j++) {
             const struct engine_preset *p = &opt->engine.presets[j];
-            if (p->name ? strcmp(p->name, name) == 0 : (k == 0 || split)) {
+            if (p->name ? strcmp(p->name, name) == 0 : (!own && (k == 0 || split))) {
                 lc->sources[k].initial = p->path;
                 lc->sources[k].initial_part = split && !p->name;
                 lc->sources[k].initial_offset = offset;
             }
         }
+        if (own)
+            continue; /* takes no part of the split file */
         if (split && !lc->sources[k].size) {
             hv_error("one input file for several symbolic inputs: each needs its size (--sym-file PATH:SIZE, "
                      "--sym-stdin SIZE, --sym-arg N:SIZE), so the file splits as a campaign "
@@ -975,6 +989,9 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         opt->fuzzing = true;
     } else if (opt->fuzz.in_dir) {
         hv_error("--in-dir is an option of `symhv fuzz`");
+        return OPTIONS_ERROR;
+    } else if (output_given && path_is_no_dir(opt->engine.output_dir)) {
+        hv_error("-o %s exists and is no directory", opt->engine.output_dir);
         return OPTIONS_ERROR;
     } else if (output_given && dir_has_files(opt->engine.output_dir)) {
         /* as KLEE: one run's files per directory, never two runs' mixed */

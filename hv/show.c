@@ -6,6 +6,7 @@
 #include "show.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +19,21 @@
 #define SHOW_MAX_FILE (16u << 20) /* larger files are no test case symhv wrote */
 #define SHOW_MAX_OBJECTS 16
 #define SHOW_DATA_BYTES 256      /* bytes shown per object; the rest is counted */
+
+/* Text from outside (a guest's output, a peer's file names) to the terminal: printable
+ * ASCII as it is, everything else escaped, so no escape sequence reaches the terminal. */
+static void print_escaped(const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)b[i];
+        if (ch == '\\')
+            fputs("\\\\", stdout);
+        else if (ch >= 0x20 && ch < 0x7f)
+            putchar(ch);
+        else
+            printf("\\x%02x", ch);
+    }
+}
 
 /* One object's bytes: as text with escapes (ktest-tool's data), then hex. */
 static void print_bytes(const uint8_t *b, size_t len)
@@ -59,13 +75,27 @@ static void print_name_fields(const char *name)
         else if (!strncmp(f, "sig:", 4) || !strcmp(f, "bug") || !strncmp(f, "status:", 7))
             ends = f;
     }
-    if (found)
-        printf("found by : %s%s%s\n", found, op ? ", op:" : "", op ? op : "");
-    if (time || execs)
-        printf("found at : %s ms, %s executions into the campaign\n", time ? time : "?",
-               execs ? execs : "?");
-    if (ends)
-        printf("ends by  : %s\n", ends);
+    if (found) {
+        printf("found by : ");
+        print_escaped(found, strlen(found));
+        if (op) {
+            printf(", op:");
+            print_escaped(op, strlen(op));
+        }
+        putchar('\n');
+    }
+    if (time || execs) {
+        printf("found at : ");
+        print_escaped(time ? time : "?", strlen(time ? time : "?"));
+        printf(" ms, ");
+        print_escaped(execs ? execs : "?", strlen(execs ? execs : "?"));
+        printf(" executions into the campaign\n");
+    }
+    if (ends) {
+        printf("ends by  : ");
+        print_escaped(ends, strlen(ends));
+        putchar('\n');
+    }
 }
 
 static int show_one(const char *path)
@@ -84,7 +114,9 @@ static int show_one(const char *path)
     const char *kind_dir = dirname(dcopy); /* queue, crashes, hangs */
     snprintf(out_dir, sizeof out_dir, "%s/..", kind_dir);
     const char *kind = strrchr(kind_dir, '/') ? strrchr(kind_dir, '/') + 1 : kind_dir;
-    printf("file     : %s\nsize     : %zu bytes\n", path, len);
+    printf("file     : ");
+    print_escaped(path, strlen(path));
+    printf("\nsize     : %zu bytes\n", len);
     if (!strcmp(kind, "crashes") || !strcmp(kind, "hangs") || !strcmp(kind, "queue"))
         printf("kind     : %s\n", !strcmp(kind, "crashes") ? "crash" : !strcmp(kind, "hangs")
                                                                   ? "hang" : "queue entry");
@@ -100,7 +132,9 @@ static int show_one(const char *path)
         for (size_t at = 0; at < note_len;) { /* the file has no NUL of its own */
             const char *line = note + at, *nl = memchr(line, '\n', note_len - at);
             size_t n = nl ? (size_t)(nl - line) : note_len - at;
-            printf("  %.*s\n", (int)n, line);
+            printf("  ");
+            print_escaped(line, n); /* the guest's own output is in there */
+            putchar('\n');
             at += n + 1;
         }
         free(note);
@@ -108,26 +142,43 @@ static int show_one(const char *path)
 
     /* the objects: split as the campaign's symbolic sources were */
     char inputs[256];
-    size_t off = 0;
+    struct { char name[64]; size_t size; bool rest; } obj[SHOW_MAX_OBJECTS];
     unsigned k = 0;
+    bool bad = false;
     if (fz_stats_value(out_dir, "symhv_inputs", inputs, sizeof inputs) == 0 && inputs[0]) {
         char *save = NULL;
-        for (char *o = strtok_r(inputs, ",", &save); o && k < SHOW_MAX_OBJECTS;
-             o = strtok_r(NULL, ",", &save), k++) {
-            char *colon = strrchr(o, ':');
-            if (!colon)
+        for (char *o = strtok_r(inputs, ",", &save); o && !bad; o = strtok_r(NULL, ",", &save)) {
+            char *colon = strrchr(o, ':'), *end;
+            if (!colon || colon == o || (size_t)(colon - o) >= sizeof obj[0].name ||
+                k == SHOW_MAX_OBJECTS) {
+                bad = true;
                 break;
-            *colon = 0;
-            size_t want = len - off;
-            if (strcmp(colon + 1, "*") != 0) {
-                char *end;
-                unsigned long long n = strtoull(colon + 1, &end, 10);
-                want = *end ? 0 : n < len - off ? (size_t)n : len - off;
             }
-            printf("object %u: name '%s', size %zu\n", k, o, want);
-            print_bytes(bytes + off, want);
-            off += want;
+            *colon = 0;
+            snprintf(obj[k].name, sizeof obj[k].name, "%s", o);
+            obj[k].rest = strcmp(colon + 1, "*") == 0;
+            errno = 0;
+            unsigned long long n = obj[k].rest ? 0 : strtoull(colon + 1, &end, 10);
+            if (!obj[k].rest && (errno || end == colon + 1 || *end || colon[1] == '-' ||
+                                 n > SHOW_MAX_FILE))
+                bad = true;
+            obj[k++].size = (size_t)n;
         }
+        if (bad) {
+            printf("(fuzzer_stats' symhv_inputs is not as symhv writes it: the file is shown "
+                   "whole)\n");
+            k = 0;
+        }
+    }
+    size_t off = 0;
+    for (unsigned i = 0; i < k; i++) {
+        size_t want = obj[i].rest || obj[i].size > len - off ? len - off : obj[i].size;
+        printf("object %u: name '", i);
+        print_escaped(obj[i].name, strlen(obj[i].name));
+        printf("', size %zu%s\n", want,
+               !obj[i].rest && want < obj[i].size ? " (the file ends early)" : "");
+        print_bytes(bytes + off, want);
+        off += want;
     }
     if (k == 0) { /* no campaign beside it: the file is the one input */
         printf("object 0: name 'input', size %zu\n", len);

@@ -441,6 +441,12 @@ static int call(struct sidecar *sc, unsigned index, const char *what)
     return -1;
 }
 
+void sidecar_cancel(struct sidecar *sc, unsigned index)
+{
+    if (sidecar_alive(sc) && index < sc->nslots)
+        __atomic_store_n(&sc->shared->slots[index].cancel, 1, __ATOMIC_RELEASE);
+}
+
 void sidecar_cancel_handoffs(struct sidecar *sc)
 {
     if (!sidecar_alive(sc))

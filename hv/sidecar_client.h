@@ -80,6 +80,8 @@ int sidecar_handoff(struct sidecar *sc, unsigned index, struct sc_cpu *cpu, uint
 bool sidecar_checkpoint(struct sidecar *sc, unsigned index, struct sc_cpu *out);
 /* Solve the flips of the path (flags: SC_FINISH_*; budget_ms > 0: no flip asked past
  * it); the totals in *st. */
+/* Ask the request in flight on slot `index` to stop early (solving keeps what it has). */
+void sidecar_cancel(struct sidecar *sc, unsigned index);
 int sidecar_finish(struct sidecar *sc, unsigned index, uint32_t flags, uint64_t budget_ms,
                    struct sc_stats *st, char *why, size_t why_size);
 /* Every result FINISH kept, in order, each as every input's bytes (input i of n):

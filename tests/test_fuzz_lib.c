@@ -594,6 +594,63 @@ START_TEST(executions_are_judged_into_the_out_dir)
 }
 END_TEST
 
+/* Without a map, crashes are told apart by their kind, rip and first return addresses:
+ * one abort() reached from two callers is two crashes; the same place with another fault
+ * address or deeper frames is one; the output's end goes into the crash's note. */
+START_TEST(crashes_without_a_map_are_told_apart_by_place)
+{
+    const char *dir = test_temp_dir(), *seeds = test_temp_dir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/out", dir);
+    ck_assert_int_eq(write_file_atomic(seeds, "a", "seed", 4), 0);
+    struct fuzz_config cfg = { .mode = FUZZ_CAMPAIGN, .in_dir = seeds, .out_dir = out, .seed = 1 };
+    struct fz_campaign c;
+    ck_assert_int_eq(fz_campaign_open(&c, &cfg), 0);
+    ck_assert_int_eq(fz_campaign_set_map(&c, 0), 0);
+    c.input_cap = 64;
+    c.seeds_left = 0;
+    static const char *const whys[] = {
+        "guest program killed by SIGABRT at rip 0x401737, stack 0x401793 0x4014ee 0x40198f 0x401015",
+        "guest program killed by SIGABRT at rip 0x401737, stack 0x401793 0x4014ee 0x40198f 0x999999",
+        "guest program killed by SIGABRT at rip 0x401737, stack 0x401793 0x4015aa 0x40198f 0x401015",
+        "guest program crashed: page fault (#PF) at rip 0x402000, address 0x10, error code 0x4 (SIGSEGV), stack 0x401000",
+        "guest program crashed: page fault (#PF) at rip 0x402000, address 0x20, error code 0x4 (SIGSEGV), stack 0x401000",
+    };
+    static const char tail[] = "Assertion failed: x (t.c: f: 12)\n";
+    for (size_t k = 0; k < sizeof whys / sizeof whys[0]; k++) {
+        ck_assert(fz_campaign_next(&c));
+        c.cur.signal = k < 3 ? 6 : 11;
+        c.cur.output = tail;
+        c.cur.output_len = sizeof tail - 1;
+        fz_campaign_judge(&c, FZ_CRASH, 0, whys[k], 0);
+    }
+    ck_assert_uint_eq(c.n.total_crashes, 5);
+    ck_assert_uint_eq(c.n.crashes, 3); /* two callers of abort, one page fault */
+    char notes[600];
+    snprintf(notes, sizeof notes, "%s/crash-notes", out);
+    struct dirent **names;
+    int n = scandir(notes, &names, NULL, alphasort);
+    ck_assert_int_ge(n, 3);
+    bool said = false;
+    for (int i = 0; i < n; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", notes, names[i]->d_name);
+        FILE *f = fopen(path, "r");
+        char text[2048] = "";
+        if (f) {
+            size_t len = fread(text, 1, sizeof text - 1, f);
+            text[len] = 0;
+            fclose(f);
+        }
+        said |= strstr(text, "the end of its output:\nAssertion failed") != NULL;
+        free(names[i]);
+    }
+    free(names);
+    ck_assert_msg(said, "no crash note holds the output's end");
+    fz_campaign_close(&c);
+}
+END_TEST
+
 /* explore starts without -i as KLEE does, from the declared size of zeros; fuzz, as
  * afl-fuzz, needs seeds and says so under its own name. */
 START_TEST(explore_needs_no_seed_and_fuzz_does)
@@ -633,6 +690,7 @@ int main(void)
     tcase_add_test(tc, tmin_keeps_what_the_failure_needs);
     tcase_add_test(tc, next_input_priority_order);
     tcase_add_test(tc, executions_are_judged_into_the_out_dir);
+    tcase_add_test(tc, crashes_without_a_map_are_told_apart_by_place);
     tcase_add_test(tc, explore_needs_no_seed_and_fuzz_does);
     suite_add_tcase(s, tc);
     return run_suite(s);

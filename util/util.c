@@ -22,7 +22,9 @@ int err_printf(char *err, size_t size, const char *fmt, ...)
 uint8_t *read_file(const char *path, size_t max_size, size_t *size_out, char *err,
                    size_t err_size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO (planted by a sync peer, say) must not hang the open; only a
+     * regular file is read, and for those the flag changes nothing */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         err_printf(err, err_size, "cannot open: %s", strerror(errno));
         return NULL;

@@ -340,7 +340,7 @@ START_TEST(symbolic_sources_get_contents_and_room)
     bool shm_id = false, symhv_env = false;
     for (unsigned k = 0; k < h->argc + h->envc; k++, s += strlen(s) + 1) {
         shm_id |= !strcmp(s, "__AFL_SHM_ID=" SYMHV_AFL_SHM_ID_TEXT);
-        symhv_env |= !strcmp(s, "SYMHV=1");
+        symhv_env |= !strcmp(s, "SYMHV_GUEST=1");
     }
     ck_assert(shm_id && symhv_env);
     ck_assert_int_eq(atoi(SYMHV_AFL_SHM_ID_TEXT), SYMHV_AFL_SHM_ID);
