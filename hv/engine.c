@@ -614,7 +614,9 @@ int engine_solve_begin(struct engine *e, double budget_s)
         j->ninputs = e->ninputs;
         if (pthread_create(&j->thread, NULL, solve_thread, j) == 0) {
             e->job = j;
-            /* the sidecar keeps what it solves with: native executions may go on */
+            /* the sidecar keeps what it solves with: native executions may go on, and
+             * nothing of theirs may ask the sidecar (the thread has its control slot) */
+            atomic_store(&e->pages.detached, true);
             pthread_mutex_lock(&e->lock);
             forget_inputs(e);
             pthread_mutex_unlock(&e->lock);
@@ -672,6 +674,7 @@ int engine_solve_collect(struct engine *e,
     free(j);
     if (sidecar_alive(e->sc) && sidecar_reset(e->sc, sidecar_control(e->sc)) == 1)
         hv_error("sidecar: reset failed");
+    atomic_store(&e->pages.detached, false);
     return found;
 }
 

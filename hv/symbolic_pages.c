@@ -42,7 +42,7 @@ static void rmw_unlock(struct sym_pages *sp)
 bool sym_pages_any(struct sym_pages *sp, uint64_t gpa, uint64_t len)
 {
     const uint64_t *bits = sidecar_bitmap(sp->sc);
-    if (!bits || !sidecar_alive(sp->sc) || gpa >= sp->vm->mem.bytes)
+    if (!bits || atomic_load(&sp->detached) || !sidecar_alive(sp->sc) || gpa >= sp->vm->mem.bytes)
         return false;
     uint64_t end = gpa + len < sp->vm->mem.bytes ? gpa + len : sp->vm->mem.bytes;
     for (uint64_t a = gpa; a < end; a++)

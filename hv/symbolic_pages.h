@@ -52,6 +52,9 @@ struct sym_pages {
     struct sym_stats stats;
     struct handoff_stats handoff;
     bool in_rmw[SYMHV_MAX_VCPUS];        /* vCPU i holds the RMW lock across its RMW */
+    _Atomic bool detached;               /* the sidecar's bitmap is a run's being solved in
+                                            the background (engine_solve_begin): every byte
+                                            of RAM is concrete to the VMM until the reset */
 };
 
 void sym_pages_init(struct sym_pages *sp, struct vm *vm, struct sidecar *sc,
