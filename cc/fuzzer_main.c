@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "read_all.h"
 #include "symhv/abi.h"
 #include "symhv/agent.h"
 #include "symhv/coverage.h"
@@ -76,24 +77,12 @@ static int run_file(const char *path)
         fprintf(stderr, "fuzzer: %s: %s\n", path, strerror(errno));
         return -1;
     }
-    size_t cap = 4096, len = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        uint8_t *more = realloc(buf, cap * 2);
-        if (!more)
-            free(buf);
-        buf = more;
-        cap *= 2;
-    }
-    int bad = ferror(f);
+    size_t len;
+    uint8_t *buf = symhv_read_all(f, &len);
     if (f != stdin)
         fclose(f);
-    if (!buf || bad) {
-        fprintf(stderr, "fuzzer: %s: %s\n", path, buf ? "read error" : "out of memory");
-        free(buf);
+    if (!buf) {
+        fprintf(stderr, "fuzzer: %s: cannot read it (a read error, or out of memory)\n", path);
         return -1;
     }
     uint8_t *exact = malloc(len ? len : 1);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "read_all.h"
 #include "symhv/agent.h"
 
 static uint8_t *replay_bytes;
@@ -34,19 +35,8 @@ static void load(void)
         fprintf(stderr, "symhv replay library: %s: %s\n", path, strerror(errno));
         exit(2);
     }
-    size_t cap = 4096;
-    replay_bytes = malloc(cap);
-    while (replay_bytes) {
-        replay_len += fread(replay_bytes + replay_len, 1, cap - replay_len, f);
-        if (replay_len < cap)
-            break;
-        uint8_t *more = realloc(replay_bytes, cap * 2);
-        if (!more)
-            free(replay_bytes);
-        replay_bytes = more;
-        cap *= 2;
-    }
-    if (!replay_bytes || ferror(f)) {
+    replay_bytes = symhv_read_all(f, &replay_len);
+    if (!replay_bytes) {
         fprintf(stderr, "symhv replay library: %s: cannot read it\n", path);
         exit(2);
     }
