@@ -321,8 +321,10 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             f->solved_run.length_symbolic = f->cur_length_symbolic;
             /* A campaign with a map solves in the background and fuzzes on (its inputs
              * join as they come); explore, and a program without a map, whose only
-             * coverage is the run's new branch sides, wait for them (judge() needs them). */
-            if (f->c.cfg.mode == FUZZ_CAMPAIGN && f->map.npages &&
+             * coverage is the run's new branch sides, wait for them (judge() needs them);
+             * so does a campaign counted in executions (--max-execs), which would
+             * otherwise end before the solver's inputs came and run. */
+            if (f->c.cfg.mode == FUZZ_CAMPAIGN && f->map.npages && !f->c.cfg.max_execs &&
                 engine_solve_begin(f->engine, f->search.budget_s) == 0) {
                 f->c.solving = true;
                 hv_info("fuzz: concolic run over; solving in the background");
