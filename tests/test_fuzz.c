@@ -138,6 +138,27 @@ START_TEST(hybrid_run_finds_the_crash_and_it_replays)
 }
 END_TEST
 
+/* The same campaign bounded by time (no --max-execs): its concolic runs are solved in the
+ * background while mutation goes on, and the solver's input still brings the crash. */
+START_TEST(background_solving_brings_the_crash)
+{
+    const char *out = test_temp_dir();
+    expect_symhv((const char *const[]){ "fuzz", "-v", "-i", seed_dir(), "-o", out, "--smp", "2",
+                                        "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
+                                        "--concolic-every", "300", "-V", "600", "--until-crash",
+                                        "--rng-seed", "7", "--no-cmplog", NULL },
+                 0, NULL, "concolic run over; solving in the background");
+    ck_assert_int_ge(stat_value(out, "solver_inputs_kept"), 1);
+    ck_assert_int_eq(stat_value(out, "saved_crashes"), 1);
+    size_t len;
+    const char *crash = first_file(out, "crashes");
+    ck_assert_ptr_nonnull(crash);
+    char *bytes = read_output_file(out, crash + strlen(out) + 1, &len);
+    ck_assert_mem_eq(bytes, "MHFZ", 4); /* the magic came from the solver */
+    free(bytes);
+}
+END_TEST
+
 /* SIGKILL as soon as a crash file exists: it is whole, and the same out_dir resumes. */
 START_TEST(killed_run_keeps_its_crash_and_resumes)
 {
@@ -737,6 +758,7 @@ int main(void)
     tcase_add_test(tc, hangs_are_cut_saved_and_fuzzing_goes_on);
     tcase_add_test(tc, mutation_alone_misses_the_magic);
     tcase_add_test(tc, hybrid_run_finds_the_crash_and_it_replays);
+    tcase_add_test(tc, background_solving_brings_the_crash);
     tcase_add_test(tc, killed_run_keeps_its_crash_and_resumes);
     tcase_add_test(tc, fuzz_arguments_are_checked);
     tcase_add_test(tc, racing_fuzz_starts_take_one_snapshot);
