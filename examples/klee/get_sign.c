@@ -18,7 +18,7 @@ int main(void)
 {
     int a = 7;
     symhv_make_symbolic(&a, sizeof a, "a");
-    int s = get_sign(a);
-    printf("get_sign(%d) = %d\n", a, s);
+    int s = get_sign(a); /* a constant per path: printing it costs the solver nothing */
+    printf("sign %d\n", s);
     return 0;
 }
