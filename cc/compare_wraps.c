@@ -8,8 +8,6 @@
 
 #include "symhv/coverage.h"
 
-int __real_memcmp(const void *a, const void *b, size_t n);
-int __real_bcmp(const void *a, const void *b, size_t n);
 int __real_strcmp(const char *a, const char *b);
 int __real_strncmp(const char *a, const char *b, size_t n);
 int __real_strcasecmp(const char *a, const char *b);
@@ -31,17 +29,16 @@ static void log_strings(const char *a, const char *b, size_t max)
     symhv_cmplog_strings(a, la, b, lb + (lb < max));
 }
 
-int __wrap_memcmp(const void *a, const void *b, size_t n)
-{
-    symhv_cmplog_strings(a, n, b, n);
-    return __real_memcmp(a, b, n);
-}
-
-int __wrap_bcmp(const void *a, const void *b, size_t n)
-{
-    symhv_cmplog_strings(a, n, b, n);
-    return __real_bcmp(a, b, n);
-}
+/* memcmp and bcmp: both operands' n bytes */
+#define WRAP_MEMORY_COMPARE(name)                                                         \
+    int __real_##name(const void *a, const void *b, size_t n);                             \
+    int __wrap_##name(const void *a, const void *b, size_t n)                              \
+    {                                                                                     \
+        symhv_cmplog_strings(a, n, b, n);                                                 \
+        return __real_##name(a, b, n);                                                    \
+    }
+WRAP_MEMORY_COMPARE(memcmp)
+WRAP_MEMORY_COMPARE(bcmp)
 
 int __wrap_strcmp(const char *a, const char *b)
 {

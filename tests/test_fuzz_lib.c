@@ -527,17 +527,23 @@ END_TEST
 /* The judgment of executions, VM-free: a new edge joins the queue with AFL++'s file
  * name, a crash is saved once per new crashing path with its note, a reported bug is a
  * crash file of its own kind, symhv's own failure is counted and never saved. */
-START_TEST(executions_are_judged_into_the_out_dir)
+/* A campaign on a fresh out_dir (written into out, 512 bytes) with one seed and a map of
+ * map_len bytes (0: none). */
+static void open_campaign(struct fz_campaign *c, char *out, size_t map_len)
 {
     const char *dir = test_temp_dir(), *seeds = test_temp_dir();
-    char out[512];
-    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(out, 512, "%s/out", dir);
     ck_assert_int_eq(write_file_atomic(seeds, "a", "seed", 4), 0);
-    struct fuzz_config cfg = { .mode = FUZZ_CAMPAIGN, .in_dir = seeds, .out_dir = out,
-                               .seed = 1 };
+    struct fuzz_config cfg = { .mode = FUZZ_CAMPAIGN, .in_dir = seeds, .out_dir = out, .seed = 1 };
+    ck_assert_int_eq(fz_campaign_open(c, &cfg), 0);
+    ck_assert_int_eq(fz_campaign_set_map(c, map_len), 0);
+}
+
+START_TEST(executions_are_judged_into_the_out_dir)
+{
+    char out[512];
     struct fz_campaign c;
-    ck_assert_int_eq(fz_campaign_open(&c, &cfg), 0);
-    ck_assert_int_eq(fz_campaign_set_map(&c, 64), 0);
+    open_campaign(&c, out, 64);
     c.input_cap = 64;
     c.seeds_left = c.queue.n;
     ck_assert(fz_campaign_next(&c)); /* the seed */
@@ -599,14 +605,9 @@ END_TEST
  * address or deeper frames is one; the output's end goes into the crash's note. */
 START_TEST(crashes_without_a_map_are_told_apart_by_place)
 {
-    const char *dir = test_temp_dir(), *seeds = test_temp_dir();
     char out[512];
-    snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(write_file_atomic(seeds, "a", "seed", 4), 0);
-    struct fuzz_config cfg = { .mode = FUZZ_CAMPAIGN, .in_dir = seeds, .out_dir = out, .seed = 1 };
     struct fz_campaign c;
-    ck_assert_int_eq(fz_campaign_open(&c, &cfg), 0);
-    ck_assert_int_eq(fz_campaign_set_map(&c, 0), 0);
+    open_campaign(&c, out, 0);
     c.input_cap = 64;
     c.seeds_left = 0;
     static const char *const whys[] = {
