@@ -150,6 +150,12 @@ struct fz_vm_figures {
     double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
 };
 
+/* What the campaign's coverage is, as the status line and fuzzer_stats say it. */
+static inline const char *fz_coverage_name(const struct fz_campaign *c)
+{
+    return c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES;
+}
+
 /* "fuzz", "explore", "cmin" or "tmin": how the campaign's messages begin. */
 static inline const char *fz_mode_name(enum fuzz_mode m)
 {

@@ -217,7 +217,7 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
         text_printf(&s, "symhv_inputs      : %s\n", c->cfg.inputs);
     text_printf(&s, "reported_bugs     : %llu\nsymhv_failures    : %llu\ncoverage          : %s\n",
                 (unsigned long long)c->n.bugs_reported, (unsigned long long)c->n.symhv_failures,
-                c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES);
+                fz_coverage_name(c));
     text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
                 "flips_pruned      : %llu\nflips_unasked     : %llu\nsolve_budget_s    : %.0f\n",
                 (unsigned long long)vm->queries,
@@ -276,7 +276,7 @@ void fz_campaign_status_line(const struct fz_campaign *c, const struct fz_vm_fig
             (unsigned long long)c->n.execs,
             (double)(c->n.execs - c->n.execs_before) / (t - c->started + 1e-9), c->queue.n,
             (unsigned long long)c->n.crashes, (unsigned long long)c->n.hangs, c->edges,
-            c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES, last,
+            fz_coverage_name(c), last,
             (unsigned long long)c->n.cmplog_kept, (unsigned long long)c->n.solver_inputs,
             (unsigned long long)c->n.solver_kept, (unsigned long long)vm->queries,
             (unsigned long long)vm->cache_hits, vm->solver_seconds, more,

@@ -573,6 +573,17 @@ static bool collect_result(void *ctx, const struct sc_result *res, uint32_t inpu
     return true;
 }
 
+/* A concolic run's solving into the search's figures. */
+static void count_solving(struct engine_search *search, const struct sc_stats *st)
+{
+    search->new_branch_edges = st->new_branch_edges;
+    search->flips_pruned += st->flips_pruned;
+    search->flips_unasked += st->unsolved_past_limit;
+    search->queries += st->flipped_sat + st->flipped_unsat + st->flipped_unknown;
+    search->solver_seconds += st->solver_seconds;
+    search->cache_hits += st->solver_cache_hits;
+}
+
 /* The job's collect callback: a copy of each generated input, for the main thread. */
 static void job_store(void *ctx, const uint8_t *data, size_t len, const struct engine_result *why)
 {
@@ -654,12 +665,7 @@ int engine_solve_collect(struct engine *e,
     pthread_join(j->thread, NULL);
     e->job = NULL;
     if (j->solved && search) {
-        search->new_branch_edges = j->st.new_branch_edges;
-        search->flips_pruned += j->st.flips_pruned;
-        search->flips_unasked += j->st.unsolved_past_limit;
-        search->queries += j->st.flipped_sat + j->st.flipped_unsat + j->st.flipped_unknown;
-        search->solver_seconds += j->st.solver_seconds;
-        search->cache_hits += j->st.solver_cache_hits;
+        count_solving(search, &j->st);
     }
     for (size_t i = 0; i < j->nres; i++) {
         if (add)
@@ -687,12 +693,7 @@ int engine_concolic_collect(struct engine *e,
     struct sc_stats st = { 0 };
     if (e->ninputs && solve(e, &st, SC_FINISH_PRUNE, search ? search->budget_s : 0)) {
         if (search) {
-            search->new_branch_edges = st.new_branch_edges;
-            search->flips_pruned += st.flips_pruned;
-        search->flips_unasked += st.unsolved_past_limit;
-            search->queries += st.flipped_sat + st.flipped_unsat + st.flipped_unknown;
-            search->solver_seconds += st.solver_seconds;
-            search->cache_hits += st.solver_cache_hits;
+            count_solving(search, &st);
         }
         struct collect c = { .add = add, .ctx = ctx,
                              .all = e->ninputs > 1 ? malloc(SYMHV_SYMBOLIC_MAX_BYTES) : NULL };

@@ -286,7 +286,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             hv_info("fuzz: snapshot taken on vCPU %u (%u vCPUs, input up to %llu bytes, "
                     "coverage %s, %llu bytes); %zu seeds", f->claims.start_vcpu, vm->ncpus,
                     (unsigned long long)f->input.len,
-                    f->map.len ? f->c.coverage_name : FZ_COVERAGE_SIDES,
+                    fz_coverage_name(&f->c),
                     (unsigned long long)f->map.len, f->c.queue.n);
         console_mute(f->console, true); /* the target's output would flood the log */
         console_take_tail(f->console, f->output_tail, sizeof f->output_tail); /* start-up's */

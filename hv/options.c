@@ -441,14 +441,20 @@ static enum options_result finish_launch(struct options *opt)
 /* The target of a campaign as its options name it, for `symhv replay FILE` alone: each
  * word percent-encoded (bytes other than [A-Za-z0-9/._:=@,+-]), space-separated, paths
  * of host files made absolute. Past the room it is dropped, said once. */
+/* A relative path of a host file made absolute (into abs); else path as it is. */
+static const char *absolute_path(const char *path, char abs[PATH_MAX])
+{
+    return path[0] != '/' && realpath(path, abs) ? abs : path;
+}
+
 static void record_word(struct fuzz_config *fz, const char *word, bool host_path)
 {
     char abs[PATH_MAX];
-    if (host_path && word[0] != '/' && realpath(word, abs))
-        word = abs;
-    size_t n = strlen(fz->target);
+    if (host_path)
+        word = absolute_path(word, abs);
     if (fz->target_dropped)
         return;
+    size_t n = strlen(fz->target);
     for (const char *p = word; *p; p++) {
         char enc[4];
         unsigned char ch = (unsigned char)*p;
@@ -460,6 +466,8 @@ static void record_word(struct fuzz_config *fz, const char *word, bool host_path
         if (n + k + 2 >= sizeof fz->target) {
             fz->target[0] = 0;
             fz->target_dropped = true;
+            hv_notice("the target's options and arguments are too long to record in "
+                      "fuzzer_stats: symhv replay of this campaign's files needs them given");
             return;
         }
         memcpy(fz->target + n, enc, k + 1);
@@ -474,8 +482,8 @@ static void record_target_option(struct fuzz_config *fz, const char *name, const
                                  bool host_path)
 {
     char word[PATH_MAX + 32], abs[PATH_MAX];
-    if (host_path && value[0] != '/' && realpath(value, abs))
-        value = abs;
+    if (host_path)
+        value = absolute_path(value, abs);
     snprintf(word, sizeof word, "%s=%s", name, value);
     record_word(fz, word, false);
 }
@@ -496,15 +504,15 @@ static int replay_as_campaign_ran(struct options *opt, char **argv0, const char 
         argc0++;
     char dir[PATH_MAX], target[4096];
     snprintf(dir, sizeof dir, "%s", file); /* FILE is OUT/crashes/NAME (or queue, hangs) */
-    for (int up = 0; up < 2; up++) {
+    for (int up = 0; up < 2; up++) { /* dirname, twice */
         char *slash = strrchr(dir, '/');
-        if (slash)
+        if (slash == dir)
+            dir[1] = 0; /* "/x" -> "/" */
+        else if (slash)
             *slash = 0;
-        else
-            snprintf(dir, sizeof dir, "%s", up ? ".." : ".");
+        else /* "crashes" -> ".", and "." (the file was in the cwd) -> ".." */
+            snprintf(dir, sizeof dir, "%s", strcmp(dir, ".") == 0 ? ".." : ".");
     }
-    if (!dir[0])
-        snprintf(dir, sizeof dir, "/");
     if (depth > 0 || fz_stats_value(dir, "symhv_target", target, sizeof target) < 0 || !target[0])
         return -1; /* not a campaign's file: the usual error follows */
     size_t words = 1;

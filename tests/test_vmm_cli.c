@@ -162,6 +162,15 @@ START_TEST(replay_takes_the_target_from_the_campaign)
     run_symhv(&r, (const char *const[]){ "replay", path, "--kvm-device", "/nonexistent/kvm", NULL });
     ck_assert_contains(r.err, "the target as the campaign in");
     run_result_free(&r);
+    /* named relative to the campaign's directory, and from inside crashes/ */
+    ck_assert_int_eq(chdir(dir), 0);
+    expect_setup_error((const char *const[]){ "replay", strstr(path, "crashes/"), "--kvm-device",
+                                              "/nonexistent/kvm", NULL },
+                       "cannot open /nonexistent/kvm");
+    ck_assert_int_eq(chdir(crashes), 0);
+    expect_setup_error((const char *const[]){ "replay", strrchr(path, '/') + 1, "--kvm-device",
+                                              "/nonexistent/kvm", NULL },
+                       "cannot open /nonexistent/kvm");
     ck_assert_int_eq(unlink(stats), 0);
     expect_setup_error((const char *const[]){ "replay", path, NULL }, "no campaign's file");
 }
