@@ -148,6 +148,8 @@ struct fz_vm_figures {
                                 budget, the sidecar's memory or time), pruned ones too */
     double solver_seconds;
     double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
+    bool races_on;               /* --races: the figures below */
+    uint64_t races_found, race_samples, race_held, race_sync_pairs, race_dropped;
 };
 
 /* What the campaign's coverage is, as the status line and fuzzer_stats say it. */

@@ -224,6 +224,12 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 (unsigned long long)vm->cache_hits, vm->solver_seconds,
                 (unsigned long long)vm->flips_pruned, (unsigned long long)vm->flips_unasked,
                 c->cfg.solve_budget_s);
+    if (vm->races_on)
+        text_printf(&s, "races_found       : %llu\nrace_samples      : %llu\nrace_held         : "
+                    "%llu\nrace_sync_pairs   : %llu\nrace_dropped      : %llu\n",
+                    (unsigned long long)vm->races_found, (unsigned long long)vm->race_samples,
+                    (unsigned long long)vm->race_held, (unsigned long long)vm->race_sync_pairs,
+                    (unsigned long long)vm->race_dropped);
     if (s.failed || write_file_atomic(c->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("%s: cannot write %s/fuzzer_stats", fz_mode_name(c->cfg.mode), c->out_dir);
     text_free(&s);
@@ -263,6 +269,9 @@ void fz_campaign_status_line(const struct fz_campaign *c, const struct fz_vm_fig
     char more[192] = "";
     if (c->cfg.sync_dir)
         snprintf(more, sizeof more, ", imported %llu kept", (unsigned long long)c->n.imported_kept);
+    if (vm->races_on)
+        snprintf(more + strlen(more), sizeof more - strlen(more), ", races %llu",
+                 (unsigned long long)vm->races_found);
     if (c->solving && !final)
         snprintf(more + strlen(more), sizeof more - strlen(more), ", solving in the background");
     if (vm->concolic_for_s > 0 && !final) /* its time is not -t's: say it is on */

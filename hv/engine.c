@@ -533,6 +533,11 @@ int engine_finish(struct engine *e)
     return outputs_failed(&e->out) ? -1 : 0;
 }
 
+int engine_write_output(struct engine *e, const char *name, const void *data, size_t len)
+{
+    return outputs_write(&e->out, name, data, len);
+}
+
 const char *engine_output_dir(struct engine *e)
 {
     return e ? outputs_dir(&e->out) : "";

@@ -69,6 +69,9 @@ int64_t engine_make_symbolic_args(struct hc_call *c, uint64_t *buf, uint64_t *le
 /* End of a plain run: solve for the other side of every symbolic branch and write the
  * output directory. 0, or -1 if a result could not be written (said). */
 int engine_finish(struct engine *e);
+/* Write one more result file of a plain run into its output directory (NAME or
+ * SUB/NAME). 0, or -1 (said). */
+int engine_write_output(struct engine *e, const char *name, const void *data, size_t len);
 /* Where the run's results went (a numbered one: after its first file). */
 const char *engine_output_dir(struct engine *e);
 

@@ -104,6 +104,8 @@ struct fuzzer {
     double exec_started, last_status, last_stats;
     bool tty;
     char output_tail[CONSOLE_TAIL]; /* the execution's output's end, for a crash's note */
+    struct races *races;       /* --races, or NULL */
+    size_t races_saved;        /* files in OUT/races/ (the next one's id) */
 };
 
 /* Copy between host memory and a translated guest buffer (writes are the VMM's). */

@@ -1,5 +1,7 @@
 #include "fuzzer.h"
 
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include "console.h"
 #include "fuzz_internal.h"
 #include "log.h"
+#include "races.h"
 #include "snapshot.h"
 #include "symhv/sidecar.h" /* SC_FLIP_*: what a solver input flips */
 #include "util.h"
@@ -55,6 +58,54 @@ void fuzzer_detach(struct fuzzer *f)
     free(f->cmplog_copy);
     fz_campaign_close(&f->c);
     free(f);
+}
+
+/* ---- races ---------------------------------------------------------------------------- */
+
+void fuzzer_set_races(struct fuzzer *f, struct races *r)
+{
+    f->races = r;
+    /* a resumed campaign's races keep their ids */
+    char dir[PATH_MAX + 8];
+    snprintf(dir, sizeof dir, "%s/races", f->c.out_dir);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        unsigned long id;
+        if (sscanf(e->d_name, "id:%lu", &id) == 1 && id + 1 > f->races_saved)
+            f->races_saved = id + 1;
+    }
+    if (d)
+        closedir(d);
+}
+
+/* The execution's new races: each with its input (a file as a crash is) and its report. */
+static void save_races(struct fuzzer *f)
+{
+    if (!f->races || fz_mode_is_tool(f->c.cfg.mode))
+        return;
+    struct race got[4];
+    char dir[PATH_MAX + 8];
+    snprintf(dir, sizeof dir, "%s/races", f->c.out_dir);
+    for (size_t n; (n = races_take_new(f->races, got, 4)) > 0;) {
+        if (make_dir(dir) < 0) {
+            hv_error_errno("fuzz: cannot make %s; %zu races not saved", dir, n);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char name[96], note[128], text[1024];
+            snprintf(name, sizeof name, "id:%06zu,pcs:%llx+%llx", f->races_saved,
+                     (unsigned long long)got[i].first.pc, (unsigned long long)got[i].second.pc);
+            snprintf(note, sizeof note, "%s.txt", name);
+            races_format(&got[i], name, text, sizeof text);
+            if (write_file_atomic(dir, name, f->c.cur.data, f->c.cur.len) < 0 ||
+                write_file_atomic(dir, note, text, strlen(text)) < 0) {
+                hv_error_errno("fuzz: cannot write %s/%s", dir, name);
+                continue;
+            }
+            f->races_saved++;
+            hv_info("fuzz: race saved as races/%s", name);
+        }
+    }
 }
 
 /* ---- the settled VM: snapshot, restore, inputs ---------------------------------------- */
@@ -213,6 +264,15 @@ static void status(struct fuzzer *f, bool final)
         .flips_pruned = f->search.flips_pruned, .flips_unasked = f->search.flips_unasked, .solver_seconds = f->search.solver_seconds,
         .concolic_for_s = f->c.cur.concolic ? t - f->exec_started : 0,
     };
+    if (f->races) {
+        struct race_stats rs = races_stats(f->races);
+        vm.races_on = true;
+        vm.races_found = races_count(f->races);
+        vm.race_samples = rs.samples;
+        vm.race_held = rs.held;
+        vm.race_sync_pairs = rs.sync_pairs;
+        vm.race_dropped = rs.dropped;
+    }
     if (final || t - f->last_stats >= STATS_PERIOD_S) {
         fz_campaign_write_stats(&f->c, &vm);
         f->last_stats = t;
@@ -259,6 +319,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
                      "(or symhv-c++), afl-clang-fast -static, or scripts/symhv-build-fuzzer");
             return false;
         }
+        races_quiesce(f->races); /* no watch in the snapshot */
         f->snap = snapshot_take(vm);
         if (!f->snap)
             return false;
@@ -334,6 +395,8 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
                         (unsigned long long)f->search.new_branch_edges);
             }
         }
+        races_quiesce(f->races);
+        save_races(f); /* with the input as it ran, before the judge takes it */
         if (f->map.npages)
             fuzz_buffer_copy(f, &f->map, f->c.trace, f->map.len, false);
         f->c.cur.output_len = console_take_tail(f->console, f->output_tail, sizeof f->output_tail);

@@ -22,6 +22,7 @@ struct vm;
 struct hypercalls;
 struct engine;
 struct console;
+struct races;
 
 struct fuzzer;
 
@@ -32,6 +33,9 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
                              struct console *console, const struct fuzz_config *cfg);
 /* The main thread's work, called in a loop while the VM runs: waits up to a few ms for
  * an execution to end and handles it. false: the campaign is over (a limit). */
+/* Race detection on (--races): its watch ends between executions, its races are saved
+ * with the execution's input in OUT/races/ and counted in fuzzer_stats. */
+void fuzzer_set_races(struct fuzzer *f, struct races *r);
 bool fuzzer_tick(struct fuzzer *f);
 /* After the VM stopped: final stats; returns the run's exit status given the VM's. */
 int fuzzer_finish(struct fuzzer *f, int status);

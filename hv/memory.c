@@ -55,6 +55,7 @@ void memory_destroy(struct memory *m)
     if (m->fd >= 0)
         close(m->fd);
     free(m->trapped);
+    free(m->trap_owners);
     free(m->slots);
     free(m->dirty);
     free(m->log_scratch);
@@ -198,30 +199,54 @@ static size_t find_trapped(const struct memory *m, uint64_t page, bool *found)
     return lo;
 }
 
-/* Apply one change to the list; returns 1 if the set changed, 0 if not, -1 on OOM. */
-static int change_one(struct memory *m, uint64_t page, bool trapped)
+/* Make page's owners `owners` (0: not trapped). Returns 1 if the trapped set changed,
+ * 0 if not, -1 on OOM. Caller holds m->lock. */
+static int set_owners(struct memory *m, uint64_t page, uint8_t owners)
 {
     bool found;
     size_t at = find_trapped(m, page, &found);
-    if (found == trapped)
-        return 0;
-    if (trapped) {
-        if (m->ntrapped == m->trapped_cap) {
-            size_t cap = m->trapped_cap ? 2 * m->trapped_cap : 16;
-            uint64_t *t = realloc(m->trapped, cap * sizeof *t);
-            if (!t)
-                return -1;
-            m->trapped = t;
-            m->trapped_cap = cap;
+    if (found) {
+        if (owners) {
+            m->trap_owners[at] = owners;
+            return 0;
         }
-        memmove(&m->trapped[at + 1], &m->trapped[at], (m->ntrapped - at) * sizeof *m->trapped);
-        m->trapped[at] = page;
-        m->ntrapped++;
-    } else {
         memmove(&m->trapped[at], &m->trapped[at + 1], (m->ntrapped - at - 1) * sizeof *m->trapped);
+        memmove(&m->trap_owners[at], &m->trap_owners[at + 1], m->ntrapped - at - 1);
         m->ntrapped--;
+        return 1;
     }
+    if (!owners)
+        return 0;
+    if (m->ntrapped == m->trapped_cap) {
+        size_t cap = m->trapped_cap ? 2 * m->trapped_cap : 16;
+        uint64_t *t = realloc(m->trapped, cap * sizeof *t);
+        if (!t)
+            return -1;
+        m->trapped = t;
+        uint8_t *o = realloc(m->trap_owners, cap);
+        if (!o)
+            return -1;
+        m->trap_owners = o;
+        m->trapped_cap = cap;
+    }
+    memmove(&m->trapped[at + 1], &m->trapped[at], (m->ntrapped - at) * sizeof *m->trapped);
+    memmove(&m->trap_owners[at + 1], &m->trap_owners[at], m->ntrapped - at);
+    m->trapped[at] = page;
+    m->trap_owners[at] = owners;
+    m->ntrapped++;
     return 1;
+}
+
+static uint8_t owners_of(const struct memory *m, uint64_t page)
+{
+    bool found;
+    size_t at = find_trapped(m, page, &found);
+    return found ? m->trap_owners[at] : 0;
+}
+
+static uint8_t owners_after(uint8_t owners, const struct trap_change *c)
+{
+    return c->trapped ? owners | c->owner : owners & ~c->owner;
 }
 
 /* How many memslots RAM minus the trapped pages takes (its maximal ranges). */
@@ -238,46 +263,57 @@ static size_t layout_slots(const struct memory *m)
 
 int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t n)
 {
-    /* Nothing to do (the common case for a reply that touched trapped pages only):
-     * no pause. */
+    /* A change of owners only, or nothing (the common case for a reply that touched
+     * trapped pages only): no pause. */
     pthread_mutex_lock(&m->lock);
     bool any = m->nslots == 0;
     for (size_t i = 0; i < n && !any; i++) {
-        bool found;
-        find_trapped(m, page_floor(changes[i].page), &found);
-        any = found != changes[i].trapped && changes[i].page < m->bytes;
+        if (changes[i].page >= m->bytes)
+            continue;
+        uint8_t was = owners_of(m, page_floor(changes[i].page));
+        any = !was != !owners_after(was, &changes[i]);
+    }
+    if (!any) {
+        for (size_t i = 0; i < n; i++)
+            if (changes[i].page < m->bytes) {
+                uint64_t page = page_floor(changes[i].page);
+                set_owners(m, page, owners_after(owners_of(m, page), &changes[i]));
+            }
+        pthread_mutex_unlock(&m->lock);
+        return 0;
     }
     pthread_mutex_unlock(&m->lock);
-    if (!any)
-        return 0;
-    bool *made = calloc(n ? n : 1, sizeof *made); /* the changes that changed the list */
-    if (!made) {
+    uint8_t *before = calloc(n ? n : 1, 1); /* each change's page's owners before it */
+    if (!before) {
         hv_error("out of memory for the trapped page list");
         return -1;
     }
     m->pause_ops->pause(m->pause_ctx);
     pthread_mutex_lock(&m->lock);
     int rc = 0, changed = m->nslots == 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (changes[i].page >= m->bytes)
+    size_t done = 0;
+    for (; done < n && rc == 0; done++) {
+        if (changes[done].page >= m->bytes)
             continue;
-        int c = change_one(m, page_floor(changes[i].page), changes[i].trapped);
+        uint64_t page = page_floor(changes[done].page);
+        before[done] = owners_of(m, page);
+        int c = set_owners(m, page, owners_after(before[done], &changes[done]));
         if (c < 0) {
             hv_error("out of memory for the trapped page list");
             rc = -1;
         }
-        made[i] = c > 0;
         changed |= c > 0;
     }
     if (rc == 0 && changed && layout_slots(m) > MEM_MAX_SLOTS) {
         /* the list goes back to the installed layout; the caller decides (no message) */
-        for (size_t i = n; i-- > 0;)
-            if (made[i] && change_one(m, page_floor(changes[i].page), !changes[i].trapped) < 0)
+        for (size_t i = done; i-- > 0;)
+            if (changes[i].page < m->bytes &&
+                set_owners(m, page_floor(changes[i].page), before[i]) < 0)
                 rc = -1; /* cannot happen: removing needs no memory, re-adding had room */
         rc = rc < 0 ? -1 : MEMORY_TOO_MANY_SLOTS;
         changed = false;
     }
-    free(made);
+    free(before);
     if (rc == 0 && changed)
         rc = apply_layout(m);
     pthread_mutex_unlock(&m->lock);
@@ -287,11 +323,35 @@ int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t
 
 bool memory_is_trapped(struct memory *m, uint64_t page)
 {
-    bool found;
     pthread_mutex_lock(&m->lock);
-    find_trapped(m, page_floor(page), &found);
+    bool trapped = owners_of(m, page_floor(page)) != 0;
     pthread_mutex_unlock(&m->lock);
-    return found;
+    return trapped;
+}
+
+bool memory_trapped_by(struct memory *m, uint64_t page, enum mem_trap_owner owner)
+{
+    pthread_mutex_lock(&m->lock);
+    bool trapped = (owners_of(m, page_floor(page)) & owner) != 0;
+    pthread_mutex_unlock(&m->lock);
+    return trapped;
+}
+
+size_t memory_trapped_list(struct memory *m, enum mem_trap_owner owner, uint64_t **pages)
+{
+    pthread_mutex_lock(&m->lock);
+    size_t n = 0;
+    uint64_t *out = malloc((m->ntrapped ? m->ntrapped : 1) * sizeof *out);
+    for (size_t i = 0; out && i < m->ntrapped; i++)
+        if (m->trap_owners[i] & owner)
+            out[n++] = m->trapped[i];
+    pthread_mutex_unlock(&m->lock);
+    if (!n) {
+        free(out);
+        out = NULL;
+    }
+    *pages = out;
+    return n;
 }
 
 size_t memory_trapped_count(struct memory *m)

@@ -52,6 +52,7 @@ struct memory {
 
     pthread_mutex_t lock;          /* guards everything below */
     uint64_t *trapped;             /* sorted page addresses outside the memslots */
+    uint8_t *trap_owners;          /* beside each: who wants it trapped (MEM_TRAP_*) */
     size_t ntrapped, trapped_cap;
     struct installed_slot *slots;  /* RAM minus trapped pages, MEM_MAX_SLOTS of room */
     size_t nslots;
@@ -82,16 +83,29 @@ static inline void *memory_host(struct memory *m, uint64_t gpa, uint64_t len)
 size_t memory_layout(uint64_t bytes, const uint64_t *trapped, size_t n, struct mem_range *out);
 
 /* Trap (take out of the memslots) or release pages, all in one layout change.
+ * Two owners may trap a page: it stays out of the memslots while either wants it, and
+ * each owner releases only its own hold (symbolic bytes, a race watch, races.h).
  * 0; MEMORY_TOO_MANY_SLOTS (no message, nothing changed) when the layout would need more
  * than MEM_MAX_SLOTS memslots; or -1 (message). */
 #define MEMORY_TOO_MANY_SLOTS (-2)
+enum mem_trap_owner {
+    MEM_TRAP_SYMBOLIC = 1 << 0,
+    MEM_TRAP_WATCH = 1 << 1,
+};
 struct trap_change {
     uint64_t page;
     bool trapped;
+    enum mem_trap_owner owner;
 };
 __attribute__((warn_unused_result))
 int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t n);
+/* Out of the memslots (for any owner)? */
 bool memory_is_trapped(struct memory *m, uint64_t page);
+/* Trapped for this owner? */
+bool memory_trapped_by(struct memory *m, uint64_t page, enum mem_trap_owner owner);
+/* The pages trapped for `owner` (a malloc'd array in *pages, its length returned; 0 and
+ * NULL when there are none or no memory). */
+size_t memory_trapped_list(struct memory *m, enum mem_trap_owner owner, uint64_t **pages);
 size_t memory_trapped_count(struct memory *m);
 
 /* The VMM wrote guest RAM at [gpa, gpa+len) (KVM's log does not see it). Any thread. */

@@ -52,6 +52,14 @@ static const char usage_text[] =
     "                        (default 256M, 32M to 3G)\n"
     "  -c, --cmdline TEXT    command line handed to the guest kernel\n"
     "  -t, --timeout SEC     stop the guest after SEC seconds (exit status 124)\n"
+    "      --races           report data races between vCPUs (with --smp 2 or more; run,\n"
+    "                        fuzz, explore): now and then a vCPU's next access to memory is\n"
+    "                        held while its page is watched; another vCPU's access to the\n"
+    "                        same bytes meanwhile, one of the two a write and neither a\n"
+    "                        locked instruction, is a race, saved in races/ of the output\n"
+    "                        directory (README: Races)\n"
+    "      --race-window US  how long a sampled access is held (default 1000)\n"
+    "      --race-rate N     samples a second (default 100)\n"
     "  -o, --output DIR      where a symbolic run writes constraints, new inputs (one\n"
     "                        per flipped branch), bug reports and a summary; a DIR that\n"
     "                        holds files already is refused (default: a new\n"
@@ -490,6 +498,19 @@ static void record_target_option(struct fuzz_config *fz, const char *name, const
 
 static enum options_result parse_at(struct options *opt, int argc, char **argv, FILE *out,
                                     int depth);
+/* "--NAME" of a long option by its value (argv[optind - 1] is the option's value when
+ * that was given as the next word). */
+static const char *long_name(const struct option *longopts, int c, char *buf, size_t size)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == c) {
+            snprintf(buf, size, "--%s", o->name);
+            return buf;
+        }
+    snprintf(buf, size, "-%c", c);
+    return buf;
+}
+
 static enum options_result parse_words(struct options *opt, int argc, char **argv, FILE *out,
                                        int depth, char **argv0);
 
@@ -586,7 +607,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
            OPT_CONCOLIC_TIMEOUT, OPT_SOLVE_BUDGET, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
            OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
            OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT, OPT_NO_CMPLOG, OPT_SYM_FILE,
-           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_ENV };
+           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_ENV, OPT_RACES, OPT_RACE_WINDOW, OPT_RACE_RATE };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, OPT_INITRD },
@@ -619,6 +640,9 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         { "cmdline", required_argument, NULL, OPT_CMDLINE },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "kvm-device", required_argument, NULL, OPT_KVM_DEVICE },
+        { "races", no_argument, NULL, OPT_RACES },
+        { "race-window", required_argument, NULL, OPT_RACE_WINDOW },
+        { "race-rate", required_argument, NULL, OPT_RACE_RATE },
         { "output", required_argument, NULL, 'o' },
         { "replay", required_argument, NULL, OPT_REPLAY },
         { "seed", required_argument, NULL, OPT_SEED },
@@ -680,6 +704,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
     optind = 1;
     opterr = 0;
     int c;
+    char optname[48]; /* an option's name, for its error */
     unsigned long n;
     while ((c = getopt_long(argc, argv, "+:k:i:s:m:c:t:o:x:V:M:S:vh", longopts, NULL)) != -1) {
         double d;
@@ -756,7 +781,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         }
         case OPT_STALL: case OPT_SYMEX_TIME:
             if (parse_seconds(optarg, true, &d) < 0) {
-                hv_error("%s expects seconds, got '%s'", argv[optind - 1], optarg);
+                hv_error("%s expects seconds, got '%s'", long_name(longopts, c, optname, sizeof optname), optarg);
                 return OPTIONS_ERROR;
             }
             *(c == OPT_STALL ? &opt->engine.stall_timeout_s : &opt->engine.symex_max_seconds) = d;
@@ -817,7 +842,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
             break;
         case OPT_CONCOLIC_EVERY: case OPT_PLATEAU: case OPT_MAX_EXECS: case OPT_RNG_SEED:
             if (parse_uint(optarg, ULONG_MAX - 1, &n) < 0) {
-                hv_error("%s expects a number, got '%s'", argv[optind - 1], optarg);
+                hv_error("%s expects a number, got '%s'", long_name(longopts, c, optname, sizeof optname), optarg);
                 return OPTIONS_ERROR;
             }
             if (c == OPT_CONCOLIC_EVERY)
@@ -838,13 +863,30 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
             break;
         case OPT_CONCOLIC_TIMEOUT: case OPT_MAX_TIME:
             if (parse_seconds(optarg, false, &d) < 0) {
-                hv_error("%s expects a positive number of seconds, got '%s'", argv[optind - 1],
+                hv_error("%s expects a positive number of seconds, got '%s'",
+                         long_name(longopts, c, optname, sizeof optname),
                          optarg);
                 return OPTIONS_ERROR;
             }
             *(c == OPT_MAX_TIME ? &opt->fuzz.max_seconds : &opt->fuzz.concolic_timeout_s) = d;
             break;
         case OPT_KVM_DEVICE: opt->vm.kvm_path = optarg; break;
+        case OPT_RACES: opt->races.on = true; break;
+        case OPT_RACE_WINDOW: case OPT_RACE_RATE: {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(optarg, &end, 10);
+            unsigned long max = c == OPT_RACE_WINDOW ? 1000000 : 10000;
+            if (errno || end == optarg || *end || v == 0 || v > max || optarg[0] == '-') {
+                hv_error("%s expects a number from 1 to %lu (%s), got '%s'",
+                         c == OPT_RACE_WINDOW ? "--race-window" : "--race-rate", max,
+                         c == OPT_RACE_WINDOW ? "microseconds" : "samples a second", optarg);
+                return OPTIONS_ERROR;
+            }
+            *(c == OPT_RACE_WINDOW ? &opt->races.window_us : &opt->races.rate) = (unsigned)v;
+            opt->races.on = true;
+            break;
+        }
         case 'o':
             opt->engine.output_dir = optarg;
             opt->engine.output_numbered = false;
@@ -1016,5 +1058,9 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         opt->engine.npresets++;
     }
     opt->engine.replay = replay_mode || replay_path;
+    if (opt->races.on && opt->vm.ncpus < 2) {
+        hv_error("--races needs two vCPUs or more (--smp 2): a race is two vCPUs' accesses");
+        return OPTIONS_ERROR;
+    }
     return finish_launch(opt);
 }

@@ -9,6 +9,7 @@
 #include "boot.h"
 #include "engine.h"
 #include "fuzzer.h"
+#include "races.h"
 #include "vm.h"
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_ERROR };
@@ -18,6 +19,7 @@ struct options {
     struct boot_config boot;   /* what it boots */
     struct engine_config engine;
     struct fuzz_config fuzz;
+    struct races_config races; /* --races */
     bool fuzzing;              /* `symhv fuzz` */
     double timeout_s;          /* a plain run's --timeout (0: none) */
     int verbose;

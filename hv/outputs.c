@@ -73,7 +73,14 @@ int outputs_write(struct outputs *o, const char *name, const void *data, size_t 
         o->failed = true;
     } else {
         o->created = true;
-        rc = write_file_atomic(o->dir, name, data, len);
+        /* "SUB/NAME": into the subdirectory SUB, made when first used */
+        char sub[PATH_MAX + 64];
+        const char *slash = strchr(name, '/');
+        if (slash && snprintf(sub, sizeof sub, "%s/%.*s", o->dir, (int)(slash - name), name) <
+                         (int)sizeof sub && make_dir(sub) == 0)
+            rc = write_file_atomic(sub, slash + 1, data, len);
+        else if (!slash)
+            rc = write_file_atomic(o->dir, name, data, len);
         if (rc < 0) {
             hv_error_errno("cannot write %s/%s", o->dir, name);
             o->failed = true;

@@ -23,7 +23,8 @@ struct outputs {
 void outputs_init(struct outputs *o, const char *dir, bool numbered);
 /* The directory written to (after the first write, for a numbered one). */
 const char *outputs_dir(struct outputs *o);
-/* Write dir/name (created on first use). 0, or -1 (said, and `failed` set). */
+/* Write dir/name (created on first use; a name "SUB/NAME" goes into the subdirectory
+ * SUB, one level, made when first used). 0, or -1 (said, and `failed` set). */
 int outputs_write(struct outputs *o, const char *name, const void *data, size_t len);
 /* A file name "<prefix><safe input name><suffix>". */
 void outputs_name(char *out, size_t size, const char *prefix, const char *input_name,

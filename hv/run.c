@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pc.h"
 #include "pvm.h"
+#include "races.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -25,6 +26,25 @@ static void plain_end(struct vcpu *v, const struct guest_end *e, void *opaque)
 {
     console_flush(opaque);
     end_plain_run(v, e, NULL);
+}
+
+/* A plain run's races: on stderr, and in the output directory's races/. */
+static void report_races(struct races *r, struct engine *engine)
+{
+    struct race *found = malloc(RACES_MAX * sizeof *found);
+    size_t n = found ? races_take_new(r, found, RACES_MAX) : 0;
+    for (size_t i = 0; i < n; i++) {
+        char name[64], text[1024];
+        races_format(&found[i], NULL, text, sizeof text);
+        fputs(text, stderr);
+        snprintf(name, sizeof name, "races/race-%06zu.txt", i);
+        engine_write_output(engine, name, text, strlen(text));
+    }
+    free(found);
+    struct race_stats st = races_stats(r);
+    hv_notice("races: %zu found (%llu samples, %llu accesses held, %llu pairs with a locked "
+              "instruction, not races)", n, (unsigned long long)st.samples,
+              (unsigned long long)st.held, (unsigned long long)st.sync_pairs);
 }
 
 /* The main thread while the vCPUs run: signals, --timeout, and the fuzzer's work. */
@@ -69,6 +89,7 @@ int run(const struct options *opt)
     struct pc *pc = calloc(1, sizeof *pc);
     struct engine *engine = NULL;
     struct fuzzer *fuzzer = NULL;
+    struct races *races = NULL;
     int status = HV_EXIT_SETUP_ERROR;
     if (!vm || !con || !hc || !pc) {
         hv_error("out of memory");
@@ -98,19 +119,30 @@ int run(const struct options *opt)
         goto out;
     if (opt->fuzzing && !(fuzzer = fuzzer_attach(vm, hc, engine, con, &opt->fuzz)))
         goto out;
+    if (opt->races.on) { /* over the engine's RAM trap */
+        if (!(races = races_attach(vm, &opt->races)))
+            goto out;
+        if (fuzzer)
+            fuzzer_set_races(fuzzer, races);
+    }
 
     hv_info("booting %s on %u vCPU(s), %llu MiB", opt->boot.kernel_path, vm->ncpus,
             (unsigned long long)(vm->mem.bytes >> 20));
     if (vcpus_start(vm) == 0) {
+        if (races && races_start(races) < 0)
+            vm_request_stop(vm, HV_EXIT_SETUP_ERROR);
         /* Linux reads its console from the UART; symhv's kernel reads stdin by hypercall */
         if (boot.is_linux && !opt->fuzzing && console_start_input(con) < 0)
             hv_notice("the guest's serial line gets no input");
         main_loop(vm, con, opt->timeout_s, fuzzer);
     }
+    races_stop(races); /* no kick after the vCPU threads are gone */
     vm_join(vm);
     console_stop_input(con);
     console_flush(con);
     status = vm->exit_status;
+    if (races && !fuzzer)
+        report_races(races, engine);
     if (fuzzer) {
         status = fuzzer_finish(fuzzer, status);
     } else if (engine_finish(engine) < 0) {
@@ -120,6 +152,7 @@ int run(const struct options *opt)
     engine_report(engine);
 out:
     /* the reverse of the set-up: the features before the machine they use */
+    races_detach(races);
     fuzzer_detach(fuzzer);
     engine_detach(engine);
     if (vm) {

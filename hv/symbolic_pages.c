@@ -1,10 +1,10 @@
 #include "symbolic_pages.h"
 
-#include <Zydis/Zydis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest_insn.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "sidecar_client.h"
@@ -79,9 +79,9 @@ static void apply(struct sym_pages *sp, unsigned slot_index, const uint64_t *pag
         if (page >= sp->vm->mem.bytes)
             continue;
         bool want = page_symbolic(sp, bits, page);
-        if (want == memory_is_trapped(&sp->vm->mem, page))
+        if (want == memory_trapped_by(&sp->vm->mem, page, MEM_TRAP_SYMBOLIC))
             continue;
-        changes[k++] = (struct trap_change){ page, want };
+        changes[k++] = (struct trap_change){ page, want, MEM_TRAP_SYMBOLIC };
     }
     int rc = k ? memory_set_traps(&sp->vm->mem, changes, k) : 0;
     if (rc == MEMORY_TOO_MANY_SLOTS) {
@@ -128,7 +128,7 @@ void sym_pages_sync(struct sym_pages *sp, unsigned slot_index)
     size_t cap = 64, n = 0;
     uint64_t *pages = malloc(cap * sizeof *pages);
     for (uint64_t page = 0; pages && bits && page < m->bytes; page += SYMHV_PAGE_SIZE) {
-        if (!page_symbolic(sp, bits, page) && !memory_is_trapped(&sp->vm->mem, page))
+        if (!page_symbolic(sp, bits, page) && !memory_trapped_by(m, page, MEM_TRAP_SYMBOLIC))
             continue;
         if (n == cap) {
             uint64_t *p = realloc(pages, 2 * cap * sizeof *p);
@@ -146,13 +146,12 @@ void sym_pages_sync(struct sym_pages *sp, unsigned slot_index)
 
 void sym_pages_release_all(struct sym_pages *sp)
 {
-    struct memory *m = &sp->vm->mem;
-    pthread_mutex_lock(&m->lock);
-    size_t n = m->ntrapped;
+    uint64_t *pages;
+    size_t n = memory_trapped_list(&sp->vm->mem, MEM_TRAP_SYMBOLIC, &pages);
     struct trap_change *changes = malloc((n ? n : 1) * sizeof *changes);
     for (size_t i = 0; changes && i < n; i++)
-        changes[i] = (struct trap_change){ m->trapped[i], false };
-    pthread_mutex_unlock(&m->lock);
+        changes[i] = (struct trap_change){ pages[i], false, MEM_TRAP_SYMBOLIC };
+    free(pages);
     if (!changes)
         return;
     atomic_fetch_add(&sp->stats.pages_released, n);
@@ -214,22 +213,8 @@ static bool locked_rmw(struct sym_pages *sp, struct vcpu *v)
         return false;
     struct guest_as as;
     guest_as_from_sregs(&as, sp->vm, &s, (s.cs.selector & 3) == 3);
-    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
-    size_t n = guest_fetch_insn(&as, r.rip, bytes);
-    ZydisDecoder dec;
-    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-    ZydisDecodedInstruction d;
-    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-    if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &d, ops)))
-        return false;
-    if (d.attributes & ZYDIS_ATTRIB_HAS_LOCK)
-        return true;
-    if (d.mnemonic != ZYDIS_MNEMONIC_XCHG)
-        return false;
-    for (unsigned i = 0; i < d.operand_count_visible; i++)
-        if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY)
-            return true;
-    return false;
+    struct guest_insn in;
+    return guest_insn_decode(&as, &r, &s, r.rip, &in) == 0 && in.locked_rmw;
 }
 
 static int trap_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, void *opaque)
@@ -280,40 +265,6 @@ static void trap_overwritten(struct vcpu *caller, uint64_t gpa, uint64_t len, vo
     sym_pages_concretise(opaque, caller, gpa, len);
 }
 
-/* The guest-physical pages an instruction's memory operands touch. */
-static size_t operand_pages(const struct guest_as *as, const ZydisDecodedInstruction *d,
-                            const ZydisDecodedOperand *ops, const struct kvm_regs *r,
-                            const struct kvm_sregs *s, uint64_t rip, uint64_t *pages, size_t max)
-{
-    ZydisRegisterContext ctx;
-    memset(&ctx, 0, sizeof ctx);
-    const uint64_t gpr[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
-                               r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
-    for (int i = 0; i < 16; i++)
-        ctx.values[ZYDIS_REGISTER_RAX + i] = gpr[i];
-    ctx.values[ZYDIS_REGISTER_RIP] = rip;
-    size_t n = 0;
-    for (unsigned i = 0; i < d->operand_count; i++) {
-        const ZydisDecodedOperand *op = &ops[i];
-        if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
-            continue;
-        ZyanU64 ea;
-        if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddressEx(d, op, rip, &ctx, &ea)))
-            continue;
-        if (op->mem.segment == ZYDIS_REGISTER_FS)
-            ea += s->fs.base;
-        else if (op->mem.segment == ZYDIS_REGISTER_GS)
-            ea += s->gs.base;
-        uint64_t size = op->size ? (op->size + 7) / 8 : 1;
-        for (uint64_t a = page_floor(ea); a < ea + size && n < max; a += SYMHV_PAGE_SIZE) {
-            uint64_t pa;
-            if (guest_translate(as, a < ea ? ea : a, false, &pa) == 0)
-                pages[n++] = page_floor(pa);
-        }
-    }
-    return n;
-}
-
 static int trap_cannot_emulate(struct vcpu *v, void *opaque)
 {
     struct sym_pages *sp = opaque;
@@ -328,7 +279,7 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
     uint64_t code_pa;
     if (guest_translate(&as, r.rip, false, &code_pa) < 0)
         return 0;
-    if (memory_is_trapped(&sp->vm->mem, code_pa)) {
+    if (memory_trapped_by(&sp->vm->mem, code_pa, MEM_TRAP_SYMBOLIC)) {
         /* code on a symbolic page: the interpreter runs it (its bytes are concretised
          * as it fetches them); if it cannot even start, the code page is pinned */
         uint64_t rip = r.rip;
@@ -339,24 +290,19 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
             if (vcpu_get_regs(v, &after) == 0 && after.rip != rip)
                 return 1;
         }
-        if (memory_is_trapped(&sp->vm->mem, code_pa))
+        if (memory_trapped_by(&sp->vm->mem, code_pa, MEM_TRAP_SYMBOLIC))
             pin_page(sp, v, page_floor(code_pa), "code executed from a symbolic page");
         return 1;
     }
-    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
-    size_t n = guest_fetch_insn(&as, r.rip, bytes);
-    ZydisDecoder dec;
-    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-    ZydisDecodedInstruction d;
-    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-    if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &d, ops)))
+    struct guest_insn in;
+    if (guest_insn_decode(&as, &r, &s, r.rip, &in) < 0)
         return 0;
     uint64_t pages[8];
-    size_t np = operand_pages(&as, &d, ops, &r, &s, r.rip, pages, 8);
+    size_t np = guest_insn_pages(&as, &in, pages, 8);
     int handled = 0;
     bool interpreted = false;
     for (size_t i = 0; i < np; i++) {
-        if (!memory_is_trapped(&sp->vm->mem, pages[i]))
+        if (!memory_trapped_by(&sp->vm->mem, pages[i], MEM_TRAP_SYMBOLIC))
             continue;
         /* The interpreter first (as for code above): it runs the instruction on the
          * page's bytes, symbolic or not (an SSE2 string function reading concrete
@@ -371,11 +317,10 @@ static int trap_cannot_emulate(struct vcpu *v, void *opaque)
                     return 1;
             }
         }
-        if (!memory_is_trapped(&sp->vm->mem, pages[i]))
+        if (!memory_trapped_by(&sp->vm->mem, pages[i], MEM_TRAP_SYMBOLIC))
             continue;
         char why[96];
-        snprintf(why, sizeof why, "'%s' cannot run on a trapped page",
-                 ZydisMnemonicGetString(d.mnemonic));
+        snprintf(why, sizeof why, "'%s' cannot run on a trapped page", in.mnemonic);
         pin_page(sp, v, pages[i], why);
         handled = 1;
     }

@@ -347,8 +347,11 @@ static void *vcpu_thread(void *arg)
         v->sync_stale = false;
         vm_leave_guest(vm);
         if (rc < 0) {
-            if (err == EINTR || err == EAGAIN)
-                continue; /* kicked: stop or pause */
+            if (err == EINTR || err == EAGAIN) { /* kicked: stop, pause, or a hook's */
+                if (vm->kick_hook)
+                    vm->kick_hook(v, vm->kick_opaque);
+                continue;
+            }
             errno = err;
             hv_error_errno("vCPU %u: KVM_RUN failed", v->index);
             vm_request_stop(vm, HV_EXIT_SETUP_ERROR);

@@ -218,6 +218,12 @@ void vm_irq_line(struct vm *vm, unsigned irq, bool level)
         hv_error_errno("KVM_IRQ_LINE (irq %u, level %d) failed", irq, (int)level);
 }
 
+void vm_set_kick_hook(struct vm *vm, kick_fn fn, void *opaque)
+{
+    vm->kick_hook = fn;
+    vm->kick_opaque = opaque;
+}
+
 void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque)
 {
     vm->ram_trap = ops;

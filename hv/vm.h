@@ -127,6 +127,10 @@ typedef void (*guest_end_fn)(struct vcpu *v, const struct guest_end *e, void *op
  * vCPU runnable again (it emulated the instruction itself), 0 if not its case ---- */
 typedef int (*emulation_fix_fn)(struct vcpu *v, void *opaque);
 
+/* ---- a vCPU's KVM_RUN returned for a kick (vm_kick): called on its thread, outside
+ * the guest, before it goes back in (or parks for a pause) ---- */
+typedef void (*kick_fn)(struct vcpu *v, void *opaque);
+
 struct vm {
     int kvm_fd;
     int vm_fd;
@@ -147,6 +151,8 @@ struct vm {
     void *end_opaque;
     emulation_fix_fn emulation_fix;
     void *emulation_fix_opaque;
+    kick_fn kick_hook;
+    void *kick_opaque;
     bool pvm_host;                /* KVM is backed by kvm_pvm (ring 0 emulated) */
 
     /* Stop: the first vm_request_stop() wins and sets exit_status; every vCPU thread
@@ -181,6 +187,7 @@ void vm_irq_line(struct vm *vm, unsigned irq, bool level);
 void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque);
 void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque);
 void vm_set_emulation_fix(struct vm *vm, emulation_fix_fn fn, void *opaque);
+void vm_set_kick_hook(struct vm *vm, kick_fn fn, void *opaque);
 
 /* vm_join() waits for the vCPU threads (vcpus_start, vcpu.h) after a stop. */
 void vm_join(struct vm *vm);

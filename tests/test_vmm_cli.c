@@ -85,6 +85,12 @@ START_TEST(several_inputs_need_their_sizes)
     expect_setup_error((const char *const[]){ "explore", "-o", "/nonexistent/out", "--solve-budget",
                                               "soon", "--", "%lx_klee_musl", "@@", NULL },
                        "--solve-budget expects seconds");
+    expect_setup_error((const char *const[]){ "run", "--races", "--", "%lx_race_musl", "/x", "1",
+                                              NULL },
+                       "--races needs two vCPUs or more");
+    expect_setup_error((const char *const[]){ "run", "--smp", "2", "--race-rate", "often", "--",
+                                              "%lx_race_musl", "/x", "1", NULL },
+                       "--race-rate expects a number from 1 to 10000");
     expect_setup_error((const char *const[]){ "replay", "/dev/null", "--sym-arg", "1:3",
                                               "--sym-file", "/input", "--", "%lx_klee_musl",
                                               "AAA", "/input", NULL },

@@ -1,0 +1,468 @@
+#include "races.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "guest_mem.h"
+#include "log.h"
+#include "memory.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define HOLD_SLICE_US 200
+#define SAMPLER_SLICE_US 20000
+/* A watch whose sampled vCPU never touches the page (an interrupt came first, the
+ * instruction faulted) ends after this. */
+#define EXPIRY_S(window_us) (0.02 + 4e-6 * (window_us))
+
+static void sleep_us(unsigned us)
+{
+    struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+static uint64_t next_random(struct races *r) /* xorshift64*, under r->lock */
+{
+    r->rng ^= r->rng >> 12;
+    r->rng ^= r->rng << 25;
+    r->rng ^= r->rng >> 27;
+    return r->rng * 0x2545F4914F6CDD1Dull;
+}
+
+/* ---- the watch ------------------------------------------------------------------------ */
+
+/* End the watch on `page` if it is still on (idle_only: unless its access is held). */
+static void end_watch(struct races *r, uint64_t page, bool idle_only, bool expired)
+{
+    pthread_mutex_lock(&r->traps);
+    pthread_mutex_lock(&r->lock);
+    bool mine = r->watch.active && r->watch.page == page && !(idle_only && r->watch.holding);
+    if (mine) {
+        r->watch.active = false;
+        r->watch.holding = false;
+        r->stats.expired += expired;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (mine) {
+        struct trap_change c = { page, false, MEM_TRAP_WATCH };
+        if (memory_set_traps(&r->vm->mem, &c, 1) != 0)
+            hv_error("races: the watched page 0x%llx could not rejoin the memslots",
+                     (unsigned long long)page);
+    }
+    pthread_mutex_unlock(&r->traps);
+}
+
+/* A kicked vCPU takes a sample: the data page its next instruction touches. */
+static void take_sample(struct vcpu *v, void *opaque)
+{
+    struct races *r = opaque;
+    if (!atomic_exchange(&r->due[v->index], false) || vm_is_stopping(r->vm) ||
+        vm_settle_requested(r->vm))
+        return;
+    struct kvm_regs regs;
+    struct kvm_sregs s;
+    if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0 || (s.cs.selector & 3) != 3)
+        return; /* the program's accesses only: the kernel's are symhv's own */
+    struct guest_as as;
+    guest_as_from_sregs(&as, r->vm, &s, true);
+    struct guest_insn in;
+    uint64_t code, page = UINT64_MAX;
+    if (guest_insn_decode(&as, &regs, &s, regs.rip, &in) < 0 ||
+        guest_translate(&as, regs.rip, false, &code) < 0)
+        return;
+    for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++) {
+        uint64_t pa;
+        if (!in.mem[i].stack && guest_translate(&as, in.mem[i].gva, false, &pa) == 0 &&
+            page_floor(pa) != page_floor(code))
+            page = page_floor(pa);
+    }
+    pthread_mutex_lock(&r->lock);
+    r->stats.samples++;
+    pthread_mutex_unlock(&r->lock);
+    if (page == UINT64_MAX || memory_is_trapped(&r->vm->mem, page))
+        return;
+    pthread_mutex_lock(&r->traps);
+    pthread_mutex_lock(&r->lock);
+    bool arm = !r->watch.active;
+    if (arm) {
+        memset(&r->watch, 0, sizeof r->watch);
+        r->watch.active = true;
+        r->watch.page = page;
+        r->watch.vcpu = v->index;
+        r->watch.armed_at = now_s();
+        r->stats.watches++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (arm) {
+        struct trap_change c = { page, true, MEM_TRAP_WATCH };
+        if (memory_set_traps(&r->vm->mem, &c, 1) != 0) { /* past the memslot cap: no watch */
+            pthread_mutex_lock(&r->lock);
+            r->watch.active = false;
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
+    pthread_mutex_unlock(&r->traps);
+}
+
+static void *sampler(void *arg)
+{
+    struct races *r = arg;
+    unsigned period = 1000000 / (r->cfg.rate ? r->cfg.rate : 1);
+    while (!atomic_load(&r->stop)) {
+        for (unsigned slept = 0; slept < period && !atomic_load(&r->stop);) {
+            unsigned us = period - slept < SAMPLER_SLICE_US ? period - slept : SAMPLER_SLICE_US;
+            sleep_us(us);
+            slept += us;
+        }
+        if (atomic_load(&r->stop) || vm_is_stopping(r->vm))
+            break;
+        double now = now_s();
+        int pick = -1;
+        bool expire = false;
+        uint64_t page = 0;
+        pthread_mutex_lock(&r->lock);
+        if (r->watch.active) {
+            expire = !r->watch.holding && now - r->watch.armed_at > EXPIRY_S(r->cfg.window_us);
+            page = r->watch.page;
+        } else {
+            pick = (int)(next_random(r) % r->vm->ncpus);
+            r->stats.kicks++;
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (expire) {
+            end_watch(r, page, true, true);
+        } else if (pick >= 0 && !vm_settle_requested(r->vm)) {
+            atomic_store(&r->due[pick], true);
+            vm_kick(&r->vm->vcpus[pick]);
+        }
+    }
+    return NULL;
+}
+
+/* ---- accesses to a watched page ------------------------------------------------------- */
+
+/* Who accessed [gpa, gpa+len), with what instruction. */
+static void describe(struct races *r, struct vcpu *v, uint64_t gpa, unsigned len, bool write,
+                     struct race_access *acc)
+{
+    memset(acc, 0, sizeof *acc);
+    acc->vcpu = v->index;
+    acc->gpa = gpa;
+    acc->len = len;
+    acc->write = write;
+    acc->gva = UINT64_MAX;
+    struct kvm_regs regs;
+    struct kvm_sregs s;
+    if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0)
+        return;
+    acc->user = (s.cs.selector & 3) == 3;
+    acc->pc = regs.rip;
+    acc->pc_exact = !write;
+    struct guest_as as;
+    guest_as_from_sregs(&as, r->vm, &s, acc->user);
+    struct guest_insn in;
+    int found = write ? guest_insn_before(&as, &regs, &s, regs.rip, page_floor(gpa), &in)
+                      : guest_insn_decode(&as, &regs, &s, regs.rip, &in);
+    if (found < 0)
+        return;
+    acc->pc = in.rip;
+    acc->pc_exact = true;
+    acc->locked = in.locked_rmw;
+    acc->write |= in.locked_rmw; /* its read half exits first; it writes too */
+    snprintf(acc->insn, sizeof acc->insn, "%s", in.text);
+    for (unsigned i = 0; i < in.nmem && acc->gva == UINT64_MAX; i++) {
+        uint64_t ends[2] = { in.mem[i].gva, in.mem[i].gva + in.mem[i].size - 1 }, pa;
+        for (int k = 0; k < 2 && acc->gva == UINT64_MAX; k++)
+            if (guest_translate(&as, ends[k], false, &pa) == 0 && page_floor(pa) == page_floor(gpa))
+                acc->gva = page_floor(ends[k]) + (gpa - page_floor(gpa));
+    }
+}
+
+static bool same_pair(const struct race *x, uint64_t a, uint64_t b)
+{
+    return (x->first.pc == a && x->second.pc == b) || (x->first.pc == b && x->second.pc == a);
+}
+
+/* Under r->lock. */
+static void record(struct races *r, const struct race_access *second)
+{
+    r->stats.races_seen++;
+    for (size_t i = 0; i < r->nfound; i++)
+        if (same_pair(&r->found[i], r->watch.first.pc, second->pc)) {
+            r->found[i].seen++;
+            return;
+        }
+    if (r->nfound == RACES_MAX) {
+        r->stats.dropped++;
+        if (!r->cap_said)
+            hv_error("races: %d distinct races kept; later new pairs of pcs are counted "
+                     "(race_dropped in fuzzer_stats), not kept", RACES_MAX);
+        r->cap_said = true;
+        return;
+    }
+    r->found[r->nfound++] = (struct race){ .first = r->watch.first, .second = *second, .seen = 1 };
+}
+
+/* Judge one access to the watched page; true if it is the sampled one, to be held. */
+static bool observe(struct races *r, const struct race_access *acc)
+{
+    pthread_mutex_lock(&r->lock);
+    bool hold = false;
+    if (r->watch.active && page_floor(acc->gpa) == r->watch.page) {
+        const struct race_access *first = &r->watch.first;
+        if (!r->watch.first_seen) {
+            if (acc->vcpu == r->watch.vcpu) { /* before it, others' accesses are no window's */
+                r->watch.first_seen = true;
+                r->watch.first = *acc;
+                r->watch.holding = hold = true;
+            }
+        } else if (r->watch.holding && acc->vcpu != first->vcpu && (acc->write || first->write) &&
+                   acc->gpa < first->gpa + first->len && first->gpa < acc->gpa + acc->len) {
+            if (acc->locked || first->locked)
+                r->stats.sync_pairs++;
+            else
+                record(r, acc);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return hold;
+}
+
+static void hold_window(struct races *r)
+{
+    double end = now_s() + r->cfg.window_us / 1e6;
+    for (double t = now_s(); t < end && !vm_is_stopping(r->vm) && !vm_settle_requested(r->vm);
+         t = now_s()) {
+        double left_us = (end - t) * 1e6;
+        sleep_us(left_us < HOLD_SLICE_US ? (unsigned)left_us + 1 : HOLD_SLICE_US);
+    }
+}
+
+static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t *data,
+                          unsigned len, bool write)
+{
+    bool nested = r->in_rmw[v->index]; /* the write half of our own locked RMW */
+    struct race_access acc = { 0 };
+    bool hold = false;
+    if (!nested) {
+        describe(r, v, gpa, len, write, &acc);
+        hold = observe(r, &acc);
+    }
+    if (hold)
+        hold_window(r);
+    if (!nested)
+        pthread_mutex_lock(&r->access);
+    bool rmw = !nested && !write && acc.locked;
+    if (rmw)
+        r->in_rmw[v->index] = true;
+    int rc = write ? r->inner->write(v, gpa, data, len, r->inner_opaque)
+                   : r->inner->read(v, gpa, data, len, r->inner_opaque);
+    if (rmw)
+        r->in_rmw[v->index] = false;
+    if (!nested)
+        pthread_mutex_unlock(&r->access);
+    if (hold) {
+        pthread_mutex_lock(&r->lock);
+        r->stats.held++;
+        pthread_mutex_unlock(&r->lock);
+        end_watch(r, page_floor(gpa), false, false);
+    }
+    return rc;
+}
+
+static int races_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, void *opaque)
+{
+    struct races *r = opaque;
+    if (!memory_trapped_by(&r->vm->mem, gpa, MEM_TRAP_WATCH))
+        return r->inner->read(v, gpa, data, len, r->inner_opaque);
+    return watched_access(r, v, gpa, data, len, false);
+}
+
+static int races_write(struct vcpu *v, uint64_t gpa, const uint8_t *data, unsigned len,
+                       void *opaque)
+{
+    struct races *r = opaque;
+    if (!memory_trapped_by(&r->vm->mem, gpa, MEM_TRAP_WATCH))
+        return r->inner->write(v, gpa, data, len, r->inner_opaque);
+    return watched_access(r, v, gpa, (uint8_t *)data, len, true);
+}
+
+static void races_overwritten(struct vcpu *caller, uint64_t gpa, uint64_t len, void *opaque)
+{
+    struct races *r = opaque;
+    if (r->inner->overwritten)
+        r->inner->overwritten(caller, gpa, len, r->inner_opaque);
+}
+
+/* An instruction KVM cannot emulate (SSE, x87 ...) on a trapped page: if a watch is on,
+ * end it and let the CPU retry (on the page natively, if that was the one); else it is
+ * the inner trap's case. */
+static int races_cannot_emulate(struct vcpu *v, void *opaque)
+{
+    struct races *r = opaque;
+    pthread_mutex_lock(&r->lock);
+    bool active = r->watch.active;
+    uint64_t page = r->watch.page;
+    pthread_mutex_unlock(&r->lock);
+    if (active && memory_trapped_by(&r->vm->mem, page, MEM_TRAP_WATCH)) {
+        end_watch(r, page, false, false);
+        return 1;
+    }
+    return r->inner->cannot_emulate ? r->inner->cannot_emulate(v, r->inner_opaque) : 0;
+}
+
+static const struct ram_trap_ops races_trap = {
+    .read = races_read,
+    .write = races_write,
+    .overwritten = races_overwritten,
+    .cannot_emulate = races_cannot_emulate,
+};
+
+/* ---- life ----------------------------------------------------------------------------- */
+
+struct races *races_attach(struct vm *vm, const struct races_config *cfg)
+{
+    if (!vm->ram_trap) {
+        hv_error("races: nothing serves trapped RAM (the engine attaches first)");
+        return NULL;
+    }
+    struct races *r = calloc(1, sizeof *r);
+    if (!r) {
+        hv_error("races: out of memory");
+        return NULL;
+    }
+    r->vm = vm;
+    r->cfg = *cfg;
+    if (!r->cfg.window_us)
+        r->cfg.window_us = RACES_DEFAULT_WINDOW_US;
+    if (!r->cfg.rate)
+        r->cfg.rate = RACES_DEFAULT_RATE;
+    r->inner = vm->ram_trap;
+    r->inner_opaque = vm->ram_trap_opaque;
+    r->rng = (uint64_t)now_s() * 1000003u ^ 0x9e3779b97f4a7c15ull;
+    pthread_mutex_init(&r->access, NULL);
+    pthread_mutex_init(&r->traps, NULL);
+    pthread_mutex_init(&r->lock, NULL);
+    vm_set_ram_trap(vm, &races_trap, r);
+    vm_set_kick_hook(vm, take_sample, r);
+    return r;
+}
+
+int races_start(struct races *r)
+{
+    int err = pthread_create(&r->sampler, NULL, sampler, r);
+    if (err) {
+        errno = err;
+        hv_error_errno("races: cannot start the sampling thread");
+        return -1;
+    }
+    r->sampler_started = true;
+    return 0;
+}
+
+void races_quiesce(struct races *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    bool active = r->watch.active;
+    uint64_t page = r->watch.page;
+    pthread_mutex_unlock(&r->lock);
+    if (active)
+        end_watch(r, page, false, false);
+}
+
+void races_stop(struct races *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->stop, true);
+    if (r->sampler_started)
+        pthread_join(r->sampler, NULL);
+    r->sampler_started = false;
+}
+
+void races_detach(struct races *r)
+{
+    if (!r)
+        return;
+    races_stop(r);
+    races_quiesce(r);
+    if (r->vm->ram_trap_opaque == r)
+        vm_set_ram_trap(r->vm, r->inner, r->inner_opaque);
+    if (r->vm->kick_opaque == r)
+        vm_set_kick_hook(r->vm, NULL, NULL);
+    pthread_mutex_destroy(&r->access);
+    pthread_mutex_destroy(&r->traps);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+/* ---- findings ------------------------------------------------------------------------- */
+
+size_t races_take_new(struct races *r, struct race *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->nfound && n < max; i++)
+        if (!r->found[i].taken) {
+            r->found[i].taken = true;
+            out[n++] = r->found[i];
+        }
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+struct race_stats races_stats(struct races *r)
+{
+    pthread_mutex_lock(&r->lock);
+    struct race_stats s = r->stats;
+    pthread_mutex_unlock(&r->lock);
+    return s;
+}
+
+size_t races_count(struct races *r)
+{
+    pthread_mutex_lock(&r->lock);
+    size_t n = r->nfound;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+static int format_access(char *buf, size_t size, const struct race_access *a, const char *role)
+{
+    char pc[64];
+    if (a->pc_exact)
+        snprintf(pc, sizeof pc, "pc 0x%llx", (unsigned long long)a->pc);
+    else
+        snprintf(pc, sizeof pc, "the instruction before pc 0x%llx", (unsigned long long)a->pc);
+    return snprintf(buf, size, "  vCPU %u %s %u byte%s at %s: %s (%s%s; %s)\n", a->vcpu,
+                    a->write ? "wrote" : "read", a->len, a->len == 1 ? "" : "s", pc,
+                    a->insn[0] ? a->insn : "(not decoded)", a->user ? "ring 3" : "kernel",
+                    a->locked ? ", locked" : "", role);
+}
+
+void races_format(const struct race *race, const char *input, char *buf, size_t size)
+{
+    size_t n = 0;
+    int k;
+    char where[64] = "";
+    if (race->first.gva != UINT64_MAX)
+        snprintf(where, sizeof where, "0x%llx, ", (unsigned long long)race->first.gva);
+    k = snprintf(buf, size, "data race: vCPUs %u and %u at %sguest-physical 0x%llx, nothing "
+                 "ordering the two accesses; seen %llu time%s\n", race->first.vcpu,
+                 race->second.vcpu, where, (unsigned long long)race->first.gpa,
+                 (unsigned long long)race->seen, race->seen == 1 ? "" : "s");
+    n += k > 0 ? (size_t)k : 0;
+    if (n < size)
+        n += (size_t)format_access(buf + n, size - n, &race->first, "the sampled access, held");
+    if (n < size)
+        n += (size_t)format_access(buf + n, size - n, &race->second, "during the hold");
+    if (n < size && input)
+        snprintf(buf + n, size - n, "  input: %s\n", input);
+}

@@ -1,0 +1,246 @@
+/* Data races between vCPUs (suite races): `--races` on lx_race, two threads adding to
+ * one counter on two vCPUs, built with both libcs. Unlocked adds are reported with both
+ * pcs in the adding function; a mutex or atomic adds report none (the atomics counted as
+ * synchronisation); a statistics counter bumped without a lock is reported and is no
+ * crash; explore finds the mode that races and saves it with its input. */
+#include <check.h>
+#include "check_main.h"
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "symhv_run.h"
+
+static const char *const libcs[] = { "musl", "glibc" };
+
+static const char *prog(int i)
+{
+    static char buf[2][64];
+    snprintf(buf[i], 64, "%%lx_race_%s", libcs[i]);
+    return buf[i];
+}
+
+/* [start, end) of a function of the program, from nm. */
+struct range {
+    unsigned long long start, end;
+};
+
+static struct range symbol(int libc, const char *name)
+{
+    char cmd[1024], line[256];
+    snprintf(cmd, sizeof cmd, "nm -S '%s'", linux_path(libc ? "lx_race_glibc" : "lx_race_musl"));
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    struct range r = { 0, 0 };
+    while (fgets(line, sizeof line, p)) {
+        unsigned long long addr, size;
+        char type, sym[128];
+        if (sscanf(line, "%llx %llx %c %127s", &addr, &size, &type, sym) == 4 &&
+            strcmp(sym, name) == 0)
+            r = (struct range){ addr, addr + size };
+    }
+    pclose(p);
+    ck_assert_msg(r.end > r.start, "no symbol %s in lx_race", name);
+    return r;
+}
+
+static const char *input_file(char mode)
+{
+    const char *dir = test_temp_dir();
+    static char path[2][512];
+    static int next;
+    char *p = path[next++ % 2];
+    snprintf(p, 512, "%s/mode", dir);
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputc(mode, f);
+    fclose(f);
+    return p;
+}
+
+/* One race report: its two accesses' pcs (0 when the writing instruction was not found). */
+struct report {
+    unsigned long long pc[2];
+};
+
+static struct report parse_report(const char *text)
+{
+    struct report rep = { { 0, 0 } };
+    int k = 0;
+    for (const char *l = text; l && *l && k < 2; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        if (strncmp(l, "  vCPU ", 7) != 0)
+            continue;
+        const char *at = strstr(l, " at pc 0x");
+        const char *eol = strchr(l, '\n');
+        if (at && (!eol || at < eol))
+            rep.pc[k] = strtoull(at + 9, NULL, 16);
+        k++;
+    }
+    return rep;
+}
+
+static bool in(struct range r, unsigned long long pc) { return pc >= r.start && pc < r.end; }
+
+/* The reports in dir/races/ (files ending in .txt). */
+static size_t reports(const char *dir, struct report *out, size_t max)
+{
+    char races[1024];
+    snprintf(races, sizeof races, "%s/races", dir);
+    DIR *d = opendir(races);
+    size_t n = 0;
+    for (struct dirent *e; d && n < max && (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".txt") != 0)
+            continue;
+        char *text = read_output_file(races, e->d_name, NULL);
+        out[n++] = parse_report(text);
+        free(text);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* The figure after `label` in symhv's "races: N found (...)" line. */
+static long long figure(const char *err, const char *label)
+{
+    const char *line = strstr(err, "races: ");
+    ck_assert_msg(line != NULL, "no races line in:\n%s", err);
+    const char *at = strstr(line, label);
+    ck_assert_msg(at != NULL, "no '%s' in:\n%s", label, line);
+    while (at > line && at[-1] == ' ')
+        at--;
+    while (at > line && at[-1] >= '0' && at[-1] <= '9')
+        at--;
+    return atoll(at);
+}
+
+static void run_mode(struct run_result *r, int libc, char mode, const char *out)
+{
+    run_symhv(r, (const char *const[]){ "run", "--smp", "2", "--races", "-o", out, "--",
+                                        prog(libc), input_file(mode), "1500", NULL });
+    ck_assert_msg(r->status == 0, "status %d; stdout:\n%s\nstderr:\n%s", r->status, r->out,
+                  r->err);
+}
+
+START_TEST(unlocked_adds_are_a_race_with_both_pcs)
+{
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_mode(&r, _i, 'p', out);
+    ck_assert_contains(r.out, "race: plain adds");
+    ck_assert_contains(r.err, "data race: vCPUs");
+    struct report rep[64];
+    size_t n = reports(out, rep, 64);
+    ck_assert_msg(n >= 1 && figure(r.err, "found") == (long long)n,
+                  "%zu race files; stderr:\n%s", n, r.err);
+    struct range add = symbol(_i, "add_plain");
+    bool both = false;
+    for (size_t k = 0; k < n; k++)
+        both |= in(add, rep[k].pc[0]) && in(add, rep[k].pc[1]);
+    ck_assert_msg(both, "no race with both pcs in add_plain [%llx, %llx); stderr:\n%s",
+                  add.start, add.end, r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+START_TEST(a_mutex_orders_the_adds_no_race)
+{
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_mode(&r, _i, 'l', out);
+    ck_assert_contains(r.out, "race: locked adds");
+    ck_assert_msg(figure(r.err, "accesses held") > 0, "no access was held:\n%s", r.err);
+    ck_assert_msg(figure(r.err, "found") == 0, "a race under a mutex:\n%s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+START_TEST(atomic_adds_are_synchronisation_no_race)
+{
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_mode(&r, _i, 'a', out);
+    ck_assert_contains(r.out, "race: atomic adds");
+    ck_assert_msg(figure(r.err, "pairs with a locked instruction") > 0,
+                  "no pair of atomic adds seen:\n%s", r.err);
+    ck_assert_msg(figure(r.err, "found") == 0, "a race between atomic adds:\n%s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+START_TEST(a_statistics_counter_race_is_reported_and_no_crash)
+{
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_mode(&r, _i, 's', out);
+    ck_assert_contains(r.out, "race: counter");
+    struct report rep[64];
+    size_t n = reports(out, rep, 64);
+    struct range stat = symbol(_i, "note_stat"), locked = symbol(_i, "add_locked");
+    bool both = false;
+    for (size_t k = 0; k < n; k++) {
+        both |= in(stat, rep[k].pc[0]) && in(stat, rep[k].pc[1]);
+        ck_assert_msg(!in(locked, rep[k].pc[0]) && !in(locked, rep[k].pc[1]),
+                      "a race inside the mutex:\n%s", r.err);
+    }
+    ck_assert_msg(both, "no race with both pcs in note_stat; stderr:\n%s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+START_TEST(explore_finds_the_mode_that_races_and_keeps_its_input)
+{
+    const char *seeds = test_temp_dir(), *out = test_temp_dir();
+    char seed[512];
+    snprintf(seed, sizeof seed, "%s/seed", seeds);
+    FILE *f = fopen(seed, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputc('l', f);
+    fclose(f);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "--smp", "2", "--races", "-i", seeds, "-o",
+                                         out, "-t", "30000", "-V", "600", "--", prog(_i), "@@",
+                                         "800", NULL });
+    ck_assert_msg(r.status == 0, "status %d; stderr:\n%s", r.status, r.err);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "races_found") >= 1, "no race counted:\n%s",
+                  r.err);
+    char races[1024];
+    snprintf(races, sizeof races, "%s/races", out);
+    DIR *d = opendir(races);
+    ck_assert_msg(d != NULL, "no races/ in %s:\n%s", out, r.err);
+    bool racing_input = false;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "id:", 3) != 0 || (len > 4 && !strcmp(e->d_name + len - 4, ".txt")))
+            continue;
+        size_t n;
+        char *bytes = read_output_file(races, e->d_name, &n);
+        racing_input |= n >= 1 && (bytes[0] == 'p' || bytes[0] == 's');
+        free(bytes);
+    }
+    closedir(d);
+    ck_assert_msg(racing_input, "no race saved with an input of a racing mode:\n%s", r.err);
+    run_result_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    skip_suite_without_kvm("races");
+    Suite *s = suite_create("races");
+    TCase *run = tcase_create("run");
+    tcase_set_timeout(run, 600);
+    tcase_add_loop_test(run, unlocked_adds_are_a_race_with_both_pcs, 0, 2);
+    tcase_add_loop_test(run, a_mutex_orders_the_adds_no_race, 0, 2);
+    tcase_add_loop_test(run, atomic_adds_are_synchronisation_no_race, 0, 2);
+    tcase_add_loop_test(run, a_statistics_counter_race_is_reported_and_no_crash, 0, 2);
+    suite_add_tcase(s, run);
+    TCase *search = tcase_create("explore");
+    tcase_set_timeout(search, 900);
+    tcase_add_loop_test(search, explore_finds_the_mode_that_races_and_keeps_its_input, 0, 2);
+    suite_add_tcase(s, search);
+    return run_suite(s);
+}
