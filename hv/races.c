@@ -299,20 +299,42 @@ static void races_overwritten(struct vcpu *caller, uint64_t gpa, uint64_t len, v
         r->inner->overwritten(caller, gpa, len, r->inner_opaque);
 }
 
+/* Does v's instruction touch guest-physical `page`? */
+static bool touches(struct races *r, struct vcpu *v, uint64_t page)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs s;
+    struct guest_as as;
+    struct guest_insn in;
+    if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0)
+        return false;
+    guest_as_from_sregs(&as, r->vm, &s, (s.cs.selector & 3) == 3);
+    uint64_t pages[8];
+    size_t n = guest_insn_decode(&as, &regs, &s, regs.rip, &in) == 0
+                   ? guest_insn_pages(&as, &in, pages, 8) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (pages[i] == page)
+            return true;
+    return false;
+}
+
 /* An instruction KVM cannot emulate (SSE, x87 ...) on a trapped page: if a watch is on,
- * end it and let the CPU retry (on the page natively, if that was the one); else it is
- * the inner trap's case. */
+ * end it and let the CPU retry (on the page natively, if that was the one); if the watch
+ * on its page ended since it exited, it runs natively now: retry; else it is the inner
+ * trap's case. */
 static int races_cannot_emulate(struct vcpu *v, void *opaque)
 {
     struct races *r = opaque;
     pthread_mutex_lock(&r->lock);
     bool active = r->watch.active;
-    uint64_t page = r->watch.page;
+    uint64_t page = r->watch.page; /* the last watch's, once it ended */
     pthread_mutex_unlock(&r->lock);
     if (active && memory_trapped_by(&r->vm->mem, page, MEM_TRAP_WATCH)) {
         end_watch(r, page, false, false);
         return 1;
     }
+    if (!active && !memory_is_trapped(&r->vm->mem, page) && touches(r, v, page))
+        return 1;
     return r->inner->cannot_emulate ? r->inner->cannot_emulate(v, r->inner_opaque) : 0;
 }
 
