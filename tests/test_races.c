@@ -119,7 +119,8 @@ static long long figure(const char *err, const char *label)
 
 static void run_mode(struct run_result *r, int libc, char mode, const char *out)
 {
-    run_symhv(r, (const char *const[]){ "run", "--smp", "2", "--races", "-o", out, "--",
+    run_symhv(r, (const char *const[]){ "run", "--smp", "2", "--races", "--timeout", "300",
+                                        "-o", out, "--",
                                         prog(libc), input_file(mode), "1500", NULL });
     ck_assert_msg(r->status == 0, "status %d; stdout:\n%s\nstderr:\n%s", r->status, r->out,
                   r->err);
