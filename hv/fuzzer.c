@@ -267,7 +267,7 @@ static void status(struct fuzzer *f, bool final)
     if (f->races) {
         struct race_stats rs = races_stats(f->races);
         vm.races_on = true;
-        vm.races_found = races_count(f->races);
+        vm.races_found = rs.found;
         vm.race_samples = rs.samples;
         vm.race_held = rs.held;
         vm.race_sync_pairs = rs.sync_pairs;

@@ -57,35 +57,34 @@ static void end_watch(struct races *r, uint64_t page, bool idle_only, bool expir
     pthread_mutex_unlock(&r->traps);
 }
 
-/* A kicked vCPU takes a sample: the data page its next instruction touches. */
-static void take_sample(struct vcpu *v, void *opaque)
+/* Sample the instruction v stands at: watch the data page it touches. false if it
+ * touches none that can be watched (no memory, its own stack, or not ring 3). */
+static bool sample_here(struct races *r, struct vcpu *v)
 {
-    struct races *r = opaque;
-    if (!atomic_exchange(&r->due[v->index], false) || vm_is_stopping(r->vm) ||
-        vm_settle_requested(r->vm))
-        return;
     struct kvm_regs regs;
     struct kvm_sregs s;
     if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0 || (s.cs.selector & 3) != 3)
-        return; /* the program's accesses only: the kernel's are symhv's own */
+        return false; /* the program's accesses only: the kernel's are symhv's own */
     struct guest_as as;
     guest_as_from_sregs(&as, r->vm, &s, true);
     struct guest_insn in;
     uint64_t code, page = UINT64_MAX;
     if (guest_insn_decode(&as, &regs, &s, regs.rip, &in) < 0 ||
         guest_translate(&as, regs.rip, false, &code) < 0)
-        return;
+        return false;
     for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++) {
         uint64_t pa;
         if (!in.mem[i].stack && guest_translate(&as, in.mem[i].gva, false, &pa) == 0 &&
             page_floor(pa) != page_floor(code))
             page = page_floor(pa);
     }
+    if (page == UINT64_MAX)
+        return false;
     pthread_mutex_lock(&r->lock);
     r->stats.samples++;
     pthread_mutex_unlock(&r->lock);
-    if (page == UINT64_MAX || memory_is_trapped(&r->vm->mem, page))
-        return;
+    if (memory_is_trapped(&r->vm->mem, page))
+        return true; /* symbolic, or watched already: a sample all the same */
     pthread_mutex_lock(&r->traps);
     pthread_mutex_lock(&r->lock);
     bool arm = !r->watch.active;
@@ -107,6 +106,41 @@ static void take_sample(struct vcpu *v, void *opaque)
         }
     }
     pthread_mutex_unlock(&r->traps);
+    return true;
+}
+
+static void stop_stepping(struct races *r, struct vcpu *v)
+{
+    r->steps_left[v->index] = 0;
+    if (vcpu_single_step(v, false) < 0)
+        hv_error_errno("races: vCPU %u: single-stepping could not be switched off", v->index);
+}
+
+/* A kicked vCPU takes a sample: the data page its next memory access touches. A kick
+ * lands after the slow instructions (an interrupt waits for the one running), so where
+ * it stands may touch no memory: then it steps on, up to RACES_STEPS instructions. */
+static void take_sample(struct vcpu *v, void *opaque)
+{
+    struct races *r = opaque;
+    if (!atomic_exchange(&r->due[v->index], false) || vm_is_stopping(r->vm) ||
+        vm_settle_requested(r->vm) || sample_here(r, v) || atomic_load(&r->no_stepping))
+        return;
+    if (vcpu_single_step(v, true) < 0) {
+        if (!atomic_exchange(&r->no_stepping, true))
+            hv_notice("races: KVM cannot single-step here (KVM_SET_GUEST_DEBUG: %s): samples "
+                      "are taken only where a kicked vCPU stands", strerror(errno));
+        return;
+    }
+    r->steps_left[v->index] = RACES_STEPS;
+}
+
+/* One more instruction of a vCPU looking for its next memory access. */
+static void take_step(struct vcpu *v, void *opaque)
+{
+    struct races *r = opaque;
+    if (r->steps_left[v->index] == 0 || --r->steps_left[v->index] == 0 ||
+        vm_is_stopping(r->vm) || vm_settle_requested(r->vm) || sample_here(r, v))
+        stop_stepping(r, v);
 }
 
 static void *sampler(void *arg)
@@ -371,7 +405,7 @@ struct races *races_attach(struct vm *vm, const struct races_config *cfg)
     pthread_mutex_init(&r->traps, NULL);
     pthread_mutex_init(&r->lock, NULL);
     vm_set_ram_trap(vm, &races_trap, r);
-    vm_set_kick_hook(vm, take_sample, r);
+    vm_set_kick_hooks(vm, take_sample, take_step, r);
     return r;
 }
 
@@ -418,7 +452,7 @@ void races_detach(struct races *r)
     if (r->vm->ram_trap_opaque == r)
         vm_set_ram_trap(r->vm, r->inner, r->inner_opaque);
     if (r->vm->kick_opaque == r)
-        vm_set_kick_hook(r->vm, NULL, NULL);
+        vm_set_kick_hooks(r->vm, NULL, NULL, NULL);
     pthread_mutex_destroy(&r->access);
     pthread_mutex_destroy(&r->traps);
     pthread_mutex_destroy(&r->lock);
@@ -444,16 +478,9 @@ struct race_stats races_stats(struct races *r)
 {
     pthread_mutex_lock(&r->lock);
     struct race_stats s = r->stats;
+    s.found = r->nfound;
     pthread_mutex_unlock(&r->lock);
     return s;
-}
-
-size_t races_count(struct races *r)
-{
-    pthread_mutex_lock(&r->lock);
-    size_t n = r->nfound;
-    pthread_mutex_unlock(&r->lock);
-    return n;
 }
 
 static int format_access(char *buf, size_t size, const struct race_access *a, const char *role)

@@ -1,8 +1,8 @@
 /* Data races between vCPUs, found the DataCollider way with symhv's page traps.
  *
  * Now and then (`rate` a second) one vCPU running a program in ring 3 is kicked and
- * the instruction it stands at is decoded; if it touches memory that is not its own
- * stack, that page is watched: trapped (memory.h, owner MEM_TRAP_WATCH) as symbolic
+ * steps (single-stepped by KVM, up to RACES_STEPS instructions) to its next instruction
+ * that touches memory other than its own stack; that data page is watched: trapped (memory.h, owner MEM_TRAP_WATCH) as symbolic
  * pages are, so every vCPU's access to it exits here. The sampled vCPU's access is held
  * for `window_us` while the others run on; any access by another vCPU in that window to
  * an overlapping byte, one of the two a write, is a race: the two accesses were not
@@ -45,6 +45,7 @@ struct races_config {
 };
 #define RACES_DEFAULT_WINDOW_US 1000
 #define RACES_DEFAULT_RATE 100
+#define RACES_STEPS 32         /* instructions a kicked vCPU steps to a memory access */
 #define RACES_MAX 256          /* distinct pairs of pcs kept; past it, counted and said */
 
 struct race_access {
@@ -67,6 +68,7 @@ struct race {
 
 struct race_stats {
     uint64_t kicks, samples, watches, held, expired, sync_pairs, races_seen, dropped;
+    uint64_t found;            /* distinct races kept */
 };
 
 struct races {
@@ -78,6 +80,9 @@ struct races {
     pthread_mutex_t access;
     bool in_rmw[SYMHV_MAX_VCPUS]; /* vCPU i holds `access` across its locked RMW */
     _Atomic bool due[SYMHV_MAX_VCPUS]; /* vCPU i is to take a sample at its kick */
+    unsigned steps_left[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: single steps to its next
+                                             memory access */
+    _Atomic bool no_stepping;  /* KVM could not single-step: samples at kicks only */
 
     pthread_mutex_t traps;
     pthread_mutex_t lock;      /* guards everything below */
@@ -116,7 +121,6 @@ void races_detach(struct races *r);
 /* Copy up to max races not handed out before; returns how many. */
 size_t races_take_new(struct races *r, struct race *out, size_t max);
 struct race_stats races_stats(struct races *r);
-size_t races_count(struct races *r);
 /* The report of one race (text, ends in a newline); input: the file holding the
  * execution's input, or NULL. */
 void races_format(const struct race *race, const char *input, char *buf, size_t size);

@@ -42,9 +42,10 @@ static void report_races(struct races *r, struct engine *engine)
     }
     free(found);
     struct race_stats st = races_stats(r);
-    hv_notice("races: %zu found (%llu samples, %llu accesses held, %llu pairs with a locked "
-              "instruction, not races)", n, (unsigned long long)st.samples,
-              (unsigned long long)st.held, (unsigned long long)st.sync_pairs);
+    hv_notice("races: %zu found (%llu samples, %llu pages watched, %llu accesses held, %llu "
+              "pairs with a locked instruction, not races)", n, (unsigned long long)st.samples,
+              (unsigned long long)st.watches, (unsigned long long)st.held,
+              (unsigned long long)st.sync_pairs);
 }
 
 /* The main thread while the vCPUs run: signals, --timeout, and the fuzzer's work. */

@@ -142,6 +142,14 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r)
     return vcpu_ioctl(v, KVM_SET_REGS, (void *)r, "KVM_SET_REGS");
 }
 
+int vcpu_single_step(struct vcpu *v, bool on)
+{
+    struct kvm_guest_debug dbg = {
+        .control = on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP : 0,
+    };
+    return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 ? -1 : 0;
+}
+
 static int complete(struct vcpu *v, bool abandon)
 {
     struct kvm_run *run = v->run;
@@ -321,6 +329,16 @@ int vcpu_handle_exit(struct vcpu *v)
     }
     case KVM_EXIT_HLT:
         crashed(v, "guest halted with no way to wake up", 6);
+        return 0;
+    case KVM_EXIT_DEBUG:
+        if (vm->step_hook) { /* one instruction done; nothing pending */
+            v->completion_due = false;
+            vm->step_hook(v, vm->kick_opaque);
+            return 0;
+        }
+        snprintf(why, sizeof why, "unexpected single-step exit at rip 0x%llx",
+                 (unsigned long long)run->debug.arch.pc);
+        crashed(v, why, 6);
         return 0;
     default:
         snprintf(why, sizeof why, "unexpected KVM exit reason %u", run->exit_reason);

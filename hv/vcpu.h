@@ -46,6 +46,9 @@ void vcpu_state_replaced(struct vcpu *v);
 /* The same through the ioctls only (state saved while the vCPU is parked). */
 __attribute__((warn_unused_result))
 int vcpu_ioctl(struct vcpu *v, unsigned long request, void *arg, const char *name);
+/* Exit (KVM_EXIT_DEBUG, to the VM's step hook) after every instruction, or not. On v's
+ * thread, outside KVM_RUN. 0, or -1 (KVM cannot: not said). */
+int vcpu_single_step(struct vcpu *v, bool on);
 
 /* Let KVM finish the exit it is waiting on (I/O or MMIO data) without running the
  * guest (KVM_RUN with immediate_exit), so the registers can be saved or replaced.

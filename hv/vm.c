@@ -218,9 +218,10 @@ void vm_irq_line(struct vm *vm, unsigned irq, bool level)
         hv_error_errno("KVM_IRQ_LINE (irq %u, level %d) failed", irq, (int)level);
 }
 
-void vm_set_kick_hook(struct vm *vm, kick_fn fn, void *opaque)
+void vm_set_kick_hooks(struct vm *vm, kick_fn kick, kick_fn step, void *opaque)
 {
-    vm->kick_hook = fn;
+    vm->kick_hook = kick;
+    vm->step_hook = step;
     vm->kick_opaque = opaque;
 }
 

@@ -127,8 +127,9 @@ typedef void (*guest_end_fn)(struct vcpu *v, const struct guest_end *e, void *op
  * vCPU runnable again (it emulated the instruction itself), 0 if not its case ---- */
 typedef int (*emulation_fix_fn)(struct vcpu *v, void *opaque);
 
-/* ---- a vCPU's KVM_RUN returned for a kick (vm_kick): called on its thread, outside
- * the guest, before it goes back in (or parks for a pause) ---- */
+/* ---- a vCPU's KVM_RUN returned for a kick (vm_kick), or after one instruction of a
+ * single step (vcpu_single_step): called on its thread, outside the guest, before it
+ * goes back in (or parks for a pause) ---- */
 typedef void (*kick_fn)(struct vcpu *v, void *opaque);
 
 struct vm {
@@ -151,8 +152,8 @@ struct vm {
     void *end_opaque;
     emulation_fix_fn emulation_fix;
     void *emulation_fix_opaque;
-    kick_fn kick_hook;
-    void *kick_opaque;
+    kick_fn kick_hook, step_hook;
+    void *kick_opaque;            /* both hooks' */
     bool pvm_host;                /* KVM is backed by kvm_pvm (ring 0 emulated) */
 
     /* Stop: the first vm_request_stop() wins and sets exit_status; every vCPU thread
@@ -187,7 +188,8 @@ void vm_irq_line(struct vm *vm, unsigned irq, bool level);
 void vm_set_ram_trap(struct vm *vm, const struct ram_trap_ops *ops, void *opaque);
 void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque);
 void vm_set_emulation_fix(struct vm *vm, emulation_fix_fn fn, void *opaque);
-void vm_set_kick_hook(struct vm *vm, kick_fn fn, void *opaque);
+/* kick: called at kicks; step: at single-step exits (KVM_EXIT_DEBUG). */
+void vm_set_kick_hooks(struct vm *vm, kick_fn kick, kick_fn step, void *opaque);
 
 /* vm_join() waits for the vCPU threads (vcpus_start, vcpu.h) after a stop. */
 void vm_join(struct vm *vm);
