@@ -333,41 +333,44 @@ static void races_overwritten(struct vcpu *caller, uint64_t gpa, uint64_t len, v
         r->inner->overwritten(caller, gpa, len, r->inner_opaque);
 }
 
-/* Does v's instruction touch guest-physical `page`? */
-static bool touches(struct races *r, struct vcpu *v, uint64_t page)
+/* The guest-physical pages v's instruction touches, and its rip. */
+static size_t insn_pages(struct races *r, struct vcpu *v, uint64_t *pages, size_t max,
+                         uint64_t *rip)
 {
     struct kvm_regs regs;
     struct kvm_sregs s;
     struct guest_as as;
     struct guest_insn in;
     if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0)
-        return false;
+        return 0;
+    *rip = regs.rip;
     guest_as_from_sregs(&as, r->vm, &s, (s.cs.selector & 3) == 3);
-    uint64_t pages[8];
-    size_t n = guest_insn_decode(&as, &regs, &s, regs.rip, &in) == 0
-                   ? guest_insn_pages(&as, &in, pages, 8) : 0;
-    for (size_t i = 0; i < n; i++)
-        if (pages[i] == page)
-            return true;
-    return false;
+    return guest_insn_decode(&as, &regs, &s, regs.rip, &in) == 0
+               ? guest_insn_pages(&as, &in, pages, max) : 0;
 }
 
-/* An instruction KVM cannot emulate (SSE, x87 ...) on a trapped page: if a watch is on,
- * end it and let the CPU retry (on the page natively, if that was the one); if the watch
- * on its page ended since it exited, it runs natively now: retry; else it is the inner
- * trap's case. */
+/* An instruction KVM cannot emulate (SSE, x87 ...) exited: if it touches a watched page,
+ * that watch ends and it retries (natively, if no other trap is in its way); if it
+ * touches pages none of which is trapped any more (a watch ended, or one is being armed,
+ * while it exited), it retries as well, a few times at the same rip at most; else it is
+ * the inner trap's case. */
 static int races_cannot_emulate(struct vcpu *v, void *opaque)
 {
     struct races *r = opaque;
-    pthread_mutex_lock(&r->lock);
-    bool active = r->watch.active;
-    uint64_t page = r->watch.page; /* the last watch's, once it ended */
-    pthread_mutex_unlock(&r->lock);
-    if (active && memory_trapped_by(&r->vm->mem, page, MEM_TRAP_WATCH)) {
-        end_watch(r, page, false, false);
-        return 1;
+    uint64_t pages[8], rip = 0;
+    size_t n = insn_pages(r, v, pages, 8, &rip);
+    bool any_trapped = false, retry = false;
+    for (size_t i = 0; i < n; i++) {
+        if (memory_trapped_by(&r->vm->mem, pages[i], MEM_TRAP_WATCH)) {
+            end_watch(r, pages[i], false, false);
+            retry = true;
+        }
+        any_trapped |= memory_is_trapped(&r->vm->mem, pages[i]);
     }
-    if (!active && !memory_is_trapped(&r->vm->mem, page) && touches(r, v, page))
+    unsigned *tries = &r->retries[v->index];
+    *tries = rip == r->retry_rip[v->index] ? *tries + 1 : 0;
+    r->retry_rip[v->index] = rip;
+    if (retry || (n && !any_trapped && *tries < RACES_RETRIES))
         return 1;
     return r->inner->cannot_emulate ? r->inner->cannot_emulate(v, r->inner_opaque) : 0;
 }

@@ -46,6 +46,7 @@ struct races_config {
 #define RACES_DEFAULT_WINDOW_US 1000
 #define RACES_DEFAULT_RATE 100
 #define RACES_STEPS 32         /* instructions a kicked vCPU steps to a memory access */
+#define RACES_RETRIES 4        /* an unemulated instruction retried after its watch ended */
 #define RACES_MAX 256          /* distinct pairs of pcs kept; past it, counted and said */
 
 struct race_access {
@@ -83,6 +84,8 @@ struct races {
     unsigned steps_left[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: single steps to its next
                                              memory access */
     _Atomic bool no_stepping;  /* KVM could not single-step: samples at kicks only */
+    uint64_t retry_rip[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: its last instruction KVM */
+    unsigned retries[SYMHV_MAX_VCPUS];   /* could not emulate, and how often in a row */
 
     pthread_mutex_t traps;
     pthread_mutex_t lock;      /* guards everything below */
