@@ -57,21 +57,30 @@ static void end_watch(struct races *r, uint64_t page, bool idle_only, bool expir
     pthread_mutex_unlock(&r->traps);
 }
 
-/* Sample the instruction v stands at: watch the data page it touches. false if it
- * touches none that can be watched (no memory, its own stack, or not ring 3). */
-static bool sample_here(struct races *r, struct vcpu *v)
+enum sample { SAMPLED, NO_ACCESS, NO_STEP };
+
+/* Sample the instruction v stands at: watch the data page it touches. NO_ACCESS if it
+ * touches none that can be watched (no memory, its own stack); NO_STEP if v must not be
+ * stepped on from here: not in ring 3, or at an instruction that would keep the trap
+ * flag of a single step (pushf pushes it, syscall saves it, an int's frame holds it). */
+static enum sample sample_here(struct races *r, struct vcpu *v)
 {
     struct kvm_regs regs;
     struct kvm_sregs s;
     if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0 || (s.cs.selector & 3) != 3)
-        return false; /* the program's accesses only: the kernel's are symhv's own */
+        return NO_STEP; /* the program's accesses only: the kernel's are symhv's own */
     struct guest_as as;
     guest_as_from_sregs(&as, r->vm, &s, true);
     struct guest_insn in;
     uint64_t code, page = UINT64_MAX;
     if (guest_insn_decode(&as, &regs, &s, regs.rip, &in) < 0 ||
         guest_translate(&as, regs.rip, false, &code) < 0)
-        return false;
+        return NO_STEP;
+    static const char *const keep_tf[] = { "pushfq", "pushfd", "pushf", "syscall", "sysenter",
+                                           "int", "int1", "int3", "into", "iretq", "iretd" };
+    for (size_t i = 0; i < sizeof keep_tf / sizeof keep_tf[0]; i++)
+        if (strcmp(in.mnemonic, keep_tf[i]) == 0)
+            return NO_STEP;
     for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++) {
         uint64_t pa;
         if (!in.mem[i].stack && guest_translate(&as, in.mem[i].gva, false, &pa) == 0 &&
@@ -79,12 +88,12 @@ static bool sample_here(struct races *r, struct vcpu *v)
             page = page_floor(pa);
     }
     if (page == UINT64_MAX)
-        return false;
+        return NO_ACCESS;
     pthread_mutex_lock(&r->lock);
     r->stats.samples++;
     pthread_mutex_unlock(&r->lock);
     if (memory_is_trapped(&r->vm->mem, page))
-        return true; /* symbolic, or watched already: a sample all the same */
+        return SAMPLED; /* symbolic, or watched already: a sample all the same */
     pthread_mutex_lock(&r->traps);
     pthread_mutex_lock(&r->lock);
     bool arm = !r->watch.active;
@@ -106,7 +115,7 @@ static bool sample_here(struct races *r, struct vcpu *v)
         }
     }
     pthread_mutex_unlock(&r->traps);
-    return true;
+    return SAMPLED;
 }
 
 static void stop_stepping(struct races *r, struct vcpu *v)
@@ -123,7 +132,8 @@ static void take_sample(struct vcpu *v, void *opaque)
 {
     struct races *r = opaque;
     if (!atomic_exchange(&r->due[v->index], false) || vm_is_stopping(r->vm) ||
-        vm_settle_requested(r->vm) || sample_here(r, v) || atomic_load(&r->no_stepping))
+        vm_settle_requested(r->vm) || sample_here(r, v) != NO_ACCESS ||
+        atomic_load(&r->no_stepping))
         return;
     if (vcpu_single_step(v, true) < 0) {
         if (!atomic_exchange(&r->no_stepping, true))
@@ -139,7 +149,7 @@ static void take_step(struct vcpu *v, void *opaque)
 {
     struct races *r = opaque;
     if (r->steps_left[v->index] == 0 || --r->steps_left[v->index] == 0 ||
-        vm_is_stopping(r->vm) || vm_settle_requested(r->vm) || sample_here(r, v))
+        vm_is_stopping(r->vm) || vm_settle_requested(r->vm) || sample_here(r, v) != NO_ACCESS)
         stop_stepping(r, v);
 }
 

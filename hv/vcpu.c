@@ -144,8 +144,10 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r)
 
 int vcpu_single_step(struct vcpu *v, bool on)
 {
+    /* No interrupt is injected while stepping: the frame it pushes would keep the trap
+     * flag, and the guest would take a #DB of its own when it returns. */
     struct kvm_guest_debug dbg = {
-        .control = on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP : 0,
+        .control = on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_BLOCKIRQ : 0,
     };
     return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 ? -1 : 0;
 }
@@ -171,7 +173,10 @@ static int complete(struct vcpu *v, bool abandon)
         __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
         int rc = ioctl(v->fd, KVM_RUN, 0);
         v->sync_stale = false;
-        if (rc < 0 && (errno == EINTR || errno == EAGAIN)) {
+        if ((rc < 0 && (errno == EINTR || errno == EAGAIN)) ||
+            (rc == 0 && run->exit_reason == KVM_EXIT_DEBUG)) {
+            /* done (a single-stepping vCPU stops after the instruction instead; its next
+             * step is the loop's) */
             v->completion_due = false;
             return 0;
         }
