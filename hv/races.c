@@ -36,12 +36,14 @@ static uint64_t next_random(struct races *r) /* xorshift64*, under r->lock */
 
 /* ---- the watch ------------------------------------------------------------------------ */
 
-/* End the watch on `page` if it is still on (idle_only: unless its access is held). */
-static void end_watch(struct races *r, uint64_t page, bool idle_only, bool expired)
+/* End watch number `gen` if it is still on (idle_only: unless its access is held); a
+ * later watch, of the same page or not, is not its caller's to end. */
+static void end_watch(struct races *r, uint64_t gen, bool idle_only, bool expired)
 {
     pthread_mutex_lock(&r->traps);
     pthread_mutex_lock(&r->lock);
-    bool mine = r->watch.active && r->watch.page == page && !(idle_only && r->watch.holding);
+    uint64_t page = r->watch.page;
+    bool mine = r->watch.active && r->watch.gen == gen && !(idle_only && r->watch.holding);
     if (mine) {
         r->watch.active = false;
         r->watch.holding = false;
@@ -76,15 +78,17 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
     if (guest_insn_decode(&as, &regs, &s, regs.rip, &in) < 0 ||
         guest_translate(&as, regs.rip, false, &code) < 0)
         return NO_STEP;
-    static const char *const keep_tf[] = { "pushfq", "pushfd", "pushf", "syscall", "sysenter",
-                                           "int", "int1", "int3", "into", "iretq", "iretd" };
+    static const char *const keep_tf[] = { "pushfq", "pushfd", "pushf", "popfq", "popfd",
+                                           "popf", "syscall", "sysenter", "int", "int1",
+                                           "int3", "into", "iretq", "iretd" };
     for (size_t i = 0; i < sizeof keep_tf / sizeof keep_tf[0]; i++)
         if (strcmp(in.mnemonic, keep_tf[i]) == 0)
             return NO_STEP;
     for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++) {
         uint64_t pa;
-        if (!in.mem[i].stack && guest_translate(&as, in.mem[i].gva, false, &pa) == 0 &&
-            page_floor(pa) != page_floor(code))
+        if (guest_translate(&as, in.mem[i].gva, false, &pa) < 0)
+            return NO_STEP; /* it will fault: an exception's frame would keep the flag */
+        if (!in.mem[i].stack && page_floor(pa) != page_floor(code) && pa < r->vm->mem.bytes)
             page = page_floor(pa);
     }
     if (page == UINT64_MAX)
@@ -98,7 +102,9 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
     pthread_mutex_lock(&r->lock);
     bool arm = !r->watch.active;
     if (arm) {
+        uint64_t gen = r->watch.gen + 1;
         memset(&r->watch, 0, sizeof r->watch);
+        r->watch.gen = gen;
         r->watch.active = true;
         r->watch.page = page;
         r->watch.vcpu = v->index;
@@ -131,6 +137,8 @@ static void stop_stepping(struct races *r, struct vcpu *v)
 static void take_sample(struct vcpu *v, void *opaque)
 {
     struct races *r = opaque;
+    if (v->stepping) /* a step cut short (kicked meanwhile): off, whatever comes next */
+        stop_stepping(r, v);
     if (!atomic_exchange(&r->due[v->index], false) || vm_is_stopping(r->vm) ||
         vm_settle_requested(r->vm) || sample_here(r, v) != NO_ACCESS ||
         atomic_load(&r->no_stepping))
@@ -168,18 +176,18 @@ static void *sampler(void *arg)
         double now = now_s();
         int pick = -1;
         bool expire = false;
-        uint64_t page = 0;
+        uint64_t gen = 0;
         pthread_mutex_lock(&r->lock);
         if (r->watch.active) {
             expire = !r->watch.holding && now - r->watch.armed_at > EXPIRY_S(r->cfg.window_us);
-            page = r->watch.page;
+            gen = r->watch.gen;
         } else {
             pick = (int)(next_random(r) % r->vm->ncpus);
             r->stats.kicks++;
         }
         pthread_mutex_unlock(&r->lock);
         if (expire) {
-            end_watch(r, page, true, true);
+            end_watch(r, gen, true, true);
         } else if (pick >= 0 && !vm_settle_requested(r->vm)) {
             atomic_store(&r->due[pick], true);
             vm_kick(&r->vm->vcpus[pick]);
@@ -252,18 +260,23 @@ static void record(struct races *r, const struct race_access *second)
     r->found[r->nfound++] = (struct race){ .first = r->watch.first, .second = *second, .seen = 1 };
 }
 
-/* Judge one access to the watched page; true if it is the sampled one, to be held. */
-static bool observe(struct races *r, const struct race_access *acc)
+/* Judge one access to the watched page; true if it is the sampled one, to be held
+ * (*gen: its watch). Never during a settle: a vCPU completing its exit for one counts
+ * as in the guest, and ending a watch pauses the VM. */
+static bool observe(struct races *r, const struct race_access *acc, uint64_t *gen)
 {
+    bool settling = vm_settle_requested(r->vm);
     pthread_mutex_lock(&r->lock);
     bool hold = false;
     if (r->watch.active && page_floor(acc->gpa) == r->watch.page) {
         const struct race_access *first = &r->watch.first;
         if (!r->watch.first_seen) {
-            if (acc->vcpu == r->watch.vcpu) { /* before it, others' accesses are no window's */
+            if (acc->vcpu == r->watch.vcpu && !settling) { /* before it, others' accesses
+                                                               are no window's */
                 r->watch.first_seen = true;
                 r->watch.first = *acc;
                 r->watch.holding = hold = true;
+                *gen = r->watch.gen;
             }
         } else if (r->watch.holding && acc->vcpu != first->vcpu && (acc->write || first->write) &&
                    acc->gpa < first->gpa + first->len && first->gpa < acc->gpa + acc->len) {
@@ -293,9 +306,10 @@ static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t
     bool nested = r->in_rmw[v->index]; /* the write half of our own locked RMW */
     struct race_access acc = { 0 };
     bool hold = false;
+    uint64_t gen = 0;
     if (!nested) {
         describe(r, v, gpa, len, write, &acc);
-        hold = observe(r, &acc);
+        hold = observe(r, &acc, &gen);
     }
     if (hold)
         hold_window(r);
@@ -314,15 +328,23 @@ static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t
         pthread_mutex_lock(&r->lock);
         r->stats.held++;
         pthread_mutex_unlock(&r->lock);
-        end_watch(r, page_floor(gpa), false, false);
+        end_watch(r, gen, false, false);
     }
     return rc;
+}
+
+/* Watched and not symbolic: a symbolic page's accesses are the inner trap's alone (a
+ * handoff to the interpreter may pause the VM: never under `access`). */
+static bool watched_only(struct races *r, uint64_t gpa)
+{
+    return memory_trapped_by(&r->vm->mem, gpa, MEM_TRAP_WATCH) &&
+           !memory_trapped_by(&r->vm->mem, gpa, MEM_TRAP_SYMBOLIC);
 }
 
 static int races_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, void *opaque)
 {
     struct races *r = opaque;
-    if (!memory_trapped_by(&r->vm->mem, gpa, MEM_TRAP_WATCH))
+    if (!watched_only(r, gpa))
         return r->inner->read(v, gpa, data, len, r->inner_opaque);
     return watched_access(r, v, gpa, data, len, false);
 }
@@ -331,7 +353,7 @@ static int races_write(struct vcpu *v, uint64_t gpa, const uint8_t *data, unsign
                        void *opaque)
 {
     struct races *r = opaque;
-    if (!memory_trapped_by(&r->vm->mem, gpa, MEM_TRAP_WATCH))
+    if (!watched_only(r, gpa))
         return r->inner->write(v, gpa, data, len, r->inner_opaque);
     return watched_access(r, v, gpa, (uint8_t *)data, len, true);
 }
@@ -343,7 +365,7 @@ static void races_overwritten(struct vcpu *caller, uint64_t gpa, uint64_t len, v
         r->inner->overwritten(caller, gpa, len, r->inner_opaque);
 }
 
-/* The guest-physical pages v's instruction touches, and its rip. */
+/* The guest-physical pages v's instruction touches, its code's included, and its rip. */
 static size_t insn_pages(struct races *r, struct vcpu *v, uint64_t *pages, size_t max,
                          uint64_t *rip)
 {
@@ -355,32 +377,47 @@ static size_t insn_pages(struct races *r, struct vcpu *v, uint64_t *pages, size_
         return 0;
     *rip = regs.rip;
     guest_as_from_sregs(&as, r->vm, &s, (s.cs.selector & 3) == 3);
-    return guest_insn_decode(&as, &regs, &s, regs.rip, &in) == 0
-               ? guest_insn_pages(&as, &in, pages, max) : 0;
+    size_t n = 0;
+    uint64_t ends[2] = { regs.rip, regs.rip + 14 }, pa; /* an instruction is 15 bytes at most */
+    for (int k = 0; k < 2 && n < max; k++)
+        if (guest_translate(&as, ends[k], false, &pa) == 0)
+            pages[n++] = page_floor(pa);
+    if (guest_insn_decode(&as, &regs, &s, regs.rip, &in) == 0)
+        n += guest_insn_pages(&as, &in, pages + n, max - n);
+    return n;
 }
 
-/* An instruction KVM cannot emulate (SSE, x87 ...) exited: if it touches a watched page,
- * that watch ends and it retries (natively, if no other trap is in its way); if it
- * touches pages none of which is trapped any more (a watch ended, or one is being armed,
- * while it exited), it retries as well, a few times at the same rip at most; else it is
+/* An instruction KVM cannot emulate (SSE, x87 ...) exited: if it touches (or is fetched
+ * from) the watched page, the watch ends and it retries (natively, if no other trap is
+ * in its way); if none of its pages is trapped any more (a watch ended, or one is being
+ * armed, while it exited), it retries as well, a few times in a row at most; else it is
  * the inner trap's case. */
 static int races_cannot_emulate(struct vcpu *v, void *opaque)
 {
     struct races *r = opaque;
-    uint64_t pages[8], rip = 0;
-    size_t n = insn_pages(r, v, pages, 8, &rip);
+    uint64_t pages[10], rip = 0;
+    size_t n = insn_pages(r, v, pages, 10, &rip);
+    pthread_mutex_lock(&r->lock);
+    bool active = r->watch.active;
+    uint64_t watched = r->watch.page, gen = r->watch.gen;
+    pthread_mutex_unlock(&r->lock);
     bool any_trapped = false, retry = false;
     for (size_t i = 0; i < n; i++) {
-        if (memory_trapped_by(&r->vm->mem, pages[i], MEM_TRAP_WATCH)) {
-            end_watch(r, pages[i], false, false);
+        if (active && pages[i] == watched && memory_trapped_by(&r->vm->mem, pages[i], MEM_TRAP_WATCH))
             retry = true;
-        }
         any_trapped |= memory_is_trapped(&r->vm->mem, pages[i]);
     }
+    if (retry) {
+        end_watch(r, gen, false, false);
+        return 1;
+    }
+    /* "in a row": the same rip again within a moment */
+    double now = now_s();
     unsigned *tries = &r->retries[v->index];
-    *tries = rip == r->retry_rip[v->index] ? *tries + 1 : 0;
+    *tries = rip == r->retry_rip[v->index] && now - r->retry_at[v->index] < 0.1 ? *tries + 1 : 0;
     r->retry_rip[v->index] = rip;
-    if (retry || (n && !any_trapped && *tries < RACES_RETRIES))
+    r->retry_at[v->index] = now;
+    if (n && !any_trapped && *tries < RACES_RETRIES)
         return 1;
     return r->inner->cannot_emulate ? r->inner->cannot_emulate(v, r->inner_opaque) : 0;
 }
@@ -440,10 +477,17 @@ void races_quiesce(struct races *r)
         return;
     pthread_mutex_lock(&r->lock);
     bool active = r->watch.active;
-    uint64_t page = r->watch.page;
+    uint64_t gen = r->watch.gen;
     pthread_mutex_unlock(&r->lock);
     if (active)
-        end_watch(r, page, false, false);
+        end_watch(r, gen, false, false);
+    /* the vCPUs are settled (or gone): no step is to survive into the next execution */
+    for (unsigned i = 0; i < r->vm->ncpus; i++) {
+        struct vcpu *v = &r->vm->vcpus[i];
+        r->steps_left[i] = 0;
+        if (v->stepping && vcpu_single_step(v, false) < 0)
+            hv_error_errno("races: vCPU %u: single-stepping could not be switched off", i);
+    }
 }
 
 void races_stop(struct races *r)

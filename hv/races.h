@@ -85,11 +85,13 @@ struct races {
                                              memory access */
     _Atomic bool no_stepping;  /* KVM could not single-step: samples at kicks only */
     uint64_t retry_rip[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: its last instruction KVM */
-    unsigned retries[SYMHV_MAX_VCPUS];   /* could not emulate, and how often in a row */
+    unsigned retries[SYMHV_MAX_VCPUS];   /* could not emulate, how often in a row, when */
+    double retry_at[SYMHV_MAX_VCPUS];
 
     pthread_mutex_t traps;
     pthread_mutex_t lock;      /* guards everything below */
     struct {
+        uint64_t gen;          /* counts the watches: which one a caller may end */
         bool active, holding;
         uint64_t page;         /* guest-physical */
         unsigned vcpu;         /* the sampled vCPU */

@@ -95,6 +95,8 @@ void vcpu_state_replaced(struct vcpu *v)
 {
     v->sync_stale = true;
     v->completion_due = false;
+    if (v->stepping) /* KVM drops the trap flag with new registers: no step would come */
+        vcpu_single_step(v, false);
 }
 
 int vcpu_load_regs(struct vcpu *v, const struct kvm_regs *r, const struct kvm_sregs *s)
@@ -149,14 +151,20 @@ int vcpu_single_step(struct vcpu *v, bool on)
     struct kvm_guest_debug dbg = {
         .control = on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_BLOCKIRQ : 0,
     };
-    return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 ? -1 : 0;
+    if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+        return -1;
+    v->stepping = on;
+    return 0;
 }
 
 static int complete(struct vcpu *v, bool abandon)
 {
     struct kvm_run *run = v->run;
     for (int rounds = 0; rounds < COMPLETE_MAX_ROUNDS; rounds++) {
-        if (run->exit_reason == KVM_EXIT_MMIO) {
+        /* the exit pending at round 0 was handled when it came: a read's data is given
+         * again (the same bytes), a write is not made twice (another vCPU may have
+         * written there since) */
+        if (run->exit_reason == KVM_EXIT_MMIO && (rounds > 0 || !run->mmio.is_write)) {
             uint8_t *h = vm_gpa_to_host(v->vm, run->mmio.phys_addr, run->mmio.len);
             if (!run->mmio.is_write) {
                 memcpy(run->mmio.data, h ? h : (uint8_t[8]){ 0 }, run->mmio.len);
@@ -297,6 +305,10 @@ int vcpu_handle_exit(struct vcpu *v)
     struct kvm_run *run = v->run;
     struct vm *vm = v->vm;
     char why[256];
+    /* a step ends at its instruction: any other exit (an interrupt's, an exception's)
+     * means the trap flag may be gone, and the step hook would never hear again */
+    if (v->stepping && run->exit_reason != KVM_EXIT_DEBUG && vcpu_single_step(v, false) < 0)
+        hv_error_errno("vCPU %u: single-stepping could not be switched off", v->index);
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         v->completion_due = true;

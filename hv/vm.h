@@ -66,6 +66,8 @@ struct vcpu {
     /* the vCPU thread only: */
     bool completion_due;        /* the last exit wants a KVM_RUN to complete (I/O in,
                                    MMIO) before the state can be saved or replaced */
+    bool stepping;              /* single-stepping (vcpu_single_step): off again at any
+                                   other exit and when its state is replaced */
 };
 
 /* ---- the port I/O bus ---- */
