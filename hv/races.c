@@ -88,7 +88,9 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
         uint64_t pa;
         if (guest_translate(&as, in.mem[i].gva, false, &pa) < 0)
             return NO_STEP; /* it will fault: an exception's frame would keep the flag */
-        if (!in.mem[i].stack && page_floor(pa) != page_floor(code) && pa < r->vm->mem.bytes)
+        /* only memory the program may write can race: not its code or constants */
+        if (!in.mem[i].stack && page_floor(pa) != page_floor(code) && pa < r->vm->mem.bytes &&
+            guest_translate(&as, in.mem[i].gva, true, &pa) == 0)
             page = page_floor(pa);
     }
     if (page == UINT64_MAX)
@@ -397,16 +399,18 @@ static int races_cannot_emulate(struct vcpu *v, void *opaque)
     struct races *r = opaque;
     uint64_t pages[10], rip = 0;
     size_t n = insn_pages(r, v, pages, 10, &rip);
+    /* under `traps` the watch's state and its trap agree (arming and ending change both
+     * holding it): a page trapped for a watch is the current watch's */
+    pthread_mutex_lock(&r->traps);
     pthread_mutex_lock(&r->lock);
-    bool active = r->watch.active;
-    uint64_t watched = r->watch.page, gen = r->watch.gen;
+    uint64_t gen = r->watch.gen;
     pthread_mutex_unlock(&r->lock);
     bool any_trapped = false, retry = false;
     for (size_t i = 0; i < n; i++) {
-        if (active && pages[i] == watched && memory_trapped_by(&r->vm->mem, pages[i], MEM_TRAP_WATCH))
-            retry = true;
+        retry |= memory_trapped_by(&r->vm->mem, pages[i], MEM_TRAP_WATCH);
         any_trapped |= memory_is_trapped(&r->vm->mem, pages[i]);
     }
+    pthread_mutex_unlock(&r->traps);
     if (retry) {
         end_watch(r, gen, false, false);
         return 1;
