@@ -84,10 +84,18 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
     for (size_t i = 0; i < sizeof keep_tf / sizeof keep_tf[0]; i++)
         if (strcmp(in.mnemonic, keep_tf[i]) == 0)
             return NO_STEP;
+    /* an instruction that faults (a page not there yet, copy-on-write) leaves the trap
+     * flag in its exception's frame: the guest would take a #DB of its own after it */
+    uint64_t pa;
+    if (guest_translate(&as, regs.rip + in.len - 1, false, &pa) < 0)
+        return NO_STEP;
+    for (unsigned i = 0; i < in.nmem; i++)
+        if (guest_translate(&as, in.mem[i].gva, in.mem[i].write, &pa) < 0 ||
+            guest_translate(&as, in.mem[i].gva + in.mem[i].size - 1, in.mem[i].write, &pa) < 0)
+            return NO_STEP;
     for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++) {
-        uint64_t pa;
         if (guest_translate(&as, in.mem[i].gva, false, &pa) < 0)
-            return NO_STEP; /* it will fault: an exception's frame would keep the flag */
+            return NO_STEP;
         /* only memory the program may write can race: not its code or constants */
         if (!in.mem[i].stack && page_floor(pa) != page_floor(code) && pa < r->vm->mem.bytes &&
             guest_translate(&as, in.mem[i].gva, true, &pa) == 0)

@@ -305,9 +305,12 @@ int vcpu_handle_exit(struct vcpu *v)
     struct kvm_run *run = v->run;
     struct vm *vm = v->vm;
     char why[256];
-    /* a step ends at its instruction: any other exit (an interrupt's, an exception's)
-     * means the trap flag may be gone, and the step hook would never hear again */
-    if (v->stepping && run->exit_reason != KVM_EXIT_DEBUG && vcpu_single_step(v, false) < 0)
+    /* a step ends at its instruction: another exit, but for an access the instruction
+     * is still making (its trap flag is in KVM's emulator then, written back when it
+     * completes: switched off now, the guest would keep it and take a #DB of its own),
+     * means the flag may be gone and the step hook would never hear again */
+    if (v->stepping && run->exit_reason != KVM_EXIT_DEBUG && run->exit_reason != KVM_EXIT_MMIO &&
+        run->exit_reason != KVM_EXIT_IO && vcpu_single_step(v, false) < 0)
         hv_error_errno("vCPU %u: single-stepping could not be switched off", v->index);
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
