@@ -462,6 +462,7 @@ struct races *races_attach(struct vm *vm, const struct races_config *cfg)
         r->cfg.rate = RACES_DEFAULT_RATE;
     r->inner = vm->ram_trap;
     r->inner_opaque = vm->ram_trap_opaque;
+    atomic_store(&r->no_stepping, cfg->no_stepping);
     r->rng = (uint64_t)now_s() * 1000003u ^ 0x9e3779b97f4a7c15ull;
     pthread_mutex_init(&r->access, NULL);
     pthread_mutex_init(&r->traps, NULL);

@@ -42,6 +42,9 @@ struct races_config {
     bool on;
     unsigned window_us;        /* how long a sampled access waits for another vCPU's */
     unsigned rate;             /* samples a second */
+    bool no_stepping;          /* sample only where a kicked vCPU stands (Linux guests:
+                                  stepping their processes left the trap flag in frames
+                                  Linux keeps: a SIGTRAP, a triple fault) */
 };
 #define RACES_DEFAULT_WINDOW_US 1000
 #define RACES_DEFAULT_RATE 100

@@ -121,7 +121,12 @@ int run(const struct options *opt)
     if (opt->fuzzing && !(fuzzer = fuzzer_attach(vm, hc, engine, con, &opt->fuzz)))
         goto out;
     if (opt->races.on) { /* over the engine's RAM trap */
-        if (!(races = races_attach(vm, &opt->races)))
+        struct races_config rc = opt->races;
+        rc.no_stepping = boot.is_linux;
+        if (boot.is_linux)
+            hv_notice("races: on a Linux guest samples are taken where a kicked vCPU stands, "
+                      "without single steps (fewer land on memory accesses)");
+        if (!(races = races_attach(vm, &rc)))
             goto out;
         if (fuzzer)
             fuzzer_set_races(fuzzer, races);

@@ -6,6 +6,7 @@
  * through the keyboard controller's reset; and symbolic execution inside it. */
 #include <check.h>
 #include "check_main.h"
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,49 @@ static const char *initramfs(void)
     snprintf(path, sizeof path, "%s/linux_initramfs.cpio", getenv("LINUX_DIR"));
     return path;
 }
+
+/* --races in a Linux process: lx_race's unlocked adds (tests/linux/lx_race.c) on two
+ * CPUs, reported with both pcs inside add_plain (its symbols read from the binary put in
+ * the initramfs). */
+START_TEST(races_in_a_linux_process)
+{
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "--smp", "2", "--mem", "256", "--timeout", "900",
+                                         "--races", "--race-rate", "1000", "--kernel", kernel(),
+                                         "--initrd", initramfs(), "--cmdline",
+                                         "console=ttyS0 -- /bin/lx_race,/race_mode,3000", NULL });
+    ck_assert_msg(r.status == 0, "status %d\nstdout ends:\n%s\nstderr ends:\n%s", r.status,
+                  tail(r.out), tail(r.err));
+    expect_out(&r, "race: plain adds");
+    expect_out(&r, "symhv-init: /bin/lx_race exited 0");
+    ck_assert_contains(r.err, "races: on a Linux guest");
+    char cmd[4200], line[256];
+    snprintf(cmd, sizeof cmd, "nm -S '%s/linux_race'", getenv("LINUX_DIR"));
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    unsigned long long start = 0, end = 0;
+    while (fgets(line, sizeof line, p)) {
+        unsigned long long addr, size;
+        char type, sym[128];
+        if (sscanf(line, "%llx %llx %c %127s", &addr, &size, &type, sym) == 4 &&
+            strcmp(sym, "add_plain") == 0) {
+            start = addr;
+            end = addr + size;
+        }
+    }
+    pclose(p);
+    ck_assert_msg(end > start, "no add_plain in linux_race");
+    bool both = false;
+    for (const char *at = strstr(r.err, "data race: "); at && !both; at = strstr(at + 1, "data race: ")) {
+        const char *a = strstr(at, " at pc 0x"), *b = a ? strstr(a + 1, " at pc 0x") : NULL;
+        unsigned long long pa = a ? strtoull(a + 9, NULL, 16) : 0, pb = b ? strtoull(b + 9, NULL, 16) : 0;
+        both = pa >= start && pa < end && pb >= start && pb < end;
+    }
+    ck_assert_msg(both, "no race with both pcs in add_plain [%llx, %llx):\n%s", start, end,
+                  tail(r.err));
+    run_result_free(&r);
+}
+END_TEST
 
 START_TEST(smp_linux_boots_on_two_cpus_and_runs_threads_on_both)
 {
@@ -245,6 +289,7 @@ int main(void)
     TCase *tc = tcase_create("boot");
     tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, smp_linux_boots_on_two_cpus_and_runs_threads_on_both);
+    tcase_add_test(tc, races_in_a_linux_process);
     tcase_add_test(tc, a_file_made_symbolic_in_linux_drives_the_other_branch);
     tcase_add_test(tc, a_bzimage_boots_through_the_64_bit_protocol);
     tcase_add_test(tc, broken_bzimages_are_refused_in_one_line);
