@@ -41,6 +41,8 @@ static void report_races(struct races *r, struct engine *engine)
         engine_write_output(engine, name, text, strlen(text));
     }
     free(found);
+    if (n)
+        hv_notice("races: their reports are in %s/races/", engine_output_dir(engine));
     struct race_stats st = races_stats(r);
     hv_notice("races: %zu found (%llu samples, %llu pages watched, %llu accesses held, %llu "
               "pairs with a locked instruction, not races)", n, (unsigned long long)st.samples,
