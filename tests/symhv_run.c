@@ -351,3 +351,24 @@ double summary_value(const char *dir, const char *key)
 {
     return output_value(dir, "summary.txt", key);
 }
+
+void symbol_range(const char *path, const char *name, unsigned long long *start,
+                  unsigned long long *end)
+{
+    char cmd[4200], line[256];
+    snprintf(cmd, sizeof cmd, "nm -S '%s'", path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(p != NULL, "cannot run nm on %s", path);
+    *start = *end = 0;
+    while (fgets(line, sizeof line, p)) {
+        unsigned long long addr, size;
+        char type, sym[128];
+        if (sscanf(line, "%llx %llx %c %127s", &addr, &size, &type, sym) == 4 &&
+            strcmp(sym, name) == 0) {
+            *start = addr;
+            *end = addr + size;
+        }
+    }
+    pclose(p);
+    ck_assert_msg(*end > *start, "no symbol %s in %s", name, path);
+}

@@ -67,6 +67,11 @@ void finish_symhv(struct symhv_child *c, struct run_result *r);
  * none appears within `seconds`. */
 pid_t child_of(pid_t parent, double seconds);
 
+/* [*start, *end) of the function `name` in the program at `path` (nm -S); fails the
+ * test if there is none. */
+void symbol_range(const char *path, const char *name, unsigned long long *start,
+                  unsigned long long *end);
+
 /* Can this machine run guests: does /dev/kvm open and answer KVM_GET_API_VERSION? */
 int kvm_usable(void);
 /* For the main() of a suite that needs KVM: without it, one line saying so and exit

@@ -105,22 +105,10 @@ START_TEST(races_in_a_linux_process)
     expect_out(&r, "race: plain adds");
     expect_out(&r, "symhv-init: /bin/lx_race exited 0");
     ck_assert_contains(r.err, "races: on a Linux guest");
-    char cmd[4200], line[256];
-    snprintf(cmd, sizeof cmd, "nm -S '%s/linux_race'", getenv("LINUX_DIR"));
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    unsigned long long start = 0, end = 0;
-    while (fgets(line, sizeof line, p)) {
-        unsigned long long addr, size;
-        char type, sym[128];
-        if (sscanf(line, "%llx %llx %c %127s", &addr, &size, &type, sym) == 4 &&
-            strcmp(sym, "add_plain") == 0) {
-            start = addr;
-            end = addr + size;
-        }
-    }
-    pclose(p);
-    ck_assert_msg(end > start, "no add_plain in linux_race");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/linux_race", getenv("LINUX_DIR"));
+    unsigned long long start, end;
+    symbol_range(path, "add_plain", &start, &end);
     bool both = false;
     for (const char *at = strstr(r.err, "data race: "); at && !both; at = strstr(at + 1, "data race: ")) {
         const char *a = strstr(at, " at pc 0x"), *b = a ? strstr(a + 1, " at pc 0x") : NULL;

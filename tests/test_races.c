@@ -29,20 +29,8 @@ struct range {
 
 static struct range symbol(int libc, const char *name)
 {
-    char cmd[1024], line[256];
-    snprintf(cmd, sizeof cmd, "nm -S '%s'", linux_path(libc ? "lx_race_glibc" : "lx_race_musl"));
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    struct range r = { 0, 0 };
-    while (fgets(line, sizeof line, p)) {
-        unsigned long long addr, size;
-        char type, sym[128];
-        if (sscanf(line, "%llx %llx %c %127s", &addr, &size, &type, sym) == 4 &&
-            strcmp(sym, name) == 0)
-            r = (struct range){ addr, addr + size };
-    }
-    pclose(p);
-    ck_assert_msg(r.end > r.start, "no symbol %s in lx_race", name);
+    struct range r;
+    symbol_range(linux_path(libc ? "lx_race_glibc" : "lx_race_musl"), name, &r.start, &r.end);
     return r;
 }
 
