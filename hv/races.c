@@ -59,6 +59,16 @@ static void end_watch(struct races *r, uint64_t gen, bool idle_only, bool expire
     pthread_mutex_unlock(&r->traps);
 }
 
+/* v's registers and its address space, with the rights of the ring it is in. 0 or -1. */
+static int where_it_stands(struct races *r, struct vcpu *v, struct kvm_regs *regs,
+                           struct kvm_sregs *s, struct guest_as *as)
+{
+    if (vcpu_get_regs(v, regs) < 0 || vcpu_get_sregs(v, s) < 0)
+        return -1;
+    guest_as_from_sregs(as, r->vm, s, (s->cs.selector & 3) == 3);
+    return 0;
+}
+
 enum sample { SAMPLED, NO_ACCESS, NO_STEP };
 
 /* Sample the instruction v stands at: watch the data page it touches. NO_ACCESS if it
@@ -69,10 +79,9 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
 {
     struct kvm_regs regs;
     struct kvm_sregs s;
-    if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0 || (s.cs.selector & 3) != 3)
-        return NO_STEP; /* the program's accesses only: the kernel's are symhv's own */
     struct guest_as as;
-    guest_as_from_sregs(&as, r->vm, &s, true);
+    if (where_it_stands(r, v, &regs, &s, &as) < 0 || (s.cs.selector & 3) != 3)
+        return NO_STEP; /* the program's accesses only: the kernel's are symhv's own */
     struct guest_insn in;
     uint64_t code, page = UINT64_MAX;
     if (guest_insn_decode(&as, &regs, &s, regs.rip, &in) < 0 ||
@@ -220,13 +229,12 @@ static void describe(struct races *r, struct vcpu *v, uint64_t gpa, unsigned len
     acc->gva = UINT64_MAX;
     struct kvm_regs regs;
     struct kvm_sregs s;
-    if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0)
+    struct guest_as as;
+    if (where_it_stands(r, v, &regs, &s, &as) < 0)
         return;
     acc->user = (s.cs.selector & 3) == 3;
     acc->pc = regs.rip;
     acc->pc_exact = !write;
-    struct guest_as as;
-    guest_as_from_sregs(&as, r->vm, &s, acc->user);
     struct guest_insn in;
     int found = write ? guest_insn_before(&as, &regs, &s, regs.rip, page_floor(gpa), &in)
                       : guest_insn_decode(&as, &regs, &s, regs.rip, &in);
@@ -383,10 +391,9 @@ static size_t insn_pages(struct races *r, struct vcpu *v, uint64_t *pages, size_
     struct kvm_sregs s;
     struct guest_as as;
     struct guest_insn in;
-    if (vcpu_get_regs(v, &regs) < 0 || vcpu_get_sregs(v, &s) < 0)
+    if (where_it_stands(r, v, &regs, &s, &as) < 0)
         return 0;
     *rip = regs.rip;
-    guest_as_from_sregs(&as, r->vm, &s, (s.cs.selector & 3) == 3);
     size_t n = 0;
     uint64_t ends[2] = { regs.rip, regs.rip + 14 }, pa; /* an instruction is 15 bytes at most */
     for (int k = 0; k < 2 && n < max; k++)
