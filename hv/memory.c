@@ -321,20 +321,19 @@ int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t
     return rc;
 }
 
-bool memory_is_trapped(struct memory *m, uint64_t page)
+unsigned memory_trap_owners(struct memory *m, uint64_t page)
 {
     pthread_mutex_lock(&m->lock);
-    bool trapped = owners_of(m, page_floor(page)) != 0;
+    unsigned owners = owners_of(m, page_floor(page));
     pthread_mutex_unlock(&m->lock);
-    return trapped;
+    return owners;
 }
+
+bool memory_is_trapped(struct memory *m, uint64_t page) { return memory_trap_owners(m, page) != 0; }
 
 bool memory_trapped_by(struct memory *m, uint64_t page, enum mem_trap_owner owner)
 {
-    pthread_mutex_lock(&m->lock);
-    bool trapped = (owners_of(m, page_floor(page)) & owner) != 0;
-    pthread_mutex_unlock(&m->lock);
-    return trapped;
+    return (memory_trap_owners(m, page) & owner) != 0;
 }
 
 size_t memory_trapped_list(struct memory *m, enum mem_trap_owner owner, uint64_t **pages)

@@ -103,6 +103,8 @@ int memory_set_traps(struct memory *m, const struct trap_change *changes, size_t
 bool memory_is_trapped(struct memory *m, uint64_t page);
 /* Trapped for this owner? */
 bool memory_trapped_by(struct memory *m, uint64_t page, enum mem_trap_owner owner);
+/* Who holds the page trapped (MEM_TRAP_* bits, 0: nobody). */
+unsigned memory_trap_owners(struct memory *m, uint64_t page);
 /* The pages trapped for `owner` (a malloc'd array in *pages, its length returned; 0 and
  * NULL when there are none or no memory). */
 size_t memory_trapped_list(struct memory *m, enum mem_trap_owner owner, uint64_t **pages);

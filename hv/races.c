@@ -102,14 +102,11 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
         if (guest_translate(&as, in.mem[i].gva, in.mem[i].write, &pa) < 0 ||
             guest_translate(&as, in.mem[i].gva + in.mem[i].size - 1, in.mem[i].write, &pa) < 0)
             return NO_STEP;
-    for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++) {
-        if (guest_translate(&as, in.mem[i].gva, false, &pa) < 0)
-            return NO_STEP;
-        /* only memory the program may write can race: not its code or constants */
-        if (!in.mem[i].stack && page_floor(pa) != page_floor(code) && pa < r->vm->mem.bytes &&
-            guest_translate(&as, in.mem[i].gva, true, &pa) == 0)
+    /* only memory the program may write can race: not its code or constants */
+    for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++)
+        if (!in.mem[i].stack && guest_translate(&as, in.mem[i].gva, true, &pa) == 0 &&
+            page_floor(pa) != page_floor(code) && pa < r->vm->mem.bytes)
             page = page_floor(pa);
-    }
     if (page == UINT64_MAX)
         return NO_ACCESS;
     pthread_mutex_lock(&r->lock);
@@ -355,8 +352,7 @@ static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t
  * handoff to the interpreter may pause the VM: never under `access`). */
 static bool watched_only(struct races *r, uint64_t gpa)
 {
-    return memory_trapped_by(&r->vm->mem, gpa, MEM_TRAP_WATCH) &&
-           !memory_trapped_by(&r->vm->mem, gpa, MEM_TRAP_SYMBOLIC);
+    return memory_trap_owners(&r->vm->mem, gpa) == MEM_TRAP_WATCH;
 }
 
 static int races_read(struct vcpu *v, uint64_t gpa, uint8_t *data, unsigned len, void *opaque)
