@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -159,12 +160,61 @@ static void uart_update_irq(struct console *c)
     vm_irq_line(c->vm, UART_IRQ, level);
 }
 
+void console_watch_linux(struct console *c) { c->watch_linux = true; }
+
+static bool starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A complete UART line of a watched Linux guest: does it end the run as a kernel failure?
+ * Then why[] says what, and *signal the signal AFL++'s name carries. Caller holds
+ * c->lock. */
+static bool linux_failure_locked(struct console *c, char *why, size_t size, int *signal)
+{
+    char line[sizeof c->uart_line + 1];
+    size_t n = c->uart_len;
+    while (n && (c->uart_line[n - 1] == '\n' || c->uart_line[n - 1] == '\r'))
+        n--;
+    memcpy(line, c->uart_line, n);
+    line[n] = 0;
+    for (size_t i = 0; i < n; i++) /* the guest's bytes: printable in our messages */
+        if ((unsigned char)line[i] < ' ' || (unsigned char)line[i] >= 0x7f)
+            line[i] = '?';
+    const char *text = line;
+    if (text[0] == '[' && strchr(text, ']')) /* printk's time stamp */
+        text = strchr(text, ']') + 1;
+    while (*text == ' ')
+        text++;
+    if (starts(text, "Kernel panic - not syncing")) {
+        snprintf(why, size, "guest kernel panic: %.150s%s%.150s", text, c->oops[0] ? " after " : "",
+                 c->oops);
+        *signal = 6;
+        return true;
+    }
+    if (!c->oops[0] && (starts(text, "BUG: ") || starts(text, "Oops: ") ||
+                        starts(text, "general protection fault") || starts(text, "kernel BUG at"))) {
+        snprintf(c->oops, sizeof c->oops, "%.150s", text);
+        return false;
+    }
+    if (c->oops[0] && starts(text, "RIP: ")) {
+        snprintf(why, size, "guest kernel oops: %.150s, %.100s", c->oops, text);
+        c->oops[0] = 0;
+        *signal = 11;
+        return true;
+    }
+    return false;
+}
+
 static void uart_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size, bool in,
                      void *opaque)
 {
-    (void)v; /* byte registers: a wider access touches the first one */
+    /* byte registers: a wider access touches the first one */
     struct console *c = opaque;
     unsigned offset = port - SYMHV_SERIAL_PORT;
+    char why[400];
+    int signal = 0;
+    bool failed = false;
     pthread_mutex_lock(&c->lock);
     if (in) {
         memset(data, 0, size);
@@ -175,17 +225,56 @@ static void uart_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsigned size
         int out = uart8250_write(&c->uart, offset, data[0]);
         if (out >= 0) {
             c->uart_line[c->uart_len++] = (char)out;
-            if (out == '\n' || c->uart_len == sizeof c->uart_line)
+            if (out == '\n' || c->uart_len == sizeof c->uart_line) {
+                failed = c->watch_linux && linux_failure_locked(c, why, sizeof why, &signal);
                 uart_flush_locked(c);
+            }
         }
     }
     uart_update_irq(c);
     pthread_mutex_unlock(&c->lock);
+    if (failed) /* the end policy flushes the console: not under its lock */
+        vm_guest_ended(v, &(struct guest_end){ .kind = GUEST_CRASH, .why = why, .signal = signal });
+}
+
+/* The UART's registers and its line's level in a snapshot: a restored Linux driver finds
+ * its interrupt enables and pending THRE as it left them (the irqchip is restored with
+ * the line's level, so the level is set back without an edge). */
+struct uart_state {
+    struct uart8250 uart;
+    bool irq;
+};
+
+static int uart_save(void *opaque, void *buf)
+{
+    struct console *c = opaque;
+    struct uart_state *st = buf;
+    pthread_mutex_lock(&c->lock);
+    st->uart = c->uart;
+    st->irq = c->uart_irq;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int uart_load(void *opaque, const void *buf)
+{
+    struct console *c = opaque;
+    const struct uart_state *st = buf;
+    pthread_mutex_lock(&c->lock);
+    c->uart = st->uart;
+    c->uart_irq = st->irq;
+    c->oops[0] = 0; /* an oops of the execution before is no part of the next */
+    pthread_mutex_unlock(&c->lock);
+    return 0;
 }
 
 int console_attach(struct console *c, struct vm *vm)
 {
     c->vm = vm;
+    struct vm_state_hook h = { "the serial port", sizeof(struct uart_state), uart_save,
+                               uart_load, c };
+    if (vm_register_state(vm, &h) < 0)
+        return -1;
     return vm_register_pio(vm, SYMHV_SERIAL_PORT, 8, uart_pio, c);
 }
 

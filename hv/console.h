@@ -35,6 +35,9 @@ struct console {
     pthread_cond_t rx_room;
     uint8_t requeued[2 * UART_RX_MAX]; /* cleared bytes waiting to go again (with lock) */
     unsigned nrequeued;
+    /* a Linux guest's kernel failures on the console (console_watch_linux, with lock) */
+    bool watch_linux;
+    char oops[160];       /* the first line of an oops whose "RIP:" line is to come */
     /* lock order: in_lock, then lock (the input thread reads stdin under in_lock only,
      * then feeds the UART under lock) */
 };
@@ -46,6 +49,10 @@ void console_init(struct console *c, int out_fd, int err_fd, int in_fd);
 /* Claim the UART's ports (SYMHV_SERIAL_PORT .. +7) on the VM's port bus. */
 __attribute__((warn_unused_result)) int console_attach(struct console *c, struct vm *vm);
 void console_mute(struct console *c, bool muted);
+/* A Linux guest: its kernel's panic ("Kernel panic - not syncing") and oops ("BUG:",
+ * "Oops:", "general protection fault" up to its "RIP:" line) on the UART end the run as
+ * a guest crash, told from the lines Linux prints. Before the vCPUs start. */
+void console_watch_linux(struct console *c);
 /* The muted output kept since the last call (at most size bytes, the latest), into buf;
  * the kept output is emptied. */
 size_t console_take_tail(struct console *c, char *buf, size_t size);

@@ -178,8 +178,40 @@ static void reset_control_pio(struct vcpu *v, uint16_t port, uint8_t *data, unsi
         guest_reset(v);
 }
 
+/* The PIT (KVM's) and the CMOS index in a snapshot: Linux's clock events and the next
+ * CMOS read come back as they were. */
+struct pc_state {
+    struct kvm_pit_state2 pit;
+    uint8_t cmos_index;
+};
+
+static int pc_save(void *opaque, void *buf)
+{
+    struct pc *pc = opaque;
+    struct pc_state *st = buf;
+    if (ioctl(pc->vm->vm_fd, KVM_GET_PIT2, &st->pit) < 0) {
+        hv_error_errno("KVM_GET_PIT2 failed");
+        return -1;
+    }
+    st->cmos_index = atomic_load(&pc->cmos_index);
+    return 0;
+}
+
+static int pc_load(void *opaque, const void *buf)
+{
+    struct pc *pc = opaque;
+    const struct pc_state *st = buf;
+    if (ioctl(pc->vm->vm_fd, KVM_SET_PIT2, &st->pit) < 0) {
+        hv_error_errno("KVM_SET_PIT2 failed");
+        return -1;
+    }
+    atomic_store(&pc->cmos_index, st->cmos_index);
+    return 0;
+}
+
 int pc_attach(struct pc *pc, struct vm *vm)
 {
+    pc->vm = vm;
     atomic_init(&pc->cmos_index, 0);
     struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
     if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
@@ -192,7 +224,9 @@ int pc_attach(struct pc *pc, struct vm *vm)
                  (unsigned long long)PC_MPTABLE_ADDR);
         return -1;
     }
-    if (vm_register_pio(vm, CMOS_PORT, 2, cmos_pio, pc) < 0 ||
+    struct vm_state_hook h = { "the PIT and CMOS", sizeof(struct pc_state), pc_save, pc_load, pc };
+    if (vm_register_state(vm, &h) < 0 ||
+        vm_register_pio(vm, CMOS_PORT, 2, cmos_pio, pc) < 0 ||
         vm_register_pio(vm, I8042_PORT + 4, 1, i8042_pio, NULL) < 0 ||
         vm_register_pio(vm, RESET_CONTROL_PORT, 1, reset_control_pio, NULL) < 0)
         return -1;

@@ -32,6 +32,7 @@ struct pc {
     /* the CMOS index register, the clock's only state: a guest writes it before each
      * read, and vCPUs racing on it race on a real PC too (atomic, no lock) */
     _Atomic uint8_t cmos_index;
+    struct vm *vm; /* set by pc_attach */
 };
 
 /* Create the PIT, claim the clock and reset ports, write the MP table. 0, or -1 after

@@ -108,6 +108,8 @@ int run(const struct options *opt)
     /* a Linux kernel looks for a PC's MP table, PIT, clock and reset; symhv's does not */
     if (boot.is_linux && pc_attach(pc, vm) < 0)
         goto out;
+    if (boot.is_linux)
+        console_watch_linux(con);
     if (vm->pvm_host)
         vm_set_emulation_fix(vm, pvm_fix_emulation, NULL);
     vm_set_end_policy(vm, plain_end, con);

@@ -8,7 +8,34 @@
 #include "vcpu.h"
 #include "vm.h"
 
+/* The MSRs a guest kernel sets that the other state does not hold (EFER, the APIC base,
+ * FS and GS bases are in sregs): the system-call entry, the swapped GS base, PAT, TSC_AUX,
+ * KVM's paravirtual clock and interrupts (where the guest enabled them), the LAPIC's TSC
+ * deadline (set after the LAPIC: KVM takes it only in that timer mode; a deadline that
+ * has passed fires at once). Not the TSC: guest time goes on across restores, as the
+ * guest clock's accounting (guest_clock.c) expects. */
+#define MSR_IA32_TSC_DEADLINE 0x6e0u
+static const uint32_t msrs_wanted[] = {
+    0x174, 0x175, 0x176,                /* SYSENTER CS/ESP/EIP */
+    0x1a0,                              /* MISC_ENABLE */
+    0x277,                              /* PAT */
+    0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
+    0xc0000102, 0xc0000103,             /* KERNEL_GS_BASE, TSC_AUX */
+    0x11, 0x12,                         /* KVM's old wall and system clocks */
+    0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03, 0x4b564d04, /* KVM's new ones, async
+                                           PF, steal time, PV EOI */
+    MSR_IA32_TSC_DEADLINE,              /* last: see above */
+};
+#define MAX_MSRS (sizeof msrs_wanted / sizeof msrs_wanted[0])
+
+struct msr_list {
+    struct kvm_msrs hdr;
+    struct kvm_msr_entry e[MAX_MSRS];
+};
+
 struct cpu_state {
+    struct msr_list msrs;
+    unsigned nmsrs_before_lapic; /* msrs.e[0..n): before KVM_SET_LAPIC; the rest after */
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     struct kvm_fpu fpu;
@@ -22,6 +49,9 @@ struct cpu_state {
 struct snapshot {
     unsigned ncpus;
     bool xsave;
+    uint32_t msr_index[MAX_MSRS]; /* msrs_wanted that this KVM has, in that order */
+    unsigned nmsrs;
+    void *devices[VM_MAX_STATE_HOOKS]; /* vm->state_hooks' saved states */
     struct cpu_state cpus[SYMHV_MAX_VCPUS];
     struct kvm_irqchip chips[3];
     uint8_t *ram;
@@ -31,8 +61,62 @@ struct snapshot {
 static const unsigned chip_ids[3] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
                                       KVM_IRQCHIP_IOAPIC };
 
-static int save_cpu(struct vcpu *v, struct cpu_state *s, bool xsave)
+/* Which of msrs_wanted this KVM saves (KVM_GET_MSR_INDEX_LIST): into s->msr_index. */
+static int pick_msrs(struct vm *vm, struct snapshot *s)
 {
+    struct { struct kvm_msr_list hdr; uint32_t index[1024]; } list = { .hdr.nmsrs = 1024 };
+    if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &list) < 0) {
+        hv_error_errno("KVM_GET_MSR_INDEX_LIST failed");
+        return -1;
+    }
+    s->nmsrs = 0;
+    for (unsigned w = 0; w < MAX_MSRS; w++)
+        for (unsigned i = 0; i < list.hdr.nmsrs && i < 1024; i++)
+            if (list.index[i] == msrs_wanted[w]) {
+                s->msr_index[s->nmsrs++] = msrs_wanted[w];
+                break;
+            }
+    return 0;
+}
+
+static int save_msrs(struct vcpu *v, const struct snapshot *snap, struct cpu_state *s)
+{
+    s->msrs.hdr.nmsrs = snap->nmsrs;
+    s->nmsrs_before_lapic = 0;
+    for (unsigned i = 0; i < snap->nmsrs; i++) {
+        s->msrs.e[i] = (struct kvm_msr_entry){ .index = snap->msr_index[i] };
+        if (snap->msr_index[i] != MSR_IA32_TSC_DEADLINE)
+            s->nmsrs_before_lapic = i + 1;
+    }
+    int n = ioctl(v->fd, KVM_GET_MSRS, &s->msrs);
+    if (n < 0 || (unsigned)n != snap->nmsrs) {
+        hv_error_errno("vCPU %u: KVM_GET_MSRS read %d of %u MSRs (stopped at 0x%x)", v->index,
+                       n, snap->nmsrs, n >= 0 && (unsigned)n < snap->nmsrs ? snap->msr_index[n] : 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* msrs.e[from, to) back into the vCPU. */
+static int load_msrs(struct vcpu *v, const struct cpu_state *s, unsigned from, unsigned to)
+{
+    if (from >= to)
+        return 0;
+    struct msr_list part = { .hdr.nmsrs = to - from };
+    memcpy(part.e, s->msrs.e + from, (to - from) * sizeof part.e[0]);
+    int n = ioctl(v->fd, KVM_SET_MSRS, &part);
+    if (n < 0 || (unsigned)n != to - from) {
+        hv_error_errno("vCPU %u: KVM_SET_MSRS wrote %d of %u MSRs (stopped at 0x%x)", v->index, n,
+                       to - from, n >= 0 && (unsigned)n < to - from ? part.e[n].index : 0);
+        return -1;
+    }
+    return 0;
+}
+
+static int save_cpu(struct vcpu *v, const struct snapshot *snap, struct cpu_state *s, bool xsave)
+{
+    if (save_msrs(v, snap, s) < 0)
+        return -1;
     /* through the sync area: it may hold registers KVM has yet to load */
     if (vcpu_get_regs(v, &s->regs) < 0 || vcpu_get_sregs(v, &s->sregs) < 0 ||
         vcpu_ioctl(v, KVM_GET_FPU, &s->fpu, "KVM_GET_FPU") < 0 ||
@@ -55,7 +139,9 @@ static int load_cpu(struct vcpu *v, struct cpu_state *s)
     if ((s->xsave ? vcpu_ioctl(v, KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS") < 0 ||
                         vcpu_ioctl(v, KVM_SET_XSAVE, s->xsave, "KVM_SET_XSAVE") < 0
                   : vcpu_ioctl(v, KVM_SET_FPU, &s->fpu, "KVM_SET_FPU") < 0) ||
+        load_msrs(v, s, 0, s->nmsrs_before_lapic) < 0 ||
         vcpu_ioctl(v, KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC") < 0 ||
+        load_msrs(v, s, s->nmsrs_before_lapic, s->msrs.hdr.nmsrs) < 0 ||
         vcpu_ioctl(v, KVM_SET_MP_STATE, &s->mp, "KVM_SET_MP_STATE") < 0 ||
         vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS") < 0 ||
         vcpu_load_regs(v, &s->regs, &s->sregs) < 0)
@@ -79,9 +165,19 @@ struct snapshot *snapshot_take(struct vm *vm)
         hv_error("cannot allocate %llu MiB for the snapshot", (unsigned long long)(vm->mem.bytes >> 20));
         goto fail;
     }
+    if (pick_msrs(vm, s) < 0)
+        goto fail;
     for (unsigned i = 0; i < vm->ncpus; i++)
-        if (save_cpu(&vm->vcpus[i], &s->cpus[i], s->xsave) < 0)
+        if (save_cpu(&vm->vcpus[i], s, &s->cpus[i], s->xsave) < 0)
             goto fail;
+    for (unsigned i = 0; i < vm->nstate_hooks; i++) {
+        const struct vm_state_hook *h = &vm->state_hooks[i];
+        s->devices[i] = malloc(h->size);
+        if (!s->devices[i] || h->save(h->opaque, s->devices[i]) < 0) {
+            hv_error("the snapshot could not hold the state of %s", h->name);
+            goto fail;
+        }
+    }
     for (int i = 0; i < 3; i++) {
         s->chips[i].chip_id = chip_ids[i];
         if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &s->chips[i]) < 0) {
@@ -132,6 +228,13 @@ int snapshot_restore(struct snapshot *s, struct vm *vm, uint64_t *pages)
             hv_error_errno("KVM_SET_IRQCHIP (chip %u) failed", s->chips[i].chip_id);
             return -1;
         }
+    for (unsigned i = 0; i < vm->nstate_hooks; i++) {
+        const struct vm_state_hook *h = &vm->state_hooks[i];
+        if (h->load(h->opaque, s->devices[i]) < 0) {
+            hv_error("the state of %s could not be restored", h->name);
+            return -1;
+        }
+    }
     for (unsigned i = 0; i < s->ncpus; i++)
         if (load_cpu(&vm->vcpus[i], &s->cpus[i]) < 0)
             return -1;
@@ -144,6 +247,8 @@ void snapshot_free(struct snapshot *s)
         return;
     for (unsigned i = 0; i < s->ncpus; i++)
         free(s->cpus[i].xsave);
+    for (unsigned i = 0; i < VM_MAX_STATE_HOOKS; i++)
+        free(s->devices[i]);
     free(s->ram);
     free(s);
 }

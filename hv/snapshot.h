@@ -1,5 +1,6 @@
 /* A snapshot of the whole machine: every vCPU (registers, sregs, FPU/XSAVE state, XCRs,
- * LAPIC, MP state, pending events), the irqchip, and guest RAM. Taken and restored
+ * the MSRs a kernel sets (not the TSC), LAPIC, MP state, pending events), the irqchip,
+ * the devices' state (vm_register_state: the UART, the PIT) and guest RAM. Taken and restored
  * while the VM is settled (vm_pause_settled). Restoring copies back only the pages
  * written since (memory.h's dirty tracking: vCPUs, the VMM, the sidecar). */
 #ifndef HV_SNAPSHOT_H

@@ -211,6 +211,17 @@ int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_fn fn, voi
     return 0;
 }
 
+int vm_register_state(struct vm *vm, const struct vm_state_hook *h)
+{
+    if (vm->nstate_hooks == VM_MAX_STATE_HOOKS) {
+        hv_error("cannot register the state of %s: %d devices have theirs", h->name,
+                 VM_MAX_STATE_HOOKS);
+        return -1;
+    }
+    vm->state_hooks[vm->nstate_hooks++] = *h;
+    return 0;
+}
+
 void vm_irq_line(struct vm *vm, unsigned irq, bool level)
 {
     struct kvm_irq_level l = { .irq = irq, .level = level };

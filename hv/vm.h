@@ -122,6 +122,9 @@ struct guest_end {
                             (AFL++ names crash files by it: sig:NN), 0 if none fits */
     const struct symhv_user_regs *program_regs; /* a crashed program's registers, as its
                             kernel saved them (SYMHV_HC_USER_CRASH), or NULL */
+    const uint8_t *program_insn; /* the bytes at its rip when its memory is not the
+                            caller's (SYMHV_HC_PROGRAM_CRASH), else NULL */
+    unsigned program_insn_len;
 };
 typedef void (*guest_end_fn)(struct vcpu *v, const struct guest_end *e, void *opaque);
 
@@ -133,6 +136,18 @@ typedef int (*emulation_fix_fn)(struct vcpu *v, void *opaque);
  * single step (vcpu_single_step): called on its thread, outside the guest, before it
  * goes back in (or parks for a pause) ---- */
 typedef void (*kick_fn)(struct vcpu *v, void *opaque);
+
+/* ---- a device's state that a snapshot holds (the VMM's own devices, KVM's PIT): save
+ * writes `size` bytes, load takes them back; both while the VM is settled; 0 or -1 after
+ * a message ---- */
+struct vm_state_hook {
+    const char *name;
+    size_t size;
+    int (*save)(void *opaque, void *buf);
+    int (*load)(void *opaque, const void *buf);
+    void *opaque;
+};
+#define VM_MAX_STATE_HOOKS 4
 
 struct vm {
     int kvm_fd;
@@ -156,6 +171,8 @@ struct vm {
     void *emulation_fix_opaque;
     kick_fn kick_hook, step_hook;
     void *kick_opaque;            /* both hooks' */
+    struct vm_state_hook state_hooks[VM_MAX_STATE_HOOKS];
+    unsigned nstate_hooks;
     bool pvm_host;                /* KVM is backed by kvm_pvm (ring 0 emulated) */
 
     /* Stop: the first vm_request_stop() wins and sets exit_status; every vCPU thread
@@ -184,6 +201,8 @@ __attribute__((warn_unused_result))
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque);
 __attribute__((warn_unused_result))
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_fn fn, void *opaque);
+__attribute__((warn_unused_result))
+int vm_register_state(struct vm *vm, const struct vm_state_hook *h);
 /* Set an ISA interrupt line (GSI `irq`) of the in-kernel irqchip to `level`; an edge
  * is a change. Any thread; a failure is reported, not returned (a lost interrupt). */
 void vm_irq_line(struct vm *vm, unsigned irq, bool level);
