@@ -420,6 +420,8 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
     text_printf(&t, "parallel handoffs (peak): %llu\n", (unsigned long long)st->parallel_peak);
     text_printf(&t, "handoffs that ended after renting: %llu\n",
                 (unsigned long long)atomic_load(&e->pages.handoff.rented));
+    text_printf(&t, "page faults delivered for the interpreter: %llu\n",
+                (unsigned long long)atomic_load(&e->pages.handoff.page_faults));
     const struct handoff_stats *h = &e->pages.handoff;
     double n = (double)(atomic_load(&h->handoffs) ? atomic_load(&h->handoffs) : 1) * 1000.0;
     text_printf(&t, "handoff us (mean): state in %.1f, pending access %.1f, sidecar call %.1f "

@@ -58,6 +58,34 @@ static uint64_t rent_ns(struct handoff_stats *st)
     return 2 * own / n;
 }
 
+/* A page fault the interpreter met goes to the guest, unless the guest's handler already
+ * had this one (same instruction, same address) HANDOFF_FAULT_REPEATS times in a row: a
+ * fault the guest does not fix (the interpreter's view and the CPU's differ) then goes
+ * to the CPU, as an instruction the interpreter does not model does. Says so once. */
+#define HANDOFF_FAULT_REPEATS 4
+static bool deliver_again(struct handoff_stats *st, struct vcpu *v, const struct sc_cpu *cpu,
+                          struct sc_handoff_reply *reply)
+{
+    struct handoff_fault *last = &st->last_fault[v->index];
+    if (last->rip == cpu->rip && last->addr == reply->fault_addr) {
+        if (++last->repeats >= HANDOFF_FAULT_REPEATS) {
+            if (!atomic_exchange(&st->fault_loop_said, true))
+                hv_error("vCPU %u: the guest did not resolve the page fault at 0x%llx "
+                         "(rip 0x%llx) the interpreter met %d times: the CPU runs the "
+                         "instruction (said once)", v->index,
+                         (unsigned long long)reply->fault_addr, (unsigned long long)cpu->rip,
+                         HANDOFF_FAULT_REPEATS);
+            reply->stop = SC_STOP_NATIVE;
+            last->repeats = 0;
+            return false;
+        }
+    } else {
+        *last = (struct handoff_fault){ cpu->rip, reply->fault_addr, 1 };
+    }
+    atomic_fetch_add(&st->page_faults, 1);
+    return true;
+}
+
 int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
                 struct handoff_stats *st)
 {
@@ -89,7 +117,9 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
     uint64_t n3 = now_ns();
     int called = sidecar_handoff(sc, v->index, &cpu, st->rent ? rent_ns(st) : 0, &reply);
     atomic_fetch_add(&st->ns_call, now_ns() - n3);
+    bool page_fault = false;
     if (called == 0) {
+        page_fault = reply.stop == SC_STOP_PAGE_FAULT && deliver_again(st, v, &cpu, &reply);
         if (reply.stop == SC_STOP_NATIVE) /* what the interpreter left to the CPU */
             hv_info("vCPU %u: '%s' at rip 0x%llx runs natively (not modelled: its symbolic "
                     "operands were made concrete)", v->index, reply.stopped_at,
@@ -108,7 +138,21 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
     uint64_t n4 = now_ns();
     /* the registers through kvm_run (vcpu.h); the FPU ioctl only when XMM changed:
      * each ioctl is an exit to the host kernel, the dearest part of a handoff here */
-    if (vcpu_set_regs(v, &regs) < 0 ||
+    if (page_fault) { /* CR2 with the registers, then the exception on top */
+        sregs.cr2 = reply.fault_addr;
+        struct kvm_vcpu_events ev;
+        if (vcpu_load_regs(v, &regs, &sregs) < 0 ||
+            vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS") < 0)
+            return -1;
+        ev.exception.injected = 1;
+        ev.exception.nr = 14;
+        ev.exception.has_error_code = 1;
+        ev.exception.error_code = reply.fault_error;
+        ev.flags = 0; /* change nothing else (NMI, SIPI, shadow) */
+        if (vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS") < 0 ||
+            (fpu_changed && vcpu_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU") < 0))
+            return -1;
+    } else if (vcpu_set_regs(v, &regs) < 0 ||
         (fpu_changed && vcpu_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU") < 0))
         return -1;
     atomic_fetch_add(&st->ns_state_out, now_ns() - n4);

@@ -571,6 +571,8 @@ int sidecar_handoff(struct sidecar *sc, unsigned index, struct sc_cpu *cpu, uint
              slot->stop == SC_STOP_NATIVE ? slot->message : "");
     reply->served_ns = slot->served_ns;
     reply->rented_returns = slot->rented_returns;
+    reply->fault_addr = slot->fault_addr;
+    reply->fault_error = slot->fault_error & 7u; /* P, W/R, U/S: nothing else */
     return 0;
 }
 

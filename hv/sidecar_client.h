@@ -72,6 +72,8 @@ struct sc_handoff_reply {
     enum sc_stop stop;
     char stopped_at[64];       /* SC_STOP_NATIVE: the instruction left to the CPU */
     uint64_t served_ns, rented_returns;
+    uint64_t fault_addr;       /* SC_STOP_PAGE_FAULT: the #PF to deliver */
+    uint32_t fault_error;
 };
 int sidecar_handoff(struct sidecar *sc, unsigned index, struct sc_cpu *cpu, uint64_t rent_ns,
                     struct sc_handoff_reply *reply);

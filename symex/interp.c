@@ -365,6 +365,14 @@ static enum exec_status fault(struct sx_state *s, unsigned vector, uint64_t addr
 {
     s->fault_vector = vector;
     s->fault_addr = addr;
+    s->fault_write = false;
+    return EX_FAULT;
+}
+
+static enum exec_status write_fault(struct sx_state *s, uint64_t addr)
+{
+    fault(s, 14, addr);
+    s->fault_write = true;
     return EX_FAULT;
 }
 
@@ -463,7 +471,7 @@ static enum exec_status mem_write(struct sx_state *s, uint64_t addr, struct sx_v
     for (unsigned i = 0; i < bytes; i++)
         buf[i] = (uint8_t)(v.c >> (8 * i));
     if (s->mem->write(s->mem_opaque, addr, buf, bytes) < 0)
-        return fault(s, 14, addr);
+        return write_fault(s, addr);
     s->side_effects++;
     shadow_store(s, addr, v);
     return EX_OK;
@@ -712,7 +720,7 @@ static enum exec_status op_write(struct sx_state *s, struct insn *in,
     if (in->locked && in->have_old && v.w <= 64) {
         uint64_t found;
         if (s->mem->cmpxchg(s->mem_opaque, addr, v.w / 8, in->old, (uint64_t)v.c, &found) < 0)
-            return fault(s, 14, addr);
+            return write_fault(s, addr);
         s->side_effects++;
         if (found != in->old)
             return EX_RETRY; /* another CPU changed it since we read it */

@@ -123,6 +123,7 @@ struct sx_state {
                                 stop (sx_state_release) */
     unsigned fault_vector;
     uint64_t fault_addr;
+    bool fault_write;        /* a #PF's access was a write */
     char last_mnemonic[32];  /* of the instruction that stopped the run */
 };
 

@@ -40,7 +40,7 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 8
+#define SC_VERSION 9
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
@@ -126,6 +126,11 @@ enum sc_stop {
     SC_STOP_CANCELLED,      /* the VMM asked (VM stopping): concretised */
     SC_STOP_EXHAUSTED,      /* the sidecar reached its memory or time limit: concretised;
                                symbolic execution is over for this run (`exhausted`) */
+    SC_STOP_PAGE_FAULT,     /* the next instruction touches a page the guest has not
+                               mapped (or not writable): the VMM delivers the #PF
+                               (fault_addr, fault_error) and the guest's handler runs;
+                               natively the instruction would trap on its symbolic
+                               operand first and never reach the fault */
 };
 
 /* Totals a FINISH reply carries for the run summary. */
@@ -177,6 +182,9 @@ struct sc_slot {
                                            data again (ski rental: at most 2x the better
                                            choice in hindsight) */
     uint64_t rented_returns;            /* HANDOFF reply: 1 if it ended after renting */
+    uint64_t fault_addr;                /* HANDOFF reply, SC_STOP_PAGE_FAULT: CR2 */
+    uint32_t fault_error;               /* ... and the #PF error code (P, W/R, U/S) */
+    uint32_t fault_pad;
     uint64_t served_ns;                 /* from the request's arrival to this reply (the
                                            VMM's handoff breakdown) */
     struct sc_stats stats;              /* FINISH */

@@ -462,8 +462,23 @@ static void handoff(struct session *s, struct sc_slot *slot)
     double rent_t0 = 0, rent_s = (double)slot->rent_ns * 1e-9;
     for (uint64_t steps = 1;; steps++) {
         enum sx_status r = sx_step(&st);
+        if (r == SX_FAULT && st.fault_vector == 14) {
+            /* A page the guest has yet to map (a fresh destination of a copy): its own
+             * handler must map it. Natively the instruction would trap on its symbolic
+             * operand first, come back here and fault again, for ever. */
+            uint64_t pa;
+            bool present = guest_view_translate(&g, st.fault_addr, false, &pa) == 0;
+            slot->stop = SC_STOP_PAGE_FAULT;
+            slot->fault_addr = st.fault_addr;
+            slot->fault_error = (present ? 1u : 0u) | (st.fault_write ? 2u : 0u) |
+                                (slot->cpu.cpl == 3 ? 4u : 0u);
+            snprintf(slot->message, sizeof slot->message, "%s", st.last_mnemonic);
+            sx_state_release(&st);
+            break;
+        }
         if (r != SX_OK) {
-            /* Not modelled, or it faults: the CPU runs it (operands were concretised). */
+            /* Not modelled, or another fault: the CPU runs it (operands were
+             * concretised) and takes the fault itself. */
             slot->stop = SC_STOP_NATIVE;
             snprintf(slot->message, sizeof slot->message, "%s", st.last_mnemonic);
             sx_state_release(&st); /* its own inputs are pinned already */
