@@ -7,21 +7,23 @@
 #include "log.h"
 #include "vcpu.h"
 
+static void print_instruction(uint64_t rip, const uint8_t *bytes, size_t n)
+{
+    ZydisDisassembledInstruction insn;
+    if (n == 0)
+        fprintf(stderr, "  instruction at rip: (unreadable)\n");
+    else if (ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, rip, bytes, n, &insn)))
+        fprintf(stderr, "  instruction at rip: %s\n", insn.text);
+    else
+        fprintf(stderr, "  instruction at rip: (undecodable, first byte 0x%02x)\n", bytes[0]);
+}
+
 static void dump_instruction(struct vcpu *v, const struct kvm_sregs *s, uint64_t rip, bool user)
 {
     struct guest_as as;
     guest_as_from_sregs(&as, v->vm, s, user);
     uint8_t bytes[15];
-    size_t n = guest_fetch_insn(&as, rip, bytes);
-    if (n == 0) {
-        fprintf(stderr, "  instruction at rip: (unreadable)\n");
-        return;
-    }
-    ZydisDisassembledInstruction insn;
-    if (ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, rip, bytes, n, &insn)))
-        fprintf(stderr, "  instruction at rip: %s\n", insn.text);
-    else
-        fprintf(stderr, "  instruction at rip: (undecodable, first byte 0x%02x)\n", bytes[0]);
+    print_instruction(rip, bytes, guest_fetch_insn(&as, rip, bytes));
 }
 
 void dump_vcpu_state(struct vcpu *v)
@@ -52,8 +54,9 @@ void dump_vcpu_state(struct vcpu *v)
     funlockfile(stderr);
 }
 
-void dump_program_state(struct vcpu *v, const struct symhv_user_regs *r)
+void dump_program_state(struct vcpu *v, const struct guest_end *e)
 {
+    const struct symhv_user_regs *r = e->program_regs;
     struct kvm_sregs s;
     if (vcpu_get_sregs(v, &s) < 0)
         return;
@@ -72,7 +75,10 @@ void dump_program_state(struct vcpu *v, const struct symhv_user_regs *r)
             (unsigned long long)r->r8, (unsigned long long)r->r9, (unsigned long long)r->r10,
             (unsigned long long)r->r11, (unsigned long long)r->r12, (unsigned long long)r->r13,
             (unsigned long long)r->r14, (unsigned long long)r->r15);
-    dump_instruction(v, &s, r->rip, true); /* the program's address space, its rights */
+    if (e->program_insn) /* another process's code, read for us by the agent */
+        print_instruction(r->rip, e->program_insn, e->program_insn_len);
+    else
+        dump_instruction(v, &s, r->rip, true); /* the program's address space, its rights */
     funlockfile(stderr);
 }
 
@@ -91,7 +97,7 @@ void end_plain_run(struct vcpu *v, const struct guest_end *e, void *opaque)
         if (e->vmm_saw_it)
             dump_vcpu_state(v);
         else if (e->program_regs)
-            dump_program_state(v, e->program_regs);
+            dump_program_state(v, e);
         vm_request_stop(v->vm, HV_EXIT_GUEST_CRASH);
     } else {
         if (e->why)

@@ -9,7 +9,7 @@
 /* Print registers, control registers and the instruction at RIP to stderr. */
 void dump_vcpu_state(struct vcpu *v);
 /* A crashed program's registers (as its kernel saved them) and its instruction at rip. */
-void dump_program_state(struct vcpu *v, const struct symhv_user_regs *regs);
+void dump_program_state(struct vcpu *v, const struct guest_end *e);
 
 /* The plain run's end policy: say why, show the state of a crash the VMM saw itself,
  * stop the VM with the guest's status (or HV_EXIT_GUEST_CRASH). */

@@ -121,21 +121,13 @@ static void signal_name(int sig, char *buf, size_t size)
         snprintf(buf, size, "signal %d", sig);
 }
 
-/* Does a call instruction end just before va (a return address on the stack)? The
- * forms compilers emit: call rel32, call *reg (with or without REX), call *[rip+d32],
- * call *[reg+d8] and *[reg+d32], with a SIB byte too. */
+/* Does a call instruction end just before va (a return address on the stack)? */
 static bool after_a_call(const struct guest_as *as, uint64_t va)
 {
-    uint8_t b[7]; /* b[k] is the byte at va - 7 + k */
+    uint8_t b[7];
     if (va < 0x1000 || va >= (1ull << 47) || guest_read(as, va - 7, b, sizeof b) < 0)
         return false;
-    return b[2] == 0xe8 ||                                       /* e8 rel32 */
-           (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) ||             /* ff d0+r */
-           (b[1] == 0xff && b[2] == 0x15) ||                      /* ff 15 d32 */
-           (b[4] == 0xff && (b[5] & 0xf8) == 0x50 && (b[5] & 7) != 4) || /* ff 50+r d8 */
-           (b[3] == 0xff && b[4] == 0x54) ||                      /* ff 54 sib d8 */
-           (b[1] == 0xff && (b[2] & 0xf8) == 0x90 && (b[2] & 7) != 4) || /* ff 90+r d32 */
-           (b[0] == 0xff && b[1] == 0x94);                        /* ff 94 sib d32 */
+    return symhv_bytes_end_in_call(b);
 }
 
 /* The return addresses nearest the top of the stack: the first STACK_FRAMES words of
@@ -185,6 +177,44 @@ static int64_t hc_user_crash(struct hc_call *c, void *h)
                  (unsigned long long)regs.rip, from);
     hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why, .signal = sig,
                                    .program_regs = &regs });
+    return 0;
+}
+
+/* A program `symhv-agent run` ran in a Linux guest died of a signal: what the agent read
+ * of it through ptrace (the call comes from the agent's address space, not the
+ * program's). Described as hc_user_crash describes one, so crashes are told apart alike. */
+static int64_t hc_program_crash(struct hc_call *c, void *h)
+{
+    (void)h;
+    struct symhv_program_crash pc;
+    if (guest_read(&c->as, c->arg[0], &pc, sizeof pc) < 0)
+        return -SYMHV_EFAULT;
+    char program[sizeof pc.program];
+    size_t i = 0;
+    for (; i < sizeof program - 1 && pc.program[i]; i++) /* the guest's bytes, printable */
+        program[i] = pc.program[i] > ' ' && pc.program[i] < 0x7f ? pc.program[i] : '?';
+    program[i] = 0;
+    int sig = pc.signal > 0 && pc.signal < 65 ? (int)pc.signal : 0;
+    char name[32], stack[SYMHV_CRASH_FRAMES * 20] = "", from[SYMHV_CRASH_FRAMES * 20 + 16] = "";
+    signal_name(sig, name, sizeof name);
+    size_t n = 0;
+    for (unsigned f = 0; f < SYMHV_CRASH_FRAMES && pc.frames[f]; f++) {
+        int w = snprintf(stack + n, sizeof stack - n, "%s0x%llx", f ? " " : "",
+                         (unsigned long long)pc.frames[f]);
+        if (w < 0 || (size_t)w >= sizeof stack - n)
+            break;
+        n += (size_t)w;
+    }
+    if (n)
+        snprintf(from, sizeof from, ", stack %s", stack);
+    char why[448];
+    snprintf(why, sizeof why, "guest program %s killed by %s at rip 0x%llx, address 0x%llx%s",
+             program[0] ? program : "(unnamed)", name, (unsigned long long)pc.regs.rip,
+             (unsigned long long)pc.address, from);
+    hc_end(c, &(struct guest_end){ .kind = GUEST_CRASH, .why = why, .signal = sig,
+                                   .program_regs = &pc.regs, .program_insn = pc.insn,
+                                   .program_insn_len = pc.insn_len < sizeof pc.insn
+                                                           ? pc.insn_len : sizeof pc.insn });
     return 0;
 }
 
@@ -362,6 +392,7 @@ int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *conso
     hypercall_register(h, SYMHV_HC_KILL, hc_kill, h);
     hypercall_register(h, SYMHV_HC_ASSUME, hc_assume, h);
     hypercall_register(h, SYMHV_HC_USER_CRASH, hc_user_crash, h);
+    hypercall_register(h, SYMHV_HC_PROGRAM_CRASH, hc_program_crash, h);
     hypercall_register(h, SYMHV_HC_KCOPY, hc_kcopy, h);
     hypercall_register(h, SYMHV_HC_KZERO, hc_kzero, h);
     hypercall_register(h, SYMHV_HC_LOG, hc_log, h);

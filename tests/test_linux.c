@@ -5,6 +5,8 @@
  * threads at the same moment on different CPUs with an exact result, and end the run
  * through the keyboard controller's reset; and symbolic execution inside it. */
 #include <check.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include "check_main.h"
 #include <stdbool.h>
 #include <stdio.h>
@@ -117,6 +119,71 @@ START_TEST(races_in_a_linux_process)
     }
     ck_assert_msg(both, "no race with both pcs in add_plain [%llx, %llx):\n%s", start, end,
                   tail(r.err));
+    run_result_free(&r);
+}
+END_TEST
+
+/* An S2E user's loop on the busybox guest: lx_gate and a 4 KiB input file added to the
+ * initramfs (scripts/linux-guest --add), Linux booted once on 2 vCPUs, `symhv-agent run`
+ * marks the file and runs the program; explore restores every execution from the
+ * snapshot at the marking, finds the input behind the 4-byte magic and the 2-byte
+ * version, and keeps the SIGSEGV as a crash file, which replays. */
+START_TEST(explore_boots_linux_once_and_finds_a_crash_in_a_process)
+{
+    const char *dir = test_temp_dir();
+    char seeds[4200], out[4200], input[4200], path[8600], cmd[16384];
+    snprintf(seeds, sizeof seeds, "%s/seeds", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(input, sizeof input, "%s/input", dir);
+    ck_assert_int_eq(mkdir(seeds, 0700), 0);
+    char zeros[4096] = { 0 }, as[4096];
+    memset(as, 'A', sizeof as);
+    snprintf(path, sizeof path, "%s/a", seeds);
+    FILE *f = fopen(input, "wb"), *g = fopen(path, "wb");
+    ck_assert(f && g && fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros &&
+              fwrite(as, 1, sizeof as, g) == sizeof as);
+    ck_assert_int_eq(fclose(f) | fclose(g), 0);
+    snprintf(cmd, sizeof cmd, "--initramfs --add %s/lx_gate_musl:/bin/gate --add %s:/input",
+             getenv("LINUX_DIR"), input);
+    char initrd[4096] = "";
+    linux_guest(cmd, initrd);
+    const char *cmdline = "console=ttyS0 -- /bin/symhv-agent,run,--sym-file,/input,--,/bin/gate,/input";
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", out, "--smp", "2",
+                                         "--mem", "256", "--kernel", kernel(), "--initrd",
+                                         initrd, "--cmdline", cmdline, "--until-crash",
+                                         "-V", "1500", NULL });
+    ck_assert_msg(r.status == 0, "status %d\nstdout ends:\n%s\nstderr ends:\n%s", r.status,
+                  tail(r.out), tail(r.err));
+    /* one boot: Linux's banner once, the snapshot once, more than one execution */
+    const char *banner = strstr(r.out, "Linux version ");
+    ck_assert_msg(banner && !strstr(banner + 1, "Linux version "), "%s", tail(r.out));
+    ck_assert_contains(r.err, "snapshot taken");
+    ck_assert_msg(output_value(out, "fuzzer_stats", "execs_done") >= 3, "%s", tail(r.err));
+    ck_assert_int_eq(output_value(out, "fuzzer_stats", "saved_crashes"), 1);
+    char crash[8900] = "";
+    DIR *d = opendir(strcat(strcpy(path, out), "/crashes"));
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, "id:", 3) == 0)
+            snprintf(crash, sizeof crash, "%s/%s", path, e->d_name);
+    closedir(d);
+    ck_assert_msg(strstr(crash, ",sig:11"), "crash file '%s'", crash);
+    size_t len;
+    char *bytes = read_output_file(path, strrchr(crash, '/') + 1, &len);
+    ck_assert_uint_eq(len, 4096);
+    ck_assert_int_eq(memcmp(bytes, "GATEv2", 6), 0);
+    free(bytes);
+    run_result_free(&r);
+
+    run_symhv(&r, (const char *const[]){ "--smp", "2", "--mem", "256", "--timeout", "900",
+                                         "--replay", crash, "--kernel", kernel(), "--initrd",
+                                         initrd, "--cmdline", cmdline, NULL });
+    ck_assert_msg(r.status == 126, "status %d\nstdout ends:\n%s\nstderr ends:\n%s", r.status,
+                  tail(r.out), tail(r.err));
+    expect_out(&r, "lx_gate: version 2, 4096 bytes");
+    ck_assert_contains(r.err, "guest program /bin/gate killed by SIGSEGV at rip 0x");
+    ck_assert_contains(r.err, "instruction at rip: mov");
     run_result_free(&r);
 }
 END_TEST
@@ -278,6 +345,7 @@ int main(void)
     tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, smp_linux_boots_on_two_cpus_and_runs_threads_on_both);
     tcase_add_test(tc, races_in_a_linux_process);
+    tcase_add_test(tc, explore_boots_linux_once_and_finds_a_crash_in_a_process);
     tcase_add_test(tc, a_file_made_symbolic_in_linux_drives_the_other_branch);
     tcase_add_test(tc, a_bzimage_boots_through_the_64_bit_protocol);
     tcase_add_test(tc, broken_bzimages_are_refused_in_one_line);

@@ -163,6 +163,9 @@ enum symhv_hypercall {
                                     outside symhv fuzz/explore, -EBUSY late) */
     SYMHV_HC_PRINT = 26,         /* arg0 = buf, arg1 = len: text for symhv's stdout (the
                                     agent's `print`; HC_WRITE is the kernel's own) */
+    SYMHV_HC_PROGRAM_CRASH = 27, /* arg0 = struct symhv_program_crash: a program the
+                                    agent ran (under ptrace) died of a signal; the run
+                                    ends as for USER_CRASH */
 };
 
 /* In SYMHV_HC_FUZZ_START's map size: the map is the AFL++ runtime's shared memory, which
@@ -212,6 +215,36 @@ struct symhv_user_regs {
     uint64_t vector, error;
     uint64_t rip, cs, rflags, rsp, ss;
 };
+
+/* SYMHV_HC_PROGRAM_CRASH's report: what `symhv-agent run` read of its program through
+ * ptrace when the fatal signal came (the VMM cannot read that process's memory: the
+ * call comes from the agent's). */
+#define SYMHV_CRASH_FRAMES 5
+struct symhv_program_crash {
+    struct symhv_user_regs regs; /* vector: ~0 (a signal; the exception is not known) */
+    uint64_t signal, code;       /* si_signo, si_code */
+    uint64_t address;            /* si_addr (the fault address for SEGV/BUS/ILL/FPE) */
+    uint64_t frames[SYMHV_CRASH_FRAMES]; /* return addresses on its stack, 0 after the last */
+    uint8_t insn[16];            /* the bytes at rip */
+    uint32_t insn_len;           /* how many of them could be read */
+    uint32_t pid;
+    char program[64];            /* its path as the agent ran it, NUL-terminated */
+};
+
+/* Do the 7 bytes before an address end with a call instruction (is it a return address on
+ * a stack)? b[k] is the byte at address - 7 + k. The forms compilers emit: call rel32,
+ * call *reg (with or without REX), call *[rip+d32], call *[reg+d8] and *[reg+d32], with a
+ * SIB byte too. */
+static inline int symhv_bytes_end_in_call(const uint8_t b[7])
+{
+    return b[2] == 0xe8 ||                                       /* e8 rel32 */
+           (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) ||             /* ff d0+r */
+           (b[1] == 0xff && b[2] == 0x15) ||                      /* ff 15 d32 */
+           (b[4] == 0xff && (b[5] & 0xf8) == 0x50 && (b[5] & 7) != 4) || /* ff 50+r d8 */
+           (b[3] == 0xff && b[4] == 0x54) ||                      /* ff 54 sib d8 */
+           (b[1] == 0xff && (b[2] & 0xf8) == 0x90 && (b[2] & 7) != 4) || /* ff 90+r d32 */
+           (b[0] == 0xff && b[1] == 0x94);                        /* ff 94 sib d32 */
+}
 
 #define SYMHV_SYMBOLIC_MAX_BYTES (1u << 20) /* per make_symbolic call */
 #define SYMHV_INPUT_NAME_MAX 63
