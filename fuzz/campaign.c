@@ -19,7 +19,8 @@ const char *fz_origin_name(enum fz_origin o)
 {
     return o == FZ_FROM_SEED ? "seed" : o == FZ_FROM_SOLVER ? "solver" :
            o == FZ_FROM_SYNC ? "sync" : o == FZ_FROM_KNOWN_CRASH ? "known-crash" :
-           o == FZ_FROM_CMPLOG ? "cmplog" : o == FZ_FROM_TRIM ? "trim" : "mutation";
+           o == FZ_FROM_CMPLOG ? "cmplog" : o == FZ_FROM_TRIM ? "trim" :
+           o == FZ_FROM_RECHECK ? "recheck" : "mutation";
 }
 
 /* ---- set-up ----------------------------------------------------------------------------- */
@@ -74,6 +75,7 @@ void fz_campaign_close(struct fz_campaign *c)
     fz_queue_free(&c->synced);
     fz_queue_free(&c->known);
     fz_queue_free(&c->cmp_pending);
+    fz_queue_free(&c->recheck);
     fz_cmin_free(&c->cmin);
     fz_tmin_free(&c->tmin);
     fz_tmin_free(&c->trim);
@@ -384,7 +386,24 @@ void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, c
             unique_outcome(c, c->crash_seen, what); /* remembered as seen */
         return;
     }
+    if (out == FZ_HANG && c->cur.concolic) {
+        /* Interpretation is slower than the CPU: a concolic run past its limit says
+         * nothing of the program. Its branch sides so far count; the input runs again
+         * natively, and only a hang there is one. */
+        c->n.concolic_timeouts++;
+        if (c->n.concolic_timeouts <= 3 || c->n.concolic_timeouts % 100 == 0)
+            hv_error("%s: a concolic run passed its limit (--concolic-timeout %.0f s): the "
+                     "branch sides it reached are kept, and its input runs again natively to "
+                     "tell a hang (%llu so far, fuzzer_stats: concolic_timeouts)",
+                     fz_mode_name(c->cfg.mode), c->cfg.concolic_timeout_s,
+                     (unsigned long long)c->n.concolic_timeouts);
+        if (c->recheck.n < MAX_SYNC_PENDING)
+            fz_queue_add(&c->recheck, c->cur.data, c->cur.len, FZ_FROM_RECHECK);
+        out = FZ_OK;
+    }
     int news = 0;
+    if (c->cur.origin == FZ_FROM_RECHECK && out == FZ_OK)
+        return; /* its coverage was the concolic run's */
     if (out == FZ_CRASH || out == FZ_BUG) {
         keep_crash(c, out, status, what);
     } else if (out == FZ_HANG) {
@@ -483,6 +502,8 @@ enum fz_source fz_campaign_choose(const struct fz_campaign *c)
         return FZ_NEXT_TRIM;
     if (c->seeds_left)
         return FZ_NEXT_SEED;
+    if (c->recheck.n)
+        return FZ_NEXT_RECHECK;
     if (c->urgent.n)
         return FZ_NEXT_URGENT;
     if (c->pending.n)
@@ -569,6 +590,9 @@ bool fz_campaign_next(struct fz_campaign *c)
         case FZ_NEXT_SEED: /* each seed once, as it is: the coverage baseline */
             c->cur.entry = c->queue.n - c->seeds_left--;
             take_input(c, &c->queue.entries[c->cur.entry], FZ_FROM_SEED);
+            break;
+        case FZ_NEXT_RECHECK:
+            take_waiting(c, &c->recheck, FZ_FROM_RECHECK, true);
             break;
         case FZ_NEXT_URGENT: /* solver inputs first: bugs and other cases, oldest first */
             take_waiting(c, &c->urgent, FZ_FROM_SOLVER, true);

@@ -64,6 +64,7 @@ enum fz_source {
     FZ_NEXT_KNOWN,       /* a resumed campaign's crashes, recognised, not saved again */
     FZ_NEXT_TRIM,        /* a shorter try of the newest queue entry */
     FZ_NEXT_SEED,        /* each seed once, as it is: the coverage baseline */
+    FZ_NEXT_RECHECK,     /* a concolic run past its limit, again natively */
     FZ_NEXT_URGENT,      /* solver inputs from a division, a jump target, an address */
     FZ_NEXT_PENDING,     /* the other solver inputs */
     FZ_NEXT_CMPLOG,      /* input-to-state candidates */
@@ -80,6 +81,7 @@ struct fz_counters {
     uint64_t crashes, hangs;              /* saved (unique) */
     uint64_t total_crashes, total_hangs, bugs_reported, symhv_failures;
     uint64_t concolic_runs, solver_inputs, solver_kept, cmplog_inputs, cmplog_kept;
+    uint64_t concolic_timeouts;           /* concolic runs past their limit (rechecked) */
     uint64_t imported, imported_kept, trimmed_bytes, tool_failed;
     uint64_t execs_at_last_new, execs_at_last_crash, last_concolic_exec;
     uint64_t last_find_time, last_crash_time, last_hang_time; /* unix seconds, 0: never */
@@ -104,7 +106,7 @@ struct fz_campaign {
         hang_dir[PATH_MAX + 8], notes_dir[PATH_MAX + 16];
     int lock_fd;               /* flock on out_dir/.symhv-fuzz.lock, held to the end */
     struct fz_queue queue;     /* the corpus */
-    struct fz_queue pending, urgent, synced, known, cmp_pending; /* waiting to run */
+    struct fz_queue pending, urgent, synced, known, cmp_pending, recheck; /* waiting to run */
     struct fz_dict dict;
     struct fz_rng rng;
     size_t map_len;            /* the target's coverage map (0: none) */

@@ -26,6 +26,8 @@ enum fz_origin {
     FZ_FROM_KNOWN_CRASH, /* a resumed campaign's crash file, run again to recognise it */
     FZ_FROM_CMPLOG,      /* input-to-state: a compared value put into an input */
     FZ_FROM_TRIM,        /* a shorter try of a new queue entry (AFL++'s trim) */
+    FZ_FROM_RECHECK,     /* an input whose concolic run passed its limit, run natively:
+                            only that tells a hang from a slow interpretation */
 };
 
 #define FZ_NAME_MAX 32 /* an instance name in a sync directory, with its NUL */

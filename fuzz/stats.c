@@ -203,14 +203,15 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 "cmplog_inputs     : %llu\ncmplog_inputs_kept: %llu\ntrimmed_bytes     : %llu\n"
                 "last_restore_pages: %llu\nrestore_us_avg    : %.1f\nguest_ram_mib     : %llu\n"
                 "exec_us_avg       : %.1f\nsettle_us_avg     : %.1f\njudge_us_avg      : %.1f\n"
-                "next_input_us_avg : %.1f\n",
+                "next_input_us_avg : %.1f\nconcolic_timeouts : %llu\n",
                 (unsigned long long)c->n.total_crashes, (unsigned long long)c->n.total_hangs,
                 (unsigned long long)c->n.concolic_runs, (unsigned long long)c->n.solver_inputs,
                 (unsigned long long)c->n.solver_kept, (unsigned long long)c->n.imported,
                 (unsigned long long)c->n.cmplog_inputs, (unsigned long long)c->n.cmplog_kept,
                 (unsigned long long)c->n.trimmed_bytes, (unsigned long long)vm->restored_pages,
                 vm->restore_us, (unsigned long long)vm->guest_ram_mib, vm->exec_us,
-                vm->settle_us, vm->judge_us, vm->next_us);
+                vm->settle_us, vm->judge_us, vm->next_us,
+                (unsigned long long)c->n.concolic_timeouts);
     if (c->cfg.target[0])
         text_printf(&s, "symhv_target      : %s\n", c->cfg.target);
     if (c->cfg.inputs[0])

@@ -262,7 +262,9 @@ START_TEST(reported_bugs_are_crash_files)
 END_TEST
 
 /* -t sets the scale of a concolic execution's limit too (50 times it, at least 5 s):
- * a hang met by a concolic run is saved within the campaign's time, not after 120 s. */
+ * a hang met by a concolic run is saved within the campaign's time, not after 120 s
+ * (once its input, run again natively, hangs there too; the concolic run is counted in
+ * concolic_timeouts). */
 START_TEST(exec_timeout_bounds_concolic_runs)
 {
     const char *seeds = seed_dir("HGxxxxxx"), *out = test_temp_dir();
@@ -272,6 +274,7 @@ START_TEST(exec_timeout_bounds_concolic_runs)
     ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
     run_result_free(&r);
     ck_assert_double_ge(output_value(out, "fuzzer_stats", "saved_hangs"), 1);
+    ck_assert_double_ge(output_value(out, "fuzzer_stats", "concolic_timeouts"), 1);
 }
 END_TEST
 

@@ -473,6 +473,7 @@ START_TEST(next_input_priority_order)
     fz_queue_add(&c.pending, b, 4, FZ_FROM_SOLVER);
     fz_queue_add(&c.cmp_pending, b, 4, FZ_FROM_CMPLOG);
     fz_queue_add(&c.synced, b, 4, FZ_FROM_SYNC);
+    fz_queue_add(&c.recheck, b, 4, FZ_FROM_RECHECK);
     c.seeds_left = 1;
     ck_assert_int_eq(fz_tmin_init(&c.trim, b, 4), 0);
     c.trimming = true;
@@ -482,7 +483,8 @@ START_TEST(next_input_priority_order)
         bool concolic;
     } order[] = {
         { FZ_NEXT_KNOWN, FZ_FROM_KNOWN_CRASH, false }, { FZ_NEXT_SEED, FZ_FROM_SEED, false },
-        { FZ_NEXT_TRIM, FZ_FROM_TRIM, false },         { FZ_NEXT_URGENT, FZ_FROM_SOLVER, false },
+        { FZ_NEXT_TRIM, FZ_FROM_TRIM, false },         { FZ_NEXT_RECHECK, FZ_FROM_RECHECK, false },
+        { FZ_NEXT_URGENT, FZ_FROM_SOLVER, false },
         { FZ_NEXT_PENDING, FZ_FROM_SOLVER, false },    { FZ_NEXT_CONCOLIC, FZ_FROM_SEED, true },
         { FZ_NEXT_CMPLOG, FZ_FROM_CMPLOG, false },     { FZ_NEXT_SYNC, FZ_FROM_SYNC, false },
         { FZ_NEXT_MUTATION, FZ_FROM_MUTATION, false },
@@ -652,6 +654,44 @@ START_TEST(crashes_without_a_map_are_told_apart_by_place)
 }
 END_TEST
 
+/* A concolic run past its limit is no hang: its branch sides count, its input runs again
+ * natively, and only a hang there is saved in hangs/. */
+START_TEST(a_concolic_run_past_its_limit_is_rechecked_natively)
+{
+    char out[512];
+    struct fz_campaign c;
+    open_campaign(&c, out, 0);
+    c.cfg.mode = FUZZ_EXPLORE;
+    c.input_cap = 64;
+    c.seeds_left = c.queue.n;
+    ck_assert(fz_campaign_next(&c));
+    ck_assert(c.cur.concolic);
+    fz_campaign_judge(&c, FZ_HANG, 0, NULL, 2);
+    ck_assert_uint_eq(c.n.hangs, 0);
+    ck_assert_uint_eq(c.n.concolic_timeouts, 1);
+    ck_assert_uint_eq(c.edges, 2);
+    ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_RECHECK);
+    ck_assert(fz_campaign_next(&c));
+    ck_assert_int_eq(c.cur.origin, FZ_FROM_RECHECK);
+    ck_assert(!c.cur.concolic);
+    ck_assert_uint_eq(c.cur.len, 4);
+    ck_assert_int_eq(memcmp(c.cur.data, "seed", 4), 0);
+    fz_campaign_judge(&c, FZ_HANG, 0, NULL, 0); /* natively too: a hang */
+    ck_assert_uint_eq(c.n.hangs, 1);
+    char hangs[600];
+    snprintf(hangs, sizeof hangs, "%s/hangs", out);
+    ck_assert_uint_eq(fz_count_files(hangs), 1);
+    /* another one that runs fine natively: nothing saved, nothing added */
+    fz_queue_add(&c.recheck, (const uint8_t *)"next", 4, FZ_FROM_RECHECK);
+    ck_assert(fz_campaign_next(&c));
+    size_t queued = c.queue.n;
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+    ck_assert_uint_eq(c.n.hangs, 1);
+    ck_assert_uint_eq(c.queue.n, queued);
+    fz_campaign_close(&c);
+}
+END_TEST
+
 /* explore starts without -i as KLEE does, from the declared size of zeros; fuzz, as
  * afl-fuzz, needs seeds and says so under its own name. */
 START_TEST(explore_needs_no_seed_and_fuzz_does)
@@ -692,6 +732,7 @@ int main(void)
     tcase_add_test(tc, next_input_priority_order);
     tcase_add_test(tc, executions_are_judged_into_the_out_dir);
     tcase_add_test(tc, crashes_without_a_map_are_told_apart_by_place);
+    tcase_add_test(tc, a_concolic_run_past_its_limit_is_rechecked_natively);
     tcase_add_test(tc, explore_needs_no_seed_and_fuzz_does);
     suite_add_tcase(s, tc);
     return run_suite(s);
