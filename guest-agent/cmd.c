@@ -187,7 +187,8 @@ static void read_crash(pid_t tid, const char *program, struct symhv_program_cras
     snprintf(c->program, sizeof c->program, "%s", program);
 }
 
-/* Run argv[0] traced (its threads too: a fault in any of them is seen where it happens),
+/* Run argv[0] traced (its threads too: a fault in any of them is seen where it happens;
+ * not the processes it forks, so run the program itself, not a shell that starts it),
  * pass every signal on, and keep what the last fatal one found. Returns the wait status
  * of its end, or -1. */
 static int run_traced(char **argv, struct symhv_program_crash *crash, bool *have_crash)
@@ -226,9 +227,11 @@ static int run_traced(char **argv, struct symhv_program_crash *crash, bool *have
         if (!started && tid == child && sig == SIGTRAP) { /* its execve */
             started = true;
             ptrace(PTRACE_SETOPTIONS, child, NULL,
-                   (void *)(uintptr_t)(PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL));
+                   (void *)(uintptr_t)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
+                                       PTRACE_O_EXITKILL));
         } else if ((st >> 16) != 0) {
-            /* a clone event: the new thread starts traced */
+            /* a clone event (the new thread starts traced) or a later execve (an event,
+             * not the SIGTRAP that would otherwise be passed on and kill it) */
         } else if (sig == SIGSTOP) {
             /* a new thread's first stop (a SIGSTOP sent to the program is lost: rare in
              * programs under test, and a stopped program would only end at -t) */
