@@ -183,7 +183,7 @@ static void crash_key(const char *what, char *key, size_t size)
 
 static bool unique_outcome(struct fz_campaign *c, uint8_t *seen, const char *what)
 {
-    if (c->map_len)
+    if (c->map_len && !c->map_one_shot)
         return fz_merge_coverage(seen, c->trace, c->map_len) != 0;
     char key[sizeof c->crash_whys[0]];
     crash_key(what, key, sizeof key);
@@ -206,7 +206,8 @@ static bool unique_outcome(struct fz_campaign *c, uint8_t *seen, const char *wha
 static void start_trim(struct fz_campaign *c, size_t entry)
 {
     const struct fz_entry *e = &c->queue.entries[entry];
-    if (c->trimming || e->len < TRIM_MIN_LEN || !c->map_len || fz_mode_is_tool(c->cfg.mode) ||
+    if (c->trimming || e->len < TRIM_MIN_LEN || !c->map_len || c->map_one_shot ||
+        fz_mode_is_tool(c->cfg.mode) ||
         c->cfg.mode == FUZZ_EXPLORE) /* explore: the solver needs the room */
         return;
     fz_tmin_free(&c->trim);

@@ -50,6 +50,7 @@ struct fuzz_config {
     bool main_instance;        /* -M (recorded; symhv's instances all work alike) */
     double sync_every_s;       /* import from the other instances this often */
     bool no_cmplog;            /* ignore the target's compare log (for comparisons) */
+    bool no_breakpoints;       /* no binary-only coverage for programs without a map */
     uint32_t blank_seed_len;   /* explore without -i: one seed of this many zero bytes
                                   (the declared source's size; 0: one byte) */
 };
@@ -110,6 +111,9 @@ struct fz_campaign {
     struct fz_dict dict;
     struct fz_rng rng;
     size_t map_len;            /* the target's coverage map (0: none) */
+    bool map_one_shot;         /* a map whose bytes are set once in a campaign (the
+                                  VMM's breakpoints: only new blocks show): crashes are
+                                  told apart by place, and entries are not trimmed */
     bool solving;              /* a concolic run's solving goes on in the background: no
                                   other concolic run until its inputs are in */
     const char *coverage_name; /* what the map is: "symhv-map", "afl-map"; NULL:

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "symhv/abi.h"
+#include "symhv/stack.h"
 
 static const char usage_text[] =
     "usage: symhv-agent COMMAND [ARGS]\n"
@@ -138,14 +139,17 @@ static bool peek(pid_t tid, uint64_t addr, uint64_t *word)
     return true;
 }
 
-static bool looks_like_return_address(pid_t tid, uint64_t va)
+static int read_tracee(void *ctx, uint64_t va, void *buf, unsigned len)
 {
-    uint64_t w;
-    uint8_t b[8];
-    if (va < 0x1000 || va >= (1ull << 47) || !peek(tid, va - 8, &w))
-        return false;
-    memcpy(b, &w, sizeof b);
-    return symhv_bytes_end_in_call(b + 1); /* the 7 bytes before va */
+    pid_t tid = *(pid_t *)ctx;
+    uint8_t *out = buf;
+    for (unsigned done = 0; done < len; done += 8) {
+        uint64_t w;
+        if (!peek(tid, va + done, &w))
+            return -1;
+        memcpy(out + done, &w, len - done < 8 ? len - done : 8);
+    }
+    return 0;
 }
 
 /* What the VMM shows of a crash: registers, signal, the bytes at rip and the return
@@ -169,14 +173,7 @@ static void read_crash(pid_t tid, const char *program, struct symhv_program_cras
             memcpy(c->insn + 8 * i, &w, 8);
             c->insn_len += 8;
         }
-        unsigned found = 0;
-        for (unsigned i = 0; i < 256 && found < SYMHV_CRASH_FRAMES; i++) {
-            uint64_t w;
-            if (!peek(tid, r.rsp + 8 * i, &w))
-                break;
-            if (looks_like_return_address(tid, w))
-                c->frames[found++] = w;
-        }
+        symhv_stack_frames(read_tracee, &tid, r.rip, r.rsp, 256, c->frames, SYMHV_CRASH_FRAMES);
     }
     if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) == 0) {
         c->signal = (uint64_t)si.si_signo;

@@ -105,6 +105,8 @@ struct fuzzer {
     bool tty;
     char output_tail[CONSOLE_TAIL]; /* the execution's output's end, for a crash's note */
     struct races *races;       /* --races, or NULL */
+    const char *program;       /* the program's host path (binary-only coverage), or NULL */
+    struct breakpoints *bps;   /* binary-only coverage, or NULL */
     size_t races_saved;        /* files in OUT/races/ (the next one's id) */
 };
 

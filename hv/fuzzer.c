@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "breakpoints.h"
 #include "console.h"
+#include "guest_mem.h"
 #include "fuzz_internal.h"
 #include "log.h"
 #include "races.h"
@@ -54,10 +56,46 @@ void fuzzer_detach(struct fuzzer *f)
         return;
     if (f->vm->end_opaque == f)
         vm_set_end_policy(f->vm, NULL, NULL);
+    breakpoints_free(f->bps);
     snapshot_free(f->snap);
     free(f->cmplog_copy);
     fz_campaign_close(&f->c);
     free(f);
+}
+
+void fuzzer_set_program(struct fuzzer *f, const char *path) { f->program = path; }
+
+/* A fuzz campaign on a program with no coverage map of its own: breakpoints at its basic
+ * blocks, armed in the snapshot (it is taken). Said either way. */
+static void arm_breakpoints(struct fuzzer *f)
+{
+    if (f->c.cfg.mode != FUZZ_CAMPAIGN || f->map.npages || f->c.cfg.no_breakpoints ||
+        !f->program) /* a --target or a Linux guest: no program of symhv's kernel */
+        return;
+    char why[256] = "";
+    if (access(f->program, R_OK) != 0)
+        snprintf(why, sizeof why, "the program is no host file symhv can read");
+    else if ((f->bps = breakpoints_open(f->program, why, sizeof why))) {
+        struct guest_as as;
+        guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->claims.start_vcpu), true);
+        long armed = fz_campaign_set_map(&f->c, breakpoints_count(f->bps)) < 0
+                         ? -2 : breakpoints_arm(f->bps, f->vm, &as, f->snap);
+        if (armed > 0) {
+            f->c.map_one_shot = true;
+            f->c.coverage_name = "breakpoints";
+            hv_notice("fuzz: binary-only coverage: an int3 at each of %ld basic blocks of %s, "
+                      "removed at its first hit (--no-breakpoints: none)", armed, f->program);
+            return;
+        }
+        snprintf(why, sizeof why, "%s", armed < 0 ? "out of memory for the map"
+                                             : "none of its blocks is mapped at the snapshot");
+        breakpoints_free(f->bps); /* nothing of it was armed */
+        f->bps = NULL;
+        if (fz_campaign_set_map(&f->c, 0) < 0)
+            hv_error("fuzz: out of memory");
+    }
+    hv_notice("fuzz: no binary-only coverage (%s): the coverage is the symbolic branch sides "
+              "of concolic runs", why);
 }
 
 /* ---- races ---------------------------------------------------------------------------- */
@@ -227,6 +265,8 @@ static void next_input(struct fuzzer *f)
     f->cur_length_symbolic = false;
     if (!fz_campaign_next(&f->c))
         return;
+    if (f->bps && f->c.cur.concolic) /* the interpreter reads the program's own code */
+        breakpoints_disarm_live(f->bps, f->vm);
     struct kvm_regs *regs = snapshot_regs(f->snap, f->claims.start_vcpu);
     if (f->claims.by_make_symbolic) {
         place_snap_inputs(f);
@@ -338,6 +378,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
         }
         atomic_store(&f->have_snapshot, true);
         pthread_mutex_unlock(&f->lock);
+        arm_breakpoints(f);
         if (f->claims.by_make_symbolic)
             hv_info("fuzz: snapshot taken on vCPU %u at symhv_make_symbolic (%u vCPUs, %u "
                     "buffers, %u bytes so far: the input is every buffer's bytes in call "
@@ -385,7 +426,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
              * coverage is the run's new branch sides, wait for them (judge() needs them);
              * so does a campaign counted in executions (--max-execs), which would
              * otherwise end before the solver's inputs came and run. */
-            if (f->c.cfg.mode == FUZZ_CAMPAIGN && f->map.npages && !f->c.cfg.max_execs &&
+            if (f->c.cfg.mode == FUZZ_CAMPAIGN && (f->map.npages || f->bps) && !f->c.cfg.max_execs &&
                 engine_solve_begin(f->engine, f->search.budget_s) == 0) {
                 f->c.solving = true;
                 hv_info("fuzz: concolic run over; solving in the background");
@@ -399,6 +440,8 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
         save_races(f); /* with the input as it ran, before the judge takes it */
         if (f->map.npages)
             fuzz_buffer_copy(f, &f->map, f->c.trace, f->map.len, false);
+        else if (f->bps)
+            breakpoints_take_trace(f->bps, f->c.trace, f->c.map_len);
         f->c.cur.output_len = console_take_tail(f->console, f->output_tail, sizeof f->output_tail);
         f->c.cur.output = f->output_tail;
         fz_campaign_judge(&f->c, req == REQ_HANG ? FZ_HANG : out, status, why,

@@ -36,6 +36,9 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
 /* Race detection on (--races): its watch ends between executions, its races are saved
  * with the execution's input in OUT/races/ and counted in fuzzer_stats. */
 void fuzzer_set_races(struct fuzzer *f, struct races *r);
+/* The program after -- (a host file or a path in an archive): a fuzz campaign on a
+ * program without a coverage map arms breakpoints in it (breakpoints.h). */
+void fuzzer_set_program(struct fuzzer *f, const char *path);
 bool fuzzer_tick(struct fuzzer *f);
 /* After the VM stopped: final stats; returns the run's exit status given the VM's. */
 int fuzzer_finish(struct fuzzer *f, int status);

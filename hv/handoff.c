@@ -140,16 +140,8 @@ int handoff_run(struct vcpu *v, struct sidecar *sc, struct guest_clock *clk,
      * each ioctl is an exit to the host kernel, the dearest part of a handoff here */
     if (page_fault) { /* CR2 with the registers, then the exception on top */
         sregs.cr2 = reply.fault_addr;
-        struct kvm_vcpu_events ev;
         if (vcpu_load_regs(v, &regs, &sregs) < 0 ||
-            vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS") < 0)
-            return -1;
-        ev.exception.injected = 1;
-        ev.exception.nr = 14;
-        ev.exception.has_error_code = 1;
-        ev.exception.error_code = reply.fault_error;
-        ev.flags = 0; /* change nothing else (NMI, SIPI, shadow) */
-        if (vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS") < 0 ||
+            vcpu_inject_exception(v, 14, true, reply.fault_error) < 0 ||
             (fpu_changed && vcpu_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU") < 0))
             return -1;
     } else if (vcpu_set_regs(v, &regs) < 0 ||

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "console.h"
+#include "symhv/stack.h"
 #include "log.h"
 #include "vcpu.h"
 
@@ -121,38 +122,31 @@ static void signal_name(int sig, char *buf, size_t size)
         snprintf(buf, size, "signal %d", sig);
 }
 
-/* Does a call instruction end just before va (a return address on the stack)? */
-static bool after_a_call(const struct guest_as *as, uint64_t va)
+static int read_guest(void *ctx, uint64_t va, void *buf, unsigned len)
 {
-    uint8_t b[7];
-    if (va < 0x1000 || va >= (1ull << 47) || guest_read(as, va - 7, b, sizeof b) < 0)
-        return false;
-    return symhv_bytes_end_in_call(b);
+    return guest_read(ctx, va, buf, len);
 }
 
-/* The return addresses nearest the top of the stack: the first STACK_FRAMES words of
- * the STACK_SCAN_WORDS from rsp up that follow a call. No frame pointers needed
- * (optimised code has none); a stale return address left on the stack may count too. */
+/* The crash's call stack (symhv/stack.h) as text: up to STACK_FRAMES return addresses
+ * from the STACK_SCAN_WORDS words above rsp. */
 #define STACK_FRAMES 5
 #define STACK_SCAN_WORDS 256
-static int stack_trace(const struct guest_as *as, uint64_t rsp, char *buf, size_t size)
+static int stack_trace(const struct guest_as *as, uint64_t rip, uint64_t rsp, char *buf,
+                       size_t size)
 {
-    int n = 0, found = 0;
+    uint64_t frames[STACK_FRAMES];
+    unsigned found = symhv_stack_frames(read_guest, (void *)as, rip, rsp, STACK_SCAN_WORDS,
+                                        frames, STACK_FRAMES);
+    int n = 0;
     buf[0] = 0;
-    for (unsigned i = 0; i < STACK_SCAN_WORDS && found < STACK_FRAMES; i++) {
-        uint64_t word;
-        if (guest_read(as, rsp + 8 * i, &word, sizeof word) < 0)
-            break;
-        if (!after_a_call(as, word))
-            continue;
-        int w = snprintf(buf + n, size - (size_t)n, "%s0x%llx", found ? " " : "",
-                         (unsigned long long)word);
+    for (unsigned f = 0; f < found; f++) {
+        int w = snprintf(buf + n, size - (size_t)n, "%s0x%llx", f ? " " : "",
+                         (unsigned long long)frames[f]);
         if (w < 0 || (size_t)w >= size - (size_t)n)
-            break;
+            return (int)f;
         n += w;
-        found++;
     }
-    return found;
+    return (int)found;
 }
 
 /* A program died of a signal: its kernel hands over its registers. The return
@@ -166,7 +160,7 @@ static int64_t hc_user_crash(struct hc_call *c, void *h)
     int sig = c->arg[1] > 0 && c->arg[1] < 65 ? (int)c->arg[1] : 0;
     char why[448], name[32], stack[STACK_FRAMES * 20], from[STACK_FRAMES * 20 + 16] = "";
     signal_name(sig, name, sizeof name);
-    if (stack_trace(&c->as, regs.rsp, stack, sizeof stack) > 0)
+    if (stack_trace(&c->as, regs.rip, regs.rsp, stack, sizeof stack) > 0)
         snprintf(from, sizeof from, ", stack %s", stack);
     if (regs.vector < 32)
         snprintf(why, sizeof why, "guest program crashed: %s at rip 0x%llx, address 0x%llx, "
@@ -216,6 +210,14 @@ static int64_t hc_program_crash(struct hc_call *c, void *h)
                                    .program_insn_len = pc.insn_len < sizeof pc.insn
                                                            ? pc.insn_len : sizeof pc.insn });
     return 0;
+}
+
+/* A program hit an int3: one of the VMM's breakpoints (vm_set_breakpoint_hook)? */
+static int64_t hc_breakpoint(struct hc_call *c, void *h)
+{
+    (void)h;
+    breakpoint_fn bp = atomic_load(&c->v->vm->breakpoint_hook);
+    return bp && bp(c->v, c->arg[0], atomic_load(&c->v->vm->breakpoint_opaque)) ? 1 : 0;
 }
 
 /* Bulk work for a guest kernel, natively. */
@@ -393,6 +395,7 @@ int hypercalls_attach(struct hypercalls *h, struct vm *vm, struct console *conso
     hypercall_register(h, SYMHV_HC_ASSUME, hc_assume, h);
     hypercall_register(h, SYMHV_HC_USER_CRASH, hc_user_crash, h);
     hypercall_register(h, SYMHV_HC_PROGRAM_CRASH, hc_program_crash, h);
+    hypercall_register(h, SYMHV_HC_BREAKPOINT, hc_breakpoint, h);
     hypercall_register(h, SYMHV_HC_KCOPY, hc_kcopy, h);
     hypercall_register(h, SYMHV_HC_KZERO, hc_kzero, h);
     hypercall_register(h, SYMHV_HC_LOG, hc_log, h);

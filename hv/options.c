@@ -107,6 +107,9 @@ static const char usage_text[] =
     "      --no-cmplog       ignore the target's compare log (targets built by symhv-cc\n"
     "                        or symhv-build-fuzzer log their compares; symhv puts the compared\n"
     "                        values into inputs, as AFL++'s CMPLOG does)\n"
+    "      --no-breakpoints  a program without a coverage map gets none from symhv either\n"
+    "                        (by default an int3 at each basic block of a static non-PIE\n"
+    "                        program, removed at its first hit: binary-only coverage)\n"
     "  -t MS                 as in afl-fuzz: --exec-timeout\n"
     "  -V SEC                as in afl-fuzz: --max-time\n"
     "\n"
@@ -607,7 +610,8 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
            OPT_CONCOLIC_TIMEOUT, OPT_SOLVE_BUDGET, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
            OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
            OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT, OPT_NO_CMPLOG, OPT_SYM_FILE,
-           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_ENV, OPT_RACES, OPT_RACE_WINDOW, OPT_RACE_RATE };
+           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_ENV, OPT_RACES, OPT_RACE_WINDOW, OPT_RACE_RATE,
+           OPT_NO_BREAKPOINTS };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, OPT_INITRD },
@@ -630,6 +634,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         { "symex-max-time", required_argument, NULL, OPT_SYMEX_TIME },
         { "sync-every", required_argument, NULL, OPT_SYNC_EVERY },
         { "no-cmplog", no_argument, NULL, OPT_NO_CMPLOG },
+        { "no-breakpoints", no_argument, NULL, OPT_NO_BREAKPOINTS },
         { "sym-file", required_argument, NULL, OPT_SYM_FILE },
         { "sym-stdin", required_argument, NULL, OPT_SYM_STDIN },
         { "sym-arg", required_argument, NULL, OPT_SYM_ARG },
@@ -832,6 +837,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
             break;
         case OPT_UNTIL_CRASH: opt->fuzz.until_crash = true; break;
         case OPT_NO_CMPLOG: opt->fuzz.no_cmplog = true; break;
+        case OPT_NO_BREAKPOINTS: opt->fuzz.no_breakpoints = true; break;
         case OPT_EXEC_TIMEOUT:
             if (parse_uint(optarg, 3600000, &n) < 0 || n == 0) {
                 hv_error("--exec-timeout expects milliseconds (1 to 3600000), got '%s'", optarg);

@@ -24,17 +24,8 @@ int pvm_fix_emulation(struct vcpu *v, void *opaque)
     regs.rip += 1; /* int3 is a trap: #BP is delivered with RIP after it */
     if (vcpu_set_regs(v, &regs) < 0)
         return 0;
-    if (op == OP_INT3) {
-        struct kvm_vcpu_events ev;
-        if (vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS") < 0)
-            return 0;
-        ev.exception.injected = 1;
-        ev.exception.nr = VECTOR_BP;
-        ev.exception.has_error_code = 0;
-        ev.flags = 0; /* change nothing else (NMI, SIPI, shadow) */
-        if (vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS") < 0)
-            return 0;
-    }
+    if (op == OP_INT3 && vcpu_inject_exception(v, VECTOR_BP, false, 0) < 0)
+        return 0;
     return 1;
 }
 

@@ -124,6 +124,8 @@ int run(const struct options *opt)
         goto out;
     if (opt->fuzzing && !(fuzzer = fuzzer_attach(vm, hc, engine, con, &opt->fuzz)))
         goto out;
+    if (fuzzer)
+        fuzzer_set_program(fuzzer, opt->boot.launch.program);
     if (opt->races.on) { /* over the engine's RAM trap */
         struct races_config rc = opt->races;
         rc.no_stepping = boot.is_linux;

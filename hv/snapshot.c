@@ -253,6 +253,12 @@ void snapshot_free(struct snapshot *s)
     free(s);
 }
 
+void snapshot_poke(struct snapshot *s, uint64_t gpa, const void *src, size_t len)
+{
+    if (gpa < s->ram_bytes && len <= s->ram_bytes - gpa)
+        memcpy(s->ram + gpa, src, len);
+}
+
 struct kvm_regs *snapshot_regs(struct snapshot *s, unsigned vcpu) { return &s->cpus[vcpu].regs; }
 const struct kvm_sregs *snapshot_sregs(const struct snapshot *s, unsigned vcpu)
 {

@@ -7,6 +7,7 @@
 #define HV_SNAPSHOT_H
 
 #include <linux/kvm.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -18,6 +19,9 @@ struct snapshot *snapshot_take(struct vm *vm);
 __attribute__((warn_unused_result))
 int snapshot_restore(struct snapshot *s, struct vm *vm, uint64_t *pages);
 void snapshot_free(struct snapshot *s);
+/* Change the snapshot's copy of guest RAM at gpa (bytes outside RAM are left alone): what
+ * every later restore brings back. */
+void snapshot_poke(struct snapshot *s, uint64_t gpa, const void *src, size_t len);
 /* The saved registers of one vCPU (the fuzzer sets the input length in rax). */
 struct kvm_regs *snapshot_regs(struct snapshot *s, unsigned vcpu);
 const struct kvm_sregs *snapshot_sregs(const struct snapshot *s, unsigned vcpu);

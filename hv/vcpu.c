@@ -157,6 +157,19 @@ int vcpu_single_step(struct vcpu *v, bool on)
     return 0;
 }
 
+int vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code)
+{
+    struct kvm_vcpu_events ev;
+    if (vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS") < 0)
+        return -1;
+    ev.exception.injected = 1;
+    ev.exception.nr = (uint8_t)vector;
+    ev.exception.has_error_code = has_error_code;
+    ev.exception.error_code = error_code;
+    ev.flags = 0; /* change nothing else (NMI, SIPI, shadow) */
+    return vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");
+}
+
 static int complete(struct vcpu *v, bool abandon)
 {
     struct kvm_run *run = v->run;

@@ -49,6 +49,8 @@ int vcpu_ioctl(struct vcpu *v, unsigned long request, void *arg, const char *nam
 /* Exit (KVM_EXIT_DEBUG, to the VM's step hook) after every instruction, or not. On v's
  * thread, outside KVM_RUN. 0, or -1 (KVM cannot: not said). */
 int vcpu_single_step(struct vcpu *v, bool on);
+/* Deliver exception `vector` at the next entry (on v's thread, or while it is parked). */
+int vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code);
 
 /* Let KVM finish the exit it is waiting on (I/O or MMIO data) without running the
  * guest (KVM_RUN with immediate_exit), so the registers can be saved or replaced.

@@ -211,6 +211,12 @@ int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_fn fn, voi
     return 0;
 }
 
+void vm_set_breakpoint_hook(struct vm *vm, breakpoint_fn fn, void *opaque)
+{
+    atomic_store(&vm->breakpoint_opaque, opaque);
+    atomic_store(&vm->breakpoint_hook, fn);
+}
+
 int vm_register_state(struct vm *vm, const struct vm_state_hook *h)
 {
     if (vm->nstate_hooks == VM_MAX_STATE_HOOKS) {

@@ -137,6 +137,11 @@ typedef int (*emulation_fix_fn)(struct vcpu *v, void *opaque);
  * goes back in (or parks for a pause) ---- */
 typedef void (*kick_fn)(struct vcpu *v, void *opaque);
 
+/* ---- an int3 a program hit at pc, forwarded by symhv's kernel (SYMHV_HC_BREAKPOINT),
+ * on v's thread: true if the hook's (the instruction is back), false if the program's
+ * own ---- */
+typedef bool (*breakpoint_fn)(struct vcpu *v, uint64_t pc, void *opaque);
+
 /* ---- a device's state that a snapshot holds (the VMM's own devices, KVM's PIT): save
  * writes `size` bytes, load takes them back; both while the VM is settled; 0 or -1 after
  * a message ---- */
@@ -171,6 +176,8 @@ struct vm {
     void *emulation_fix_opaque;
     kick_fn kick_hook, step_hook;
     void *kick_opaque;            /* both hooks' */
+    _Atomic(breakpoint_fn) breakpoint_hook; /* set while the vCPUs are settled */
+    void *_Atomic breakpoint_opaque;
     struct vm_state_hook state_hooks[VM_MAX_STATE_HOOKS];
     unsigned nstate_hooks;
     bool pvm_host;                /* KVM is backed by kvm_pvm (ring 0 emulated) */
@@ -211,6 +218,7 @@ void vm_set_end_policy(struct vm *vm, guest_end_fn fn, void *opaque);
 void vm_set_emulation_fix(struct vm *vm, emulation_fix_fn fn, void *opaque);
 /* kick: called at kicks; step: at single-step exits (KVM_EXIT_DEBUG). */
 void vm_set_kick_hooks(struct vm *vm, kick_fn kick, kick_fn step, void *opaque);
+void vm_set_breakpoint_hook(struct vm *vm, breakpoint_fn fn, void *opaque);
 
 /* vm_join() waits for the vCPU threads (vcpus_start, vcpu.h) after a stop. */
 void vm_join(struct vm *vm);

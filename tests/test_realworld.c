@@ -83,25 +83,58 @@ static void native_run_ends_by(const char *prog, const char *file, int sig)
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %s: status 0x%x", prog, file, st);
 }
 
-/* An AFL++ build's own map is the coverage: with the solver and the compare log off,
- * mutation alone grows the queue. */
-START_TEST(an_afl_build_brings_its_own_map)
+/* With the solver and the compare log off, mutation alone grows the queue of `prog`,
+ * whose coverage is `coverage` (fuzzer_stats' name); r keeps the run's output. */
+static void mutation_grows_the_queue(const char *prog, const char *coverage, const char *out,
+                                     struct run_result *r)
 {
-    const char *seeds = test_temp_dir(), *out = test_temp_dir();
+    const char *seeds = test_temp_dir();
     write_seed(seeds, "seed", "hello, world");
-    struct run_result r;
-    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
-                                         "--no-cmplog", "--max-execs", "1500", "--rng-seed", "5",
-                                         "--", program("rw_afl_branches"), "@@", NULL });
-    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
-    ck_assert_contains(r.err, "(afl-map)");
-    says_coverage(out, "afl-map");
+    run_symhv(r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
+                                        "--no-cmplog", "--max-execs", "1500", "--rng-seed", "5",
+                                        "--", prog, "@@", NULL });
+    ck_assert_msg(r->status == 0, "status %d\n%s", r->status, r->err);
+    says_coverage(out, coverage);
     char queue[600];
     snprintf(queue, sizeof queue, "%s/queue", out);
     int grown = files_named(queue, "src:mutation", NULL, 0);
-    ck_assert_msg(grown >= 1, "the queue did not grow by mutation:\n%s", r.err);
+    ck_assert_msg(grown >= 1, "the queue did not grow by mutation:\n%s", r->err);
     ck_assert_int_eq(files_named(queue, "src:solver", NULL, 0), 0);
-    ck_assert_msg(output_value(out, "fuzzer_stats", "edges_found") > 5, "%s", r.err);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "edges_found") > 5, "%s", r->err);
+}
+
+/* An AFL++ build's own map is the coverage. */
+START_TEST(an_afl_build_brings_its_own_map)
+{
+    struct run_result r;
+    mutation_grows_the_queue(program("rw_afl_branches"), "afl-map", test_temp_dir(), &r);
+    ck_assert_contains(r.err, "(afl-map)");
+    run_result_free(&r);
+}
+END_TEST
+
+/* The same parser built plainly (musl _i 0, glibc _i 1): binary-only coverage, an int3 at
+ * each basic block removed at its first hit; mutation alone grows the queue, and no
+ * breakpoint breaks the program (no crash). */
+START_TEST(a_plain_build_gets_binary_only_coverage)
+{
+    const char *out = test_temp_dir();
+    struct run_result r;
+    mutation_grows_the_queue(program(_i ? "rw_plain_branches_glibc" : "rw_plain_branches_musl"),
+                             "breakpoints", out, &r);
+    ck_assert_contains(r.err, "binary-only coverage: an int3 at each of");
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 0, "%s", r.err);
+    run_result_free(&r);
+    const char *seeds = test_temp_dir();
+    write_seed(seeds, "seed", "hello, world");
+    /* --no-breakpoints: none (the coverage is the symbolic sides, none without the solver) */
+    out = test_temp_dir();
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
+                                         "--no-breakpoints", "--max-execs", "20", "--",
+                                         program("rw_plain_branches_musl"), "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert(strstr(r.err, "binary-only coverage: an int3") == NULL);
+    ck_assert(output_value(out, "fuzzer_stats", "edges_found") == 0);
     run_result_free(&r);
 }
 END_TEST
@@ -195,6 +228,7 @@ int main(void)
         printf("NOT RUN: the AFL++ build tests (no afl-clang-fast at build time)\n");
         tcase_add_loop_test(tc, cmin_on_users_builds, 1, 2);
     }
+    tcase_add_loop_test(tc, a_plain_build_gets_binary_only_coverage, 0, 2);
     tcase_add_loop_test(tc, a_libfuzzer_target_built_with_the_wrappers, 0, 2);
     tcase_add_test(tc, crashes_in_one_abort_are_told_apart);
     suite_add_tcase(s, tc);

@@ -74,8 +74,10 @@ static void build_tables(void)
         gdt[GDT_TSS_FIRST + 2 * i + 1] = base >> 32;
         percpu[i].kernel_rsp = tss[i].rsp[0];
     }
+    /* #BP with DPL 3, as Linux has it: a program's int3 raises #BP (SIGTRAP, or one of
+     * the VMM's breakpoints: trap.c), not #GP */
     for (int v = 0; v < 32; v++)
-        set_gate(v, trap_stubs[v], 0);
+        set_gate(v, trap_stubs[v], v == 3 ? 3 : 0);
     set_gate(VEC_TIMER, trap_stub_timer, 0);
     set_gate(VEC_WAKEUP, trap_stub_wakeup, 0);
     set_gate(VEC_SYSCALL, trap_stub_syscall, 3);

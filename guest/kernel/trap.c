@@ -67,6 +67,15 @@ void trap(struct trapframe *f)
             break;
         }
         goto fault;
+    case 3: /* #BP: rip is past the int3 */
+        /* The VMM's own breakpoints (binary-only coverage, hv/breakpoints.c): it puts the
+         * instruction back and the program goes on there; any other int3 is the
+         * program's (SIGTRAP). */
+        if (from_user && hypercall(SYMHV_HC_BREAKPOINT, f->rip - 1, 0, 0, 0) == 1) {
+            f->rip -= 1;
+            break;
+        }
+        goto fault;
     case 13: /* #GP */
         /* The guest agent's instruction, `in eax, dx` from the hypercall port: ring 3
          * may not do port I/O, so the kernel issues it on the program's behalf, marked

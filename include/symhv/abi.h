@@ -136,6 +136,9 @@ enum symhv_hypercall {
                                 shown; the run ends as for USER_FAULT) */
     SYMHV_HC_READ_CONSOLE = 10, /* arg0 = buf, arg1 = len: bytes of symhv's stdin -> n,
                                    0 at its end */
+    SYMHV_HC_BREAKPOINT = 11,   /* arg0 = address of an int3 a program hit: 1 if it was
+                                   the VMM's (the instruction is back: resume there), 0 if
+                                   the program's own */
 
     /* The guest agent (guest-agent/symhv/agent.h), numbers >= SYMHV_HC_AGENT_FIRST.
      * A guest kernel may forward these from ring 3 (see guest/kernel/trap.c). */
@@ -230,21 +233,6 @@ struct symhv_program_crash {
     uint32_t pid;
     char program[64];            /* its path as the agent ran it, NUL-terminated */
 };
-
-/* Do the 7 bytes before an address end with a call instruction (is it a return address on
- * a stack)? b[k] is the byte at address - 7 + k. The forms compilers emit: call rel32,
- * call *reg (with or without REX), call *[rip+d32], call *[reg+d8] and *[reg+d32], with a
- * SIB byte too. */
-static inline int symhv_bytes_end_in_call(const uint8_t b[7])
-{
-    return b[2] == 0xe8 ||                                       /* e8 rel32 */
-           (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) ||             /* ff d0+r */
-           (b[1] == 0xff && b[2] == 0x15) ||                      /* ff 15 d32 */
-           (b[4] == 0xff && (b[5] & 0xf8) == 0x50 && (b[5] & 7) != 4) || /* ff 50+r d8 */
-           (b[3] == 0xff && b[4] == 0x54) ||                      /* ff 54 sib d8 */
-           (b[1] == 0xff && (b[2] & 0xf8) == 0x90 && (b[2] & 7) != 4) || /* ff 90+r d32 */
-           (b[0] == 0xff && b[1] == 0x94);                        /* ff 94 sib d32 */
-}
 
 #define SYMHV_SYMBOLIC_MAX_BYTES (1u << 20) /* per make_symbolic call */
 #define SYMHV_INPUT_NAME_MAX 63

@@ -4,13 +4,16 @@
 #include <check.h>
 #include "../check_main.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "breakpoints.h"
 #include "bzimage.h"
 #include "memory.h"
 #include "pagewalk.h"
@@ -532,6 +535,57 @@ static uint8_t *fake_bzimage(size_t *size)
     return f;
 }
 
+/* Binary-only coverage's blocks: the entry, the targets and fall-throughs of conditional
+ * branches where an instruction starts, never inside one (an int3 there would change the
+ * instruction); position-independent programs and other files are refused in a line. */
+START_TEST(breakpoints_go_at_instruction_starts_only)
+{
+    static const uint8_t code[] = {
+        0x74, 0x03,       /* 0x400078 je 0x40007d: inside the mov below, no block */
+        0x74, 0x01,       /* 0x40007a je 0x40007d */
+        0xb0, 0xc3,       /* 0x40007c mov al, 0xc3 */
+        0xc3,             /* 0x40007e ret */
+    };
+    struct {
+        Elf64_Ehdr eh;
+        Elf64_Phdr ph;
+        uint8_t code[sizeof code];
+    } __attribute__((packed)) img = {
+        .eh = { .e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+                .e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+                .e_entry = 0x400078, .e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
+                .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1 },
+        .ph = { .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x78, .p_vaddr = 0x400078,
+                .p_filesz = sizeof code, .p_memsz = sizeof code },
+    };
+    ck_assert_uint_eq(offsetof(__typeof__(img), code), 0x78);
+    memcpy(img.code, code, sizeof code);
+    char dir[] = "/tmp/symhv-bp-XXXXXX", path[64], why[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/prog", dir);
+    FILE *f = fopen(path, "wb");
+    ck_assert(f && fwrite(&img, 1, sizeof img, f) == sizeof img);
+    ck_assert_int_eq(fclose(f), 0);
+    struct breakpoints *b = breakpoints_open(path, why, sizeof why);
+    ck_assert_msg(b != NULL, "%s", why);
+    ck_assert_uint_eq(breakpoints_count(b), 3); /* 0x400078, 0x40007a, 0x40007c */
+    breakpoints_free(b);
+    img.eh.e_type = ET_DYN;
+    f = fopen(path, "wb");
+    ck_assert(f && fwrite(&img, 1, sizeof img, f) == sizeof img);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_ptr_null(breakpoints_open(path, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "position-independent"));
+    f = fopen(path, "wb");
+    ck_assert(f && fputs("#!/bin/sh\n", f) >= 0);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_ptr_null(breakpoints_open(path, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "no ELF64 x86-64 program"));
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(bzimage_header_is_checked_and_the_zero_page_filled)
 {
     size_t size;
@@ -634,6 +688,7 @@ int main(void)
     tcase_add_test(tc, uart_input_survives_fifo_clears);
     tcase_add_test(tc, bzimage_header_is_checked_and_the_zero_page_filled);
     tcase_add_test(tc, bzimage_load_address_beyond_ram_is_told_unwrapped);
+    tcase_add_test(tc, breakpoints_go_at_instruction_starts_only);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
