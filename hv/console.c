@@ -186,8 +186,10 @@ static bool linux_failure_locked(struct console *c, char *why, size_t size, int 
         text = strchr(text, ']') + 1;
     while (*text == ' ')
         text++;
-    if (starts(text, "Kernel panic - not syncing")) {
-        snprintf(why, size, "guest kernel panic: %.150s%s%.150s", text, c->oops[0] ? " after " : "",
+    /* anywhere in the line: a program's output without its newline may come first */
+    const char *panic = strstr(text, "Kernel panic - not syncing");
+    if (panic) {
+        snprintf(why, size, "guest kernel panic: %.150s%s%.150s", panic, c->oops[0] ? " after " : "",
                  c->oops);
         *signal = 6;
         return true;
