@@ -34,10 +34,10 @@ int x86_translate(const struct x86_paging *p, uint8_t *ram, uint64_t ram_bytes, 
                   unsigned access, uint64_t *pa)
 {
     if (ram_bytes < 8)
-        return -1;
+        return X86_OUTSIDE_RAM;
     if (!(p->cr0 & CR0_PG)) {
         *pa = va;
-        return va < ram_bytes ? 0 : -1;
+        return va < ram_bytes ? 0 : X86_OUTSIDE_RAM;
     }
     /* long mode only: the agent and the interpreter never meet 32-bit paging */
     if (!(p->efer & EFER_LMA) || !(p->cr4 & CR4_PAE) || !x86_canonical(p, va))
@@ -53,7 +53,7 @@ int x86_translate(const struct x86_paging *p, uint8_t *ram, uint64_t ram_bytes, 
         unsigned shift = 12 + 9 * (unsigned)(level - 1);
         uint64_t *e = entry_at(ram, ram_bytes, table, (unsigned)(va >> shift) & 511);
         if (!e)
-            return -1;
+            return X86_OUTSIDE_RAM;
         uint64_t v = __atomic_load_n(e, __ATOMIC_RELAXED);
         if (!(v & PTE_P) || (check_w && !(v & PTE_W)) || (user && !(v & PTE_U)) ||
             (fetch && (p->efer & EFER_NXE) && (v & PTE_NX)))
@@ -63,7 +63,7 @@ int x86_translate(const struct x86_paging *p, uint8_t *ram, uint64_t ram_bytes, 
             uint64_t size = 1ull << shift;
             uint64_t phys = (v & PTE_ADDR & ~(size - 1)) | (va & (size - 1));
             if (phys >= ram_bytes)
-                return -1;
+                return X86_OUTSIDE_RAM; /* MMIO: mapped, the CPU would not fault */
             if (access & X86_SET_AD) {
                 /* only when missing, so walks on other threads do not fight over lines */
                 for (int i = 0; i < n; i++) {

@@ -29,8 +29,10 @@ enum x86_access {
 bool x86_canonical(const struct x86_paging *p, uint64_t va);
 
 /* Translate va for `access` (enum x86_access bits). Returns 0 and the guest-physical
- * address in *pa, or -1: not canonical, not mapped, not allowed, a table or the page
- * outside [0, ram_bytes), or an unsupported paging mode. */
+ * address in *pa; -1 where the CPU would fault (not canonical, not mapped, not allowed)
+ * or for an unsupported paging mode; X86_OUTSIDE_RAM where the page (or a table) lies
+ * outside [0, ram_bytes): MMIO such as the hypercall page, no fault of the CPU's. */
+#define X86_OUTSIDE_RAM (-2)
 int x86_translate(const struct x86_paging *p, uint8_t *ram, uint64_t ram_bytes, uint64_t va,
                   unsigned access, uint64_t *pa);
 

@@ -462,11 +462,15 @@ static void handoff(struct session *s, struct sc_slot *slot)
     double rent_t0 = 0, rent_s = (double)slot->rent_ns * 1e-9;
     for (uint64_t steps = 1;; steps++) {
         enum sx_status r = sx_step(&st);
-        if (r == SX_FAULT && st.fault_vector == 14) {
+        uint64_t pa;
+        if (r == SX_FAULT && st.fault_vector == 14 &&
+            x86_translate(&g.paging, g.ram, g.ram_bytes, st.fault_addr,
+                          (st.fault_write ? X86_WRITE : X86_READ) | (g.user ? X86_USER : 0),
+                          &pa) == -1) {
             /* A page the guest has yet to map (a fresh destination of a copy): its own
              * handler must map it. Natively the instruction would trap on its symbolic
-             * operand first, come back here and fault again, for ever. */
-            uint64_t pa;
+             * operand first, come back here and fault again, for ever. (An address
+             * outside RAM, the hypercall page say, is no fault: the CPU runs it.) */
             bool present = guest_view_translate(&g, st.fault_addr, false, &pa) == 0;
             slot->stop = SC_STOP_PAGE_FAULT;
             slot->fault_addr = st.fault_addr;
