@@ -9,8 +9,8 @@
 
 #include "breakpoints.h"
 #include "console.h"
-#include "guest_mem.h"
 #include "fuzz_internal.h"
+#include "guest_mem.h"
 #include "log.h"
 #include "races.h"
 #include "snapshot.h"
@@ -78,8 +78,11 @@ static void arm_breakpoints(struct fuzzer *f)
     else if ((f->bps = breakpoints_open(f->program, why, sizeof why))) {
         struct guest_as as;
         guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->claims.start_vcpu), true);
-        long armed = fz_campaign_set_map(&f->c, breakpoints_count(f->bps)) < 0
-                         ? -2 : breakpoints_arm(f->bps, f->vm, &as, f->snap);
+        long armed = 0;
+        if (fz_campaign_set_map(&f->c, breakpoints_count(f->bps)) < 0)
+            snprintf(why, sizeof why, "out of memory for the map");
+        else if ((armed = breakpoints_arm(f->bps, f->vm, &as, f->snap)) == 0)
+            snprintf(why, sizeof why, "none of its blocks is mapped at the snapshot");
         if (armed > 0) {
             f->c.map_one_shot = true;
             f->c.coverage_name = "breakpoints";
@@ -87,8 +90,6 @@ static void arm_breakpoints(struct fuzzer *f)
                       "removed at its first hit (--no-breakpoints: none)", armed, f->program);
             return;
         }
-        snprintf(why, sizeof why, "%s", armed < 0 ? "out of memory for the map"
-                                             : "none of its blocks is mapped at the snapshot");
         breakpoints_free(f->bps); /* nothing of it was armed */
         f->bps = NULL;
         if (fz_campaign_set_map(&f->c, 0) < 0)

@@ -127,26 +127,34 @@ static int read_guest(void *ctx, uint64_t va, void *buf, unsigned len)
     return guest_read(ctx, va, buf, len);
 }
 
+/* Return addresses as text, "0x.. 0x..", up to the first 0 and as many as fit into buf:
+ * how many went in. */
+static unsigned frames_text(const uint64_t *frames, unsigned n, char *buf, size_t size)
+{
+    size_t used = 0;
+    unsigned f = 0;
+    buf[0] = 0;
+    for (; f < n && frames[f]; f++) {
+        int w = snprintf(buf + used, size - used, "%s0x%llx", f ? " " : "",
+                         (unsigned long long)frames[f]);
+        if (w < 0 || (size_t)w >= size - used)
+            break;
+        used += (size_t)w;
+    }
+    return f;
+}
+
 /* The crash's call stack (symhv/stack.h) as text: up to STACK_FRAMES return addresses
  * from the STACK_SCAN_WORDS words above rsp. */
 #define STACK_FRAMES 5
 #define STACK_SCAN_WORDS 256
-static int stack_trace(const struct guest_as *as, uint64_t rip, uint64_t rsp, char *buf,
-                       size_t size)
+static unsigned stack_trace(const struct guest_as *as, uint64_t rip, uint64_t rsp, char *buf,
+                            size_t size)
 {
     uint64_t frames[STACK_FRAMES];
     unsigned found = symhv_stack_frames(read_guest, (void *)as, rip, rsp, STACK_SCAN_WORDS,
                                         frames, STACK_FRAMES);
-    int n = 0;
-    buf[0] = 0;
-    for (unsigned f = 0; f < found; f++) {
-        int w = snprintf(buf + n, size - (size_t)n, "%s0x%llx", f ? " " : "",
-                         (unsigned long long)frames[f]);
-        if (w < 0 || (size_t)w >= size - (size_t)n)
-            return (int)f;
-        n += w;
-    }
-    return (int)found;
+    return frames_text(frames, found, buf, size);
 }
 
 /* A program died of a signal: its kernel hands over its registers. The return
@@ -189,17 +197,9 @@ static int64_t hc_program_crash(struct hc_call *c, void *h)
         program[i] = pc.program[i] > ' ' && pc.program[i] < 0x7f ? pc.program[i] : '?';
     program[i] = 0;
     int sig = pc.signal > 0 && pc.signal < 65 ? (int)pc.signal : 0;
-    char name[32], stack[SYMHV_CRASH_FRAMES * 20] = "", from[SYMHV_CRASH_FRAMES * 20 + 16] = "";
+    char name[32], stack[SYMHV_CRASH_FRAMES * 20], from[SYMHV_CRASH_FRAMES * 20 + 16] = "";
     signal_name(sig, name, sizeof name);
-    size_t n = 0;
-    for (unsigned f = 0; f < SYMHV_CRASH_FRAMES && pc.frames[f]; f++) {
-        int w = snprintf(stack + n, sizeof stack - n, "%s0x%llx", f ? " " : "",
-                         (unsigned long long)pc.frames[f]);
-        if (w < 0 || (size_t)w >= sizeof stack - n)
-            break;
-        n += (size_t)w;
-    }
-    if (n)
+    if (frames_text(pc.frames, SYMHV_CRASH_FRAMES, stack, sizeof stack) > 0)
         snprintf(from, sizeof from, ", stack %s", stack);
     char why[448];
     snprintf(why, sizeof why, "guest program %s killed by %s at rip 0x%llx, address 0x%llx%s",
