@@ -195,6 +195,7 @@ struct breakpoints *breakpoints_open(const char *path, char *why, size_t why_siz
                 l = seg_addr[k] + seg_len[k] - a;
             sweep_segment(&dec, file + seg_off[k] + (a - seg_addr[k]), l, a,
                           starts[k], a - seg_addr[k], &s);
+            add_candidate(&s, a); /* a function reached only through a pointer (main) */
             any = true;
         }
         if (!any && nranges == 0)
@@ -260,6 +261,7 @@ void breakpoints_free(struct breakpoints *b)
 }
 
 size_t breakpoints_count(const struct breakpoints *b) { return b ? b->n : 0; }
+const uint64_t *breakpoints_addresses(const struct breakpoints *b) { return b->addr; }
 
 /* ---- in the guest ------------------------------------------------------------------ */
 

@@ -7,8 +7,8 @@
  * edges or hit counts). (KVM's own #BP exits, KVM_GUESTDBG_USE_SW_BP, never came in the
  * nested rig: QEMU's SVM treats int3 as a software interrupt, not an intercepted #BP.)
  *
- * Blocks: the targets of direct jumps, conditional branches and calls, and the
- * instruction after each conditional branch, where a linear sweep of the segment's code
+ * Blocks: the functions the symbol table names, the targets of direct jumps,
+ * conditional branches and calls, and the instruction after each conditional branch, where a linear sweep of the segment's code
  * finds an instruction starting there. Static non-PIE programs only (ET_EXEC: their
  * addresses are the ELF's). */
 #ifndef HV_BREAKPOINTS_H
@@ -31,6 +31,8 @@ struct breakpoints;
 struct breakpoints *breakpoints_open(const char *path, char *why, size_t why_size);
 void breakpoints_free(struct breakpoints *b);
 size_t breakpoints_count(const struct breakpoints *b);
+/* The blocks' addresses, sorted (count of them; symhv cov reports by them). */
+const uint64_t *breakpoints_addresses(const struct breakpoints *b);
 
 /* After the snapshot, the VM settled: an int3 at every block not hit yet, written into
  * guest RAM and into the snapshot (addresses through `as`, the program's), and the VM's

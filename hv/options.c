@@ -25,6 +25,8 @@ static const char usage_text[] =
     "       symhv explore -i SEED_DIR -o OUT_DIR [options] -- PROGRAM [ARGS...]\n"
     "       symhv cmin -i IN_DIR -o OUT_DIR [options] -- PROGRAM [ARGS...]\n"
     "       symhv tmin -i INPUT -o OUTPUT [options] -- PROGRAM [ARGS...]\n"
+    "       symhv show FILE...         (a test case as KLEE's ktest-tool shows one)\n"
+    "       symhv cov OUT_DIR [-- PROGRAM [ARGS...]]   (the blocks its test cases reach)\n"
     "\n"
     "Boot a guest kernel on KVM with one host thread per vCPU, or run a static x86-64\n"
     "Linux program (musl or glibc, threads included) on symhv's own kernel.\n"
@@ -517,6 +519,28 @@ static const char *long_name(const struct option *longopts, int c, char *buf, si
 static enum options_result parse_words(struct options *opt, int argc, char **argv, FILE *out,
                                        int depth, char **argv0);
 
+size_t options_target_words(char *record, char **words, size_t max)
+{
+    size_t n = 0;
+    for (char *save = NULL, *w = strtok_r(record, " ", &save); w && n < max;
+         w = strtok_r(NULL, " ", &save)) {
+        char *o = w; /* percent-decoding in place */
+        for (char *i = w; *i; i++) {
+            unsigned v;
+            if (*i == '%' && sscanf(i + 1, "%2x", &v) == 1 && isxdigit((unsigned char)i[1]) &&
+                isxdigit((unsigned char)i[2]) && v) {
+                *o++ = (char)v;
+                i += 2;
+            } else {
+                *o++ = *i;
+            }
+        }
+        *o = 0;
+        words[n++] = w;
+    }
+    return n;
+}
+
 /* `symhv replay FILE` and nothing that names the target: a campaign's file knows it
  * (fuzzer_stats' symhv_target beside its directory). The words go after the user's
  * own options, and the whole is parsed again, once. */
@@ -552,21 +576,7 @@ static int replay_as_campaign_ran(struct options *opt, char **argv0, const char 
     int argc = 0;
     for (int k = 0; k < argc0; k++) /* symhv replay FILE [the user's options] */
         argv[argc++] = argv0[k];
-    for (char *save = NULL, *w = strtok_r(text, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-        char *o = w; /* percent-decoding in place */
-        for (char *i = w; *i; i++) {
-            unsigned v;
-            if (*i == '%' && sscanf(i + 1, "%2x", &v) == 1 && isxdigit((unsigned char)i[1]) &&
-                isxdigit((unsigned char)i[2]) && v) {
-                *o++ = (char)v;
-                i += 2;
-            } else {
-                *o++ = *i;
-            }
-        }
-        *o = 0;
-        argv[argc++] = w;
-    }
+    argc += (int)options_target_words(text, argv + argc, words);
     hv_notice("replay: the target as the campaign in %s ran it (its fuzzer_stats)", dir);
     enum options_result r = parse_at(opt, argc, argv, out, depth + 1);
     opt->owned[0] = argv; /* opt points into them: freed by options_free */

@@ -37,6 +37,9 @@ struct options {
 /* Parse argv into `opt`. OPTIONS_EXIT_OK after --help/--version (text already printed
  * to `out`); OPTIONS_ERROR after printing a one-line error to stderr. */
 enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out);
+/* A campaign's record of its target (fuzzer_stats' symhv_target: percent-encoded words,
+ * space-separated) split and decoded in place into words[0..max); returns how many. */
+size_t options_target_words(char *record, char **words, size_t max);
 /* What options_parse allocated (a replay's words from a campaign's fuzzer_stats). */
 void options_free(struct options *opt);
 

@@ -1,0 +1,260 @@
+#include "native_trace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define INT3 0xcc
+#define ARM_CHUNK (64u << 10) /* blocks armed with one read and one write of this span */
+#define MAX_FOREIGN 64        /* processes that exec'd another image: not ours to patch */
+
+enum { BLOCK_UNREAD = 0, BLOCK_ARMABLE, BLOCK_NEVER };
+
+static int open_mem(pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)tid);
+    return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* An int3 at every block no run reached yet, in the freshly exec'd process `pid`. */
+static void arm(struct native_blocks *b, pid_t pid)
+{
+    int fd = open_mem(pid);
+    if (fd < 0)
+        return;
+    uint8_t *buf = malloc(ARM_CHUNK);
+    for (size_t i = 0; buf && i < b->n;) {
+        if (b->hit[i] || b->state[i] == BLOCK_NEVER) {
+            i++;
+            continue;
+        }
+        uint64_t lo = b->addr[i];
+        size_t j = i;
+        while (j < b->n && b->addr[j] - lo < ARM_CHUNK)
+            j++;
+        size_t len = (size_t)(b->addr[j - 1] - lo + 1);
+        bool whole = pread(fd, buf, len, (off_t)lo) == (ssize_t)len;
+        for (size_t k = i; k < j; k++) {
+            if (b->hit[k] || b->state[k] == BLOCK_NEVER)
+                continue;
+            uint8_t *at = &buf[b->addr[k] - lo];
+            if (!whole && pread(fd, at, 1, (off_t)b->addr[k]) != 1) {
+                b->state[k] = BLOCK_NEVER; /* not mapped: the file's sweep saw more */
+                continue;
+            }
+            if (b->state[k] == BLOCK_UNREAD) {
+                b->state[k] = *at == INT3 ? BLOCK_NEVER : BLOCK_ARMABLE; /* the program's own */
+                b->orig[k] = *at;
+            }
+            if (b->state[k] != BLOCK_ARMABLE)
+                continue;
+            *at = INT3;
+            if (!whole && pwrite(fd, at, 1, (off_t)b->addr[k]) != 1)
+                b->state[k] = BLOCK_NEVER;
+        }
+        if (whole && pwrite(fd, buf, len, (off_t)lo) != (ssize_t)len)
+            for (size_t k = i; k < j; k++) /* nothing armed there: no hit will come */
+                b->state[k] = BLOCK_NEVER;
+        i = j;
+    }
+    free(buf);
+    close(fd);
+}
+
+/* A SIGTRAP stop of thread tid: one of our int3s? Then its byte goes back (in tid's
+ * process: a forked child has its own copy), tid runs the instruction, and the block
+ * counts. False: the program's own trap, delivered. */
+static bool take_hit(struct native_blocks *b, pid_t tid, struct native_result *res)
+{
+    siginfo_t si;
+    struct user_regs_struct regs;
+    if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0 || si.si_code != SI_KERNEL ||
+        ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
+        return false;
+    uint64_t pc = regs.rip - 1;
+    size_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->addr[mid] < pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == b->n || b->addr[lo] != pc || b->state[lo] != BLOCK_ARMABLE)
+        return false;
+    /* The byte is ours to put back if it is our int3; if it is the program's byte
+     * already, another thread of the process hit the same int3 a moment earlier and
+     * put it back (the program's own int3s are never armed: BLOCK_NEVER). */
+    int fd = open_mem(tid);
+    uint8_t now = 0;
+    bool ours = fd >= 0 && pread(fd, &now, 1, (off_t)pc) == 1 &&
+                (now == b->orig[lo] ||
+                 (now == INT3 && pwrite(fd, &b->orig[lo], 1, (off_t)pc) == 1));
+    if (fd >= 0)
+        close(fd);
+    if (!ours)
+        return false;
+    regs.rip = pc;
+    if (ptrace(PTRACE_SETREGS, tid, NULL, &regs) < 0)
+        return false;
+    if (!b->hit[lo]) {
+        b->hit[lo] = 1;
+        res->new_blocks++;
+    }
+    return true;
+}
+
+static bool is_foreign(const pid_t *foreign, unsigned n, pid_t pid)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (foreign[k] == pid)
+            return true;
+    return false;
+}
+
+/* The child's side: its own process group (the time limit kills the group), its stdio,
+ * its environment, traced from its exec on; an errno down `report` if it fails. */
+static void start_child(const struct native_run *r, const sigset_t *mask, int report)
+{
+    int err = 0;
+    setpgid(0, 0);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    int in = open(r->stdin_path ? r->stdin_path : "/dev/null", O_RDONLY);
+    int out = open("/dev/null", O_WRONLY);
+    if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+        err = errno ? errno : EIO;
+    for (size_t k = 0; !err && k < r->nenv_add; k++)
+        if (putenv(r->env_add[k]) != 0)
+            err = errno;
+    if (!err && r->blocks && ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
+        err = -errno; /* negative: ptrace's own */
+    if (!err) {
+        execv(r->program, r->argv);
+        err = errno;
+    }
+    if (write(report, &err, sizeof err) != (ssize_t)sizeof err)
+        _exit(126);
+    _exit(127);
+}
+
+int native_run(const struct native_run *r, struct native_result *res, char *why,
+               size_t why_size)
+{
+    *res = (struct native_result){ 0 };
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0)
+        return err_printf(why, why_size, "pipe: %s", strerror(errno));
+    /* SIGCHLD is waited for with a timeout (sigtimedwait) rather than handled: no
+     * handler, no state shared with one */
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        close(report[0]), close(report[1]);
+        return err_printf(why, why_size, "fork: %s", strerror(e));
+    }
+    if (pid == 0)
+        start_child(r, &old, report[1]);
+    setpgid(pid, pid); /* as the child does: whichever runs first */
+    close(report[1]);
+    int child_err = 0;
+    ssize_t got = read(report[0], &child_err, sizeof child_err); /* EOF: exec'd */
+    close(report[0]);
+    if (got == (ssize_t)sizeof child_err) {
+        waitpid(pid, NULL, __WALL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (child_err < 0)
+            return err_printf(why, why_size, "ptrace is not allowed here (%s): the blocks "
+                              "cannot be watched; --no-blocks runs the test cases plainly",
+                              strerror(-child_err));
+        return err_printf(why, why_size, "%s: %s", r->program, strerror(child_err));
+    }
+
+    struct native_blocks *b = r->blocks;
+    pid_t foreign[MAX_FOREIGN];
+    unsigned nforeign = 0;
+    bool main_done = false, first_stop = b != NULL;
+    double deadline = now_s() + r->timeout_s;
+    for (;;) {
+        int st;
+        pid_t w = waitpid(-1, &st, __WALL | WNOHANG);
+        if (w < 0 && errno == ECHILD)
+            break;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = errno;
+            kill(-pid, SIGKILL);
+            while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+                ;
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            return err_printf(why, why_size, "waitpid: %s", strerror(e));
+        }
+        if (w == 0) { /* nothing yet: wait for a SIGCHLD, up to the deadline */
+            double left = deadline - now_s();
+            if (left <= 0 && !res->timed_out) {
+                res->timed_out = true;
+                kill(-pid, SIGKILL);
+                deadline = now_s() + 5; /* the kill, then stragglers once more */
+                continue;
+            }
+            if (left <= 0) {
+                kill(-pid, SIGKILL);
+                left = 0.05;
+            }
+            struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+            sigtimedwait(&chld, NULL, &ts);
+            continue;
+        }
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            if (w == pid) {
+                res->status = st;
+                main_done = true;
+                kill(-pid, SIGKILL); /* what it forked ends with it */
+            }
+            continue;
+        }
+        if (!WIFSTOPPED(st))
+            continue;
+        int sig = WSTOPSIG(st), event = st >> 16, deliver = 0;
+        if (first_stop && w == pid) { /* the exec stop: the image is the program */
+            first_stop = false;
+            ptrace(PTRACE_SETOPTIONS, pid, NULL,
+                   (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+                                  PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC |
+                                  PTRACE_O_EXITKILL));
+            arm(b, pid);
+        } else if (event == PTRACE_EVENT_EXEC) {
+            if (nforeign < MAX_FOREIGN) /* another image: its bytes are not ours */
+                foreign[nforeign++] = w;
+        } else if (event) {
+            /* clone, fork: the new tracee starts with a SIGSTOP of its own */
+        } else if (sig == SIGTRAP) {
+            if (!b || is_foreign(foreign, nforeign, w) || !take_hit(b, w, res))
+                deliver = SIGTRAP;
+        } else if (sig != SIGSTOP) {
+            deliver = sig;
+        }
+        ptrace(PTRACE_CONT, w, NULL, (void *)(long)deliver);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (!main_done)
+        return err_printf(why, why_size, "%s: its end was not seen", r->program);
+    return 0;
+}
