@@ -152,6 +152,8 @@ struct fz_vm_figures {
     uint64_t queries, cache_hits, flips_pruned; /* the concolic runs' solver */
     uint64_t flips_unasked; /* left unasked when a run's solving stopped at a limit (the
                                 budget, the sidecar's memory or time), pruned ones too */
+    uint64_t branches_pruned; /* hot branches' occurrences the concolic runs ran as if
+                                 concrete (QSYM's pruning) */
     double solver_seconds;
     double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
     bool races_on;               /* --races: the figures below */

@@ -220,11 +220,12 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 (unsigned long long)c->n.bugs_reported, (unsigned long long)c->n.symhv_failures,
                 fz_coverage_name(c));
     text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
-                "flips_pruned      : %llu\nflips_unasked     : %llu\nsolve_budget_s    : %.0f\n",
+                "flips_pruned      : %llu\nflips_unasked     : %llu\nsolve_budget_s    : %.0f\n"
+                "branches_pruned   : %llu\n",
                 (unsigned long long)vm->queries,
                 (unsigned long long)vm->cache_hits, vm->solver_seconds,
                 (unsigned long long)vm->flips_pruned, (unsigned long long)vm->flips_unasked,
-                c->cfg.solve_budget_s);
+                c->cfg.solve_budget_s, (unsigned long long)vm->branches_pruned);
     if (vm->races_on)
         text_printf(&s, "races_found       : %llu\nrace_samples      : %llu\nrace_held         : "
                     "%llu\nrace_sync_pairs   : %llu\nrace_dropped      : %llu\n",

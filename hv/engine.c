@@ -443,6 +443,8 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
                 (unsigned long long)st->released_regs);
     text_printf(&t, "path constraints: %llu\nsymbolic branches: %llu\n",
                 (unsigned long long)st->constraints, (unsigned long long)st->branches);
+    text_printf(&t, "hot branch occurrences pruned (past 64 on the path, only powers of "
+                "two count): %llu\n", (unsigned long long)st->branches_pruned);
     text_printf(&t, "flipped: %llu sat, %llu unsat, %llu unknown\n",
                 (unsigned long long)st->flipped_sat, (unsigned long long)st->flipped_unsat,
                 (unsigned long long)st->flipped_unknown);
@@ -586,6 +588,7 @@ static void count_solving(struct engine_search *search, const struct sc_stats *s
     search->new_branch_edges = st->new_branch_edges;
     search->flips_pruned += st->flips_pruned;
     search->flips_unasked += st->unsolved_past_limit;
+    search->branches_pruned += st->branches_pruned;
     search->queries += st->flipped_sat + st->flipped_unsat + st->flipped_unknown;
     search->solver_seconds += st->solver_seconds;
     search->cache_hits += st->solver_cache_hits;

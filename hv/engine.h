@@ -92,6 +92,7 @@ struct engine_search {
     uint64_t flips_pruned, queries, cache_hits;
     uint64_t flips_unasked;      /* left unasked: a run's solving stopped at a limit
                                     (--solve-budget, the sidecar's memory or time) */
+    uint64_t branches_pruned;    /* hot branches' occurrences run as if concrete */
     double solver_seconds;
 };
 int engine_concolic_collect(struct engine *e,

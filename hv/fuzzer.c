@@ -302,7 +302,8 @@ static void status(struct fuzzer *f, bool final)
         .judge_us = per_exec_us(p, p->judge), .next_us = per_exec_us(p, p->next),
         .guest_ram_mib = f->vm->mem.bytes >> 20,
         .queries = f->search.queries, .cache_hits = f->search.cache_hits,
-        .flips_pruned = f->search.flips_pruned, .flips_unasked = f->search.flips_unasked, .solver_seconds = f->search.solver_seconds,
+        .flips_pruned = f->search.flips_pruned, .flips_unasked = f->search.flips_unasked,
+        .branches_pruned = f->search.branches_pruned, .solver_seconds = f->search.solver_seconds,
         .concolic_for_s = f->c.cur.concolic ? t - f->exec_started : 0,
     };
     if (f->races) {

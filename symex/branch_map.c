@@ -26,7 +26,8 @@ static uint32_t side_key(const struct sx_branch *br, bool jumped, unsigned b)
 {
     uint64_t value = br->kind == SX_FLIP_ADDRESS || br->kind == SX_FLIP_TARGET ? br->value : 0;
     uint64_t h = br->pc * 0x9e3779b97f4a7c15ull ^ ((uint64_t)br->kind << 56) ^
-                 ((uint64_t)jumped << 52) ^ ((uint64_t)b << 44) ^ value * 0xc2b2ae3d27d4eb4full;
+                 ((uint64_t)jumped << 52) ^ ((uint64_t)b << 44) ^ value * 0xc2b2ae3d27d4eb4full ^
+                 (uint64_t)br->context * 0x94d049bb133111ebull;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 32;
@@ -49,10 +50,12 @@ static uint32_t occurrence(uint64_t *scratch, size_t slots, uint64_t pc)
     }
 }
 
-/* The bucketed occurrence of branch point i (scratch is reset by the caller). */
+/* The bucketed occurrence of branch point i among those of its pc, kind and callers
+ * (scratch is reset by the caller). */
 static unsigned point_bucket(uint64_t *scratch, size_t slots, const struct sx_branch *b)
 {
-    return bucket(occurrence(scratch, slots, b->pc ^ ((uint64_t)b->kind << 60)));
+    return bucket(occurrence(scratch, slots, b->pc ^ ((uint64_t)b->kind << 60) ^
+                                                 ((uint64_t)b->context << 24)));
 }
 
 size_t sx_branch_map_visit(struct sx_branch_map *m, const struct sx_branch *b, size_t n,

@@ -1,7 +1,8 @@
 /* Which sides of the symbolic branches a search has seen, and which flips it has tried,
  * across many concolic executions (symhv explore, the fuzzer's concolic runs): SAGE's
- * generational search with QSYM's pruning. A side is (pc, kind, direction, how many
- * times the path met that pc: exact up to 32, then powers of two; for a pinned address
+ * generational search with QSYM's pruning. A side is (pc, kind, direction, the callers
+ * (a hash of two return addresses, for conditional jumps), how many times the path met
+ * that pc from those callers: exact up to 32, then powers of two; for a pinned address
  * or jump target also its value), hashed into a fixed map, so a loop's later iterations
  * still count as new while the map stays bounded. Collisions make the search skip a flip
  * now and then, never crash. */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symhv/stack.h"
+
 /* Internal result of one instruction's semantics. */
 enum exec_status { EX_OK, EX_FAULT, EX_UNSUPPORTED, EX_RETRY };
 
@@ -1079,11 +1081,51 @@ static unsigned cc_of(ZydisMnemonic m)
     return (unsigned)m <= ZYDIS_MNEMONIC_MAX_VALUE ? cc_table[m] : 16;
 }
 
+static int read_stack(void *opaque, uint64_t va, void *buf, unsigned len)
+{
+    struct sx_state *s = opaque;
+    return s->mem->read(s->mem_opaque, va, buf, len);
+}
+
+/* The calling context of a branch at pc, as QSYM and AFL++'s context-sensitive coverage
+ * key theirs: a hash of the two nearest return addresses on the stack (symhv/stack.h:
+ * no frame pointers needed). Calls run natively are not seen by the interpreter, so the
+ * stack is read; the last answer is kept while rsp and the two return-address slots
+ * hold what they held (a loop's branches cost two reads each). 0: none known (ring 0,
+ * or the comparison without contexts). */
+#define CALLERS_SCAN_WORDS 64
+static uint32_t sx_callers(struct sx_state *s, uint64_t pc)
+{
+    if (s->ring0 || s->path->no_context)
+        return 0;
+    uint64_t rsp = s->gpr[SX_RSP].c;
+    bool same = s->callers.valid && s->callers.rsp == rsp;
+    for (unsigned k = 0; same && k < s->callers.n; k++) {
+        uint64_t word;
+        same = read_stack(s, s->callers.slot[k], &word, sizeof word) == 0 &&
+               word == s->callers.ret[k];
+    }
+    if (same)
+        return s->callers.hash;
+    unsigned n = symhv_stack_frame_slots(read_stack, s, pc, rsp, CALLERS_SCAN_WORDS,
+                                         s->callers.ret, s->callers.slot, 2);
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (unsigned k = 0; k < n; k++)
+        h = (h ^ s->callers.ret[k]) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    s->callers.rsp = rsp;
+    s->callers.n = n;
+    s->callers.hash = n ? (uint32_t)h | 1 : 0;
+    s->callers.valid = true;
+    return s->callers.hash;
+}
+
 /* Evaluate condition cc; a symbolic condition becomes a branch point on the path. */
 static bool decide(struct sx_state *s, struct insn *in, struct sx_val cond)
 {
     if (cond.e)
-        sx_path_branch(s->path, CTX, in->pc, cond.c ? cond.e : sx_lnot(CTX, cond.e), cond.c != 0);
+        sx_path_branch(s->path, in->pc, sx_callers(s, in->pc),
+                       cond.c ? cond.e : sx_lnot(CTX, cond.e), cond.c != 0);
     return cond.c != 0;
 }
 

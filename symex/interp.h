@@ -107,6 +107,12 @@ struct sx_state {
     void *report_opaque;
     uint8_t reported[256];   /* bitmap by Zydis mnemonic (first 2048) */
 
+    struct {                 /* the callers of the last symbolic branch (sx_callers) */
+        uint64_t rsp, slot[2], ret[2];
+        unsigned n;
+        uint32_t hash;
+        bool valid;
+    } callers;
     uint64_t tlb_vpage, tlb_ppage; /* last translation (mem->translate); kept for the
                                     * state's life: create a new state when CR3 changes */
     struct sx_decode_cache *dcache; /* optional: decoded instructions kept by address

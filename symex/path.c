@@ -58,17 +58,9 @@ static void add_branch(struct sx_path *p, struct sx_branch b, bool assume)
     pthread_mutex_unlock(&p->lock);
 }
 
-void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
-                    const struct sx_expr *taken, bool jumped)
-{
-    (void)ctx;
-    if (!sx_is_const(taken))
-        add_branch(p, (struct sx_branch){ pc, jumped, SX_FLIP_JUMP, taken, 0, 0 }, true);
-}
-
-/* Another candidate of this kind at this pc wanted? (a loop would repeat it without end:
- * SX_CANDIDATES_PER_PC of them, then only the constraint). Caller holds the lock. */
-static bool candidate_wanted_locked(struct sx_path *p, uint64_t pc, uint8_t kind)
+/* How many times this path met (pc, kind) so far, this one included. Caller holds the
+ * lock. */
+static uint32_t occurrence_locked(struct sx_path *p, uint64_t pc, uint8_t kind)
 {
     if (2 * (p->nseen + 1) > p->seen_cap) {
         size_t cap = p->seen_cap ? 2 * p->seen_cap : 256;
@@ -95,10 +87,30 @@ static bool candidate_wanted_locked(struct sx_path *p, uint64_t pc, uint8_t kind
         p->seen[h].kind = kind;
         p->nseen++;
     }
-    if (p->seen[h].count >= SX_CANDIDATES_PER_PC)
-        return false;
-    p->seen[h].count++;
-    return true;
+    if (p->seen[h].count < UINT32_MAX)
+        p->seen[h].count++;
+    return p->seen[h].count;
+}
+
+/* QSYM's pruning of hot code: past SX_PRUNE_EXACT, a branch's later occurrences count
+ * only at powers of two; the others run as if concrete (no constraint, no flip). */
+static bool pruned(const struct sx_path *p, uint32_t occurrence)
+{
+    return !p->no_pruning && occurrence > SX_PRUNE_EXACT && (occurrence & (occurrence - 1));
+}
+
+void sx_path_branch(struct sx_path *p, uint64_t pc, uint32_t context,
+                    const struct sx_expr *taken, bool jumped)
+{
+    if (sx_is_const(taken))
+        return;
+    pthread_mutex_lock(&p->lock);
+    bool skip = pruned(p, occurrence_locked(p, pc, SX_FLIP_JUMP));
+    p->pruned += skip;
+    pthread_mutex_unlock(&p->lock);
+    if (!skip)
+        add_branch(p, (struct sx_branch){ .pc = pc, .context = context, .jumped = jumped,
+                                          .kind = SX_FLIP_JUMP, .taken = taken }, true);
 }
 
 void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *held,
@@ -106,11 +118,14 @@ void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *hel
 {
     if (sx_is_const(held))
         return;
+    /* a loop would repeat it without end: SX_CANDIDATES_PER_PC of them, then only the
+     * constraint */
     pthread_mutex_lock(&p->lock);
-    bool wanted = candidate_wanted_locked(p, pc, (uint8_t)kind);
+    bool wanted = occurrence_locked(p, pc, (uint8_t)kind) <= SX_CANDIDATES_PER_PC;
     pthread_mutex_unlock(&p->lock);
     if (wanted)
-        add_branch(p, (struct sx_branch){ pc, true, (uint8_t)kind, held, 0, value }, assume);
+        add_branch(p, (struct sx_branch){ .pc = pc, .jumped = true, .kind = (uint8_t)kind,
+                                          .taken = held, .value = value }, assume);
     else if (assume)
         sx_path_assume(p, held);
 }

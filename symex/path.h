@@ -23,9 +23,15 @@ enum sx_flip_kind {
     SX_FLIP_TARGET,       /* another target of a symbolic indirect jump or return */
 };
 #define SX_CANDIDATES_PER_PC 4 /* candidates kept per instruction and kind (loops) */
+/* A conditional jump's occurrences on one path that all count (constraint and flip);
+ * past it only the powers of two do (QSYM's pruning of hot code: a loop over a
+ * kilobytes-long input gives tens of branch points, not thousands). Longer than the
+ * strings a byte-a-generation search has to get through. */
+#define SX_PRUNE_EXACT 64
 
 struct sx_branch {
     uint64_t pc;                   /* address of the branching instruction */
+    uint32_t context;              /* SX_FLIP_JUMP: a hash of the callers (0: none known) */
     bool jumped;                   /* the path took the jump (else it fell through) */
     uint8_t kind;                  /* enum sx_flip_kind */
     const struct sx_expr *taken;   /* width-1 condition that held on this path */
@@ -53,8 +59,12 @@ struct sx_path {
     struct sx_leaves *leaves; /* per constraint, filled by the first flip that needs it */
     size_t leaves_cap;
     bool no_slicing;          /* send whole prefixes (for comparisons) */
+    bool no_pruning;          /* every occurrence of a branch counts (for comparisons) */
+    bool no_context;          /* branch sides without their callers (for comparisons) */
+    uint64_t pruned;          /* branch occurrences run as if concrete (SX_PRUNE_EXACT) */
     struct sx_walker walker;  /* finding the input bytes of constraints */
-    struct { uint64_t pc; uint8_t kind, count; } *seen; /* candidates per (pc, kind) */
+    struct { uint64_t pc; uint32_t count; uint8_t kind; } *seen; /* occurrences per
+                                                                     (pc, kind) */
     size_t seen_cap, nseen;
     uint64_t sliced_away;     /* constraints left out of flip queries so far */
 };
@@ -63,8 +73,9 @@ void sx_path_init(struct sx_path *p);
 void sx_path_release(struct sx_path *p);
 /* An assumption that is not a choice point (e.g. a concretised address). */
 void sx_path_assume(struct sx_path *p, const struct sx_expr *cond);
-/* A branch on symbolic data: `taken` held on this path; its negation is the other side. */
-void sx_path_branch(struct sx_path *p, struct sx_ctx *ctx, uint64_t pc,
+/* A branch on symbolic data: `taken` held on this path; its negation is the other side.
+ * A hot branch's occurrence may be pruned (see SX_PRUNE_EXACT; counted in `pruned`). */
+void sx_path_branch(struct sx_path *p, uint64_t pc, uint32_t context,
                     const struct sx_expr *taken, bool jumped);
 /* A flip candidate of another kind: `held` was true on this path; with `assume` it is
  * also a path constraint (a division's divisor != 0), without it only a candidate (a

@@ -40,7 +40,7 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 9
+#define SC_VERSION 10
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
@@ -137,6 +137,8 @@ enum sc_stop {
 struct sc_stats {
     uint64_t instructions, stops_native, parallel_peak;
     uint64_t constraints, branches, flipped_sat, flipped_unsat, flipped_unknown;
+    uint64_t branches_pruned;           /* occurrences of hot branches run as if concrete
+                                           (past SX_PRUNE_EXACT, not a power of two) */
     uint64_t flipped_optimistic;        /* of the unsat: solved on the branch alone */
     uint64_t flipped_too_large;         /* of the unknown: too large to send to the solver */
     uint64_t sliced_away;               /* path constraints left out of flip queries (they

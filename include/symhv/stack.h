@@ -47,10 +47,11 @@ static inline int symhv_leads_to(uint64_t target, uint64_t pc)
  * return address of an earlier call left on the stack names another. An indirect call
  * cannot be checked: it is taken unless the next direct call found further up may lead to
  * the frame below (then it is taken as stale: a real frame may be lost, the ones above it
- * are still found). Returns how many. */
-static inline unsigned symhv_stack_frames(symhv_read_fn read, void *ctx, uint64_t rip,
-                                          uint64_t rsp, unsigned scan_words, uint64_t *frames,
-                                          unsigned max)
+ * are still found). Returns how many. slots (NULL: not wanted) gets the stack address
+ * each frame's return address was read from. */
+static inline unsigned symhv_stack_frame_slots(symhv_read_fn read, void *ctx, uint64_t rip,
+                                               uint64_t rsp, unsigned scan_words,
+                                               uint64_t *frames, uint64_t *slots, unsigned max)
 {
     unsigned found = 0;
     uint64_t inner = rip;
@@ -81,10 +82,19 @@ static inline unsigned symhv_stack_frames(symhv_read_fn read, void *ctx, uint64_
         }
         if (kind == 0)
             continue;
+        if (slots)
+            slots[found] = rsp + 8 * i;
         frames[found++] = word;
         inner = word;
     }
     return found;
+}
+
+static inline unsigned symhv_stack_frames(symhv_read_fn read, void *ctx, uint64_t rip,
+                                          uint64_t rsp, unsigned scan_words, uint64_t *frames,
+                                          unsigned max)
+{
+    return symhv_stack_frame_slots(read, ctx, rip, rsp, scan_words, frames, 0, max);
 }
 
 #endif

@@ -53,7 +53,10 @@ static void usage(FILE *f)
             "Environment (for tests and benchmarks): SYMHV_SYMEX_SOLVER=NAME as --solver\n"
             "(symhv starts this program); SYMHV_SYMEX_NO_SLICING=1 sends flip\n"
             "queries with the whole path prefix instead of the constraints that share input\n"
-            "bytes with the flipped one; SYMHV_SYMEX_CRASH_AFTER=N aborts after N\n"
+            "bytes with the flipped one; SYMHV_SYMEX_NO_PRUNING=1 keeps every occurrence\n"
+            "of a hot branch (else past 64 on a path only the powers of two count);\n"
+            "SYMHV_SYMEX_NO_CONTEXT=1 keys branch sides without their callers;\n"
+            "SYMHV_SYMEX_CRASH_AFTER=N aborts after N\n"
             "interpreted instructions.\n",
             SC_FD_GUEST_MEM, SC_FD_SHARED, SC_FD_DOORBELLS);
 }
@@ -301,6 +304,10 @@ int main(int argc, char **argv)
         cfg.solver = solver;
     const char *no_slicing = getenv("SYMHV_SYMEX_NO_SLICING"); /* for scripts/bench-explore */
     cfg.no_slicing = no_slicing && strcmp(no_slicing, "0") != 0;
+    const char *no_pruning = getenv("SYMHV_SYMEX_NO_PRUNING"); /* likewise */
+    cfg.no_pruning = no_pruning && strcmp(no_pruning, "0") != 0;
+    const char *no_context = getenv("SYMHV_SYMEX_NO_CONTEXT"); /* likewise */
+    cfg.no_context = no_context && strcmp(no_context, "0") != 0;
 
     struct stat sb;
     if (fstat(SC_FD_SHARED, &sb) < 0 || fstat(SC_FD_GUEST_MEM, &sb) < 0) {

@@ -87,6 +87,15 @@ static void clear_results(struct session *s)
     text_free(&s->constraints);
 }
 
+/* An empty path, with the comparisons the benchmarks ask for. */
+static void new_path(struct session *s)
+{
+    sx_path_init(&s->path);
+    s->path.no_slicing = s->cfg.no_slicing;
+    s->path.no_pruning = s->cfg.no_pruning;
+    s->path.no_context = s->cfg.no_context;
+}
+
 struct session *session_create(const struct session_config *cfg)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -101,8 +110,7 @@ struct session *session_create(const struct session_config *cfg)
         session_free(s);
         return NULL;
     }
-    sx_path_init(&s->path);
-    s->path.no_slicing = cfg->no_slicing;
+    new_path(s);
     sx_shadow_set_mirror(s->shadow,
                          (uint64_t *)((uint8_t *)cfg->shared + cfg->shared->bitmap_offset),
                          cfg->ram_bytes);
@@ -659,6 +667,7 @@ static void finish(struct session *s, struct sc_slot *slot)
     clear_results(s);
     st->constraints = s->path.n;
     st->branches = s->path.nbranches;
+    st->branches_pruned = s->path.pruned;
     st->flipped_sat = st->flipped_unsat = st->flipped_unknown = st->flipped_too_large = 0;
     st->flipped_optimistic = st->unsolved_past_limit = 0;
     render_constraints(s);
@@ -823,8 +832,7 @@ static void reset(struct session *s, struct sc_slot *slot)
 {
     sx_shadow_clear(s->shadow);
     sx_path_release(&s->path);
-    sx_path_init(&s->path);
-    s->path.no_slicing = s->cfg.no_slicing;
+    new_path(s);
     sx_ctx_free(s->ctx);
     s->ctx = sx_ctx_new();
     for (unsigned i = 0; i < SX_MAX_INPUTS; i++) {

@@ -26,6 +26,10 @@ struct session_config {
                                     instructions were interpreted (0: never) */
     bool no_slicing;             /* flip queries with the whole path prefix (benchmarks
                                     compare; SYMHV_SYMEX_NO_SLICING=1) */
+    bool no_pruning;             /* every occurrence of a hot branch counts (benchmarks
+                                    compare; SYMHV_SYMEX_NO_PRUNING=1) */
+    bool no_context;             /* branch sides without their callers (benchmarks
+                                    compare; SYMHV_SYMEX_NO_CONTEXT=1) */
 };
 
 struct session;

@@ -37,6 +37,44 @@ int target_magic64(const uint8_t *buf)
     return 0;
 }
 
+__attribute__((noinline)) static unsigned bump(unsigned x)
+{
+    __asm__ volatile("" ::: "memory");
+    return x + 1;
+}
+
+int target_hot_loop(const uint8_t *buf)
+{
+    unsigned high = 0;
+    for (int i = 0; i < TARGET_HOT_BYTES; i++)
+        if (buf[i] & 0x80)
+            high = bump(high);
+    uint32_t magic;
+    memcpy(&magic, buf + 8, 4);
+    if (magic == 0x474e5041u + high)
+        return reached(9);
+    return 0;
+}
+
+__attribute__((noinline)) static int byte_is(const uint8_t *p, uint8_t c)
+{
+    if (*p == c)
+        return reached(0) - 999;
+    return 0;
+}
+
+int target_two_callers(const uint8_t *buf)
+{
+    if (buf[0] == 'x') {
+        if (byte_is(buf + 1, 'Y'))
+            return reached(11);
+        return 0;
+    }
+    if (byte_is(buf + 2, 'Z'))
+        return reached(12);
+    return 0;
+}
+
 int target_checksum(const uint8_t *buf)
 {
     uint32_t h = 0;

@@ -10,6 +10,13 @@ int target_linear(const uint8_t *buf);    /* x*7+3 == 0x1234567 (x: 4 bytes) */
 int target_magic(const uint8_t *buf);     /* 8 bytes equal "SYMHV!\x7f\x01", byte by byte */
 int target_magic64(const uint8_t *buf);   /* the same as one 64-bit compare */
 int target_checksum(const uint8_t *buf);  /* h = h*31 + b over 8 bytes == 0xdeadbeef */
+/* one helper's branch from two callers: 'x' then buf[1] == 'Y' (1011), or buf[2] ==
+ * 'Z' (1012) */
+int target_two_callers(const uint8_t *buf);
+#define TARGET_HOT_BYTES 4096
+/* a branch per byte over 4 KiB (bytes with the high bit counted), then bytes 8..11
+ * == "APNG" plus that count */
+int target_hot_loop(const uint8_t *buf);
 int target_sse(const uint8_t *buf);       /* 16 bytes all 'A', via pcmpeqb/pmovmskb */
 int target_divide(const uint8_t *buf);    /* 1000 / (buf[0] - 'a'): no branch, a #DE at 'a' */
 int target_select(const uint8_t *buf);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../check_main.h"
+#include "branch_map.h"
 #include "interp.h"
 #include "self_mem.h"
 #include "solver.h"
@@ -28,13 +29,17 @@ static uint8_t stack_area[STACK_BYTES] __attribute__((aligned(64)));
 static int reports;
 static void count_report(void *o, const char *msg) { (void)o; (void)msg; reports++; }
 
-/* Interpret fn(buf) with buf[0..len) symbolic (input "buf"), from the native code. */
-static void run_concolic(struct concolic_run *r, int (*fn)(const uint8_t *), uint8_t *buf,
-                         uint32_t len, struct sx_ctx *ctx)
+/* Interpret fn(buf) with buf[0..len) symbolic (input "buf"), from the native code; with
+ * `prune`, hot branches as the sidecar prunes them (SX_PRUNE_EXACT); with `context`,
+ * branches keyed by their callers as the sidecar keys them. */
+static void run_concolic_with(struct concolic_run *r, int (*fn)(const uint8_t *), uint8_t *buf,
+                              uint32_t len, struct sx_ctx *ctx, bool prune, bool context)
 {
     r->ctx = ctx;
     r->shadow = sx_shadow_new();
     sx_path_init(&r->path);
+    r->path.no_pruning = !prune;
+    r->path.no_context = !context;
     sx_state_init(&r->st, ctx, &sx_self_mem, NULL, r->shadow, &r->path);
     r->st.report = count_report;
     r->input = sx_input_count(ctx) ? 0 : sx_input_declare(ctx, "buf", len);
@@ -52,6 +57,12 @@ static void run_concolic(struct concolic_run *r, int (*fn)(const uint8_t *), uin
         ck_assert_msg(steps < 1000000, "runaway interpretation");
     }
     r->result = (int)(int32_t)r->st.gpr[SX_RAX].c;
+}
+
+static void run_concolic(struct concolic_run *r, int (*fn)(const uint8_t *), uint8_t *buf,
+                         uint32_t len, struct sx_ctx *ctx)
+{
+    run_concolic_with(r, fn, buf, len, ctx, true, true);
 }
 
 static void release(struct concolic_run *r)
@@ -117,6 +128,91 @@ START_TEST(solver_flips_checksum_loop) { flip_single_branch(target_checksum, 8, 
 END_TEST
 START_TEST(solver_flips_sse_compare) { flip_single_branch(target_sse, 16, 1005); }
 END_TEST
+/* QSYM's pruning: a branch per byte over a 4 KiB input counts 64 times, then at the
+ * powers of two only (6 more: 128 ... 4096); the rest run as if concrete. The flip of
+ * the check behind the loop still drives the CPU to the other side. Without pruning
+ * every occurrence is a branch point. */
+START_TEST(hot_branches_are_pruned_and_the_check_behind_them_flips)
+{
+    static uint8_t buf[TARGET_HOT_BYTES], fresh[TARGET_HOT_BYTES];
+    memset(buf, 0, sizeof buf);
+    ck_assert_int_eq(target_hot_loop(buf), 0);
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 20000);
+    ck_assert_ptr_nonnull(solver);
+    struct concolic_run r;
+    run_concolic(&r, target_hot_loop, buf, TARGET_HOT_BYTES, ctx);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.path.nbranches, SX_PRUNE_EXACT + 6 + 1);
+    ck_assert_uint_eq(r.path.pruned, TARGET_HOT_BYTES - SX_PRUNE_EXACT - 6);
+    size_t last = r.path.nbranches - 1;
+    struct sx_model *m = model_of(ctx, buf, TARGET_HOT_BYTES);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, last, m), SX_SAT);
+    memcpy(fresh, m->bytes[0], TARGET_HOT_BYTES);
+    ck_assert_int_eq(target_hot_loop(fresh), 1009);
+    sx_model_free(m);
+    release(&r);
+
+    struct concolic_run all;
+    run_concolic_with(&all, target_hot_loop, buf, TARGET_HOT_BYTES, ctx, false, true);
+    ck_assert_uint_eq(all.path.nbranches, TARGET_HOT_BYTES + 1);
+    ck_assert_uint_eq(all.path.pruned, 0);
+    release(&all);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+/* A generational search as the sidecar runs it (sx_branch_map: a flip only to a side
+ * neither seen nor reached before), from zeros, over target_two_callers; returns a bit
+ * per guarded branch reached (1 << (result - 1011)). */
+static unsigned search_two_callers(bool context)
+{
+    enum { LEN = 4, MAX_INPUTS = 32 };
+    static struct sx_branch_map map;
+    memset(&map, 0, sizeof map);
+    uint8_t queue[MAX_INPUTS][64] = { { 0 } };
+    unsigned n = 1, reached = 0;
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 20000);
+    for (unsigned at = 0; at < n; at++) {
+        struct concolic_run r;
+        run_concolic_with(&r, target_two_callers, queue[at], LEN, ctx, true, context);
+        if (r.result >= 1011)
+            reached |= 1u << (r.result - 1011);
+        size_t nb = r.path.nbranches;
+        uint32_t other[16];
+        uint64_t scratch[64];
+        ck_assert_uint_le(nb, 16);
+        sx_branch_map_visit(&map, r.path.branches, nb, other, scratch);
+        for (size_t b = 0; b < nb && n < MAX_INPUTS; b++) {
+            if (!sx_branch_map_wanted(&map, other[b]))
+                continue;
+            struct sx_model *m = model_of(ctx, queue[at], LEN);
+            if (sx_path_flip(&r.path, ctx, solver, b, m) == SX_SAT) {
+                sx_branch_map_reached(&map, other[b]);
+                memcpy(queue[n++], m->bytes[0], LEN);
+            }
+            sx_model_free(m);
+        }
+        release(&r);
+    }
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+    return reached;
+}
+
+/* A helper's branch met from two callers: keyed by pc and count alone, the flip tried
+ * from the first caller hides the same flip from the second (QSYM's context-sensitive
+ * sides are the answer). With the callers in the key both guarded branches are found;
+ * without, the second caller's is not. */
+START_TEST(branch_sides_are_told_apart_by_their_callers)
+{
+    ck_assert_uint_eq(search_two_callers(true), 3);
+    ck_assert_uint_eq(search_two_callers(false), 2);
+}
+END_TEST
+
 START_TEST(fresh_backend_flips_branches)
 {
     flip_single_branch_with("z3-fresh", target_checksum, 8, 1004);
@@ -551,6 +647,8 @@ int main(void)
     tcase_add_test(tc, symbolic_index_reads_every_entry);
     tcase_add_test(tc, wide_symbolic_address_is_concretised_with_constraint);
     tcase_add_test(tc, ring0_stack_stores_stay_concrete);
+    tcase_add_test(tc, hot_branches_are_pruned_and_the_check_behind_them_flips);
+    tcase_add_test(tc, branch_sides_are_told_apart_by_their_callers);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
