@@ -23,6 +23,7 @@ struct breakpoints {
     /* lock order: lock, then guest memory's (a hit writes RAM under it) */
     pthread_mutex_t lock;
     size_t n;
+    uint64_t entry;     /* the ELF's e_entry */
     uint64_t *addr;     /* the blocks' addresses, sorted (read-only after open) */
     uint64_t *gpa;      /* where each is in guest RAM (NO_GPA: not mapped), set by arm */
     uint8_t *orig;      /* the byte an int3 replaced */
@@ -124,7 +125,8 @@ static bool is_start(const uint8_t *starts, uint64_t seg, uint64_t len, uint64_t
     return a >= seg && a < seg + len && (starts[(a - seg) / 8] & (1u << ((a - seg) % 8)));
 }
 
-struct breakpoints *breakpoints_open(const char *path, char *why, size_t why_size)
+struct breakpoints *breakpoints_open(const char *path, bool pie_ok, char *why,
+                                     size_t why_size)
 {
     size_t size = 0;
     char err[200];
@@ -140,7 +142,7 @@ struct breakpoints *breakpoints_open(const char *path, char *why, size_t why_siz
         snprintf(why, why_size, "%s is no ELF64 x86-64 program", path);
         goto out;
     }
-    if (eh->e_type != ET_EXEC) {
+    if (eh->e_type != ET_EXEC && !(pie_ok && eh->e_type == ET_DYN)) {
         snprintf(why, why_size, "%s is position-independent (its load address is the "
                  "kernel's choice): build it with -static -no-pie", path);
         goto out;
@@ -233,6 +235,7 @@ struct breakpoints *breakpoints_open(const char *path, char *why, size_t why_siz
     }
     pthread_mutex_init(&b->lock, NULL);
     b->n = n;
+    b->entry = eh->e_entry;
     b->addr = s.cand; /* sorted, unique, n of them */
     s.cand = NULL;
     for (size_t i = 0; i < n; i++)
@@ -262,6 +265,7 @@ void breakpoints_free(struct breakpoints *b)
 
 size_t breakpoints_count(const struct breakpoints *b) { return b ? b->n : 0; }
 const uint64_t *breakpoints_addresses(const struct breakpoints *b) { return b->addr; }
+uint64_t breakpoints_entry(const struct breakpoints *b) { return b->entry; }
 
 /* ---- in the guest ------------------------------------------------------------------ */
 

@@ -9,8 +9,9 @@
  *
  * Blocks: the functions the symbol table names, the targets of direct jumps,
  * conditional branches and calls, and the instruction after each conditional branch, where a linear sweep of the segment's code
- * finds an instruction starting there. Static non-PIE programs only (ET_EXEC: their
- * addresses are the ELF's). */
+ * finds an instruction starting there. In the guest: static non-PIE programs only
+ * (ET_EXEC: their addresses are the ELF's); symhv cov also takes position-independent
+ * ones natively (addresses relative to the ELF's, moved by the load bias). */
 #ifndef HV_BREAKPOINTS_H
 #define HV_BREAKPOINTS_H
 
@@ -26,9 +27,13 @@ struct breakpoints;
 
 #define BREAKPOINTS_MAX (1u << 20) /* blocks armed at most (said when a program has more) */
 
-/* The blocks of the static program at host path `path`. NULL and a one-line reason in
- * why[] when it cannot be done (no such file, not ELF64 x86-64, PIE, no code). */
-struct breakpoints *breakpoints_open(const char *path, char *why, size_t why_size);
+/* The blocks of the program at host path `path` (position-independent ones only with
+ * `pie_ok`). NULL and a one-line reason in why[] when it cannot be done (no such file,
+ * not ELF64 x86-64, PIE, no code). */
+struct breakpoints *breakpoints_open(const char *path, bool pie_ok, char *why,
+                                     size_t why_size);
+/* The ELF's entry point (its own address, before any load bias). */
+uint64_t breakpoints_entry(const struct breakpoints *b);
 void breakpoints_free(struct breakpoints *b);
 size_t breakpoints_count(const struct breakpoints *b);
 /* The blocks' addresses, sorted (count of them; symhv cov reports by them). */

@@ -41,8 +41,11 @@ static const char usage_text[] =
     "the program's stdin), and writes OUT_DIR/coverage-blocks.txt: the program's basic\n"
     "blocks that the test cases reached, by function (names from its symbol table), for a\n"
     "program without source or debug information. The blocks are the ones symhv fuzz's\n"
-    "binary-only coverage finds (a static, non-PIE program); each is watched by a one-shot\n"
-    "int3 under ptrace, in every thread and forked child.\n"
+    "binary-only coverage finds, in the program's own code (any x86-64 ELF program: static\n"
+    "or dynamic, PIE or not; not its shared libraries), at the ELF's addresses (as objdump\n"
+    "shows them); each is watched by a one-shot int3 under ptrace, in every thread and\n"
+    "forked child. The program named in the campaign's record runs natively: say which\n"
+    "after -- when the directory is not your own.\n"
     "  -- PROGRAM [ARGS]  the program and its arguments (default: as the campaign ran it);\n"
     "                     @@ is the test case's file, as in symhv fuzz\n"
     "  --no-blocks        only run the test cases (a gcov build counts for itself:\n"
@@ -190,6 +193,9 @@ static int load_target(const struct cov_args *a, struct options *opt, char **rec
         hv_error("cov: no program to run (give it after --)");
         goto fail;
     }
+    if (!a->program_words) /* a record is another's file: what runs natively is said */
+        hv_notice("cov: running %s natively, as %s/fuzzer_stats names the campaign's target",
+                  opt->boot.launch.program, a->out_dir);
     *record_text = text;
     *words_out = w;
     return 0;
@@ -258,9 +264,16 @@ static int prepare(const struct launch_config *lc, const struct cov_args *a, con
         const uint8_t *part = bytes + off;
         off += want;
         if (s->kind == SYMHV_SYM_ARG) {
-            char *text = own(p, strndup((const char *)part, want)); /* to its first NUL */
-            if (!text || s->arg >= argc)
+            if (s->arg >= argc) {
+                hv_error("cov: --sym-arg %u: the program has no argument %u (give its "
+                         "arguments after --, as the campaign did)", s->arg, s->arg);
                 return -1;
+            }
+            char *text = own(p, strndup((const char *)part, want)); /* to its first NUL */
+            if (!text) {
+                hv_error("out of memory");
+                return -1;
+            }
             p->argv[s->arg] = text;
             continue;
         }
@@ -271,8 +284,10 @@ static int prepare(const struct launch_config *lc, const struct cov_args *a, con
             char name[SYMHV_INPUT_NAME_MAX + 1], safe[SYMHV_INPUT_NAME_MAX + 1];
             launch_source_name(s, name, sizeof name);
             sanitize_file_name(name, safe, sizeof safe);
-            if (snprintf(path, sizeof path, "%s/%u-%s", p->dir, k, safe) >= (int)sizeof path)
+            if (snprintf(path, sizeof path, "%s/%u-%s", p->dir, k, safe) >= (int)sizeof path) {
+                hv_error("cov: the temporary directory's path is too long");
                 return -1;
+            }
             if (write_part(path, part, want) < 0) {
                 hv_error_errno("cov: writing %s", path);
                 return -1;
@@ -475,7 +490,7 @@ int cov_main(int argc, char **argv)
     struct native_blocks blocks = { 0 };
     if (a.blocks) {
         char why[256];
-        if (!(bp = breakpoints_open(lc->program, why, sizeof why))) {
+        if (!(bp = breakpoints_open(lc->program, true, why, sizeof why))) {
             hv_error("cov: %s (--no-blocks runs the test cases without watching blocks)", why);
             goto out;
         }
@@ -485,7 +500,8 @@ int cov_main(int argc, char **argv)
             hv_error("out of memory");
             goto out;
         }
-        blocks = (struct native_blocks){ breakpoints_addresses(bp), n, hit, orig, state };
+        blocks = (struct native_blocks){ breakpoints_addresses(bp), n, breakpoints_entry(bp),
+                                         hit, orig, state };
         read_functions(lc->program, &fs);
     }
     struct prepared *p = calloc(1, sizeof *p);
@@ -523,15 +539,13 @@ int cov_main(int argc, char **argv)
             rc = native_run(&run, &res, why, sizeof why);
             if (rc < 0)
                 hv_error("cov: %s", why);
-        } else {
-            hv_error("cov: %s does not split into the campaign's sources", cases[c]);
         }
         release(p);
         p->have_stdin = false;
         free(bytes);
         if (rc < 0) {
-            if (a.blocks && ran == 0)
-                break; /* the first run failed: the others would too */
+            if (ran == 0)
+                break; /* the first one failed: the others would too */
             failed++;
             continue;
         }

@@ -75,7 +75,7 @@ static void arm_breakpoints(struct fuzzer *f)
     char why[256] = "";
     if (access(f->program, R_OK) != 0)
         snprintf(why, sizeof why, "the program is no host file symhv can read");
-    else if ((f->bps = breakpoints_open(f->program, why, sizeof why))) {
+    else if ((f->bps = breakpoints_open(f->program, false, why, sizeof why))) {
         struct guest_as as;
         guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->claims.start_vcpu), true);
         long armed = 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/user.h>
@@ -28,8 +29,25 @@ static int open_mem(pid_t tid)
     return open(path, O_RDWR | O_CLOEXEC);
 }
 
-/* An int3 at every block no run reached yet, in the freshly exec'd process `pid`. */
-static void arm(struct native_blocks *b, pid_t pid)
+/* Where the kernel put the program: AT_ENTRY (the entry point as loaded) less the ELF's
+ * own; 0 for a program at its link address. */
+static uint64_t load_bias(const struct native_blocks *b, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/auxv", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint64_t aux[2], bias = 0;
+    while (fd >= 0 && read(fd, aux, sizeof aux) == (ssize_t)sizeof aux && aux[0] != AT_NULL)
+        if (aux[0] == AT_ENTRY)
+            bias = aux[1] - b->entry;
+    if (fd >= 0)
+        close(fd);
+    return bias;
+}
+
+/* An int3 at every block no run reached yet, in the freshly exec'd process `pid` (its
+ * blocks `bias` bytes from the ELF's addresses). */
+static void arm(struct native_blocks *b, pid_t pid, uint64_t bias)
 {
     int fd = open_mem(pid);
     if (fd < 0)
@@ -40,17 +58,17 @@ static void arm(struct native_blocks *b, pid_t pid)
             i++;
             continue;
         }
-        uint64_t lo = b->addr[i];
+        uint64_t lo = b->addr[i] + bias;
         size_t j = i;
-        while (j < b->n && b->addr[j] - lo < ARM_CHUNK)
+        while (j < b->n && b->addr[j] + bias - lo < ARM_CHUNK)
             j++;
-        size_t len = (size_t)(b->addr[j - 1] - lo + 1);
+        size_t len = (size_t)(b->addr[j - 1] + bias - lo + 1);
         bool whole = pread(fd, buf, len, (off_t)lo) == (ssize_t)len;
         for (size_t k = i; k < j; k++) {
             if (b->hit[k] || b->state[k] == BLOCK_NEVER)
                 continue;
-            uint8_t *at = &buf[b->addr[k] - lo];
-            if (!whole && pread(fd, at, 1, (off_t)b->addr[k]) != 1) {
+            uint8_t *at = &buf[b->addr[k] + bias - lo];
+            if (!whole && pread(fd, at, 1, (off_t)(b->addr[k] + bias)) != 1) {
                 b->state[k] = BLOCK_NEVER; /* not mapped: the file's sweep saw more */
                 continue;
             }
@@ -61,7 +79,7 @@ static void arm(struct native_blocks *b, pid_t pid)
             if (b->state[k] != BLOCK_ARMABLE)
                 continue;
             *at = INT3;
-            if (!whole && pwrite(fd, at, 1, (off_t)b->addr[k]) != 1)
+            if (!whole && pwrite(fd, at, 1, (off_t)(b->addr[k] + bias)) != 1)
                 b->state[k] = BLOCK_NEVER;
         }
         if (whole && pwrite(fd, buf, len, (off_t)lo) != (ssize_t)len)
@@ -76,23 +94,24 @@ static void arm(struct native_blocks *b, pid_t pid)
 /* A SIGTRAP stop of thread tid: one of our int3s? Then its byte goes back (in tid's
  * process: a forked child has its own copy), tid runs the instruction, and the block
  * counts. False: the program's own trap, delivered. */
-static bool take_hit(struct native_blocks *b, pid_t tid, struct native_result *res)
+static bool take_hit(struct native_blocks *b, uint64_t bias, pid_t tid,
+                     struct native_result *res)
 {
     siginfo_t si;
     struct user_regs_struct regs;
     if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0 || si.si_code != SI_KERNEL ||
         ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
         return false;
-    uint64_t pc = regs.rip - 1;
+    uint64_t pc = regs.rip - 1, at = pc - bias; /* at: the ELF's address */
     size_t lo = 0, hi = b->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (b->addr[mid] < pc)
+        if (b->addr[mid] < at)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == b->n || b->addr[lo] != pc || b->state[lo] != BLOCK_ARMABLE)
+    if (lo == b->n || b->addr[lo] != at || b->state[lo] != BLOCK_ARMABLE)
         return false;
     /* The byte is ours to put back if it is our int3; if it is the program's byte
      * already, another thread of the process hit the same int3 a moment earlier and
@@ -190,6 +209,7 @@ int native_run(const struct native_run *r, struct native_result *res, char *why,
     pid_t foreign[MAX_FOREIGN];
     unsigned nforeign = 0;
     bool main_done = false, first_stop = b != NULL;
+    uint64_t bias = 0;
     double deadline = now_s() + r->timeout_s;
     for (;;) {
         int st;
@@ -239,14 +259,15 @@ int native_run(const struct native_run *r, struct native_result *res, char *why,
                    (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
                                   PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC |
                                   PTRACE_O_EXITKILL));
-            arm(b, pid);
+            bias = load_bias(b, pid);
+            arm(b, pid, bias);
         } else if (event == PTRACE_EVENT_EXEC) {
             if (nforeign < MAX_FOREIGN) /* another image: its bytes are not ours */
                 foreign[nforeign++] = w;
         } else if (event) {
             /* clone, fork: the new tracee starts with a SIGSTOP of its own */
         } else if (sig == SIGTRAP) {
-            if (!b || is_foreign(foreign, nforeign, w) || !take_hit(b, w, res))
+            if (!b || is_foreign(foreign, nforeign, w) || !take_hit(b, bias, w, res))
                 deliver = SIGTRAP;
         } else if (sig != SIGSTOP) {
             deliver = sig;

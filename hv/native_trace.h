@@ -13,8 +13,10 @@
 /* Blocks kept across runs: a block hit once is never armed again, so a run costs one
  * stop per block no earlier run reached. */
 struct native_blocks {
-    const uint64_t *addr;  /* sorted, unique */
+    const uint64_t *addr;  /* sorted, unique: the ELF's own addresses */
     size_t n;
+    uint64_t entry;        /* the ELF's e_entry: with AT_ENTRY it gives the load bias of a
+                              position-independent program (0 for the others) */
     uint8_t *hit;          /* n bytes: 1 once reached by some run */
     uint8_t *orig;         /* n bytes: the program's byte there (filled by the first run) */
     uint8_t *state;        /* n bytes, internal: 0 not read yet, 1 armable, 2 never (the

@@ -3,7 +3,8 @@
 # (lx_klee: a symbolic argument and a symbolic file, split as the campaign ran them) run
 # natively under ptrace; the report marks the blocks of abort() as reached only once the
 # crash is among the test cases, and main's blocks as reached. Both libcs; threads too.
-# Arguments: LINUX_DIR (the built lx_* programs). SYMHV: the symhv binary.
+# Arguments: LINUX_DIR (the built lx_* programs). SYMHV: the symhv binary;
+# SYMHV_SOURCE_DIR: tests/.
 set -uo pipefail
 linux=$(cd "$1" && pwd)
 work=$(mktemp -d)
@@ -38,8 +39,26 @@ printf 'x' >t/queue/id:000000
 "$SYMHV" cov t -- "$linux/lx_threads_glibc" 8 100 >r3.txt 2>&1 || { cat r3.txt; fail "threads: symhv cov failed"; }
 [ "$(reached t work)" -gt 0 ] 2>/dev/null || fail "threads: the threads' function was not reached"
 grep -q '^# id:000000: exit status 0' t/coverage-blocks.txt || fail "threads: the program did not end well under tracing"
-# a position-independent program is refused with its reason
-if "$SYMHV" cov t -- "$linux/lx_hello_pie" >r4.txt 2>&1; then fail "a PIE accepted"; fi
-grep -q "position-independent" r4.txt || { fail "no reason for the PIE"; cat r4.txt; }
-[ "$failed" = 0 ] && echo "ok: blocks of abort reached only with the crash, on both libcs; threads covered"
+# position-independent programs, as most binaries users have: a static PIE, and a
+# dynamic PIE (its own code; abort is in libc.so, so main's blocks tell the crash)
+"$SYMHV" cov t -- "$linux/lx_hello_pie" >r4.txt 2>&1 || { cat r4.txt; fail "static PIE: symhv cov failed"; }
+[ "$(reached t main)" -gt 0 ] 2>/dev/null || fail "static PIE: main not reached"
+if command -v gcc >/dev/null; then
+    gcc -O2 -o klee_dyn "$SYMHV_SOURCE_DIR/linux/lx_klee.c" || fail "gcc"
+    mkdir -p dyn/queue dyn/crashes
+    cp k-glibc/fuzzer_stats dyn/
+    cp k-glibc/queue/* dyn/queue/
+    "$SYMHV" cov dyn -- ./klee_dyn AAA /input >r5.txt 2>&1 || { cat r5.txt; fail "dynamic PIE: symhv cov failed"; }
+    before=$(reached dyn main)
+    cp k-glibc/crashes/* dyn/crashes/
+    "$SYMHV" cov dyn -- ./klee_dyn AAA /input >r6.txt 2>&1 || { cat r6.txt; fail "dynamic PIE: symhv cov failed"; }
+    after=$(reached dyn main)
+    [ "${before:-0}" -gt 0 ] && [ "${after:-0}" -gt "${before:-0}" ] ||
+        fail "dynamic PIE: main's blocks reached $before without the crash, $after with it"
+fi
+# what is no program is refused with its reason
+printf '#!/bin/sh\n' >script.sh && chmod +x script.sh
+if "$SYMHV" cov t -- ./script.sh >r7.txt 2>&1; then fail "a shell script accepted"; fi
+grep -q "no ELF64" r7.txt || { fail "no reason for the script"; cat r7.txt; }
+[ "$failed" = 0 ] && echo "ok: blocks of abort reached only with the crash, on both libcs; threads; static and dynamic PIE"
 exit $failed

@@ -569,7 +569,7 @@ START_TEST(breakpoints_go_at_instruction_starts_only)
     FILE *f = fopen(path, "wb");
     ck_assert(f && fwrite(&img, 1, sizeof img, f) == sizeof img);
     ck_assert_int_eq(fclose(f), 0);
-    struct breakpoints *b = breakpoints_open(path, why, sizeof why);
+    struct breakpoints *b = breakpoints_open(path, false, why, sizeof why);
     ck_assert_msg(b != NULL, "%s", why);
     ck_assert_uint_eq(breakpoints_count(b), 3); /* 0x400078, 0x40007a, 0x40007c */
     breakpoints_free(b);
@@ -577,12 +577,16 @@ START_TEST(breakpoints_go_at_instruction_starts_only)
     f = fopen(path, "wb");
     ck_assert(f && fwrite(&img, 1, sizeof img, f) == sizeof img);
     ck_assert_int_eq(fclose(f), 0);
-    ck_assert_ptr_null(breakpoints_open(path, why, sizeof why));
+    ck_assert_ptr_null(breakpoints_open(path, false, why, sizeof why));
     ck_assert_ptr_nonnull(strstr(why, "position-independent"));
+    b = breakpoints_open(path, true, why, sizeof why); /* symhv cov runs it natively */
+    ck_assert_msg(b != NULL, "%s", why);
+    ck_assert_uint_eq(breakpoints_count(b), 3);
+    breakpoints_free(b);
     f = fopen(path, "wb");
     ck_assert(f && fputs("#!/bin/sh\n", f) >= 0);
     ck_assert_int_eq(fclose(f), 0);
-    ck_assert_ptr_null(breakpoints_open(path, why, sizeof why));
+    ck_assert_ptr_null(breakpoints_open(path, true, why, sizeof why));
     ck_assert_ptr_nonnull(strstr(why, "no ELF64 x86-64 program"));
     unlink(path);
     rmdir(dir);
