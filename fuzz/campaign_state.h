@@ -53,6 +53,10 @@ struct fuzz_config {
     bool no_breakpoints;       /* no binary-only coverage for programs without a map */
     uint32_t blank_seed_len;   /* explore without -i: one seed of this many zero bytes
                                   (the declared source's size; 0: one byte) */
+    uint32_t blank_seed_counts;   /* > 1: that many such seeds, the byte at
+                                     blank_seed_count_at of seed k being k (--sym-args:
+                                     a seed per number of arguments) */
+    uint32_t blank_seed_count_at;
 };
 
 /* How an execution ended. FZ_BUG: it ran on but the program reported a bug

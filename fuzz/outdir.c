@@ -137,21 +137,33 @@ int fz_outdir_load_campaign(struct fz_campaign *c, const struct fuzz_config *cfg
         }
     }
     if (n <= 0 && !cfg->in_dir && cfg->mode == FUZZ_EXPLORE) {
-        /* as KLEE starts: no seed, the declared source's size of zeros */
+        /* as KLEE starts: no seed, the declared source's size of zeros (one seed per
+         * number of arguments for --sym-args, whose count no solver changes) */
         uint32_t len = cfg->blank_seed_len ? cfg->blank_seed_len : 1;
+        uint32_t seeds = cfg->blank_seed_counts > 1 && cfg->blank_seed_count_at < len
+                             ? cfg->blank_seed_counts : 1;
         uint8_t *zeros = calloc(1, len);
         if (!zeros)
             return -1;
-        struct fz_entry *e = fz_queue_add(&c->queue, zeros, len, FZ_FROM_SEED);
-        free(zeros);
-        e->file = strdup("id:000000,orig:zeros");
-        if (write_file_atomic(c->queue_dir, e->file, e->data, e->len) < 0) {
-            hv_error_errno("explore: cannot write %s/%s", c->queue_dir, e->file);
-            return -1;
+        for (uint32_t k = 0; k < seeds; k++) {
+            char name[64];
+            if (seeds > 1)
+                zeros[cfg->blank_seed_count_at] = (uint8_t)k;
+            snprintf(name, sizeof name, seeds > 1 ? "id:%06u,orig:zeros,nargs:%u"
+                                                  : "id:%06u,orig:zeros", k, k);
+            struct fz_entry *e = fz_queue_add(&c->queue, zeros, len, FZ_FROM_SEED);
+            e->file = strdup(name);
+            if (!e->file || write_file_atomic(c->queue_dir, e->file, e->data, e->len) < 0) {
+                hv_error_errno("explore: cannot write %s/%s", c->queue_dir, name);
+                free(zeros);
+                return -1;
+            }
         }
-        hv_notice("explore: no -i: the search starts from %u zero byte%s (-i DIR gives seeds "
-                  "of your own)", len, len == 1 ? "" : "s");
-        n = 1;
+        free(zeros);
+        hv_notice("explore: no -i: the search starts from %u zero byte%s%s (-i DIR gives "
+                  "seeds of your own)", len, len == 1 ? "" : "s",
+                  seeds > 1 ? ", one seed per number of --sym-args arguments" : "");
+        n = (int)seeds;
     }
     if (n <= 0) {
         hv_error("%s: no seed inputs: give -i DIR with at least one non-empty file",

@@ -263,6 +263,13 @@ static int prepare(const struct launch_config *lc, const struct cov_args *a, con
             want = len - off; /* a short file: the rest is empty (symhv pads with zeros) */
         const uint8_t *part = bytes + off;
         off += want;
+        if (s->kind == SYMHV_SYM_NARGS) { /* --sym-args: how many of the optional ones */
+            unsigned span = lc->nargs_max - lc->nargs_min + 1;
+            unsigned n = lc->nargs_min + (want ? part[0] : 0) % span;
+            if (s->arg + n <= argc)
+                argc = s->arg + n;
+            continue;
+        }
         if (s->kind == SYMHV_SYM_ARG) {
             if (s->arg >= argc) {
                 hv_error("cov: --sym-arg %u: the program has no argument %u (give its "

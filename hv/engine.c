@@ -208,6 +208,8 @@ static int64_t hc_make_symbolic(struct hc_call *c, void *opaque)
     char name[SYMHV_INPUT_NAME_MAX + 1];
     uint64_t buf, len;
     int64_t rc = engine_make_symbolic_args(c, &buf, &len, name);
+    if (rc == 0 && (c->arg[3] & SYMHV_INPUT_CONCRETE))
+        return 0; /* its bytes are the launch's already */
     return rc < 0 ? rc : engine_make_symbolic(e, c->v, &c->as, buf, len, name);
 }
 

@@ -131,6 +131,7 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
         si->as.caller = NULL; /* used from the main thread from now on */
         si->gva = buf;
         si->len = (uint32_t)len;
+        si->concrete = c->arg[3] & SYMHV_INPUT_CONCRETE;
         snprintf(si->name, sizeof si->name, "%s", name);
         f->claims.start = f->claims.by_make_symbolic = true;
         if (first)
@@ -169,7 +170,8 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
         if (guest_write(&c->as, buf, f->c.cur.data + off, n) < 0)
             return -SYMHV_EFAULT;
     }
-    if (f->c.cur.concolic && engine_make_symbolic(f->engine, c->v, &c->as, buf, len, name) < 0)
+    if (f->c.cur.concolic && !(c->arg[3] & SYMHV_INPUT_CONCRETE) &&
+        engine_make_symbolic(f->engine, c->v, &c->as, buf, len, name) < 0)
         hv_error("fuzz: the input '%s' stays concrete in this concolic run", name);
     return id;
 }

@@ -27,6 +27,7 @@ struct snap_input {
     struct guest_as as;        /* the caller's address space (caller NULL: the main thread's) */
     uint64_t gva;
     uint32_t len;
+    bool concrete;             /* SYMHV_INPUT_CONCRETE: written, never marked */
     char name[SYMHV_INPUT_NAME_MAX + 1];
 };
 /* Past these the program's later buffers stay concrete and outside the input file. */

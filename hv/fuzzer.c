@@ -244,7 +244,7 @@ static void place_snap_inputs(struct fuzzer *f)
             if (guest_write(&si->as, si->gva, f->c.cur.data + off, n) < 0)
                 hv_error("fuzz: cannot write the input into the buffer '%s'", si->name);
         }
-        if (f->c.cur.concolic &&
+        if (f->c.cur.concolic && !si->concrete &&
             engine_make_symbolic(f->engine, NULL, &si->as, si->gva, si->len, si->name) < 0)
             hv_error("fuzz: the input '%s' stays concrete in this concolic run", si->name);
         off += si->len;

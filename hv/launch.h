@@ -18,7 +18,7 @@
 struct launch_source {
     enum symhv_sym_kind kind;
     const char *path;     /* FILE: the guest path */
-    unsigned arg;         /* ARG: the argv index */
+    unsigned arg;         /* ARG: the argv index; NARGS: the first optional argument's */
     uint64_t size;        /* bytes; 0: as many as the first contents have */
     const char *initial;  /* a host file with the first contents (--seed, --replay,
                              --input NAME=FILE), or NULL */
@@ -39,6 +39,8 @@ struct launch_config {
     unsigned narchives;
     struct launch_source sources[SYMHV_MAX_SYM_SOURCES];
     unsigned nsources;
+    unsigned nargs_min, nargs_max;   /* --sym-args MIN MAX N (a NARGS source): argv gets
+                                        MAX more arguments, MIN of them always */
     bool harness;                    /* symhv fuzz / explore: one source, its bytes come
                                         from the fuzzer at the snapshot */
     uint64_t harness_capacity;       /* then: room for the longest input */

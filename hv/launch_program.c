@@ -105,6 +105,8 @@ void launch_source_name(const struct launch_source *s, char *name, size_t size)
 {
     if (s->kind == SYMHV_SYM_STDIN)
         snprintf(name, size, "stdin");
+    else if (s->kind == SYMHV_SYM_NARGS)
+        snprintf(name, size, "n_args"); /* KLEE's name for it */
     else if (s->kind == SYMHV_SYM_ARG)
         snprintf(name, size, "arg%u", s->arg);
     else if (strcmp(s->path, LAUNCH_INPUT_PATH) == 0)
@@ -162,6 +164,14 @@ int lb_add_sources(struct builder *b, const struct launch_config *cfg, struct sy
     hdr->stdin_file = SYMHV_NO_FILE;
     for (unsigned k = 0; k < cfg->nsources; k++) {
         const struct launch_source *s = &cfg->sources[k];
+        if (s->kind == SYMHV_SYM_NARGS) {
+            if (s->size != 1 || cfg->nargs_min > cfg->nargs_max || cfg->nargs_max == 0 ||
+                s->arg == 0 || s->arg + cfg->nargs_max > cfg->argc)
+                return lb_fail(b, "--sym-args: the optional arguments are not in argv");
+            hdr->nargs_first = s->arg;
+            hdr->nargs_min = cfg->nargs_min;
+            hdr->nargs_max = cfg->nargs_max;
+        }
         struct symhv_sym_source *out = &hdr->sym[hdr->nsym];
         launch_source_name(s, out->name, sizeof out->name);
         for (unsigned j = 0; j < hdr->nsym; j++)
@@ -209,15 +219,18 @@ int lb_add_sources(struct builder *b, const struct launch_config *cfg, struct sy
             if (s->kind == SYMHV_SYM_FILE) {
                 i = lb_put_file(b, s->path, 0100644, SYMHV_FILE_DATA, data, size);
             } else if ((i = lb_new_file(b)) != SYMHV_NO_FILE) {
-                static char stdin_name[] = "(stdin)";
-                b->f[i].path = stdin_name;
-                b->f[i].path_len = strlen(stdin_name);
+                /* a hidden file: stdin's bytes, or --sym-args' count */
+                static char stdin_name[] = "(stdin)", nargs_name[] = "(n_args)";
+                char *hidden = s->kind == SYMHV_SYM_NARGS ? nargs_name : stdin_name;
+                b->f[i].path = hidden;
+                b->f[i].path_len = strlen(hidden);
                 b->f[i].mode = 0100444;
                 b->f[i].kind = SYMHV_FILE_DATA;
                 b->f[i].data = data;
                 b->f[i].size = size;
                 b->f[i].hidden = true;
-                hdr->stdin_file = i;
+                if (s->kind == SYMHV_SYM_STDIN)
+                    hdr->stdin_file = i;
             }
             if (i == SYMHV_NO_FILE)
                 return -1;

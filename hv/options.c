@@ -41,6 +41,10 @@ static const char usage_text[] =
     "                        (--seed/--replay FILE, --input NAME=FILE, the archive's file)\n"
     "      --sym-stdin SIZE  stdin's bytes are a symbolic input (named stdin)\n"
     "      --sym-arg N:SIZE  argv[N] is a symbolic string of up to SIZE bytes (named argN)\n"
+    "      --sym-args MIN MAX N  as KLEE: MIN to MAX more symbolic arguments after ARGS, each\n"
+    "                        up to N bytes (named argK); how many: a byte of the input\n"
+    "                        (named n_args: MIN + byte %% (MAX - MIN + 1)), never symbolic:\n"
+    "                        explore starts from one seed per number\n"
     "      --env NAME=VALUE  set a variable of the program's environment (repeatable); the\n"
     "                        default one sets PATH, HOME, LANG, TERM and GLIBC_TUNABLES (glibc\n"
     "                        keeps to its SSE2 string functions, which the interpreter models)\n"
@@ -269,6 +273,32 @@ static int parse_source(enum symhv_sym_kind kind, char *text, struct launch_sour
     return 0;
 }
 
+/* --sym-args MIN MAX N: MAX arguments of N bytes after the program's own, each a source,
+ * then the count's byte (last: the snapshot is at a symbolic source). */
+static int add_sym_args(struct options *opt)
+{
+    struct launch_config *lc = &opt->boot.launch;
+    unsigned first = lc->argc, max = lc->nargs_max;
+    if (lc->nsources + max + 1 > SYMHV_MAX_SYM_SOURCES) {
+        hv_error("--sym-args %u %u: with the other symbolic sources more than %d", lc->nargs_min,
+                 max, SYMHV_MAX_SYM_SOURCES);
+        return -1;
+    }
+    if (first + max > OPTIONS_MAX_ARGS) {
+        hv_error("--sym-args: more than %d program arguments", OPTIONS_MAX_ARGS);
+        return -1;
+    }
+    for (unsigned k = 0; k < max; k++) {
+        opt->program_argv[first + k] = ""; /* the bytes come from the source */
+        lc->sources[lc->nsources++] = (struct launch_source){
+            .kind = SYMHV_SYM_ARG, .arg = first + k, .size = opt->sym_args_size };
+    }
+    lc->argc = first + max;
+    lc->sources[lc->nsources++] = (struct launch_source){ .kind = SYMHV_SYM_NARGS,
+                                                          .arg = first, .size = 1 };
+    return 0;
+}
+
 /* The program and its arguments (after `--`, or the first word that is no option). */
 static int take_program(struct options *opt, int argc, char **argv)
 {
@@ -293,7 +323,7 @@ static int take_program(struct options *opt, int argc, char **argv)
                                                                       .path = LAUNCH_INPUT_PATH };
         }
     }
-    return 0;
+    return opt->sym_args_size ? add_sym_args(opt) : 0;
 }
 
 /* Does path exist as something other than a directory? */
@@ -374,6 +404,10 @@ static enum options_result several_sources(struct options *opt)
     uint64_t total = 0;
     for (unsigned k = 0; k < lc->nsources; k++) {
         const struct launch_source *s = &lc->sources[k];
+        if (s->kind == SYMHV_SYM_NARGS) { /* explore: a seed per number of arguments */
+            opt->fuzz.blank_seed_count_at = (uint32_t)total;
+            opt->fuzz.blank_seed_counts = lc->nargs_max - lc->nargs_min + 1;
+        }
         if (s->kind == SYMHV_SYM_FILE && strcmp(s->path, LAUNCH_INPUT_PATH) == 0) {
             hv_error("symhv %s with several symbolic inputs: @@ has no size; name the file "
                      "with --sym-file PATH:SIZE and pass PATH", fz_mode_name(opt->fuzz.mode));
@@ -620,7 +654,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
            OPT_CONCOLIC_TIMEOUT, OPT_SOLVE_BUDGET, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
            OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
            OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT, OPT_NO_CMPLOG, OPT_SYM_FILE,
-           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_ENV, OPT_RACES, OPT_RACE_WINDOW, OPT_RACE_RATE,
+           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_SYM_ARGS, OPT_ENV, OPT_RACES, OPT_RACE_WINDOW, OPT_RACE_RATE,
            OPT_NO_BREAKPOINTS };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
@@ -648,6 +682,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         { "sym-file", required_argument, NULL, OPT_SYM_FILE },
         { "sym-stdin", required_argument, NULL, OPT_SYM_STDIN },
         { "sym-arg", required_argument, NULL, OPT_SYM_ARG },
+        { "sym-args", required_argument, NULL, OPT_SYM_ARGS },
         { "env", required_argument, NULL, OPT_ENV },
         { "smp", required_argument, NULL, 's' },
         /* long forms keep their meaning in `symhv fuzz`, where the letters are AFL++'s */
@@ -817,6 +852,33 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
             }
             opt->fuzz.dict_paths[opt->fuzz.ndicts++] = optarg;
             break;
+        case OPT_SYM_ARGS: { /* KLEE's three words: MIN here, MAX and N after it */
+            unsigned long mn, mx, size;
+            if (opt->sym_args_size) {
+                hv_error("--sym-args: one per run");
+                return OPTIONS_ERROR;
+            }
+            if (optind + 1 >= argc || parse_uint(optarg, SYMHV_MAX_SYM_SOURCES, &mn) < 0 ||
+                parse_uint(argv[optind], SYMHV_MAX_SYM_SOURCES, &mx) < 0 ||
+                parse_uint(argv[optind + 1], SYMHV_SYMBOLIC_MAX_BYTES, &size) < 0 || mn > mx ||
+                mx == 0 || size == 0) {
+                hv_error("--sym-args expects MIN MAX N (0 <= MIN <= MAX, 1 <= MAX <= %d, N >= 1 "
+                         "bytes), got '%s%s%s%s%s'", SYMHV_MAX_SYM_SOURCES - 1, optarg,
+                         optind < argc ? " " : "", optind < argc ? argv[optind] : "",
+                         optind + 1 < argc ? " " : "", optind + 1 < argc ? argv[optind + 1] : "");
+                return OPTIONS_ERROR;
+            }
+            if (fuzzing) {
+                record_target_option(&opt->fuzz, "--sym-args", optarg, false);
+                record_word(&opt->fuzz, argv[optind], false);
+                record_word(&opt->fuzz, argv[optind + 1], false);
+            }
+            opt->boot.launch.nargs_min = (unsigned)mn;
+            opt->boot.launch.nargs_max = (unsigned)mx;
+            opt->sym_args_size = size;
+            optind += 2;
+            break;
+        }
         case OPT_SYM_FILE: case OPT_SYM_STDIN: case OPT_SYM_ARG: {
             struct launch_config *lc = &opt->boot.launch;
             if (lc->nsources == SYMHV_MAX_SYM_SOURCES) {
@@ -971,6 +1033,10 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
     }
     if (optind < argc && take_program(opt, argc - optind, argv + optind) < 0)
         return OPTIONS_ERROR;
+    if (opt->sym_args_size && !opt->boot.launch.program) {
+        hv_error("--sym-args needs a program: symhv run [OPTIONS] -- PROGRAM [ARGS]");
+        return OPTIONS_ERROR;
+    }
     if (replay_mode && !replay_path && !opt->engine.npresets) {
         hv_error("replay needs an input file: symhv replay INPUT ... or symhv replay --input "
                  "NAME=FILE ... (see symhv --help)");

@@ -29,6 +29,7 @@ struct options {
 #define OPTIONS_MAX_ARGS 4096
 #define OPTIONS_MAX_ENV 64
     const char *program_argv[OPTIONS_MAX_ARGS];
+    uint64_t sym_args_size;      /* --sym-args MIN MAX N: N (0: not given) */
     const char *program_env[OPTIONS_MAX_ENV];
     char kernel_path[PATH_MAX];  /* the default kernel, when found */
     void *owned[2];              /* a replay's words read from a campaign (options_free) */

@@ -369,6 +369,42 @@ START_TEST(several_sources_without_a_seed)
 }
 END_TEST
 
+/* KLEE's --sym-args 0 3 2: the number of arguments is a byte of the input (n_args), one
+ * seed per number from nothing; the crash needs exactly two, "-a" and "-b". The crash
+ * file holds the three 2-byte arguments and the count, shows as KLEE's objects, and
+ * replays from its file alone (the campaign's record). */
+START_TEST(sym_args_vary_the_number_of_arguments)
+{
+    char target[64], crashes[300], crash[1024];
+    snprintf(target, sizeof target, "%%lx_symargs_%s", libcs[_i]);
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "-o", out, "--max-time", "300",
+                                         "--until-crash", "--sym-args", "0", "3", "2", "--",
+                                         target, NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "one seed per number of --sym-args arguments");
+    run_result_free(&r);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    snprintf(crash, sizeof crash, "%s", first_file(crashes));
+    size_t len;
+    char *bytes = read_output_file(crashes, strrchr(crash, '/') + 1, &len);
+    ck_assert_uint_eq(len, 7); /* arg1, arg2, arg3: 2 bytes each; n_args: 1 */
+    ck_assert_msg(memcmp(bytes, "-a-b", 4) == 0 && bytes[6] % 4 == 2,
+                  "the crash file is not -a, -b and a count of two");
+    free(bytes);
+    run_symhv(&r, (const char *const[]){ "show", crash, NULL });
+    ck_assert_msg(r.status == 0, "show: status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "object 3: name 'n_args', size 1");
+    run_result_free(&r);
+    run_symhv(&r, (const char *const[]){ "replay", crash, "--timeout", "60", NULL });
+    ck_assert_msg(r.status == 126, "replay: status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "killed by SIGABRT");
+    run_result_free(&r);
+}
+END_TEST
+
 /* With @@, the target's stdin is empty (afl-fuzz gives it /dev/null): a program that
  * reads stdin after its input is not blocked by symhv's own stdin, an open terminal
  * nobody types into, and --max-time ends the campaign on time. */
@@ -397,6 +433,7 @@ int main(void)
     tcase_add_loop_test(tc, explore_finds_the_crash_and_ends, 0, 2);
     tcase_add_test(tc, stdin_input_and_the_hybrid_campaign);
     tcase_add_loop_test(tc, several_sources_without_a_seed, 0, 2);
+    tcase_add_loop_test(tc, sym_args_vary_the_number_of_arguments, 0, 2);
     tcase_add_test(tc, explore_without_seeds);
     tcase_add_loop_test(tc, target_stdin_is_empty_under_a_campaign, 0, 2);
     tcase_add_loop_test(tc, program_with_its_own_symbolic_buffers, 0, 2);

@@ -706,7 +706,23 @@ START_TEST(explore_needs_no_seed_and_fuzz_does)
     ck_assert_uint_eq(c.queue.entries[0].len, 8);
     ck_assert_mem_eq(c.queue.entries[0].data, "\0\0\0\0\0\0\0\0", 8);
     fz_campaign_close(&c);
+    /* --sym-args 1 3 N: a seed per number of arguments, its count byte 0, 1, 2 */
+    snprintf(out, sizeof out, "%s/sym-args", dir);
+    cfg.out_dir = out;
+    cfg.blank_seed_counts = 3;
+    cfg.blank_seed_count_at = 7;
+    ck_assert_int_eq(fz_campaign_open(&c, &cfg), 0);
+    ck_assert_uint_eq(c.queue.n, 3);
+    for (unsigned k = 0; k < 3; k++) {
+        ck_assert_uint_eq(c.queue.entries[k].len, 8);
+        ck_assert_uint_eq(c.queue.entries[k].data[7], k);
+        ck_assert_mem_eq(c.queue.entries[k].data, "\0\0\0\0\0\0\0", 7);
+    }
+    ck_assert_str_eq(c.queue.entries[2].file, "id:000002,orig:zeros,nargs:2");
+    fz_campaign_close(&c);
     snprintf(out, sizeof out, "%s/fuzz", dir);
+    cfg.out_dir = out;
+    cfg.blank_seed_counts = 0;
     cfg.mode = FUZZ_CAMPAIGN;
     ck_assert_int_eq(fz_campaign_open(&c, &cfg), -1);
     fz_campaign_close(&c);

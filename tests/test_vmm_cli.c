@@ -98,6 +98,26 @@ START_TEST(several_inputs_need_their_sizes)
 }
 END_TEST
 
+/* KLEE's --sym-args MIN MAX N: three words, checked before KVM is touched. */
+START_TEST(sym_args_are_checked)
+{
+    expect_setup_error((const char *const[]){ "run", "--sym-args", "2", "1", "4", "--",
+                                              "%lx_klee_musl", NULL },
+                       "--sym-args expects MIN MAX N");
+    expect_setup_error((const char *const[]){ "run", "--sym-args", "0", "2", "--",
+                                              "%lx_klee_musl", NULL },
+                       "--sym-args expects MIN MAX N");
+    expect_setup_error((const char *const[]){ "run", "--sym-args", "0", "7", "4", "--sym-arg",
+                                              "1:3", "--", "%lx_klee_musl", "AAA", NULL },
+                       "with the other symbolic sources more than 8");
+    expect_setup_error((const char *const[]){ "run", "--sym-args", "0", "2", "4", NULL },
+                       "--sym-args needs a program");
+    expect_setup_error((const char *const[]){ "run", "--sym-args", "0", "2", "4", "--sym-args",
+                                              "1", "2", "4", "--", "%lx_klee_musl", NULL },
+                       "--sym-args: one per run");
+}
+END_TEST
+
 /* symhv show, as ktest-tool: a crash of a two-source campaign split into its objects,
  * with what found it and its note; a file with no campaign beside it is one object. */
 START_TEST(show_splits_a_test_case)
@@ -313,6 +333,7 @@ int main(void)
     tcase_add_test(tc, kvm_device_missing_or_wrong);
     tcase_add_test(tc, replay_needs_an_input);
     tcase_add_test(tc, several_inputs_need_their_sizes);
+    tcase_add_test(tc, sym_args_are_checked);
     tcase_add_test(tc, show_splits_a_test_case);
     tcase_add_test(tc, an_output_directory_in_use_is_refused);
     tcase_add_test(tc, replay_takes_the_target_from_the_campaign);

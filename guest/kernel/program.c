@@ -239,6 +239,37 @@ void program_input_touched(uint32_t file)
         fs_set_size(file, harness_start(fs_file_data(f), kernel.launch->sym[0].capacity, kernel.launch->sym[0].name));
 }
 
+/* KLEE's --sym-args: the count's byte (SYMHV_SYM_NARGS, the input's, concrete) says how
+ * many of the optional arguments the program sees; build_stack laid them all out, so
+ * the others are cut here: argc, then argv's NULL, envp and auxv moved down over them.
+ * After the sources are marked: under a campaign the byte is each execution's own. */
+static void cut_optional_args(void)
+{
+    const struct symhv_launch *l = kernel.launch;
+    const struct symhv_sym_source *nargs = NULL;
+    for (unsigned k = 0; k < l->nsym && k < SYMHV_MAX_SYM_SOURCES; k++)
+        if (l->sym[k].kind == SYMHV_SYM_NARGS)
+            nargs = &l->sym[k];
+    const struct symhv_file *f = nargs ? fs_file(nargs->index) : NULL;
+    if (!f || f->size < 1 || l->nargs_min > l->nargs_max ||
+        l->nargs_first + l->nargs_max != l->argc)
+        return; /* the VMM checked these; a bad image keeps every argument */
+    uint8_t b = *(const uint8_t *)fs_file_data(f);
+    unsigned cut = l->nargs_max - (l->nargs_min + b % (l->nargs_max - l->nargs_min + 1));
+    uint64_t *w = (uint64_t *)initial_sp;
+    unsigned argc = (unsigned)w[0];
+    if (!cut || argc != l->argc)
+        return;
+    /* the words from argv's NULL to auxv's AT_NULL pair */
+    uint64_t *tail = &w[1 + argc], *auxv = tail + 1 + l->envc + 1;
+    unsigned pairs = 0;
+    while (pairs < 64 && auxv[2 * pairs] != LX_AT_NULL)
+        pairs++;
+    uint64_t words = 1 + l->envc + 1 + 2 * (pairs + 1);
+    memmove(tail - cut, tail, words * 8);
+    w[0] = argc - cut;
+}
+
 /* Mark every symbolic source. Under symhv fuzz/explore the one source is where the
  * snapshot goes: a file's (or stdin's) at the program's first look at it (open, stat,
  * read: program_input_touched), so every execution skips the program's start-up, as
@@ -276,8 +307,10 @@ void program_start_sources(void)
                 harness_file = s->index; /* the snapshot waits for its first use */
             return;
         }
-        int64_t id = hypercall(SYMHV_HC_MAKE_SYMBOLIC, addr, len, (uint64_t)s->name, 0);
+        int64_t id = hypercall(SYMHV_HC_MAKE_SYMBOLIC, addr, len, (uint64_t)s->name,
+                               s->kind == SYMHV_SYM_NARGS ? SYMHV_INPUT_CONCRETE : 0);
         if (id < 0)
             knote("the input %s stays concrete (symhv_make_symbolic: %ld)", s->name, id);
     }
+    cut_optional_args();
 }

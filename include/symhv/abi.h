@@ -143,7 +143,8 @@ enum symhv_hypercall {
     /* The guest agent (guest-agent/symhv/agent.h), numbers >= SYMHV_HC_AGENT_FIRST.
      * A guest kernel may forward these from ring 3 (see guest/kernel/trap.c). */
     SYMHV_HC_AGENT_FIRST = 16,
-    SYMHV_HC_MAKE_SYMBOLIC = 16, /* arg0 = buf, arg1 = len, arg2 = name: -> input id */
+    SYMHV_HC_MAKE_SYMBOLIC = 16, /* arg0 = buf, arg1 = len, arg2 = name, arg3 = flags
+                                    (SYMHV_INPUT_CONCRETE): -> input id */
     SYMHV_HC_KILL = 17,          /* arg0 = status, arg1 = message: end the run */
     SYMHV_HC_REPORT_BUG = 18,    /* arg0 = message */
     SYMHV_HC_GET_EXAMPLE = 19,   /* arg0 = dst, arg1 = src, arg2 = len: concrete bytes */
@@ -235,6 +236,10 @@ struct symhv_program_crash {
 };
 
 #define SYMHV_SYMBOLIC_MAX_BYTES (1u << 20) /* per make_symbolic call */
+/* make_symbolic's flag for a part of the input that stays concrete: a campaign writes
+ * the input's bytes there as for the others, nothing marks them (symhv's kernel reads
+ * --sym-args' count from one). Outside a campaign the call does nothing. */
+#define SYMHV_INPUT_CONCRETE 1u
 #define SYMHV_INPUT_NAME_MAX 63
 
 enum symhv_errno {

@@ -15,7 +15,7 @@
  * indexes it because ring 0 is slow where it is emulated, so the kernel's lookups are
  * one hash and a short chain.
  *
- * Symbolic sources (--sym-file, --sym-stdin, --sym-arg) are bytes the kernel marks
+ * Symbolic sources (--sym-file, --sym-stdin, --sym-arg, --sym-args) are bytes the kernel marks
  * symbolic (symhv_make_symbolic, named `name`) before the program's first instruction;
  * with SYMHV_LAUNCH_HARNESS (symhv fuzz / explore) there is exactly one, and the kernel
  * takes the snapshot there instead (symhv_fuzz_start on its bytes, capacity long: the
@@ -31,7 +31,7 @@
 #include "symhv/abi.h"
 
 #define SYMHV_LAUNCH_MAGIC 0x68636e75616c7973ull /* "symlaunch" */
-#define SYMHV_LAUNCH_VERSION 1
+#define SYMHV_LAUNCH_VERSION 2
 #define SYMHV_NO_FILE 0xffffffffu
 #define SYMHV_MAX_SYM_SOURCES 8
 #define SYMHV_LAUNCH_MAX_FILES 65536
@@ -71,6 +71,11 @@ enum symhv_sym_kind {
     SYMHV_SYM_FILE = 1,   /* the bytes of file `index` (the program opens and reads it) */
     SYMHV_SYM_STDIN,      /* the bytes of file `index`, read as fd 0 */
     SYMHV_SYM_ARG,        /* argv[index]: capacity bytes of string and a NUL after them */
+    SYMHV_SYM_NARGS,      /* KLEE's --sym-args: the one byte of file `index` says how many
+                             of the arguments from nargs_first on the program gets:
+                             nargs_min + byte % (nargs_max - nargs_min + 1); the others
+                             are cut from argv after the sources are marked. The byte is
+                             the input's, never symbolic (the kernel reads it) */
 };
 
 struct symhv_sym_source {
@@ -93,6 +98,9 @@ struct symhv_launch {
     uint32_t nsym;
     uint32_t afl_map_size; /* != 0: shmat(SYMHV_AFL_SHM_ID) maps this many bytes (AFL++) */
     struct symhv_sym_source sym[SYMHV_MAX_SYM_SOURCES];
+    uint32_t nargs_first, nargs_min, nargs_max; /* SYMHV_SYM_NARGS: argv[nargs_first ..
+                                                   nargs_first + nargs_max) are optional */
+    uint32_t reserved;
     uint64_t random_seed; /* getrandom, AT_RANDOM, /dev/urandom: a reproducible stream */
     uint64_t realtime_ns; /* the host's CLOCK_REALTIME when the image was built */
 };

@@ -56,6 +56,14 @@ if command -v gcc >/dev/null; then
     [ "${before:-0}" -gt 0 ] && [ "${after:-0}" -gt "${before:-0}" ] ||
         fail "dynamic PIE: main's blocks reached $before without the crash, $after with it"
 fi
+# KLEE's --sym-args 0 3 2: the count's byte (n_args) cuts argv as symhv's kernel does
+mkdir -p sa/queue
+printf 'symhv_target      : --sym-args=0 3 2 -- %s \nsymhv_inputs      : arg1:2,arg2:2,arg3:2,n_args:1\n' "$linux/lx_symargs_musl" >sa/fuzzer_stats
+printf -- '-a-b\0\0\002' >sa/queue/id:000000
+printf -- '-a-b\0\0\003' >sa/queue/id:000001
+"$SYMHV" cov sa >r8.txt 2>&1 || { cat r8.txt; fail "sym-args: symhv cov failed"; }
+grep -q '^# id:000000: killed by signal 6' sa/coverage-blocks.txt || fail "sym-args: two arguments -a -b did not crash"
+grep -q '^# id:000001: exit status 0' sa/coverage-blocks.txt || fail "sym-args: three arguments crashed"
 # what is no program is refused with its reason
 printf '#!/bin/sh\n' >script.sh && chmod +x script.sh
 if "$SYMHV" cov t -- ./script.sh >r7.txt 2>&1; then fail "a shell script accepted"; fi

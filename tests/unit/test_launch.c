@@ -353,6 +353,46 @@ START_TEST(symbolic_sources_get_contents_and_room)
 }
 END_TEST
 
+static void expect_refused(const struct launch_config *cfg, const char *message);
+
+/* KLEE's --sym-args 1 2 5 after "arg one": argv[2] and argv[3] are 5-byte sources, the
+ * count's byte a hidden file the kernel reads (nargs fields in the header). */
+START_TEST(sym_args_are_optional_arguments_and_a_count)
+{
+    struct launch_config cfg = base_config(tiny_program("prog", false));
+    static const char *argv[4];
+    argv[0] = cfg.argv[0];
+    argv[1] = "arg one";
+    argv[2] = argv[3] = "";
+    cfg.argv = argv;
+    cfg.argc = 4;
+    cfg.nargs_min = 1;
+    cfg.nargs_max = 2;
+    cfg.sources[0] = (struct launch_source){ .kind = SYMHV_SYM_ARG, .arg = 2, .size = 5 };
+    cfg.sources[1] = (struct launch_source){ .kind = SYMHV_SYM_ARG, .arg = 3, .size = 5 };
+    cfg.sources[2] = (struct launch_source){ .kind = SYMHV_SYM_NARGS, .arg = 2, .size = 1 };
+    cfg.nsources = 3;
+    struct launch_image img;
+    char err[512];
+    ck_assert_msg(launch_build(&cfg, &img, err, sizeof err) == 0, "%s", err);
+    const struct symhv_launch *h = (const void *)img.bytes;
+    const struct symhv_file *files = (const void *)(img.bytes + h->files_off);
+    ck_assert_uint_eq(h->nsym, 3);
+    ck_assert_str_eq(h->sym[2].name, "n_args");
+    ck_assert_uint_eq(h->sym[2].kind, SYMHV_SYM_NARGS);
+    ck_assert_uint_eq(h->nargs_first, 2);
+    ck_assert_uint_eq(h->nargs_min, 1);
+    ck_assert_uint_eq(h->nargs_max, 2);
+    const struct symhv_file *count = &files[h->sym[2].index];
+    ck_assert_uint_eq(count->size, 1);
+    ck_assert_uint_eq(count->parent, SYMHV_NO_FILE); /* hidden: no path reaches it */
+    ck_assert_uint_eq(h->stdin_file, SYMHV_NO_FILE);
+    launch_image_free(&img);
+    cfg.nargs_max = 3; /* the optional arguments must all be in argv */
+    expect_refused(&cfg, "the optional arguments are not in argv");
+}
+END_TEST
+
 static void expect_refused(const struct launch_config *cfg, const char *message)
 {
     struct launch_image img;
@@ -512,6 +552,7 @@ int main(void)
     tcase_add_test(tc, file_system_index_the_kernel_reads);
     tcase_add_test(tc, host_files_in_the_arguments_reach_the_guest);
     tcase_add_test(tc, symbolic_sources_get_contents_and_room);
+    tcase_add_test(tc, sym_args_are_optional_arguments_and_a_count);
     tcase_add_test(tc, programs_and_sources_refused_with_a_reason);
     tcase_add_test(tc, programs_at_unaligned_offsets_are_read);
     tcase_add_test(tc, paths_are_normalised_alike_everywhere);
