@@ -275,14 +275,7 @@ uint64_t breakpoints_entry(const struct breakpoints *b) { return b->entry; }
 static bool on_breakpoint(struct vcpu *v, uint64_t pc, void *opaque)
 {
     struct breakpoints *b = opaque;
-    size_t lo = 0, hi = b->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->addr[mid] < pc)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = lower_bound_u64(b->addr, b->n, pc);
     if (lo == b->n || b->addr[lo] != pc)
         return false;
     pthread_mutex_lock(&b->lock);

@@ -103,14 +103,7 @@ static bool take_hit(struct native_blocks *b, uint64_t bias, pid_t tid,
         ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
         return false;
     uint64_t pc = regs.rip - 1, at = pc - bias; /* at: the ELF's address */
-    size_t lo = 0, hi = b->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->addr[mid] < at)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = lower_bound_u64(b->addr, b->n, at);
     if (lo == b->n || b->addr[lo] != at || b->state[lo] != BLOCK_ARMABLE)
         return false;
     /* The byte is ours to put back if it is our int3; if it is the program's byte

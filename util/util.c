@@ -239,3 +239,16 @@ const char *find_companion(const char *env_var, const char *const *rel, size_t n
     }
     return NULL;
 }
+
+size_t lower_bound_u64(const uint64_t *sorted, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}

@@ -44,6 +44,9 @@ void text_free(struct text *t);
 const char *find_companion(const char *env_var, const char *const *rel, size_t nrel, int mode,
                            char *buf, size_t size);
 
+/* The first index of sorted[0..n) whose value is not below key (n if none). */
+size_t lower_bound_u64(const uint64_t *sorted, size_t n, uint64_t key);
+
 /* Seconds on CLOCK_MONOTONIC. */
 double now_s(void);
 /* The same clock in nanoseconds (for summing short intervals). */
