@@ -7,3 +7,12 @@ build_release() {
     ninja -C build-release "$@" >build-release/bench-build.log 2>&1 ||
         { cat build-release/bench-build.log >&2; echo "bench: build failed" >&2; exit 1; }
 }
+
+# The plain trapped exit of this hour, in ns, measured with scripts/bench-handoff's guest
+# (README figures carry it: it moves 24-137 us with the hour on PVM hosts). Needs
+# build_release guest/handoff_bench. Usage: plain_exit_ns WORK_DIR
+plain_exit_ns() {
+    SYMHV_HANDOFF_RENT=0 build-release/hv/symhv --smp 2 --timeout 600 -o "$1/handoff-out" \
+        --kernel build-release/guest/symhv-kernel --initrd build-release/guest/handoff_bench \
+        --cmdline "iters=500" | sed -n 's/.* exit_ns=\([0-9]*\).*/\1/p'
+}
