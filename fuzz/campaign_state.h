@@ -57,6 +57,7 @@ struct fuzz_config {
                                      blank_seed_count_at of seed k being k (--sym-args:
                                      a seed per number of arguments) */
     uint32_t blank_seed_count_at;
+    uint32_t blank_seed_count_min; /* the number seed k stands for is this + k (its name) */
 };
 
 /* How an execution ended. FZ_BUG: it ran on but the program reported a bug

@@ -150,7 +150,8 @@ int fz_outdir_load_campaign(struct fz_campaign *c, const struct fuzz_config *cfg
             if (seeds > 1)
                 zeros[cfg->blank_seed_count_at] = (uint8_t)k;
             snprintf(name, sizeof name, seeds > 1 ? "id:%06u,orig:zeros,nargs:%u"
-                                                  : "id:%06u,orig:zeros", k, k);
+                                                  : "id:%06u,orig:zeros", k,
+                     cfg->blank_seed_count_min + k);
             struct fz_entry *e = fz_queue_add(&c->queue, zeros, len, FZ_FROM_SEED);
             e->file = strdup(name);
             if (!e->file || write_file_atomic(c->queue_dir, e->file, e->data, e->len) < 0) {

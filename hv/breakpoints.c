@@ -96,14 +96,14 @@ static void sweep_segment(ZydisDecoder *dec, const uint8_t *code, size_t len, ui
 static size_t code_ranges(const uint8_t *file, size_t size, const Elf64_Ehdr *eh,
                           struct range *out, size_t max)
 {
-    if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > size ||
+    if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > size || eh->e_shoff % 8 ||
         (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > size - eh->e_shoff)
         return 0;
     const Elf64_Shdr *sh = (const Elf64_Shdr *)(file + eh->e_shoff);
     size_t n = 0;
     for (unsigned i = 0; i < eh->e_shnum; i++) {
         if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_entsize != sizeof(Elf64_Sym) ||
-            sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset)
+            sh[i].sh_offset > size || sh[i].sh_offset % 8 || sh[i].sh_size > size - sh[i].sh_offset)
             continue;
         const Elf64_Sym *sym = (const Elf64_Sym *)(file + sh[i].sh_offset);
         for (size_t k = 0; k < sh[i].sh_size / sizeof *sym && n < max; k++)
@@ -147,7 +147,7 @@ struct breakpoints *breakpoints_open(const char *path, bool pie_ok, char *why,
                  "kernel's choice): build it with -static -no-pie", path);
         goto out;
     }
-    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size ||
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size || eh->e_phoff % 8 ||
         (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > size - eh->e_phoff) {
         snprintf(why, why_size, "%s has a broken program header table", path);
         goto out;

@@ -33,7 +33,7 @@
 #define COV_EXIT_ERROR 125
 
 static const char usage_text[] =
-    "usage: symhv cov [OPTIONS] OUT_DIR [-- PROGRAM [ARGS...]]\n"
+    "usage: symhv cov [OPTIONS] OUT_DIR -- PROGRAM [ARGS...]\n"
     "Runs every test case of a campaign (OUT_DIR/queue, crashes and hangs) once, natively on\n"
     "this host (no guest), split into its symbolic sources as the campaign ran them\n"
     "(fuzzer_stats: symhv_target and symhv_inputs; an argument's bytes become that argument,\n"
@@ -44,10 +44,10 @@ static const char usage_text[] =
     "binary-only coverage finds, in the program's own code (any x86-64 ELF program: static\n"
     "or dynamic, PIE or not; not its shared libraries), at the ELF's addresses (as objdump\n"
     "shows them); each is watched by a one-shot int3 under ptrace, in every thread and\n"
-    "forked child. The program named in the campaign's record runs natively: say which\n"
-    "after -- when the directory is not your own.\n"
-    "  -- PROGRAM [ARGS]  the program and its arguments (default: as the campaign ran it);\n"
-    "                     @@ is the test case's file, as in symhv fuzz\n"
+    "forked child. Of the campaign's record only the --sym-* sources are taken.\n"
+    "  -- PROGRAM [ARGS]  the program and its arguments (needed: it runs natively, so it is\n"
+    "                     never taken from the campaign's files); @@ is the test case's\n"
+    "                     file, as in symhv fuzz\n"
     "  --no-blocks        only run the test cases (a gcov build counts for itself:\n"
     "                     scripts/symhv-cov writes the lcov report from it)\n"
     "  --libfuzzer        also give the test case's path as the last argument\n"
@@ -91,14 +91,16 @@ static void read_functions(const char *path, struct functions *fs)
     *fs = (struct functions){ 0 };
     fs->file = read_file(path, COV_MAX_PROGRAM, &size, why, sizeof why);
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)fs->file;
+    /* (tables off their natural alignment: no ELF a linker wrote; not read) */
     if (!fs->file || size < sizeof *eh || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-        eh->e_shoff > size || (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > size - eh->e_shoff)
+        eh->e_shoff > size || eh->e_shoff % 8 ||
+        (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > size - eh->e_shoff)
         return;
     const Elf64_Shdr *sh = (const Elf64_Shdr *)(fs->file + eh->e_shoff);
     for (unsigned i = 0; i < eh->e_shnum; i++) {
         if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_entsize != sizeof(Elf64_Sym) ||
-            sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
-            sh[i].sh_link >= eh->e_shnum)
+            sh[i].sh_offset > size || sh[i].sh_offset % 8 ||
+            sh[i].sh_size > size - sh[i].sh_offset || sh[i].sh_link >= eh->e_shnum)
             continue;
         const Elf64_Shdr *str = &sh[sh[i].sh_link];
         if (str->sh_offset > size || str->sh_size > size - str->sh_offset || !str->sh_size)
@@ -143,19 +145,17 @@ static const struct function *function_of(const struct functions *fs, uint64_t a
 
 /* ---- the target: as the campaign recorded it ---------------------------------------- */
 
-/* Parse the campaign's target (its words, the user's program words instead of the
- * recorded ones if given) with symhv's own option parser, so the sources mean here what
- * they meant in the campaign. No guest boots: the kernel named is never read. */
+/* The campaign's target: its symbolic sources (--sym-arg, --sym-file, --sym-stdin,
+ * --sym-args) as its fuzzer_stats records them, and the program the user names; parsed
+ * with symhv's own option parser, so the sources mean here what they meant there. A
+ * record is a file from anywhere (a peer's, a copy): nothing else of it is taken, and
+ * the program it names never runs unless the user names it. No guest boots: the kernel
+ * named is never read. */
 static int load_target(const struct cov_args *a, struct options *opt, char **record_text,
                        char ***words_out)
 {
     char record[4096];
     bool have = fz_stats_value(a->out_dir, "symhv_target", record, sizeof record) == 0 && record[0];
-    if (!have && !a->program_words) {
-        hv_error("cov: %s/fuzzer_stats records no target (symhv_target): name the program "
-                 "after -- as the campaign ran it", a->out_dir);
-        return -1;
-    }
     char *text = strdup(have ? record : "");
     char **w = calloc(COV_MAX_WORDS + 8, sizeof *w);
     if (!text || !w) {
@@ -168,34 +168,44 @@ static int load_target(const struct cov_args *a, struct options *opt, char **rec
     w[n++] = "run";
     w[n++] = "--kernel=/dev/null";
     char *rec[COV_MAX_WORDS];
-    size_t nrec = options_target_words(text, rec, COV_MAX_WORDS);
+    size_t nrec = options_target_words(text, rec, COV_MAX_WORDS), program_at = nrec;
     for (size_t k = 0; k < nrec; k++) {
-        if (!strncmp(rec[k], "--kernel=", 9) || !strncmp(rec[k], "--target=", 9) ||
-            !strncmp(rec[k], "--initrd=", 9)) {
+        if (!strcmp(rec[k], "--")) {
+            program_at = k + 1;
+            break;
+        }
+        if (!strncmp(rec[k], "--kernel=", 9) || !strncmp(rec[k], "--target=", 9)) {
             hv_error("cov: the campaign in %s ran a guest of its own (%.9s): symhv cov runs "
                      "a program natively; build the target as a native program "
                      "(symhv-cc -fsanitize=fuzzer) and give it after --", a->out_dir, rec[k]);
             goto fail;
         }
-        if (a->program_words && !strcmp(rec[k], "--"))
-            break; /* the user's program instead of the recorded one */
-        w[n++] = rec[k];
+        bool args = !strncmp(rec[k], "--sym-args=", 11);
+        if (args || !strncmp(rec[k], "--sym-arg=", 10) || !strncmp(rec[k], "--sym-file=", 11) ||
+            !strncmp(rec[k], "--sym-stdin=", 12))
+            w[n++] = rec[k];
+        for (int more = 0; args && more < 2 && k + 1 < nrec; more++) /* MAX, N */
+            w[n++] = rec[++k];
     }
-    if (a->program_words) {
-        w[n++] = "--";
-        for (int k = 0; k < a->nprogram_words && n < COV_MAX_WORDS + 4; k++)
-            w[n++] = a->program_words[k];
+    if (!a->program_words) {
+        char said[512] = "";
+        for (size_t k = program_at, at = 0; k < nrec && at + 2 < sizeof said; k++) {
+            for (const char *c = rec[k]; *c && at + 2 < sizeof said; c++)
+                said[at++] = *c >= 0x20 && *c < 0x7f ? *c : '?'; /* no escapes reach the tty */
+            said[at++] = ' ';
+            said[at] = 0;
+        }
+        hv_error("cov: name the program after --; it runs natively, so symhv cov does not "
+                 "take it from a file%s%s", said[0] ? " (the campaign ran: -- " : "",
+                 said[0] ? said : "");
+        goto fail;
     }
+    w[n++] = "--";
+    for (int k = 0; k < a->nprogram_words && n < COV_MAX_WORDS + 4; k++)
+        w[n++] = a->program_words[k];
     w[n] = NULL;
     if (options_parse(opt, n, w, stderr) != OPTIONS_RUN)
         goto fail;
-    if (!opt->boot.launch.program) {
-        hv_error("cov: no program to run (give it after --)");
-        goto fail;
-    }
-    if (!a->program_words) /* a record is another's file: what runs natively is said */
-        hv_notice("cov: running %s natively, as %s/fuzzer_stats names the campaign's target",
-                  opt->boot.launch.program, a->out_dir);
     *record_text = text;
     *words_out = w;
     return 0;
@@ -209,6 +219,7 @@ fail:
 
 struct prepared {
     char dir[PATH_MAX];                     /* the temporary files' directory */
+    char part[SYMHV_MAX_SYM_SOURCES][PATH_MAX]; /* each source's file there */
     char *argv[OPTIONS_MAX_ARGS + 2];
     char *env[OPTIONS_MAX_ENV + 1];
     size_t nenv;
@@ -234,13 +245,40 @@ static void release(struct prepared *p)
     p->nowned = 0;
 }
 
-static int write_part(const char *path, const uint8_t *b, size_t n)
+/* n bytes, then zeros up to size: a short test case's file is as long as the campaign's
+ * was (it gives each source its SIZE, padded with zeros). */
+static int write_part(const char *path, const uint8_t *b, size_t n, size_t size)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
         return -1;
     bool ok = fwrite(b, 1, n, f) == n;
+    for (size_t k = n; ok && k < size; k++)
+        ok = fputc(0, f) != EOF;
     return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Each source's temporary file, named after the source (a program may look at a
+ * file's name), in dir; and all of them, then dir, removed if symhv cov is killed. */
+static int name_parts(const struct launch_config *lc, struct prepared *p)
+{
+    const char *cleanup[SYMHV_MAX_SYM_SOURCES + 1];
+    size_t n = 0;
+    for (unsigned k = 0; k < lc->nsources && k < SYMHV_MAX_SYM_SOURCES; k++) {
+        char name[SYMHV_INPUT_NAME_MAX + 1], safe[SYMHV_INPUT_NAME_MAX + 1];
+        launch_source_name(&lc->sources[k], name, sizeof name);
+        sanitize_file_name(name, safe, sizeof safe);
+        if (snprintf(p->part[k], sizeof p->part[k], "%s/%u-%s", p->dir, k, safe) >=
+            (int)sizeof p->part[k]) {
+            hv_error("cov: the temporary directory's path is too long");
+            return -1;
+        }
+        cleanup[n++] = p->part[k];
+    }
+    cleanup[n++] = p->dir;
+    if (native_cleanup_on_signal(cleanup, n) < 0)
+        hv_notice("cov: temporary files in %s may stay behind if symhv cov is killed", p->dir);
+    return 0;
 }
 
 /* The test case's bytes as the program's arguments, files and stdin. */
@@ -284,18 +322,10 @@ static int prepare(const struct launch_config *lc, const struct cov_args *a, con
             p->argv[s->arg] = text;
             continue;
         }
-        char path[PATH_MAX];
-        if (lc->nsources == 1) { /* the test case is the one input: used as it is */
-            snprintf(path, sizeof path, "%s", file);
-        } else {
-            char name[SYMHV_INPUT_NAME_MAX + 1], safe[SYMHV_INPUT_NAME_MAX + 1];
-            launch_source_name(s, name, sizeof name);
-            sanitize_file_name(name, safe, sizeof safe);
-            if (snprintf(path, sizeof path, "%s/%u-%s", p->dir, k, safe) >= (int)sizeof path) {
-                hv_error("cov: the temporary directory's path is too long");
-                return -1;
-            }
-            if (write_part(path, part, want) < 0) {
+        const char *path = file; /* the test case is the one input: used as it is */
+        if (lc->nsources > 1) {
+            path = p->part[k];
+            if (write_part(path, part, want, (size_t)s->size) < 0) {
                 hv_error_errno("cov: writing %s", path);
                 return -1;
             }
@@ -523,6 +553,11 @@ int cov_main(int argc, char **argv)
         free(p);
         goto out;
     }
+    if (name_parts(lc, p) < 0) {
+        rmdir(p->dir);
+        free(p);
+        goto out;
+    }
     size_t ran = 0, cut = 0, failed = 0;
     bool said_unnamed = false;
     struct text per_case = { 0 };
@@ -569,19 +604,9 @@ int cov_main(int argc, char **argv)
         if (a.blocks)
             text_printf(&per_case, "# %s: %s, %zu new blocks\n", name, end, res.new_blocks);
     }
-    { /* the parts, written over case by case, and their directory */
-        DIR *d = opendir(p->dir);
-        if (d) {
-            for (struct dirent *e; (e = readdir(d));) {
-                char path[PATH_MAX + NAME_MAX + 2];
-                snprintf(path, sizeof path, "%s/%s", p->dir, e->d_name);
-                if (e->d_name[0] != '.')
-                    unlink(path);
-            }
-            closedir(d);
-            rmdir(p->dir);
-        }
-    }
+    for (unsigned k = 0; k < lc->nsources && k < SYMHV_MAX_SYM_SOURCES; k++)
+        unlink(p->part[k]); /* written over case by case */
+    rmdir(p->dir);
     free(p);
     if (cut)
         hv_notice("cov: %zu test cases ran longer than %gs and were killed (what they reached "

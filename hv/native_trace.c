@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <elf.h>
+#include <dirent.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/user.h>
@@ -147,6 +149,10 @@ static void start_child(const struct native_run *r, const sigset_t *mask, int re
     int out = open("/dev/null", O_WRONLY);
     if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
         err = errno ? errno : EIO;
+    if (in > 2)
+        close(in);
+    if (out > 2)
+        close(out);
     for (size_t k = 0; !err && k < r->nenv_add; k++)
         if (putenv(r->env_add[k]) != 0)
             err = errno;
@@ -159,6 +165,76 @@ static void start_child(const struct native_run *r, const sigset_t *mask, int re
     if (write(report, &err, sizeof err) != (ssize_t)sizeof err)
         _exit(126);
     _exit(127);
+}
+
+/* The run's process group, for on_signal: set around each run by the one thread that
+ * runs programs (symhv cov is single-threaded), read by the handler. */
+static volatile sig_atomic_t running_group;
+static char cleanup_paths[NATIVE_MAX_CLEANUP][PATH_MAX]; /* set before the handlers */
+static unsigned ncleanup;
+
+/* SIGINT, SIGTERM, SIGHUP while programs run: the program's group goes, the files named
+ * for cleanup go, then the signal's own end. Async-signal-safe calls only. */
+static void on_signal(int sig)
+{
+    if (running_group > 0)
+        kill(-(pid_t)running_group, SIGKILL);
+    for (unsigned k = 0; k < ncleanup; k++) {
+        unlink(cleanup_paths[k]);
+        rmdir(cleanup_paths[k]);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int native_cleanup_on_signal(const char *const *paths, size_t n)
+{
+    if (n > NATIVE_MAX_CLEANUP)
+        return -1;
+    for (size_t k = 0; k < n; k++)
+        if (snprintf(cleanup_paths[k], PATH_MAX, "%s", paths[k]) >= PATH_MAX)
+            return -1;
+    ncleanup = (unsigned)n;
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGINT, &sa, NULL) | sigaction(SIGTERM, &sa, NULL) |
+           sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Every child of this process, killed (their /proc stat's parent is us). With this
+ * process a child subreaper, a program's orphans are its children too: a daemon that
+ * left the program's group goes as well. */
+static unsigned kill_children(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    unsigned killed = 0;
+    pid_t self = getpid();
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[64], stat[512];
+        if (snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name) >= (int)sizeof path)
+            continue;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        stat[n] = 0;
+        const char *paren = strrchr(stat, ')'); /* the name may hold spaces and parens */
+        int ppid = 0;
+        char state;
+        if (paren && sscanf(paren + 1, " %c %d", &state, &ppid) == 2 && ppid == self) {
+            kill((pid_t)atoi(e->d_name), SIGKILL);
+            killed++;
+        }
+    }
+    closedir(d);
+    return killed;
 }
 
 int native_run(const struct native_run *r, struct native_result *res, char *why,
@@ -174,6 +250,7 @@ int native_run(const struct native_run *r, struct native_result *res, char *why,
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, &old);
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* the program's orphans come here to be ended */
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -184,12 +261,14 @@ int native_run(const struct native_run *r, struct native_result *res, char *why,
     if (pid == 0)
         start_child(r, &old, report[1]);
     setpgid(pid, pid); /* as the child does: whichever runs first */
+    running_group = pid;
     close(report[1]);
     int child_err = 0;
     ssize_t got = read(report[0], &child_err, sizeof child_err); /* EOF: exec'd */
     close(report[0]);
     if (got == (ssize_t)sizeof child_err) {
         waitpid(pid, NULL, __WALL);
+        running_group = 0;
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (child_err < 0)
             return err_printf(why, why_size, "ptrace is not allowed here (%s): the blocks "
@@ -204,6 +283,10 @@ int native_run(const struct native_run *r, struct native_result *res, char *why,
     bool main_done = false, first_stop = b != NULL;
     uint64_t bias = 0;
     double deadline = now_s() + r->timeout_s;
+    /* The run ends when the program's first process has ended and no process of it is
+     * left: at the time limit, or once that process is gone, the group and every child
+     * of ours is killed, again each time nothing else happens. */
+    bool ending = false;
     for (;;) {
         int st;
         pid_t w = waitpid(-1, &st, __WALL | WNOHANG);
@@ -213,22 +296,25 @@ int native_run(const struct native_run *r, struct native_result *res, char *why,
             continue;
         if (w < 0) {
             int e = errno;
-            kill(-pid, SIGKILL);
-            while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
-                ;
+            do {
+                kill(-pid, SIGKILL);
+                kill_children();
+            } while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR);
+            running_group = 0;
             sigprocmask(SIG_SETMASK, &old, NULL);
             return err_printf(why, why_size, "waitpid: %s", strerror(e));
         }
         if (w == 0) { /* nothing yet: wait for a SIGCHLD, up to the deadline */
             double left = deadline - now_s();
-            if (left <= 0 && !res->timed_out) {
+            if (left <= 0 && !ending) {
                 res->timed_out = true;
-                kill(-pid, SIGKILL);
-                deadline = now_s() + 5; /* the kill, then stragglers once more */
-                continue;
+                ending = true;
             }
-            if (left <= 0) {
+            if (ending) { /* what is left: killed, and looked at again shortly */
                 kill(-pid, SIGKILL);
+                if (!main_done)
+                    kill(pid, SIGKILL); /* it may have left its group */
+                kill_children();
                 left = 0.05;
             }
             struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
@@ -238,8 +324,8 @@ int native_run(const struct native_run *r, struct native_result *res, char *why,
         if (WIFEXITED(st) || WIFSIGNALED(st)) {
             if (w == pid) {
                 res->status = st;
-                main_done = true;
-                kill(-pid, SIGKILL); /* what it forked ends with it */
+                main_done = ending = true; /* what it started ends with it */
+                kill(-pid, SIGKILL);
             }
             continue;
         }
@@ -267,6 +353,7 @@ int native_run(const struct native_run *r, struct native_result *res, char *why,
         }
         ptrace(PTRACE_CONT, w, NULL, (void *)(long)deliver);
     }
+    running_group = 0;
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (!main_done)
         return err_printf(why, why_size, "%s: its end was not seen", r->program);

@@ -6,6 +6,7 @@
 #ifndef HV_NATIVE_TRACE_H
 #define HV_NATIVE_TRACE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,8 +40,17 @@ struct native_result {
     size_t new_blocks;   /* blocks this run reached that no run had before */
 };
 
-/* 0, or -1 with a one-line reason (the program could not be started or traced). */
+/* 0, or -1 with a one-line reason (the program could not be started or traced). The
+ * run ends when the program's first process has and nothing it started is left: this
+ * process becomes a child subreaper, and at the end kills every child it has (the
+ * caller has none of its own). */
 int native_run(const struct native_run *r, struct native_result *res, char *why,
                size_t why_size);
+
+/* On SIGINT, SIGTERM or SIGHUP: the running program's group killed, then these paths
+ * removed (files, then empty directories, in the order given), then the signal's
+ * default end. 0, or -1 (too many paths, or too long). */
+#define NATIVE_MAX_CLEANUP 16
+int native_cleanup_on_signal(const char *const *paths, size_t n);
 
 #endif

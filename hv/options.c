@@ -26,7 +26,7 @@ static const char usage_text[] =
     "       symhv cmin -i IN_DIR -o OUT_DIR [options] -- PROGRAM [ARGS...]\n"
     "       symhv tmin -i INPUT -o OUTPUT [options] -- PROGRAM [ARGS...]\n"
     "       symhv show FILE...         (a test case as KLEE's ktest-tool shows one)\n"
-    "       symhv cov OUT_DIR [-- PROGRAM [ARGS...]]   (the blocks its test cases reach)\n"
+    "       symhv cov OUT_DIR -- PROGRAM [ARGS...]   (the blocks its test cases reach)\n"
     "\n"
     "Boot a guest kernel on KVM with one host thread per vCPU, or run a static x86-64\n"
     "Linux program (musl or glibc, threads included) on symhv's own kernel.\n"
@@ -407,6 +407,7 @@ static enum options_result several_sources(struct options *opt)
         if (s->kind == SYMHV_SYM_NARGS) { /* explore: a seed per number of arguments */
             opt->fuzz.blank_seed_count_at = (uint32_t)total;
             opt->fuzz.blank_seed_counts = lc->nargs_max - lc->nargs_min + 1;
+            opt->fuzz.blank_seed_count_min = lc->nargs_min;
         }
         if (s->kind == SYMHV_SYM_FILE && strcmp(s->path, LAUNCH_INPUT_PATH) == 0) {
             hv_error("symhv %s with several symbolic inputs: @@ has no size; name the file "

@@ -1090,8 +1090,9 @@ static int read_stack(void *opaque, uint64_t va, void *buf, unsigned len)
 /* The calling context of a branch at pc, as QSYM and AFL++'s context-sensitive coverage
  * key theirs: a hash of the two nearest return addresses on the stack (symhv/stack.h:
  * no frame pointers needed). Calls run natively are not seen by the interpreter, so the
- * stack is read; the last answer is kept while rsp and the two return-address slots
- * hold what they held (a loop's branches cost two reads each). 0: none known (ring 0,
+ * stack is read (the scan depends on pc too: the first frame must lead to it); the last
+ * answer is kept for the same branch while rsp and the two return-address slots hold
+ * what they held (a loop's branch costs two reads each time). 0: none known (ring 0,
  * or the comparison without contexts). */
 #define CALLERS_SCAN_WORDS 64
 static uint32_t sx_callers(struct sx_state *s, uint64_t pc)
@@ -1099,7 +1100,7 @@ static uint32_t sx_callers(struct sx_state *s, uint64_t pc)
     if (s->ring0 || s->path->no_context)
         return 0;
     uint64_t rsp = s->gpr[SX_RSP].c;
-    bool same = s->callers.valid && s->callers.rsp == rsp;
+    bool same = s->callers.valid && s->callers.rsp == rsp && s->callers.pc == pc;
     for (unsigned k = 0; same && k < s->callers.n; k++) {
         uint64_t word;
         same = read_stack(s, s->callers.slot[k], &word, sizeof word) == 0 &&
@@ -1114,6 +1115,7 @@ static uint32_t sx_callers(struct sx_state *s, uint64_t pc)
         h = (h ^ s->callers.ret[k]) * 0xbf58476d1ce4e5b9ull;
     h ^= h >> 31;
     s->callers.rsp = rsp;
+    s->callers.pc = pc;
     s->callers.n = n;
     s->callers.hash = n ? (uint32_t)h | 1 : 0;
     s->callers.valid = true;

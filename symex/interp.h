@@ -108,7 +108,7 @@ struct sx_state {
     uint8_t reported[256];   /* bitmap by Zydis mnemonic (first 2048) */
 
     struct {                 /* the callers of the last symbolic branch (sx_callers) */
-        uint64_t rsp, slot[2], ret[2];
+        uint64_t rsp, pc, slot[2], ret[2];
         unsigned n;
         uint32_t hash;
         bool valid;

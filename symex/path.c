@@ -58,9 +58,9 @@ static void add_branch(struct sx_path *p, struct sx_branch b, bool assume)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* How many times this path met (pc, kind) so far, this one included. Caller holds the
- * lock. */
-static uint32_t occurrence_locked(struct sx_path *p, uint64_t pc, uint8_t kind)
+/* How many times this path met (pc, kind) from these callers (context) so far, this one
+ * included. Caller holds the lock. */
+static uint32_t occurrence_locked(struct sx_path *p, uint64_t pc, uint32_t context, uint8_t kind)
 {
     if (2 * (p->nseen + 1) > p->seen_cap) {
         size_t cap = p->seen_cap ? 2 * p->seen_cap : 256;
@@ -70,7 +70,8 @@ static uint32_t occurrence_locked(struct sx_path *p, uint64_t pc, uint8_t kind)
         for (size_t i = 0; i < p->seen_cap; i++) {
             if (!p->seen[i].count)
                 continue;
-            size_t h = (size_t)(p->seen[i].pc * 0x9e3779b97f4a7c15ull + p->seen[i].kind) & (cap - 1);
+            size_t h = (size_t)((p->seen[i].pc ^ (uint64_t)p->seen[i].context << 32) *
+                                    0x9e3779b97f4a7c15ull + p->seen[i].kind) & (cap - 1);
             while (g[h].count)
                 h = (h + 1) & (cap - 1);
             g[h] = p->seen[i];
@@ -79,11 +80,14 @@ static uint32_t occurrence_locked(struct sx_path *p, uint64_t pc, uint8_t kind)
         p->seen = g;
         p->seen_cap = cap;
     }
-    size_t h = (size_t)(pc * 0x9e3779b97f4a7c15ull + kind) & (p->seen_cap - 1);
-    while (p->seen[h].count && (p->seen[h].pc != pc || p->seen[h].kind != kind))
+    size_t h = (size_t)((pc ^ (uint64_t)context << 32) * 0x9e3779b97f4a7c15ull + kind) &
+               (p->seen_cap - 1);
+    while (p->seen[h].count && (p->seen[h].pc != pc || p->seen[h].kind != kind ||
+                                p->seen[h].context != context))
         h = (h + 1) & (p->seen_cap - 1);
     if (!p->seen[h].count) {
         p->seen[h].pc = pc;
+        p->seen[h].context = context;
         p->seen[h].kind = kind;
         p->nseen++;
     }
@@ -105,7 +109,7 @@ void sx_path_branch(struct sx_path *p, uint64_t pc, uint32_t context,
     if (sx_is_const(taken))
         return;
     pthread_mutex_lock(&p->lock);
-    bool skip = pruned(p, occurrence_locked(p, pc, SX_FLIP_JUMP));
+    bool skip = pruned(p, occurrence_locked(p, pc, context, SX_FLIP_JUMP));
     p->pruned += skip;
     pthread_mutex_unlock(&p->lock);
     if (!skip)
@@ -121,7 +125,7 @@ void sx_path_candidate(struct sx_path *p, uint64_t pc, const struct sx_expr *hel
     /* a loop would repeat it without end: SX_CANDIDATES_PER_PC of them, then only the
      * constraint */
     pthread_mutex_lock(&p->lock);
-    bool wanted = occurrence_locked(p, pc, (uint8_t)kind) <= SX_CANDIDATES_PER_PC;
+    bool wanted = occurrence_locked(p, pc, 0, (uint8_t)kind) <= SX_CANDIDATES_PER_PC;
     pthread_mutex_unlock(&p->lock);
     if (wanted)
         add_branch(p, (struct sx_branch){ .pc = pc, .jumped = true, .kind = (uint8_t)kind,

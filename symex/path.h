@@ -23,7 +23,8 @@ enum sx_flip_kind {
     SX_FLIP_TARGET,       /* another target of a symbolic indirect jump or return */
 };
 #define SX_CANDIDATES_PER_PC 4 /* candidates kept per instruction and kind (loops) */
-/* A conditional jump's occurrences on one path that all count (constraint and flip);
+/* A conditional jump's occurrences on one path (from the same callers) that all count
+ * (constraint and flip);
  * past it only the powers of two do (QSYM's pruning of hot code: a loop over a
  * kilobytes-long input gives tens of branch points, not thousands). Longer than the
  * strings a byte-a-generation search has to get through. */
@@ -63,8 +64,8 @@ struct sx_path {
     bool no_context;          /* branch sides without their callers (for comparisons) */
     uint64_t pruned;          /* branch occurrences run as if concrete (SX_PRUNE_EXACT) */
     struct sx_walker walker;  /* finding the input bytes of constraints */
-    struct { uint64_t pc; uint32_t count; uint8_t kind; } *seen; /* occurrences per
-                                                                     (pc, kind) */
+    struct { uint64_t pc; uint32_t context, count; uint8_t kind; } *seen; /* occurrences
+                                                        per (pc, callers, kind) */
     size_t seen_cap, nseen;
     uint64_t sliced_away;     /* constraints left out of flip queries so far */
 };

@@ -711,6 +711,7 @@ START_TEST(explore_needs_no_seed_and_fuzz_does)
     cfg.out_dir = out;
     cfg.blank_seed_counts = 3;
     cfg.blank_seed_count_at = 7;
+    cfg.blank_seed_count_min = 1;
     ck_assert_int_eq(fz_campaign_open(&c, &cfg), 0);
     ck_assert_uint_eq(c.queue.n, 3);
     for (unsigned k = 0; k < 3; k++) {
@@ -718,7 +719,7 @@ START_TEST(explore_needs_no_seed_and_fuzz_does)
         ck_assert_uint_eq(c.queue.entries[k].data[7], k);
         ck_assert_mem_eq(c.queue.entries[k].data, "\0\0\0\0\0\0\0", 7);
     }
-    ck_assert_str_eq(c.queue.entries[2].file, "id:000002,orig:zeros,nargs:2");
+    ck_assert_str_eq(c.queue.entries[2].file, "id:000002,orig:zeros,nargs:3"); /* 1 + 2 */
     fz_campaign_close(&c);
     snprintf(out, sizeof out, "%s/fuzz", dir);
     cfg.out_dir = out;

@@ -79,7 +79,12 @@ int write_file_atomic(const char *dir, const char *name, const void *data, size_
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A new file, never through a name someone left there (a symlink planted in a
+     * campaign directory would have the write go wherever it points): what is in the
+     * way goes, then the name is created exclusively. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     const uint8_t *p = data;

@@ -75,6 +75,16 @@ int target_two_callers(const uint8_t *buf)
     return 0;
 }
 
+int target_hot_helper(const uint8_t *buf)
+{
+    int seen = 0;
+    for (int i = 0; i < 100; i++) /* the helper's branch, hot from this caller */
+        seen += byte_is(buf + (i & 3), 'q');
+    if (byte_is(buf + 8, 'Z')) /* and once from another */
+        return reached(13) + (seen & 0);
+    return 0;
+}
+
 int target_checksum(const uint8_t *buf)
 {
     uint32_t h = 0;

@@ -13,6 +13,9 @@ int target_checksum(const uint8_t *buf);  /* h = h*31 + b over 8 bytes == 0xdead
 /* one helper's branch from two callers: 'x' then buf[1] == 'Y' (1011), or buf[2] ==
  * 'Z' (1012) */
 int target_two_callers(const uint8_t *buf);
+/* the same helper's branch 100 times from a loop, then buf[8] == 'Z' from another caller
+ * (1013) */
+int target_hot_helper(const uint8_t *buf);
 #define TARGET_HOT_BYTES 4096
 /* a branch per byte over 4 KiB (bytes with the high bit counted), then bytes 8..11
  * == "APNG" plus that count */

@@ -213,6 +213,30 @@ START_TEST(branch_sides_are_told_apart_by_their_callers)
 }
 END_TEST
 
+/* Pruning counts a branch's occurrences per callers: a helper hot from one caller still
+ * counts, and flips, the first time another caller meets it. */
+START_TEST(pruning_counts_each_caller_of_a_helper_apart)
+{
+    uint8_t buf[64] = { 0 };
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 20000);
+    struct concolic_run r;
+    run_concolic(&r, target_hot_helper, buf, 16, ctx);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_gt(r.path.pruned, 0); /* the loop's calls past 64 */
+    size_t last = r.path.nbranches - 1;
+    struct sx_model *m = model_of(ctx, buf, 16);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, last, m), SX_SAT);
+    uint8_t fresh[64] = { 0 };
+    memcpy(fresh, m->bytes[0], 16);
+    ck_assert_int_eq(target_hot_helper(fresh), 1013);
+    sx_model_free(m);
+    release(&r);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(fresh_backend_flips_branches)
 {
     flip_single_branch_with("z3-fresh", target_checksum, 8, 1004);
@@ -649,6 +673,7 @@ int main(void)
     tcase_add_test(tc, ring0_stack_stores_stay_concrete);
     tcase_add_test(tc, hot_branches_are_pruned_and_the_check_behind_them_flips);
     tcase_add_test(tc, branch_sides_are_told_apart_by_their_callers);
+    tcase_add_test(tc, pruning_counts_each_caller_of_a_helper_apart);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
