@@ -11,6 +11,28 @@
 #define FZ_MAX_INPUT (1u << 20)  /* the agent's limit for one input */
 #define FZ_MAP_MAX (1u << 20)    /* largest coverage map accepted */
 
+/* ---- concrete parts of an input ---- */
+/* Parts of an input a program's buffer takes without being made symbolic
+ * (SYMHV_INPUT_CONCRETE: --sym-args' count): a concolic run's solver returns the
+ * symbolic parts only, one after another; the concrete ones are put back from the run's
+ * input. More, or longer, than these are not put back (overflow). */
+#define FZ_MAX_CONCRETE_PARTS 8
+#define FZ_MAX_CONCRETE_BYTES 64
+struct fz_concrete_parts {
+    struct { uint32_t off, len; } part[FZ_MAX_CONCRETE_PARTS]; /* in the input, in order */
+    unsigned n;
+    bool overflow;
+    uint8_t bytes[FZ_MAX_CONCRETE_BYTES]; /* their bytes one after another (fz_keep_concrete) */
+};
+/* A concrete part at off, len bytes. */
+void fz_note_concrete(struct fz_concrete_parts *c, uint64_t off, uint64_t len);
+/* Their bytes from the run's input (zeros past its end); false if some did not fit. */
+bool fz_keep_concrete(struct fz_concrete_parts *c, const uint8_t *input, size_t len);
+/* The solver's input (data[0..len): the symbolic parts) with the concrete parts put back
+ * where they were, into out[cap]; returns its length. */
+size_t fz_put_back_concrete(const struct fz_concrete_parts *c, const uint8_t *data, size_t len,
+                            uint8_t *out, size_t cap);
+
 /* ---- random numbers (xorshift64*: reproducible with --seed) ---- */
 struct fz_rng {
     uint64_t s;

@@ -154,6 +154,8 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
     if (inside) {
         f->claims.offset += len;
         f->claims.calls++;
+        if (c->arg[3] & SYMHV_INPUT_CONCRETE)
+            fz_note_concrete(&f->claims.concrete, off, len);
     }
     bool note = !inside && !f->claims.limit_noted;
     f->claims.limit_noted |= note;

@@ -65,6 +65,7 @@ struct claims {
     unsigned nsnap_inputs;
     uint64_t offset;
     unsigned calls;
+    struct fz_concrete_parts concrete; /* this execution's (SYMHV_INPUT_CONCRETE) */
     bool limit_noted, ended_before_start, end_in_window_noted, early_bug_noted;
     unsigned start_vcpu;
 };
@@ -100,7 +101,10 @@ struct fuzzer {
     bool cur_length_symbolic;
     /* the concolic run whose inputs are being collected: how they are cut (add_solver_input);
      * a background solving's, kept from its run while other executions go on */
-    struct { uint32_t marked, len; bool length_symbolic; } solved_run;
+    struct { uint32_t marked, len; bool length_symbolic; struct fz_concrete_parts concrete; }
+        solved_run;
+    bool concrete_overflow_noted;
+    uint8_t *whole;            /* a solver's input with its concrete parts put back */
     struct engine_search search; /* the concolic runs' search */
     double exec_started, last_status, last_stats;
     bool tty;

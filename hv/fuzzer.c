@@ -59,6 +59,7 @@ void fuzzer_detach(struct fuzzer *f)
     breakpoints_free(f->bps);
     snapshot_free(f->snap);
     free(f->cmplog_copy);
+    free(f->whole);
     fz_campaign_close(&f->c);
     free(f);
 }
@@ -172,10 +173,28 @@ static void input_to_state(struct fuzzer *f)
 
 /* ---- decisions ---------------------------------------------------------------------- */
 
+/* The concolic run's concrete parts and their bytes, for its solver's inputs. */
+static void keep_concrete_parts(struct fuzzer *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->solved_run.concrete = f->claims.concrete;
+    pthread_mutex_unlock(&f->lock);
+    if (!fz_keep_concrete(&f->solved_run.concrete, f->c.cur.data, f->c.cur.len) &&
+        !f->concrete_overflow_noted) {
+        f->concrete_overflow_noted = true;
+        hv_error("fuzz: more than %d concrete parts of the input (or %d bytes): the solver's "
+                 "inputs keep the first only", FZ_MAX_CONCRETE_PARTS, FZ_MAX_CONCRETE_BYTES);
+    }
+}
+
 static void add_solver_input(void *ctx, const uint8_t *data, size_t len,
                              const struct engine_result *why)
 {
     struct fuzzer *f = ctx;
+    if (f->solved_run.concrete.n && (f->whole || (f->whole = malloc(FZ_MAX_INPUT)))) {
+        len = fz_put_back_concrete(&f->solved_run.concrete, data, len, f->whole, FZ_MAX_INPUT);
+        data = f->whole;
+    }
     uint32_t marked = f->solved_run.marked;
     if (marked > f->solved_run.len || f->solved_run.length_symbolic) {
         /* the marked bytes, then the length word: the input is as long as the word says */
@@ -237,8 +256,11 @@ static void place_target_input(struct fuzzer *f)
 static void place_snap_inputs(struct fuzzer *f)
 {
     uint64_t off = 0;
+    struct fz_concrete_parts concrete = { 0 };
     for (unsigned i = 0; i < f->claims.nsnap_inputs; i++) {
         struct snap_input *si = &f->claims.snap_inputs[i];
+        if (si->concrete)
+            fz_note_concrete(&concrete, off, si->len);
         if (off < f->c.cur.len) {
             uint64_t n = f->c.cur.len - off < si->len ? f->c.cur.len - off : si->len;
             if (guest_write(&si->as, si->gva, f->c.cur.data + off, n) < 0)
@@ -252,6 +274,7 @@ static void place_snap_inputs(struct fuzzer *f)
     pthread_mutex_lock(&f->lock); /* the program's later calls read these */
     f->claims.offset = off;
     f->claims.calls = f->claims.nsnap_inputs;
+    f->claims.concrete = concrete;
     pthread_mutex_unlock(&f->lock);
 }
 
@@ -423,6 +446,7 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             f->solved_run.marked = f->cur_marked;
             f->solved_run.len = f->c.cur.len;
             f->solved_run.length_symbolic = f->cur_length_symbolic;
+            keep_concrete_parts(f);
             /* A campaign with a map solves in the background and fuzzes on (its inputs
              * join as they come); explore, and a program without a map, whose only
              * coverage is the run's new branch sides, wait for them (judge() needs them);

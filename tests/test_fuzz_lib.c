@@ -730,12 +730,46 @@ START_TEST(explore_needs_no_seed_and_fuzz_does)
 }
 END_TEST
 
+/* --sym-args' count is a concrete part of the input: a solver's input (the symbolic parts
+ * one after another) gets it back where it was, from the run's input. */
+START_TEST(concrete_parts_are_put_back_into_solver_inputs)
+{
+    struct fz_concrete_parts c = { 0 };
+    fz_note_concrete(&c, 6, 1); /* arg1 arg2 arg3 (2 bytes each), then n_args */
+    const uint8_t run[7] = { 0, 0, 0, 0, 0, 0, 2 };
+    ck_assert(fz_keep_concrete(&c, run, sizeof run));
+    uint8_t out[16];
+    size_t n = fz_put_back_concrete(&c, (const uint8_t *)"-a-b\0\0", 6, out, sizeof out);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_mem_eq(out, "-a-b\0\0\2", 7);
+    /* one in the middle, and one past the run's input (zeros, as it ran) */
+    struct fz_concrete_parts m = { 0 };
+    fz_note_concrete(&m, 2, 2);
+    fz_note_concrete(&m, 6, 1);
+    ck_assert(fz_keep_concrete(&m, (const uint8_t *)"..XY", 4));
+    n = fz_put_back_concrete(&m, (const uint8_t *)"abcd", 4, out, sizeof out);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_mem_eq(out, "abXYcd\0", 7);
+    /* the output's room holds */
+    ck_assert_uint_eq(fz_put_back_concrete(&m, (const uint8_t *)"abcd", 4, out, 3), 3);
+    ck_assert_mem_eq(out, "abX", 3);
+    /* too many parts: said, the first kept */
+    struct fz_concrete_parts o = { 0 };
+    for (unsigned k = 0; k < FZ_MAX_CONCRETE_PARTS + 1; k++)
+        fz_note_concrete(&o, k, 1);
+    ck_assert(o.overflow);
+    ck_assert_uint_eq(o.n, FZ_MAX_CONCRETE_PARTS);
+    ck_assert(!fz_keep_concrete(&o, run, sizeof run));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fuzz-lib");
     TCase *tc = tcase_create("fuzz-lib");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, mutations_stay_in_bounds_and_change_the_input);
+    tcase_add_test(tc, concrete_parts_are_put_back_into_solver_inputs);
     tcase_add_test(tc, coverage_buckets_and_novelty);
     tcase_add_test(tc, atomic_writes_and_corpus_loading);
     tcase_add_test(tc, sync_imports_only_plain_regular_files);
