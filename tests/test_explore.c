@@ -331,12 +331,22 @@ START_TEST(explore_without_seeds)
 }
 END_TEST
 
+/* The campaign in out saved one crash: its path into crash[size], its bytes returned. */
+static char *the_one_crash(const char *out, char *crash, size_t size, size_t *len)
+{
+    char crashes[300];
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    snprintf(crash, size, "%s", first_file(crashes));
+    return read_output_file(crashes, strrchr(crash, '/') + 1, len);
+}
+
 /* KLEE's habit: a symbolic argument and a symbolic file at once, no seed: the search
  * starts from zeros of their sizes, the crash file holds both (3 + 8 bytes, in the order
  * given) and replays with the same options. */
 START_TEST(several_sources_without_a_seed)
 {
-    char target[64], crashes[300], crash[1024];
+    char target[64], crash[1024];
     snprintf(target, sizeof target, "%%lx_klee_%s", libcs[_i]);
     const char *out = test_temp_dir();
     struct run_result r;
@@ -346,11 +356,8 @@ START_TEST(several_sources_without_a_seed)
     ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
     ck_assert_contains(r.err, "the search starts from 11 zero bytes");
     run_result_free(&r);
-    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
-    snprintf(crashes, sizeof crashes, "%s/crashes", out);
-    snprintf(crash, sizeof crash, "%s", first_file(crashes));
     size_t len;
-    char *bytes = read_output_file(crashes, strrchr(crash, '/') + 1, &len);
+    char *bytes = the_one_crash(out, crash, sizeof crash, &len);
     ck_assert_uint_eq(len, 11);
     ck_assert_msg(memcmp(bytes, "-x", 3) == 0 && memcmp(bytes + 3, "KLEE", 4) == 0,
                   "the crash file is not argv[1] then the file");
@@ -375,7 +382,7 @@ END_TEST
  * replays from its file alone (the campaign's record). */
 START_TEST(sym_args_vary_the_number_of_arguments)
 {
-    char target[64], crashes[300], crash[1024];
+    char target[64], crash[1024];
     snprintf(target, sizeof target, "%%lx_symargs_%s", libcs[_i]);
     const char *out = test_temp_dir();
     struct run_result r;
@@ -385,11 +392,8 @@ START_TEST(sym_args_vary_the_number_of_arguments)
     ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
     ck_assert_contains(r.err, "one seed per number of --sym-args arguments");
     run_result_free(&r);
-    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash");
-    snprintf(crashes, sizeof crashes, "%s/crashes", out);
-    snprintf(crash, sizeof crash, "%s", first_file(crashes));
     size_t len;
-    char *bytes = read_output_file(crashes, strrchr(crash, '/') + 1, &len);
+    char *bytes = the_one_crash(out, crash, sizeof crash, &len);
     ck_assert_uint_eq(len, 7); /* arg1, arg2, arg3: 2 bytes each; n_args: 1 */
     ck_assert_msg(memcmp(bytes, "-a-b", 4) == 0 && bytes[6] % 4 == 2,
                   "the crash file is not -a, -b and a count of two");
