@@ -110,6 +110,7 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
     int64_t bad = engine_make_symbolic_args(c, &buf, &len, name);
     if (bad < 0)
         return bad;
+    bool concrete = c->arg[3] & SYMHV_INPUT_CONCRETE; /* written, never marked */
     if (guest_for_each_chunk(&c->as, buf, len, true, NULL, NULL) < 0)
         return -SYMHV_EFAULT; /* the campaign writes every buffer: it must be writable */
     pthread_mutex_lock(&f->lock);
@@ -131,7 +132,7 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
         si->as.caller = NULL; /* used from the main thread from now on */
         si->gva = buf;
         si->len = (uint32_t)len;
-        si->concrete = c->arg[3] & SYMHV_INPUT_CONCRETE;
+        si->concrete = concrete;
         snprintf(si->name, sizeof si->name, "%s", name);
         f->claims.start = f->claims.by_make_symbolic = true;
         if (first)
@@ -154,7 +155,7 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
     if (inside) {
         f->claims.offset += len;
         f->claims.calls++;
-        if (c->arg[3] & SYMHV_INPUT_CONCRETE)
+        if (concrete)
             fz_note_concrete(&f->claims.concrete, off, len);
     }
     bool note = !inside && !f->claims.limit_noted;
@@ -172,7 +173,7 @@ static int64_t hc_fuzz_make_symbolic(struct hc_call *c, void *opaque)
         if (guest_write(&c->as, buf, f->c.cur.data + off, n) < 0)
             return -SYMHV_EFAULT;
     }
-    if (f->c.cur.concolic && !(c->arg[3] & SYMHV_INPUT_CONCRETE) &&
+    if (f->c.cur.concolic && !concrete &&
         engine_make_symbolic(f->engine, c->v, &c->as, buf, len, name) < 0)
         hv_error("fuzz: the input '%s' stays concrete in this concolic run", name);
     return id;
