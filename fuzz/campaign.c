@@ -133,6 +133,17 @@ static void save_input_named(struct fz_campaign *c, const char *dir, uint64_t id
         hv_error_errno("%s: cannot write %s/%s", fz_mode_name(c->cfg.mode), dir, name);
 }
 
+/* The order forced in the execution, as a file name's field ("" if none). */
+static void order_field(const struct fz_campaign *c, char *buf, size_t size)
+{
+    buf[0] = 0;
+    if (c->cur.has_order) {
+        char text[FZ_ORDER_TEXT];
+        fz_order_format(&c->cur.order, text, sizeof text);
+        snprintf(buf, size, "sched:%s", text);
+    }
+}
+
 /* What a crash file is (the fault, or the bug the program reported), in
  * crash-notes/NAME.txt: crashes/ holds inputs only, as AFL++'s tools expect. */
 static void save_note(struct fz_campaign *c, const char *name, const char *what)
@@ -141,6 +152,14 @@ static void save_note(struct fz_campaign *c, const char *name, const char *what)
     snprintf(file, sizeof file, "%s.txt", name);
     int len = snprintf(text, sizeof text, "%s\ninput: crashes/%s (%u bytes, from %s)\n", what,
                        name, c->cur.len, fz_origin_name(c->cur.origin));
+    if (c->cur.has_order && len > 0 && len < (int)sizeof text)
+        len += snprintf(text + len, sizeof text - (size_t)len,
+                        "schedule: the access at pc 0x%llx went right after another vCPU's at "
+                        "pc 0x%llx (guest-physical page 0x%llx), before that vCPU's next one; "
+                        "symhv replay forces that order again\n",
+                        (unsigned long long)c->cur.order.wait_pc,
+                        (unsigned long long)c->cur.order.for_pc,
+                        (unsigned long long)c->cur.order.page);
     if (c->cur.output_len && len > 0 && len < (int)sizeof text) /* which assertion fired */
         len += snprintf(text + len, sizeof text - (size_t)len, "the end of its output:\n%.*s%s",
                         (int)c->cur.output_len, c->cur.output,
@@ -301,7 +320,9 @@ static void keep_crash(struct fz_campaign *c, enum fz_outcome out, int status, c
             snprintf(sig, sizeof sig, "sig:%02d", c->cur.signal);
         else
             snprintf(sig, sizeof sig, "status:%d", status);
-        save_input_named(c, c->crash_dir, c->n.crashes - 1, sig, "", name, sizeof name);
+        char order[FZ_ORDER_TEXT + 8];
+        order_field(c, order, sizeof order);
+        save_input_named(c, c->crash_dir, c->n.crashes - 1, sig, order, name, sizeof name);
         save_note(c, name, what);
         c->n.last_crash_time = (uint64_t)time(NULL);
         c->n.execs_at_last_crash = c->n.execs;
@@ -411,8 +432,9 @@ void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, c
         c->n.total_hangs++;
         if (unique_outcome(c, c->hang_seen, what)) {
             c->n.hangs++;
-            char name[240];
-            save_input_named(c, c->hang_dir, c->n.hangs - 1, "", "", name, sizeof name);
+            char name[240], order[FZ_ORDER_TEXT + 8];
+            order_field(c, order, sizeof order);
+            save_input_named(c, c->hang_dir, c->n.hangs - 1, "", order, name, sizeof name);
             c->n.last_hang_time = (uint64_t)time(NULL);
         }
     } else if ((news = execution_news(c, new_branch_edges)) && c->cur.origin != FZ_FROM_SEED) {
@@ -561,6 +583,7 @@ bool fz_campaign_next(struct fz_campaign *c)
 {
     c->cur.concolic = false;
     c->cur.signal = 0;
+    c->cur.has_order = false;
     for (;;) {
         enum fz_source src = fz_campaign_choose(c);
         size_t entry = 0;

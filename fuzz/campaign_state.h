@@ -104,6 +104,9 @@ struct fz_current {
     char from[FZ_NAME_MAX];    /* FZ_FROM_SYNC: the instance it came from */
     const char *output;        /* the end of what the execution wrote (a crash's note) */
     size_t output_len;
+    bool has_order;            /* an order of two accesses was forced in it (--races): a
+                                  crash or hang file carries it (sched: in its name) */
+    struct fz_order order;
 };
 
 struct fz_campaign {
@@ -163,6 +166,7 @@ struct fz_vm_figures {
     double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
     bool races_on;               /* --races: the figures below */
     uint64_t races_found, race_samples, race_held, race_sync_pairs, race_dropped;
+    uint64_t race_handoffs;      /* held accesses that went right after a conflicting one */
 };
 
 /* What the campaign's coverage is, as the status line and fuzzer_stats say it. */

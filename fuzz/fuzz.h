@@ -33,6 +33,23 @@ bool fz_keep_concrete(struct fz_concrete_parts *c, const uint8_t *input, size_t 
 size_t fz_put_back_concrete(const struct fz_concrete_parts *c, const uint8_t *data, size_t len,
                             uint8_t *out, size_t cap);
 
+/* ---- a forced order of two accesses (order.c): symhv's schedule control ---- */
+/* The access at wait_pc (to guest-physical page `page`) waits until another vCPU's
+ * access at for_pc, then goes before that vCPU's next access to the page. A crash file
+ * found under one carries it in its name, as `sched:wPC.fPC.pPAGE` (hex), so that
+ * `symhv replay FILE` forces it again. */
+struct fz_order {
+    uint64_t wait_pc, for_pc, page;
+};
+#define FZ_ORDER_TEXT 64
+/* "w401c2e.f401d10.p4c9000" into buf. */
+void fz_order_format(const struct fz_order *o, char *buf, size_t size);
+/* The text fz_order_format writes (all of it, nothing after): 0, or -1. */
+int fz_order_parse(const char *text, struct fz_order *o);
+/* The order a file's name carries (its `sched:` field, up to the next comma or its end):
+ * 1 if it has one, 0 if none, -1 if the field is malformed. */
+int fz_order_from_name(const char *name, struct fz_order *o);
+
 /* ---- random numbers (xorshift64*: reproducible with --seed) ---- */
 struct fz_rng {
     uint64_t s;

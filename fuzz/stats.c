@@ -228,10 +228,11 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 c->cfg.solve_budget_s, (unsigned long long)vm->branches_pruned);
     if (vm->races_on)
         text_printf(&s, "races_found       : %llu\nrace_samples      : %llu\nrace_held         : "
-                    "%llu\nrace_sync_pairs   : %llu\nrace_dropped      : %llu\n",
+                    "%llu\nrace_sync_pairs   : %llu\nrace_dropped      : %llu\n"
+                    "race_handoffs     : %llu\n",
                     (unsigned long long)vm->races_found, (unsigned long long)vm->race_samples,
                     (unsigned long long)vm->race_held, (unsigned long long)vm->race_sync_pairs,
-                    (unsigned long long)vm->race_dropped);
+                    (unsigned long long)vm->race_dropped, (unsigned long long)vm->race_handoffs);
     if (s.failed || write_file_atomic(c->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("%s: cannot write %s/fuzzer_stats", fz_mode_name(c->cfg.mode), c->out_dir);
     text_free(&s);

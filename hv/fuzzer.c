@@ -337,6 +337,7 @@ static void status(struct fuzzer *f, bool final)
         vm.race_held = rs.held;
         vm.race_sync_pairs = rs.sync_pairs;
         vm.race_dropped = rs.dropped;
+        vm.race_handoffs = rs.handoffs;
     }
     if (final || t - f->last_stats >= STATS_PERIOD_S) {
         fz_campaign_write_stats(&f->c, &vm);
@@ -463,6 +464,9 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             }
         }
         races_quiesce(f->races);
+        /* a crash right after a held access went after another's: its file keeps that
+         * order, for replay to force it again */
+        f->c.cur.has_order = f->races && races_take_handoff(f->races, &f->c.cur.order);
         save_races(f); /* with the input as it ran, before the judge takes it */
         if (f->map.npages)
             fuzz_buffer_copy(f, &f->map, f->c.trace, f->map.len, false);

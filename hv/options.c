@@ -66,6 +66,12 @@ static const char usage_text[] =
     "                        directory (README: Races)\n"
     "      --race-window US  how long a sampled access is held (default 1000)\n"
     "      --race-rate N     samples a second (default 100)\n"
+    "      --schedule ORDER  force an order of two accesses (run, replay; --smp 2 or\n"
+    "                        more): ORDER is a crash file's sched: field, wPC.fPC.pPAGE\n"
+    "                        (hex): the first access at pc PC to guest-physical page PAGE\n"
+    "                        waits for another vCPU's at the f pc, then goes before that\n"
+    "                        vCPU's next one. symhv replay takes it from the file's name;\n"
+    "                        --schedule none runs without it\n"
     "  -o, --output DIR      where a symbolic run writes constraints, new inputs (one\n"
     "                        per flipped branch), bug reports and a summary; a DIR that\n"
     "                        holds files already is refused (default: a new\n"
@@ -655,7 +661,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
            OPT_CONCOLIC_TIMEOUT, OPT_SOLVE_BUDGET, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
            OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
            OPT_SYNC_EVERY, OPT_MEM, OPT_CMDLINE, OPT_TIMEOUT, OPT_NO_CMPLOG, OPT_SYM_FILE,
-           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_SYM_ARGS, OPT_ENV, OPT_RACES, OPT_RACE_WINDOW, OPT_RACE_RATE,
+           OPT_SYM_STDIN, OPT_SYM_ARG, OPT_SYM_ARGS, OPT_ENV, OPT_RACES, OPT_RACE_WINDOW, OPT_RACE_RATE, OPT_SCHEDULE,
            OPT_NO_BREAKPOINTS };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
@@ -694,6 +700,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         { "races", no_argument, NULL, OPT_RACES },
         { "race-window", required_argument, NULL, OPT_RACE_WINDOW },
         { "race-rate", required_argument, NULL, OPT_RACE_RATE },
+        { "schedule", required_argument, NULL, OPT_SCHEDULE },
         { "output", required_argument, NULL, 'o' },
         { "replay", required_argument, NULL, OPT_REPLAY },
         { "seed", required_argument, NULL, OPT_SEED },
@@ -713,7 +720,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
     opt->engine.solver_timeout_ms = 10000;
     opt->engine.stall_timeout_s = 60;
     opt->engine.symex_max_memory = 4ull << 30;
-    const char *replay_path = NULL, *seed_path = NULL;
+    const char *replay_path = NULL, *seed_path = NULL, *schedule_text = NULL;
     opt->fuzz.exec_timeout_s = 1.0;
     opt->fuzz.concolic_timeout_s = 0; /* from -t, below */
     opt->fuzz.solve_budget_s = 60;
@@ -951,6 +958,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
             break;
         case OPT_KVM_DEVICE: opt->vm.kvm_path = optarg; break;
         case OPT_RACES: opt->races.on = true; break;
+        case OPT_SCHEDULE: schedule_text = optarg; break;
         case OPT_RACE_WINDOW: case OPT_RACE_RATE: {
             char *end;
             errno = 0;
@@ -1141,6 +1149,35 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         opt->engine.npresets++;
     }
     opt->engine.replay = replay_mode || replay_path;
+    if (schedule_text && strcmp(schedule_text, "none") != 0) {
+        if (fz_order_parse(schedule_text, &opt->order) < 0) {
+            hv_error("--schedule expects wPC.fPC.pPAGE in hex (a crash file's sched: field, "
+                     "PAGE a multiple of 0x1000) or none, got '%s'", schedule_text);
+            return OPTIONS_ERROR;
+        }
+        opt->has_order = true;
+    } else if (!schedule_text && replay_path) {
+        int k = fz_order_from_name(replay_path, &opt->order);
+        if (k < 0) {
+            hv_error("replay: the sched: field of %s is not wPC.fPC.pPAGE (hex): give "
+                     "--schedule ORDER, or --schedule none", replay_path);
+            return OPTIONS_ERROR;
+        }
+        opt->has_order = k > 0;
+        if (opt->has_order)
+            hv_notice("replay: the file's name carries an order of two accesses (sched:); it "
+                      "is forced again (--schedule none runs without it)");
+    }
+    if (opt->has_order && opt->fuzzing) {
+        hv_error("--schedule is for run and replay: fuzz and explore find their orders "
+                 "themselves (--races)");
+        return OPTIONS_ERROR;
+    }
+    if (opt->has_order && opt->vm.ncpus < 2) {
+        hv_error("--schedule needs two vCPUs or more (--smp 2): an order is of two vCPUs' "
+                 "accesses");
+        return OPTIONS_ERROR;
+    }
     if (opt->races.on && opt->vm.ncpus < 2) {
         hv_error("--races needs two vCPUs or more (--smp 2): a race is two vCPUs' accesses");
         return OPTIONS_ERROR;

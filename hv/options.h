@@ -20,6 +20,8 @@ struct options {
     struct engine_config engine;
     struct fuzz_config fuzz;
     struct races_config races; /* --races */
+    bool has_order;            /* --schedule, or a replayed crash file's sched: field */
+    struct fz_order order;
     bool fuzzing;              /* `symhv fuzz` */
     double timeout_s;          /* a plain run's --timeout (0: none) */
     int verbose;

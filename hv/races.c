@@ -14,6 +14,8 @@
 #include "vm.h"
 
 #define HOLD_SLICE_US 200
+/* How long the releasing vCPU's next access waits for the released one (which runs). */
+#define TURN_WAIT_S 0.2
 #define SAMPLER_SLICE_US 20000
 /* A watch whose sampled vCPU never touches the page (an interrupt came first, the
  * instruction faulted) ends after this. */
@@ -45,6 +47,8 @@ static void end_watch(struct races *r, uint64_t gen, bool idle_only, bool expire
     uint64_t page = r->watch.page;
     bool mine = r->watch.active && r->watch.gen == gen && !(idle_only && r->watch.holding);
     if (mine) {
+        if (r->watch.forced && r->order_result == ORDER_ARMED)
+            r->order_result = r->watch.first_seen ? ORDER_TIMED_OUT : ORDER_UNREACHED;
         r->watch.active = false;
         r->watch.holding = false;
         r->stats.expired += expired;
@@ -109,6 +113,10 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
             page = page_floor(pa);
     if (page == UINT64_MAX)
         return NO_ACCESS;
+    if (r->skip[v->index] > 0) { /* a later access of the few ahead is the sample */
+        r->skip[v->index]--;
+        return NO_ACCESS;
+    }
     pthread_mutex_lock(&r->lock);
     r->stats.samples++;
     pthread_mutex_unlock(&r->lock);
@@ -155,6 +163,14 @@ static void take_sample(struct vcpu *v, void *opaque)
     struct races *r = opaque;
     if (v->stepping) /* a step cut short (kicked meanwhile): off, whatever comes next */
         stop_stepping(r, v);
+    if (!atomic_load(&r->due[v->index]))
+        return;
+    /* Not always the next access: a kick lands mostly in a loop's slow instructions, so
+     * the first access after them (a loop's condition) would be sampled nearly always;
+     * one of the next RACES_SKIP is (with single steps; without, the next). */
+    pthread_mutex_lock(&r->lock);
+    r->skip[v->index] = atomic_load(&r->no_stepping) ? 0 : (unsigned)(next_random(r) % RACES_SKIP);
+    pthread_mutex_unlock(&r->lock);
     if (!atomic_exchange(&r->due[v->index], false) || vm_is_stopping(r->vm) ||
         vm_settle_requested(r->vm) || sample_here(r, v) != NO_ACCESS ||
         atomic_load(&r->no_stepping))
@@ -194,8 +210,9 @@ static void *sampler(void *arg)
         bool expire = false;
         uint64_t gen = 0;
         pthread_mutex_lock(&r->lock);
-        if (r->watch.active) {
-            expire = !r->watch.holding && now - r->watch.armed_at > EXPIRY_S(r->cfg.window_us);
+        if (r->watch.active) { /* a forced order's watch lasts until it is done */
+            expire = !r->watch.forced && !r->watch.holding &&
+                     now - r->watch.armed_at > EXPIRY_S(r->cfg.window_us);
             gen = r->watch.gen;
         } else {
             pick = (int)(next_random(r) % r->vm->ncpus);
@@ -275,44 +292,98 @@ static void record(struct races *r, const struct race_access *second)
     r->found[r->nfound++] = (struct race){ .first = r->watch.first, .second = *second, .seen = 1 };
 }
 
-/* Judge one access to the watched page; true if it is the sampled one, to be held
- * (*gen: its watch). Never during a settle: a vCPU completing its exit for one counts
- * as in the guest, and ending a watch pauses the VM. */
-static bool observe(struct races *r, const struct race_access *acc, uint64_t *gen)
+/* Judge one access to the watched page; true if it is the one to hold (*gen: its
+ * watch): the sampled vCPU's first, or a forced order's access at wait_pc. *releases:
+ * it is the access the held one waits for (another vCPU's conflicting one; a forced
+ * order's at for_pc): the held one goes right after it. Never during a settle: a vCPU
+ * completing its exit for one counts as in the guest, and ending a watch pauses the VM. */
+static bool observe(struct races *r, const struct race_access *acc, uint64_t *gen, bool *releases)
 {
     bool settling = vm_settle_requested(r->vm);
     pthread_mutex_lock(&r->lock);
     bool hold = false;
+    *releases = false;
     if (r->watch.active && page_floor(acc->gpa) == r->watch.page) {
         const struct race_access *first = &r->watch.first;
+        bool its = r->watch.forced ? acc->pc == r->watch.wait_pc : acc->vcpu == r->watch.vcpu;
         if (!r->watch.first_seen) {
-            if (acc->vcpu == r->watch.vcpu && !settling) { /* before it, others' accesses
-                                                               are no window's */
+            if (its && !settling) { /* before it, others' accesses are no window's */
                 r->watch.first_seen = true;
                 r->watch.first = *acc;
                 r->watch.holding = hold = true;
                 *gen = r->watch.gen;
             }
-        } else if (r->watch.holding && acc->vcpu != first->vcpu && (acc->write || first->write) &&
-                   acc->gpa < first->gpa + first->len && first->gpa < acc->gpa + acc->len) {
-            if (acc->locked || first->locked)
+        } else if (r->watch.holding && acc->vcpu != first->vcpu) {
+            bool conflict = (acc->write || first->write) && acc->gpa < first->gpa + first->len &&
+                            first->gpa < acc->gpa + acc->len;
+            bool sync = conflict && (acc->locked || first->locked);
+            if (sync)
                 r->stats.sync_pairs++;
-            else
+            else if (conflict)
                 record(r, acc);
+            bool frees = r->watch.forced ? acc->pc == r->watch.for_pc : conflict && !sync;
+            if (frees && !r->watch.released && !settling) {
+                r->watch.released = true;
+                r->watch.releaser = *acc;
+                *releases = true;
+                *gen = r->watch.gen;
+            }
         }
     }
     pthread_mutex_unlock(&r->lock);
     return hold;
 }
 
-static void hold_window(struct races *r)
+static struct timespec deadline_in(double s)
 {
-    double end = now_s() + r->cfg.window_us / 1e6;
-    for (double t = now_s(); t < end && !vm_is_stopping(r->vm) && !vm_settle_requested(r->vm);
-         t = now_s()) {
-        double left_us = (end - t) * 1e6;
-        sleep_us(left_us < HOLD_SLICE_US ? (unsigned)left_us + 1 : HOLD_SLICE_US);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long ns = ts.tv_nsec + (long)((s - (double)(long)s) * 1e9);
+    ts.tv_sec += (time_t)s + ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    return ts;
+}
+
+/* Under r->lock: wait on `turn` a slice at most, so that a settle or a stop is seen. */
+static void wait_slice(struct races *r, double left_s)
+{
+    double slice = HOLD_SLICE_US / 1e6;
+    struct timespec ts = deadline_in(left_s < slice ? (left_s > 0 ? left_s : 0) : slice);
+    pthread_cond_timedwait(&r->turn, &r->lock, &ts);
+}
+
+static bool leaving(struct races *r)
+{
+    return vm_is_stopping(r->vm) || vm_settle_requested(r->vm);
+}
+
+/* The held access of watch `gen` waits for the access that releases it (its window, or
+ * a forced order's bound); true if that one came (its access done). */
+static bool hold_for_release(struct races *r, uint64_t gen)
+{
+    pthread_mutex_lock(&r->lock);
+    double end = now_s() + (r->watch.forced ? RACES_ORDER_WAIT_S : r->cfg.window_us / 1e6);
+    bool mine = r->watch.active && r->watch.gen == gen;
+    while (mine && !r->watch.releaser_done && !leaving(r) && now_s() < end) {
+        wait_slice(r, end - now_s());
+        mine = r->watch.active && r->watch.gen == gen;
     }
+    bool released = mine && r->watch.releaser_done;
+    pthread_mutex_unlock(&r->lock);
+    return released;
+}
+
+/* A released held access goes before the releasing vCPU's next access to the page (and
+ * before any other vCPU's): those wait here, a moment at most. */
+static void wait_for_turn(struct races *r, unsigned vcpu, uint64_t gpa)
+{
+    double end = now_s() + TURN_WAIT_S;
+    pthread_mutex_lock(&r->lock);
+    while (r->watch.active && r->watch.releaser_done && !r->watch.held_done &&
+           page_floor(gpa) == r->watch.page && vcpu != r->watch.first.vcpu && !leaving(r) &&
+           now_s() < end)
+        wait_slice(r, end - now_s());
+    pthread_mutex_unlock(&r->lock);
 }
 
 static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t *data,
@@ -320,14 +391,15 @@ static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t
 {
     bool nested = r->in_rmw[v->index]; /* the write half of our own locked RMW */
     struct race_access acc = { 0 };
-    bool hold = false;
+    bool hold = false, releases = false, released = false;
     uint64_t gen = 0;
     if (!nested) {
+        wait_for_turn(r, v->index, gpa);
         describe(r, v, gpa, len, write, &acc);
-        hold = observe(r, &acc, &gen);
+        hold = observe(r, &acc, &gen, &releases);
     }
     if (hold)
-        hold_window(r);
+        released = hold_for_release(r, gen);
     if (!nested)
         pthread_mutex_lock(&r->access);
     bool rmw = !nested && !write && acc.locked;
@@ -339,9 +411,28 @@ static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t
         r->in_rmw[v->index] = false;
     if (!nested)
         pthread_mutex_unlock(&r->access);
+    if (releases) { /* done: the held access's turn */
+        pthread_mutex_lock(&r->lock);
+        if (r->watch.active && r->watch.gen == gen)
+            r->watch.releaser_done = true;
+        pthread_cond_broadcast(&r->turn);
+        pthread_mutex_unlock(&r->lock);
+    }
     if (hold) {
         pthread_mutex_lock(&r->lock);
         r->stats.held++;
+        if (r->watch.active && r->watch.gen == gen) {
+            r->watch.held_done = true;
+            if (released) { /* the two accesses ran in this order, back to back */
+                r->stats.handoffs++;
+                r->handoff.have = true;
+                r->handoff.order = (struct fz_order){ r->watch.first.pc, r->watch.releaser.pc,
+                                                      r->watch.page };
+            }
+            if (r->watch.forced)
+                r->order_result = released ? ORDER_FORCED : ORDER_TIMED_OUT;
+        }
+        pthread_cond_broadcast(&r->turn);
         pthread_mutex_unlock(&r->lock);
         end_watch(r, gen, false, false);
     }
@@ -423,6 +514,10 @@ static int races_cannot_emulate(struct vcpu *v, void *opaque)
     }
     pthread_mutex_unlock(&r->traps);
     if (retry) {
+        pthread_mutex_lock(&r->lock);
+        if (r->watch.gen == gen && r->watch.forced && r->order_result == ORDER_ARMED)
+            r->order_result = ORDER_LOST;
+        pthread_mutex_unlock(&r->lock);
         end_watch(r, gen, false, false);
         return 1;
     }
@@ -470,6 +565,7 @@ struct races *races_attach(struct vm *vm, const struct races_config *cfg)
     pthread_mutex_init(&r->access, NULL);
     pthread_mutex_init(&r->traps, NULL);
     pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->turn, NULL);
     vm_set_ram_trap(vm, &races_trap, r);
     vm_set_kick_hooks(vm, take_sample, take_step, r);
     return r;
@@ -477,6 +573,8 @@ struct races *races_attach(struct vm *vm, const struct races_config *cfg)
 
 int races_start(struct races *r)
 {
+    if (r->cfg.no_sampling)
+        return 0;
     int err = pthread_create(&r->sampler, NULL, sampler, r);
     if (err) {
         errno = err;
@@ -529,7 +627,65 @@ void races_detach(struct races *r)
     pthread_mutex_destroy(&r->access);
     pthread_mutex_destroy(&r->traps);
     pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->turn);
     free(r);
+}
+
+/* ---- a forced order ------------------------------------------------------------------- */
+
+int races_force_order(struct races *r, const struct fz_order *o)
+{
+    if (o->page >= r->vm->mem.bytes || (o->page & (SYMHV_PAGE_SIZE - 1))) {
+        hv_error("schedule: page 0x%llx is no page of the guest's %llu MiB",
+                 (unsigned long long)o->page, (unsigned long long)(r->vm->mem.bytes >> 20));
+        return -1;
+    }
+    races_quiesce(r);
+    pthread_mutex_lock(&r->traps);
+    pthread_mutex_lock(&r->lock);
+    uint64_t gen = r->watch.gen + 1;
+    memset(&r->watch, 0, sizeof r->watch);
+    r->watch.gen = gen;
+    r->watch.active = true;
+    r->watch.forced = true;
+    r->watch.page = o->page;
+    r->watch.wait_pc = o->wait_pc;
+    r->watch.for_pc = o->for_pc;
+    r->watch.armed_at = now_s();
+    r->order = *o;
+    r->order_result = ORDER_ARMED;
+    pthread_mutex_unlock(&r->lock);
+    struct trap_change c = { o->page, true, MEM_TRAP_WATCH };
+    int rc = memory_set_traps(&r->vm->mem, &c, 1);
+    if (rc != 0) {
+        pthread_mutex_lock(&r->lock);
+        r->watch.active = false;
+        r->order_result = ORDER_LOST;
+        pthread_mutex_unlock(&r->lock);
+        hv_error("schedule: page 0x%llx could not be watched (the memslot cap): the order "
+                 "is not forced", (unsigned long long)o->page);
+    }
+    pthread_mutex_unlock(&r->traps);
+    return rc == 0 ? 0 : -1;
+}
+
+enum order_result races_order_result(struct races *r)
+{
+    pthread_mutex_lock(&r->lock);
+    enum order_result res = r->order_result;
+    pthread_mutex_unlock(&r->lock);
+    return res;
+}
+
+bool races_take_handoff(struct races *r, struct fz_order *o)
+{
+    pthread_mutex_lock(&r->lock);
+    bool have = r->handoff.have;
+    if (have)
+        *o = r->handoff.order;
+    r->handoff.have = false;
+    pthread_mutex_unlock(&r->lock);
+    return have;
 }
 
 /* ---- findings ------------------------------------------------------------------------- */

@@ -4,10 +4,18 @@
  * steps (single-stepped by KVM, up to RACES_STEPS instructions) to its next instruction
  * that touches memory other than its own stack; that data page is watched: trapped (memory.h, owner MEM_TRAP_WATCH) as symbolic
  * pages are, so every vCPU's access to it exits here. The sampled vCPU's access is held
- * for `window_us` while the others run on; any access by another vCPU in that window to
- * an overlapping byte, one of the two a write, is a race: the two accesses were not
+ * (up to `window_us`) while the others run on; an access by another vCPU in that window
+ * to an overlapping byte, one of the two a write, is a race: the two accesses were not
  * ordered by anything (a lock the first one held would have kept the second away). The
- * watch then ends and the page rejoins the memslots.
+ * held access then goes right after it, before that vCPU's next access to the page (a
+ * handoff: the order in which a check-then-use breaks); the watch ends and the page
+ * rejoins the memslots. The sample is one of the next RACES_SKIP accesses, so that the
+ * second access of a pair is sampled too, not only the first after a loop's slow part.
+ *
+ * Schedule control: a crash right after a handoff keeps that pair (fuzz.h's fz_order)
+ * in its file's name; races_force_order makes a watch of its own that holds the access
+ * at wait_pc until another vCPU's at for_pc, whatever the timing, so a replay (and
+ * `--schedule`) gets the same order at that point.
  *
  * Not races: a pair where either access is a locked instruction (lock prefix, xchg):
  * atomics, and the spin-then-compare-exchange of locks, are synchronisation; such pairs
@@ -31,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuzz.h"
 #include "guest_insn.h"
 #include "symhv/abi.h"
 
@@ -45,12 +54,15 @@ struct races_config {
     bool no_stepping;          /* sample only where a kicked vCPU stands (Linux guests:
                                   stepping their processes left the trap flag in frames
                                   Linux keeps: a SIGTRAP, a triple fault) */
+    bool no_sampling;          /* no race detection: a forced order only (a replay) */
 };
 #define RACES_DEFAULT_WINDOW_US 1000
 #define RACES_DEFAULT_RATE 100
 #define RACES_STEPS 32         /* instructions a kicked vCPU steps to a memory access */
+#define RACES_SKIP 4           /* the sample is one of the next RACES_SKIP accesses */
 #define RACES_RETRIES 4        /* an unemulated instruction retried after its watch ended */
 #define RACES_MAX 256          /* distinct pairs of pcs kept; past it, counted and said */
+#define RACES_ORDER_WAIT_S 2.0 /* a forced order's access waits this long for its other */
 
 struct race_access {
     unsigned vcpu;
@@ -72,7 +84,18 @@ struct race {
 
 struct race_stats {
     uint64_t kicks, samples, watches, held, expired, sync_pairs, races_seen, dropped;
+    uint64_t handoffs;         /* held accesses that went right after the one they waited for */
     uint64_t found;            /* distinct races kept */
+};
+
+/* What became of a forced order (races_force_order). */
+enum order_result {
+    ORDER_NONE,        /* none was forced */
+    ORDER_ARMED,       /* its page is watched; wait_pc not reached yet */
+    ORDER_FORCED,      /* wait_pc's access ran right after for_pc's */
+    ORDER_TIMED_OUT,   /* wait_pc's access waited RACES_ORDER_WAIT_S, for_pc never came */
+    ORDER_UNREACHED,   /* the execution ended before an access at wait_pc to the page */
+    ORDER_LOST,        /* an instruction KVM cannot emulate touched the page: watch ended */
 };
 
 struct races {
@@ -86,6 +109,7 @@ struct races {
     _Atomic bool due[SYMHV_MAX_VCPUS]; /* vCPU i is to take a sample at its kick */
     unsigned steps_left[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: single steps to its next
                                              memory access */
+    unsigned skip[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: accesses to step past first */
     _Atomic bool no_stepping;  /* KVM could not single-step: samples at kicks only */
     uint64_t retry_rip[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: its last instruction KVM */
     unsigned retries[SYMHV_MAX_VCPUS];   /* could not emulate, how often in a row, when */
@@ -93,6 +117,7 @@ struct races {
 
     pthread_mutex_t traps;
     pthread_mutex_t lock;      /* guards everything below */
+    pthread_cond_t turn;       /* with `lock`: a held access released, or done */
     struct {
         uint64_t gen;          /* counts the watches: which one a caller may end */
         bool active, holding;
@@ -101,7 +126,19 @@ struct races {
         double armed_at;
         bool first_seen;
         struct race_access first;
+        bool forced;           /* a forced order's: held at wait_pc, released at for_pc */
+        uint64_t wait_pc, for_pc;
+        bool released;         /* the access that releases the held one came */
+        bool releaser_done;    /* and was done: the held one's turn */
+        bool held_done;        /* the held one was done: the others go on */
+        struct race_access releaser;
     } watch;
+    struct {
+        bool have;             /* a held access went right after another (this execution) */
+        struct fz_order order; /* the last such pair */
+    } handoff;
+    enum order_result order_result;
+    struct fz_order order;     /* the forced one, if any */
     struct race found[RACES_MAX];
     size_t nfound;
     bool cap_said;
@@ -125,6 +162,17 @@ void races_quiesce(struct races *r);
 void races_stop(struct races *r);
 /* Stop sampling, end the watch, give the RAM trap back. */
 void races_detach(struct races *r);
+
+/* Force an order for the next execution (vCPUs settled or not started): the first access
+ * at o->wait_pc to o->page waits (RACES_ORDER_WAIT_S at most) for another vCPU's at
+ * o->for_pc, then goes before that vCPU's next access to the page. Sampling pauses until
+ * then. 0, or -1 (said: the page cannot be watched). */
+int races_force_order(struct races *r, const struct fz_order *o);
+/* What became of it (after the execution: races_quiesce first). */
+enum order_result races_order_result(struct races *r);
+/* The last pair of accesses of this execution that ran back to back because one was
+ * held for the other (a sample's, or the forced order's): true and *o, once; cleared. */
+bool races_take_handoff(struct races *r, struct fz_order *o);
 
 /* Copy up to max races not handed out before; returns how many. */
 size_t races_take_new(struct races *r, struct race *out, size_t max);

@@ -28,6 +28,26 @@ static void plain_end(struct vcpu *v, const struct guest_end *e, void *opaque)
     end_plain_run(v, e, NULL);
 }
 
+/* What became of the order --schedule (or the replayed file's name) forced. */
+static void report_order(struct races *r, const struct fz_order *o)
+{
+    races_quiesce(r);
+    enum order_result res = races_order_result(r);
+    unsigned long long w = o->wait_pc, f = o->for_pc, p = o->page;
+    if (res == ORDER_FORCED)
+        hv_notice("schedule: forced: the access at pc 0x%llx went right after another vCPU's "
+                  "at pc 0x%llx (page 0x%llx), before that vCPU's next one", w, f, p);
+    else if (res == ORDER_TIMED_OUT)
+        hv_notice("schedule: not forced: the access at pc 0x%llx waited %.0f s and no other "
+                  "vCPU accessed page 0x%llx at pc 0x%llx", w, RACES_ORDER_WAIT_S, p, f);
+    else if (res == ORDER_LOST)
+        hv_notice("schedule: not forced: an instruction KVM cannot emulate touched page "
+                  "0x%llx, which then ran unwatched", p);
+    else
+        hv_notice("schedule: not forced: no access at pc 0x%llx to page 0x%llx came (another "
+                  "input, program or build places it elsewhere)", w, p);
+}
+
 /* A plain run's races: on stderr, and in the output directory's races/. */
 static void report_races(struct races *r, struct engine *engine)
 {
@@ -126,16 +146,19 @@ int run(const struct options *opt)
         goto out;
     if (fuzzer)
         fuzzer_set_program(fuzzer, opt->boot.launch.program);
-    if (opt->races.on) { /* over the engine's RAM trap */
+    if (opt->races.on || opt->has_order) { /* over the engine's RAM trap */
         struct races_config rc = opt->races;
         rc.no_stepping = boot.is_linux;
-        if (boot.is_linux)
+        rc.no_sampling = !opt->races.on;
+        if (boot.is_linux && opt->races.on)
             hv_notice("races: on a Linux guest samples are taken where a kicked vCPU stands, "
                       "without single steps (fewer land on memory accesses)");
         if (!(races = races_attach(vm, &rc)))
             goto out;
         if (fuzzer)
             fuzzer_set_races(fuzzer, races);
+        if (opt->has_order && races_force_order(races, &opt->order) < 0)
+            goto out;
     }
 
     hv_info("booting %s on %u vCPU(s), %llu MiB", opt->boot.kernel_path, vm->ncpus,
@@ -153,8 +176,10 @@ int run(const struct options *opt)
     console_stop_input(con);
     console_flush(con);
     status = vm->exit_status;
-    if (races && !fuzzer)
+    if (races && !fuzzer && opt->races.on)
         report_races(races, engine);
+    if (races && opt->has_order)
+        report_order(races, &opt->order);
     if (fuzzer) {
         status = fuzzer_finish(fuzzer, status);
     } else if (engine_finish(engine) < 0) {

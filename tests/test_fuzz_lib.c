@@ -654,6 +654,67 @@ START_TEST(crashes_without_a_map_are_told_apart_by_place)
 }
 END_TEST
 
+/* An order of two accesses as text (a crash file's sched: field, --schedule): it reads
+ * back as written, malformed ones are refused, and a crash found under one carries it in
+ * its name and its note. */
+START_TEST(an_order_is_named_in_its_crash_file)
+{
+    struct fz_order o = { 0x4017be, 0xffffffff810017d7ull, 0x7bb000 }, back;
+    char text[FZ_ORDER_TEXT];
+    fz_order_format(&o, text, sizeof text);
+    ck_assert_str_eq(text, "w4017be.fffffffff810017d7.p7bb000");
+    ck_assert_int_eq(fz_order_parse(text, &back), 0);
+    ck_assert(back.wait_pc == o.wait_pc && back.for_pc == o.for_pc && back.page == o.page);
+    static const char *const bad[] = { "", "w1.f2", "w1.f2.p3", "w1.f2.p1000x", "x1.f2.p1000",
+                                       "w.f2.p1000", "w11111111111111111.f2.p1000",
+                                       "w1.f2.p1000.", "w1,f2,p1000" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(fz_order_parse(bad[i], &back) < 0, "'%s' taken", bad[i]);
+    ck_assert_int_eq(fz_order_from_name("out/crashes/id:000000,sig:11,src:mutation", &back), 0);
+    ck_assert_int_eq(fz_order_from_name("id:000001,sig:11,op:mutation,sched:w1.f2.p3000", &back), 1);
+    ck_assert(back.wait_pc == 1 && back.for_pc == 2 && back.page == 0x3000);
+    ck_assert_int_eq(fz_order_from_name("d,sched:w1/id:0,sched:w1.f2", &back), -1);
+    ck_assert_int_eq(fz_order_from_name("id:0,presched:w1.f2.p3000", &back), 0);
+
+    char out[512];
+    struct fz_campaign c;
+    open_campaign(&c, out, 0);
+    c.input_cap = 64;
+    c.seeds_left = 0;
+    ck_assert(fz_campaign_next(&c));
+    c.cur.signal = 11;
+    c.cur.has_order = true;
+    c.cur.order = o;
+    fz_campaign_judge(&c, FZ_CRASH, 0, "guest program crashed: page fault (#PF) at rip 0x4017c5", 0);
+    ck_assert(fz_campaign_next(&c));
+    ck_assert(!c.cur.has_order); /* each execution says its own */
+    char crashes[600];
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    struct dirent **names;
+    int n = scandir(crashes, &names, NULL, alphasort);
+    bool named = false;
+    for (int i = 0; i < n; i++) {
+        if (fz_order_from_name(names[i]->d_name, &back) == 1) {
+            named = back.wait_pc == o.wait_pc && back.for_pc == o.for_pc && back.page == o.page;
+            char note[1400];
+            snprintf(note, sizeof note, "%s/crash-notes/%s.txt", out, names[i]->d_name);
+            FILE *f = fopen(note, "r");
+            char buf[2048] = "";
+            if (f) {
+                buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+                fclose(f);
+            }
+            ck_assert_msg(strstr(buf, "schedule: the access at pc 0x4017be") != NULL,
+                          "the note does not say the order:\n%s", buf);
+        }
+        free(names[i]);
+    }
+    free(names);
+    ck_assert_msg(named, "no crash file named with its order");
+    fz_campaign_close(&c);
+}
+END_TEST
+
 /* A concolic run past its limit is no hang: its branch sides count, its input runs again
  * natively, and only a hang there is saved in hangs/. */
 START_TEST(a_concolic_run_past_its_limit_is_rechecked_natively)
@@ -784,6 +845,7 @@ int main(void)
     tcase_add_test(tc, executions_are_judged_into_the_out_dir);
     tcase_add_test(tc, crashes_without_a_map_are_told_apart_by_place);
     tcase_add_test(tc, a_concolic_run_past_its_limit_is_rechecked_natively);
+    tcase_add_test(tc, an_order_is_named_in_its_crash_file);
     tcase_add_test(tc, explore_needs_no_seed_and_fuzz_does);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -215,6 +215,91 @@ START_TEST(explore_finds_the_mode_that_races_and_keeps_its_input)
 }
 END_TEST
 
+/* lx_atomicity: a check-then-use of a shared pointer that another thread takes away (for
+ * the input 'X') and puts back at once. Plain runs almost never crash it; the order of the
+ * two accesses that does (the use right after the take-away, before the put-back) is what
+ * schedule control makes. */
+static const char *atomicity(int i)
+{
+    static char buf[2][64];
+    snprintf(buf[i], 64, "%%lx_atomicity_%s", libcs[i]);
+    return buf[i];
+}
+
+static struct range atomicity_symbol(int libc, const char *name)
+{
+    struct range r;
+    symbol_range(linux_path(libc ? "lx_atomicity_glibc" : "lx_atomicity_musl"), name, &r.start,
+                 &r.end);
+    return r;
+}
+
+/* The crash file in dir/crashes whose name carries an order (sched:), or "". */
+static void scheduled_crash(const char *dir, char *path, size_t size)
+{
+    char crashes[1024];
+    snprintf(crashes, sizeof crashes, "%s/crashes", dir);
+    path[0] = 0;
+    DIR *d = opendir(crashes);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strncmp(e->d_name, "id:", 3) == 0 && strstr(e->d_name, ",sched:"))
+            snprintf(path, size, "%s/%s", crashes, e->d_name);
+    if (d)
+        closedir(d);
+}
+
+/* From a seed that only swaps the pointer, explore finds the input that takes it away
+ * and the order that crashes: the crash file names it, with the use in check_then_use
+ * waiting for the store in replace_and_put_back; replay forces it every time. */
+START_TEST(explore_finds_the_order_of_a_check_then_use_and_replay_forces_it)
+{
+    const char *seeds = test_temp_dir(), *out = test_temp_dir();
+    char seed[512];
+    snprintf(seed, sizeof seed, "%s/seed", seeds);
+    FILE *f = fopen(seed, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputc('a', f);
+    fclose(f);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "--smp", "2", "--races", "--race-rate",
+                                         "1000", "--race-window", "20000", "--until-crash",
+                                         "-i", seeds, "-o", out, "-t", "60000", "-V", "600",
+                                         "--", atomicity(_i), "@@", "1500", NULL });
+    ck_assert_msg(r.status == 0, "status %d; stderr:\n%s", r.status, r.err);
+    char crash[1400];
+    scheduled_crash(out, crash, sizeof crash);
+    ck_assert_msg(crash[0], "no crash file with an order (sched:) in %s:\n%s", out, r.err);
+    size_t n;
+    char *bytes = read_output_file(out, crash + strlen(out) + 1, &n);
+    ck_assert_msg(n >= 1 && bytes[0] == 'X', "the crash's input does not take the pointer away");
+    free(bytes);
+    const char *field = strstr(crash, ",sched:w");
+    unsigned long long wait_pc = strtoull(field + 8, NULL, 16);
+    unsigned long long for_pc = strtoull(strstr(field, ".f") + 2, NULL, 16);
+    ck_assert_msg(in(atomicity_symbol(_i, "check_then_use"), wait_pc) &&
+                  in(atomicity_symbol(_i, "replace_and_put_back"), for_pc),
+                  "the order %s is not the use's after the take-away", field);
+    run_result_free(&r);
+    for (int k = 0; k < 10; k++) {
+        run_symhv(&r, (const char *const[]){ "replay", crash, "--smp", "2", "--timeout", "120",
+                                             "--", atomicity(_i), "@@", "1500", NULL });
+        ck_assert_msg(r.status == 126, "replay %d: status %d\n%s", k, r.status, r.err);
+        ck_assert_contains(r.err, "schedule: forced");
+        ck_assert_contains(r.err, "SIGSEGV");
+        run_result_free(&r);
+    }
+    /* the same order with the input that swaps the pointer: forced, and no crash */
+    char order[128];
+    snprintf(order, sizeof order, "%.*s", (int)strcspn(field + 7, ","), field + 7);
+    run_symhv(&r, (const char *const[]){ "run", "--smp", "2", "--schedule", order, "--timeout",
+                                         "120", "--", atomicity(_i), input_file('a'), "300",
+                                         NULL });
+    ck_assert_msg(r.status == 0, "status %d with the swapping input\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "schedule: forced");
+    run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     skip_suite_without_kvm("races");
@@ -229,6 +314,11 @@ int main(void)
     TCase *search = tcase_create("explore");
     tcase_set_timeout(search, 900);
     tcase_add_loop_test(search, explore_finds_the_mode_that_races_and_keeps_its_input, 0, 2);
+    TCase *order = tcase_create("order");
+    tcase_set_timeout(order, 1800);
+    tcase_add_loop_test(order, explore_finds_the_order_of_a_check_then_use_and_replay_forces_it,
+                        0, 2);
+    suite_add_tcase(s, order);
     suite_add_tcase(s, search);
     return run_suite(s);
 }
