@@ -161,7 +161,11 @@ static void stop_stepping(struct races *r, struct vcpu *v)
 static void take_sample(struct vcpu *v, void *opaque)
 {
     struct races *r = opaque;
-    if (v->stepping) /* a step cut short (kicked meanwhile): off, whatever comes next */
+    /* A step cut short (kicked meanwhile): off, whatever comes next; but not while an
+     * access of the stepped instruction waits to be completed (a kick ends KVM_RUN
+     * before it is): KVM's emulator holds the step's trap flag until then, and with
+     * stepping off it would give the guest a #DB of its own. The next step ends it. */
+    if (v->stepping && !v->completion_due)
         stop_stepping(r, v);
     if (!atomic_load(&r->due[v->index]))
         return;

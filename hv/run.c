@@ -178,6 +178,15 @@ int run(const struct options *opt)
     status = vm->exit_status;
     if (races && !fuzzer && opt->races.on)
         report_races(races, engine);
+    struct fz_order handoff;
+    if (races && !fuzzer && !opt->has_order && status == HV_EXIT_GUEST_CRASH &&
+        races_take_handoff(races, &handoff)) {
+        char text[FZ_ORDER_TEXT];
+        fz_order_format(&handoff, text, sizeof text);
+        hv_notice("races: the crash came after a held access went right after another vCPU's "
+                  "(pc 0x%llx after pc 0x%llx): --schedule %s forces that order again",
+                  (unsigned long long)handoff.wait_pc, (unsigned long long)handoff.for_pc, text);
+    }
     if (races && opt->has_order)
         report_order(races, &opt->order);
     if (fuzzer) {
