@@ -63,6 +63,17 @@ static void end_watch(struct races *r, uint64_t gen, bool idle_only, bool expire
     pthread_mutex_unlock(&r->traps);
 }
 
+/* A new watch of `page`, the next generation, nothing seen yet. Under r->lock. */
+static void new_watch(struct races *r, uint64_t page)
+{
+    uint64_t gen = r->watch.gen + 1;
+    memset(&r->watch, 0, sizeof r->watch);
+    r->watch.gen = gen;
+    r->watch.active = true;
+    r->watch.page = page;
+    r->watch.armed_at = now_s();
+}
+
 /* v's registers and its address space, with the rights of the ring it is in. 0 or -1. */
 static int where_it_stands(struct races *r, struct vcpu *v, struct kvm_regs *regs,
                            struct kvm_sregs *s, struct guest_as *as)
@@ -113,7 +124,15 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
             page = page_floor(pa);
     if (page == UINT64_MAX)
         return NO_ACCESS;
-    if (r->skip[v->index] > 0) { /* a later access of the few ahead is the sample */
+    /* a later access of the few ahead is the sample; but no step goes through an access
+     * to a trapped page (a symbolic one goes to the interpreter, trap flag and all) */
+    bool trapped = false;
+    for (unsigned i = 0; i < in.nmem && !trapped; i++)
+        for (uint64_t end = 0; end < 2 && !trapped; end++)
+            trapped = guest_translate(&as, in.mem[i].gva + end * (in.mem[i].size - 1),
+                                      in.mem[i].write, &pa) == 0 &&
+                      memory_is_trapped(&r->vm->mem, page_floor(pa));
+    if (r->skip[v->index] > 0 && !trapped) {
         r->skip[v->index]--;
         return NO_ACCESS;
     }
@@ -126,13 +145,8 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
     pthread_mutex_lock(&r->lock);
     bool arm = !r->watch.active;
     if (arm) {
-        uint64_t gen = r->watch.gen + 1;
-        memset(&r->watch, 0, sizeof r->watch);
-        r->watch.gen = gen;
-        r->watch.active = true;
-        r->watch.page = page;
+        new_watch(r, page);
         r->watch.vcpu = v->index;
-        r->watch.armed_at = now_s();
         r->stats.watches++;
     }
     pthread_mutex_unlock(&r->lock);
@@ -647,15 +661,10 @@ int races_force_order(struct races *r, const struct fz_order *o)
     races_quiesce(r);
     pthread_mutex_lock(&r->traps);
     pthread_mutex_lock(&r->lock);
-    uint64_t gen = r->watch.gen + 1;
-    memset(&r->watch, 0, sizeof r->watch);
-    r->watch.gen = gen;
-    r->watch.active = true;
+    new_watch(r, o->page);
     r->watch.forced = true;
-    r->watch.page = o->page;
     r->watch.wait_pc = o->wait_pc;
     r->watch.for_pc = o->for_pc;
-    r->watch.armed_at = now_s();
     r->order = *o;
     r->order_result = ORDER_ARMED;
     pthread_mutex_unlock(&r->lock);
