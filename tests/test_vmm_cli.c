@@ -118,6 +118,32 @@ START_TEST(sym_args_are_checked)
 }
 END_TEST
 
+/* --schedule (and a replayed file's sched: field) is refused when malformed, on one
+ * vCPU, and in a campaign, each with a line that says why. */
+START_TEST(schedule_is_checked)
+{
+    expect_setup_error((const char *const[]){ "run", "--smp", "2", "--schedule", "w1.f2.p3",
+                                              "--", "%lx_klee_musl", NULL },
+                       "--schedule expects wPC.fPC.pPAGE");
+    expect_setup_error((const char *const[]){ "run", "--schedule", "w1.f2.p3000", "--",
+                                              "%lx_klee_musl", NULL },
+                       "--schedule needs two vCPUs");
+    expect_setup_error((const char *const[]){ "fuzz", "--smp", "2", "--schedule", "w1.f2.p3000",
+                                              "-i", "/nonexistent", "-o", test_temp_dir(), "--",
+                                              "%lx_klee_musl", "@@", NULL },
+                       "--schedule is for run and replay");
+    char file[600];
+    snprintf(file, sizeof file, "%s/id:000000,sig:11,sched:w1.f2", test_temp_dir());
+    FILE *f = fopen(file, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputc('X', f);
+    fclose(f);
+    expect_setup_error((const char *const[]){ "replay", file, "--smp", "2", "--",
+                                              "%lx_klee_musl", "@@", NULL },
+                       "the sched: field of");
+}
+END_TEST
+
 /* symhv show, as ktest-tool: a crash of a two-source campaign split into its objects,
  * with what found it and its note; a file with no campaign beside it is one object. */
 START_TEST(show_splits_a_test_case)
@@ -334,6 +360,7 @@ int main(void)
     tcase_add_test(tc, replay_needs_an_input);
     tcase_add_test(tc, several_inputs_need_their_sizes);
     tcase_add_test(tc, sym_args_are_checked);
+    tcase_add_test(tc, schedule_is_checked);
     tcase_add_test(tc, show_splits_a_test_case);
     tcase_add_test(tc, an_output_directory_in_use_is_refused);
     tcase_add_test(tc, replay_takes_the_target_from_the_campaign);
