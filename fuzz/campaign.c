@@ -20,7 +20,7 @@ const char *fz_origin_name(enum fz_origin o)
     return o == FZ_FROM_SEED ? "seed" : o == FZ_FROM_SOLVER ? "solver" :
            o == FZ_FROM_SYNC ? "sync" : o == FZ_FROM_KNOWN_CRASH ? "known-crash" :
            o == FZ_FROM_CMPLOG ? "cmplog" : o == FZ_FROM_TRIM ? "trim" :
-           o == FZ_FROM_RECHECK ? "recheck" : "mutation";
+           o == FZ_FROM_RECHECK ? "recheck" : o == FZ_FROM_ORDER ? "order" : "mutation";
 }
 
 /* ---- set-up ----------------------------------------------------------------------------- */
@@ -76,6 +76,7 @@ void fz_campaign_close(struct fz_campaign *c)
     fz_queue_free(&c->known);
     fz_queue_free(&c->cmp_pending);
     fz_queue_free(&c->recheck);
+    fz_queue_free(&c->orders);
     fz_cmin_free(&c->cmin);
     fz_tmin_free(&c->tmin);
     fz_tmin_free(&c->trim);
@@ -334,6 +335,41 @@ static void keep_crash(struct fz_campaign *c, enum fz_outcome out, int status, c
         c->done = true;
 }
 
+/* The current input, to run again with order o forced. */
+static void queue_order_trial(struct fz_campaign *c, const struct fz_order *o)
+{
+    if (c->orders.n >= FZ_ORDERS_PENDING_MAX) {
+        if (!c->n.orders_dropped++)
+            hv_error("%s: %d inputs wait to run with a race's order forced, the most: more "
+                     "are counted (race_orders_dropped in fuzzer_stats), not run",
+                     fz_mode_name(c->cfg.mode), FZ_ORDERS_PENDING_MAX);
+        return;
+    }
+    fz_queue_add(&c->orders, c->cur.data, c->cur.len, FZ_FROM_ORDER)->order = *o;
+}
+
+void fz_campaign_add_race(struct fz_campaign *c, uint64_t a, uint64_t b, uint64_t page)
+{
+    struct fz_order both[2] = { { a, b, page }, { b, a, page } };
+    for (int k = 0; k < 2 - (a == b); k++) {
+        bool known = false;
+        for (size_t i = 0; i < c->nrace_orders && !known; i++)
+            known = !memcmp(&c->race_orders[i], &both[k], sizeof both[k]);
+        if (known)
+            continue;
+        if (c->nrace_orders == FZ_MAX_ORDERS) {
+            if (!c->race_orders_full_said)
+                hv_error("%s: %d orders of races' accesses are tried on new inputs, the most: "
+                         "later races are reported, their orders not tried",
+                         fz_mode_name(c->cfg.mode), FZ_MAX_ORDERS);
+            c->race_orders_full_said = true;
+            return;
+        }
+        c->race_orders[c->nrace_orders++] = both[k];
+        queue_order_trial(c, &both[k]);
+    }
+}
+
 /* An input that added coverage joins the queue (seeds are there already). */
 static void keep_new(struct fz_campaign *c, int news)
 {
@@ -346,6 +382,9 @@ static void keep_new(struct fz_campaign *c, int news)
                      sizeof name);
     e->file = strdup(name);
     start_trim(c, e->id);
+    /* a new path may be where a known race crashes: the orders known before it ran */
+    for (size_t i = 0; i < c->race_orders_before; i++)
+        queue_order_trial(c, &c->race_orders[i]);
     c->n.execs_at_last_new = c->n.execs;
     c->n.last_find_time = (uint64_t)time(NULL);
     c->judged_new = true;
@@ -426,6 +465,11 @@ void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, c
     int news = 0;
     if (c->cur.origin == FZ_FROM_RECHECK && out == FZ_OK)
         return; /* its coverage was the concolic run's */
+    if (c->cur.origin == FZ_FROM_ORDER) {
+        c->n.order_trials++;
+        if (out == FZ_OK)
+            return; /* the input's coverage counted when it first ran */
+    }
     if (out == FZ_CRASH || out == FZ_BUG) {
         keep_crash(c, out, status, what);
     } else if (out == FZ_HANG) {
@@ -527,6 +571,8 @@ enum fz_source fz_campaign_choose(const struct fz_campaign *c)
         return FZ_NEXT_SEED;
     if (c->recheck.n)
         return FZ_NEXT_RECHECK;
+    if (c->orders.n)
+        return FZ_NEXT_ORDER;
     if (c->urgent.n)
         return FZ_NEXT_URGENT;
     if (c->pending.n)
@@ -584,6 +630,8 @@ bool fz_campaign_next(struct fz_campaign *c)
     c->cur.concolic = false;
     c->cur.signal = 0;
     c->cur.has_order = false;
+    c->cur.force_order = false;
+    c->race_orders_before = c->nrace_orders;
     for (;;) {
         enum fz_source src = fz_campaign_choose(c);
         size_t entry = 0;
@@ -618,6 +666,13 @@ bool fz_campaign_next(struct fz_campaign *c)
         case FZ_NEXT_RECHECK:
             take_waiting(c, &c->recheck, FZ_FROM_RECHECK, true);
             break;
+        case FZ_NEXT_ORDER: {
+            struct fz_order o = c->orders.entries[0].order;
+            take_waiting(c, &c->orders, FZ_FROM_ORDER, true);
+            c->cur.force_order = true;
+            c->cur.forced = o;
+            break;
+        }
         case FZ_NEXT_URGENT: /* solver inputs first: bugs and other cases, oldest first */
             take_waiting(c, &c->urgent, FZ_FROM_SOLVER, true);
             break;

@@ -33,6 +33,11 @@ bool fz_campaign_next(struct fz_campaign *c);
  * a map). why: the crash's description or the bug's message. */
 void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, const char *why,
                        uint64_t new_branch_edges);
+/* A race between the accesses at pcs a and b on guest-physical page `page` (--races):
+ * the input just run goes again with each order of the two forced (the access at one pc
+ * waits for the other's), and so does every input that joins the queue from now on. */
+void fz_campaign_add_race(struct fz_campaign *c, uint64_t a, uint64_t b, uint64_t page);
+
 /* A solver input waiting for its execution (urgent: a division's, a target's, an
  * address's flip: another case, maybe a bug). */
 void fz_campaign_add_solver_input(struct fz_campaign *c, const uint8_t *data, size_t len,

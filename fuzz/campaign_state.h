@@ -71,6 +71,7 @@ enum fz_source {
     FZ_NEXT_TRIM,        /* a shorter try of the newest queue entry */
     FZ_NEXT_SEED,        /* each seed once, as it is: the coverage baseline */
     FZ_NEXT_RECHECK,     /* a concolic run past its limit, again natively */
+    FZ_NEXT_ORDER,       /* an input again, a race's pair of accesses forced in one order */
     FZ_NEXT_URGENT,      /* solver inputs from a division, a jump target, an address */
     FZ_NEXT_PENDING,     /* the other solver inputs */
     FZ_NEXT_CMPLOG,      /* input-to-state candidates */
@@ -88,6 +89,7 @@ struct fz_counters {
     uint64_t total_crashes, total_hangs, bugs_reported, symhv_failures;
     uint64_t concolic_runs, solver_inputs, solver_kept, cmplog_inputs, cmplog_kept;
     uint64_t concolic_timeouts;           /* concolic runs past their limit (rechecked) */
+    uint64_t order_trials, orders_dropped; /* inputs run with a pair forced; trials not made */
     uint64_t imported, imported_kept, trimmed_bytes, tool_failed;
     uint64_t execs_at_last_new, execs_at_last_crash, last_concolic_exec;
     uint64_t last_find_time, last_crash_time, last_hang_time; /* unix seconds, 0: never */
@@ -104,10 +106,16 @@ struct fz_current {
     char from[FZ_NAME_MAX];    /* FZ_FROM_SYNC: the instance it came from */
     const char *output;        /* the end of what the execution wrote (a crash's note) */
     size_t output_len;
-    bool has_order;            /* an order of two accesses was forced in it (--races): a
-                                  crash or hang file carries it (sched: in its name) */
+    bool has_order;            /* a held access went right after another's in it
+                                  (--races): a crash or hang file carries that order
+                                  (sched: in its name) */
     struct fz_order order;
+    bool force_order;          /* FZ_FROM_ORDER: the VMM forces `forced` */
+    struct fz_order forced;
 };
+
+#define FZ_MAX_ORDERS 64          /* races' orders tried on inputs; past it, said, not tried */
+#define FZ_ORDERS_PENDING_MAX 1024 /* trials waiting; past it, counted (orders_dropped) */
 
 struct fz_campaign {
     struct fuzz_config cfg;
@@ -115,7 +123,10 @@ struct fz_campaign {
         hang_dir[PATH_MAX + 8], notes_dir[PATH_MAX + 16];
     int lock_fd;               /* flock on out_dir/.symhv-fuzz.lock, held to the end */
     struct fz_queue queue;     /* the corpus */
-    struct fz_queue pending, urgent, synced, known, cmp_pending, recheck; /* waiting to run */
+    struct fz_queue pending, urgent, synced, known, cmp_pending, recheck, orders; /* waiting */
+    struct fz_order race_orders[FZ_MAX_ORDERS]; /* each race's pair, both ways */
+    size_t nrace_orders, race_orders_before; /* ...; how many before this execution */
+    bool race_orders_full_said;
     struct fz_dict dict;
     struct fz_rng rng;
     size_t map_len;            /* the target's coverage map (0: none) */

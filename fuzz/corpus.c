@@ -50,6 +50,7 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
     e->edges = NULL;
     e->nedges = 0;
     e->file = NULL;
+    e->order = (struct fz_order){ 0, 0, 0 };
     q->n++;
     return e;
 }

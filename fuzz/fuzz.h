@@ -67,6 +67,8 @@ enum fz_origin {
     FZ_FROM_TRIM,        /* a shorter try of a new queue entry (AFL++'s trim) */
     FZ_FROM_RECHECK,     /* an input whose concolic run passed its limit, run natively:
                             only that tells a hang from a slow interpretation */
+    FZ_FROM_ORDER,       /* an input run again with a race's pair of accesses forced in
+                            one order (--races) */
 };
 
 #define FZ_NAME_MAX 32 /* an instance name in a sync directory, with its NUL */
@@ -81,6 +83,7 @@ struct fz_entry {
     uint32_t nedges;
     uint32_t id;
     bool concolic_done;      /* a concolic run started from it */
+    struct fz_order order;   /* FZ_FROM_ORDER: the order to force */
 };
 
 struct fz_queue {

@@ -127,6 +127,9 @@ static void save_races(struct fuzzer *f)
     char dir[PATH_MAX + 8];
     snprintf(dir, sizeof dir, "%s/races", f->c.out_dir);
     for (size_t n; (n = races_take_new(f->races, got, 4)) > 0;) {
+        for (size_t i = 0; i < n; i++) /* each order of the pair, tried on inputs */
+            fz_campaign_add_race(&f->c, got[i].first.pc, got[i].second.pc,
+                                 page_floor(got[i].first.gpa));
         if (make_dir(dir) < 0) {
             hv_error_errno("fuzz: cannot make %s; %zu races not saved", dir, n);
             continue;
@@ -289,6 +292,8 @@ static void next_input(struct fuzzer *f)
     f->cur_length_symbolic = false;
     if (!fz_campaign_next(&f->c))
         return;
+    if (f->c.cur.force_order && f->races && races_force_order(f->races, &f->c.cur.forced) < 0)
+        f->c.cur.force_order = false; /* said; the input runs all the same */
     if (f->bps && f->c.cur.concolic) /* the interpreter reads the program's own code */
         breakpoints_disarm_live(f->bps, f->vm);
     struct kvm_regs *regs = snapshot_regs(f->snap, f->claims.start_vcpu);

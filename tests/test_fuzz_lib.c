@@ -474,6 +474,7 @@ START_TEST(next_input_priority_order)
     fz_queue_add(&c.cmp_pending, b, 4, FZ_FROM_CMPLOG);
     fz_queue_add(&c.synced, b, 4, FZ_FROM_SYNC);
     fz_queue_add(&c.recheck, b, 4, FZ_FROM_RECHECK);
+    fz_queue_add(&c.orders, b, 4, FZ_FROM_ORDER);
     c.seeds_left = 1;
     ck_assert_int_eq(fz_tmin_init(&c.trim, b, 4), 0);
     c.trimming = true;
@@ -484,6 +485,7 @@ START_TEST(next_input_priority_order)
     } order[] = {
         { FZ_NEXT_KNOWN, FZ_FROM_KNOWN_CRASH, false }, { FZ_NEXT_SEED, FZ_FROM_SEED, false },
         { FZ_NEXT_TRIM, FZ_FROM_TRIM, false },         { FZ_NEXT_RECHECK, FZ_FROM_RECHECK, false },
+        { FZ_NEXT_ORDER, FZ_FROM_ORDER, false },
         { FZ_NEXT_URGENT, FZ_FROM_SOLVER, false },
         { FZ_NEXT_PENDING, FZ_FROM_SOLVER, false },    { FZ_NEXT_CONCOLIC, FZ_FROM_SEED, true },
         { FZ_NEXT_CMPLOG, FZ_FROM_CMPLOG, false },     { FZ_NEXT_SYNC, FZ_FROM_SYNC, false },
@@ -715,6 +717,54 @@ START_TEST(an_order_is_named_in_its_crash_file)
 }
 END_TEST
 
+/* A race's pair of accesses is tried both ways: on the input that showed it, once, and
+ * on every input that joins the queue later; nothing of a trial that runs fine joins. */
+START_TEST(a_race_is_tried_both_ways_on_its_input_and_on_new_paths)
+{
+    char out[512];
+    struct fz_campaign c;
+    open_campaign(&c, out, 64);
+    c.input_cap = 64;
+    c.seeds_left = c.queue.n;
+    ck_assert(fz_campaign_next(&c)); /* the seed */
+    ck_assert(!c.cur.force_order);
+    fz_campaign_add_race(&c, 0x401000, 0x402000, 0x5000);
+    memset(c.trace, 0, 64);
+    c.trace[1] = 1;
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+    const struct fz_order want[2] = { { 0x401000, 0x402000, 0x5000 }, { 0x402000, 0x401000, 0x5000 } };
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_ORDER);
+        ck_assert(fz_campaign_next(&c));
+        ck_assert_int_eq(c.cur.origin, FZ_FROM_ORDER);
+        ck_assert(c.cur.force_order);
+        ck_assert(!memcmp(&c.cur.forced, &want[k], sizeof want[k]));
+        ck_assert(c.cur.len == 4 && !memcmp(c.cur.data, "seed", 4));
+        c.trace[7] = 1; /* even new coverage: a trial is no queue entry */
+        fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+        c.trace[7] = 0;
+    }
+    ck_assert_uint_eq(c.queue.n, 1);
+    ck_assert_uint_eq(c.n.order_trials, 2);
+    fz_campaign_add_race(&c, 0x402000, 0x401000, 0x5000); /* known, either way round */
+    ck_assert_uint_eq(c.orders.n, 0);
+    ck_assert(fz_campaign_next(&c)); /* a mutation that finds a new edge */
+    ck_assert(!c.cur.force_order);
+    memset(c.trace, 0, 64);
+    c.trace[1] = c.trace[9] = 1;
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+    ck_assert_uint_eq(c.queue.n, 2);
+    ck_assert_uint_eq(c.orders.n, 2); /* the new entry, both ways */
+    for (int k = 0; k < 2; k++) {
+        const struct fz_entry *e = &c.orders.entries[k];
+        ck_assert(e->len == c.queue.entries[1].len &&
+                  !memcmp(e->data, c.queue.entries[1].data, e->len));
+        ck_assert(!memcmp(&e->order, &want[k], sizeof want[k]));
+    }
+    fz_campaign_close(&c);
+}
+END_TEST
+
 /* A concolic run past its limit is no hang: its branch sides count, its input runs again
  * natively, and only a hang there is saved in hangs/. */
 START_TEST(a_concolic_run_past_its_limit_is_rechecked_natively)
@@ -846,6 +896,7 @@ int main(void)
     tcase_add_test(tc, crashes_without_a_map_are_told_apart_by_place);
     tcase_add_test(tc, a_concolic_run_past_its_limit_is_rechecked_natively);
     tcase_add_test(tc, an_order_is_named_in_its_crash_file);
+    tcase_add_test(tc, a_race_is_tried_both_ways_on_its_input_and_on_new_paths);
     tcase_add_test(tc, explore_needs_no_seed_and_fuzz_does);
     suite_add_tcase(s, tc);
     return run_suite(s);
