@@ -341,7 +341,7 @@ static void queue_order_trial(struct fz_campaign *c, const struct fz_order *o)
     if (c->orders.n >= FZ_ORDERS_PENDING_MAX) {
         if (!c->n.orders_dropped++)
             hv_error("%s: %d inputs wait to run with a race's order forced, the most: more "
-                     "are counted (race_orders_dropped in fuzzer_stats), not run",
+                     "are counted (race_order_drops in fuzzer_stats), not run",
                      fz_mode_name(c->cfg.mode), FZ_ORDERS_PENDING_MAX);
         return;
     }
@@ -382,9 +382,10 @@ static void keep_new(struct fz_campaign *c, int news)
                      sizeof name);
     e->file = strdup(name);
     start_trim(c, e->id);
-    /* a new path may be where a known race crashes: the orders known before it ran */
-    for (size_t i = 0; i < c->race_orders_before; i++)
-        queue_order_trial(c, &c->race_orders[i]);
+    /* a new path may be where a known race crashes: orders known before it ran, a few
+     * per entry, the next few for the next entry */
+    for (size_t k = 0; k < FZ_ORDERS_PER_ENTRY && k < c->race_orders_before; k++)
+        queue_order_trial(c, &c->race_orders[c->order_cursor++ % c->race_orders_before]);
     c->n.execs_at_last_new = c->n.execs;
     c->n.last_find_time = (uint64_t)time(NULL);
     c->judged_new = true;
@@ -401,6 +402,13 @@ void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, c
 {
     c->n.execs++;
     c->judged_new = false;
+    if (c->cur.origin == FZ_FROM_ORDER) {
+        c->n.order_trials += c->cur.force_order;
+        /* a trial that ran fine adds nothing (the input's coverage counted when it first
+         * ran); a hang whose order never came to be forced is the wait's, not the program's */
+        if (out == FZ_OK || (out == FZ_HANG && !c->cur.has_order))
+            return;
+    }
     if (c->map_len) {
         fz_classify(c->trace, c->map_len);
         if (out == FZ_OK) {
@@ -465,11 +473,7 @@ void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, c
     int news = 0;
     if (c->cur.origin == FZ_FROM_RECHECK && out == FZ_OK)
         return; /* its coverage was the concolic run's */
-    if (c->cur.origin == FZ_FROM_ORDER) {
-        c->n.order_trials++;
-        if (out == FZ_OK)
-            return; /* the input's coverage counted when it first ran */
-    }
+
     if (out == FZ_CRASH || out == FZ_BUG) {
         keep_crash(c, out, status, what);
     } else if (out == FZ_HANG) {
@@ -571,7 +575,9 @@ enum fz_source fz_campaign_choose(const struct fz_campaign *c)
         return FZ_NEXT_SEED;
     if (c->recheck.n)
         return FZ_NEXT_RECHECK;
-    if (c->orders.n)
+    /* a race's order trials take turns with the solver's inputs, then with the rest */
+    bool odd = c->n.execs & 1;
+    if (c->orders.n && odd)
         return FZ_NEXT_ORDER;
     if (c->urgent.n)
         return FZ_NEXT_URGENT;
@@ -582,6 +588,8 @@ enum fz_source fz_campaign_choose(const struct fz_campaign *c)
             return FZ_NEXT_CMPLOG;
         if (c->synced.n)
             return FZ_NEXT_SYNC;
+        if (c->orders.n)
+            return FZ_NEXT_ORDER;
         return concolic_due(c, &entry) ? FZ_NEXT_CONCOLIC : FZ_NEXT_NONE;
     }
     /* A campaign's due concolic run goes before the compare log's candidates and the
@@ -590,7 +598,9 @@ enum fz_source fz_campaign_choose(const struct fz_campaign *c)
     if (concolic_due(c, &entry))
         return FZ_NEXT_CONCOLIC;
     /* candidates and mutation take turns, so neither starves the other */
-    bool mutate_turn = c->n.execs & 1;
+    bool mutate_turn = odd;
+    if (c->orders.n && !mutate_turn)
+        return FZ_NEXT_ORDER;
     if (c->cmp_pending.n && !mutate_turn)
         return FZ_NEXT_CMPLOG;
     if (c->synced.n && !mutate_turn)

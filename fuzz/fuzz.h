@@ -46,8 +46,9 @@ struct fz_order {
 void fz_order_format(const struct fz_order *o, char *buf, size_t size);
 /* The text fz_order_format writes (all of it, nothing after): 0, or -1. */
 int fz_order_parse(const char *text, struct fz_order *o);
-/* The order a file's name carries (its `sched:` field, up to the next comma or its end):
- * 1 if it has one, 0 if none, -1 if the field is malformed. */
+/* The order a file's name carries (the `sched:` field of a name symhv gives, id:...
+ * with it after op:, up to the next comma or the end): 1 if it has one, 0 if none, -1 if
+ * the field is malformed. */
 int fz_order_from_name(const char *name, struct fz_order *o);
 
 /* ---- random numbers (xorshift64*: reproducible with --seed) ---- */

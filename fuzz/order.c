@@ -41,12 +41,15 @@ int fz_order_from_name(const char *name, struct fz_order *o)
 {
     const char *base = strrchr(name, '/');
     base = base ? base + 1 : name;
-    const char *at = NULL;
-    for (const char *p = base; (p = strstr(p, "sched:")); p++)
-        if (p == base || p[-1] == ',')
-            at = p + 6;
+    /* symhv's own names only: id:..., the field after op:'s (another tool's sched: is
+     * not an order) */
+    const char *op = strstr(base, ",op:");
+    if (strncmp(base, "id:", 3) != 0 || !op)
+        return 0;
+    const char *at = strstr(op, ",sched:");
     if (!at)
         return 0;
+    at += 7;
     char field[FZ_ORDER_TEXT];
     size_t n = strcspn(at, ",");
     if (n >= sizeof field)

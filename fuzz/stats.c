@@ -229,7 +229,7 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
     if (vm->races_on)
         text_printf(&s, "races_found       : %llu\nrace_samples      : %llu\nrace_held         : "
                     "%llu\nrace_sync_pairs   : %llu\nrace_dropped      : %llu\n"
-                    "race_handoffs     : %llu\nrace_order_trials : %llu\nrace_orders_dropped: "
+                    "race_handoffs     : %llu\nrace_order_trials : %llu\nrace_order_drops  : "
                     "%llu\n",
                     (unsigned long long)vm->races_found, (unsigned long long)vm->race_samples,
                     (unsigned long long)vm->race_held, (unsigned long long)vm->race_sync_pairs,

@@ -292,8 +292,11 @@ static void next_input(struct fuzzer *f)
     f->cur_length_symbolic = false;
     if (!fz_campaign_next(&f->c))
         return;
-    if (f->c.cur.force_order && f->races && races_force_order(f->races, &f->c.cur.forced) < 0)
-        f->c.cur.force_order = false; /* said; the input runs all the same */
+    /* half the execution's time at most, so that an order whose other access never
+     * comes makes no hang */
+    if (f->c.cur.force_order &&
+        (!f->races || races_force_order(f->races, &f->c.cur.forced, f->c.cfg.exec_timeout_s / 2) < 0))
+        f->c.cur.force_order = false; /* said; the input runs all the same, as no trial */
     if (f->bps && f->c.cur.concolic) /* the interpreter reads the program's own code */
         breakpoints_disarm_live(f->bps, f->vm);
     struct kvm_regs *regs = snapshot_regs(f->snap, f->claims.start_vcpu);
@@ -391,6 +394,9 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             return false;
         }
         races_quiesce(f->races); /* no watch in the snapshot */
+        struct fz_order stale;
+        if (f->races) /* start-up's handoffs name no execution's crash */
+            races_take_handoff(f->races, &stale);
         f->snap = snapshot_take(vm);
         if (!f->snap)
             return false;

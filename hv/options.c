@@ -68,10 +68,10 @@ static const char usage_text[] =
     "      --race-rate N     samples a second (default 100)\n"
     "      --schedule ORDER  force an order of two accesses (run, replay; --smp 2 or\n"
     "                        more): ORDER is a crash file's sched: field, wPC.fPC.pPAGE\n"
-    "                        (hex): the first access at pc PC to guest-physical page PAGE\n"
-    "                        waits for another vCPU's at the f pc, then goes before that\n"
-    "                        vCPU's next one. symhv replay takes it from the file's name;\n"
-    "                        --schedule none runs without it\n"
+    "                        (hex): the first access at the w pc to guest-physical page\n"
+    "                        PAGE waits for another vCPU's at the f pc, then goes before\n"
+    "                        that vCPU's next one. symhv replay takes it from the file's\n"
+    "                        name; --schedule none runs without it\n"
     "  -o, --output DIR      where a symbolic run writes constraints, new inputs (one\n"
     "                        per flipped branch), bug reports and a summary; a DIR that\n"
     "                        holds files already is refused (default: a new\n"
@@ -1158,11 +1158,9 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         opt->has_order = true;
     } else if (!schedule_text && replay_path) {
         int k = fz_order_from_name(replay_path, &opt->order);
-        if (k < 0) {
-            hv_error("replay: the sched: field of %s is not wPC.fPC.pPAGE (hex): give "
-                     "--schedule ORDER, or --schedule none", replay_path);
-            return OPTIONS_ERROR;
-        }
+        if (k < 0)
+            hv_notice("replay: the file's sched: field is not wPC.fPC.pPAGE (hex): it runs "
+                      "without a forced order (--schedule ORDER gives one)");
         opt->has_order = k > 0;
         if (opt->has_order)
             hv_notice("replay: the file's name carries an order of two accesses (sched:); it "
@@ -1174,8 +1172,8 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         return OPTIONS_ERROR;
     }
     if (opt->has_order && opt->vm.ncpus < 2) {
-        hv_error("--schedule needs two vCPUs or more (--smp 2): an order is of two vCPUs' "
-                 "accesses");
+        hv_error("an order to force (--schedule, or a replayed file's sched:) needs two "
+                 "vCPUs or more (--smp 2): it is of two vCPUs' accesses");
         return OPTIONS_ERROR;
     }
     if (opt->races.on && opt->vm.ncpus < 2) {

@@ -52,6 +52,7 @@ static void end_watch(struct races *r, uint64_t gen, bool idle_only, bool expire
         r->watch.active = false;
         r->watch.holding = false;
         r->stats.expired += expired;
+        pthread_cond_broadcast(&r->turn);
     }
     pthread_mutex_unlock(&r->lock);
     if (mine) {
@@ -117,21 +118,22 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
         if (guest_translate(&as, in.mem[i].gva, in.mem[i].write, &pa) < 0 ||
             guest_translate(&as, in.mem[i].gva + in.mem[i].size - 1, in.mem[i].write, &pa) < 0)
             return NO_STEP;
-    /* only memory the program may write can race: not its code or constants */
-    for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++)
-        if (!in.mem[i].stack && guest_translate(&as, in.mem[i].gva, true, &pa) == 0 &&
-            page_floor(pa) != page_floor(code) && pa < r->vm->mem.bytes)
-            page = page_floor(pa);
-    if (page == UINT64_MAX)
-        return NO_ACCESS;
-    /* a later access of the few ahead is the sample; but no step goes through an access
-     * to a trapped page (a symbolic one goes to the interpreter, trap flag and all) */
+    /* no step goes through an access to a trapped page, the stack's included (a
+     * symbolic one goes to the interpreter, trap flag and all) */
     bool trapped = false;
     for (unsigned i = 0; i < in.nmem && !trapped; i++)
         for (uint64_t end = 0; end < 2 && !trapped; end++)
             trapped = guest_translate(&as, in.mem[i].gva + end * (in.mem[i].size - 1),
                                       in.mem[i].write, &pa) == 0 &&
                       memory_is_trapped(&r->vm->mem, page_floor(pa));
+    /* only memory the program may write can race: not its code or constants */
+    for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++)
+        if (!in.mem[i].stack && guest_translate(&as, in.mem[i].gva, true, &pa) == 0 &&
+            page_floor(pa) != page_floor(code) && pa < r->vm->mem.bytes)
+            page = page_floor(pa);
+    if (page == UINT64_MAX)
+        return trapped ? NO_STEP : NO_ACCESS;
+    /* a later access of the few ahead is the sample */
     if (r->skip[v->index] > 0 && !trapped) {
         r->skip[v->index]--;
         return NO_ACCESS;
@@ -352,10 +354,10 @@ static bool observe(struct races *r, const struct race_access *acc, uint64_t *ge
     return hold;
 }
 
-static struct timespec deadline_in(double s)
+static struct timespec deadline_in(double s) /* on CLOCK_MONOTONIC, as `turn` waits */
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     long ns = ts.tv_nsec + (long)((s - (double)(long)s) * 1e9);
     ts.tv_sec += (time_t)s + ns / 1000000000L;
     ts.tv_nsec = ns % 1000000000L;
@@ -375,29 +377,35 @@ static bool leaving(struct races *r)
     return vm_is_stopping(r->vm) || vm_settle_requested(r->vm);
 }
 
+enum hold_end { HOLD_RELEASED, HOLD_TIMED_OUT, HOLD_CUT };
+
 /* The held access of watch `gen` waits for the access that releases it (its window, or
- * a forced order's bound); true if that one came (its access done). */
-static bool hold_for_release(struct races *r, uint64_t gen)
+ * a forced order's bound): RELEASED if that one came (its access done), CUT if a settle
+ * or a stop ended the wait. */
+static enum hold_end hold_for_release(struct races *r, uint64_t gen)
 {
     pthread_mutex_lock(&r->lock);
-    double end = now_s() + (r->watch.forced ? RACES_ORDER_WAIT_S : r->cfg.window_us / 1e6);
-    bool mine = r->watch.active && r->watch.gen == gen;
-    while (mine && !r->watch.releaser_done && !leaving(r) && now_s() < end) {
+    double end = now_s() + (r->watch.forced ? r->order_wait_s : r->cfg.window_us / 1e6);
+    bool mine = r->watch.active && r->watch.gen == gen, cut = false;
+    while (mine && !r->watch.releaser_done && !(cut = leaving(r)) && now_s() < end) {
         wait_slice(r, end - now_s());
         mine = r->watch.active && r->watch.gen == gen;
     }
-    bool released = mine && r->watch.releaser_done;
+    enum hold_end how = mine && r->watch.releaser_done ? HOLD_RELEASED
+                        : cut                          ? HOLD_CUT
+                                                       : HOLD_TIMED_OUT;
     pthread_mutex_unlock(&r->lock);
-    return released;
+    return how;
 }
 
 /* A released held access goes before the releasing vCPU's next access to the page (and
- * before any other vCPU's): those wait here, a moment at most. */
+ * before any other vCPU's, from the moment the releasing one came): those wait here, a
+ * moment at most. */
 static void wait_for_turn(struct races *r, unsigned vcpu, uint64_t gpa)
 {
     double end = now_s() + TURN_WAIT_S;
     pthread_mutex_lock(&r->lock);
-    while (r->watch.active && r->watch.releaser_done && !r->watch.held_done &&
+    while (r->watch.active && r->watch.released && !r->watch.held_done &&
            page_floor(gpa) == r->watch.page && vcpu != r->watch.first.vcpu && !leaving(r) &&
            now_s() < end)
         wait_slice(r, end - now_s());
@@ -409,7 +417,8 @@ static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t
 {
     bool nested = r->in_rmw[v->index]; /* the write half of our own locked RMW */
     struct race_access acc = { 0 };
-    bool hold = false, releases = false, released = false;
+    bool hold = false, releases = false;
+    enum hold_end how = HOLD_TIMED_OUT;
     uint64_t gen = 0;
     if (!nested) {
         wait_for_turn(r, v->index, gpa);
@@ -417,7 +426,7 @@ static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t
         hold = observe(r, &acc, &gen, &releases);
     }
     if (hold)
-        released = hold_for_release(r, gen);
+        how = hold_for_release(r, gen);
     if (!nested)
         pthread_mutex_lock(&r->access);
     bool rmw = !nested && !write && acc.locked;
@@ -441,14 +450,19 @@ static int watched_access(struct races *r, struct vcpu *v, uint64_t gpa, uint8_t
         r->stats.held++;
         if (r->watch.active && r->watch.gen == gen) {
             r->watch.held_done = true;
-            if (released) { /* the two accesses ran in this order, back to back */
+            /* the two accesses ran in this order, back to back; a forced order's pair is
+             * the one the execution keeps (later samples' do not replace it) */
+            if (how == HOLD_RELEASED && (r->watch.forced || !r->handoff.forced)) {
                 r->stats.handoffs++;
                 r->handoff.have = true;
+                r->handoff.forced = r->watch.forced;
                 r->handoff.order = (struct fz_order){ r->watch.first.pc, r->watch.releaser.pc,
                                                       r->watch.page };
             }
             if (r->watch.forced)
-                r->order_result = released ? ORDER_FORCED : ORDER_TIMED_OUT;
+                r->order_result = how == HOLD_RELEASED ? ORDER_FORCED
+                                  : how == HOLD_CUT    ? ORDER_CUT
+                                                       : ORDER_TIMED_OUT;
         }
         pthread_cond_broadcast(&r->turn);
         pthread_mutex_unlock(&r->lock);
@@ -583,7 +597,12 @@ struct races *races_attach(struct vm *vm, const struct races_config *cfg)
     pthread_mutex_init(&r->access, NULL);
     pthread_mutex_init(&r->traps, NULL);
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->turn, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall clock set back waits no longer */
+    pthread_cond_init(&r->turn, &ca);
+    pthread_condattr_destroy(&ca);
+    r->order_wait_s = RACES_ORDER_WAIT_S;
     vm_set_ram_trap(vm, &races_trap, r);
     vm_set_kick_hooks(vm, take_sample, take_step, r);
     return r;
@@ -651,7 +670,7 @@ void races_detach(struct races *r)
 
 /* ---- a forced order ------------------------------------------------------------------- */
 
-int races_force_order(struct races *r, const struct fz_order *o)
+int races_force_order(struct races *r, const struct fz_order *o, double wait_s)
 {
     if (o->page >= r->vm->mem.bytes || (o->page & (SYMHV_PAGE_SIZE - 1))) {
         hv_error("schedule: page 0x%llx is no page of the guest's %llu MiB",
@@ -665,7 +684,7 @@ int races_force_order(struct races *r, const struct fz_order *o)
     r->watch.forced = true;
     r->watch.wait_pc = o->wait_pc;
     r->watch.for_pc = o->for_pc;
-    r->order = *o;
+    r->order_wait_s = wait_s > 0 && wait_s < RACES_ORDER_WAIT_S ? wait_s : RACES_ORDER_WAIT_S;
     r->order_result = ORDER_ARMED;
     pthread_mutex_unlock(&r->lock);
     struct trap_change c = { o->page, true, MEM_TRAP_WATCH };
@@ -675,8 +694,11 @@ int races_force_order(struct races *r, const struct fz_order *o)
         r->watch.active = false;
         r->order_result = ORDER_LOST;
         pthread_mutex_unlock(&r->lock);
-        hv_error("schedule: page 0x%llx could not be watched (the memslot cap): the order "
-                 "is not forced", (unsigned long long)o->page);
+        if (!r->order_fail_said)
+            hv_error("schedule: page 0x%llx could not be watched (its memslot could not be "
+                     "split: the memslot cap, or memory): the order is not forced (said once)",
+                     (unsigned long long)o->page);
+        r->order_fail_said = true;
     }
     pthread_mutex_unlock(&r->traps);
     return rc == 0 ? 0 : -1;
@@ -696,7 +718,7 @@ bool races_take_handoff(struct races *r, struct fz_order *o)
     bool have = r->handoff.have;
     if (have)
         *o = r->handoff.order;
-    r->handoff.have = false;
+    r->handoff.have = r->handoff.forced = false;
     pthread_mutex_unlock(&r->lock);
     return have;
 }

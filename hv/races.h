@@ -29,7 +29,8 @@
  * from its read to its write), then the inner trap's (the sidecar's RMW lock), then
  * `traps` (arming or ending a watch: the state and the memslot change together, held
  * across memory_set_traps), then `lock` (the watch's state and the findings: a leaf,
- * never held across a call out). */
+ * never held across a call out; a held access, and another vCPU waiting for its turn,
+ * wait on `turn` with it, a slice at a time, never holding `access` or `traps`). */
 #ifndef HV_RACES_H
 #define HV_RACES_H
 
@@ -96,6 +97,7 @@ enum order_result {
     ORDER_TIMED_OUT,   /* wait_pc's access waited RACES_ORDER_WAIT_S, for_pc never came */
     ORDER_UNREACHED,   /* the execution ended before an access at wait_pc to the page */
     ORDER_LOST,        /* an instruction KVM cannot emulate touched the page: watch ended */
+    ORDER_CUT,         /* wait_pc's access waited; the execution ended meanwhile */
 };
 
 struct races {
@@ -135,10 +137,12 @@ struct races {
     } watch;
     struct {
         bool have;             /* a held access went right after another (this execution) */
+        bool forced;           /* by the forced order: kept, not replaced by a sample's */
         struct fz_order order; /* the last such pair */
     } handoff;
     enum order_result order_result;
-    struct fz_order order;     /* the forced one, if any */
+    double order_wait_s;       /* how long a forced order's access waits */
+    bool order_fail_said;
     struct race found[RACES_MAX];
     size_t nfound;
     bool cap_said;
@@ -164,10 +168,10 @@ void races_stop(struct races *r);
 void races_detach(struct races *r);
 
 /* Force an order for the next execution (vCPUs settled or not started): the first access
- * at o->wait_pc to o->page waits (RACES_ORDER_WAIT_S at most) for another vCPU's at
- * o->for_pc, then goes before that vCPU's next access to the page. Sampling pauses until
- * then. 0, or -1 (said: the page cannot be watched). */
-int races_force_order(struct races *r, const struct fz_order *o);
+ * at o->wait_pc to o->page waits (wait_s, RACES_ORDER_WAIT_S at most) for another vCPU's
+ * at o->for_pc, then goes before that vCPU's next access to the page. Sampling pauses
+ * until then. 0, or -1 (said once: the page cannot be watched). */
+int races_force_order(struct races *r, const struct fz_order *o, double wait_s);
 /* What became of it (after the execution: races_quiesce first). */
 enum order_result races_order_result(struct races *r);
 /* The last pair of accesses of this execution that ran back to back because one was

@@ -40,6 +40,9 @@ static void report_order(struct races *r, const struct fz_order *o)
     else if (res == ORDER_TIMED_OUT)
         hv_notice("schedule: not forced: the access at pc 0x%llx waited %.0f s and no other "
                   "vCPU accessed page 0x%llx at pc 0x%llx", w, RACES_ORDER_WAIT_S, p, f);
+    else if (res == ORDER_CUT)
+        hv_notice("schedule: not forced: the access at pc 0x%llx waited for pc 0x%llx when the "
+                  "run ended", w, f);
     else if (res == ORDER_LOST)
         hv_notice("schedule: not forced: an instruction KVM cannot emulate touched page "
                   "0x%llx, which then ran unwatched", p);
@@ -157,7 +160,7 @@ int run(const struct options *opt)
             goto out;
         if (fuzzer)
             fuzzer_set_races(fuzzer, races);
-        if (opt->has_order && races_force_order(races, &opt->order) < 0)
+        if (opt->has_order && races_force_order(races, &opt->order, RACES_ORDER_WAIT_S) < 0)
             goto out;
     }
 
@@ -183,8 +186,8 @@ int run(const struct options *opt)
         races_take_handoff(races, &handoff)) {
         char text[FZ_ORDER_TEXT];
         fz_order_format(&handoff, text, sizeof text);
-        hv_notice("races: the crash came after a held access went right after another vCPU's "
-                  "(pc 0x%llx after pc 0x%llx): --schedule %s forces that order again",
+        hv_notice("races: before the crash, the last held access went right after another "
+                  "vCPU's (pc 0x%llx after pc 0x%llx): --schedule %s forces that order again",
                   (unsigned long long)handoff.wait_pc, (unsigned long long)handoff.for_pc, text);
     }
     if (races && opt->has_order)

@@ -485,9 +485,9 @@ START_TEST(next_input_priority_order)
     } order[] = {
         { FZ_NEXT_KNOWN, FZ_FROM_KNOWN_CRASH, false }, { FZ_NEXT_SEED, FZ_FROM_SEED, false },
         { FZ_NEXT_TRIM, FZ_FROM_TRIM, false },         { FZ_NEXT_RECHECK, FZ_FROM_RECHECK, false },
-        { FZ_NEXT_ORDER, FZ_FROM_ORDER, false },
         { FZ_NEXT_URGENT, FZ_FROM_SOLVER, false },
         { FZ_NEXT_PENDING, FZ_FROM_SOLVER, false },    { FZ_NEXT_CONCOLIC, FZ_FROM_SEED, true },
+        { FZ_NEXT_ORDER, FZ_FROM_ORDER, false }, /* an even execution: after the solver's */
         { FZ_NEXT_CMPLOG, FZ_FROM_CMPLOG, false },     { FZ_NEXT_SYNC, FZ_FROM_SYNC, false },
         { FZ_NEXT_MUTATION, FZ_FROM_MUTATION, false },
     };
@@ -675,8 +675,11 @@ START_TEST(an_order_is_named_in_its_crash_file)
     ck_assert_int_eq(fz_order_from_name("out/crashes/id:000000,sig:11,src:mutation", &back), 0);
     ck_assert_int_eq(fz_order_from_name("id:000001,sig:11,op:mutation,sched:w1.f2.p3000", &back), 1);
     ck_assert(back.wait_pc == 1 && back.for_pc == 2 && back.page == 0x3000);
-    ck_assert_int_eq(fz_order_from_name("d,sched:w1/id:0,sched:w1.f2", &back), -1);
-    ck_assert_int_eq(fz_order_from_name("id:0,presched:w1.f2.p3000", &back), 0);
+    ck_assert_int_eq(fz_order_from_name("d,op:x,sched:w1.f2.p3000/id:0,op:y,sched:w1.f2", &back), -1);
+    ck_assert_int_eq(fz_order_from_name("id:0,op:x,presched:w1.f2.p3000", &back), 0);
+    /* another tool's field of that name is no order */
+    ck_assert_int_eq(fz_order_from_name("id:000000,time:0,orig:x,sched:w1.f2.p3000", &back), 0);
+    ck_assert_int_eq(fz_order_from_name("queue/sched:todo", &back), 0);
 
     char out[512];
     struct fz_campaign c;

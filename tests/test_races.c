@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "symhv_run.h"
 
 static const char *const libcs[] = { "musl", "glibc" };
@@ -248,38 +249,49 @@ static void scheduled_crash(const char *dir, char *path, size_t size)
         closedir(d);
 }
 
-/* From a seed that only swaps the pointer, explore finds the input that takes it away
- * and the order that crashes: the crash file names it, with the use in check_then_use
- * waiting for the store in replace_and_put_back; replay forces it every time. */
+/* One search from a seed that only swaps the pointer: explore must find the input that
+ * takes it away and the order that crashes, the use in check_then_use waiting for the
+ * store in replace_and_put_back. The crash file's path into crash. */
+static void search_for_the_order(int libc, const char *seeds, int search, char *crash,
+                                 size_t size)
+{
+    const char *out = test_temp_dir();
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "explore", "--smp", "2", "--races", "--race-rate",
+                                         "1000", "--race-window", "20000", "--until-crash",
+                                         "-i", seeds, "-o", out, "-t", "60000", "-V", "600",
+                                         "--", atomicity(libc), "@@", "1500", NULL });
+    ck_assert_msg(r.status == 0, "search %d: status %d; stderr:\n%s", search, r.status, r.err);
+    scheduled_crash(out, crash, size);
+    ck_assert_msg(crash[0], "search %d: no crash file with an order (sched:) in %s:\n%s",
+                  search, out, r.err);
+    size_t n;
+    char *bytes = read_output_file(out, crash + strlen(out) + 1, &n);
+    ck_assert_msg(n >= 1 && bytes[0] == 'X', "the crash's input does not take the pointer away");
+    free(bytes);
+    struct fz_order o;
+    ck_assert_int_eq(fz_order_from_name(crash, &o), 1);
+    ck_assert_msg(in(atomicity_symbol(libc, "check_then_use"), o.wait_pc) &&
+                  in(atomicity_symbol(libc, "replace_and_put_back"), o.for_pc),
+                  "search %d: the order in %s is not the use's after the take-away", search,
+                  crash);
+    run_result_free(&r);
+}
+
+/* Three searches of three find it; the crash replays 10 of 10 times with its order
+ * forced; the same order with the input that swaps the pointer is forced and no crash. */
 START_TEST(explore_finds_the_order_of_a_check_then_use_and_replay_forces_it)
 {
-    const char *seeds = test_temp_dir(), *out = test_temp_dir();
-    char seed[512];
+    const char *seeds = test_temp_dir();
+    char seed[512], crash[1400];
     snprintf(seed, sizeof seed, "%s/seed", seeds);
     FILE *f = fopen(seed, "wb");
     ck_assert_ptr_nonnull(f);
     fputc('a', f);
     fclose(f);
+    for (int search = 0; search < 3; search++)
+        search_for_the_order(_i, seeds, search, crash, sizeof crash);
     struct run_result r;
-    run_symhv(&r, (const char *const[]){ "explore", "--smp", "2", "--races", "--race-rate",
-                                         "1000", "--race-window", "20000", "--until-crash",
-                                         "-i", seeds, "-o", out, "-t", "60000", "-V", "600",
-                                         "--", atomicity(_i), "@@", "1500", NULL });
-    ck_assert_msg(r.status == 0, "status %d; stderr:\n%s", r.status, r.err);
-    char crash[1400];
-    scheduled_crash(out, crash, sizeof crash);
-    ck_assert_msg(crash[0], "no crash file with an order (sched:) in %s:\n%s", out, r.err);
-    size_t n;
-    char *bytes = read_output_file(out, crash + strlen(out) + 1, &n);
-    ck_assert_msg(n >= 1 && bytes[0] == 'X', "the crash's input does not take the pointer away");
-    free(bytes);
-    const char *field = strstr(crash, ",sched:w");
-    unsigned long long wait_pc = strtoull(field + 8, NULL, 16);
-    unsigned long long for_pc = strtoull(strstr(field, ".f") + 2, NULL, 16);
-    ck_assert_msg(in(atomicity_symbol(_i, "check_then_use"), wait_pc) &&
-                  in(atomicity_symbol(_i, "replace_and_put_back"), for_pc),
-                  "the order %s is not the use's after the take-away", field);
-    run_result_free(&r);
     for (int k = 0; k < 10; k++) {
         run_symhv(&r, (const char *const[]){ "replay", crash, "--smp", "2", "--timeout", "120",
                                              "--", atomicity(_i), "@@", "1500", NULL });
@@ -288,9 +300,9 @@ START_TEST(explore_finds_the_order_of_a_check_then_use_and_replay_forces_it)
         ck_assert_contains(r.err, "SIGSEGV");
         run_result_free(&r);
     }
-    /* the same order with the input that swaps the pointer: forced, and no crash */
+    const char *field = strstr(crash, ",sched:") + 7;
     char order[128];
-    snprintf(order, sizeof order, "%.*s", (int)strcspn(field + 7, ","), field + 7);
+    snprintf(order, sizeof order, "%.*s", (int)strcspn(field, ","), field);
     run_symhv(&r, (const char *const[]){ "run", "--smp", "2", "--schedule", order, "--timeout",
                                          "120", "--", atomicity(_i), input_file('a'), "300",
                                          NULL });

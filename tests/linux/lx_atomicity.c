@@ -20,8 +20,8 @@ static struct shared {
     int *volatile ptr;
     volatile int stop;
     int value, other;
-    char pad[4096 - 2 * sizeof(int *)];
-} S __attribute__((aligned(4096))) = { .ptr = &S.value, .value = 42, .other = 7 };
+    char pad[4096 - sizeof(int *) - 3 * sizeof(int)];
+} S __attribute__((aligned(4096))) = { /* one page, its own */ .ptr = &S.value, .value = 42, .other = 7 };
 
 static int *replacement;
 static double until;
