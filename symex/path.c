@@ -250,6 +250,8 @@ enum sx_sat sx_path_flip_optimistic(struct sx_path *p, struct sx_ctx *ctx, struc
         abort();
     size_t nq = 0;
     for (size_t c = 0; c < b->prefix; c++) {
+        if (c % SX_PROGRESS_EVERY == SX_PROGRESS_EVERY - 1)
+            sx_progress_beat(&p->progress);
         leaves_of(p, c); /* allocates p->leaves[c] */
         struct sx_leaves *lw = &p->leaves[c];
         if (lw->seed_holds < 0)
@@ -288,9 +290,12 @@ enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct
             keyset_add(&keys, neg.keys[k]);
         bool all = neg.all;
         free(neg.keys);
+        uint64_t looked = 0;
         for (bool grew = true; grew;) {
             grew = false;
             for (size_t c = 0; c < b->prefix; c++) {
+                if (++looked % SX_PROGRESS_EVERY == 0)
+                    sx_progress_beat(&p->progress);
                 if (in[c])
                     continue;
                 const struct sx_leaves *l = leaves_of(p, c);

@@ -68,6 +68,7 @@ struct sx_path {
                                                         per (pc, callers, kind) */
     size_t seen_cap, nseen;
     uint64_t sliced_away;     /* constraints left out of flip queries so far */
+    struct sx_progress progress; /* beaten while a flip's query is sliced */
 };
 
 void sx_path_init(struct sx_path *p);

@@ -36,6 +36,12 @@ struct sx_solver {
 /* The backends, by name (the first is the default). */
 static const struct sx_solver_backend *const backends[] = { &sx_backend_z3, &sx_backend_z3_fresh };
 
+void sx_solver_set_progress(struct sx_solver *s, const struct sx_progress *p)
+{
+    if (s->ops->set_progress)
+        s->ops->set_progress(s->impl, p);
+}
+
 void sx_solver_set_memory_limit(uint64_t bytes)
 {
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)

@@ -35,6 +35,9 @@ enum sx_sat sx_solver_check(struct sx_solver *s, const struct sx_expr *const *co
                             size_t n, struct sx_model *model);
 const struct sx_solver_stats *sx_solver_stats(const struct sx_solver *s);
 
+/* Beat p now and then during a check's long work (NULL: no more). */
+void sx_solver_set_progress(struct sx_solver *s, const struct sx_progress *p);
+
 /* Every backend keeps its memory below `bytes` (answering SX_UNKNOWN past it). */
 void sx_solver_set_memory_limit(uint64_t bytes);
 

@@ -12,6 +12,19 @@
 
 enum sx_sat { SX_SAT, SX_UNSAT, SX_UNKNOWN /* timeout or solver error */ };
 
+/* Called now and then during long work on one query (slicing a long path, translating
+ * its constraints), so that whoever waits sees it is alive: the sidecar's heartbeat. */
+struct sx_progress {
+    void (*beat)(void *arg);
+    void *arg;
+};
+#define SX_PROGRESS_EVERY 1024 /* constraints looked at between two beats */
+static inline void sx_progress_beat(const struct sx_progress *p)
+{
+    if (p && p->beat)
+        p->beat(p->arg);
+}
+
 struct sx_solver_backend {
     const char *name;
     /* timeout_ms: per query (0: none). NULL on failure. */
@@ -23,6 +36,8 @@ struct sx_solver_backend {
     void (*destroy)(void *impl);
     /* optional: keep memory below `bytes`, process-wide */
     void (*set_memory_limit)(uint64_t bytes);
+    /* optional: beat `p` (a copy is kept) while a check translates constraints */
+    void (*set_progress)(void *impl, const struct sx_progress *p);
 };
 
 /* solver_z3.c: incremental (one solver, a push level per constraint) and fresh (a new

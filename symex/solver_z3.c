@@ -37,6 +37,7 @@ struct z3_backend {
     const struct sx_expr **qleaves;
     size_t nqleaves, qleaves_cap;
     struct sx_walker walker;
+    struct sx_progress progress; /* beaten while many constraints are translated */
     Z3_ast *guards;          /* incremental: the guard literal of each asserted
                                 constraint, by its id */
     size_t guards_cap;
@@ -260,15 +261,21 @@ static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n
         Z3_ast *assumptions = malloc((n ? n : 1) * sizeof *assumptions);
         if (!assumptions)
             abort();
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            if (i % SX_PROGRESS_EVERY == SX_PROGRESS_EVERY - 1)
+                sx_progress_beat(&b->progress);
             assumptions[i] = guard_of(b, c[i]);
+        }
         solver = b->solver;
         verdict = Z3_solver_check_assumptions(b->z, solver, (unsigned)n, assumptions);
         free(assumptions);
     } else {
         solver = new_solver(b);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            if (i % SX_PROGRESS_EVERY == SX_PROGRESS_EVERY - 1)
+                sx_progress_beat(&b->progress);
             Z3_solver_assert(b->z, solver, bool_of_bv(b, translate(b, c[i])));
+        }
         verdict = Z3_solver_check(b->z, solver);
     }
     enum sx_sat r;
@@ -348,12 +355,19 @@ static void z3_set_memory_limit(uint64_t bytes)
     Z3_global_param_set("memory_max_size", mb);
 }
 
+static void z3_set_progress(void *impl, const struct sx_progress *p)
+{
+    struct z3_backend *b = impl;
+    b->progress = p ? *p : (struct sx_progress){ NULL, NULL };
+}
+
 const struct sx_solver_backend sx_backend_z3 = {
     .name = "z3",
     .create = z3_new_incremental,
     .check = z3_check,
     .destroy = z3_destroy,
     .set_memory_limit = z3_set_memory_limit,
+    .set_progress = z3_set_progress,
 };
 
 const struct sx_solver_backend sx_backend_z3_fresh = {
@@ -362,4 +376,5 @@ const struct sx_solver_backend sx_backend_z3_fresh = {
     .check = z3_check,
     .destroy = z3_destroy,
     .set_memory_limit = z3_set_memory_limit,
+    .set_progress = z3_set_progress,
 };

@@ -77,6 +77,8 @@ static void beat(struct sc_slot *slot)
     __atomic_store_n(&slot->heartbeat, slot->heartbeat + 1, __ATOMIC_RELEASE);
 }
 
+static void beat_slot(void *slot) { beat(slot); }
+
 static void clear_results(struct session *s)
 {
     for (size_t i = 0; i < s->nresults; i++)
@@ -584,6 +586,8 @@ static void render_constraints(struct session *s)
 {
     char small[4096];
     for (size_t i = 0; i < s->path.n; i++) {
+        if (i % SX_PROGRESS_EVERY == SX_PROGRESS_EVERY - 1)
+            sx_progress_beat(&s->path.progress);
         size_t need = sx_expr_print(s->path.constraints[i], s->ctx, small, sizeof small);
         if (need < sizeof small) {
             text_printf(&s->constraints, "%s\n", small);
@@ -670,6 +674,8 @@ static void finish(struct session *s, struct sc_slot *slot)
     st->branches_pruned = s->path.pruned;
     st->flipped_sat = st->flipped_unsat = st->flipped_unknown = st->flipped_too_large = 0;
     st->flipped_optimistic = st->unsolved_past_limit = 0;
+    /* a long path takes long to render, slice and translate: the heartbeat goes on */
+    s->path.progress = (struct sx_progress){ beat_slot, slot };
     render_constraints(s);
     pthread_mutex_lock(&s->lock);
     bool exhausted = s->exhausted; /* past a limit: no solving either */
@@ -684,6 +690,8 @@ static void finish(struct session *s, struct sc_slot *slot)
         return;
     }
     struct sx_solver *solver = sx_solver_new(s->ctx, s->cfg.solver, s->cfg.solver_timeout_ms);
+    if (solver)
+        sx_solver_set_progress(solver, &s->path.progress);
     if (!solver) {
         slot->status = SC_FAILED;
         reply_message(slot, "solver backend '%s' unknown or unable to start (out of memory?)",

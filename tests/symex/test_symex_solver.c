@@ -215,6 +215,47 @@ END_TEST
 
 /* Pruning counts a branch's occurrences per callers: a helper hot from one caller still
  * counts, and flips, the first time another caller meets it. */
+/* A flip at the end of a long path (6,000 constraints, as a kilobyte input's parse
+ * makes) beats its progress hook while it slices the path and while the solver
+ * translates it: the sidecar's heartbeat goes on through one long query. */
+static void count_beat(void *arg) { ++*(unsigned *)arg; }
+
+START_TEST(a_long_query_beats_while_it_is_prepared)
+{
+    enum { N = 6000 };
+    struct sx_ctx *ctx = sx_ctx_new();
+    uint32_t in = sx_input_declare(ctx, "input", N);
+    struct sx_path path;
+    sx_path_init(&path);
+    for (uint32_t i = 1; i < N; i++)
+        sx_path_assume(&path, sx_binop(ctx, SX_EQ, sx_input_byte(ctx, in, i),
+                                       sx_const(ctx, 8, i & 0xff)));
+    const struct sx_expr *b0 = sx_input_byte(ctx, in, 0);
+    sx_path_branch(&path, 0x401000, 0, sx_binop(ctx, SX_ULT, b0, sx_const(ctx, 8, 5)), true);
+    unsigned beats = 0;
+    struct sx_progress progress = { count_beat, &beats };
+    path.progress = progress;
+    for (int sliced = 1; sliced >= 0; sliced--) {
+        path.no_slicing = !sliced;
+        struct sx_solver *solver = sx_solver_new(ctx, NULL, 60000);
+        ck_assert_ptr_nonnull(solver);
+        sx_solver_set_progress(solver, &progress);
+        struct sx_model *m = sx_model_new(ctx, NULL);
+        for (uint32_t i = 1; i < N; i++)
+            m->bytes[in][i] = (uint8_t)i;
+        beats = 0;
+        ck_assert_int_eq(sx_path_flip(&path, ctx, solver, path.nbranches - 1, m), SX_SAT);
+        ck_assert_uint_ge(m->bytes[in][0], 5); /* the other side */
+        ck_assert_msg(beats >= N / SX_PROGRESS_EVERY, "%s: %u beats over %d constraints",
+                      sliced ? "slicing" : "the solver", beats, N);
+        sx_model_free(m);
+        sx_solver_free(solver);
+    }
+    sx_path_release(&path);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(pruning_counts_each_caller_of_a_helper_apart)
 {
     uint8_t buf[64] = { 0 };
@@ -674,6 +715,7 @@ int main(void)
     tcase_add_test(tc, hot_branches_are_pruned_and_the_check_behind_them_flips);
     tcase_add_test(tc, branch_sides_are_told_apart_by_their_callers);
     tcase_add_test(tc, pruning_counts_each_caller_of_a_helper_apart);
+    tcase_add_test(tc, a_long_query_beats_while_it_is_prepared);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
