@@ -604,6 +604,17 @@ START_TEST(executions_are_judged_into_the_out_dir)
 }
 END_TEST
 
+/* The start of a text file ("" if it cannot be read). */
+static void read_note(const char *path, char *text, size_t size)
+{
+    text[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        text[fread(text, 1, size - 1, f)] = 0;
+        fclose(f);
+    }
+}
+
 /* Without a map, crashes are told apart by their kind, rip and first return addresses:
  * one abort() reached from two callers is two crashes; the same place with another fault
  * address or deeper frames is one; the output's end goes into the crash's note. */
@@ -640,13 +651,8 @@ START_TEST(crashes_without_a_map_are_told_apart_by_place)
     for (int i = 0; i < n; i++) {
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", notes, names[i]->d_name);
-        FILE *f = fopen(path, "r");
-        char text[2048] = "";
-        if (f) {
-            size_t len = fread(text, 1, sizeof text - 1, f);
-            text[len] = 0;
-            fclose(f);
-        }
+        char text[2048];
+        read_note(path, text, sizeof text);
         said |= strstr(text, "the end of its output:\nAssertion failed") != NULL;
         free(names[i]);
     }
@@ -703,12 +709,8 @@ START_TEST(an_order_is_named_in_its_crash_file)
             named = back.wait_pc == o.wait_pc && back.for_pc == o.for_pc && back.page == o.page;
             char note[1400];
             snprintf(note, sizeof note, "%s/crash-notes/%s.txt", out, names[i]->d_name);
-            FILE *f = fopen(note, "r");
-            char buf[2048] = "";
-            if (f) {
-                buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
-                fclose(f);
-            }
+            char buf[2048];
+            read_note(note, buf, sizeof buf);
             ck_assert_msg(strstr(buf, "schedule: the access at pc 0x4017be") != NULL,
                           "the note does not say the order:\n%s", buf);
         }
