@@ -357,7 +357,8 @@ void fz_campaign_add_race(struct fz_campaign *c, uint64_t a, uint64_t b, uint64_
             known = !memcmp(&c->race_orders[i], &both[k], sizeof both[k]);
         if (known)
             continue;
-        if (c->nrace_orders == FZ_MAX_ORDERS) {
+        /* both ways or neither: room for the pair's two orders */
+        if (c->nrace_orders + (k == 0 && a != b ? 2 : 1) > FZ_MAX_ORDERS) {
             if (!c->race_orders_full_said)
                 hv_error("%s: %d orders of races' accesses are tried on new inputs, the most: "
                          "later races are reported, their orders not tried",
