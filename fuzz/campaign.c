@@ -338,14 +338,18 @@ static void keep_crash(struct fz_campaign *c, enum fz_outcome out, int status, c
 /* The current input, to run again with order o forced. */
 static void queue_order_trial(struct fz_campaign *c, const struct fz_order *o)
 {
-    if (c->orders.n >= FZ_ORDERS_PENDING_MAX) {
+    if (c->orders.n >= FZ_ORDERS_PENDING_MAX ||
+        c->orders_bytes + c->cur.len > FZ_ORDERS_PENDING_BYTES) {
         if (!c->n.orders_dropped++)
-            hv_error("%s: %d inputs wait to run with a race's order forced, the most: more "
-                     "are counted (race_order_drops in fuzzer_stats), not run",
-                     fz_mode_name(c->cfg.mode), FZ_ORDERS_PENDING_MAX);
+            hv_error("%s: %zu inputs (%llu MiB) wait to run with a race's order forced, the "
+                     "most (%d, %u MiB): more are counted (race_order_drops in fuzzer_stats), "
+                     "not run", fz_mode_name(c->cfg.mode), c->orders.n,
+                     (unsigned long long)(c->orders_bytes >> 20), FZ_ORDERS_PENDING_MAX,
+                     FZ_ORDERS_PENDING_BYTES >> 20);
         return;
     }
     fz_queue_add(&c->orders, c->cur.data, c->cur.len, FZ_FROM_ORDER)->order = *o;
+    c->orders_bytes += c->cur.len;
 }
 
 void fz_campaign_add_race(struct fz_campaign *c, uint64_t a, uint64_t b, uint64_t page)
@@ -679,6 +683,7 @@ bool fz_campaign_next(struct fz_campaign *c)
             break;
         case FZ_NEXT_ORDER: {
             struct fz_order o = c->orders.entries[0].order;
+            c->orders_bytes -= c->orders.entries[0].len;
             take_waiting(c, &c->orders, FZ_FROM_ORDER, true);
             c->cur.force_order = true;
             c->cur.forced = o;

@@ -116,6 +116,7 @@ struct fz_current {
 
 #define FZ_MAX_ORDERS 64          /* races' orders tried on inputs; past it, said, not tried */
 #define FZ_ORDERS_PENDING_MAX 1024 /* trials waiting; past it, counted (orders_dropped) */
+#define FZ_ORDERS_PENDING_BYTES (64u << 20) /* their inputs' bytes, at most (a copy each) */
 #define FZ_ORDERS_PER_ENTRY 8     /* trials of known orders on each new queue entry */
 
 struct fz_campaign {
@@ -128,6 +129,7 @@ struct fz_campaign {
     struct fz_order race_orders[FZ_MAX_ORDERS]; /* each race's pair, both ways */
     size_t nrace_orders, race_orders_before; /* ...; how many before this execution */
     size_t order_cursor;       /* the next of them to try on a new queue entry */
+    uint64_t orders_bytes;     /* the waiting trials' inputs, in bytes */
     bool race_orders_full_said;
     struct fz_dict dict;
     struct fz_rng rng;

@@ -766,6 +766,11 @@ START_TEST(a_race_is_tried_both_ways_on_its_input_and_on_new_paths)
                   !memcmp(e->data, c.queue.entries[1].data, e->len));
         ck_assert(!memcmp(&e->order, &want[k], sizeof want[k]));
     }
+    /* waiting trials' inputs past their byte cap: a new race's are counted, not kept */
+    c.orders_bytes = FZ_ORDERS_PENDING_BYTES - 1;
+    fz_campaign_add_race(&c, 0x403000, 0x404000, 0x6000);
+    ck_assert_uint_eq(c.orders.n, 2);
+    ck_assert_uint_eq(c.n.orders_dropped, 2);
     fz_campaign_close(&c);
 }
 END_TEST
