@@ -75,6 +75,21 @@ static void new_watch(struct races *r, uint64_t page)
     r->watch.armed_at = now_s();
 }
 
+/* Under `traps`, the new watch's state set: its page leaves the memslots. 0, or -1 (the
+ * memslot could not be split) and the watch is over. */
+static int trap_watched_page(struct races *r, uint64_t page)
+{
+    struct trap_change c = { page, true, MEM_TRAP_WATCH };
+    if (memory_set_traps(&r->vm->mem, &c, 1) == 0)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    r->watch.active = false;
+    if (r->watch.forced)
+        r->order_result = ORDER_LOST;
+    pthread_mutex_unlock(&r->lock);
+    return -1;
+}
+
 /* v's registers and its address space, with the rights of the ring it is in. 0 or -1. */
 static int where_it_stands(struct races *r, struct vcpu *v, struct kvm_regs *regs,
                            struct kvm_sregs *s, struct guest_as *as)
@@ -114,18 +129,16 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
     uint64_t pa;
     if (guest_translate(&as, regs.rip + in.len - 1, false, &pa) < 0)
         return NO_STEP;
-    for (unsigned i = 0; i < in.nmem; i++)
-        if (guest_translate(&as, in.mem[i].gva, in.mem[i].write, &pa) < 0 ||
-            guest_translate(&as, in.mem[i].gva + in.mem[i].size - 1, in.mem[i].write, &pa) < 0)
-            return NO_STEP;
-    /* no step goes through an access to a trapped page, the stack's included (a
+    /* nor does a step go through an access to a trapped page, the stack's included (a
      * symbolic one goes to the interpreter, trap flag and all) */
     bool trapped = false;
-    for (unsigned i = 0; i < in.nmem && !trapped; i++)
-        for (uint64_t end = 0; end < 2 && !trapped; end++)
-            trapped = guest_translate(&as, in.mem[i].gva + end * (in.mem[i].size - 1),
-                                      in.mem[i].write, &pa) == 0 &&
-                      memory_is_trapped(&r->vm->mem, page_floor(pa));
+    for (unsigned i = 0; i < in.nmem; i++)
+        for (uint64_t end = 0; end < 2; end++) {
+            if (guest_translate(&as, in.mem[i].gva + end * (in.mem[i].size - 1),
+                                in.mem[i].write, &pa) < 0)
+                return NO_STEP;
+            trapped |= memory_is_trapped(&r->vm->mem, page_floor(pa));
+        }
     /* only memory the program may write can race: not its code or constants */
     for (unsigned i = 0; i < in.nmem && page == UINT64_MAX; i++)
         if (!in.mem[i].stack && guest_translate(&as, in.mem[i].gva, true, &pa) == 0 &&
@@ -152,14 +165,8 @@ static enum sample sample_here(struct races *r, struct vcpu *v)
         r->stats.watches++;
     }
     pthread_mutex_unlock(&r->lock);
-    if (arm) {
-        struct trap_change c = { page, true, MEM_TRAP_WATCH };
-        if (memory_set_traps(&r->vm->mem, &c, 1) != 0) { /* past the memslot cap: no watch */
-            pthread_mutex_lock(&r->lock);
-            r->watch.active = false;
-            pthread_mutex_unlock(&r->lock);
-        }
-    }
+    if (arm)
+        trap_watched_page(r, page); /* past the memslot cap: no watch */
     pthread_mutex_unlock(&r->traps);
     return SAMPLED;
 }
@@ -687,13 +694,8 @@ int races_force_order(struct races *r, const struct fz_order *o, double wait_s)
     r->order_wait_s = wait_s > 0 && wait_s < RACES_ORDER_WAIT_S ? wait_s : RACES_ORDER_WAIT_S;
     r->order_result = ORDER_ARMED;
     pthread_mutex_unlock(&r->lock);
-    struct trap_change c = { o->page, true, MEM_TRAP_WATCH };
-    int rc = memory_set_traps(&r->vm->mem, &c, 1);
+    int rc = trap_watched_page(r, o->page);
     if (rc != 0) {
-        pthread_mutex_lock(&r->lock);
-        r->watch.active = false;
-        r->order_result = ORDER_LOST;
-        pthread_mutex_unlock(&r->lock);
         if (!r->order_fail_said)
             hv_error("schedule: page 0x%llx could not be watched (its memslot could not be "
                      "split: the memslot cap, or memory): the order is not forced (said once)",
