@@ -342,6 +342,7 @@ struct engine *engine_attach(struct vm *vm, struct hypercalls *hc, const struct 
     struct sidecar_config sc = {
         .socket_path = cfg->symex_socket,
         .solver_timeout_ms = cfg->solver_timeout_ms,
+        .solver = cfg->solver,
         .stall_timeout_s = cfg->stall_timeout_s,
         .max_memory_bytes = cfg->symex_max_memory,
         .max_seconds = cfg->symex_max_seconds,

@@ -35,6 +35,7 @@ struct engine_config {
     struct engine_preset { const char *name; const char *path; } presets[ENGINE_MAX_PRESETS];
     unsigned npresets;
     unsigned solver_timeout_ms;
+    const char *solver;         /* the sidecar's solver backend; NULL: its default */
     const char *symex_socket;   /* NULL: start symhv-symex; else attach to it there */
     double clock_slow_down;     /* 0: off; INFINITY: time stands still */
     bool pvh;                   /* the guest booted through PVH (no symhv_pv_clock) */

@@ -93,6 +93,8 @@ static const char usage_text[] =
     "                        instead of starting one\n"
     "      --solver-timeout MS  per solver query (default 10000); a query that times out\n"
     "                        yields no input, the run goes on\n"
+    "      --solver NAME     z3 (default), z3-fresh, cvc5, or portfolio (z3 and cvc5 on\n"
+    "                        every query in two threads, the first answer wins)\n"
     "      --symex-max-memory SIZE  memory the sidecar may use (default 4G; 0: no limit);\n"
     "                        past it symbolic execution stops, the run goes on concretely\n"
     "      --symex-max-time SEC  interpreter and solver time of the sidecar (default: no\n"
@@ -206,6 +208,30 @@ static int parse_seconds(const char *text, bool zero_ok, double *out)
         return -1;
     *out = d;
     return 0;
+}
+
+/* The sidecar's backends (symex/solver.c has the same table; this build's sidecar is
+ * built with the same cvc5 or without it). */
+static bool solver_known(const char *name)
+{
+    static const char *const names[] = { "z3", "z3-fresh", "portfolio",
+#ifdef SYMHV_HAVE_CVC5
+                                         "cvc5",
+#endif
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+#ifdef SYMHV_HAVE_CVC5
+    hv_error("--solver expects z3, z3-fresh, cvc5 or portfolio, got '%s'", name);
+#else
+    if (strcmp(name, "cvc5") == 0)
+        hv_error("--solver cvc5: this symhv was built without cvc5 (install libcvc5-dev and "
+                 "rebuild)");
+    else
+        hv_error("--solver expects z3, z3-fresh or portfolio, got '%s'", name);
+#endif
+    return false;
 }
 
 static int parse_uint(const char *text, unsigned long max, unsigned long *out)
@@ -656,7 +682,7 @@ static enum options_result parse_at(struct options *opt, int argc, char **argv, 
 static enum options_result parse_words(struct options *opt, int argc, char **argv, FILE *out,
                                        int depth, char **argv0)
 {
-    enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT,
+    enum { OPT_KVM_DEVICE = 256, OPT_VERSION, OPT_REPLAY, OPT_SEED, OPT_CLOCK, OPT_SOLVER_TIMEOUT, OPT_SOLVER,
            OPT_INITRD, OPT_IN_DIR, OPT_EXEC_TIMEOUT, OPT_CONCOLIC_EVERY, OPT_PLATEAU,
            OPT_CONCOLIC_TIMEOUT, OPT_SOLVE_BUDGET, OPT_MAX_EXECS, OPT_MAX_TIME, OPT_UNTIL_CRASH, OPT_RNG_SEED,
            OPT_SYMEX_SOCKET, OPT_INPUT, OPT_STALL, OPT_SYMEX_MEM, OPT_SYMEX_TIME,
@@ -706,6 +732,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         { "seed", required_argument, NULL, OPT_SEED },
         { "clock-slow-down", optional_argument, NULL, OPT_CLOCK },
         { "solver-timeout", required_argument, NULL, OPT_SOLVER_TIMEOUT },
+        { "solver", required_argument, NULL, OPT_SOLVER },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -1002,6 +1029,11 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
             }
             opt->engine.solver_timeout_ms = (unsigned)n;
             break;
+        case OPT_SOLVER:
+            if (!solver_known(optarg))
+                return OPTIONS_ERROR;
+            opt->engine.solver = optarg;
+            break;
         case 's':
             if (parse_uint(optarg, 100000, &n) < 0) {
                 hv_error("--smp expects a number of vCPUs, got '%s'", optarg);
@@ -1044,6 +1076,11 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         return OPTIONS_ERROR;
     if (opt->sym_args_size && !opt->boot.launch.program) {
         hv_error("--sym-args needs a program: symhv run [OPTIONS] -- PROGRAM [ARGS]");
+        return OPTIONS_ERROR;
+    }
+    if (opt->engine.solver && opt->engine.symex_socket) {
+        hv_error("--solver is the attached sidecar's own: start it as symhv-symex --listen "
+                 "%s --solver %s", opt->engine.symex_socket, opt->engine.solver);
         return OPTIONS_ERROR;
     }
     if (replay_mode && !replay_path && !opt->engine.npresets) {

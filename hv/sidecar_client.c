@@ -227,7 +227,7 @@ static int spawn(struct sidecar *sc)
     snprintf(maxtime, sizeof maxtime, "%.3f", sc->cfg.max_seconds);
     char *argv[] = { (char *)exe, "--slots", slots, "--mem-bytes", mem, "--vmm-pid", pid,
                      "--solver-timeout", timeout, "--max-memory", maxmem, "--max-time",
-                     maxtime, NULL };
+                     maxtime, sc->cfg.solver ? "--solver" : NULL, (char *)sc->cfg.solver, NULL };
     /* Own process group (a terminal's ^C goes to symhv, which ends the run in order);
      * default signal handling and an empty mask whatever this thread blocks. */
     posix_spawnattr_t attr;

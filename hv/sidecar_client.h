@@ -30,6 +30,7 @@ struct sidecar_config {
     const struct sidecar_in_process *in_process; /* NULL: a sidecar process */
     const char *socket_path;     /* NULL: start symhv-symex; else attach there */
     unsigned solver_timeout_ms;
+    const char *solver;          /* backend name for a started sidecar; NULL: default */
     double stall_timeout_s;      /* no heartbeat for this long: dead */
     uint64_t max_memory_bytes;   /* the sidecar's limits (0: none) */
     double max_seconds;

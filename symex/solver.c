@@ -1,8 +1,12 @@
 #include "solver.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "smtlib.h"
 
 /* One cached answer: the sorted constraint ids, the verdict, and the model bytes the
  * solver chose (input, offset, value). */
@@ -31,10 +35,63 @@ struct sx_solver {
     struct cache_entry *cache[CACHE_BUCKETS];
     struct sx_solver_stats stats;
     struct sx_walker walker;   /* costing queries */
+    struct sx_query_dump *dump; /* NULL: queries are not written */
 };
 
+void sx_solver_set_dump(struct sx_solver *s, struct sx_query_dump *dump) { s->dump = dump; }
+
+/* One query into the corpus directory, within its caps. */
+static void dump_query(struct sx_solver *s, const struct sx_expr *const *c, size_t n)
+{
+    struct sx_query_dump *d = s->dump;
+    if (d->capped || d->failed)
+        return;
+    if (d->written >= d->max_queries || d->bytes >= d->max_bytes) {
+        d->capped = true;
+        return;
+    }
+    char path[sizeof d->dir + 64];
+    snprintf(path, sizeof path, "%s/r%05u-q%06llu.smt2", d->dir, d->request,
+             (unsigned long long)d->written);
+    FILE *f = fopen(path, "w");
+    bool ok = f && sx_smtlib_write(f, s->ctx, c, n);
+    long size = f ? ftell(f) : 0;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        d->failed = true;
+        d->error = errno;
+        return;
+    }
+    d->written++;
+    d->bytes += size > 0 ? (uint64_t)size : 0;
+}
+
 /* The backends, by name (the first is the default). */
-static const struct sx_solver_backend *const backends[] = { &sx_backend_z3, &sx_backend_z3_fresh };
+static const struct sx_solver_backend *const backends[] = {
+    &sx_backend_z3, &sx_backend_z3_fresh,
+#ifdef SYMHV_HAVE_CVC5
+    &sx_backend_cvc5,
+#endif
+    &sx_backend_portfolio,
+};
+
+const char *sx_solver_backend_names(void)
+{
+#ifdef SYMHV_HAVE_CVC5
+    return "z3, z3-fresh, cvc5, portfolio";
+#else
+    return "z3, z3-fresh, portfolio (this build has no cvc5)";
+#endif
+}
+
+void sx_solver_report(const struct sx_solver *s, char *buf, size_t size)
+{
+    if (size)
+        buf[0] = 0;
+    if (s->ops->report)
+        s->ops->report(s->impl, buf, size);
+}
 
 void sx_solver_set_progress(struct sx_solver *s, const struct sx_progress *p)
 {
@@ -198,6 +255,8 @@ enum sx_sat sx_solver_check(struct sx_solver *s, const struct sx_expr *const *co
         s->stats.too_large++;
         return SX_UNKNOWN;
     }
+    if (s->dump)
+        dump_query(s, constraints, n);
     struct sx_model *seed = model ? sx_model_new(s->ctx, model) : NULL;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -24,12 +24,18 @@ struct sx_solver_stats {
 
 struct sx_solver;
 
-/* backend: a backend's name, "z3" (incremental; the default when NULL) or "z3-fresh" (a
- * new solver per query, see solver_z3.c); NULL result for an unknown name. timeout_ms:
+/* backend: a backend's name, "z3" (incremental; the default when NULL), "z3-fresh" (a
+ * new solver per query, see solver_z3.c), "cvc5" (when built with it) or "portfolio"
+ * (two of them at once, solver_portfolio.c); NULL result for an unknown name. timeout_ms:
  * per query, 0 = none; a timeout answers SX_UNKNOWN. */
 struct sx_solver *sx_solver_new(struct sx_ctx *ctx, const char *backend, unsigned timeout_ms);
 void sx_solver_free(struct sx_solver *s);
 const char *sx_solver_backend_name(const struct sx_solver *s);
+/* The names sx_solver_new takes, for messages. */
+const char *sx_solver_backend_names(void);
+/* What the backend says of itself beyond the statistics (a portfolio: who answered
+ * first); "" when nothing. */
+void sx_solver_report(const struct sx_solver *s, char *buf, size_t size);
 /* `model` may be NULL; when given it should be seeded (sx_model_new) by the caller. */
 enum sx_sat sx_solver_check(struct sx_solver *s, const struct sx_expr *const *constraints,
                             size_t n, struct sx_model *model);
@@ -37,6 +43,21 @@ const struct sx_solver_stats *sx_solver_stats(const struct sx_solver *s);
 
 /* Beat p now and then during a check's long work (NULL: no more). */
 void sx_solver_set_progress(struct sx_solver *s, const struct sx_progress *p);
+
+/* Writing each query sent to the backend as an SMT-LIB file (smtlib.h), for the query
+ * corpus: DIR/rREQUEST-qN.smt2, up to `max_queries` files and `max_bytes` in all over
+ * every solver that shares this record (the caller owns it and sets request per solver).
+ * Past a cap, nothing more is written and `capped` says so. */
+struct sx_query_dump {
+    char dir[4096];
+    unsigned request;
+    uint64_t written, max_queries;
+    uint64_t bytes, max_bytes;
+    bool capped;         /* a cap was reached */
+    bool failed;         /* a write failed (errno in `error`) */
+    int error;
+};
+void sx_solver_set_dump(struct sx_solver *s, struct sx_query_dump *dump);
 
 /* Every backend keeps its memory below `bytes` (answering SX_UNKNOWN past it). */
 void sx_solver_set_memory_limit(uint64_t bytes);

@@ -38,10 +38,22 @@ struct sx_solver_backend {
     void (*set_memory_limit)(uint64_t bytes);
     /* optional: beat `p` (a copy is kept) while a check translates constraints */
     void (*set_progress)(void *impl, const struct sx_progress *p);
+    /* optional, called from another thread: make a running check return soon
+     * (SX_UNKNOWN). A backend without it runs on to its per-query timeout. */
+    void (*interrupt)(void *impl);
+    /* optional: one line on what this backend did beyond the common statistics */
+    void (*report)(void *impl, char *buf, size_t size);
 };
 
 /* solver_z3.c: incremental (one solver, a push level per constraint) and fresh (a new
  * QF_BV solver per query). */
 extern const struct sx_solver_backend sx_backend_z3, sx_backend_z3_fresh;
+#ifdef SYMHV_HAVE_CVC5
+/* solver_cvc5.cc: cvc5 1.0.3's C++ API, incremental as "z3" is. */
+extern const struct sx_solver_backend sx_backend_cvc5;
+#endif
+/* solver_portfolio.c: two backends on every query in two threads, the first definite
+ * answer wins. */
+extern const struct sx_solver_backend sx_backend_portfolio;
 
 #endif

@@ -361,6 +361,11 @@ static void z3_set_progress(void *impl, const struct sx_progress *p)
     b->progress = p ? *p : (struct sx_progress){ NULL, NULL };
 }
 
+static void z3_interrupt(void *impl)
+{
+    Z3_interrupt(((struct z3_backend *)impl)->z);
+}
+
 const struct sx_solver_backend sx_backend_z3 = {
     .name = "z3",
     .create = z3_new_incremental,
@@ -368,6 +373,7 @@ const struct sx_solver_backend sx_backend_z3 = {
     .destroy = z3_destroy,
     .set_memory_limit = z3_set_memory_limit,
     .set_progress = z3_set_progress,
+    .interrupt = z3_interrupt,
 };
 
 const struct sx_solver_backend sx_backend_z3_fresh = {
@@ -377,4 +383,5 @@ const struct sx_solver_backend sx_backend_z3_fresh = {
     .destroy = z3_destroy,
     .set_memory_limit = z3_set_memory_limit,
     .set_progress = z3_set_progress,
+    .interrupt = z3_interrupt,
 };

@@ -41,7 +41,8 @@ static void usage(FILE *f)
             "  --slots N            slots (vCPUs + 1)\n"
             "  --mem-bytes BYTES    guest RAM size\n"
             "  --vmm-pid PID        exit when this process goes away\n"
-            "  --solver NAME        z3 (default) or z3-fresh\n"
+            "  --solver NAME        z3 (default), z3-fresh, cvc5 (when built with it) or\n"
+            "                       portfolio (two at once, the first answer wins)\n"
             "  --solver-timeout MS  per solver query (default 10000)\n"
             "  --max-memory MIB     memory this process may use for symbolic state (0: no\n"
             "                       limit); past it symbolic execution stops (the VMM's run\n"
@@ -49,13 +50,17 @@ static void usage(FILE *f)
             "  --max-time SEC       interpreter and solver time, likewise (0: no limit)\n"
             "  -h, --help           this text\n"
             "  -V, --version        version\n"
-            "It writes no files: symhv fetches its results through the shared memory.\n"
+            "It writes no files (but the query corpus below): symhv fetches its results\n"
+            "through the shared memory.\n"
             "Environment (for tests and benchmarks): SYMHV_SYMEX_SOLVER=NAME as --solver\n"
             "(symhv starts this program); SYMHV_SYMEX_NO_SLICING=1 sends flip\n"
             "queries with the whole path prefix instead of the constraints that share input\n"
             "bytes with the flipped one; SYMHV_SYMEX_NO_PRUNING=1 keeps every occurrence\n"
             "of a hot branch (else past 64 on a path only the powers of two count);\n"
             "SYMHV_SYMEX_NO_CONTEXT=1 keys branch sides without their callers;\n"
+            "SYMHV_SYMEX_QUERY_DIR=DIR writes every query sent to the solver there as SMT-LIB\n"
+            "(DIR/pPID-sSESSION-rROUND/rREQUEST-qN.smt2; symhv-solve runs them), at most\n"
+            "SYMHV_SYMEX_QUERY_MAX (default 20000) or 4 GiB a session;\n"
             "SYMHV_SYMEX_CRASH_AFTER=N aborts after N\n"
             "interpreted instructions.\n",
             SC_FD_GUEST_MEM, SC_FD_SHARED, SC_FD_DOORBELLS);
@@ -302,6 +307,18 @@ int main(int argc, char **argv)
     const char *solver = getenv("SYMHV_SYMEX_SOLVER"); /* symhv starts us: for benchmarks */
     if (solver && *solver)
         cfg.solver = solver;
+    const char *query_dir = getenv("SYMHV_SYMEX_QUERY_DIR"); /* the query corpus */
+    if (query_dir && *query_dir) {
+        struct stat qst;
+        if (stat(query_dir, &qst) != 0 || !S_ISDIR(qst.st_mode)) {
+            fprintf(stderr, "symhv-symex: SYMHV_SYMEX_QUERY_DIR=%s is not a directory\n",
+                    query_dir);
+            return 1;
+        }
+        cfg.query_dir = query_dir;
+        const char *max = getenv("SYMHV_SYMEX_QUERY_MAX");
+        cfg.query_max = max && *max ? parse_number("SYMHV_SYMEX_QUERY_MAX", max) : 20000;
+    }
     const char *no_slicing = getenv("SYMHV_SYMEX_NO_SLICING"); /* for scripts/bench-explore */
     cfg.no_slicing = no_slicing && strcmp(no_slicing, "0") != 0;
     const char *no_pruning = getenv("SYMHV_SYMEX_NO_PRUNING"); /* likewise */

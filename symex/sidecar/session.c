@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "branch_map.h"
@@ -58,6 +59,11 @@ struct session {
     /* decoded instructions, one cache per slot (one thread serves a slot), kept from
      * one handoff to the next; allocated at a slot's first handoff */
     struct sx_decode_cache *dcache[SYMHV_MAX_VCPUS + 1];
+    struct sx_query_dump *dump;     /* the query corpus, when cfg.query_dir; its dir is
+                                       one per context (RESET makes a new one) */
+    unsigned rounds;                /* RESETs so far */
+    bool dump_said;                 /* the corpus's cap or failure was said */
+    unsigned long serial;           /* this session's number in the process */
     uint64_t active_handoffs;       /* atomic */
     uint64_t total_instructions;    /* atomic: for crash_after */
 };
@@ -117,6 +123,17 @@ struct session *session_create(const struct session_config *cfg)
                          (uint64_t *)((uint8_t *)cfg->shared + cfg->shared->bitmap_offset),
                          cfg->ram_bytes);
     s->written = (uint64_t *)((uint8_t *)cfg->shared + cfg->shared->written_offset);
+    static _Atomic unsigned long sessions; /* numbers the corpus directories; atomic */
+    s->serial = ++sessions;
+    if (cfg->query_dir) {
+        s->dump = calloc(1, sizeof *s->dump);
+        if (!s->dump) {
+            session_free(s);
+            return NULL;
+        }
+        s->dump->max_queries = cfg->query_max;
+        s->dump->max_bytes = 4ull << 30;
+    }
     return s;
 }
 
@@ -133,6 +150,7 @@ void session_free(struct session *s)
     sx_shadow_free(s->shadow);
     sx_ctx_free(s->ctx);
     free(s->seen);
+    free(s->dump);
     for (unsigned i = 0; i <= SYMHV_MAX_VCPUS; i++)
         sx_decode_cache_free(s->dcache[i]);
     pthread_mutex_destroy(&s->lock);
@@ -664,6 +682,39 @@ static size_t more_values(struct session *s, size_t b, const struct sx_model *fi
     return k;
 }
 
+/* The query corpus: this context's directory, made at its first query. A cap reached or
+ * a failed write is said once, on stderr (the VMM's terminal). */
+static void start_dump(struct session *s, struct sx_solver *solver)
+{
+    struct sx_query_dump *d = s->dump;
+    if (!d)
+        return;
+    if (!d->failed && !d->capped && !d->dir[0]) {
+        snprintf(d->dir, sizeof d->dir, "%s/p%d-s%lu-r%u", s->cfg.query_dir, (int)getpid(),
+                 s->serial, s->rounds);
+        d->request = 0;
+        if (mkdir(d->dir, 0755) != 0 && errno != EEXIST) {
+            d->failed = true;
+            d->error = errno;
+        }
+    }
+    if (!d->failed && !d->capped) {
+        d->request++;
+        sx_solver_set_dump(solver, d);
+        return;
+    }
+    if (s->dump_said)
+        return;
+    s->dump_said = true;
+    if (d->failed)
+        fprintf(stderr, "symhv-symex: cannot write a solver query into %s: %s; no more are "
+                "written\n", d->dir, strerror(d->error));
+    else
+        fprintf(stderr, "symhv-symex: the query corpus reached its cap (%llu queries or %llu "
+                "MiB a session); no more are written\n", (unsigned long long)d->max_queries,
+                (unsigned long long)(d->max_bytes >> 20));
+}
+
 static void finish(struct session *s, struct sc_slot *slot)
 {
     struct sc_stats *st = &s->stats;
@@ -690,8 +741,10 @@ static void finish(struct session *s, struct sc_slot *slot)
         return;
     }
     struct sx_solver *solver = sx_solver_new(s->ctx, s->cfg.solver, s->cfg.solver_timeout_ms);
-    if (solver)
+    if (solver) {
         sx_solver_set_progress(solver, &s->path.progress);
+        start_dump(s, solver);
+    }
     if (!solver) {
         slot->status = SC_FAILED;
         reply_message(slot, "solver backend '%s' unknown or unable to start (out of memory?)",
@@ -843,6 +896,9 @@ static void reset(struct session *s, struct sc_slot *slot)
     new_path(s);
     sx_ctx_free(s->ctx);
     s->ctx = sx_ctx_new();
+    s->rounds++;
+    if (s->dump)
+        s->dump->dir[0] = 0; /* a new context: a new corpus directory */
     for (unsigned i = 0; i < SX_MAX_INPUTS; i++) {
         free(s->seed[i]);
         s->seed[i] = NULL;

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include "../check_main.h"
 #include "branch_map.h"
 #include "interp.h"
 #include "self_mem.h"
+#include "smtlib.h"
 #include "solver.h"
 #include "targets.h"
 
@@ -278,12 +281,21 @@ START_TEST(pruning_counts_each_caller_of_a_helper_apart)
 }
 END_TEST
 
-START_TEST(fresh_backend_flips_branches)
+/* Every other backend drives the same targets to their other branch (the default's
+ * tests are above): z3-fresh, cvc5 where built, and the portfolio of two. */
+START_TEST(every_backend_flips_branches)
 {
-    flip_single_branch_with("z3-fresh", target_checksum, 8, 1004);
-    flip_single_branch_with("z3-fresh", target_linear, 4, 1001);
-    flip_single_branch_with("z3-fresh", target_magic64, 8, 1003);
-    flip_single_branch_with("z3-fresh", target_sse, 16, 1005);
+    static const char *const names[] = { "z3-fresh",
+#ifdef SYMHV_HAVE_CVC5
+                                         "cvc5",
+#endif
+                                         "portfolio" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        flip_single_branch_with(names[i], target_checksum, 8, 1004);
+        flip_single_branch_with(names[i], target_linear, 4, 1001);
+        flip_single_branch_with(names[i], target_magic64, 8, 1003);
+        flip_single_branch_with(names[i], target_sse, 16, 1005);
+    }
     struct sx_ctx *ctx = sx_ctx_new();
     ck_assert_ptr_null(sx_solver_new(ctx, "boolector", 0)); /* not built in */
     sx_ctx_free(ctx);
@@ -690,6 +702,127 @@ START_TEST(expressions_are_hash_consed_and_folded)
 }
 END_TEST
 
+
+/* The query corpus: a flip of real code, written as SMT-LIB by the solver layer, reads
+ * back into another context as the same formulas (equal values under many inputs), and
+ * every backend's answer to the read copy still drives the CPU down the other branch. */
+START_TEST(a_query_written_as_smtlib_reads_back_and_solves_alike)
+{
+    uint8_t buf[64] = { 0 };
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = sx_solver_new(ctx, NULL, 20000);
+    char dir[] = "/tmp/symhv-corpus-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct sx_query_dump dump = { .max_queries = 10, .max_bytes = 1 << 20, .request = 1 };
+    snprintf(dump.dir, sizeof dump.dir, "%s", dir);
+    sx_solver_set_dump(solver, &dump);
+    struct concolic_run r;
+    run_concolic(&r, target_checksum, buf, 8, ctx);
+    size_t last = r.path.nbranches - 1;
+    struct sx_model *m = model_of(ctx, buf, 8);
+    ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, last, m), SX_SAT);
+    sx_model_free(m);
+    ck_assert(!dump.failed);
+    ck_assert_uint_eq(dump.written, 1);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/r00001-q000000.smt2", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    struct sx_ctx *copy = sx_ctx_new();
+    const struct sx_expr **c = NULL;
+    size_t n = 0;
+    char err[256];
+    ck_assert_msg(sx_smtlib_read(f, copy, &c, &n, err, sizeof err) == 0, "%s", err);
+    fclose(f);
+    ck_assert_uint_ge(n, 1);
+    ck_assert_str_eq(sx_input_get(copy, 0)->name, "buf");
+    ck_assert_uint_eq(sx_input_get(copy, 0)->size, 8);
+    /* The read formulas mean what the CPU does: true exactly for the inputs that take the
+     * other branch, checked on the solver's answer and on 64 one-byte changes of it. */
+    struct sx_solver *first = sx_solver_new(copy, NULL, 20000);
+    struct sx_model *answer = sx_model_new(copy, NULL);
+    ck_assert_int_eq(sx_solver_check(first, c, n, answer), SX_SAT);
+    for (int k = 0; k <= 64; k++) {
+        uint8_t bytes[64] = { 0 };
+        memcpy(bytes, answer->bytes[0], 8);
+        if (k)
+            bytes[(k - 1) % 8] ^= (uint8_t)(1u << ((k - 1) / 8));
+        const uint8_t *assign[1] = { bytes };
+        const uint32_t lens[1] = { 8 };
+        sx_u128 all = 1;
+        for (size_t i = 0; i < n; i++)
+            all &= sx_eval(copy, c[i], assign, lens);
+        ck_assert_msg((all != 0) == (target_checksum(bytes) == 1004),
+                      "change %d: the formula says %d, the CPU returns %d", k, (int)all,
+                      target_checksum(bytes));
+    }
+    sx_model_free(answer);
+    sx_solver_free(first);
+    static const char *const names[] = { "z3", "z3-fresh",
+#ifdef SYMHV_HAVE_CVC5
+                                         "cvc5",
+#endif
+                                         "portfolio" };
+    for (size_t b = 0; b < sizeof names / sizeof names[0]; b++) {
+        struct sx_solver *s2 = sx_solver_new(copy, names[b], 20000);
+        ck_assert_ptr_nonnull(s2);
+        struct sx_model *m2 = sx_model_new(copy, NULL);
+        ck_assert_int_eq(sx_solver_check(s2, c, n, m2), SX_SAT);
+        uint8_t fresh[64] = { 0 };
+        memcpy(fresh, m2->bytes[0], 8);
+        ck_assert_msg(target_checksum(fresh) == 1004, "%s: the read copy's model misses",
+                      names[b]);
+        sx_model_free(m2);
+        sx_solver_free(s2);
+    }
+    free(c);
+    unlink(path);
+    rmdir(dir);
+    sx_ctx_free(copy);
+    release(&r);
+    sx_solver_free(solver);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
+/* A corpus file may come from elsewhere: every malformed line is refused with its line
+ * number, nothing is built from it, and nothing crashes. */
+START_TEST(a_malformed_query_file_is_refused_with_its_line)
+{
+    static const char *const bad[] = {
+        "(define-fun e0 () (_ BitVec 8) i0.0)\n",                       /* no header */
+        "; symhv query: 1 constraints, 1 nodes\n(define-fun e1 () (_ BitVec 8) (_ bv1 8))\n",
+        "; symhv query:\n(define-fun e0 () (_ BitVec 8) (_ bv256 8))\n", /* too wide */
+        "; symhv query:\n(define-fun e0 () (_ BitVec 8) (bvadd e0 e0))\n", /* self */
+        "; symhv query:\n(define-fun e0 () (_ BitVec 8) i0.0)\n",          /* no input */
+        "; symhv query:\n; input 0 4 x\n(define-fun e0 () (_ BitVec 8) i0.4)\n", /* past end */
+        "; symhv query:\n; input 0 4 x\n(define-fun e0 () (_ BitVec 8) i0.1)\n"
+        "(define-fun e1 () (_ BitVec 16) (bvadd e0 e0))\n",             /* width */
+        "; symhv query:\n(define-fun e0 () (_ BitVec 129) (_ bv1 129))\n",
+        "; symhv query:\n(define-fun e0 () (_ BitVec 8) (_ bv1 8))\n"
+        "(define-fun e1 () (_ BitVec 8) ((_ extract 9 2) e0))\n",
+        "; symhv query:\n(define-fun e0 () (_ BitVec 8) (_ bv1 8))\n(assert (= e0 #b1))\n",
+        "; symhv query:\n(assert (= e99999999999 #b1))\n",
+        "; symhv query:\n(push 1)\n",
+        "; symhv query:\n; input 1 4 x\n",                                 /* out of order */
+        "; symhv query:\n(define-fun e0 () (_ BitVec 8) (_ bv1 8 ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( ( (\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sx_ctx *ctx = sx_ctx_new();
+        FILE *f = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+        const struct sx_expr **c = NULL;
+        size_t n = 0;
+        char err[256] = "";
+        ck_assert_msg(sx_smtlib_read(f, ctx, &c, &n, err, sizeof err) == -1,
+                      "case %zu was accepted", i);
+        ck_assert_msg(strncmp(err, "line ", 5) == 0, "case %zu: '%s'", i, err);
+        fclose(f);
+        sx_ctx_free(ctx);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symex-solver");
@@ -700,7 +833,7 @@ int main(void)
     tcase_add_test(tc, solver_flips_64bit_magic);
     tcase_add_test(tc, solver_flips_checksum_loop);
     tcase_add_test(tc, solver_flips_sse_compare);
-    tcase_add_test(tc, fresh_backend_flips_branches);
+    tcase_add_test(tc, every_backend_flips_branches);
     tcase_add_test(tc, concolic_search_finds_bytewise_magic);
     tcase_add_test(tc, solver_reports_unsat);
     tcase_add_test(tc, division_and_setcc_are_flip_candidates);
@@ -716,6 +849,8 @@ int main(void)
     tcase_add_test(tc, branch_sides_are_told_apart_by_their_callers);
     tcase_add_test(tc, pruning_counts_each_caller_of_a_helper_apart);
     tcase_add_test(tc, a_long_query_beats_while_it_is_prepared);
+    tcase_add_test(tc, a_query_written_as_smtlib_reads_back_and_solves_alike);
+    tcase_add_test(tc, a_malformed_query_file_is_refused_with_its_line);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -1,0 +1,247 @@
+/* symhv-solve: run a query corpus (SMT-LIB files that symhv-symex wrote, see smtlib.h)
+ * through one of symhv's solver backends, as the sidecar would have: the files of one
+ * directory share one expression context, and the queries of one request (rNNNNN-...)
+ * one solver, in name order. Every model is checked against its query. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "model.h"
+#include "smtlib.h"
+#include "solver.h"
+
+struct totals {
+    unsigned long queries, sat, unsat, unknown, wrong, unreadable;
+    double seconds, max_seconds;
+};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Does the model satisfy every constraint? */
+static bool model_holds(struct sx_ctx *ctx, const struct sx_model *m,
+                        const struct sx_expr *const *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!sx_eval(ctx, c[i], (const uint8_t *const *)m->bytes, m->lengths))
+            return false;
+    return true;
+}
+
+struct run {
+    const char *backend;
+    unsigned timeout_ms;
+    bool tsv;
+    struct totals t;
+    char report[512];
+};
+
+static int solve_file(struct run *run, struct sx_ctx *ctx, struct sx_solver *solver,
+                      const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "symhv-solve: %s: %s\n", path, strerror(errno));
+        run->t.unreadable++;
+        return -1;
+    }
+    const struct sx_expr **c = NULL;
+    size_t n = 0;
+    char err[320];
+    int rc = sx_smtlib_read(f, ctx, &c, &n, err, sizeof err);
+    fclose(f);
+    if (rc) {
+        fprintf(stderr, "symhv-solve: %s: %s\n", path, err);
+        run->t.unreadable++;
+        return -1;
+    }
+    struct sx_model *m = sx_model_new(ctx, NULL);
+    double t0 = now();
+    enum sx_sat r = sx_solver_check(solver, c, n, m);
+    double dt = now() - t0;
+    run->t.queries++;
+    run->t.seconds += dt;
+    if (dt > run->t.max_seconds)
+        run->t.max_seconds = dt;
+    const char *verdict = "unknown";
+    if (r == SX_SAT) {
+        verdict = "sat";
+        run->t.sat++;
+        if (!model_holds(ctx, m, c, n)) {
+            verdict = "sat-wrong-model";
+            run->t.wrong++;
+        }
+    } else if (r == SX_UNSAT) {
+        verdict = "unsat";
+        run->t.unsat++;
+    } else {
+        run->t.unknown++;
+    }
+    if (run->tsv)
+        printf("%s\t%s\t%s\t%.6f\n", path, run->backend, verdict, dt);
+    sx_model_free(m);
+    free(c);
+    return 0;
+}
+
+/* A directory's files in name order, a new solver for each request prefix. */
+static int solve_dir(struct run *run, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "symhv-solve: %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".smt2") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            char **t = realloc(names, cap * sizeof *t);
+            if (!t) {
+                fprintf(stderr, "symhv-solve: out of memory listing %s\n", dir);
+                exit(1);
+            }
+            names = t;
+        }
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name);
+    struct sx_ctx *ctx = sx_ctx_new();
+    struct sx_solver *solver = NULL;
+    char request[64] = "";
+    for (size_t i = 0; i < n; i++) {
+        const char *dash = strchr(names[i], '-');
+        size_t plen = dash ? (size_t)(dash - names[i]) : 0;
+        if (!solver || plen >= sizeof request || strncmp(request, names[i], plen) != 0 ||
+            request[plen] != 0) {
+            if (solver) {
+                sx_solver_report(solver, run->report, sizeof run->report);
+                sx_solver_free(solver);
+            }
+            solver = sx_solver_new(ctx, run->backend, run->timeout_ms);
+            if (!solver) {
+                fprintf(stderr, "symhv-solve: solver '%s' unknown or unable to start (this build "
+                        "has: %s)\n", run->backend, sx_solver_backend_names());
+                exit(2);
+            }
+            snprintf(request, sizeof request, "%.*s", (int)(plen < sizeof request ? plen : 0),
+                     names[i]);
+        }
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        solve_file(run, ctx, solver, path);
+        free(names[i]);
+    }
+    if (solver) {
+        sx_solver_report(solver, run->report, sizeof run->report);
+        sx_solver_free(solver);
+    }
+    free(names);
+    sx_ctx_free(ctx);
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: symhv-solve [OPTIONS] DIR|FILE...\n"
+            "Run solver queries that symhv-symex wrote (SYMHV_SYMEX_QUERY_DIR) through one of\n"
+            "symhv's solver backends, as the sidecar would: the files of one directory share\n"
+            "one expression context, each request's queries (rNNNNN-...) one solver, in name\n"
+            "order. Every model is checked against its query.\n"
+            "  --solver NAME   %s (default z3)\n"
+            "  --timeout MS    per query (default 10000, symhv's default)\n"
+            "  --tsv           one line per query: file, solver, verdict, seconds\n"
+            "  -h, --help      this text\n"
+            "Prints: queries, sat, unsat, unknown, wrong models, seconds in all, the longest.\n"
+            "Exit status 1 when a model was wrong or a file unreadable.\n",
+            sx_solver_backend_names());
+}
+
+int main(int argc, char **argv)
+{
+    struct run run = { .backend = "z3", .timeout_ms = 10000 };
+    static const struct option opts[] = { { "solver", required_argument, NULL, 's' },
+                                          { "timeout", required_argument, NULL, 't' },
+                                          { "tsv", no_argument, NULL, 'v' },
+                                          { "help", no_argument, NULL, 'h' },
+                                          { NULL, 0, NULL, 0 } };
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        switch (c) {
+        case 's': run.backend = optarg; break;
+        case 't': {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (errno || *end || end == optarg || v == 0 || v > 3600000) {
+                fprintf(stderr, "symhv-solve: --timeout expects milliseconds (1 to 3600000), "
+                        "got '%s'\n", optarg);
+                return 2;
+            }
+            run.timeout_ms = (unsigned)v;
+            break;
+        }
+        case 'v': run.tsv = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind == argc) {
+        usage(stderr);
+        return 2;
+    }
+    {
+        struct sx_ctx *probe = sx_ctx_new();
+        struct sx_solver *s = sx_solver_new(probe, run.backend, run.timeout_ms);
+        if (!s) {
+            fprintf(stderr, "symhv-solve: solver '%s' unknown or unable to start (this build "
+                    "has: %s)\n", run.backend, sx_solver_backend_names());
+            sx_ctx_free(probe);
+            return 2;
+        }
+        sx_solver_free(s);
+        sx_ctx_free(probe);
+    }
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "symhv-solve: %s: %s\n", argv[i], strerror(errno));
+            run.t.unreadable++;
+        } else if (S_ISDIR(st.st_mode)) {
+            solve_dir(&run, argv[i]);
+        } else {
+            struct sx_ctx *ctx = sx_ctx_new();
+            struct sx_solver *s = sx_solver_new(ctx, run.backend, run.timeout_ms);
+            solve_file(&run, ctx, s, argv[i]);
+            sx_solver_report(s, run.report, sizeof run.report);
+            sx_solver_free(s);
+            sx_ctx_free(ctx);
+        }
+    }
+    printf("solver %s: %lu queries, sat %lu, unsat %lu, unknown %lu, wrong models %lu, "
+           "unreadable %lu, %.3f s in all, longest %.3f s\n",
+           run.backend, run.t.queries, run.t.sat, run.t.unsat, run.t.unknown, run.t.wrong,
+           run.t.unreadable, run.t.seconds, run.t.max_seconds);
+    if (run.report[0])
+        printf("solver %s: %s\n", run.backend, run.report);
+    return run.t.wrong || run.t.unreadable ? 1 : 0;
+}

@@ -1,0 +1,265 @@
+/* The portfolio backend ("portfolio"): two backends, each in a thread of its own, get
+ * every query; the first definite answer (sat or unsat) wins and the other is
+ * interrupted if it can be (Z3 can; cvc5 1.0.3 cannot and runs on to its per-query
+ * timeout). A member still busy with an earlier query misses the new one (counted), so
+ * a slow member never makes the portfolio slower than the other alone.
+ *
+ * Members: z3 and cvc5 when symhv is built with cvc5, else z3 and z3-fresh.
+ *
+ * Ownership: only the caller (one thread at a time, as for every backend) gives jobs,
+ * and gives one to a member only when it is idle; a job's constraint array and model
+ * belong to the member's slot and are replaced at the next job, so the worker never
+ * frees anything. The expressions themselves are immutable and never move, so a member
+ * may read them while the interpreter builds new ones.
+ *
+ * Lock: one mutex per portfolio (struct portfolio.lock) guards the slots; no other lock
+ * is taken under it except what a member's interrupt takes inside its own solver. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solver_backend.h"
+
+#define NMEMBERS 2
+
+struct member {
+    const struct sx_solver_backend *ops;
+    void *impl;
+    pthread_t thread;
+    bool started;             /* the thread exists */
+    /* under the portfolio's lock: */
+    bool busy;                /* a job is given and not finished */
+    bool running;             /* the worker has taken it */
+    uint64_t job;             /* the query number it runs or ran */
+    const struct sx_expr **c; /* its copy of the query */
+    size_t n, c_cap;
+    struct sx_model *model;   /* its model, seeded from the caller's */
+    enum sx_sat result;
+    uint64_t finished;        /* order of finishing, for who was first */
+    uint64_t wins, missed;    /* queries it answered first; queries it was still busy for */
+    struct portfolio *p;
+};
+
+struct portfolio {
+    struct sx_ctx *ctx;
+    pthread_mutex_t lock;
+    pthread_cond_t work, done;
+    bool stop;
+    uint64_t job, finish_seq;
+    uint64_t undecided; /* queries no member answered */
+    struct member m[NMEMBERS];
+};
+
+static void *worker(void *arg)
+{
+    struct member *m = arg;
+    struct portfolio *p = m->p;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->stop && !(m->busy && !m->running))
+            pthread_cond_wait(&p->work, &p->lock);
+        if (p->stop)
+            break;
+        m->running = true;
+        const struct sx_expr *const *c = m->c;
+        size_t n = m->n;
+        struct sx_model *model = m->model;
+        pthread_mutex_unlock(&p->lock);
+        enum sx_sat r = m->ops->check(m->impl, c, n, model);
+        pthread_mutex_lock(&p->lock);
+        m->result = r;
+        m->finished = ++p->finish_seq;
+        m->running = false;
+        m->busy = false;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static void portfolio_destroy(void *impl)
+{
+    struct portfolio *p = impl;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    for (int i = 0; i < NMEMBERS; i++)
+        if (p->m[i].running && p->m[i].ops->interrupt)
+            p->m[i].ops->interrupt(p->m[i].impl);
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < NMEMBERS; i++) {
+        struct member *m = &p->m[i];
+        if (m->started)
+            pthread_join(m->thread, NULL);
+        if (m->impl)
+            m->ops->destroy(m->impl);
+        free(m->c);
+        sx_model_free(m->model);
+    }
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+    struct portfolio *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->ctx = ctx;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+#ifdef SYMHV_HAVE_CVC5
+    p->m[0].ops = &sx_backend_z3;
+    p->m[1].ops = &sx_backend_cvc5;
+#else
+    p->m[0].ops = &sx_backend_z3;
+    p->m[1].ops = &sx_backend_z3_fresh;
+#endif
+    for (int i = 0; i < NMEMBERS; i++) {
+        struct member *m = &p->m[i];
+        m->p = p;
+        m->impl = m->ops->create(ctx, timeout_ms);
+        if (!m->impl || pthread_create(&m->thread, NULL, worker, m) != 0) {
+            portfolio_destroy(p);
+            return NULL;
+        }
+        m->started = true;
+    }
+    return p;
+}
+
+/* Give query (c, n) to idle member m; under the lock. */
+static void give(struct portfolio *p, struct member *m, const struct sx_expr *const *c, size_t n,
+                 const struct sx_model *seed)
+{
+    if (n > m->c_cap) {
+        free(m->c);
+        m->c_cap = n;
+        m->c = malloc(n * sizeof *m->c);
+        if (!m->c)
+            abort();
+    }
+    memcpy(m->c, c, n * sizeof *c);
+    m->n = n;
+    sx_model_free(m->model);
+    m->model = seed ? sx_model_new(p->ctx, seed) : NULL;
+    m->job = p->job;
+    m->busy = true;
+}
+
+static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, size_t n,
+                                   struct sx_model *model)
+{
+    struct portfolio *p = impl;
+    pthread_mutex_lock(&p->lock);
+    p->job++;
+    int given = 0;
+    for (;;) {
+        for (int i = 0; i < NMEMBERS; i++) {
+            if (!p->m[i].busy) {
+                give(p, &p->m[i], c, n, model);
+                given++;
+            }
+        }
+        if (given)
+            break;
+        /* both still run abandoned queries: the first to end takes this one */
+        pthread_cond_wait(&p->done, &p->lock);
+    }
+    for (int i = 0; i < NMEMBERS; i++)
+        if (p->m[i].job != p->job)
+            p->m[i].missed++;
+    pthread_cond_broadcast(&p->work);
+
+    struct member *winner;
+    for (;;) {
+        winner = NULL;
+        int running = 0;
+        for (int i = 0; i < NMEMBERS; i++) {
+            struct member *m = &p->m[i];
+            if (m->job != p->job)
+                continue;
+            if (m->busy)
+                running++;
+            else if (m->result != SX_UNKNOWN && (!winner || m->finished < winner->finished))
+                winner = m;
+        }
+        if (winner || !running)
+            break;
+        pthread_cond_wait(&p->done, &p->lock);
+    }
+    enum sx_sat r = SX_UNKNOWN;
+    if (winner) {
+        r = winner->result;
+        winner->wins++;
+        for (int i = 0; i < NMEMBERS; i++)
+            if (p->m[i].job == p->job && p->m[i].running && p->m[i].ops->interrupt)
+                p->m[i].ops->interrupt(p->m[i].impl);
+        if (r == SX_SAT && model && winner->model)
+            for (uint32_t i = 0; i < model->ninputs && i < winner->model->ninputs; i++) {
+                uint32_t len = model->lengths[i] < winner->model->lengths[i]
+                                   ? model->lengths[i] : winner->model->lengths[i];
+                memcpy(model->bytes[i], winner->model->bytes[i], len);
+            }
+    } else {
+        p->undecided++;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return r;
+}
+
+static void portfolio_set_progress(void *impl, const struct sx_progress *prog)
+{
+    struct portfolio *p = impl;
+    pthread_mutex_lock(&p->lock); /* a member may be running: wait for none to be */
+    for (;;) {
+        bool running = false;
+        for (int i = 0; i < NMEMBERS; i++)
+            running |= p->m[i].busy;
+        if (!running)
+            break;
+        pthread_cond_wait(&p->done, &p->lock);
+    }
+    for (int i = 0; i < NMEMBERS; i++)
+        if (p->m[i].ops->set_progress)
+            p->m[i].ops->set_progress(p->m[i].impl, prog);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void portfolio_interrupt(void *impl)
+{
+    struct portfolio *p = impl;
+    pthread_mutex_lock(&p->lock);
+    for (int i = 0; i < NMEMBERS; i++)
+        if (p->m[i].running && p->m[i].ops->interrupt)
+            p->m[i].ops->interrupt(p->m[i].impl);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void portfolio_report(void *impl, char *buf, size_t size)
+{
+    struct portfolio *p = impl;
+    pthread_mutex_lock(&p->lock);
+    snprintf(buf, size, "first answers: %s %llu, %s %llu; missed while busy: %s %llu, %s %llu; "
+             "undecided %llu",
+             p->m[0].ops->name, (unsigned long long)p->m[0].wins, p->m[1].ops->name,
+             (unsigned long long)p->m[1].wins, p->m[0].ops->name,
+             (unsigned long long)p->m[0].missed, p->m[1].ops->name,
+             (unsigned long long)p->m[1].missed, (unsigned long long)p->undecided);
+    pthread_mutex_unlock(&p->lock);
+}
+
+const struct sx_solver_backend sx_backend_portfolio = {
+    .name = "portfolio",
+    .create = portfolio_new,
+    .check = portfolio_check,
+    .destroy = portfolio_destroy,
+    .set_progress = portfolio_set_progress,
+    .interrupt = portfolio_interrupt,
+    .report = portfolio_report,
+};
