@@ -85,12 +85,10 @@ const char *sx_solver_backend_names(void)
 #endif
 }
 
-void sx_solver_report(const struct sx_solver *s, char *buf, size_t size)
+void sx_solver_tally(const struct sx_solver *s, struct sx_member_tally *t)
 {
-    if (size)
-        buf[0] = 0;
-    if (s->ops->report)
-        s->ops->report(s->impl, buf, size);
+    if (s->ops->tally)
+        s->ops->tally(s->impl, t);
 }
 
 void sx_solver_set_progress(struct sx_solver *s, const struct sx_progress *p)

@@ -33,9 +33,8 @@ void sx_solver_free(struct sx_solver *s);
 const char *sx_solver_backend_name(const struct sx_solver *s);
 /* The names sx_solver_new takes, for messages. */
 const char *sx_solver_backend_names(void);
-/* What the backend says of itself beyond the statistics (a portfolio: who answered
- * first); "" when nothing. */
-void sx_solver_report(const struct sx_solver *s, char *buf, size_t size);
+/* Add what a portfolio's members did to t (nothing for a single backend). */
+void sx_solver_tally(const struct sx_solver *s, struct sx_member_tally *t);
 /* `model` may be NULL; when given it should be seeded (sx_model_new) by the caller. */
 enum sx_sat sx_solver_check(struct sx_solver *s, const struct sx_expr *const *constraints,
                             size_t n, struct sx_model *model);

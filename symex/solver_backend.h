@@ -25,6 +25,17 @@ static inline void sx_progress_beat(const struct sx_progress *p)
         p->beat(p->arg);
 }
 
+/* A backend made of others (the portfolio): per member, the queries it answered first
+ * and those it missed, still busy with an earlier one. Added to, so a caller can sum
+ * over several solvers. */
+#define SX_MAX_MEMBERS 4
+struct sx_member_tally {
+    unsigned nmembers;
+    const char *name[SX_MAX_MEMBERS];
+    uint64_t first[SX_MAX_MEMBERS], missed[SX_MAX_MEMBERS];
+    uint64_t undecided; /* queries no member answered */
+};
+
 struct sx_solver_backend {
     const char *name;
     /* timeout_ms: per query (0: none). NULL on failure. */
@@ -41,8 +52,8 @@ struct sx_solver_backend {
     /* optional, called from another thread: make a running check return soon
      * (SX_UNKNOWN). A backend without it runs on to its per-query timeout. */
     void (*interrupt)(void *impl);
-    /* optional: one line on what this backend did beyond the common statistics */
-    void (*report)(void *impl, char *buf, size_t size);
+    /* optional: add what this backend's members did to `t` (a portfolio) */
+    void (*tally)(void *impl, struct sx_member_tally *t);
 };
 
 /* solver_z3.c: incremental (one solver, a push level per constraint) and fresh (a new

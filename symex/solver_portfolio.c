@@ -16,7 +16,6 @@
  * is taken under it except what a member's interrupt takes inside its own solver. */
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,16 +240,17 @@ static void portfolio_interrupt(void *impl)
     pthread_mutex_unlock(&p->lock);
 }
 
-static void portfolio_report(void *impl, char *buf, size_t size)
+static void portfolio_tally(void *impl, struct sx_member_tally *t)
 {
     struct portfolio *p = impl;
     pthread_mutex_lock(&p->lock);
-    snprintf(buf, size, "first answers: %s %llu, %s %llu; missed while busy: %s %llu, %s %llu; "
-             "undecided %llu",
-             p->m[0].ops->name, (unsigned long long)p->m[0].wins, p->m[1].ops->name,
-             (unsigned long long)p->m[1].wins, p->m[0].ops->name,
-             (unsigned long long)p->m[0].missed, p->m[1].ops->name,
-             (unsigned long long)p->m[1].missed, (unsigned long long)p->undecided);
+    t->nmembers = NMEMBERS;
+    for (int i = 0; i < NMEMBERS; i++) {
+        t->name[i] = p->m[i].ops->name;
+        t->first[i] += p->m[i].wins;
+        t->missed[i] += p->m[i].missed;
+    }
+    t->undecided += p->undecided;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -261,5 +261,5 @@ const struct sx_solver_backend sx_backend_portfolio = {
     .destroy = portfolio_destroy,
     .set_progress = portfolio_set_progress,
     .interrupt = portfolio_interrupt,
-    .report = portfolio_report,
+    .tally = portfolio_tally,
 };

@@ -47,7 +47,7 @@ struct run {
     unsigned timeout_ms;
     bool tsv;
     struct totals t;
-    char report[512];
+    struct sx_member_tally tally;
 };
 
 static int solve_file(struct run *run, struct sx_ctx *ctx, struct sx_solver *solver,
@@ -134,7 +134,7 @@ static int solve_dir(struct run *run, const char *dir)
         if (!solver || plen >= sizeof request || strncmp(request, names[i], plen) != 0 ||
             request[plen] != 0) {
             if (solver) {
-                sx_solver_report(solver, run->report, sizeof run->report);
+                sx_solver_tally(solver, &run->tally);
                 sx_solver_free(solver);
             }
             solver = sx_solver_new(ctx, run->backend, run->timeout_ms);
@@ -152,7 +152,7 @@ static int solve_dir(struct run *run, const char *dir)
         free(names[i]);
     }
     if (solver) {
-        sx_solver_report(solver, run->report, sizeof run->report);
+        sx_solver_tally(solver, &run->tally);
         sx_solver_free(solver);
     }
     free(names);
@@ -232,7 +232,7 @@ int main(int argc, char **argv)
             struct sx_ctx *ctx = sx_ctx_new();
             struct sx_solver *s = sx_solver_new(ctx, run.backend, run.timeout_ms);
             solve_file(&run, ctx, s, argv[i]);
-            sx_solver_report(s, run.report, sizeof run.report);
+            sx_solver_tally(s, &run.tally);
             sx_solver_free(s);
             sx_ctx_free(ctx);
         }
@@ -241,7 +241,16 @@ int main(int argc, char **argv)
            "unreadable %lu, %.3f s in all, longest %.3f s\n",
            run.backend, run.t.queries, run.t.sat, run.t.unsat, run.t.unknown, run.t.wrong,
            run.t.unreadable, run.t.seconds, run.t.max_seconds);
-    if (run.report[0])
-        printf("solver %s: %s\n", run.backend, run.report);
+    if (run.tally.nmembers) {
+        printf("solver %s: first answers", run.backend);
+        for (unsigned i = 0; i < run.tally.nmembers; i++)
+            printf("%s %s %llu", i ? "," : "", run.tally.name[i],
+                   (unsigned long long)run.tally.first[i]);
+        printf("; missed while busy");
+        for (unsigned i = 0; i < run.tally.nmembers; i++)
+            printf("%s %s %llu", i ? "," : "", run.tally.name[i],
+                   (unsigned long long)run.tally.missed[i]);
+        printf("; undecided %llu\n", (unsigned long long)run.tally.undecided);
+    }
     return run.t.wrong || run.t.unreadable ? 1 : 0;
 }
