@@ -32,8 +32,8 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The dense name of node e: its place in the sorted node list. */
-static size_t name_of(const struct collect *c, const struct sx_expr *e)
+/* Where node e is in the id-sorted list. */
+static size_t place_of(const struct collect *c, const struct sx_expr *e)
 {
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
@@ -44,6 +44,51 @@ static size_t name_of(const struct collect *c, const struct sx_expr *e)
             hi = mid;
     }
     return lo;
+}
+
+/* Operands before their users: ids are not that order (threads take ids in blocks), so
+ * a post-order walk, iterative, gives each node its name (`name`, by place) and the
+ * order to write them in (`order`). */
+static bool topo_order(const struct collect *c, size_t *name, const struct sx_expr **order)
+{
+    const size_t unnamed = (size_t)-1;
+    for (size_t i = 0; i < c->n; i++)
+        name[i] = unnamed;
+    size_t *stack = malloc((c->n ? c->n : 1) * sizeof *stack * 4), next = 0;
+    if (!stack)
+        return false;
+    for (size_t root = 0; root < c->n; root++) {
+        if (name[root] != unnamed)
+            continue;
+        size_t sp = 0;
+        stack[sp++] = root;
+        while (sp) {
+            size_t i = stack[sp - 1];
+            if (name[i] != unnamed) {
+                sp--;
+                continue;
+            }
+            const struct sx_expr *e = c->nodes[i];
+            const struct sx_expr *kids[3] = { e->a, e->b, e->c };
+            bool ready = true;
+            for (int k = 0; k < 3; k++) {
+                if (!kids[k])
+                    continue;
+                size_t j = place_of(c, kids[k]);
+                if (name[j] == unnamed) {
+                    ready = false;
+                    stack[sp++] = j; /* at most 3 per node on the stack: 4n is room */
+                }
+            }
+            if (ready) {
+                name[i] = next;
+                order[next++] = e;
+                sp--;
+            }
+        }
+    }
+    free(stack);
+    return true;
 }
 
 static void u128_decimal(sx_u128 v, char out[48])
@@ -86,15 +131,25 @@ bool sx_smtlib_write(FILE *f, struct sx_ctx *ctx, const struct sx_expr *const *c
         return false;
     }
     qsort(c.nodes, c.n, sizeof *c.nodes, by_id);
+    size_t *name = malloc((c.n ? c.n : 1) * sizeof *name);
+    const struct sx_expr **order = malloc((c.n ? c.n : 1) * sizeof *order);
+    if (!name || !order || !topo_order(&c, name, order)) {
+        free(name);
+        free(order);
+        free(c.nodes);
+        errno = ENOMEM;
+        return false;
+    }
+#define NAME(e) name[place_of(&c, (e))]
     fprintf(f, "; symhv query: %zu constraints, %zu nodes\n(set-logic QF_BV)\n", n, c.n);
     for (uint32_t i = 0; i < sx_input_count(ctx); i++) {
         const struct sx_input *in = sx_input_get(ctx, i);
-        char name[sizeof in->name];
+        char iname[sizeof in->name];
         size_t k = 0;
-        for (; in->name[k] && k < sizeof name - 1; k++) /* a guest names inputs: one line */
-            name[k] = in->name[k] >= 0x20 && in->name[k] < 0x7f ? in->name[k] : '?';
-        name[k] = 0;
-        fprintf(f, "; input %u %u %s\n", i, in->size, k ? name : "?");
+        for (; in->name[k] && k < sizeof iname - 1; k++) /* a guest names inputs: one line */
+            iname[k] = in->name[k] >= 0x20 && in->name[k] < 0x7f ? in->name[k] : '?';
+        iname[k] = 0;
+        fprintf(f, "; input %u %u %s\n", i, in->size, k ? iname : "?");
     }
     for (size_t i = 0; i < c.n; i++) {
         const struct sx_expr *e = c.nodes[i];
@@ -103,8 +158,8 @@ bool sx_smtlib_write(FILE *f, struct sx_ctx *ctx, const struct sx_expr *const *c
                     (unsigned)e->value);
     }
     for (size_t i = 0; i < c.n; i++) {
-        const struct sx_expr *e = c.nodes[i];
-        size_t a = e->a ? name_of(&c, e->a) : 0, b = e->b ? name_of(&c, e->b) : 0;
+        const struct sx_expr *e = order[i];
+        size_t a = e->a ? NAME(e->a) : 0, b = e->b ? NAME(e->b) : 0;
         fprintf(f, "(define-fun e%zu () (_ BitVec %u) ", i, e->width);
         char dec[48];
         switch (e->op) {
@@ -126,7 +181,7 @@ bool sx_smtlib_write(FILE *f, struct sx_ctx *ctx, const struct sx_expr *const *c
                     e->width - e->a->width, a);
             break;
         case SX_ITE:
-            fprintf(f, "(ite (= e%zu #b1) e%zu e%zu)", a, b, name_of(&c, e->c));
+            fprintf(f, "(ite (= e%zu #b1) e%zu e%zu)", a, b, NAME(e->c));
             break;
         default:
             if (is_compare(e->op))
@@ -138,8 +193,11 @@ bool sx_smtlib_write(FILE *f, struct sx_ctx *ctx, const struct sx_expr *const *c
         fputs(")\n", f);
     }
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "(assert (= e%zu #b1))\n", name_of(&c, constraints[i]));
+        fprintf(f, "(assert (= e%zu #b1))\n", NAME(constraints[i]));
+#undef NAME
     fputs("(check-sat)\n(exit)\n", f);
+    free(name);
+    free(order);
     free(c.nodes);
     return !ferror(f);
 }

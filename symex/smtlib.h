@@ -2,7 +2,7 @@
  * compares solver backends (symhv-solve, scripts/bench-solvers) on what symhv really
  * asks, and that any SMT solver binary (z3, cvc5, bitwuzla) reads as it is.
  *
- * The text is one node per line, in the order nodes were made (operands first):
+ * The text is one node per line, operands before their users:
  *   ; symhv query: C constraints, N nodes
  *   ; input ID SIZE NAME            (every declared input, ids in order)
  *   (declare-fun i0.5 () (_ BitVec 8))             byte 5 of input 0

@@ -124,7 +124,8 @@ static int solve_dir(struct run *run, const char *dir)
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n)
+        qsort(names, n, sizeof *names, by_name);
     struct sx_ctx *ctx = sx_ctx_new();
     struct sx_solver *solver = NULL;
     char request[64] = "";

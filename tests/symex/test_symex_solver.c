@@ -2,6 +2,7 @@
  * natively) are interpreted with a symbolic input; each new input the solver produces
  * is checked by calling the native function with it. */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -823,6 +824,56 @@ START_TEST(a_malformed_query_file_is_refused_with_its_line)
 }
 END_TEST
 
+struct other_thread { struct sx_ctx *ctx; const struct sx_expr *made; };
+static void *build_elsewhere(void *arg)
+{
+    struct other_thread *o = arg;
+    o->made = sx_binop(o->ctx, SX_XOR, sx_input_byte(o->ctx, 0, 1), sx_const(o->ctx, 8, 0x5a));
+    return NULL;
+}
+
+/* Threads take node ids in blocks, so an expression built on one thread over a node of
+ * another can have the smaller id: the file still names operands before their users,
+ * and reads back. */
+START_TEST(a_query_over_nodes_of_two_threads_reads_back)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    sx_input_declare(ctx, "buf", 4);
+    const struct sx_expr *mine = sx_input_byte(ctx, 0, 0); /* this thread's block */
+    struct other_thread o = { ctx, NULL };
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, build_elsewhere, &o), 0);
+    pthread_join(t, NULL);
+    const struct sx_expr *sum = sx_binop(ctx, SX_ADD, mine, o.made);
+    ck_assert_uint_lt(sum->id, o.made->id); /* the case: a user older than its operand */
+    const struct sx_expr *c[1] = { sx_binop(ctx, SX_EQ, sum, sx_const(ctx, 8, 0x99)) };
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert(sx_smtlib_write(f, ctx, c, 1));
+    fclose(f);
+    struct sx_ctx *copy = sx_ctx_new();
+    f = fmemopen(text, len, "r");
+    const struct sx_expr **rc = NULL;
+    size_t n = 0;
+    char err[256];
+    ck_assert_msg(sx_smtlib_read(f, copy, &rc, &n, err, sizeof err) == 0, "%s\n%s", err, text);
+    fclose(f);
+    ck_assert_uint_eq(n, 1);
+    for (unsigned x = 0; x < 256; x += 7) {
+        uint8_t bytes[4] = { (uint8_t)x, (uint8_t)(x * 3), 0, 0 };
+        const uint8_t *assign[1] = { bytes };
+        const uint32_t lens[1] = { 4 };
+        ck_assert_uint_eq((unsigned)sx_eval(copy, rc[0], assign, lens),
+                          (unsigned)sx_eval(ctx, c[0], assign, lens));
+    }
+    free(rc);
+    free(text);
+    sx_ctx_free(copy);
+    sx_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symex-solver");
@@ -851,6 +902,7 @@ int main(void)
     tcase_add_test(tc, a_long_query_beats_while_it_is_prepared);
     tcase_add_test(tc, a_query_written_as_smtlib_reads_back_and_solves_alike);
     tcase_add_test(tc, a_malformed_query_file_is_refused_with_its_line);
+    tcase_add_test(tc, a_query_over_nodes_of_two_threads_reads_back);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
