@@ -637,11 +637,15 @@ static bool span_of(const struct sx_expr *e, unsigned depth, struct span *out)
 }
 
 /* A read of `bytes` at symbolic address a: if a can reach at most SELECT_MAX addresses,
- * the value is exact, ite(a == x1, [x1], ite(a == x2, [x2], ...)), so a lookup table
- * or a jump table indexed by input keeps every entry (no pin, no constraint). Addresses
- * that fault are left out of the ite, and the first is a flip candidate: an input that
- * reads it is a bug with no branch in front of it. Returns false to let the caller pin
- * the address instead. */
+ * the value is exact, so a lookup table or a jump table indexed by input keeps every
+ * entry (no pin, no constraint). The addresses are lo + k*stride. With a power-of-two
+ * stride (nearly always: element sizes) the entry's number k is the low bits of
+ * (a - lo) >> log2(stride), and the value is a tree of ites on those bits, log2(n) deep
+ * (a multiplexer, as a bit-blasting solver would build for an array read); otherwise a
+ * chain, ite(a == x1, [x1], ite(a == x2, [x2], ...)), n compares of the whole address
+ * deep. Addresses that fault read as the concrete address's value, and the first is a
+ * flip candidate: an input that reads it is a bug with no branch in front of it.
+ * Returns false to let the caller pin the address instead. */
 static bool select_read(struct sx_state *s, uint64_t pc, struct sx_val a, unsigned bytes,
                         struct sx_val *out, enum exec_status *st)
 {
@@ -655,14 +659,18 @@ static bool select_read(struct sx_state *s, uint64_t pc, struct sx_val a, unsign
     *st = mem_read(s, (uint64_t)a.c, bytes, &here);
     if (*st != EX_OK)
         return true; /* the concrete access faults */
+    bool tree = !s->path->select_chain && (sp.stride & (sp.stride - 1)) == 0;
+    unsigned bits = 1;
+    while ((1ull << bits) < n)
+        bits++;
+    struct sx_val leaves[SELECT_MAX]; /* the tree's: entry k's value, `here` past n */
     struct sx_val r = here;
     bool faulting = false;
-    for (uint64_t k = 0; k < n; k++) {
+    for (uint64_t k = 0; k < (tree ? 1ull << bits : n); k++) {
         uint64_t x = sp.lo + k * sp.stride;
-        struct sx_val v;
-        if (x == (uint64_t)a.c)
-            continue;
-        if (mem_read(s, x, bytes, &v) != EX_OK) {
+        struct sx_val v = here;
+        if (k < n && x != (uint64_t)a.c && mem_read(s, x, bytes, &v) != EX_OK) {
+            v = here;
             s->fault_vector = 0; /* a candidate that faults is no fault of this run */
             if (!faulting) { /* the input may reach it: a bug with no branch in front */
                 faulting = true;
@@ -670,11 +678,20 @@ static bool select_read(struct sx_state *s, uint64_t pc, struct sx_val a, unsign
                                   sx_lnot(CTX, sx_binop(CTX, SX_EQ, a.e, sx_const(CTX, 64, x))),
                                   SX_FLIP_ADDRESS, false, x);
             }
-            continue;
         }
-        if (v.e == r.e && v.c == r.c)
-            continue;
-        r = sx_v_ite(CTX, BIN(SX_EQ, a, sx_v(64, x)), v, r);
+        if (tree)
+            leaves[k] = v;
+        else if (v.e != r.e || v.c != r.c)
+            r = sx_v_ite(CTX, BIN(SX_EQ, a, sx_v(64, x)), v, r);
+    }
+    if (tree) {
+        struct sx_val k = BIN(SX_LSHR, BIN(SX_SUB, a, sx_v(64, sp.lo)),
+                              sx_v(64, (uint64_t)__builtin_ctzll(sp.stride)));
+        k = sx_v_extract(CTX, k, 0, bits);
+        for (unsigned b = 0; b < bits; b++) /* level b: pairs that differ in bit b of k */
+            for (uint64_t j = 0; j < (1ull << (bits - b - 1)); j++)
+                leaves[j] = sx_v_ite(CTX, sx_v_bit(CTX, k, b), leaves[2 * j + 1], leaves[2 * j]);
+        r = leaves[0];
     }
     *out = r;
     return true;

@@ -62,6 +62,8 @@ struct sx_path {
     bool no_slicing;          /* send whole prefixes (for comparisons) */
     bool no_pruning;          /* every occurrence of a branch counts (for comparisons) */
     bool no_context;          /* branch sides without their callers (for comparisons) */
+    bool select_chain;        /* symbolic-index reads as a chain of address compares, not
+                                 a tree on the index's bits (for comparisons) */
     uint64_t pruned;          /* branch occurrences run as if concrete (SX_PRUNE_EXACT) */
     struct sx_walker walker;  /* finding the input bytes of constraints */
     struct { uint64_t pc; uint32_t context, count; uint8_t kind; } *seen; /* occurrences

@@ -58,6 +58,8 @@ static void usage(FILE *f)
             "bytes with the flipped one; SYMHV_SYMEX_NO_PRUNING=1 keeps every occurrence\n"
             "of a hot branch (else past 64 on a path only the powers of two count);\n"
             "SYMHV_SYMEX_NO_CONTEXT=1 keys branch sides without their callers;\n"
+            "SYMHV_SYMEX_SELECT_CHAIN=1 reads through a symbolic index as a chain of address\n"
+            "compares (else a tree on the index's bits);\n"
             "SYMHV_SYMEX_QUERY_DIR=DIR writes every query sent to the solver there as SMT-LIB\n"
             "(DIR/pPID-sSESSION-rROUND/rREQUEST-qN.smt2; symhv-solve runs them), at most\n"
             "SYMHV_SYMEX_QUERY_MAX (default 20000) or 4 GiB a session;\n"
@@ -307,6 +309,8 @@ int main(int argc, char **argv)
     const char *solver = getenv("SYMHV_SYMEX_SOLVER"); /* symhv starts us: for benchmarks */
     if (solver && *solver)
         cfg.solver = solver;
+    const char *chain = getenv("SYMHV_SYMEX_SELECT_CHAIN"); /* for scripts/bench-explore */
+    cfg.select_chain = chain && strcmp(chain, "0") != 0;
     const char *query_dir = getenv("SYMHV_SYMEX_QUERY_DIR"); /* the query corpus */
     if (query_dir && *query_dir) {
         struct stat qst;

@@ -102,6 +102,7 @@ static void new_path(struct session *s)
     s->path.no_slicing = s->cfg.no_slicing;
     s->path.no_pruning = s->cfg.no_pruning;
     s->path.no_context = s->cfg.no_context;
+    s->path.select_chain = s->cfg.select_chain;
 }
 
 struct session *session_create(const struct session_config *cfg)

@@ -30,6 +30,8 @@ struct session_config {
                                     compare; SYMHV_SYMEX_NO_PRUNING=1) */
     bool no_context;             /* branch sides without their callers (benchmarks
                                     compare; SYMHV_SYMEX_NO_CONTEXT=1) */
+    bool select_chain;           /* symbolic-index reads as compare chains (benchmarks
+                                    compare; SYMHV_SYMEX_SELECT_CHAIN=1) */
     const char *query_dir;       /* write every solver query there (the query corpus,
                                     SYMHV_SYMEX_QUERY_DIR); NULL: none */
     uint64_t query_max;          /* at most this many queries a session */

@@ -143,3 +143,23 @@ int target_switch(const uint8_t *buf)
     default: return 0;
     }
 }
+
+/* CRC-32 through its 256-entry table, over 4 bytes: each step reads the table at an
+ * index that depends on the input (a table-driven parser's shape). */
+int target_crc_table(const uint8_t *buf)
+{
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    uint32_t crc = ~0u;
+    for (int i = 0; i < 4; i++)
+        crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
+    if (~crc == 0xdeadbeefu)
+        return reached(14);
+    return 0;
+}

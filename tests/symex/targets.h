@@ -24,6 +24,7 @@ int target_sse(const uint8_t *buf);       /* 16 bytes all 'A', via pcmpeqb/pmovm
 int target_divide(const uint8_t *buf);    /* 1000 / (buf[0] - 'a'): no branch, a #DE at 'a' */
 int target_select(const uint8_t *buf);
 int target_independent(const uint8_t *buf);
+int target_crc_table(const uint8_t *buf); /* CRC-32 by table over 4 bytes == 0xdeadbeef (1014) */
 int target_switch(const uint8_t *buf);      /* switch (buf[0] & 7): a jump table */ /* branches on buf[0], buf[1], then buf[2] == 'c' */    /* (buf[0] == 'z') * 1006: a setcc, no jump */
 
 #endif

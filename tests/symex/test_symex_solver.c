@@ -874,6 +874,64 @@ START_TEST(a_query_over_nodes_of_two_threads_reads_back)
 }
 END_TEST
 
+/* A CRC through its table: four reads at input-dependent indexes. Each read is a tree
+ * of ites on the index's bits, 8 deep; the solver inverts the CRC through it, and the
+ * CPU confirms. As a chain of 256 address compares a read (kept for comparisons), the
+ * fourth read is past the depth bound: the value is pinned and nothing can flip. */
+START_TEST(table_reads_are_trees_on_the_index_and_a_table_crc_inverts)
+{
+    for (int chain = 0; chain <= 1; chain++) {
+        uint8_t buf[64] = { 0 };
+        ck_assert_int_eq(target_crc_table(buf), 0);
+        struct sx_ctx *ctx = sx_ctx_new();
+        struct sx_solver *solver = sx_solver_new(ctx, NULL, 60000);
+        struct concolic_run r;
+        r.ctx = ctx;
+        r.shadow = sx_shadow_new();
+        sx_path_init(&r.path);
+        r.path.select_chain = chain;
+        /* run_concolic_with's loop, with the path's mode set first */
+        sx_state_init(&r.st, ctx, &sx_self_mem, NULL, r.shadow, &r.path);
+        r.st.report = count_report;
+        r.input = sx_input_declare(ctx, "buf", 4);
+        sx_make_symbolic(&r.st, (uint64_t)buf, 4, r.input);
+        uint64_t sp = (uint64_t)(stack_area + STACK_BYTES - 64) - 8;
+        memcpy((void *)sp, &(uint64_t){ RETURN_MAGIC }, 8);
+        r.st.gpr[SX_RSP] = sx_v(64, sp);
+        r.st.gpr[SX_RDI] = sx_v(64, (uint64_t)buf);
+        r.st.rip = (uint64_t)target_crc_table;
+        for (long steps = 0; r.st.rip != RETURN_MAGIC; steps++) {
+            ck_assert_int_eq(sx_step(&r.st), SX_OK);
+            ck_assert(steps < 1000000);
+        }
+        ck_assert_int_eq((int)r.st.gpr[SX_RAX].c, 0);
+        if (chain) {
+            /* 256 compares deep a read: past SX_MAX_DEPTH by the fourth, the value is
+             * pinned to its concrete one (a constraint) and the check is no branch */
+            ck_assert_uint_eq(r.path.nbranches, 0);
+            ck_assert_uint_ge(r.path.n, 1);
+            release(&r);
+            sx_solver_free(solver);
+            sx_ctx_free(ctx);
+            continue;
+        }
+        ck_assert_uint_ge(r.path.nbranches, 1);
+        size_t last = r.path.nbranches - 1;
+        ck_assert_msg(r.path.branches[last].taken->depth < 100, "tree: depth %u",
+                      r.path.branches[last].taken->depth);
+        struct sx_model *m = model_of(ctx, buf, 4);
+        ck_assert_int_eq(sx_path_flip(&r.path, ctx, solver, last, m), SX_SAT);
+        uint8_t fresh[64] = { 0 };
+        memcpy(fresh, m->bytes[0], 4);
+        ck_assert_msg(target_crc_table(fresh) == 1014, "the answer misses");
+        sx_model_free(m);
+        release(&r);
+        sx_solver_free(solver);
+        sx_ctx_free(ctx);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symex-solver");
@@ -903,6 +961,7 @@ int main(void)
     tcase_add_test(tc, a_query_written_as_smtlib_reads_back_and_solves_alike);
     tcase_add_test(tc, a_malformed_query_file_is_refused_with_its_line);
     tcase_add_test(tc, a_query_over_nodes_of_two_threads_reads_back);
+    tcase_add_test(tc, table_reads_are_trees_on_the_index_and_a_table_crc_inverts);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
