@@ -28,6 +28,7 @@ struct member {
     void *impl;
     pthread_t thread;
     bool started;             /* the thread exists */
+    bool created;             /* under the lock: the thread tried to make its solver */
     /* under the portfolio's lock: */
     bool busy;                /* a job is given and not finished */
     bool running;             /* the worker has taken it */
@@ -43,6 +44,7 @@ struct member {
 
 struct portfolio {
     struct sx_ctx *ctx;
+    unsigned timeout_ms;
     pthread_mutex_t lock;
     pthread_cond_t work, done;
     bool stop;
@@ -51,11 +53,17 @@ struct portfolio {
     struct member m[NMEMBERS];
 };
 
+/* A member's solver is made, used and destroyed on its own thread: cvc5 1.0.3 keeps
+ * per-thread state (its node manager) that terms made on another thread must not meet. */
 static void *worker(void *arg)
 {
     struct member *m = arg;
     struct portfolio *p = m->p;
+    void *impl = m->ops->create(p->ctx, p->timeout_ms);
     pthread_mutex_lock(&p->lock);
+    m->impl = impl;
+    m->created = true;
+    pthread_cond_broadcast(&p->done);
     for (;;) {
         while (!p->stop && !(m->busy && !m->running))
             pthread_cond_wait(&p->work, &p->lock);
@@ -74,7 +82,10 @@ static void *worker(void *arg)
         m->busy = false;
         pthread_cond_broadcast(&p->done);
     }
+    m->impl = NULL;
     pthread_mutex_unlock(&p->lock);
+    if (impl)
+        m->ops->destroy(impl);
     return NULL;
 }
 
@@ -92,8 +103,6 @@ static void portfolio_destroy(void *impl)
         struct member *m = &p->m[i];
         if (m->started)
             pthread_join(m->thread, NULL);
-        if (m->impl)
-            m->ops->destroy(m->impl);
         free(m->c);
         sx_model_free(m->model);
     }
@@ -119,15 +128,24 @@ static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms)
     p->m[0].ops = &sx_backend_z3;
     p->m[1].ops = &sx_backend_z3_fresh;
 #endif
-    for (int i = 0; i < NMEMBERS; i++) {
+    p->timeout_ms = timeout_ms;
+    bool ok = true;
+    for (int i = 0; i < NMEMBERS && ok; i++) {
         struct member *m = &p->m[i];
         m->p = p;
-        m->impl = m->ops->create(ctx, timeout_ms);
-        if (!m->impl || pthread_create(&m->thread, NULL, worker, m) != 0) {
-            portfolio_destroy(p);
-            return NULL;
-        }
-        m->started = true;
+        ok = pthread_create(&m->thread, NULL, worker, m) == 0;
+        m->started = ok;
+    }
+    pthread_mutex_lock(&p->lock); /* each member's solver, made on its thread */
+    for (int i = 0; i < NMEMBERS && ok; i++) {
+        while (!p->m[i].created)
+            pthread_cond_wait(&p->done, &p->lock);
+        ok = p->m[i].impl != NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (!ok) {
+        portfolio_destroy(p);
+        return NULL;
     }
     return p;
 }

@@ -1,0 +1,17 @@
+; symhv query: 2 constraints, 9 nodes
+(set-logic QF_BV)
+; input 0 16 input
+(declare-fun i0.0 () (_ BitVec 8))
+(define-fun e0 () (_ BitVec 8) i0.0)
+(define-fun e1 () (_ BitVec 32) ((_ zero_extend 24) e0))
+(define-fun e2 () (_ BitVec 8) (_ bv115 8))
+(define-fun e3 () (_ BitVec 1) (ite (= e0 e2) #b1 #b0))
+(define-fun e4 () (_ BitVec 1) (bvnot e3))
+(define-fun e5 () (_ BitVec 32) (_ bv4294967181 32))
+(define-fun e6 () (_ BitVec 32) (bvadd e1 e5))
+(define-fun e7 () (_ BitVec 32) (_ bv0 32))
+(define-fun e8 () (_ BitVec 1) (ite (= e6 e7) #b1 #b0))
+(assert (= e4 #b1))
+(assert (= e8 #b1))
+(check-sat)
+(exit)
