@@ -13,6 +13,7 @@
  * The context is Z3's non-reference-counted kind: ASTs live as long as the context.
  * (In a reference-counted context every intermediate AST would need an inc_ref before
  * the next API call; one translation per hash-consed node is memoised anyway.) */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,12 @@ struct z3_backend {
     Z3_ast *guards;          /* incremental: the guard literal of each asserted
                                 constraint, by its id */
     size_t guards_cap;
+    /* An interrupt (another thread: the portfolio) reaches Z3 only while a check runs:
+     * one that landed in Z3_solver_assert would drop that assertion, and a guard
+     * without its constraint makes later answers wrong. */
+    pthread_mutex_t check_lock; /* guards in_check */
+    bool in_check;
+    uint64_t resets;         /* incremental solvers replaced after a cut-short check */
 };
 
 static void on_z3_error(Z3_context z, Z3_error_code code)
@@ -246,6 +253,8 @@ static Z3_ast guard_of(struct z3_backend *b, const struct sx_expr *c)
         snprintf(name, sizeof name, "g%u", c->id);
         Z3_ast g = Z3_mk_const(b->z, Z3_mk_string_symbol(b->z, name), Z3_mk_bool_sort(b->z));
         Z3_solver_assert(b->z, b->solver, Z3_mk_implies(b->z, g, bool_of_bv(b, translate(b, c))));
+        if (Z3_get_error_code(b->z) != Z3_OK)
+            return NULL; /* not asserted (memory): no guard, this query is unknown */
         b->guards[c->id] = g;
     }
     return b->guards[c->id];
@@ -265,9 +274,19 @@ static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n
             if (i % SX_PROGRESS_EVERY == SX_PROGRESS_EVERY - 1)
                 sx_progress_beat(&b->progress);
             assumptions[i] = guard_of(b, c[i]);
+            if (!assumptions[i]) {
+                free(assumptions);
+                return SX_UNKNOWN;
+            }
         }
         solver = b->solver;
+        pthread_mutex_lock(&b->check_lock);
+        b->in_check = true;
+        pthread_mutex_unlock(&b->check_lock);
         verdict = Z3_solver_check_assumptions(b->z, solver, (unsigned)n, assumptions);
+        pthread_mutex_lock(&b->check_lock);
+        b->in_check = false;
+        pthread_mutex_unlock(&b->check_lock);
         free(assumptions);
     } else {
         solver = new_solver(b);
@@ -276,7 +295,24 @@ static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n
                 sx_progress_beat(&b->progress);
             Z3_solver_assert(b->z, solver, bool_of_bv(b, translate(b, c[i])));
         }
-        verdict = Z3_solver_check(b->z, solver);
+        pthread_mutex_lock(&b->check_lock);
+        b->in_check = true;
+        pthread_mutex_unlock(&b->check_lock);
+        verdict = Z3_get_error_code(b->z) == Z3_OK ? Z3_solver_check(b->z, solver) : Z3_L_UNDEF;
+        pthread_mutex_lock(&b->check_lock);
+        b->in_check = false;
+        pthread_mutex_unlock(&b->check_lock);
+    }
+    if (verdict == Z3_L_UNDEF && b->incremental) {
+        /* A check cut short (interrupt or timeout) can leave the solver's internalised
+         * assertions incomplete: after the portfolio's interrupts, later answers came
+         * with models that broke their constraints. A new solver; the guards are
+         * asserted again as queries name them. */
+        Z3_solver_dec_ref(b->z, b->solver);
+        b->solver = new_solver(b);
+        memset(b->guards, 0, b->guards_cap * sizeof *b->guards);
+        b->resets++;
+        return SX_UNKNOWN;
     }
     enum sx_sat r;
     switch (verdict) {
@@ -306,6 +342,7 @@ static void z3_destroy(void *impl)
         Z3_solver_dec_ref(b->z, b->solver);
     Z3_params_dec_ref(b->z, b->params);
     Z3_del_context(b->z);
+    pthread_mutex_destroy(&b->check_lock);
     free(b->memo);
     free(b->leaves);
     free(b->qleaves);
@@ -320,6 +357,7 @@ static void *z3_new(struct sx_ctx *ctx, unsigned timeout_ms, bool incremental)
     if (!b)
         return NULL;
     b->ctx = ctx;
+    pthread_mutex_init(&b->check_lock, NULL);
     Z3_config cfg = Z3_mk_config();
     b->z = Z3_mk_context(cfg);
     Z3_del_config(cfg);
@@ -363,7 +401,11 @@ static void z3_set_progress(void *impl, const struct sx_progress *p)
 
 static void z3_interrupt(void *impl)
 {
-    Z3_interrupt(((struct z3_backend *)impl)->z);
+    struct z3_backend *b = impl;
+    pthread_mutex_lock(&b->check_lock);
+    if (b->in_check)
+        Z3_interrupt(b->z);
+    pthread_mutex_unlock(&b->check_lock);
 }
 
 const struct sx_solver_backend sx_backend_z3 = {
