@@ -24,9 +24,9 @@ struct sx_solver_stats {
 
 struct sx_solver;
 
-/* backend: a backend's name, "z3" (incremental; the default when NULL), "z3-fresh" (a
- * new solver per query, see solver_z3.c), "cvc5" (when built with it) or "portfolio"
- * (two of them at once, solver_portfolio.c); NULL result for an unknown name. timeout_ms:
+/* backend: a backend's name, "portfolio" (two at once, solver_portfolio.c; the default
+ * when NULL), "z3" (incremental), "z3-fresh" (a new solver per query, see solver_z3.c)
+ * or "cvc5" (when built with it); NULL result for an unknown name. timeout_ms:
  * per query, 0 = none; a timeout answers SX_UNKNOWN. */
 struct sx_solver *sx_solver_new(struct sx_ctx *ctx, const char *backend, unsigned timeout_ms);
 void sx_solver_free(struct sx_solver *s);

@@ -52,6 +52,11 @@ struct sx_solver_backend {
     /* optional, called from another thread: make a running check return soon
      * (SX_UNKNOWN). A backend without it runs on to its per-query timeout. */
     void (*interrupt)(void *impl);
+    /* optional, for a backend without interrupt: fn(arg) is called in each check once
+     * the check has read all it needs of the expressions (and of `ctx`), before the
+     * solving proper; from then on it touches only its own memory and the model. The
+     * portfolio may then leave that check to finish alone, with the context freed. */
+    void (*set_solving_hook)(void *impl, void (*fn)(void *arg), void *arg);
     /* optional: add what this backend's members did to `t` (a portfolio) */
     void (*tally)(void *impl, struct sx_member_tally *t);
 };

@@ -26,6 +26,10 @@ struct cvc5_backend {
     std::vector<cvc5::Term> memo;   /* translated expressions by id */
     std::vector<cvc5::Term> guards; /* guard literal of each asserted constraint, by id */
     std::vector<const struct sx_expr *> qleaves; /* the input bytes of the current query */
+    struct leaf { uint32_t input, offset; cvc5::Term term; };
+    std::vector<leaf> model_leaves; /* the same, as plain data: read after solving */
+    void (*solving)(void *) = nullptr; /* the portfolio's hook, see solver_backend.h */
+    void *solving_arg = nullptr;
     struct sx_walker walker = {};
     struct sx_progress progress = { nullptr, nullptr };
 };
@@ -154,16 +158,25 @@ bool note_leaf(const struct sx_expr *e, void *arg)
     return true;
 }
 
-void read_model(cvc5_backend *b, const struct sx_expr *const *c, size_t n, struct sx_model *model)
+/* The query's input bytes as plain data, so the model is read without the expressions. */
+void note_model_leaves(cvc5_backend *b, const struct sx_expr *const *c, size_t n)
 {
     b->qleaves.clear();
     sx_walk(&b->walker, c, n, note_leaf, b);
-    for (const struct sx_expr *leaf : b->qleaves) {
-        cvc5::Term v = b->solver.getValue(b->memo[leaf->id]);
+    b->model_leaves.clear();
+    for (const struct sx_expr *leaf : b->qleaves)
+        b->model_leaves.push_back({ (uint32_t)(leaf->value >> 32), (uint32_t)leaf->value,
+                                    b->memo[leaf->id] });
+}
+
+void read_model(cvc5_backend *b, struct sx_model *model)
+{
+    for (const cvc5_backend::leaf &leaf : b->model_leaves) {
+        cvc5::Term v = b->solver.getValue(leaf.term);
         if (!v.isBitVectorValue())
             continue;
         unsigned long byte = std::stoul(v.getBitVectorValue(16), nullptr, 16);
-        sx_model_set(model, (uint32_t)(leaf->value >> 32), (uint32_t)leaf->value, (uint8_t)byte);
+        sx_model_set(model, leaf.input, leaf.offset, (uint8_t)byte);
     }
 }
 
@@ -177,10 +190,14 @@ enum sx_sat check_impl(cvc5_backend *b, const struct sx_expr *const *c, size_t n
             sx_progress_beat(&b->progress);
         assumptions.push_back(guard_of(b, c[i]));
     }
+    if (model)
+        note_model_leaves(b, c, n);
+    if (b->solving)
+        b->solving(b->solving_arg); /* nothing of the expressions is read past here */
     cvc5::Result r = b->solver.checkSatAssuming(assumptions);
     if (r.isSat()) {
         if (model)
-            read_model(b, c, n, model);
+            read_model(b, model);
         return SX_SAT;
     }
     return r.isUnsat() ? SX_UNSAT : SX_UNKNOWN;
@@ -231,8 +248,16 @@ static void cvc5_set_progress(void *impl, const struct sx_progress *p)
     static_cast<cvc5_backend *>(impl)->progress = p ? *p : sx_progress{ nullptr, nullptr };
 }
 
+static void cvc5_set_solving_hook(void *impl, void (*fn)(void *), void *arg)
+{
+    cvc5_backend *b = static_cast<cvc5_backend *>(impl);
+    b->solving = fn;
+    b->solving_arg = arg;
+}
+
 extern "C" const struct sx_solver_backend sx_backend_cvc5 = {
-    "cvc5", cvc5_new, cvc5_check, cvc5_destroy, nullptr, cvc5_set_progress, nullptr, nullptr,
+    "cvc5", cvc5_new, cvc5_check, cvc5_destroy, nullptr, cvc5_set_progress, nullptr,
+    cvc5_set_solving_hook, nullptr,
 };
 
 /* libcln (cvc5's arbitrary-precision numbers) keeps one allocation of its static

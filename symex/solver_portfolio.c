@@ -12,6 +12,12 @@
  * frees anything. The expressions themselves are immutable and never move, so a member
  * may read them while the interpreter builds new ones.
  *
+ * Destroying: an interruptible member (Z3) is interrupted and joined. One that is not
+ * (cvc5) and is still on an abandoned query is waited for only until it has read all it
+ * needs of the expressions (its solving hook), then left to finish alone: its thread
+ * frees its own slot and solver, and the last of the caller and such threads frees the
+ * portfolio (refs). So the caller may free the expression context right after.
+ *
  * Lock: one mutex per portfolio (struct portfolio.lock) guards the slots; no other lock
  * is taken under it except what a member's interrupt takes inside its own solver. */
 #include <pthread.h>
@@ -32,6 +38,8 @@ struct member {
     /* under the portfolio's lock: */
     bool busy;                /* a job is given and not finished */
     bool running;             /* the worker has taken it */
+    bool solving;             /* past reading the expressions (its solving hook) */
+    bool detached;            /* left to finish alone at destroy: frees its own slot */
     uint64_t job;             /* the query number it runs or ran */
     const struct sx_expr **c; /* its copy of the query */
     size_t n, c_cap;
@@ -48,6 +56,7 @@ struct portfolio {
     pthread_mutex_t lock;
     pthread_cond_t work, done;
     bool stop;
+    unsigned refs;      /* the caller's until destroy, plus each detached member's */
     uint64_t job, finish_seq;
     uint64_t undecided; /* queries no member answered */
     struct member m[NMEMBERS];
@@ -55,11 +64,34 @@ struct portfolio {
 
 /* A member's solver is made, used and destroyed on its own thread: cvc5 1.0.3 keeps
  * per-thread state (its node manager) that terms made on another thread must not meet. */
+static void free_portfolio(struct portfolio *p)
+{
+    for (int i = 0; i < NMEMBERS; i++) {
+        free(p->m[i].c);
+        sx_model_free(p->m[i].model);
+    }
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static void now_solving(void *arg)
+{
+    struct member *m = arg;
+    pthread_mutex_lock(&m->p->lock);
+    m->solving = true;
+    pthread_cond_broadcast(&m->p->done);
+    pthread_mutex_unlock(&m->p->lock);
+}
+
 static void *worker(void *arg)
 {
     struct member *m = arg;
     struct portfolio *p = m->p;
     void *impl = m->ops->create(p->ctx, p->timeout_ms);
+    if (impl && m->ops->set_solving_hook)
+        m->ops->set_solving_hook(impl, now_solving, m);
     pthread_mutex_lock(&p->lock);
     m->impl = impl;
     m->created = true;
@@ -79,13 +111,21 @@ static void *worker(void *arg)
         m->result = r;
         m->finished = ++p->finish_seq;
         m->running = false;
+        m->solving = false;
         m->busy = false;
         pthread_cond_broadcast(&p->done);
     }
     m->impl = NULL;
+    m->busy = false; /* a job given as the portfolio stopped is not run */
+    pthread_cond_broadcast(&p->done);
+    bool last = false;
+    if (m->detached)
+        last = --p->refs == 0;
     pthread_mutex_unlock(&p->lock);
     if (impl)
         m->ops->destroy(impl);
+    if (last)
+        free_portfolio(p);
     return NULL;
 }
 
@@ -95,21 +135,33 @@ static void portfolio_destroy(void *impl)
     pthread_mutex_lock(&p->lock);
     p->stop = true;
     for (int i = 0; i < NMEMBERS; i++)
-        if (p->m[i].running && p->m[i].ops->interrupt)
+        if (p->m[i].busy && p->m[i].ops->interrupt)
             p->m[i].ops->interrupt(p->m[i].impl);
     pthread_cond_broadcast(&p->work);
+    for (int i = 0; i < NMEMBERS; i++) {
+        struct member *m = &p->m[i];
+        if (!m->started || m->ops->interrupt)
+            continue; /* interrupted: joined below */
+        while (m->busy && !(m->running && m->solving))
+            pthread_cond_wait(&p->done, &p->lock);
+        if (m->busy) {
+            m->detached = true;
+            p->refs++;
+        }
+    }
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < NMEMBERS; i++) {
         struct member *m = &p->m[i];
-        if (m->started)
+        if (m->started && m->detached)
+            pthread_detach(m->thread);
+        else if (m->started)
             pthread_join(m->thread, NULL);
-        free(m->c);
-        sx_model_free(m->model);
     }
-    pthread_cond_destroy(&p->work);
-    pthread_cond_destroy(&p->done);
-    pthread_mutex_destroy(&p->lock);
-    free(p);
+    pthread_mutex_lock(&p->lock);
+    bool last = --p->refs == 0;
+    pthread_mutex_unlock(&p->lock);
+    if (last)
+        free_portfolio(p);
 }
 
 static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms)
@@ -118,6 +170,7 @@ static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms)
     if (!p)
         return NULL;
     p->ctx = ctx;
+    p->refs = 1;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);

@@ -45,8 +45,9 @@ struct z3_backend {
     /* An interrupt (another thread: the portfolio) reaches Z3 only while a check runs:
      * one that landed in Z3_solver_assert would drop that assertion, and a guard
      * without its constraint makes later answers wrong. */
-    pthread_mutex_t check_lock; /* guards in_check */
+    pthread_mutex_t check_lock; /* guards in_check and cancel */
     bool in_check;
+    bool cancel;             /* interrupted before its check began: skip the check */
     uint64_t resets;         /* incremental solvers replaced after a cut-short check */
 };
 
@@ -260,12 +261,34 @@ static Z3_ast guard_of(struct z3_backend *b, const struct sx_expr *c)
     return b->guards[c->id];
 }
 
+/* Z3's check, which an interrupt (z3_interrupt) may cut short; one that came before it
+ * began skips it. *checked: Z3 did check. */
+static Z3_lbool interruptible_check(struct z3_backend *b, Z3_solver solver, unsigned n,
+                                    const Z3_ast *assumptions, bool *checked)
+{
+    pthread_mutex_lock(&b->check_lock);
+    b->in_check = *checked = !b->cancel;
+    pthread_mutex_unlock(&b->check_lock);
+    if (!*checked)
+        return Z3_L_UNDEF;
+    Z3_lbool v = assumptions ? Z3_solver_check_assumptions(b->z, solver, n, assumptions)
+                             : Z3_solver_check(b->z, solver);
+    pthread_mutex_lock(&b->check_lock);
+    b->in_check = false;
+    pthread_mutex_unlock(&b->check_lock);
+    return v;
+}
+
 static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n,
                             struct sx_model *model)
 {
     struct z3_backend *b = impl;
+    pthread_mutex_lock(&b->check_lock);
+    b->cancel = false; /* an interrupt meant for the previous check */
+    pthread_mutex_unlock(&b->check_lock);
     Z3_solver solver;
     Z3_lbool verdict;
+    bool checked = false;
     if (b->incremental) {
         Z3_ast *assumptions = malloc((n ? n : 1) * sizeof *assumptions);
         if (!assumptions)
@@ -280,13 +303,7 @@ static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n
             }
         }
         solver = b->solver;
-        pthread_mutex_lock(&b->check_lock);
-        b->in_check = true;
-        pthread_mutex_unlock(&b->check_lock);
-        verdict = Z3_solver_check_assumptions(b->z, solver, (unsigned)n, assumptions);
-        pthread_mutex_lock(&b->check_lock);
-        b->in_check = false;
-        pthread_mutex_unlock(&b->check_lock);
+        verdict = interruptible_check(b, solver, (unsigned)n, assumptions, &checked);
         free(assumptions);
     } else {
         solver = new_solver(b);
@@ -295,15 +312,10 @@ static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n
                 sx_progress_beat(&b->progress);
             Z3_solver_assert(b->z, solver, bool_of_bv(b, translate(b, c[i])));
         }
-        pthread_mutex_lock(&b->check_lock);
-        b->in_check = true;
-        pthread_mutex_unlock(&b->check_lock);
-        verdict = Z3_get_error_code(b->z) == Z3_OK ? Z3_solver_check(b->z, solver) : Z3_L_UNDEF;
-        pthread_mutex_lock(&b->check_lock);
-        b->in_check = false;
-        pthread_mutex_unlock(&b->check_lock);
+        verdict = Z3_get_error_code(b->z) == Z3_OK
+                      ? interruptible_check(b, solver, 0, NULL, &checked) : Z3_L_UNDEF;
     }
-    if (verdict == Z3_L_UNDEF && b->incremental) {
+    if (verdict == Z3_L_UNDEF && b->incremental && checked) {
         /* A check cut short (interrupt or timeout) can leave the solver's internalised
          * assertions incomplete: after the portfolio's interrupts, later answers came
          * with models that broke their constraints. A new solver; the guards are
@@ -405,6 +417,8 @@ static void z3_interrupt(void *impl)
     pthread_mutex_lock(&b->check_lock);
     if (b->in_check)
         Z3_interrupt(b->z);
+    else
+        b->cancel = true; /* still translating: the check is skipped */
     pthread_mutex_unlock(&b->check_lock);
 }
 

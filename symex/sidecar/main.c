@@ -41,8 +41,8 @@ static void usage(FILE *f)
             "  --slots N            slots (vCPUs + 1)\n"
             "  --mem-bytes BYTES    guest RAM size\n"
             "  --vmm-pid PID        exit when this process goes away\n"
-            "  --solver NAME        z3 (default), z3-fresh, cvc5 (when built with it) or\n"
-            "                       portfolio (two at once, the first answer wins)\n"
+            "  --solver NAME        portfolio (default: two at once, the first answer wins),\n"
+            "                       z3, z3-fresh, or cvc5 (when built with it)\n"
             "  --solver-timeout MS  per solver query (default 10000)\n"
             "  --max-memory MIB     memory this process may use for symbolic state (0: no\n"
             "                       limit); past it symbolic execution stops (the VMM's run\n"
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     unsigned long long slots = 0, mem_bytes = 0, vmm_pid = 0;
-    struct session_config cfg = { .solver = "z3", .solver_timeout_ms = 10000 };
+    struct session_config cfg = { .solver = "portfolio", .solver_timeout_ms = 10000 };
     const char *listen_path = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
