@@ -169,6 +169,13 @@ uint32_t sx_input_declare(struct sx_ctx *ctx, const char *name, uint32_t size)
     return id;
 }
 
+void sx_input_byte_name(const struct sx_ctx *ctx, const struct sx_expr *e, char *buf,
+                        size_t size)
+{
+    const struct sx_input *in = sx_input_get(ctx, (uint32_t)(e->value >> 32));
+    snprintf(buf, size, "%s[%u]", in ? in->name : "input", (unsigned)e->value);
+}
+
 const struct sx_input *sx_input_get(const struct sx_ctx *ctx, uint32_t id)
 {
     return id < sx_input_count(ctx) ? &ctx->inputs[id] : NULL;

@@ -66,6 +66,9 @@ size_t sx_ctx_node_count(struct sx_ctx *ctx);
  * SX_MAX_INPUTS). */
 uint32_t sx_input_declare(struct sx_ctx *ctx, const char *name, uint32_t size);
 const struct sx_input *sx_input_get(const struct sx_ctx *ctx, uint32_t id);
+/* "NAME[OFFSET]" of an SX_INPUT node, as the solver backends name their variables. */
+void sx_input_byte_name(const struct sx_ctx *ctx, const struct sx_expr *e, char *buf,
+                        size_t size);
 uint32_t sx_input_count(const struct sx_ctx *ctx);
 
 static inline sx_u128 sx_mask(unsigned width)

@@ -70,9 +70,8 @@ cvc5::Term translate_node(cvc5_backend *b, const struct sx_expr *e)
     switch (e->op) {
     case SX_CONST: return mk_const(b, e->width, e->value);
     case SX_INPUT: {
-        const struct sx_input *in = sx_input_get(b->ctx, (uint32_t)(e->value >> 32));
         char name[96];
-        snprintf(name, sizeof name, "%s[%u]", in ? in->name : "input", (unsigned)e->value);
+        sx_input_byte_name(b->ctx, e, name, sizeof name);
         return s.mkConst(s.mkBitVectorSort(8), name);
     }
     case SX_ADD: return s.mkTerm(cvc5::BITVECTOR_ADD, { x, y });

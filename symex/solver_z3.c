@@ -103,9 +103,8 @@ static Z3_ast translate_node(struct z3_backend *b, const struct sx_expr *e)
     switch (e->op) {
     case SX_CONST: return mk_const(b, e->width, e->value);
     case SX_INPUT: {
-        const struct sx_input *in = sx_input_get(b->ctx, (uint32_t)(e->value >> 32));
         char name[96];
-        snprintf(name, sizeof name, "%s[%u]", in ? in->name : "input", (unsigned)e->value);
+        sx_input_byte_name(b->ctx, e, name, sizeof name);
         if (b->nleaves == b->leaves_cap) {
             b->leaves_cap = b->leaves_cap ? 2 * b->leaves_cap : 64;
             b->leaves = realloc(b->leaves, b->leaves_cap * sizeof *b->leaves);
