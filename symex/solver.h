@@ -1,10 +1,10 @@
 /* The SMT solver as the engine uses it: satisfiability of a conjunction of width-1
  * expressions and, when satisfiable, a model as symbolic input bytes.
  *
- * Layers, as KLEE stacks its solvers: a backend (solver_backend.h: Z3's C API today;
- * Boolector or Bitwuzla would be one more) under this layer, which adds the trivial
- * cases, the query cache (keyed by the set of hash-consed constraint pointers, so a
- * repeated query costs a lookup), timing and statistics. */
+ * Layers, as KLEE stacks its solvers: a backend (solver_backend.h: Z3, cvc5, or a
+ * portfolio of two) under this layer, which adds the trivial cases, the query cache
+ * (keyed by the set of hash-consed constraint pointers, so a repeated query costs a
+ * lookup), the query corpus (smtlib.h), timing and statistics. */
 #ifndef SYMEX_SOLVER_H
 #define SYMEX_SOLVER_H
 
