@@ -62,8 +62,6 @@ struct portfolio {
     struct member m[NMEMBERS];
 };
 
-/* A member's solver is made, used and destroyed on its own thread: cvc5 1.0.3 keeps
- * per-thread state (its node manager) that terms made on another thread must not meet. */
 static void free_portfolio(struct portfolio *p)
 {
     for (int i = 0; i < NMEMBERS; i++) {
@@ -85,6 +83,8 @@ static void now_solving(void *arg)
     pthread_mutex_unlock(&m->p->lock);
 }
 
+/* A member's solver is made, used and destroyed on its own thread: cvc5 1.0.3 keeps
+ * per-thread state (its node manager) that terms made on another thread must not meet. */
 static void *worker(void *arg)
 {
     struct member *m = arg;
@@ -283,6 +283,7 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
     return r;
 }
 
+/* Called before the first check (the sidecar does): a member still busy is waited for. */
 static void portfolio_set_progress(void *impl, const struct sx_progress *prog)
 {
     struct portfolio *p = impl;
