@@ -459,9 +459,11 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
                 (unsigned long long)st->flipped_too_large);
     text_printf(&t, "solver seconds: %.3f\nsolving seconds (wall): %.3f\n", st->solver_seconds,
                 solving_s);
+    const char *env_solver = getenv("SYMHV_SYMEX_SOLVER"); /* the sidecar reads it too */
     text_printf(&t, "solver backend: %s\n",
-                e->cfg.solver ? e->cfg.solver
-                : e->cfg.symex_socket ? "the attached sidecar's" : "portfolio (the default)");
+                e->cfg.symex_socket ? "the attached sidecar's"
+                : env_solver && *env_solver ? env_solver
+                : e->cfg.solver ? e->cfg.solver : "portfolio (the default)");
     text_printf(&t, "pages pinned concrete: %llu\nbytes pinned concrete: %llu\n",
                 (unsigned long long)atomic_load(&e->pages.stats.pinned_pages),
                 (unsigned long long)st->pinned_bytes);
