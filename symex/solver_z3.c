@@ -48,7 +48,6 @@ struct z3_backend {
     pthread_mutex_t check_lock; /* guards in_check and cancel */
     bool in_check;
     bool cancel;             /* interrupted before its check began: skip the check */
-    uint64_t resets;         /* incremental solvers replaced after a cut-short check */
 };
 
 static void on_z3_error(Z3_context z, Z3_error_code code)
@@ -322,7 +321,6 @@ static enum sx_sat z3_check(void *impl, const struct sx_expr *const *c, size_t n
         Z3_solver_dec_ref(b->z, b->solver);
         b->solver = new_solver(b);
         memset(b->guards, 0, b->guards_cap * sizeof *b->guards);
-        b->resets++;
         return SX_UNKNOWN;
     }
     enum sx_sat r;
