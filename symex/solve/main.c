@@ -51,6 +51,18 @@ struct run {
     struct sx_member_tally tally;
 };
 
+/* A solver of the asked backend, or the process ends with a one-line reason. */
+static struct sx_solver *solver_or_exit(struct sx_ctx *ctx, const struct run *run)
+{
+    struct sx_solver *s = sx_solver_new(ctx, run->backend, run->timeout_ms);
+    if (!s) {
+        fprintf(stderr, "symhv-solve: solver '%s' unknown or unable to start (this build has: "
+                "%s)\n", run->backend, sx_solver_backend_names());
+        exit(2);
+    }
+    return s;
+}
+
 static int solve_file(struct run *run, struct sx_ctx *ctx, struct sx_solver *solver,
                       const char *path)
 {
@@ -139,12 +151,7 @@ static int solve_dir(struct run *run, const char *dir)
                 sx_solver_tally(solver, &run->tally);
                 sx_solver_free(solver);
             }
-            solver = sx_solver_new(ctx, run->backend, run->timeout_ms);
-            if (!solver) {
-                fprintf(stderr, "symhv-solve: solver '%s' unknown or unable to start (this build "
-                        "has: %s)\n", run->backend, sx_solver_backend_names());
-                exit(2);
-            }
+            solver = solver_or_exit(ctx, run);
             snprintf(request, sizeof request, "%.*s", (int)(plen < sizeof request ? plen : 0),
                      names[i]);
         }
@@ -214,15 +221,8 @@ int main(int argc, char **argv)
         return 2;
     }
     {
-        struct sx_ctx *probe = sx_ctx_new();
-        struct sx_solver *s = sx_solver_new(probe, run.backend, run.timeout_ms);
-        if (!s) {
-            fprintf(stderr, "symhv-solve: solver '%s' unknown or unable to start (this build "
-                    "has: %s)\n", run.backend, sx_solver_backend_names());
-            sx_ctx_free(probe);
-            return 2;
-        }
-        sx_solver_free(s);
+        struct sx_ctx *probe = sx_ctx_new(); /* refused before any file is read */
+        sx_solver_free(solver_or_exit(probe, &run));
         sx_ctx_free(probe);
     }
     double cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID); /* every thread's: a portfolio uses two */
@@ -235,7 +235,7 @@ int main(int argc, char **argv)
             solve_dir(&run, argv[i]);
         } else {
             struct sx_ctx *ctx = sx_ctx_new();
-            struct sx_solver *s = sx_solver_new(ctx, run.backend, run.timeout_ms);
+            struct sx_solver *s = solver_or_exit(ctx, &run);
             solve_file(&run, ctx, s, argv[i]);
             sx_solver_tally(s, &run.tally);
             sx_solver_free(s);
