@@ -538,6 +538,20 @@ void fz_campaign_compare_log(struct fz_campaign *c, const struct fz_compare *log
  * symbolic branches), a campaign the solver's inputs (its seeds run natively as its
  * baseline, mutations for crashes and hangs; the queue's concolic runs come on the
  * --concolic-every schedule). */
+/* Entry k is mutated next: it is the current item, and counts for the queue cycle. */
+static void count_pick(struct fz_campaign *c, size_t k)
+{
+    struct fz_entry *e = &c->queue.entries[k];
+    c->n.cur_item = k;
+    if (e->picked_cycle == c->n.cycles_done + 1)
+        return;
+    e->picked_cycle = c->n.cycles_done + 1;
+    if (++c->n.cycle_picked >= c->queue.n) {
+        c->n.cycles_done++;
+        c->n.cycle_picked = 0;
+    }
+}
+
 static bool runs_concolic(const struct fz_campaign *c, enum fz_origin origin)
 {
     if (c->map_len)
@@ -715,6 +729,7 @@ bool fz_campaign_next(struct fz_campaign *c)
         }
         case FZ_NEXT_MUTATION: {
             size_t k = fz_pick(&c->queue, c->map_len ? c->edge_hits : NULL, &c->rng);
+            count_pick(c, k);
             c->cur.len = fz_mutate(&c->rng, &c->queue, k, &c->dict, c->cur.data,
                                    c->input_cap < FZ_MAX_INPUT ? c->input_cap : FZ_MAX_INPUT);
             c->cur.origin = FZ_FROM_MUTATION;

@@ -93,6 +93,10 @@ struct fz_counters {
     uint64_t imported, imported_kept, trimmed_bytes, tool_failed;
     uint64_t execs_at_last_new, execs_at_last_crash, last_concolic_exec;
     uint64_t last_find_time, last_crash_time, last_hang_time; /* unix seconds, 0: never */
+    /* AFL++'s queue cycle, for a schedule that picks entries at random: a cycle is done
+     * when every entry of the queue has been mutated in it (entries that join count) */
+    uint64_t cycles_done, cycle_picked; /* ...; entries mutated in the current cycle */
+    size_t cur_item;                    /* the entry mutated last */
 };
 
 /* The input being executed. */
@@ -159,6 +163,9 @@ struct fz_campaign {
     size_t nseeds, seeds_left, next_concolic, edges;
     struct fz_counters n;
     double started;            /* monotonic seconds */
+    double minute_mark;        /* execs_ps_last_min: when the last minute began (monotonic) */
+    uint64_t minute_execs;     /* ...: executions then */
+    double eps_last_min;       /* ...: over the last whole minute (0: none yet) */
     time_t start_time;
     double last_sync;
     bool judged_new;           /* the execution just judged joined the queue */

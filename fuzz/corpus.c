@@ -46,6 +46,7 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
     e->origin = origin;
     e->id = (uint32_t)q->n;
     e->concolic_done = false;
+    e->picked_cycle = 0;
     e->from[0] = 0;
     e->edges = NULL;
     e->nedges = 0;
@@ -105,22 +106,39 @@ int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_o
     }
     int loaded = 0;
     uint8_t *buf = malloc(max_len);
-    for (int i = 0; i < n; i++) {
+    if (!buf)
+        abort();
+    for (int i = 0; i < n && loaded >= 0; i++) {
         char path[PATH_MAX];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
         if (names[i]->d_name[0] == '.' || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
             st.st_size == 0)
             continue;
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        size_t len = fread(buf, 1, max_len, f);
-        fclose(f);
-        if (len > 0) {
-            fz_queue_add(q, buf, (uint32_t)len, origin);
-            loaded++;
+        /* as afl-fuzz: a file over the limit or one that cannot be read is refused, not
+         * cut short or passed over in silence */
+        if ((uint64_t)st.st_size > max_len) {
+            snprintf(err, err_size, "%s is %lld bytes, over the limit of %u for one input",
+                     path, (long long)st.st_size, max_len);
+            loaded = -1;
+            break;
         }
+        FILE *f = fopen(path, "rb");
+        size_t len = f ? fread(buf, 1, max_len, f) : 0;
+        if (!f || ferror(f) || len != (size_t)st.st_size) {
+            snprintf(err, err_size, "cannot read %s: %s", path,
+                     f && !ferror(f) ? "it changed size while read" : strerror(errno));
+            if (f)
+                fclose(f);
+            loaded = -1;
+            break;
+        }
+        fclose(f);
+        struct fz_entry *e = fz_queue_add(q, buf, (uint32_t)len, origin);
+        e->file = strdup(names[i]->d_name);
+        if (!e->file)
+            abort();
+        loaded++;
     }
     for (int i = 0; i < n; i++)
         free(names[i]);

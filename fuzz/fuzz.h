@@ -83,6 +83,7 @@ struct fz_entry {
     char *file;              /* queue entries the fuzzer saved: their file's name */
     uint32_t nedges;
     uint32_t id;
+    uint64_t picked_cycle;   /* the last queue cycle it was mutated in, plus one (0: never) */
     bool concolic_done;      /* a concolic run started from it */
     struct fz_order order;   /* FZ_FROM_ORDER: the order to force */
 };
@@ -133,8 +134,9 @@ size_t fz_count_edges(const uint8_t *seen, size_t n);
 /* ---- out_dir ---- */
 /* Create out_dir with queue/, crashes/, hangs/. Returns 0, or -1 with a message. */
 int fz_out_dir_init(const char *out_dir, char *err, size_t err_size);
-/* Load every regular file of dir (at most max_len bytes each, empty ones skipped) into
- * the queue with `origin`. Returns the number loaded, or -1 with a message. */
+/* Load every regular file of dir into the queue with `origin`, each entry's file its
+ * name (empty ones skipped). Returns the number loaded, or -1 with a message: a file
+ * over max_len bytes, or one that cannot be read. */
 int fz_load_dir(struct fz_queue *q, const char *dir, uint32_t max_len, enum fz_origin origin,
                 char *err, size_t err_size);
 /* Files in dir (0 if it does not exist). */
@@ -144,7 +146,7 @@ size_t fz_count_files(const char *dir);
 /* What a resumed campaign goes on from, as its fuzzer_stats says. */
 struct fz_resume {
     uint64_t execs_done, total_crashes, total_hangs, concolic_runs, solver_inputs,
-        solver_inputs_kept, corpus_imported;
+        solver_inputs_kept, corpus_imported, cycles_done;
     uint64_t last_find, last_crash, last_hang; /* unix seconds, 0: never */
 };
 /* Read them from the len bytes of a fuzzer_stats ("key : value" lines; the first line of

@@ -83,6 +83,7 @@ static void resume_counters(struct fz_campaign *c)
     c->n.last_find_time = r.last_find;
     c->n.last_crash_time = r.last_crash;
     c->n.last_hang_time = r.last_hang;
+    c->n.cycles_done = r.cycles_done;
     c->n.execs_before = c->n.execs;
     c->n.execs_at_last_new = c->n.execs_at_last_crash = c->n.last_concolic_exec = c->n.execs;
 }
@@ -107,6 +108,10 @@ int fz_outdir_load_campaign(struct fz_campaign *c, const struct fuzz_config *cfg
      * that, and seeds for a directory that holds a campaign are refused. */
     bool resume_only = cfg->in_dir && strcmp(cfg->in_dir, "-") == 0;
     int n = fz_load_dir(&c->queue, c->queue_dir, FZ_MAX_INPUT, FZ_FROM_SEED, err, sizeof err);
+    if (n < 0) {
+        hv_error("fuzz: cannot resume: %s", err);
+        return -1;
+    }
     if (n > 0 && cfg->in_dir && !resume_only) {
         hv_error("fuzz: %s holds a campaign already (%d queue entries): resume it with -i - "
                  "(as in afl-fuzz) or without -i, or give a new -o", c->out_dir, n);
@@ -115,7 +120,9 @@ int fz_outdir_load_campaign(struct fz_campaign *c, const struct fuzz_config *cfg
     if (n > 0) {
         hv_info("fuzz: resuming %s: %d queue entries", c->out_dir, n);
         resume_counters(c);
-        fz_load_dir(&c->known, c->crash_dir, FZ_MAX_INPUT, FZ_FROM_KNOWN_CRASH, err, sizeof err);
+        if (fz_load_dir(&c->known, c->crash_dir, FZ_MAX_INPUT, FZ_FROM_KNOWN_CRASH, err,
+                        sizeof err) < 0)
+            hv_notice("fuzz: %s (known crashes past it are not recognised)", err);
     } else if (resume_only) {
         hv_error("fuzz: -i -: there is no campaign to resume in %s", c->out_dir);
         return -1;
@@ -126,8 +133,9 @@ int fz_outdir_load_campaign(struct fz_campaign *c, const struct fuzz_config *cfg
             return -1;
         }
         for (size_t i = 0; i < c->queue.n; i++) { /* the queue starts with the seeds */
-            char name[64];
-            snprintf(name, sizeof name, "id:%06zu,orig:seed", i);
+            char name[256]; /* as afl-fuzz names them: orig: and the seed's file name */
+            snprintf(name, sizeof name, "id:%06zu,orig:%.200s", i, c->queue.entries[i].file);
+            free(c->queue.entries[i].file);
             c->queue.entries[i].file = strdup(name);
             if (write_file_atomic(c->queue_dir, name, c->queue.entries[i].data,
                                   c->queue.entries[i].len) < 0) {

@@ -28,6 +28,7 @@ static const struct {
     { "solver_inputs", offsetof(struct fz_resume, solver_inputs), false },
     { "solver_inputs_kept", offsetof(struct fz_resume, solver_inputs_kept), false },
     { "corpus_imported", offsetof(struct fz_resume, corpus_imported), false },
+    { "cycles_done", offsetof(struct fz_resume, cycles_done), false },
     { "last_find", offsetof(struct fz_resume, last_find), true },
     { "last_crash", offsetof(struct fz_resume, last_crash), true },
     { "last_hang", offsetof(struct fz_resume, last_hang), true },
@@ -173,17 +174,30 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
     double t = now_s(), run = t - c->started;
     double eps = (double)c->n.execs / (run + 1e-9);
     const char *name = c->cfg.instance ? c->cfg.instance : "symhv";
+    if (c->minute_mark == 0) {
+        c->minute_mark = c->started;
+        c->minute_execs = c->n.execs_before;
+    }
+    if (t - c->minute_mark >= 60) {
+        c->eps_last_min = (double)(c->n.execs - c->minute_execs) / (t - c->minute_mark);
+        c->minute_mark = t;
+        c->minute_execs = c->n.execs;
+    }
+    size_t pending = 0; /* entries never mutated yet */
+    for (size_t i = 0; i < c->queue.n; i++)
+        pending += c->queue.entries[i].picked_cycle == 0;
     text_printf(&s, "start_time        : %llu\nlast_update       : %llu\nrun_time          : %.0f\n",
                 (unsigned long long)c->start_time, (unsigned long long)time(NULL), run);
-    text_printf(&s, "fuzzer_pid        : %d\ncycles_done       : 0\ncycles_wo_finds   : 0\n",
-                (int)getpid());
+    text_printf(&s, "fuzzer_pid        : %d\ncycles_done       : %llu\ncycles_wo_finds   : 0\n",
+                (int)getpid(), (unsigned long long)c->n.cycles_done);
     text_printf(&s, "execs_done        : %llu\nexecs_per_sec     : %.2f\nexecs_ps_last_min : %.2f\n",
-                (unsigned long long)c->n.execs, eps, eps);
+                (unsigned long long)c->n.execs, eps, c->eps_last_min > 0 ? c->eps_last_min : eps);
     text_printf(&s, "corpus_count      : %zu\ncorpus_favored    : 0\ncorpus_found      : %zu\n"
                 "corpus_imported   : %llu\ncorpus_variable   : 0\nmax_depth         : 1\n"
-                "cur_item          : 0\npending_favs      : 0\npending_total     : 0\n"
+                "cur_item          : %zu\npending_favs      : 0\npending_total     : %zu\n"
                 "stability         : 100.00%%\nbitmap_cvg        : %.2f%%\n",
                 c->queue.n, c->queue.n - c->nseeds, (unsigned long long)c->n.imported_kept,
+                c->n.cur_item, pending,
                 c->map_len ? 100.0 * (double)c->edges / (double)c->map_len : 0.0);
     text_printf(&s, "saved_crashes     : %llu\nsaved_hangs       : %llu\nlast_find         : %llu\n"
                 "last_crash        : %llu\nlast_hang         : %llu\nexecs_since_crash : %llu\n"
@@ -251,8 +265,9 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                    "pending_favs, map_size, saved_crashes, saved_hangs, max_depth, "
                    "execs_per_sec, total_execs, edges_found\n", plot) >= 0;
     if (ok)
-        ok = fprintf(plot, "%.0f, 0, 0, %zu, 0, 0, %.2f%%, %llu, %llu, 1, %.2f, %llu, %zu\n", run,
-                     c->queue.n, c->map_len ? 100.0 * (double)c->edges / (double)c->map_len : 0.0,
+        ok = fprintf(plot, "%.0f, %llu, %zu, %zu, %zu, 0, %.2f%%, %llu, %llu, 1, %.2f, %llu, %zu\n",
+                     run, (unsigned long long)c->n.cycles_done, c->n.cur_item, c->queue.n,
+                     pending, c->map_len ? 100.0 * (double)c->edges / (double)c->map_len : 0.0,
                      (unsigned long long)c->n.crashes, (unsigned long long)c->n.hangs, eps,
                      (unsigned long long)c->n.execs, c->edges) >= 0;
     if (plot && fclose(plot) != 0)

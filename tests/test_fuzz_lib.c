@@ -96,9 +96,17 @@ START_TEST(atomic_writes_and_corpus_loading)
     ck_assert_int_eq(fz_load_dir(&q, queue, 1024, FZ_FROM_SEED, err, sizeof err), 2);
     ck_assert_uint_eq(q.entries[0].len, 1); /* sorted by name; empty and dot files skipped */
     ck_assert_mem_eq(q.entries[1].data, "22", 2);
+    ck_assert_str_eq(q.entries[0].file, "a-first"); /* seeds are named after their files */
     fz_queue_free(&q);
     ck_assert_int_eq(fz_load_dir(&q, "/nonexistent", 1024, FZ_FROM_SEED, err, sizeof err), -1);
     ck_assert_contains(err, "cannot read directory /nonexistent");
+    /* a file over the limit is refused by name, not cut short */
+    char big[1025];
+    memset(big, 'b', sizeof big);
+    ck_assert_int_eq(write_file_atomic(queue, "d-big", big, sizeof big), 0);
+    ck_assert_int_eq(fz_load_dir(&q, queue, 1024, FZ_FROM_SEED, err, sizeof err), -1);
+    ck_assert_contains(err, "d-big is 1025 bytes, over the limit of 1024");
+    fz_queue_free(&q);
     char crashes[600];
     snprintf(crashes, sizeof crashes, "%s/crashes", dir);
     ck_assert_uint_eq(fz_count_files(crashes), 0);
@@ -604,6 +612,43 @@ START_TEST(executions_are_judged_into_the_out_dir)
 }
 END_TEST
 
+/* fuzzer_stats as afl-whatsup reads it: a seed keeps its file's name (orig:), an entry not
+ * yet mutated is pending, and a queue cycle is done once every entry was mutated in it
+ * (symhv's schedule picks entries at random, so the cycle is counted, not walked). */
+START_TEST(queue_cycles_and_pending_entries_are_counted)
+{
+    char out[512], value[64];
+    struct fz_campaign c;
+    open_campaign(&c, out, 64);
+    ck_assert_str_eq(c.queue.entries[0].file, "id:000000,orig:a");
+    c.input_cap = 64;
+    c.seeds_left = c.queue.n;
+    ck_assert(fz_campaign_next(&c)); /* the seed */
+    memset(c.trace, 0, 64);
+    c.trace[3] = 1;
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+    c.trimming = false;
+    struct fz_vm_figures vm = { 0 };
+    fz_campaign_write_stats(&c, &vm);
+    ck_assert_int_eq(fz_stats_value(out, "pending_total", value, sizeof value), 0);
+    ck_assert_str_eq(value, "1");
+    ck_assert_int_eq(fz_stats_value(out, "cycles_done", value, sizeof value), 0);
+    ck_assert_str_eq(value, "0");
+    for (int k = 0; k < 3; k++) { /* one entry: each mutation of it ends a cycle */
+        ck_assert(fz_campaign_next(&c));
+        ck_assert_int_eq(c.cur.origin, FZ_FROM_MUTATION);
+        fz_campaign_judge(&c, FZ_OK, 0, NULL, 0); /* the same edge: nothing new */
+    }
+    ck_assert_uint_eq(c.queue.n, 1);
+    fz_campaign_write_stats(&c, &vm);
+    ck_assert_int_eq(fz_stats_value(out, "pending_total", value, sizeof value), 0);
+    ck_assert_str_eq(value, "0");
+    ck_assert_int_eq(fz_stats_value(out, "cycles_done", value, sizeof value), 0);
+    ck_assert_str_eq(value, "3");
+    fz_campaign_close(&c);
+}
+END_TEST
+
 /* The start of a text file ("" if it cannot be read). */
 static void read_note(const char *path, char *text, size_t size)
 {
@@ -903,6 +948,7 @@ int main(void)
     tcase_add_test(tc, tmin_keeps_what_the_failure_needs);
     tcase_add_test(tc, next_input_priority_order);
     tcase_add_test(tc, executions_are_judged_into_the_out_dir);
+    tcase_add_test(tc, queue_cycles_and_pending_entries_are_counted);
     tcase_add_test(tc, crashes_without_a_map_are_told_apart_by_place);
     tcase_add_test(tc, a_concolic_run_past_its_limit_is_rechecked_natively);
     tcase_add_test(tc, an_order_is_named_in_its_crash_file);
