@@ -813,8 +813,7 @@ int fz_campaign_finish_tool(struct fz_campaign *c)
         size_t kept = fz_cmin_result(&c->cmin, c->queue.n, keep);
         int rc = 0;
         for (size_t i = 0; i < c->queue.n && rc == 0; i++) {
-            char name[64];
-            snprintf(name, sizeof name, "id:%06zu,cmin", i);
+            const char *name = c->queue.entries[i].file; /* as afl-cmin: the input's own name */
             if (keep[i] && write_file_atomic(c->out_dir, name, c->queue.entries[i].data,
                                              c->queue.entries[i].len) < 0) {
                 hv_error_errno("cmin: cannot write %s/%s", c->out_dir, name);
