@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,16 +84,17 @@ static void native_run_ends_by(const char *prog, const char *file, int sig)
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %s: status 0x%x", prog, file, st);
 }
 
-/* With the solver and the compare log off, mutation alone grows the queue of `prog`,
- * whose coverage is `coverage` (fuzzer_stats' name); r keeps the run's output. */
-static void mutation_grows_the_queue(const char *prog, const char *coverage, const char *out,
-                                     struct run_result *r)
+/* With the solver and the compare log off, mutation alone grows the queue of `prog`
+ * (its input a file named by @@, or stdin when `on_stdin`), whose coverage is `coverage`
+ * (fuzzer_stats' name); r keeps the run's output. */
+static void mutation_grows_the_queue_of(const char *prog, bool on_stdin, const char *coverage,
+                                        const char *out, struct run_result *r)
 {
     const char *seeds = test_temp_dir();
     write_seed(seeds, "seed", "hello, world");
     run_symhv(r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
                                         "--no-cmplog", "--max-execs", "1500", "--rng-seed", "5",
-                                        "--", prog, "@@", NULL });
+                                        "--", prog, on_stdin ? NULL : "@@", NULL });
     ck_assert_msg(r->status == 0, "status %d\n%s", r->status, r->err);
     says_coverage(out, coverage);
     char queue[600];
@@ -103,12 +105,39 @@ static void mutation_grows_the_queue(const char *prog, const char *coverage, con
     ck_assert_msg(output_value(out, "fuzzer_stats", "edges_found") > 5, "%s", r->err);
 }
 
+static void mutation_grows_the_queue(const char *prog, const char *coverage, const char *out,
+                                     struct run_result *r)
+{
+    mutation_grows_the_queue_of(prog, false, coverage, out, r);
+}
+
 /* An AFL++ build's own map is the coverage. */
 START_TEST(an_afl_build_brings_its_own_map)
 {
     struct run_result r;
     mutation_grows_the_queue(program("rw_afl_branches"), "afl-map", test_temp_dir(), &r);
     ck_assert_contains(r.err, "(afl-map)");
+    run_result_free(&r);
+}
+END_TEST
+
+/* An AFL++ harness in persistent mode with shared-memory test cases: without afl-fuzz's
+ * fork server, AFL++'s runtime runs its loop once per execution on the test case read
+ * from stdin, so each execution from the snapshot is one pass; its map is the coverage,
+ * and a pass does not run on into a second one (the program says how many it made). */
+START_TEST(a_persistent_mode_harness_runs_one_pass_per_execution)
+{
+    struct run_result r;
+    const char *out = test_temp_dir();
+    mutation_grows_the_queue_of(program("rw_afl_persistent"), true, "afl-map", out, &r);
+    ck_assert_contains(r.err, "(afl-map)");
+    run_result_free(&r);
+    char queue[600], entry[1200];
+    snprintf(queue, sizeof queue, "%s/queue", out);
+    ck_assert_int_ge(files_named(queue, "src:mutation", entry, sizeof entry), 1);
+    run_symhv(&r, (const char *const[]){ "replay", entry, "--timeout", "120", NULL });
+    ck_assert_msg(r.status == 0, "replay status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.out, "passes 1\n");
     run_result_free(&r);
 }
 END_TEST
@@ -223,6 +252,7 @@ int main(void)
     snprintf(afl, sizeof afl, "%s/rw_afl_branches", getenv("REALWORLD_DIR") ? getenv("REALWORLD_DIR") : ".");
     if (access(afl, X_OK) == 0) {
         tcase_add_test(tc, an_afl_build_brings_its_own_map);
+        tcase_add_test(tc, a_persistent_mode_harness_runs_one_pass_per_execution);
         tcase_add_loop_test(tc, cmin_on_users_builds, 0, 2);
     } else {
         printf("NOT RUN: the AFL++ build tests (no afl-clang-fast at build time)\n");
