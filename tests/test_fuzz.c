@@ -429,8 +429,9 @@ START_TEST(instances_share_finds_through_the_sync_dir)
 END_TEST
 
 /* AFL++ and symhv on one sync directory: afl-fuzz (a native build of the same target)
- * imports symhv's finds, and symhv imports AFL++'s. afl-fuzz gets 15 s: on a loaded
- * 2-core machine 5 s sometimes ended before its first sync. */
+ * imports symhv's finds, and symhv imports AFL++'s. afl-fuzz gets 15 s, and imports
+ * before it runs its own seeds (AFL_IMPORT_FIRST): on a loaded 2-core machine, and in
+ * the nested rig, -V ran out before its first sync now and then. */
 START_TEST(afl_plus_plus_and_symhv_import_each_other)
 {
     const char *work = test_temp_dir();
@@ -447,7 +448,7 @@ START_TEST(afl_plus_plus_and_symhv_import_each_other)
                                         "--rng-seed", "7", NULL },
                  0, NULL, NULL);
     snprintf(cmd, sizeof cmd,
-             "AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_SYNC_TIME=1 "
+             "AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_SYNC_TIME=1 AFL_IMPORT_FIRST=1 "
              "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_BIN_CHECK=0 "
              "timeout 120 afl-fuzz -i %s -o %s -S afl -V 15 -- %s >%s/afl.log 2>&1",
              seeds, sync, native, work);
