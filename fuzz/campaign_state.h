@@ -185,6 +185,7 @@ struct fz_vm_figures {
     uint64_t branches_pruned; /* hot branches' occurrences the concolic runs ran as if
                                  concrete (QSYM's pruning) */
     double solver_seconds;
+    const char *solver;          /* the backend's name (NULL: none) */
     double concolic_for_s;       /* a concolic execution in flight this long (0: none) */
     bool races_on;               /* --races: the figures below */
     uint64_t races_found, race_samples, race_held, race_sync_pairs, race_dropped;

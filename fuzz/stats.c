@@ -2,6 +2,7 @@
  * A resumed campaign's counters and times, read back from the fuzzer_stats it wrote.
  * The file is a user's to edit and a crash's to truncate: every value is checked, what
  * is refused says so in one line. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -166,6 +167,18 @@ size_t fz_stats_resume(const char *text, size_t len, uint64_t now, struct fz_res
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
+/* A value fuzzer_stats can hold as it is: letters, digits, '-', '_' (afl-whatsup
+ * sources the file as shell assignments). */
+static bool plain_word(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+            return false;
+    return true;
+}
+
 /* fuzzer_stats in AFL++'s format and with its keys (afl-whatsup sources it as shell
  * assignments: keys are identifiers, values plain), symhv's own keys after them. */
 void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *vm)
@@ -235,11 +248,12 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
                 fz_coverage_name(c));
     text_printf(&s, "solver_queries    : %llu\nsolver_cache_hits : %llu\nsolver_seconds    : %.3f\n"
                 "flips_pruned      : %llu\nflips_unasked     : %llu\nsolve_budget_s    : %.0f\n"
-                "branches_pruned   : %llu\n",
+                "branches_pruned   : %llu\nsolver_backend    : %s\n",
                 (unsigned long long)vm->queries,
                 (unsigned long long)vm->cache_hits, vm->solver_seconds,
                 (unsigned long long)vm->flips_pruned, (unsigned long long)vm->flips_unasked,
-                c->cfg.solve_budget_s, (unsigned long long)vm->branches_pruned);
+                c->cfg.solve_budget_s, (unsigned long long)vm->branches_pruned,
+                !vm->solver ? "none" : plain_word(vm->solver) ? vm->solver : "unknown");
     if (vm->races_on)
         text_printf(&s, "races_found       : %llu\nrace_samples      : %llu\nrace_held         : "
                     "%llu\nrace_sync_pairs   : %llu\nrace_dropped      : %llu\n"

@@ -459,11 +459,7 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
                 (unsigned long long)st->flipped_too_large);
     text_printf(&t, "solver seconds: %.3f\nsolving seconds (wall): %.3f\n", st->solver_seconds,
                 solving_s);
-    const char *env_solver = getenv("SYMHV_SYMEX_SOLVER"); /* the sidecar reads it too */
-    text_printf(&t, "solver backend: %s\n",
-                e->cfg.symex_socket ? "the attached sidecar's"
-                : env_solver && *env_solver ? env_solver
-                : e->cfg.solver ? e->cfg.solver : "portfolio (the default)");
+    text_printf(&t, "solver backend: %s\n", engine_solver_name(e));
     text_printf(&t, "pages pinned concrete: %llu\nbytes pinned concrete: %llu\n",
                 (unsigned long long)atomic_load(&e->pages.stats.pinned_pages),
                 (unsigned long long)st->pinned_bytes);
@@ -553,6 +549,16 @@ int engine_write_output(struct engine *e, const char *name, const void *data, si
 const char *engine_output_dir(struct engine *e)
 {
     return e ? outputs_dir(&e->out) : "";
+}
+
+const char *engine_solver_name(const struct engine *e)
+{
+    const char *env_solver = getenv("SYMHV_SYMEX_SOLVER"); /* the sidecar reads it too */
+    return !e                          ? ""
+           : e->cfg.symex_socket       ? "attached-sidecar" /* it chose its own */
+           : env_solver && *env_solver ? env_solver
+           : e->cfg.solver             ? e->cfg.solver
+                                       : "portfolio";
 }
 
 /* A concolic run's results as the campaign takes them: one input file per result, every

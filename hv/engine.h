@@ -75,6 +75,9 @@ int engine_finish(struct engine *e);
 int engine_write_output(struct engine *e, const char *name, const void *data, size_t len);
 /* Where the run's results went (a numbered one: after its first file). */
 const char *engine_output_dir(struct engine *e);
+/* The solver backend the sidecar runs, as summary.txt and fuzzer_stats name it
+ * ("attached-sidecar" with --symex-socket: that sidecar chose its own). */
+const char *engine_solver_name(const struct engine *e);
 
 /* Fuzzing: solve the concolic execution that just ended, hand each generated input
  * to add() (every symbolic input's bytes, in the order they were made symbolic), then forget it all (inputs, symbolic pages,

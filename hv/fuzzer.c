@@ -335,6 +335,7 @@ static void status(struct fuzzer *f, bool final)
         .queries = f->search.queries, .cache_hits = f->search.cache_hits,
         .flips_pruned = f->search.flips_pruned, .flips_unasked = f->search.flips_unasked,
         .branches_pruned = f->search.branches_pruned, .solver_seconds = f->search.solver_seconds,
+        .solver = engine_solver_name(f->engine),
         .concolic_for_s = f->c.cur.concolic ? t - f->exec_started : 0,
     };
     if (f->races) {

@@ -645,6 +645,17 @@ START_TEST(queue_cycles_and_pending_entries_are_counted)
     ck_assert_str_eq(value, "0");
     ck_assert_int_eq(fz_stats_value(out, "cycles_done", value, sizeof value), 0);
     ck_assert_str_eq(value, "3");
+    /* the solver is named; a name afl-whatsup's shell could misread is not written */
+    ck_assert_int_eq(fz_stats_value(out, "solver_backend", value, sizeof value), 0);
+    ck_assert_str_eq(value, "none");
+    vm.solver = "z3-fresh";
+    fz_campaign_write_stats(&c, &vm);
+    ck_assert_int_eq(fz_stats_value(out, "solver_backend", value, sizeof value), 0);
+    ck_assert_str_eq(value, "z3-fresh");
+    vm.solver = "z3\"$(id)";
+    fz_campaign_write_stats(&c, &vm);
+    ck_assert_int_eq(fz_stats_value(out, "solver_backend", value, sizeof value), 0);
+    ck_assert_str_eq(value, "unknown");
     fz_campaign_close(&c);
 }
 END_TEST
