@@ -457,6 +457,8 @@ static void write_summary(struct engine *e, const struct sc_stats *st, bool solv
                 (unsigned long long)st->sliced_away);
     text_printf(&t, "flips too large for the solver: %llu\n",
                 (unsigned long long)st->flipped_too_large);
+    text_printf(&t, "flips cut short by the first pass, asked again after it: %llu\n",
+                (unsigned long long)st->flips_deferred);
     text_printf(&t, "solver seconds: %.3f\nsolving seconds (wall): %.3f\n", st->solver_seconds,
                 solving_s);
     text_printf(&t, "solver backend: %s\n", engine_solver_name(e));

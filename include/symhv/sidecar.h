@@ -40,7 +40,7 @@
 #include "symhv/abi.h"
 
 #define SC_MAGIC 0x7343796dU /* "myCs" */
-#define SC_VERSION 10
+#define SC_VERSION 11
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
@@ -155,6 +155,8 @@ struct sc_stats {
     uint64_t flips_pruned;              /* SC_FINISH_PRUNE: flips left out (seen, tried) */
     uint64_t peak_memory_bytes;
     uint64_t solver_cache_hits;         /* FINISH: queries answered by the query cache */
+    uint64_t flips_deferred;            /* FINISH: cut short by the first pass's timeout,
+                                           asked again with the full one after it */
     double interpreter_seconds, solver_seconds;
 };
 

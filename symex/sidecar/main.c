@@ -58,6 +58,8 @@ static void usage(FILE *f)
             "bytes with the flipped one; SYMHV_SYMEX_NO_PRUNING=1 keeps every occurrence\n"
             "of a hot branch (else past 64 on a path only the powers of two count);\n"
             "SYMHV_SYMEX_NO_CONTEXT=1 keys branch sides without their callers;\n"
+            "SYMHV_SYMEX_FIRST_TIMEOUT_MS=N asks every flip first with an N ms timeout and\n"
+            "the ones it cuts short after them with the full one (default 20; 0: one pass);\n"
             "SYMHV_SYMEX_SELECT_CHAIN=1 reads through a symbolic index as a chain of address\n"
             "compares (else a tree on the index's bits);\n"
             "SYMHV_SYMEX_QUERY_DIR=DIR writes every query sent to the solver there as SMT-LIB\n"
@@ -329,6 +331,10 @@ int main(int argc, char **argv)
     cfg.no_pruning = no_pruning && strcmp(no_pruning, "0") != 0;
     const char *no_context = getenv("SYMHV_SYMEX_NO_CONTEXT"); /* likewise */
     cfg.no_context = no_context && strcmp(no_context, "0") != 0;
+    const char *first = getenv("SYMHV_SYMEX_FIRST_TIMEOUT_MS"); /* likewise */
+    cfg.first_timeout_ms = first && *first
+                               ? (unsigned)parse_number("SYMHV_SYMEX_FIRST_TIMEOUT_MS", first)
+                               : SESSION_FIRST_TIMEOUT_MS;
 
     struct stat sb;
     if (fstat(SC_FD_SHARED, &sb) < 0 || fstat(SC_FD_GUEST_MEM, &sb) < 0) {

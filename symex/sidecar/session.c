@@ -716,6 +716,110 @@ static void start_dump(struct session *s, struct sx_solver *solver)
                 (unsigned long long)(d->max_bytes >> 20));
 }
 
+/* A solver for a FINISH, with the query corpus on it when one is written. */
+static struct sx_solver *new_solver(struct session *s, unsigned timeout_ms)
+{
+    struct sx_solver *solver = sx_solver_new(s->ctx, s->cfg.solver, timeout_ms);
+    if (solver) {
+        sx_solver_set_progress(solver, &s->path.progress);
+        start_dump(s, solver);
+    }
+    return solver;
+}
+
+/* Its counts into st, then freed. */
+static void finish_solver(struct sx_solver *solver, struct sc_stats *st)
+{
+    st->flipped_too_large += sx_solver_stats(solver)->too_large;
+    st->solver_cache_hits += sx_solver_stats(solver)->cache_hits;
+    sx_solver_free(solver);
+}
+
+/* One FINISH's asking of its flips. */
+struct asking {
+    struct session *s;
+    struct sc_slot *slot;
+    struct sc_stats *st;
+    const struct sx_model *seed;
+    const uint32_t *other;   /* SC_FINISH_PRUNE: the side each flip reaches; NULL: none */
+    double t0;               /* when the asking began */
+    size_t queries;
+};
+
+/* Whether a limit ends the asking now: symhv stopping, the sidecar's memory or time, the
+ * run's budget (slot->len ms); `left` flips are then counted unasked. */
+static bool stop_asking(struct asking *a, size_t left)
+{
+    struct session *s = a->s;
+    struct sc_stats *st = a->st;
+    beat(a->slot);
+    if (__atomic_load_n(&a->slot->cancel, __ATOMIC_ACQUIRE)) { /* symhv is stopping */
+        st->flipped_unknown += left;
+        return true;
+    }
+    if (a->queries % 16 == 15 && s->cfg.max_memory_bytes &&
+        own_resident_bytes() > s->cfg.max_memory_bytes) {
+        pthread_mutex_lock(&s->lock);
+        exhaust_locked(s, "solving stopped: the sidecar reached its memory limit (%llu MiB, "
+                       "symhv --symex-max-memory)",
+                       (unsigned long long)(s->cfg.max_memory_bytes >> 20));
+        pthread_mutex_unlock(&s->lock);
+        st->flipped_unknown += left;
+        st->unsolved_past_limit += left;
+        return true;
+    }
+    if (a->slot->len && (now_s() - a->t0) * 1000.0 >= (double)a->slot->len) { /* the budget */
+        st->flipped_unknown += left;
+        st->unsolved_past_limit += left;
+        return true;
+    }
+    if (s->cfg.max_seconds > 0 && s->spent_before + st->interpreter_seconds +
+                                      st->solver_seconds + (now_s() - a->t0) > s->cfg.max_seconds) {
+        pthread_mutex_lock(&s->lock);
+        exhaust_locked(s, "solving stopped: the sidecar reached its time limit (%.0f s, "
+                       "symhv --symex-max-time)", s->cfg.max_seconds);
+        pthread_mutex_unlock(&s->lock);
+        st->flipped_unknown += left;
+        st->unsolved_past_limit += left;
+        return true;
+    }
+    return false;
+}
+
+/* Ask flip b (and, after it, more values or the optimistic query); its verdict. */
+static enum sx_sat ask_flip(struct asking *a, struct sx_solver *solver, size_t b)
+{
+    struct session *s = a->s;
+    struct sc_stats *st = a->st;
+    a->queries++;
+    struct sx_model *m = sx_model_new(s->ctx, a->seed);
+    enum sx_sat r = sx_path_flip(&s->path, s->ctx, solver, b, m);
+    if (r == SX_SAT) {
+        st->flipped_sat++;
+        keep_result(s, b, m, 0, false);
+        if (a->other)
+            sx_branch_map_reached(s->seen, a->other[b]);
+        a->queries += more_values(s, b, m, solver, st, MAX_FLIPS - a->queries);
+    } else if (r == SX_UNSAT) {
+        st->flipped_unsat++;
+        /* optimistic: the branch alone (a value pinned on the path, say a copy's
+         * length, made the whole query unsat); the next run decides */
+        sx_model_free(m);
+        m = sx_model_new(s->ctx, a->seed);
+        a->queries++;
+        if (sx_path_flip_optimistic(&s->path, s->ctx, solver, b, m) == SX_SAT) {
+            st->flipped_optimistic++;
+            keep_result(s, b, m, 0, true);
+            if (a->other) /* tried: later paths do not ask it again */
+                sx_branch_map_reached(s->seen, a->other[b]);
+        }
+    } else {
+        st->flipped_unknown++;
+    }
+    sx_model_free(m);
+    return r;
+}
+
 static void finish(struct session *s, struct sc_slot *slot)
 {
     struct sc_stats *st = &s->stats;
@@ -725,7 +829,7 @@ static void finish(struct session *s, struct sc_slot *slot)
     st->branches = s->path.nbranches;
     st->branches_pruned = s->path.pruned;
     st->flipped_sat = st->flipped_unsat = st->flipped_unknown = st->flipped_too_large = 0;
-    st->flipped_optimistic = st->unsolved_past_limit = 0;
+    st->flipped_optimistic = st->unsolved_past_limit = st->solver_cache_hits = 0;
     /* a long path takes long to render, slice and translate: the heartbeat goes on */
     s->path.progress = (struct sx_progress){ beat_slot, slot };
     render_constraints(s);
@@ -741,11 +845,10 @@ static void finish(struct session *s, struct sc_slot *slot)
         slot->status = SC_OK;
         return;
     }
-    struct sx_solver *solver = sx_solver_new(s->ctx, s->cfg.solver, s->cfg.solver_timeout_ms);
-    if (solver) {
-        sx_solver_set_progress(solver, &s->path.progress);
-        start_dump(s, solver);
-    }
+    bool two_passes = s->cfg.first_timeout_ms && (!s->cfg.solver_timeout_ms ||
+                                                  s->cfg.first_timeout_ms < s->cfg.solver_timeout_ms);
+    struct sx_solver *solver = new_solver(s, two_passes ? s->cfg.first_timeout_ms
+                                                        : s->cfg.solver_timeout_ms);
     if (!solver) {
         slot->status = SC_FAILED;
         reply_message(slot, "solver backend '%s' unknown or unable to start (out of memory?)",
@@ -755,7 +858,7 @@ static void finish(struct session *s, struct sc_slot *slot)
     struct sx_model seed = { ninputs, s->seed, s->seed_len };
     size_t flips = s->path.nbranches < MAX_FLIPS ? s->path.nbranches : MAX_FLIPS;
     uint32_t *other = NULL; /* SC_FINISH_PRUNE: the side each flip would reach */
-    st->new_branch_edges = st->flips_pruned = 0;
+    st->new_branch_edges = st->flips_pruned = st->flips_deferred = 0;
     if (slot->input & SC_FINISH_PRUNE) {
         size_t n = s->path.nbranches;
         other = malloc((n ? n : 1) * sizeof *other);
@@ -766,77 +869,55 @@ static void finish(struct session *s, struct sc_slot *slot)
         free(scratch);
         flips = n; /* pruned ones cost nothing: MAX_FLIPS counts the queries */
     }
-    double t0 = now_s();
-    size_t queries = 0;
-    for (size_t b = 0; b < flips && queries < MAX_FLIPS; b++) {
+    /* Two passes: every flip first with the short timeout, then the ones it cut short
+     * with the full one, so that a budget goes to the many cheap queries before the few
+     * dear ones (which a one-pass run meets in path order). */
+    size_t *deferred = two_passes ? malloc((flips ? flips : 1) * sizeof *deferred) : NULL;
+    if (two_passes && !deferred)
+        abort();
+    struct asking a = { s, slot, st, &seed, other, now_s(), 0 };
+    size_t ndeferred = 0, b = 0;
+    for (; b < flips && a.queries < MAX_FLIPS; b++) {
         if (other && !sx_branch_map_wanted(s->seen, other[b])) {
             st->flips_pruned++;
             continue;
         }
-        queries++;
-        beat(slot);
-        if (__atomic_load_n(&slot->cancel, __ATOMIC_ACQUIRE)) { /* symhv is stopping */
-            st->flipped_unknown += flips - b;
+        if (stop_asking(&a, flips - b + ndeferred))
             break;
+        uint64_t too_large = sx_solver_stats(solver)->too_large;
+        if (ask_flip(&a, solver, b) == SX_UNKNOWN && two_passes &&
+            sx_solver_stats(solver)->too_large == too_large) { /* timed out: later */
+            st->flipped_unknown--;
+            deferred[ndeferred++] = b;
         }
-        if (b % 16 == 15 && s->cfg.max_memory_bytes && own_resident_bytes() > s->cfg.max_memory_bytes) {
-            pthread_mutex_lock(&s->lock);
-            exhaust_locked(s, "solving stopped: the sidecar reached its memory limit (%llu MiB, "
-                           "symhv --symex-max-memory)",
-                           (unsigned long long)(s->cfg.max_memory_bytes >> 20));
-            pthread_mutex_unlock(&s->lock);
-            st->flipped_unknown += flips - b;
-            st->unsolved_past_limit += flips - b;
-            break;
-        }
-        if (slot->len && (now_s() - t0) * 1000.0 >= (double)slot->len) { /* the campaign's
-                                                                         --max-time */
-            st->flipped_unknown += flips - b;
-            st->unsolved_past_limit += flips - b;
-            break;
-        }
-        if (s->cfg.max_seconds > 0 && s->spent_before + st->interpreter_seconds +
-                                          st->solver_seconds + (now_s() - t0) > s->cfg.max_seconds) {
-            pthread_mutex_lock(&s->lock);
-            exhaust_locked(s, "solving stopped: the sidecar reached its time limit (%.0f s, "
-                           "symhv --symex-max-time)", s->cfg.max_seconds);
-            pthread_mutex_unlock(&s->lock);
-            st->flipped_unknown += flips - b;
-            st->unsolved_past_limit += flips - b;
-            break;
-        }
-        struct sx_model *m = sx_model_new(s->ctx, &seed);
-        enum sx_sat r = sx_path_flip(&s->path, s->ctx, solver, b, m);
-        if (r == SX_SAT) {
-            st->flipped_sat++;
-            keep_result(s, b, m, 0, false);
-            if (other)
-                sx_branch_map_reached(s->seen, other[b]);
-            queries += more_values(s, b, m, solver, st, MAX_FLIPS - queries);
-        } else if (r == SX_UNSAT) {
-            st->flipped_unsat++;
-            /* optimistic: the branch alone (a value pinned on the path, say a copy's
-             * length, made the whole query unsat); the next run decides */
-            sx_model_free(m);
-            m = sx_model_new(s->ctx, &seed);
-            queries++;
-            if (sx_path_flip_optimistic(&s->path, s->ctx, solver, b, m) == SX_SAT) {
-                st->flipped_optimistic++;
-                keep_result(s, b, m, 0, true);
-                if (other) /* tried: later paths do not ask it again */
-                    sx_branch_map_reached(s->seen, other[b]);
-            }
-        } else {
-            st->flipped_unknown++;
-        }
-        sx_model_free(m);
     }
+    bool stopped = b < flips && a.queries < MAX_FLIPS;
+    finish_solver(solver, st);
+    if (ndeferred && !stopped) {
+        st->flips_deferred = ndeferred;
+        solver = new_solver(s, s->cfg.solver_timeout_ms);
+        if (!solver) {
+            st->flipped_unknown += ndeferred;
+        } else {
+            size_t k = 0;
+            for (; k < ndeferred; k++) {
+                if (a.queries >= MAX_FLIPS) { /* as the first pass: not asked */
+                    st->flipped_unknown += ndeferred - k;
+                    break;
+                }
+                if (stop_asking(&a, ndeferred - k))
+                    break;
+                ask_flip(&a, solver, deferred[k]);
+            }
+            finish_solver(solver, st);
+        }
+    } else if (ndeferred) { /* a limit stopped the first pass: these stay unasked */
+        st->flips_deferred = ndeferred;
+    }
+    free(deferred);
     free(other);
-    st->solver_seconds += now_s() - t0;
-    st->flipped_too_large += sx_solver_stats(solver)->too_large;
-    st->solver_cache_hits = sx_solver_stats(solver)->cache_hits;
+    st->solver_seconds += now_s() - a.t0;
     st->sliced_away = s->path.sliced_away;
-    sx_solver_free(solver);
     st->results = s->nresults;
     slot->stats = *st;
     slot->status = SC_OK;

@@ -14,12 +14,17 @@
 
 #include "symhv/sidecar.h"
 
+#define SESSION_FIRST_TIMEOUT_MS 20 /* first_timeout_ms unless told */
+
 struct session_config {
     uint8_t *ram;
     uint64_t ram_bytes;
     struct sc_shared *shared;
     const char *solver;          /* backend name, see solver.h */
     unsigned solver_timeout_ms;
+    unsigned first_timeout_ms;   /* a FINISH asks every flip with this timeout first, then
+                                    the ones it cut short with solver_timeout_ms (0: one
+                                    pass; SYMHV_SYMEX_FIRST_TIMEOUT_MS) */
     uint64_t max_memory_bytes;   /* 0: none */
     double max_seconds;          /* interpreter + solver time; 0: none */
     uint64_t crash_after;        /* fault injection for tests: abort() once this many

@@ -1,7 +1,9 @@
 /* symhv-solve: run a query corpus (SMT-LIB files that symhv-symex wrote, see smtlib.h)
  * through one of symhv's solver backends, as the sidecar would have: the files of one
  * directory share one expression context, and the queries of one request (rNNNNN-...)
- * one solver, in name order. Every model is checked against its query. */
+ * one solver, in name order. Every model is checked against its query. With
+ * --first-timeout, each request's queries run in the sidecar's two passes; with
+ * --budget, the run stops asking when its solver time is spent, as a FINISH does. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +19,7 @@
 
 struct totals {
     unsigned long queries, sat, unsat, unknown, wrong, unreadable;
+    unsigned long deferred, unasked; /* --first-timeout: cut short, asked again; --budget */
     double seconds, max_seconds;
 };
 
@@ -46,15 +49,18 @@ static bool model_holds(struct sx_ctx *ctx, const struct sx_model *m,
 struct run {
     const char *backend;
     unsigned timeout_ms;
+    unsigned first_timeout_ms; /* 0: one pass */
+    double budget_s;           /* 0: none */
     bool tsv;
     struct totals t;
     struct sx_member_tally tally;
 };
 
 /* A solver of the asked backend, or the process ends with a one-line reason. */
-static struct sx_solver *solver_or_exit(struct sx_ctx *ctx, const struct run *run)
+static struct sx_solver *solver_or_exit(struct sx_ctx *ctx, const struct run *run,
+                                        unsigned timeout_ms)
 {
-    struct sx_solver *s = sx_solver_new(ctx, run->backend, run->timeout_ms);
+    struct sx_solver *s = sx_solver_new(ctx, run->backend, timeout_ms);
     if (!s) {
         fprintf(stderr, "symhv-solve: solver '%s' unknown or unable to start (this build has: "
                 "%s)\n", run->backend, sx_solver_backend_names());
@@ -63,14 +69,16 @@ static struct sx_solver *solver_or_exit(struct sx_ctx *ctx, const struct run *ru
     return s;
 }
 
-static int solve_file(struct run *run, struct sx_ctx *ctx, struct sx_solver *solver,
-                      const char *path)
+/* One query: its verdict (SX_UNKNOWN too for a file that cannot be read). With `defer`
+ * (the first of two passes), an unknown is not counted: the caller asks it again. */
+static enum sx_sat solve_file(struct run *run, struct sx_ctx *ctx, struct sx_solver *solver,
+                              const char *path, bool defer)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "symhv-solve: %s: %s\n", path, strerror(errno));
         run->t.unreadable++;
-        return -1;
+        return SX_UNKNOWN;
     }
     const struct sx_expr **c = NULL;
     size_t n = 0;
@@ -80,13 +88,13 @@ static int solve_file(struct run *run, struct sx_ctx *ctx, struct sx_solver *sol
     if (rc) {
         fprintf(stderr, "symhv-solve: %s: %s\n", path, err);
         run->t.unreadable++;
-        return -1;
+        return SX_UNKNOWN;
     }
     struct sx_model *m = sx_model_new(ctx, NULL);
     double t0 = now();
     enum sx_sat r = sx_solver_check(solver, c, n, m);
     double dt = now() - t0;
-    run->t.queries++;
+    run->t.queries += !defer || r != SX_UNKNOWN;
     run->t.seconds += dt;
     if (dt > run->t.max_seconds)
         run->t.max_seconds = dt;
@@ -101,6 +109,9 @@ static int solve_file(struct run *run, struct sx_ctx *ctx, struct sx_solver *sol
     } else if (r == SX_UNSAT) {
         verdict = "unsat";
         run->t.unsat++;
+    } else if (defer) {
+        verdict = "deferred";
+        run->t.deferred++;
     } else {
         run->t.unknown++;
     }
@@ -108,7 +119,56 @@ static int solve_file(struct run *run, struct sx_ctx *ctx, struct sx_solver *sol
         printf("%s\t%s\t%s\t%.6f\n", path, run->backend, verdict, dt);
     sx_model_free(m);
     free(c);
-    return 0;
+    return r;
+}
+
+static bool budget_spent(const struct run *run)
+{
+    return run->budget_s > 0 && run->t.seconds >= run->budget_s;
+}
+
+/* One request's queries (names[0..n), in dir), in one pass or in the sidecar's two: all
+ * with the first timeout, then the ones it cut short with the full one. */
+static void solve_request(struct run *run, struct sx_ctx *ctx, const char *dir, char **names,
+                          size_t n)
+{
+    bool two = run->first_timeout_ms && run->first_timeout_ms < run->timeout_ms;
+    struct sx_solver *solver = solver_or_exit(ctx, run, two ? run->first_timeout_ms
+                                                            : run->timeout_ms);
+    size_t *deferred = malloc((n ? n : 1) * sizeof *deferred), ndeferred = 0, i = 0;
+    if (!deferred) {
+        fprintf(stderr, "symhv-solve: out of memory\n");
+        exit(1);
+    }
+    char path[8192];
+    for (; i < n && !budget_spent(run); i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        uint64_t too_large = sx_solver_stats(solver)->too_large;
+        if (solve_file(run, ctx, solver, path, two) == SX_UNKNOWN && two) {
+            if (sx_solver_stats(solver)->too_large == too_large)
+                deferred[ndeferred++] = i;
+            else { /* too large for any timeout: an unknown, as the sidecar counts it */
+                run->t.deferred--;
+                run->t.unknown++;
+                run->t.queries++;
+            }
+        }
+    }
+    run->t.unasked += n - i;
+    sx_solver_tally(solver, &run->tally);
+    sx_solver_free(solver);
+    if (ndeferred) {
+        solver = solver_or_exit(ctx, run, run->timeout_ms);
+        size_t k = 0;
+        for (; k < ndeferred && !budget_spent(run); k++) {
+            snprintf(path, sizeof path, "%s/%s", dir, names[deferred[k]]);
+            solve_file(run, ctx, solver, path, false);
+        }
+        run->t.unasked += ndeferred - k;
+        sx_solver_tally(solver, &run->tally);
+        sx_solver_free(solver);
+    }
+    free(deferred);
 }
 
 /* A directory's files in name order, a new solver for each request prefix. */
@@ -140,30 +200,16 @@ static int solve_dir(struct run *run, const char *dir)
     if (n)
         qsort(names, n, sizeof *names, by_name);
     struct sx_ctx *ctx = sx_ctx_new();
-    struct sx_solver *solver = NULL;
-    char request[64] = "";
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) { /* a request: the names up to their first '-' alike */
         const char *dash = strchr(names[i], '-');
-        size_t plen = dash ? (size_t)(dash - names[i]) : 0;
-        if (!solver || plen >= sizeof request || strncmp(request, names[i], plen) != 0 ||
-            request[plen] != 0) {
-            if (solver) {
-                sx_solver_tally(solver, &run->tally);
-                sx_solver_free(solver);
-            }
-            solver = solver_or_exit(ctx, run);
-            snprintf(request, sizeof request, "%.*s", (int)(plen < sizeof request ? plen : 0),
-                     names[i]);
-        }
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        solve_file(run, ctx, solver, path);
+        size_t plen = dash ? (size_t)(dash - names[i]) : 0, j = i + 1;
+        while (j < n && plen && strncmp(names[j], names[i], plen) == 0 && names[j][plen] == '-')
+            j++;
+        solve_request(run, ctx, dir, names + i, j - i);
+        i = j;
+    }
+    for (size_t i = 0; i < n; i++)
         free(names[i]);
-    }
-    if (solver) {
-        sx_solver_tally(solver, &run->tally);
-        sx_solver_free(solver);
-    }
     free(names);
     sx_ctx_free(ctx);
     return 0;
@@ -177,8 +223,13 @@ static void usage(FILE *out)
             "symhv's solver backends, as the sidecar would: the files of one directory share\n"
             "one expression context, each request's queries (rNNNNN-...) one solver, in name\n"
             "order. Every model is checked against its query.\n"
-            "  --solver NAME   %s (default z3)\n"
+            "  --solver NAME   one of: %s (default z3)\n"
             "  --timeout MS    per query (default 10000, symhv's default)\n"
+            "  --first-timeout MS  two passes per request, as the sidecar asks: every query\n"
+            "                  with this timeout, then the ones it cut short with --timeout\n"
+            "                  (default 0: one pass; the sidecar's default is 20)\n"
+            "  --budget SEC    stop when this much solver time is spent (as --solve-budget);\n"
+            "                  the queries left are counted unasked\n"
             "  --tsv           one line per query: file, solver, verdict, seconds\n"
             "  -h, --help      this text\n"
             "Prints: queries, sat, unsat, unknown, wrong models, seconds in all (wall, in the\n"
@@ -194,21 +245,34 @@ int main(int argc, char **argv)
     static const struct option opts[] = { { "solver", required_argument, NULL, 's' },
                                           { "timeout", required_argument, NULL, 't' },
                                           { "tsv", no_argument, NULL, 'v' },
+                                          { "first-timeout", required_argument, NULL, 'f' },
+                                          { "budget", required_argument, NULL, 'b' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         switch (c) {
         case 's': run.backend = optarg; break;
-        case 't': {
+        case 't':
+        case 'f': {
             char *end;
             errno = 0;
             unsigned long v = strtoul(optarg, &end, 10);
-            if (errno || *end || end == optarg || v == 0 || v > 3600000) {
-                fprintf(stderr, "symhv-solve: --timeout expects milliseconds (1 to 3600000), "
-                        "got '%s'\n", optarg);
+            if (errno || *end || end == optarg || (c == 't' && v == 0) || v > 3600000) {
+                fprintf(stderr, "symhv-solve: --%s expects milliseconds (%d to 3600000), got "
+                        "'%s'\n", c == 't' ? "timeout" : "first-timeout", c == 't', optarg);
                 return 2;
             }
-            run.timeout_ms = (unsigned)v;
+            *(c == 't' ? &run.timeout_ms : &run.first_timeout_ms) = (unsigned)v;
+            break;
+        }
+        case 'b': {
+            char *end;
+            run.budget_s = strtod(optarg, &end);
+            if (*end || end == optarg || !(run.budget_s >= 0) || run.budget_s > 1e6) {
+                fprintf(stderr, "symhv-solve: --budget expects seconds (0: none), got '%s'\n",
+                        optarg);
+                return 2;
+            }
             break;
         }
         case 'v': run.tsv = true; break;
@@ -222,7 +286,7 @@ int main(int argc, char **argv)
     }
     {
         struct sx_ctx *probe = sx_ctx_new(); /* refused before any file is read */
-        sx_solver_free(solver_or_exit(probe, &run));
+        sx_solver_free(solver_or_exit(probe, &run, run.timeout_ms));
         sx_ctx_free(probe);
     }
     double cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID); /* every thread's: a portfolio uses two */
@@ -235,10 +299,11 @@ int main(int argc, char **argv)
             solve_dir(&run, argv[i]);
         } else {
             struct sx_ctx *ctx = sx_ctx_new();
-            struct sx_solver *s = solver_or_exit(ctx, &run);
-            solve_file(&run, ctx, s, argv[i]);
-            sx_solver_tally(s, &run.tally);
-            sx_solver_free(s);
+            char *slash = strrchr(argv[i], '/'), *name = slash ? slash + 1 : argv[i];
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - argv[i]) : 1,
+                     slash ? argv[i] : ".");
+            solve_request(&run, ctx, dir, &name, 1);
             sx_ctx_free(ctx);
         }
     }
@@ -247,6 +312,10 @@ int main(int argc, char **argv)
            run.backend, run.t.queries, run.t.sat, run.t.unsat, run.t.unknown, run.t.wrong,
            run.t.unreadable, run.t.seconds, run.t.max_seconds,
            clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0);
+    if (run.first_timeout_ms || run.budget_s > 0)
+        printf("solver %s: first timeout %u ms, %lu cut short and asked again; budget %.1f s, "
+               "%lu queries unasked\n", run.backend, run.first_timeout_ms, run.t.deferred,
+               run.budget_s, run.t.unasked);
     if (run.tally.nmembers) {
         printf("solver %s: first answers", run.backend);
         for (unsigned i = 0; i < run.tally.nmembers; i++)

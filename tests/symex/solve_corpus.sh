@@ -3,7 +3,8 @@
 # and the strcmp password of tests/linux; the first 72 queries of libpng's harness over
 # a 4 KiB PNG): every backend gives the same verdicts, every model checks out (the
 # portfolio's too, whose interrupts once left Z3 giving broken models), and a damaged
-# file or an unknown backend is refused in one line.
+# file or an unknown backend is refused in one line; the sidecar's two passes and a
+# budget, as --first-timeout and --budget replay them.
 # Usage: solve_corpus.sh SYMHV_SOLVE CORPUS_DIR
 set -u
 solve=$1 corpus=$2
@@ -46,6 +47,20 @@ line=$("$solve" --solver portfolio "$tmp/stuck" "$corpus/crc" "$corpus/password"
 echo "stuck: $line"
 echo "$line" | grep -q "9 queries, sat 8, unsat 1, unknown 0, wrong models 0, unreadable 0" ||
     fail "the portfolio after a stuck cvc5: $line"
+
+# the sidecar's two passes: with a first timeout of 1 ms the first queries of libpng
+# are cut short and asked again, and every verdict stays what one pass gives; with a
+# budget of a millisecond, the queries after the first are counted unasked
+out=$("$solve" --solver z3 --first-timeout 1 "$tmp/png72")
+echo "png72, two passes: $(echo "$out" | tr '\n' ' ')"
+echo "$out" | grep -q "72 queries, sat 46, unsat 26, unknown 0, wrong models 0, unreadable 0" ||
+    fail "png72 in two passes: other verdicts"
+echo "$out" | grep -q "first timeout 1 ms, [1-9][0-9]* cut short and asked again" ||
+    fail "png72 in two passes: nothing was cut short by 1 ms: $out"
+out=$("$solve" --solver z3 --budget 0.001 "$tmp/png72")
+echo "$out" | grep -q "budget 0.0 s, 7[01] queries unasked" || fail "--budget: $out"
+out=$("$solve" --budget x "$tmp/png72" 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q "expects seconds" || fail "--budget x: $out"
 
 # per query, in name order
 tsv=$("$solve" --tsv "$corpus/password" | grep -c "	z3	\(sat\|unsat\)	")

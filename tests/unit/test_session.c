@@ -29,6 +29,20 @@ static const uint8_t program[] = {
     0xf4,                                           /* 21: hlt */
 };
 
+/* mov eax, [INPUT]; imul eax, eax, 0x9e3779b1; cmp eax, 0x12345678; je +0;
+ * movzx ecx, byte [INPUT + 4]; cmp cl, 0x42; je +0; hlt: a product to invert, then a
+ * byte compare */
+static const uint8_t two_flips[] = {
+    0x8b, 0x04, 0x25, 0x00, 0x00, 0x02, 0x00,       /* 0: mov eax, [0x20000] */
+    0x69, 0xc0, 0xb1, 0x79, 0x37, 0x9e,             /* 7: imul eax, eax, 0x9e3779b1 */
+    0x3d, 0x78, 0x56, 0x34, 0x12,                   /* 13: cmp eax, 0x12345678 */
+    0x74, 0x00,                                     /* 18: je 20 */
+    0x0f, 0xb6, 0x0c, 0x25, 0x04, 0x00, 0x02, 0x00, /* 20: movzx ecx, byte [0x20004] */
+    0x80, 0xf9, 0x42,                               /* 28: cmp cl, 0x42 */
+    0x74, 0x00,                                     /* 31: je 33 */
+    0xf4,                                           /* 33: hlt */
+};
+
 struct fake_vm {
     uint8_t *ram;
     struct sc_shared *shared;
@@ -40,7 +54,7 @@ static void put_entry(uint8_t *ram, uint64_t table, unsigned i, uint64_t v)
     memcpy(ram + table + i * 8, &v, 8);
 }
 
-static struct fake_vm fake_vm(void)
+static struct fake_vm fake_vm_of(const uint8_t *code, size_t code_len, unsigned first_timeout_ms)
 {
     struct fake_vm f;
     f.ram = aligned_alloc(4096, RAM_BYTES);
@@ -50,7 +64,7 @@ static struct fake_vm fake_vm(void)
     put_entry(f.ram, 0x1000, 0, 0x2000 | 7);
     put_entry(f.ram, 0x2000, 0, 0x3000 | 7);
     put_entry(f.ram, 0x3000, 0, 0x0 | 7 | 0x80);
-    memcpy(f.ram + CODE, program, sizeof program);
+    memcpy(f.ram + CODE, code, code_len);
     f.ram[INPUT] = 0x07; /* the input's first value: not the magic */
 
     size_t size = sc_shared_size(NSLOTS, RAM_BYTES);
@@ -66,10 +80,16 @@ static struct fake_vm fake_vm(void)
     f.shared->data_offset = sc_data_offset(NSLOTS, RAM_BYTES);
     struct session_config cfg = {
         .ram = f.ram, .ram_bytes = RAM_BYTES, .shared = f.shared, .solver_timeout_ms = 10000,
+        .first_timeout_ms = first_timeout_ms,
     };
     f.session = session_create(&cfg);
     ck_assert_ptr_nonnull(f.session);
     return f;
+}
+
+static struct fake_vm fake_vm(void)
+{
+    return fake_vm_of(program, sizeof program, 0);
 }
 
 static void free_fake_vm(struct fake_vm *f)
@@ -191,6 +211,49 @@ START_TEST(pinned_bytes_become_constraints)
 }
 END_TEST
 
+/* FINISH asks in two passes (a first timeout of 1 ms here, so the product is likely
+ * cut short in the first): whichever pass answers, both flips give their inputs, and
+ * the product's input really inverts it. */
+START_TEST(two_passes_lose_no_flip)
+{
+    for (unsigned first = 0; first <= 1; first++) { /* one pass, then two */
+        struct fake_vm f = fake_vm_of(two_flips, sizeof two_flips, first);
+        struct sc_slot *vcpu = &f.shared->slots[0], *control = &f.shared->slots[1];
+        mark_input(&f, vcpu, 5);
+        vcpu->op = SC_OP_HANDOFF;
+        vcpu->cpu = long_mode_cpu(CODE);
+        session_handle(f.session, vcpu);
+        ck_assert_int_eq(vcpu->status, SC_OK);
+        control->op = SC_OP_FINISH;
+        session_handle(f.session, control);
+        ck_assert_int_eq(control->status, SC_OK);
+        ck_assert_uint_eq(control->stats.branches, 2);
+        ck_assert_msg(control->stats.flipped_sat == 2, "first %u ms: %llu sat, %llu unknown, "
+                      "%llu deferred", first, (unsigned long long)control->stats.flipped_sat,
+                      (unsigned long long)control->stats.flipped_unknown,
+                      (unsigned long long)control->stats.flips_deferred);
+        ck_assert_uint_eq(control->stats.flipped_unknown, 0);
+        if (!first)
+            ck_assert_uint_eq(control->stats.flips_deferred, 0);
+        bool product = false, byte = false;
+        for (uint32_t i = 0; i < control->stats.results; i++) {
+            control->op = SC_OP_RESULT;
+            control->index = i;
+            control->input = 0;
+            session_handle(f.session, control);
+            ck_assert_int_eq(control->status, SC_OK);
+            const uint8_t *data = (const uint8_t *)f.shared + f.shared->data_offset;
+            uint32_t x;
+            memcpy(&x, data, 4);
+            product |= control->result.pc == CODE + 18 && x * 0x9e3779b1u == 0x12345678u;
+            byte |= control->result.pc == CODE + 31 && data[4] == 0x42;
+        }
+        ck_assert_msg(product && byte, "first %u ms: product %d, byte %d", first, product, byte);
+        free_fake_vm(&f);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("unit");
@@ -198,6 +261,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, marked_byte_is_interpreted_and_solved_for_the_other_branch);
     tcase_add_test(tc, pinned_bytes_become_constraints);
+    tcase_add_test(tc, two_passes_lose_no_flip);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
