@@ -124,6 +124,18 @@ static void mark_input(struct fake_vm *f, struct sc_slot *vcpu, uint32_t len)
     ck_assert_int_eq(vcpu->status, SC_OK);
 }
 
+/* HANDOFF at CODE (it runs to a concrete stop), then FINISH; both must succeed. */
+static void run_and_finish(struct fake_vm *f, struct sc_slot *vcpu, struct sc_slot *control)
+{
+    vcpu->op = SC_OP_HANDOFF;
+    vcpu->cpu = long_mode_cpu(CODE);
+    session_handle(f->session, vcpu);
+    ck_assert_int_eq(vcpu->status, SC_OK);
+    control->op = SC_OP_FINISH;
+    session_handle(f->session, control);
+    ck_assert_int_eq(control->status, SC_OK);
+}
+
 START_TEST(marked_byte_is_interpreted_and_solved_for_the_other_branch)
 {
     struct fake_vm f = fake_vm();
@@ -198,12 +210,7 @@ START_TEST(pinned_bytes_become_constraints)
     ck_assert(!symbolic_bit(&f, INPUT + 1));
 
     /* now the handoff finds nothing symbolic: no branch */
-    vcpu->op = SC_OP_HANDOFF;
-    vcpu->cpu = long_mode_cpu(CODE);
-    session_handle(f.session, vcpu);
-    ck_assert_int_eq(vcpu->status, SC_OK);
-    control->op = SC_OP_FINISH;
-    session_handle(f.session, control);
+    run_and_finish(&f, vcpu, control);
     ck_assert_uint_eq(control->stats.pinned_bytes, 1);
     ck_assert_uint_eq(control->stats.constraints, 1);
     ck_assert_uint_eq(control->stats.branches, 0);
@@ -220,13 +227,7 @@ START_TEST(two_passes_lose_no_flip)
         struct fake_vm f = fake_vm_of(two_flips, sizeof two_flips, first);
         struct sc_slot *vcpu = &f.shared->slots[0], *control = &f.shared->slots[1];
         mark_input(&f, vcpu, 5);
-        vcpu->op = SC_OP_HANDOFF;
-        vcpu->cpu = long_mode_cpu(CODE);
-        session_handle(f.session, vcpu);
-        ck_assert_int_eq(vcpu->status, SC_OK);
-        control->op = SC_OP_FINISH;
-        session_handle(f.session, control);
-        ck_assert_int_eq(control->status, SC_OK);
+        run_and_finish(&f, vcpu, control);
         ck_assert_uint_eq(control->stats.branches, 2);
         ck_assert_msg(control->stats.flipped_sat == 2, "first %u ms: %llu sat, %llu unknown, "
                       "%llu deferred", first, (unsigned long long)control->stats.flipped_sat,
