@@ -185,7 +185,7 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
 {
     struct text s = { 0 };
     double t = now_s(), run = t - c->started;
-    double eps = (double)c->n.execs / (run + 1e-9);
+    double eps = (double)(c->n.execs - c->n.execs_before) / (run + 1e-9); /* this run's */
     const char *name = c->cfg.instance ? c->cfg.instance : "symhv";
     if (c->minute_mark == 0) {
         c->minute_mark = c->started;
