@@ -876,7 +876,8 @@ static void finish(struct session *s, struct sc_slot *slot)
     if (two_passes && !deferred)
         abort();
     struct asking a = { s, slot, st, &seed, other, now_s(), 0 };
-    size_t ndeferred = 0, b = 0;
+    size_t ndeferred = 0, b = 0, asked = 0, cut = 0; /* asked and cut short at first_ms */
+    unsigned first_ms = s->cfg.first_timeout_ms;
     for (; b < flips && a.queries < MAX_FLIPS; b++) {
         if (other && !sx_branch_map_wanted(s->seen, other[b])) {
             st->flips_pruned++;
@@ -885,10 +886,23 @@ static void finish(struct session *s, struct sc_slot *slot)
         if (stop_asking(&a, flips - b + ndeferred))
             break;
         uint64_t too_large = sx_solver_stats(solver)->too_large;
+        asked++;
         if (ask_flip(&a, solver, b) == SX_UNKNOWN && two_passes &&
             sx_solver_stats(solver)->too_large == too_large) { /* timed out: later */
             st->flipped_unknown--;
             deferred[ndeferred++] = b;
+            /* A first timeout that cuts short more than a quarter of the queries is too
+             * short for this machine (or this program): each of them would be solved
+             * twice. Doubled, it stays below the full one. */
+            struct sx_solver *longer;
+            if (++cut * 4 > asked && asked >= 8 &&
+                (!s->cfg.solver_timeout_ms || 2 * first_ms < s->cfg.solver_timeout_ms) &&
+                (longer = new_solver(s, 2 * first_ms))) {
+                first_ms *= 2;
+                finish_solver(solver, st);
+                solver = longer;
+                asked = cut = 0; /* those cut short so far still go to the second pass */
+            }
         }
     }
     bool stopped = b < flips && a.queries < MAX_FLIPS;

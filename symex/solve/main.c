@@ -50,6 +50,7 @@ struct run {
     const char *backend;
     unsigned timeout_ms;
     unsigned first_timeout_ms; /* 0: one pass */
+    unsigned first_final_ms;   /* the first timeout doubled to, as the sidecar does (0: not) */
     double budget_s;           /* 0: none */
     bool tsv;
     struct totals t;
@@ -141,19 +142,32 @@ static void solve_request(struct run *run, struct sx_ctx *ctx, const char *dir, 
         exit(1);
     }
     char path[8192];
+    unsigned first_ms = run->first_timeout_ms;
+    size_t asked = 0, cut = 0; /* at first_ms: the sidecar's rule for doubling it */
     for (; i < n && !budget_spent(run); i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         uint64_t too_large = sx_solver_stats(solver)->too_large;
+        asked++;
         if (solve_file(run, ctx, solver, path, two) == SX_UNKNOWN && two) {
-            if (sx_solver_stats(solver)->too_large == too_large)
-                deferred[ndeferred++] = i;
-            else { /* too large for any timeout: an unknown, as the sidecar counts it */
+            if (sx_solver_stats(solver)->too_large != too_large) {
+                /* too large for any timeout: an unknown, as the sidecar counts it */
                 run->t.deferred--;
                 run->t.unknown++;
                 run->t.queries++;
+                continue;
+            }
+            deferred[ndeferred++] = i;
+            if (++cut * 4 > asked && asked >= 8 && 2 * first_ms < run->timeout_ms) {
+                first_ms *= 2;
+                sx_solver_tally(solver, &run->tally);
+                sx_solver_free(solver);
+                solver = solver_or_exit(ctx, run, first_ms);
+                asked = cut = 0;
             }
         }
     }
+    if (two && first_ms != run->first_timeout_ms)
+        run->first_final_ms = first_ms;
     run->t.unasked += n - i;
     sx_solver_tally(solver, &run->tally);
     sx_solver_free(solver);
@@ -226,7 +240,8 @@ static void usage(FILE *out)
             "  --solver NAME   one of: %s (default z3)\n"
             "  --timeout MS    per query (default 10000, symhv's default)\n"
             "  --first-timeout MS  two passes per request, as the sidecar asks: every query\n"
-            "                  with this timeout, then the ones it cut short with --timeout\n"
+            "                  with this timeout (doubled while it cuts short more than a\n"
+            "                  quarter), then the ones it cut short with --timeout\n"
             "                  (default 0: one pass; the sidecar's default is 20)\n"
             "  --budget SEC    stop when this much solver time is spent (as --solve-budget);\n"
             "                  the queries left are counted unasked\n"
@@ -313,8 +328,9 @@ int main(int argc, char **argv)
            run.t.unreadable, run.t.seconds, run.t.max_seconds,
            clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0);
     if (run.first_timeout_ms || run.budget_s > 0)
-        printf("solver %s: first timeout %u ms, %lu cut short and asked again; budget %.1f s, "
-               "%lu queries unasked\n", run.backend, run.first_timeout_ms, run.t.deferred,
+        printf("solver %s: first timeout %u ms (doubled to %u), %lu cut short and asked again; "
+               "budget %.1f s, %lu queries unasked\n", run.backend, run.first_timeout_ms,
+               run.first_final_ms ? run.first_final_ms : run.first_timeout_ms, run.t.deferred,
                run.budget_s, run.t.unasked);
     if (run.tally.nmembers) {
         printf("solver %s: first answers", run.backend);

@@ -55,7 +55,7 @@ out=$("$solve" --solver z3 --first-timeout 1 "$tmp/png72")
 echo "png72, two passes: $(echo "$out" | tr '\n' ' ')"
 echo "$out" | grep -q "72 queries, sat 46, unsat 26, unknown 0, wrong models 0, unreadable 0" ||
     fail "png72 in two passes: other verdicts"
-echo "$out" | grep -q "first timeout 1 ms, [1-9][0-9]* cut short and asked again" ||
+echo "$out" | grep -q "first timeout 1 ms (doubled to [0-9]*), [1-9][0-9]* cut short and asked again" ||
     fail "png72 in two passes: nothing was cut short by 1 ms: $out"
 out=$("$solve" --solver z3 --budget 0.001 "$tmp/png72")
 echo "$out" | grep -q "budget 0.0 s, 7[01] queries unasked" || fail "--budget: $out"

@@ -255,6 +255,33 @@ START_TEST(two_passes_lose_no_flip)
 }
 END_TEST
 
+/* Twelve products to invert (two_flips' first, on twelve words) with a first timeout of
+ * 1 ms: the first pass cuts most short, so its timeout is doubled (a new solver) on the
+ * way; every flip still gives its input. */
+START_TEST(a_doubled_first_timeout_loses_no_flip)
+{
+    enum { N = 12, BLOCK = 20 };
+    uint8_t code[N * BLOCK + 1];
+    for (unsigned i = 0; i < N; i++) { /* mov eax, [INPUT + 4i]; imul; cmp eax, i; je +0 */
+        memcpy(code + BLOCK * i, two_flips, BLOCK);
+        code[BLOCK * i + 3] = (uint8_t)(4 * i);
+        code[BLOCK * i + 14] = (uint8_t)(0x78 + i);
+    }
+    code[N * BLOCK] = 0xf4; /* hlt */
+    struct fake_vm f = fake_vm_of(code, sizeof code, 1);
+    struct sc_slot *vcpu = &f.shared->slots[0], *control = &f.shared->slots[1];
+    mark_input(&f, vcpu, 4 * N);
+    run_and_finish(&f, vcpu, control);
+    ck_assert_uint_eq(control->stats.branches, N);
+    ck_assert_msg(control->stats.flipped_sat == N && control->stats.flipped_unknown == 0,
+                  "%llu sat, %llu unknown, %llu cut short",
+                  (unsigned long long)control->stats.flipped_sat,
+                  (unsigned long long)control->stats.flipped_unknown,
+                  (unsigned long long)control->stats.flips_deferred);
+    free_fake_vm(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("unit");
@@ -263,6 +290,7 @@ int main(void)
     tcase_add_test(tc, marked_byte_is_interpreted_and_solved_for_the_other_branch);
     tcase_add_test(tc, pinned_bytes_become_constraints);
     tcase_add_test(tc, two_passes_lose_no_flip);
+    tcase_add_test(tc, a_doubled_first_timeout_loses_no_flip);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
