@@ -786,13 +786,18 @@ static bool stop_asking(struct asking *a, size_t left)
     return false;
 }
 
-/* Ask flip b (and, after it, more values or the optimistic query); its verdict. */
-static enum sx_sat ask_flip(struct asking *a, struct sx_solver *solver, size_t b)
+/* Ask flip b (and, after it, more values or the optimistic query). With `may_defer`
+ * (the first pass): true when the flip's own query or, after an unsat one, the
+ * optimistic query ran out of time (not too large for the solver); the flip is then not
+ * counted, and is to be asked again in the second pass. */
+static bool ask_flip(struct asking *a, struct sx_solver *solver, size_t b, bool may_defer)
 {
     struct session *s = a->s;
     struct sc_stats *st = a->st;
     a->queries++;
     struct sx_model *m = sx_model_new(s->ctx, a->seed);
+    uint64_t too_large = sx_solver_stats(solver)->too_large;
+    bool cut_short = false;
     enum sx_sat r = sx_path_flip(&s->path, s->ctx, solver, b, m);
     if (r == SX_SAT) {
         st->flipped_sat++;
@@ -807,17 +812,24 @@ static enum sx_sat ask_flip(struct asking *a, struct sx_solver *solver, size_t b
         sx_model_free(m);
         m = sx_model_new(s->ctx, a->seed);
         a->queries++;
-        if (sx_path_flip_optimistic(&s->path, s->ctx, solver, b, m) == SX_SAT) {
+        enum sx_sat o = sx_path_flip_optimistic(&s->path, s->ctx, solver, b, m);
+        if (o == SX_SAT) {
             st->flipped_optimistic++;
             keep_result(s, b, m, 0, true);
             if (a->other) /* tried: later paths do not ask it again */
                 sx_branch_map_reached(s->seen, a->other[b]);
+        } else if (o == SX_UNKNOWN && may_defer &&
+                   sx_solver_stats(solver)->too_large == too_large) {
+            st->flipped_unsat--; /* counted when asked again */
+            cut_short = true;
         }
+    } else if (may_defer && sx_solver_stats(solver)->too_large == too_large) {
+        cut_short = true;
     } else {
         st->flipped_unknown++;
     }
     sx_model_free(m);
-    return r;
+    return cut_short;
 }
 
 static void finish(struct session *s, struct sc_slot *slot)
@@ -885,11 +897,8 @@ static void finish(struct session *s, struct sc_slot *slot)
         }
         if (stop_asking(&a, flips - b + ndeferred))
             break;
-        uint64_t too_large = sx_solver_stats(solver)->too_large;
         asked++;
-        if (ask_flip(&a, solver, b) == SX_UNKNOWN && two_passes &&
-            sx_solver_stats(solver)->too_large == too_large) { /* timed out: later */
-            st->flipped_unknown--;
+        if (ask_flip(&a, solver, b, two_passes)) { /* timed out: later */
             deferred[ndeferred++] = b;
             /* A first timeout that cuts short more than a quarter of the queries is too
              * short for this machine (or this program): each of them would be solved
@@ -921,7 +930,7 @@ static void finish(struct session *s, struct sc_slot *slot)
                 }
                 if (stop_asking(&a, ndeferred - k))
                     break;
-                ask_flip(&a, solver, deferred[k]);
+                ask_flip(&a, solver, deferred[k], false);
             }
             finish_solver(solver, st);
         }
