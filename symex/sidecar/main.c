@@ -59,7 +59,7 @@ static void usage(FILE *f)
             "of a hot branch (else past 64 on a path only the powers of two count);\n"
             "SYMHV_SYMEX_NO_CONTEXT=1 keys branch sides without their callers;\n"
             "SYMHV_SYMEX_FIRST_TIMEOUT_MS=N asks every flip first with an N ms timeout and\n"
-            "the ones it cuts short after them with the full one (default 20; 0: one pass);\n"
+            "the ones it cuts short after them with the full one (default 0: one pass);\n"
             "SYMHV_SYMEX_SELECT_CHAIN=1 reads through a symbolic index as a chain of address\n"
             "compares (else a tree on the index's bits);\n"
             "SYMHV_SYMEX_QUERY_DIR=DIR writes every query sent to the solver there as SMT-LIB\n"

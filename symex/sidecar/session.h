@@ -14,7 +14,7 @@
 
 #include "symhv/sidecar.h"
 
-#define SESSION_FIRST_TIMEOUT_MS 20 /* first_timeout_ms unless told */
+#define SESSION_FIRST_TIMEOUT_MS 0 /* first_timeout_ms unless told: one pass (README) */
 
 struct session_config {
     uint8_t *ram;

@@ -242,7 +242,7 @@ static void usage(FILE *out)
             "  --first-timeout MS  two passes per request, as the sidecar asks: every query\n"
             "                  with this timeout (doubled while it cuts short more than a\n"
             "                  quarter), then the ones it cut short with --timeout\n"
-            "                  (default 0: one pass; the sidecar's default is 20)\n"
+            "                  (default 0: one pass, as the sidecar's)\n"
             "  --budget SEC    stop when this much solver time is spent (as --solve-budget);\n"
             "                  the queries left are counted unasked\n"
             "  --tsv           one line per query: file, solver, verdict, seconds\n"
