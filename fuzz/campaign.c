@@ -545,6 +545,7 @@ static void count_pick(struct fz_campaign *c, size_t k)
     c->n.cur_item = k;
     if (e->picked_cycle == c->n.cycles_done + 1)
         return;
+    c->n.picked_ever += e->picked_cycle == 0;
     e->picked_cycle = c->n.cycles_done + 1;
     if (++c->n.cycle_picked >= c->queue.n) {
         c->n.cycles_done++;

@@ -97,6 +97,8 @@ struct fz_counters {
      * when every entry of the queue has been mutated in it (entries that join count) */
     uint64_t cycles_done, cycle_picked; /* ...; entries mutated in the current cycle */
     size_t cur_item;                    /* the entry mutated last */
+    size_t picked_ever;                 /* entries mutated at least once (pending_total:
+                                           the others) */
 };
 
 /* The input being executed. */

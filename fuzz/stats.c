@@ -196,9 +196,7 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
         c->minute_mark = t;
         c->minute_execs = c->n.execs;
     }
-    size_t pending = 0; /* entries never mutated yet */
-    for (size_t i = 0; i < c->queue.n; i++)
-        pending += c->queue.entries[i].picked_cycle == 0;
+    size_t pending = c->queue.n - c->n.picked_ever; /* entries never mutated yet */
     text_printf(&s, "start_time        : %llu\nlast_update       : %llu\nrun_time          : %.0f\n",
                 (unsigned long long)c->start_time, (unsigned long long)time(NULL), run);
     text_printf(&s, "fuzzer_pid        : %d\ncycles_done       : %llu\ncycles_wo_finds   : 0\n",
