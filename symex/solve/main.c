@@ -123,6 +123,13 @@ static enum sx_sat solve_file(struct run *run, struct sx_ctx *ctx, struct sx_sol
     return r;
 }
 
+/* Its portfolio tally into the run's, then freed. */
+static void solver_done(struct run *run, struct sx_solver *solver)
+{
+    sx_solver_tally(solver, &run->tally);
+    sx_solver_free(solver);
+}
+
 static bool budget_spent(const struct run *run)
 {
     return run->budget_s > 0 && run->t.seconds >= run->budget_s;
@@ -159,8 +166,7 @@ static void solve_request(struct run *run, struct sx_ctx *ctx, const char *dir, 
             deferred[ndeferred++] = i;
             if (++cut * 4 > asked && asked >= 8 && 2 * first_ms < run->timeout_ms) {
                 first_ms *= 2;
-                sx_solver_tally(solver, &run->tally);
-                sx_solver_free(solver);
+                solver_done(run, solver);
                 solver = solver_or_exit(ctx, run, first_ms);
                 asked = cut = 0;
             }
@@ -169,8 +175,7 @@ static void solve_request(struct run *run, struct sx_ctx *ctx, const char *dir, 
     if (two && first_ms != run->first_timeout_ms)
         run->first_final_ms = first_ms;
     run->t.unasked += n - i;
-    sx_solver_tally(solver, &run->tally);
-    sx_solver_free(solver);
+    solver_done(run, solver);
     if (ndeferred) {
         solver = solver_or_exit(ctx, run, run->timeout_ms);
         size_t k = 0;
@@ -179,8 +184,7 @@ static void solve_request(struct run *run, struct sx_ctx *ctx, const char *dir, 
             solve_file(run, ctx, solver, path, false);
         }
         run->t.unasked += ndeferred - k;
-        sx_solver_tally(solver, &run->tally);
-        sx_solver_free(solver);
+        solver_done(run, solver);
     }
     free(deferred);
 }
