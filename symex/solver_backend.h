@@ -25,14 +25,14 @@ static inline void sx_progress_beat(const struct sx_progress *p)
         p->beat(p->arg);
 }
 
-/* A backend made of others (the portfolio): per member, the queries it answered first
- * and those it missed, still busy with an earlier one. Added to, so a caller can sum
- * over several solvers. */
+/* A backend made of others (the portfolio): per member, the queries it answered first,
+ * those it missed, still busy with an earlier one, and those it overran (given up on
+ * past the deadline while it ran). Added to, so a caller can sum over several solvers. */
 #define SX_MAX_MEMBERS 4
 struct sx_member_tally {
     unsigned nmembers;
     const char *name[SX_MAX_MEMBERS];
-    uint64_t first[SX_MAX_MEMBERS], missed[SX_MAX_MEMBERS];
+    uint64_t first[SX_MAX_MEMBERS], missed[SX_MAX_MEMBERS], overrun[SX_MAX_MEMBERS];
     uint64_t undecided; /* queries no member answered */
 };
 

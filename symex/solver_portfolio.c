@@ -2,7 +2,10 @@
  * every query; the first definite answer (sat or unsat) wins and the other is
  * interrupted if it can be (Z3 can; cvc5 1.0.3 cannot and runs on to its per-query
  * timeout). A member still busy with an earlier query misses the new one (counted), so
- * a slow member never makes the portfolio slower than the other alone.
+ * a slow member never makes the portfolio slower than the other alone. Nor does one
+ * that overruns its timeout (cvc5 1.0.3's preprocessing of deep terms does not look at
+ * tlimit-per): past twice the timeout the query is undecided and the member is left to
+ * finish it alone (counted as overrun).
  *
  * Members: z3 and cvc5 when symhv is built with cvc5, else z3 and z3-fresh.
  *
@@ -22,6 +25,8 @@
  * is taken under it except what a member's interrupt takes inside its own solver. */
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +45,7 @@ struct member {
     bool running;             /* the worker has taken it */
     bool solving;             /* past reading the expressions (its solving hook) */
     bool detached;            /* left to finish alone at destroy: frees its own slot */
+    const struct sx_progress *progress; /* the one its solver was given */
     uint64_t job;             /* the query number it runs or ran */
     const struct sx_expr **c; /* its copy of the query */
     size_t n, c_cap;
@@ -47,6 +53,7 @@ struct member {
     enum sx_sat result;
     uint64_t finished;        /* order of finishing, for who was first */
     uint64_t wins, missed;    /* queries it answered first; queries it was still busy for */
+    uint64_t overrun;         /* queries given up on past the deadline while it ran */
     struct portfolio *p;
 };
 
@@ -59,6 +66,7 @@ struct portfolio {
     unsigned refs;      /* the caller's until destroy, plus each detached member's */
     uint64_t job, finish_seq;
     uint64_t undecided; /* queries no member answered */
+    const struct sx_progress *progress; /* set_progress's; each member takes it itself */
     struct member m[NMEMBERS];
 };
 
@@ -102,6 +110,10 @@ static void *worker(void *arg)
         if (p->stop)
             break;
         m->running = true;
+        if (m->progress != p->progress && m->ops->set_progress) {
+            m->progress = p->progress;
+            m->ops->set_progress(m->impl, m->progress);
+        }
         const struct sx_expr *const *c = m->c;
         size_t n = m->n;
         struct sx_model *model = m->model;
@@ -173,7 +185,11 @@ static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms)
     p->refs = 1;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
-    pthread_cond_init(&p->done, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC); /* the deadlines' clock */
+    pthread_cond_init(&p->done, &monotonic);
+    pthread_condattr_destroy(&monotonic);
 #ifdef SYMHV_HAVE_CVC5
     p->m[0].ops = &sx_backend_z3;
     p->m[1].ops = &sx_backend_cvc5;
@@ -246,6 +262,11 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
             p->m[i].missed++;
     pthread_cond_broadcast(&p->work);
 
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    uint64_t ns = (uint64_t)deadline.tv_nsec + 2 * (uint64_t)p->timeout_ms * 1000000u;
+    deadline.tv_sec += (time_t)(ns / 1000000000u);
+    deadline.tv_nsec = (long)(ns % 1000000000u);
     struct member *winner;
     for (;;) {
         winner = NULL;
@@ -261,7 +282,19 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
         }
         if (winner || !running)
             break;
-        pthread_cond_wait(&p->done, &p->lock);
+        if (!p->timeout_ms) {
+            pthread_cond_wait(&p->done, &p->lock);
+        } else if (pthread_cond_timedwait(&p->done, &p->lock, &deadline) == ETIMEDOUT) {
+            for (int i = 0; i < NMEMBERS; i++) { /* undecided; the rest runs on alone */
+                struct member *m = &p->m[i];
+                if (m->job == p->job && m->busy) {
+                    m->overrun++;
+                    if (m->running && m->ops->interrupt)
+                        m->ops->interrupt(m->impl);
+                }
+            }
+            break;
+        }
     }
     enum sx_sat r = SX_UNKNOWN;
     if (winner) {
@@ -283,22 +316,13 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
     return r;
 }
 
-/* Called before the first check (the sidecar does): a member still busy is waited for. */
+/* Each member gives its solver the new progress itself, when it takes its next query
+ * (one still on an overrun query is not waited for). */
 static void portfolio_set_progress(void *impl, const struct sx_progress *prog)
 {
     struct portfolio *p = impl;
-    pthread_mutex_lock(&p->lock); /* a member may be running: wait for none to be */
-    for (;;) {
-        bool running = false;
-        for (int i = 0; i < NMEMBERS; i++)
-            running |= p->m[i].busy;
-        if (!running)
-            break;
-        pthread_cond_wait(&p->done, &p->lock);
-    }
-    for (int i = 0; i < NMEMBERS; i++)
-        if (p->m[i].ops->set_progress)
-            p->m[i].ops->set_progress(p->m[i].impl, prog);
+    pthread_mutex_lock(&p->lock);
+    p->progress = prog;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -321,6 +345,7 @@ static void portfolio_tally(void *impl, struct sx_member_tally *t)
         t->name[i] = p->m[i].ops->name;
         t->first[i] += p->m[i].wins;
         t->missed[i] += p->m[i].missed;
+        t->overrun[i] += p->m[i].overrun;
     }
     t->undecided += p->undecided;
     pthread_mutex_unlock(&p->lock);

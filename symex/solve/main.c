@@ -345,6 +345,10 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < run.tally.nmembers; i++)
             printf("%s %s %llu", i ? "," : "", run.tally.name[i],
                    (unsigned long long)run.tally.missed[i]);
+        printf("; overran the deadline");
+        for (unsigned i = 0; i < run.tally.nmembers; i++)
+            printf("%s %s %llu", i ? "," : "", run.tally.name[i],
+                   (unsigned long long)run.tally.overrun[i]);
         printf("; undecided %llu\n", (unsigned long long)run.tally.undecided);
     }
     return run.t.wrong || run.t.unreadable ? 1 : 0;
