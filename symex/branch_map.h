@@ -2,8 +2,9 @@
  * across many concolic executions (symhv explore, the fuzzer's concolic runs): SAGE's
  * generational search with QSYM's pruning. A side is (pc, kind, direction, the callers
  * (a hash of two return addresses, for conditional jumps), how many times the path met
- * that pc from those callers: exact up to 32, then powers of two; for a pinned address
- * or jump target also its value), hashed into a fixed map, so a loop's later iterations
+ * that pc from those callers: exact up to 32, then powers of two; for a conditional jump
+ * the first input byte its condition reads; for a pinned address or jump target its
+ * value), hashed into a fixed map, so a loop's later iterations
  * still count as new while the map stays bounded. Collisions make the search skip a flip
  * now and then, never crash. */
 #ifndef SYMEX_BRANCH_MAP_H

@@ -363,6 +363,12 @@ static const struct sx_expr *intern(struct sx_ctx *ctx, const struct sx_expr *pr
     if (e->c && e->c->depth > d)
         d = e->c->depth;
     e->depth = d + 1;
+    uint64_t first = e->op == SX_INPUT ? (uint64_t)e->value : UINT64_MAX;
+    const struct sx_expr *kids[3] = { e->a, e->b, e->c };
+    for (int k = 0; k < 3; k++)
+        if (kids[k] && kids[k]->first_input < first)
+            first = kids[k]->first_input;
+    e->first_input = first;
     e->id = in->next_id++;
     t->slots[j] = (struct intern_slot){ h, e };
     __atomic_store_n(&in->count, in->count + 1, __ATOMIC_RELAXED);

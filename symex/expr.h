@@ -40,6 +40,8 @@ struct sx_expr {
     uint32_t depth;      /* longest path to a leaf (leaves: 1) */
     sx_u128 value;       /* SX_CONST: the value; SX_INPUT: (input id << 32) | offset */
     const struct sx_expr *a, *b, *c;
+    uint64_t first_input; /* the least (input id << 32) | offset among its leaves;
+                             UINT64_MAX: none (it fills what was padding) */
 };
 
 #define SX_MAX_INPUTS 256

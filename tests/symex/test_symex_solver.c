@@ -216,6 +216,32 @@ START_TEST(branch_sides_are_told_apart_by_their_callers)
 }
 END_TEST
 
+/* One jump at one pc, met once on each path from the same callers, whose condition reads
+ * another input byte on each (glibc's vector strcmp tests the byte where the strings
+ * first differ): each byte's sides are new, and a flip reached from one byte's does not
+ * hide the other's. */
+START_TEST(a_jump_reading_another_byte_is_another_side)
+{
+    struct sx_ctx *ctx = sx_ctx_new();
+    static struct sx_branch_map map;
+    memset(&map, 0, sizeof map);
+    uint32_t other[1];
+    uint64_t scratch[4];
+    struct sx_branch br = { .pc = 0x401234, .context = 7, .jumped = false, .kind = SX_FLIP_JUMP };
+    const struct sx_expr *zero = sx_const(ctx, 8, 0);
+    br.taken = sx_lnot(ctx, sx_binop(ctx, SX_EQ, sx_input_byte(ctx, 0, 5), zero));
+    ck_assert_uint_eq(sx_branch_map_visit(&map, &br, 1, other, scratch), 1);
+    ck_assert(sx_branch_map_wanted(&map, other[0]));
+    sx_branch_map_reached(&map, other[0]);
+    ck_assert_uint_eq(sx_branch_map_visit(&map, &br, 1, other, scratch), 0);
+    ck_assert(!sx_branch_map_wanted(&map, other[0]));
+    br.taken = sx_lnot(ctx, sx_binop(ctx, SX_EQ, sx_input_byte(ctx, 0, 12), zero));
+    ck_assert_uint_eq(sx_branch_map_visit(&map, &br, 1, other, scratch), 1);
+    ck_assert(sx_branch_map_wanted(&map, other[0]));
+    sx_ctx_free(ctx);
+}
+END_TEST
+
 /* Pruning counts a branch's occurrences per callers: a helper hot from one caller still
  * counts, and flips, the first time another caller meets it. */
 /* A flip at the end of a long path (6,000 constraints, as a kilobyte input's parse
@@ -955,6 +981,7 @@ int main(void)
     tcase_add_test(tc, ring0_stack_stores_stay_concrete);
     tcase_add_test(tc, hot_branches_are_pruned_and_the_check_behind_them_flips);
     tcase_add_test(tc, branch_sides_are_told_apart_by_their_callers);
+    tcase_add_test(tc, a_jump_reading_another_byte_is_another_side);
     tcase_add_test(tc, pruning_counts_each_caller_of_a_helper_apart);
     tcase_add_test(tc, a_long_query_beats_while_it_is_prepared);
     tcase_add_test(tc, a_query_written_as_smtlib_reads_back_and_solves_alike);
