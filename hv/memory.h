@@ -91,6 +91,7 @@ size_t memory_layout(uint64_t bytes, const uint64_t *trapped, size_t n, struct m
 enum mem_trap_owner {
     MEM_TRAP_SYMBOLIC = 1 << 0,
     MEM_TRAP_WATCH = 1 << 1,
+    MEM_TRAP_COMPLETION = 1 << 2, /* a read's instruction is finished on it (vcpu.c) */
 };
 struct trap_change {
     uint64_t page;

@@ -1,6 +1,7 @@
 #include "vcpu.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "symhv/page.h"
 
 /* Completing one pending access may start the next part of a split or string access:
  * KVM's emulator goes back to the guest (where immediate_exit ends KVM_RUN) after at
@@ -170,7 +172,57 @@ int vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, 
     return vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");
 }
 
+/* A read of trapped RAM exited and its page left the trap before the instruction was
+ * finished (another vCPU ended a watch meanwhile): KVM would finish it over re-laid
+ * memslots, and on a shadow-paging host (PVM) the write half of a read-modify-write
+ * then faults in the guest. The page is trapped again until the instruction is done;
+ * UINT64_MAX if nothing was trapped. */
+static uint64_t retrap_for_completion(struct vcpu *v)
+{
+    struct kvm_run *run = v->run;
+    uint64_t page = page_floor(run->mmio.phys_addr);
+    if (run->exit_reason != KVM_EXIT_MMIO || run->mmio.is_write || !v->vm->ram_trap ||
+        !vm_gpa_to_host(v->vm, run->mmio.phys_addr, run->mmio.len) ||
+        memory_is_trapped(&v->vm->mem, page))
+        return UINT64_MAX;
+    atomic_fetch_add(&v->vm->completion_traps, 1);
+    struct trap_change c = { page, true, MEM_TRAP_COMPLETION };
+    if (memory_set_traps(&v->vm->mem, &c, 1) == 0)
+        return page;
+    atomic_fetch_sub(&v->vm->completion_traps, 1);
+    return UINT64_MAX;
+}
+
+static int complete_rounds(struct vcpu *v, bool abandon);
+
 static int complete(struct vcpu *v, bool abandon)
+{
+    uint64_t retrapped = retrap_for_completion(v);
+    int rc = complete_rounds(v, abandon);
+    if (retrapped != UINT64_MAX) {
+        struct trap_change c = { retrapped, false, MEM_TRAP_COMPLETION };
+        if (memory_set_traps(&v->vm->mem, &c, 1) != 0) {
+            hv_error("vCPU %u: guest page 0x%llx, trapped while an access finished, could "
+                     "not be given back", v->index, (unsigned long long)retrapped);
+            rc = -1;
+        }
+        atomic_fetch_sub(&v->vm->completion_traps, 1);
+    }
+    return rc;
+}
+
+/* Wait (1 s at most) for the pages trapped for another vCPU's completion to be given
+ * back; true if there were any. */
+static bool wait_for_completion_traps(struct vm *vm)
+{
+    if (atomic_load(&vm->completion_traps) == 0)
+        return false;
+    for (int i = 0; i < 20000 && atomic_load(&vm->completion_traps) > 0; i++)
+        usleep(50);
+    return true;
+}
+
+static int complete_rounds(struct vcpu *v, bool abandon)
 {
     struct kvm_run *run = v->run;
     for (int rounds = 0; rounds < COMPLETE_MAX_ROUNDS; rounds++) {
@@ -338,6 +390,8 @@ int vcpu_handle_exit(struct vcpu *v)
                    "guest could not handle", 6);
         return 0;
     case KVM_EXIT_INTERNAL_ERROR:
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && wait_for_completion_traps(vm))
+            return 0; /* perhaps on a page trapped a moment for another vCPU: retry it */
         if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vm->ram_trap &&
             vm->ram_trap->cannot_emulate && vm->ram_trap->cannot_emulate(v, vm->ram_trap_opaque) > 0)
             return 0; /* an instruction on trapped RAM, made runnable: retry it */

@@ -181,6 +181,9 @@ struct vm {
     struct vm_state_hook state_hooks[VM_MAX_STATE_HOOKS];
     unsigned nstate_hooks;
     bool pvm_host;                /* KVM is backed by kvm_pvm (ring 0 emulated) */
+    _Atomic unsigned completion_traps; /* pages trapped while a vCPU finishes a read on
+                                          them (vcpu.c): brief; an instruction KVM cannot
+                                          emulate on one waits for its end */
 
     /* Stop: the first vm_request_stop() wins and sets exit_status; every vCPU thread
      * sees `stopping` and leaves its loop. */
