@@ -199,8 +199,14 @@ static void take_sample(struct vcpu *v, void *opaque)
     r->skip[v->index] = atomic_load(&r->no_stepping) ? 0 : (unsigned)(next_random(r) % RACES_SKIP);
     pthread_mutex_unlock(&r->lock);
     if (!atomic_exchange(&r->due[v->index], false) || vm_is_stopping(r->vm) ||
-        vm_settle_requested(r->vm) || sample_here(r, v) != NO_ACCESS ||
-        atomic_load(&r->no_stepping))
+        vm_settle_requested(r->vm))
+        return;
+    enum sample here = sample_here(r, v);
+    if (here != SAMPLED && atomic_load(&r->no_stepping)) {
+        atomic_store(&r->missed, true); /* no step to an access: another kick, soon */
+        return;
+    }
+    if (here != NO_ACCESS)
         return;
     if (vcpu_single_step(v, true) < 0) {
         if (!atomic_exchange(&r->no_stepping, true))
@@ -223,10 +229,17 @@ static void take_step(struct vcpu *v, void *opaque)
 static void *sampler(void *arg)
 {
     struct races *r = arg;
-    unsigned period = 1000000 / (r->cfg.rate ? r->cfg.rate : 1);
+    unsigned period = 1000000 / (r->cfg.rate ? r->cfg.rate : 1), again = 0;
     while (!atomic_load(&r->stop)) {
-        for (unsigned slept = 0; slept < period && !atomic_load(&r->stop);) {
-            unsigned us = period - slept < SAMPLER_SLICE_US ? period - slept : SAMPLER_SLICE_US;
+        /* a kick that found no access to sample (without single steps) is followed by
+         * another soon, a few times, so that `rate` counts samples rather than kicks */
+        unsigned first = RACES_KICK_AGAIN_US < period ? RACES_KICK_AGAIN_US : period;
+        sleep_us(first);
+        bool missed = atomic_exchange(&r->missed, false);
+        unsigned wait = missed && again < RACES_KICKS_AGAIN ? 0 : period - first;
+        again = wait ? 0 : again + 1;
+        for (unsigned slept = 0; slept < wait && !atomic_load(&r->stop);) {
+            unsigned us = wait - slept < SAMPLER_SLICE_US ? wait - slept : SAMPLER_SLICE_US;
             sleep_us(us);
             slept += us;
         }

@@ -54,14 +54,17 @@ struct races_config {
     unsigned rate;             /* samples a second */
     bool no_stepping;          /* sample only where a kicked vCPU stands (Linux guests:
                                   stepping their processes left the trap flag in frames
-                                  Linux keeps: a SIGTRAP, a triple fault) */
+                                  Linux keeps: a SIGTRAP, a triple fault; PVM hosts: a
+                                  ring-3 step's #DB goes into the guest) */
     bool no_sampling;          /* no race detection: a forced order only (a replay) */
 };
 #define RACES_DEFAULT_WINDOW_US 1000
 #define RACES_DEFAULT_RATE 100
 #define RACES_STEPS 32         /* instructions a kicked vCPU steps to a memory access */
 #define RACES_SKIP 4           /* the sample is one of the next RACES_SKIP accesses */
-#define RACES_RETRIES 4        /* an unemulated instruction retried after its watch ended */
+#define RACES_KICKS_AGAIN 16   /* without single steps: kicks after one that sampled nothing */
+#define RACES_KICK_AGAIN_US 500 /* ... this soon after it */
+#define RACES_RETRIES 32       /* an unemulated instruction retried after its watch ended */
 #define RACES_MAX 256          /* distinct pairs of pcs kept; past it, counted and said */
 #define RACES_ORDER_WAIT_S 2.0 /* a forced order's access waits this long for its other */
 
@@ -113,6 +116,7 @@ struct races {
                                              memory access */
     unsigned skip[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: accesses to step past first */
     _Atomic bool no_stepping;  /* KVM could not single-step: samples at kicks only */
+    _Atomic bool missed;       /* the last kick found no access to sample (no stepping) */
     uint64_t retry_rip[SYMHV_MAX_VCPUS]; /* vCPU i's thread's: its last instruction KVM */
     unsigned retries[SYMHV_MAX_VCPUS];   /* could not emulate, how often in a row, when */
     double retry_at[SYMHV_MAX_VCPUS];

@@ -151,11 +151,14 @@ int run(const struct options *opt)
         fuzzer_set_program(fuzzer, opt->boot.launch.program);
     if (opt->races.on || opt->has_order) { /* over the engine's RAM trap */
         struct races_config rc = opt->races;
-        rc.no_stepping = boot.is_linux;
+        /* On PVM a single step of ring-3 code is not reported to the VMM: its #DB goes
+         * into the guest (a SIGTRAP the program never asked for). */
+        rc.no_stepping = boot.is_linux || vm->pvm_host;
         rc.no_sampling = !opt->races.on;
-        if (boot.is_linux && opt->races.on)
-            hv_notice("races: on a Linux guest samples are taken where a kicked vCPU stands, "
-                      "without single steps (fewer land on memory accesses)");
+        if (rc.no_stepping && opt->races.on)
+            hv_notice("races: %s: samples are taken where a kicked vCPU stands, without "
+                      "single steps (fewer land on memory accesses)",
+                      boot.is_linux ? "on a Linux guest" : "on a PVM host");
         if (!(races = races_attach(vm, &rc)))
             goto out;
         if (fuzzer)
