@@ -20,7 +20,8 @@ const char *fz_origin_name(enum fz_origin o)
     return o == FZ_FROM_SEED ? "seed" : o == FZ_FROM_SOLVER ? "solver" :
            o == FZ_FROM_SYNC ? "sync" : o == FZ_FROM_KNOWN_CRASH ? "known-crash" :
            o == FZ_FROM_CMPLOG ? "cmplog" : o == FZ_FROM_TRIM ? "trim" :
-           o == FZ_FROM_RECHECK ? "recheck" : o == FZ_FROM_ORDER ? "order" : "mutation";
+           o == FZ_FROM_RECHECK ? "recheck" : o == FZ_FROM_ORDER ? "order" :
+           o == FZ_FROM_RACE_PASS ? "race-pass" : "mutation";
 }
 
 /* ---- set-up ----------------------------------------------------------------------------- */
@@ -402,13 +403,58 @@ static void keep_new(struct fz_campaign *c, int news)
         c->n.imported_kept++;
 }
 
+/* A crash with an order forced is a finding only if forcing the order brings it every
+ * time (its file is to replay): it runs again, first of all, FZ_ORDER_CONFIRM times. A
+ * trial's crash whose order never came to be forced is the trial's timing (its input ran
+ * fine before): no finding either. True if the outcome is taken here (a run to confirm,
+ * or a crash that is not kept). */
+static bool confirm_order_crash(struct fz_campaign *c, enum fz_outcome out)
+{
+    bool any = out == FZ_CRASH || out == FZ_BUG;
+    bool crashed = any && c->cur.force_order && c->cur.has_order;
+    if (crashed && c->cur.order_crashes < FZ_ORDER_CONFIRM) {
+        struct fz_entry *e = fz_queue_add(&c->orders, c->cur.data, c->cur.len, FZ_FROM_ORDER);
+        e->order = c->cur.forced;
+        e->order_crashes = (uint8_t)(c->cur.order_crashes + 1);
+        c->orders_bytes += c->cur.len;
+        struct fz_entry again = *e; /* the next to run: first in the queue */
+        memmove(&c->orders.entries[1], &c->orders.entries[0],
+                (c->orders.n - 1) * sizeof c->orders.entries[0]);
+        c->orders.entries[0] = again;
+        return true;
+    }
+    if (!crashed && (c->cur.order_crashes > 0 || any)) {
+        if (!c->n.orders_flaky++)
+            hv_notice("%s: a crash in a run with a race's order forced did not come with that "
+                      "order forced every time: not saved (such orders are counted: "
+                      "race_orders_flaky in fuzzer_stats)", fz_mode_name(c->cfg.mode));
+        return true;
+    }
+    return false;
+}
+
 void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, const char *why,
                        uint64_t new_branch_edges)
 {
     c->n.execs++;
     c->judged_new = false;
+    if (c->cur.origin == FZ_FROM_RACE_PASS && c->cur.entry < c->queue.n) {
+        /* the races' orders this entry has not had, a few a pass (a race seen on one
+         * input may crash another) */
+        struct fz_entry *e = &c->queue.entries[c->cur.entry];
+        for (unsigned k = 0; k < FZ_ORDERS_PER_ENTRY && e->orders_tried < c->nrace_orders; k++)
+            queue_order_trial(c, &c->race_orders[e->orders_tried++]);
+    }
+    if (c->cur.origin == FZ_FROM_RACE_PASS && c->race_pass_next >= c->queue.n) {
+        /* a pass over the queue is done (its orders' trials come after it) */
+        c->race_quiet_passes = c->nrace_orders == c->race_pass_orders ? c->race_quiet_passes + 1 : 0;
+        c->race_pass_orders = c->nrace_orders;
+        c->race_pass_next = 0;
+    }
     if (c->cur.origin == FZ_FROM_ORDER) {
         c->n.order_trials += c->cur.force_order;
+        if (confirm_order_crash(c, out))
+            return;
         /* a trial that ran fine adds nothing (the input's coverage counted when it first
          * ran); a hang whose order never came to be forced is the wait's, not the program's */
         if (out == FZ_OK || (out == FZ_HANG && !c->cur.has_order))
@@ -476,8 +522,8 @@ void fz_campaign_judge(struct fz_campaign *c, enum fz_outcome out, int status, c
         out = FZ_OK;
     }
     int news = 0;
-    if (c->cur.origin == FZ_FROM_RECHECK && out == FZ_OK)
-        return; /* its coverage was the concolic run's */
+    if ((c->cur.origin == FZ_FROM_RECHECK || c->cur.origin == FZ_FROM_RACE_PASS) && out == FZ_OK)
+        return; /* its coverage was the concolic run's; a pass's, its entry's */
 
     if (out == FZ_CRASH || out == FZ_BUG) {
         keep_crash(c, out, status, what);
@@ -610,7 +656,11 @@ enum fz_source fz_campaign_choose(const struct fz_campaign *c)
             return FZ_NEXT_SYNC;
         if (c->orders.n)
             return FZ_NEXT_ORDER;
-        return concolic_due(c, &entry) ? FZ_NEXT_CONCOLIC : FZ_NEXT_NONE;
+        if (concolic_due(c, &entry))
+            return FZ_NEXT_CONCOLIC;
+        /* race detection samples: a search done is not a race search done */
+        return c->cfg.races && c->queue.n && c->race_quiet_passes < FZ_RACE_QUIET_PASSES
+                   ? FZ_NEXT_RACE_PASS : FZ_NEXT_NONE;
     }
     /* A campaign's due concolic run goes before the compare log's candidates and the
      * other instances' finds: on real code (libpng) every new entry brought candidates
@@ -661,6 +711,7 @@ bool fz_campaign_next(struct fz_campaign *c)
     c->cur.signal = 0;
     c->cur.has_order = false;
     c->cur.force_order = false;
+    c->cur.order_crashes = 0;
     c->race_orders_before = c->nrace_orders;
     for (;;) {
         enum fz_source src = fz_campaign_choose(c);
@@ -696,8 +747,20 @@ bool fz_campaign_next(struct fz_campaign *c)
         case FZ_NEXT_RECHECK:
             take_waiting(c, &c->recheck, FZ_FROM_RECHECK, true);
             break;
+        case FZ_NEXT_RACE_PASS:
+            if (c->race_pass_next == 0 && c->race_quiet_passes == 0 && !c->race_passes_said) {
+                c->race_passes_said = true;
+                c->race_pass_orders = c->nrace_orders;
+                hv_notice("explore: the search is complete; with --races the %zu queue entries "
+                          "run again for race samples until %d passes in a row find no new race",
+                          c->queue.n, FZ_RACE_QUIET_PASSES);
+            }
+            c->cur.entry = c->race_pass_next++;
+            take_input(c, &c->queue.entries[c->cur.entry], FZ_FROM_RACE_PASS);
+            break;
         case FZ_NEXT_ORDER: {
             struct fz_order o = c->orders.entries[0].order;
+            c->cur.order_crashes = c->orders.entries[0].order_crashes;
             c->orders_bytes -= c->orders.entries[0].len;
             take_waiting(c, &c->orders, FZ_FROM_ORDER, true);
             c->cur.force_order = true;

@@ -58,6 +58,7 @@ struct fuzz_config {
                                      a seed per number of arguments) */
     uint32_t blank_seed_count_at;
     uint32_t blank_seed_count_min; /* the number seed k stands for is this + k (its name) */
+    bool races;                /* --races: explore runs the queue again for samples */
 };
 
 /* How an execution ended. FZ_BUG: it ran on but the program reported a bug
@@ -77,6 +78,8 @@ enum fz_source {
     FZ_NEXT_CMPLOG,      /* input-to-state candidates */
     FZ_NEXT_SYNC,        /* what the other instances found */
     FZ_NEXT_CONCOLIC,    /* a queue entry run concolically (explore: every one) */
+    FZ_NEXT_RACE_PASS,   /* explore --races, the search done: a queue entry again, for
+                            race samples, until passes over the queue find no new race */
     FZ_NEXT_MUTATION,    /* havoc on a queue entry */
     FZ_NEXT_NONE,        /* explore with nothing left, or a tool that is done */
 };
@@ -90,6 +93,8 @@ struct fz_counters {
     uint64_t concolic_runs, solver_inputs, solver_kept, cmplog_inputs, cmplog_kept;
     uint64_t concolic_timeouts;           /* concolic runs past their limit (rechecked) */
     uint64_t order_trials, orders_dropped; /* inputs run with a pair forced; trials not made */
+    uint64_t orders_flaky;     /* order trials' crashes that did not come with the order
+                                  forced every time */
     uint64_t imported, imported_kept, trimmed_bytes, tool_failed;
     uint64_t execs_at_last_new, execs_at_last_crash, last_concolic_exec;
     uint64_t last_find_time, last_crash_time, last_hang_time; /* unix seconds, 0: never */
@@ -108,7 +113,7 @@ struct fz_current {
     enum fz_origin origin;
     bool concolic;             /* run through the sidecar */
     int signal;                /* the crash's signal (sig:NN in its file name), 0: none */
-    size_t entry;              /* FZ_FROM_SEED: its queue entry */
+    size_t entry;              /* FZ_FROM_SEED, FZ_FROM_RACE_PASS: its queue entry */
     char from[FZ_NAME_MAX];    /* FZ_FROM_SYNC: the instance it came from */
     const char *output;        /* the end of what the execution wrote (a crash's note) */
     size_t output_len;
@@ -118,11 +123,17 @@ struct fz_current {
     struct fz_order order;
     bool force_order;          /* FZ_FROM_ORDER: the VMM forces `forced` */
     struct fz_order forced;
+    uint8_t order_crashes;     /* FZ_FROM_ORDER: earlier runs of this input and order
+                                  that crashed (it is confirmed before it is saved) */
 };
 
 #define FZ_MAX_ORDERS 64          /* races' orders tried on inputs; past it, said, not tried */
 #define FZ_ORDERS_PENDING_MAX 1024 /* trials waiting; past it, counted (orders_dropped) */
 #define FZ_ORDERS_PENDING_BYTES (64u << 20) /* their inputs' bytes, at most (a copy each) */
+#define FZ_RACE_QUIET_PASSES 3    /* explore --races ends after this many passes over the
+                                      queue in a row found no new race */
+#define FZ_ORDER_CONFIRM 3         /* a crash with an order forced is saved once the order
+                                      gives it again this many times in a row */
 #define FZ_ORDERS_PER_ENTRY 8     /* trials of known orders on each new queue entry */
 
 struct fz_campaign {
@@ -137,6 +148,10 @@ struct fz_campaign {
     size_t order_cursor;       /* the next of them to try on a new queue entry */
     uint64_t orders_bytes;     /* the waiting trials' inputs, in bytes */
     bool race_orders_full_said;
+    size_t race_pass_next;     /* FZ_NEXT_RACE_PASS: the queue entry to run next */
+    size_t race_pass_orders;   /* nrace_orders when the pass began */
+    unsigned race_quiet_passes; /* passes in a row that found no new race */
+    bool race_passes_said;
     struct fz_dict dict;
     struct fz_rng rng;
     size_t map_len;            /* the target's coverage map (0: none) */

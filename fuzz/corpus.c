@@ -52,6 +52,8 @@ struct fz_entry *fz_queue_add(struct fz_queue *q, const uint8_t *data, uint32_t 
     e->nedges = 0;
     e->file = NULL;
     e->order = (struct fz_order){ 0, 0, 0 };
+    e->order_crashes = 0;
+    e->orders_tried = 0;
     q->n++;
     return e;
 }

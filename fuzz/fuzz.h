@@ -70,6 +70,7 @@ enum fz_origin {
                             only that tells a hang from a slow interpretation */
     FZ_FROM_ORDER,       /* an input run again with a race's pair of accesses forced in
                             one order (--races) */
+    FZ_FROM_RACE_PASS,   /* a queue entry run again for race samples (explore --races) */
 };
 
 #define FZ_NAME_MAX 32 /* an instance name in a sync directory, with its NUL */
@@ -86,6 +87,9 @@ struct fz_entry {
     uint64_t picked_cycle;   /* the last queue cycle it was mutated in, plus one (0: never) */
     bool concolic_done;      /* a concolic run started from it */
     struct fz_order order;   /* FZ_FROM_ORDER: the order to force */
+    uint8_t order_crashes;   /* FZ_FROM_ORDER: runs with it forced that crashed so far */
+    uint16_t orders_tried;   /* queue entries in race passes: race_orders[0..this) were
+                                queued as trials on it */
 };
 
 struct fz_queue {

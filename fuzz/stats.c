@@ -256,12 +256,13 @@ void fz_campaign_write_stats(struct fz_campaign *c, const struct fz_vm_figures *
         text_printf(&s, "races_found       : %llu\nrace_samples      : %llu\nrace_held         : "
                     "%llu\nrace_sync_pairs   : %llu\nrace_dropped      : %llu\n"
                     "race_handoffs     : %llu\nrace_order_trials : %llu\nrace_order_drops  : "
-                    "%llu\n",
+                    "%llu\nrace_orders_flaky : %llu\n",
                     (unsigned long long)vm->races_found, (unsigned long long)vm->race_samples,
                     (unsigned long long)vm->race_held, (unsigned long long)vm->race_sync_pairs,
                     (unsigned long long)vm->race_dropped, (unsigned long long)vm->race_handoffs,
                     (unsigned long long)c->n.order_trials,
-                    (unsigned long long)c->n.orders_dropped);
+                    (unsigned long long)c->n.orders_dropped,
+                    (unsigned long long)c->n.orders_flaky);
     if (s.failed || write_file_atomic(c->out_dir, "fuzzer_stats", s.buf, s.len) < 0)
         hv_error_errno("%s: cannot write %s/fuzzer_stats", fz_mode_name(c->cfg.mode), c->out_dir);
     text_free(&s);

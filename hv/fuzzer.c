@@ -105,6 +105,7 @@ static void arm_breakpoints(struct fuzzer *f)
 void fuzzer_set_races(struct fuzzer *f, struct races *r)
 {
     f->races = r;
+    f->c.cfg.races = r != NULL;
     /* a resumed campaign's races keep their ids */
     char dir[PATH_MAX + 8];
     snprintf(dir, sizeof dir, "%s/races", f->c.out_dir);

@@ -831,6 +831,92 @@ START_TEST(a_race_is_tried_both_ways_on_its_input_and_on_new_paths)
 }
 END_TEST
 
+/* A crash with a race's order forced is saved only once forcing the order again brings
+ * it FZ_ORDER_CONFIRM more times in a row (its file must replay); an order whose crash
+ * does not come again is counted, not saved, and the search goes on. */
+START_TEST(a_crash_under_a_forced_order_is_confirmed_before_it_is_saved)
+{
+    char out[512], crashes[600];
+    struct fz_campaign c;
+    open_campaign(&c, out, 0);
+    c.input_cap = 64;
+    c.seeds_left = 0;
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    const struct fz_order flaky = { 0x4012c7, 0x4012a0, 0x40a000 },
+                          sure = { 0x4012ae, 0x4012c7, 0x40a000 };
+    ck_assert(fz_campaign_next(&c));
+    fz_campaign_add_race(&c, flaky.wait_pc, flaky.for_pc, flaky.page); /* both ways */
+    fz_campaign_add_race(&c, sure.wait_pc, sure.for_pc, sure.page);
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+    ck_assert_uint_eq(c.orders.n, 4);
+    /* the flaky order crashes, then crashes again, then does not */
+    for (int run = 0; run < 3; run++) {
+        ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_ORDER);
+        ck_assert(fz_campaign_next(&c));
+        ck_assert(c.cur.force_order && !memcmp(&c.cur.forced, &flaky, sizeof flaky));
+        ck_assert_uint_eq(c.cur.order_crashes, run);
+        c.cur.has_order = true;
+        c.cur.order = flaky;
+        c.cur.signal = 11;
+        fz_campaign_judge(&c, run < 2 ? FZ_CRASH : FZ_OK, 0, "page fault", 0);
+        ck_assert_uint_eq(c.n.crashes, 0);
+    }
+    ck_assert_uint_eq(c.n.orders_flaky, 1);
+    ck_assert_uint_eq(fz_count_files(crashes), 0);
+    /* the other way round of the flaky pair runs fine; the sure order crashes 1 + 3 times */
+    ck_assert(fz_campaign_next(&c));
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+    for (int run = 0; run <= FZ_ORDER_CONFIRM; run++) {
+        ck_assert(fz_campaign_next(&c));
+        ck_assert(c.cur.force_order && !memcmp(&c.cur.forced, &sure, sizeof sure));
+        c.cur.has_order = true;
+        c.cur.order = sure;
+        c.cur.signal = 11;
+        fz_campaign_judge(&c, FZ_CRASH, 0, "page fault", 0);
+        ck_assert_uint_eq(c.n.crashes, run == FZ_ORDER_CONFIRM);
+    }
+    ck_assert_uint_eq(fz_count_files(crashes), 1);
+    ck_assert_uint_eq(c.n.orders_flaky, 1);
+    fz_campaign_close(&c);
+}
+END_TEST
+
+/* explore --races: a search done is not a race search done. The queue runs again,
+ * natively, pass after pass, until FZ_RACE_QUIET_PASSES passes in a row find no new race;
+ * a pass that finds one starts the count again. Without --races the search ends. */
+START_TEST(explore_with_races_runs_the_queue_again_until_passes_find_no_race)
+{
+    char out[512];
+    struct fz_campaign c;
+    open_campaign(&c, out, 0);
+    c.cfg.mode = FUZZ_EXPLORE;
+    c.input_cap = 64;
+    c.seeds_left = c.queue.n;
+    ck_assert(fz_campaign_next(&c)); /* the seed, concolically */
+    fz_campaign_judge(&c, FZ_OK, 0, NULL, 1);
+    ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_NONE);
+    c.cfg.races = true;
+    unsigned runs = 0;
+    while (fz_campaign_choose(&c) != FZ_NEXT_NONE) {
+        ck_assert(fz_campaign_next(&c));
+        ck_assert_int_eq(c.cur.origin, FZ_FROM_RACE_PASS);
+        ck_assert(!c.cur.concolic);
+        ck_assert(c.cur.len == 4 && !memcmp(c.cur.data, "seed", 4));
+        if (++runs == 2) /* the second pass finds a race: its orders run, then passes go on */
+            fz_campaign_add_race(&c, 0x401000, 0x402000, 0x5000);
+        fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+        while (fz_campaign_choose(&c) == FZ_NEXT_ORDER) {
+            ck_assert(fz_campaign_next(&c));
+            fz_campaign_judge(&c, FZ_OK, 0, NULL, 0);
+        }
+        ck_assert_uint_le(runs, 10);
+    }
+    ck_assert_uint_eq(runs, 2 + FZ_RACE_QUIET_PASSES);
+    ck_assert_uint_eq(c.queue.n, 1); /* a pass adds nothing */
+    fz_campaign_close(&c);
+}
+END_TEST
+
 /* A concolic run past its limit is no hang: its branch sides count, its input runs again
  * natively, and only a hang there is saved in hangs/. */
 START_TEST(a_concolic_run_past_its_limit_is_rechecked_natively)
@@ -964,6 +1050,8 @@ int main(void)
     tcase_add_test(tc, a_concolic_run_past_its_limit_is_rechecked_natively);
     tcase_add_test(tc, an_order_is_named_in_its_crash_file);
     tcase_add_test(tc, a_race_is_tried_both_ways_on_its_input_and_on_new_paths);
+    tcase_add_test(tc, a_crash_under_a_forced_order_is_confirmed_before_it_is_saved);
+    tcase_add_test(tc, explore_with_races_runs_the_queue_again_until_passes_find_no_race);
     tcase_add_test(tc, explore_needs_no_seed_and_fuzz_does);
     suite_add_tcase(s, tc);
     return run_suite(s);
