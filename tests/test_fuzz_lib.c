@@ -881,6 +881,16 @@ START_TEST(a_crash_under_a_forced_order_is_confirmed_before_it_is_saved)
 }
 END_TEST
 
+/* An explore campaign (no map) whose next input is its seed, run concolically. */
+static void open_explore_at_its_seed(struct fz_campaign *c, char *out)
+{
+    open_campaign(c, out, 0);
+    c->cfg.mode = FUZZ_EXPLORE;
+    c->input_cap = 64;
+    c->seeds_left = c->queue.n;
+    ck_assert(fz_campaign_next(c));
+}
+
 /* explore --races: a search done is not a race search done. The queue runs again,
  * natively, pass after pass, until FZ_RACE_QUIET_PASSES passes in a row find no new race;
  * a pass that finds one starts the count again. Without --races the search ends. */
@@ -888,11 +898,7 @@ START_TEST(explore_with_races_runs_the_queue_again_until_passes_find_no_race)
 {
     char out[512];
     struct fz_campaign c;
-    open_campaign(&c, out, 0);
-    c.cfg.mode = FUZZ_EXPLORE;
-    c.input_cap = 64;
-    c.seeds_left = c.queue.n;
-    ck_assert(fz_campaign_next(&c)); /* the seed, concolically */
+    open_explore_at_its_seed(&c, out);
     fz_campaign_judge(&c, FZ_OK, 0, NULL, 1);
     ck_assert_int_eq(fz_campaign_choose(&c), FZ_NEXT_NONE);
     c.cfg.races = true;
@@ -923,11 +929,7 @@ START_TEST(a_concolic_run_past_its_limit_is_rechecked_natively)
 {
     char out[512];
     struct fz_campaign c;
-    open_campaign(&c, out, 0);
-    c.cfg.mode = FUZZ_EXPLORE;
-    c.input_cap = 64;
-    c.seeds_left = c.queue.n;
-    ck_assert(fz_campaign_next(&c));
+    open_explore_at_its_seed(&c, out);
     ck_assert(c.cur.concolic);
     fz_campaign_judge(&c, FZ_HANG, 0, NULL, 2);
     ck_assert_uint_eq(c.n.hangs, 0);

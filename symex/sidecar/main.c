@@ -58,6 +58,7 @@ static void usage(FILE *f)
             "bytes with the flipped one; SYMHV_SYMEX_NO_PRUNING=1 keeps every occurrence\n"
             "of a hot branch (else past 64 on a path only the powers of two count);\n"
             "SYMHV_SYMEX_NO_CONTEXT=1 keys branch sides without their callers;\n"
+            "SYMHV_SYMEX_NO_OPTIMISTIC=1 does not ask an unsat flip again alone;\n"
             "SYMHV_SYMEX_FIRST_TIMEOUT_MS=N asks every flip first with an N ms timeout and\n"
             "the ones it cuts short after them with the full one (default 0: one pass);\n"
             "SYMHV_SYMEX_SELECT_CHAIN=1 reads through a symbolic index as a chain of address\n"
@@ -331,6 +332,8 @@ int main(int argc, char **argv)
     cfg.no_pruning = no_pruning && strcmp(no_pruning, "0") != 0;
     const char *no_context = getenv("SYMHV_SYMEX_NO_CONTEXT"); /* likewise */
     cfg.no_context = no_context && strcmp(no_context, "0") != 0;
+    const char *no_optimistic = getenv("SYMHV_SYMEX_NO_OPTIMISTIC"); /* likewise */
+    cfg.no_optimistic = no_optimistic && strcmp(no_optimistic, "0") != 0;
     const char *first = getenv("SYMHV_SYMEX_FIRST_TIMEOUT_MS"); /* likewise */
     cfg.first_timeout_ms = first && *first
                                ? (unsigned)parse_number("SYMHV_SYMEX_FIRST_TIMEOUT_MS", first)

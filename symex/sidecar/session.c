@@ -805,6 +805,8 @@ static bool ask_flip(struct asking *a, struct sx_solver *solver, size_t b, bool 
         if (a->other)
             sx_branch_map_reached(s->seen, a->other[b]);
         a->queries += more_values(s, b, m, solver, st, MAX_FLIPS - a->queries);
+    } else if (r == SX_UNSAT && s->cfg.no_optimistic) {
+        st->flipped_unsat++;
     } else if (r == SX_UNSAT) {
         st->flipped_unsat++;
         /* optimistic: the branch alone (a value pinned on the path, say a copy's

@@ -35,6 +35,8 @@ struct session_config {
                                     compare; SYMHV_SYMEX_NO_PRUNING=1) */
     bool no_context;             /* branch sides without their callers (benchmarks
                                     compare; SYMHV_SYMEX_NO_CONTEXT=1) */
+    bool no_optimistic;          /* an unsat flip is not asked again alone (benchmarks
+                                    compare; SYMHV_SYMEX_NO_OPTIMISTIC=1) */
     bool select_chain;           /* symbolic-index reads as compare chains (benchmarks
                                     compare; SYMHV_SYMEX_SELECT_CHAIN=1) */
     const char *query_dir;       /* write every solver query there (the query corpus,
