@@ -176,11 +176,16 @@ int vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, 
  * finished (another vCPU ended a watch meanwhile): KVM would finish it over re-laid
  * memslots, and on a shadow-paging host (PVM) the write half of a read-modify-write
  * then faults in the guest. The page is trapped again until the instruction is done;
- * UINT64_MAX if nothing was trapped. */
+ * UINT64_MAX if nothing was trapped. Not while the VM settles (an execution's end), nor
+ * for a completion the settle asked for (v counts as in the guest then): trapping pauses
+ * the VM, which waits for every vCPU counted in the guest, and that vCPU may wait for a
+ * lock the caller holds. */
 static uint64_t retrap_for_completion(struct vcpu *v)
 {
     struct kvm_run *run = v->run;
     uint64_t page = page_floor(run->mmio.phys_addr);
+    if (v->settle_completion || vm_settle_requested(v->vm))
+        return UINT64_MAX;
     if (run->exit_reason != KVM_EXIT_MMIO || run->mmio.is_write || !v->vm->ram_trap ||
         !vm_gpa_to_host(v->vm, run->mmio.phys_addr, run->mmio.len) ||
         memory_is_trapped(&v->vm->mem, page))
@@ -212,14 +217,14 @@ static int complete(struct vcpu *v, bool abandon)
 }
 
 /* Wait (1 s at most) for the pages trapped for another vCPU's completion to be given
- * back; true if there were any. */
+ * back; true if there were some and they were. */
 static bool wait_for_completion_traps(struct vm *vm)
 {
     if (atomic_load(&vm->completion_traps) == 0)
         return false;
     for (int i = 0; i < 20000 && atomic_load(&vm->completion_traps) > 0; i++)
         usleep(50);
-    return true;
+    return atomic_load(&vm->completion_traps) == 0;
 }
 
 static int complete_rounds(struct vcpu *v, bool abandon)
@@ -443,7 +448,9 @@ static void *vcpu_thread(void *arg)
         if (gate == VM_GATE_STOP)
             break;
         if (gate == VM_GATE_COMPLETE) { /* a settle wants the pending exit finished */
+            v->settle_completion = true;
             vcpu_complete_pending_exit(v);
+            v->settle_completion = false;
             vm_leave_guest(vm);
             continue;
         }

@@ -68,6 +68,8 @@ struct vcpu {
                                    MMIO) before the state can be saved or replaced */
     bool stepping;              /* single-stepping (vcpu_single_step): off again at any
                                    other exit and when its state is replaced */
+    bool settle_completion;     /* finishing its pending exit for a settle (counted as in
+                                   the guest meanwhile) */
 };
 
 /* ---- the port I/O bus ---- */

@@ -27,8 +27,10 @@ static uint32_t side_key(const struct sx_branch *br, bool jumped, unsigned b)
     uint64_t value = br->kind == SX_FLIP_ADDRESS || br->kind == SX_FLIP_TARGET ? br->value : 0;
     /* A jump's side is also the first input byte its condition reads: one branch of
      * glibc's vector strcmp tests the byte where the strings first differ, a different
-     * byte for each prefix that matched, at the same pc and count. */
-    uint64_t first = br->kind == SX_FLIP_JUMP && br->taken ? br->taken->first_input : 0;
+     * byte for each prefix that matched, at the same pc and count. Only while counts
+     * are exact: past them a loop over the input's bytes stays a few sides. */
+    uint64_t first = br->kind == SX_FLIP_JUMP && br->taken && b <= EXACT_HITS
+                         ? br->taken->first_input : 0;
     uint64_t h = br->pc * 0x9e3779b97f4a7c15ull ^ ((uint64_t)br->kind << 56) ^
                  ((uint64_t)jumped << 52) ^ ((uint64_t)b << 44) ^ value * 0xc2b2ae3d27d4eb4full ^
                  (uint64_t)br->context * 0x94d049bb133111ebull ^ first * 0xd6e8feb86659fd93ull;

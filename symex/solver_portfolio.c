@@ -24,6 +24,7 @@
  * Lock: one mutex per portfolio (struct portfolio.lock) guards the slots; no other lock
  * is taken under it except what a member's interrupt takes inside its own solver. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
 #include <errno.h>
@@ -33,6 +34,13 @@
 #include "solver_backend.h"
 
 #define NMEMBERS 2
+/* Members that cannot be interrupted (cvc5) and still run a query given up on, in the
+ * whole process (each FINISH makes a portfolio): past this, such a member gets no new
+ * query, so a guest whose terms cvc5 preprocesses for minutes cannot start one such
+ * thread per concolic run. An atomic: read and changed by every portfolio's threads,
+ * under no common lock. */
+#define MAX_OVERRUNNING 1
+static _Atomic unsigned overrunning;
 
 struct member {
     const struct sx_solver_backend *ops;
@@ -54,6 +62,8 @@ struct member {
     uint64_t finished;        /* order of finishing, for who was first */
     uint64_t wins, missed;    /* queries it answered first; queries it was still busy for */
     uint64_t overrun;         /* queries given up on past the deadline while it ran */
+    bool overrunning;         /* under the lock: runs on a query given up on, counted in
+                                 `overrunning` (members without interrupt only) */
     struct portfolio *p;
 };
 
@@ -121,6 +131,10 @@ static void *worker(void *arg)
         enum sx_sat r = m->ops->check(m->impl, c, n, model);
         pthread_mutex_lock(&p->lock);
         m->result = r;
+        if (m->overrunning) {
+            m->overrunning = false;
+            atomic_fetch_sub(&overrunning, 1);
+        }
         m->finished = ++p->finish_seq;
         m->running = false;
         m->solving = false;
@@ -246,13 +260,17 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
     p->job++;
     int given = 0;
     for (;;) {
+        bool waited_for = false;
         for (int i = 0; i < NMEMBERS; i++) {
-            if (!p->m[i].busy) {
-                give(p, &p->m[i], c, n, model);
+            struct member *m = &p->m[i];
+            bool may = m->ops->interrupt || atomic_load(&overrunning) < MAX_OVERRUNNING;
+            if (!m->busy && may) {
+                give(p, m, c, n, model);
                 given++;
             }
+            waited_for |= m->busy && !m->overrunning;
         }
-        if (given)
+        if (given || !waited_for)
             break;
         /* both still run abandoned queries: the first to end takes this one */
         pthread_cond_wait(&p->done, &p->lock);
@@ -287,10 +305,16 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
         } else if (pthread_cond_timedwait(&p->done, &p->lock, &deadline) == ETIMEDOUT) {
             for (int i = 0; i < NMEMBERS; i++) { /* undecided; the rest runs on alone */
                 struct member *m = &p->m[i];
-                if (m->job == p->job && m->busy) {
-                    m->overrun++;
-                    if (m->running && m->ops->interrupt)
-                        m->ops->interrupt(m->impl);
+                if (m->job != p->job || !m->busy)
+                    continue;
+                m->overrun++;
+                if (!m->running) {
+                    m->busy = false; /* not taken yet: taken back */
+                } else if (m->ops->interrupt) {
+                    m->ops->interrupt(m->impl);
+                } else if (!m->overrunning) {
+                    m->overrunning = true;
+                    atomic_fetch_add(&overrunning, 1);
                 }
             }
             break;
