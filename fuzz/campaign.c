@@ -748,7 +748,7 @@ bool fz_campaign_next(struct fz_campaign *c)
             take_waiting(c, &c->recheck, FZ_FROM_RECHECK, true);
             break;
         case FZ_NEXT_RACE_PASS:
-            if (c->race_pass_next == 0 && c->race_quiet_passes == 0 && !c->race_passes_said) {
+            if (!c->race_passes_said) { /* the first pass begins */
                 c->race_passes_said = true;
                 c->race_pass_orders = c->nrace_orders;
                 hv_notice("explore: the search is complete; with --races the %zu queue entries "
