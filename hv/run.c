@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "boot.h"
 #include "console.h"
@@ -178,7 +179,13 @@ int run(const struct options *opt)
         main_loop(vm, con, opt->timeout_s, fuzzer);
     }
     races_stop(races); /* no kick after the vCPU threads are gone */
-    vm_join(vm);
+    if (vm_join(vm) < 0) {
+        /* a thread that may still use the machine: no teardown, no results written
+         * from under it; what was saved as it came stays */
+        console_flush(con);
+        hv_error("ending without the stuck vCPU thread(s)");
+        _exit(vm->exit_status ? vm->exit_status : HV_EXIT_SETUP_ERROR);
+    }
     console_stop_input(con);
     console_flush(con);
     status = vm->exit_status;

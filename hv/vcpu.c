@@ -249,7 +249,11 @@ static int complete_rounds(struct vcpu *v, bool abandon)
             }
         }
         __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        atomic_store(&v->in_kvm_run, true);
         int rc = ioctl(v->fd, KVM_RUN, 0);
+        int err = errno;
+        atomic_store(&v->in_kvm_run, false);
+        errno = err;
         v->sync_stale = false;
         if ((rc < 0 && (errno == EINTR || errno == EAGAIN)) ||
             (rc == 0 && run->exit_reason == KVM_EXIT_DEBUG)) {
@@ -454,8 +458,10 @@ static void *vcpu_thread(void *arg)
             vm_leave_guest(vm);
             continue;
         }
+        atomic_store(&v->in_kvm_run, true);
         int rc = ioctl(v->fd, KVM_RUN, 0);
         int err = errno;
+        atomic_store(&v->in_kvm_run, false);
         v->sync_stale = false;
         vm_leave_guest(vm);
         if (rc < 0) {

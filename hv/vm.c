@@ -110,7 +110,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
         vm->vcpus[i].fd = -1;
     pthread_mutex_init(&vm->mem.lock, NULL);
     pthread_mutex_init(&vm->run_lock, NULL);
-    pthread_cond_init(&vm->run_cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* vm_join's deadline */
+    pthread_cond_init(&vm->run_cond, &ca);
+    pthread_condattr_destroy(&ca);
     vm->end_fn = NULL; /* vm_set_end_policy; until then, stop */
 
     if (cfg->mem_bytes < HV_MEM_MIN_BYTES || cfg->mem_bytes > HV_MEM_MAX_BYTES) {
@@ -278,14 +282,48 @@ void vm_guest_ended(struct vcpu *v, const struct guest_end *e)
 
 /* ---- starting and stopping ------------------------------------------------------------ */
 
-void vm_join(struct vm *vm)
+static void kick_all(struct vm *vm);
+
+/* Waits until no vCPU thread is live or `deadline` (CLOCK_MONOTONIC) passes. */
+static bool wait_threads_done(struct vm *vm, const struct timespec *deadline)
 {
+    pthread_mutex_lock(&vm->run_lock);
+    int rc = 0;
+    while (vm->live_threads > 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&vm->run_cond, &vm->run_lock, deadline);
+    bool done = vm->live_threads == 0;
+    pthread_mutex_unlock(&vm->run_lock);
+    return done;
+}
+
+int vm_join(struct vm *vm)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += VM_STOP_GRACE_S / 2;
+    if (!wait_threads_done(vm, &deadline)) {
+        kick_all(vm); /* in case one was lost */
+        deadline.tv_sec += VM_STOP_GRACE_S - VM_STOP_GRACE_S / 2;
+        if (!wait_threads_done(vm, &deadline)) {
+            for (unsigned i = 0; i < vm->ncpus; i++) {
+                struct vcpu *v = &vm->vcpus[i];
+                if (v->thread_started && pthread_tryjoin_np(v->thread, NULL) != 0)
+                    hv_error("vCPU %u did not end within %d s of the stop (%s, last exit "
+                             "reason %u)", i, VM_STOP_GRACE_S,
+                             atomic_load(&v->in_kvm_run) ? "inside KVM_RUN"
+                                                         : "in the VMM, handling an exit",
+                             v->run ? v->run->exit_reason : 0);
+            }
+            return -1;
+        }
+    }
     for (unsigned i = 0; i < vm->ncpus; i++) {
         if (vm->vcpus[i].thread_started) {
             pthread_join(vm->vcpus[i].thread, NULL);
             vm->vcpus[i].thread_started = false;
         }
     }
+    return 0;
 }
 
 bool vm_is_stopping(struct vm *vm)

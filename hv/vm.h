@@ -63,6 +63,8 @@ struct vcpu {
                                    before the first KVM_RUN */
     pthread_t thread;
     atomic_bool thread_started; /* read by kicks from any thread */
+    atomic_bool in_kvm_run;     /* inside the KVM_RUN ioctl: what a stop that does not end
+                                   reports */
     /* the vCPU thread only: */
     bool completion_due;        /* the last exit wants a KVM_RUN to complete (I/O in,
                                    MMIO) before the state can be saved or replaced */
@@ -225,8 +227,11 @@ void vm_set_emulation_fix(struct vm *vm, emulation_fix_fn fn, void *opaque);
 void vm_set_kick_hooks(struct vm *vm, kick_fn kick, kick_fn step, void *opaque);
 void vm_set_breakpoint_hook(struct vm *vm, breakpoint_fn fn, void *opaque);
 
-/* vm_join() waits for the vCPU threads (vcpus_start, vcpu.h) after a stop. */
-void vm_join(struct vm *vm);
+/* vm_join() waits for the vCPU threads (vcpus_start, vcpu.h) after a stop. A thread
+ * that has not ended VM_STOP_GRACE_S after it (kicked again half-way) is named with
+ * where it stands, and -1 returned: the caller must not free what it may still use. */
+#define VM_STOP_GRACE_S 20
+int vm_join(struct vm *vm);
 /* Make a running KVM_RUN of v return soon (stop, pause). Any thread. */
 void vm_kick(struct vcpu *v);
 

@@ -173,6 +173,74 @@ static void finish(pid_t pid, FILE *out, FILE *err, struct run_result *r)
     ck_assert_msg(r->status != 98, "could not execute %s", env_or_die("SYMHV"));
 }
 
+/* Each of the process's threads as "name:state:wchan", for a run that did not end. */
+static void describe_threads(pid_t pid, char *buf, size_t cap)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    size_t at = 0;
+    buf[0] = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) && at + 128 < cap) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[600], stat[512] = "", wchan[64] = "?";
+        snprintf(path, sizeof path, "%s/%s/stat", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (!fgets(stat, sizeof stat, f))
+                stat[0] = 0;
+            fclose(f);
+        }
+        snprintf(path, sizeof path, "%s/%s/wchan", dir, e->d_name);
+        if ((f = fopen(path, "r"))) {
+            if (!fgets(wchan, sizeof wchan, f))
+                snprintf(wchan, sizeof wchan, "?");
+            fclose(f);
+        }
+        /* stat: "tid (comm) S ...": the name and the state letter */
+        char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+        if (open && close && close > open && close[1] == ' ')
+            at += (size_t)snprintf(buf + at, cap - at, " %.*s:%c:%s", (int)(close - open - 1),
+                                   open + 1, close[2], wchan);
+    }
+    closedir(d);
+}
+
+void run_symhv_within(struct run_result *r, const char *const args[], int seconds,
+                      const char *what)
+{
+    FILE *out = tmpfile(), *err = tmpfile();
+    ck_assert_msg(out && err, "tmpfile: %s", strerror(errno));
+    pid_t pid = start(args, NULL, out, err, -1);
+    for (long waited_ms = 0;; waited_ms += 20) {
+        int ws;
+        pid_t got = waitpid(pid, &ws, WNOHANG);
+        ck_assert_int_ge(got, 0);
+        if (got == pid) {
+            r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+            r->out = slurp(out);
+            r->err = slurp(err);
+            fclose(out);
+            fclose(err);
+            ck_assert_msg(r->status != 98, "could not execute %s", env_or_die("SYMHV"));
+            return;
+        }
+        if (waited_ms >= seconds * 1000L) {
+            char threads[2048];
+            describe_threads(pid, threads, sizeof threads);
+            kill(pid, SIGKILL);
+            char *said = slurp(err);
+            ck_abort_msg("%s: symhv did not end within %d s (threads:%s); killed; stderr:\n%s",
+                         what, seconds, threads, said);
+        }
+        usleep(20000);
+    }
+}
+
 static void run(struct run_result *r, const char *const args[], int uid)
 {
     FILE *out = tmpfile(), *err = tmpfile();

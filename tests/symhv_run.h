@@ -23,6 +23,11 @@ void run_symhv_with_stdin(struct run_result *r, const char *const args[], const 
 /* Same, with a stdin that stays open and silent until symhv ends (a terminal nobody
  * types into). */
 void run_symhv_with_silent_stdin(struct run_result *r, const char *const args[]);
+/* Same, but a symhv still running after `seconds` fails the test with `what`, the
+ * state of each of its threads and what it said, instead of holding the test until its
+ * own timeout. */
+void run_symhv_within(struct run_result *r, const char *const args[], int seconds,
+                      const char *what);
 /* Same, as user `uid` (for permission tests); the caller must be root. */
 void run_symhv_as(struct run_result *r, const char *const args[], int uid);
 void run_result_free(struct run_result *r);
