@@ -160,17 +160,23 @@ static pid_t start(const char *const args[], FILE *in, FILE *out, FILE *err, int
     return pid;
 }
 
-static void finish(pid_t pid, FILE *out, FILE *err, struct run_result *r)
+/* A run that ended with wait status `ws`: its status and output into r. */
+static void ended(int ws, FILE *out, FILE *err, struct run_result *r)
 {
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        ck_assert_int_eq(errno, EINTR);
     r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     r->out = slurp(out);
     r->err = slurp(err);
     fclose(out);
     fclose(err);
     ck_assert_msg(r->status != 98, "could not execute %s", env_or_die("SYMHV"));
+}
+
+static void finish(pid_t pid, FILE *out, FILE *err, struct run_result *r)
+{
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0)
+        ck_assert_int_eq(errno, EINTR);
+    ended(ws, out, err, r);
 }
 
 /* Each of the process's threads as "name:state:wchan", for a run that did not end. */
@@ -221,12 +227,7 @@ void run_symhv_within(struct run_result *r, const char *const args[], int second
         pid_t got = waitpid(pid, &ws, WNOHANG);
         ck_assert_int_ge(got, 0);
         if (got == pid) {
-            r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-            r->out = slurp(out);
-            r->err = slurp(err);
-            fclose(out);
-            fclose(err);
-            ck_assert_msg(r->status != 98, "could not execute %s", env_or_die("SYMHV"));
+            ended(ws, out, err, r);
             return;
         }
         if (waited_ms >= seconds * 1000L) {
