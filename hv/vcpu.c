@@ -231,13 +231,15 @@ static int complete_rounds(struct vcpu *v, bool abandon)
 {
     struct kvm_run *run = v->run;
     for (int rounds = 0; rounds < COMPLETE_MAX_ROUNDS; rounds++) {
-        /* the exit pending at round 0 was handled when it came: a read's data is given
-         * again (the same bytes), a write is not made twice (another vCPU may have
-         * written there since) */
+        /* the exit pending at round 0 was handled when it came: a read of RAM is given
+         * again (the same bytes), a device's answer (a hypercall's result) is kept as it
+         * was given, a write is not made twice (another vCPU may have written there
+         * since) */
         if (run->exit_reason == KVM_EXIT_MMIO && (rounds > 0 || !run->mmio.is_write)) {
             uint8_t *h = vm_gpa_to_host(v->vm, run->mmio.phys_addr, run->mmio.len);
             if (!run->mmio.is_write) {
-                memcpy(run->mmio.data, h ? h : (uint8_t[8]){ 0 }, run->mmio.len);
+                if (h || rounds > 0)
+                    memcpy(run->mmio.data, h ? h : (uint8_t[8]){ 0 }, run->mmio.len);
             } else if (abandon) {
                 /* the instruction runs again elsewhere, from before it */
             } else if (h && v->vm->ram_trap && memory_is_trapped(&v->vm->mem, run->mmio.phys_addr)) {
