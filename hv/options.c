@@ -218,19 +218,28 @@ static bool solver_known(const char *name)
 #ifdef SYMHV_HAVE_CVC5
                                          "cvc5",
 #endif
+#ifdef SYMHV_HAVE_BITWUZLA
+                                         "bitwuzla",
+#endif
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i]) == 0)
             return true;
-#ifdef SYMHV_HAVE_CVC5
-    hv_error("--solver expects z3, z3-fresh, cvc5 or portfolio, got '%s'", name);
-#else
     if (strcmp(name, "cvc5") == 0)
         hv_error("--solver cvc5: this symhv was built without cvc5 (install libcvc5-dev and "
                  "rebuild)");
+    else if (strcmp(name, "bitwuzla") == 0)
+        hv_error("--solver bitwuzla: this symhv was built without Bitwuzla (scripts/bitwuzla "
+                 "builds it; then scripts/setup)");
     else
-        hv_error("--solver expects z3, z3-fresh or portfolio, got '%s'", name);
+        hv_error("--solver expects z3, z3-fresh, portfolio"
+#ifdef SYMHV_HAVE_CVC5
+                 ", cvc5"
 #endif
+#ifdef SYMHV_HAVE_BITWUZLA
+                 ", bitwuzla"
+#endif
+                 ", got '%s'", name);
     return false;
 }
 

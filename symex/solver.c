@@ -74,16 +74,21 @@ static const struct sx_solver_backend *const backends[] = {
 #ifdef SYMHV_HAVE_CVC5
     &sx_backend_cvc5,
 #endif
+#ifdef SYMHV_HAVE_BITWUZLA
+    &sx_backend_bitwuzla,
+#endif
 };
 
 const char *sx_solver_backend_names(void)
 {
+    return "portfolio (the default: " SX_PORTFOLIO_MEMBERS "), z3, z3-fresh"
 #ifdef SYMHV_HAVE_CVC5
-    return "portfolio (the default), z3, z3-fresh, cvc5";
-#else
-    return "portfolio (the default; z3 and z3-fresh in this build, which has no cvc5), z3, "
-           "z3-fresh";
+           ", cvc5"
 #endif
+#ifdef SYMHV_HAVE_BITWUZLA
+           ", bitwuzla"
+#endif
+        ;
 }
 
 void sx_solver_tally(const struct sx_solver *s, struct sx_member_tally *t)

@@ -68,8 +68,17 @@ extern const struct sx_solver_backend sx_backend_z3, sx_backend_z3_fresh;
 /* solver_cvc5.cc: cvc5 1.0.3's C++ API, incremental as "z3" is. */
 extern const struct sx_solver_backend sx_backend_cvc5;
 #endif
+#ifdef SYMHV_HAVE_BITWUZLA
+/* solver_bitwuzla.cc: Bitwuzla 0.2.0's C++ API, incremental as "z3" is. */
+extern const struct sx_solver_backend sx_backend_bitwuzla;
+#endif
 /* solver_portfolio.c: two backends on every query in two threads, the first definite
- * answer wins. */
+ * answer wins. Its members, as sx_solver_backend_names says them: */
 extern const struct sx_solver_backend sx_backend_portfolio;
+#ifdef SYMHV_HAVE_CVC5
+#define SX_PORTFOLIO_MEMBERS "z3 and cvc5"
+#else
+#define SX_PORTFOLIO_MEMBERS "z3 and z3-fresh"
+#endif
 
 #endif

@@ -14,9 +14,7 @@
 
 #include <cvc5/cvc5.h>
 
-extern "C" {
-#include "solver_backend.h"
-}
+#include "solver_terms.hh"
 
 namespace {
 
@@ -25,21 +23,12 @@ struct cvc5_backend {
     cvc5::Solver solver;
     std::vector<cvc5::Term> memo;   /* translated expressions by id */
     std::vector<cvc5::Term> guards; /* guard literal of each asserted constraint, by id */
-    std::vector<const struct sx_expr *> qleaves; /* the input bytes of the current query */
-    struct leaf { uint32_t input, offset; cvc5::Term term; };
-    std::vector<leaf> model_leaves; /* the same, as plain data: read after solving */
+    std::vector<sx_terms::model_leaf<cvc5::Term>> model_leaves; /* the current query's */
     void (*solving)(void *) = nullptr; /* the portfolio's hook, see solver_backend.h */
     void *solving_arg = nullptr;
     struct sx_walker walker = {};
     struct sx_progress progress = { nullptr, nullptr };
 };
-
-cvc5::Term *memo_slot(std::vector<cvc5::Term> &v, uint32_t id)
-{
-    if (id >= v.size())
-        v.resize((size_t)id * 2 + 1);
-    return &v[id];
-}
 
 cvc5::Term mk_const(cvc5_backend *b, unsigned width, sx_u128 v)
 {
@@ -106,71 +95,29 @@ cvc5::Term translate_node(cvc5_backend *b, const struct sx_expr *e)
     }
 }
 
-bool translated(cvc5_backend *b, const struct sx_expr *e)
-{
-    return e->id < b->memo.size() && !b->memo[e->id].isNull();
-}
-
-/* Post-order with an explicit stack: a guest decides how deep expressions are. */
 cvc5::Term translate(cvc5_backend *b, const struct sx_expr *root)
 {
-    std::vector<const struct sx_expr *> st{ root };
-    while (!st.empty()) {
-        const struct sx_expr *e = st.back();
-        if (translated(b, e)) {
-            st.pop_back();
-            continue;
-        }
-        const struct sx_expr *kids[3] = { e->a, e->b, e->c };
-        bool ready = true;
-        for (const struct sx_expr *k : kids)
-            if (k && !translated(b, k)) {
-                ready = false;
-                st.push_back(k);
-            }
-        if (ready) {
-            cvc5::Term t = translate_node(b, e);
-            *memo_slot(b->memo, e->id) = t;
-            st.pop_back();
-        }
-    }
-    return b->memo[root->id];
+    return sx_terms::translate(
+        b->memo, root, [](const cvc5::Term &t) { return t.isNull(); },
+        [b](const struct sx_expr *e) { return translate_node(b, e); });
 }
 
 cvc5::Term guard_of(cvc5_backend *b, const struct sx_expr *c)
 {
-    cvc5::Term *g = memo_slot(b->guards, c->id);
+    cvc5::Term *g = sx_terms::memo_slot(b->guards, c->id);
     if (g->isNull()) {
         cvc5::Term body = bool_of_bv(b, translate(b, c));
         cvc5::Term lit = b->solver.mkConst(b->solver.getBooleanSort(), "g" + std::to_string(c->id));
         b->solver.assertFormula(b->solver.mkTerm(cvc5::IMPLIES, { lit, body }));
-        g = memo_slot(b->guards, c->id); /* the vector may have moved */
+        g = sx_terms::memo_slot(b->guards, c->id); /* the vector may have moved */
         *g = lit;
     }
     return *g;
 }
 
-bool note_leaf(const struct sx_expr *e, void *arg)
-{
-    if (e->op == SX_INPUT)
-        static_cast<cvc5_backend *>(arg)->qleaves.push_back(e);
-    return true;
-}
-
-/* The query's input bytes as plain data, so the model is read without the expressions. */
-void note_model_leaves(cvc5_backend *b, const struct sx_expr *const *c, size_t n)
-{
-    b->qleaves.clear();
-    sx_walk(&b->walker, c, n, note_leaf, b);
-    b->model_leaves.clear();
-    for (const struct sx_expr *leaf : b->qleaves)
-        b->model_leaves.push_back({ (uint32_t)(leaf->value >> 32), (uint32_t)leaf->value,
-                                    b->memo[leaf->id] });
-}
-
 void read_model(cvc5_backend *b, struct sx_model *model)
 {
-    for (const cvc5_backend::leaf &leaf : b->model_leaves) {
+    for (const auto &leaf : b->model_leaves) {
         cvc5::Term v = b->solver.getValue(leaf.term);
         if (!v.isBitVectorValue())
             continue;
@@ -190,7 +137,7 @@ enum sx_sat check_impl(cvc5_backend *b, const struct sx_expr *const *c, size_t n
         assumptions.push_back(guard_of(b, c[i]));
     }
     if (model)
-        note_model_leaves(b, c, n);
+        sx_terms::model_leaves(&b->walker, c, n, b->memo, b->model_leaves);
     if (b->solving)
         b->solving(b->solving_arg); /* nothing of the expressions is read past here */
     cvc5::Result r = b->solver.checkSatAssuming(assumptions);

@@ -315,6 +315,9 @@ START_TEST(every_backend_flips_branches)
 #ifdef SYMHV_HAVE_CVC5
                                          "cvc5",
 #endif
+#ifdef SYMHV_HAVE_BITWUZLA
+                                         "bitwuzla",
+#endif
                                          "portfolio" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         flip_single_branch_with(names[i], target_checksum, 8, 1004);
@@ -788,6 +791,9 @@ START_TEST(a_query_written_as_smtlib_reads_back_and_solves_alike)
     static const char *const names[] = { "z3", "z3-fresh",
 #ifdef SYMHV_HAVE_CVC5
                                          "cvc5",
+#endif
+#ifdef SYMHV_HAVE_BITWUZLA
+                                         "bitwuzla",
 #endif
                                          "portfolio" };
     for (size_t b = 0; b < sizeof names / sizeof names[0]; b++) {
