@@ -93,8 +93,10 @@ static const char usage_text[] =
     "                        instead of starting one\n"
     "      --solver-timeout MS  per solver query (default 10000); a query that times out\n"
     "                        yields no input, the run goes on\n"
-    "      --solver NAME     portfolio (default: z3 and cvc5 on every query in two\n"
-    "                        threads, the first answer wins), z3, z3-fresh or cvc5\n"
+    "      --solver NAME     portfolio (default: two solvers on every query in two\n"
+    "                        threads, the first answer wins; which two, README), z3,\n"
+    "                        z3-fresh, cvc5, bitwuzla, or two of them: z3+cvc5,\n"
+    "                        z3+bitwuzla, bitwuzla+cvc5 (those this build has)\n"
     "      --symex-max-memory SIZE  memory the sidecar may use (default 4G; 0: no limit);\n"
     "                        past it symbolic execution stops, the run goes on concretely\n"
     "      --symex-max-time SEC  interpreter and solver time of the sidecar (default: no\n"
@@ -216,28 +218,41 @@ static bool solver_known(const char *name)
 {
     static const char *const names[] = { "z3", "z3-fresh", "portfolio",
 #ifdef SYMHV_HAVE_CVC5
-                                         "cvc5",
+                                         "cvc5", "z3+cvc5",
 #endif
 #ifdef SYMHV_HAVE_BITWUZLA
-                                         "bitwuzla",
+                                         "bitwuzla", "z3+bitwuzla",
+#endif
+#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
+                                         "bitwuzla+cvc5",
 #endif
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i]) == 0)
             return true;
-    if (strcmp(name, "cvc5") == 0)
-        hv_error("--solver cvc5: this symhv was built without cvc5 (install libcvc5-dev and "
-                 "rebuild)");
-    else if (strcmp(name, "bitwuzla") == 0)
-        hv_error("--solver bitwuzla: this symhv was built without Bitwuzla (scripts/bitwuzla "
-                 "builds it; then scripts/setup)");
-    else
-        hv_error("--solver expects z3, z3-fresh, portfolio"
+#ifndef SYMHV_HAVE_CVC5
+    if (strstr(name, "cvc5")) {
+        hv_error("--solver %s: this symhv was built without cvc5 (install libcvc5-dev and "
+                 "rebuild)", name);
+        return false;
+    }
+#endif
+#ifndef SYMHV_HAVE_BITWUZLA
+    if (strstr(name, "bitwuzla")) {
+        hv_error("--solver %s: this symhv was built without Bitwuzla (scripts/bitwuzla "
+                 "builds it; then scripts/setup)", name);
+        return false;
+    }
+#endif
+    hv_error("--solver expects z3, z3-fresh, portfolio"
 #ifdef SYMHV_HAVE_CVC5
-                 ", cvc5"
+                 ", cvc5, z3+cvc5"
 #endif
 #ifdef SYMHV_HAVE_BITWUZLA
-                 ", bitwuzla"
+                 ", bitwuzla, z3+bitwuzla"
+#endif
+#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
+                 ", bitwuzla+cvc5"
 #endif
                  ", got '%s'", name);
     return false;

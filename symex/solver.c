@@ -72,10 +72,13 @@ static void dump_query(struct sx_solver *s, const struct sx_expr *const *c, size
 static const struct sx_solver_backend *const backends[] = {
     &sx_backend_portfolio, &sx_backend_z3, &sx_backend_z3_fresh,
 #ifdef SYMHV_HAVE_CVC5
-    &sx_backend_cvc5,
+    &sx_backend_cvc5, &sx_backend_z3_cvc5,
 #endif
 #ifdef SYMHV_HAVE_BITWUZLA
-    &sx_backend_bitwuzla,
+    &sx_backend_bitwuzla, &sx_backend_z3_bitwuzla,
+#endif
+#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
+    &sx_backend_bitwuzla_cvc5,
 #endif
 };
 
@@ -83,10 +86,13 @@ const char *sx_solver_backend_names(void)
 {
     return "portfolio (the default: " SX_PORTFOLIO_MEMBERS "), z3, z3-fresh"
 #ifdef SYMHV_HAVE_CVC5
-           ", cvc5"
+           ", cvc5, z3+cvc5"
 #endif
 #ifdef SYMHV_HAVE_BITWUZLA
-           ", bitwuzla"
+           ", bitwuzla, z3+bitwuzla"
+#endif
+#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
+           ", bitwuzla+cvc5"
 #endif
         ;
 }

@@ -76,6 +76,15 @@ extern const struct sx_solver_backend sx_backend_bitwuzla;
  * answer wins. Its members, as sx_solver_backend_names says them: */
 extern const struct sx_solver_backend sx_backend_portfolio;
 #ifdef SYMHV_HAVE_CVC5
+extern const struct sx_solver_backend sx_backend_z3_cvc5;
+#endif
+#ifdef SYMHV_HAVE_BITWUZLA
+extern const struct sx_solver_backend sx_backend_z3_bitwuzla;
+#endif
+#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
+extern const struct sx_solver_backend sx_backend_bitwuzla_cvc5;
+#endif
+#ifdef SYMHV_HAVE_CVC5
 #define SX_PORTFOLIO_MEMBERS "z3 and cvc5"
 #else
 #define SX_PORTFOLIO_MEMBERS "z3 and z3-fresh"

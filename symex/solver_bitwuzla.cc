@@ -30,7 +30,7 @@ struct interrupter : bitwuzla::Terminator {
     bool terminate() override { return stop.load(std::memory_order_relaxed); }
 };
 
-struct bzla_backend {
+struct bzla_backend : sx_terms::hooks {
     struct sx_ctx *ctx;
     unsigned timeout_ms;
     std::unique_ptr<bitwuzla::Bitwuzla> solver;
@@ -38,10 +38,6 @@ struct bzla_backend {
     std::vector<Term> memo;   /* translated expressions by id */
     std::vector<Term> guards; /* guard literal of each constraint asserted in `solver` */
     std::vector<sx_terms::model_leaf<Term>> model_leaves; /* the current query's */
-    void (*solving)(void *) = nullptr; /* the portfolio's hook, see solver_backend.h */
-    void *solving_arg = nullptr;
-    struct sx_walker walker = {};
-    struct sx_progress progress = { nullptr, nullptr };
 };
 
 void new_solver(bzla_backend *b)
@@ -155,17 +151,8 @@ enum sx_sat check_impl(bzla_backend *b, const struct sx_expr *const *c, size_t n
 {
     if (!b->solver)
         new_solver(b);
-    std::vector<Term> assumptions;
-    assumptions.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-        if (i % SX_PROGRESS_EVERY == SX_PROGRESS_EVERY - 1)
-            sx_progress_beat(&b->progress);
-        assumptions.push_back(guard_of(b, c[i]));
-    }
-    if (model)
-        sx_terms::model_leaves(&b->walker, c, n, b->memo, b->model_leaves);
-    if (b->solving)
-        b->solving(b->solving_arg); /* nothing of the expressions is read past here */
+    std::vector<Term> assumptions = sx_terms::assumptions<Term>(
+        b, c, n, model != nullptr, [b](const struct sx_expr *e) { return guard_of(b, e); });
     bitwuzla::Result r = b->solver->check_sat(assumptions);
     if (r == bitwuzla::Result::SAT) {
         if (model)
@@ -208,32 +195,14 @@ static enum sx_sat bzla_check(void *impl, const struct sx_expr *const *c, size_t
     }
 }
 
-static void bzla_destroy(void *impl)
-{
-    bzla_backend *b = static_cast<bzla_backend *>(impl);
-    sx_walker_release(&b->walker);
-    delete b;
-}
-
-static void bzla_set_progress(void *impl, const struct sx_progress *p)
-{
-    static_cast<bzla_backend *>(impl)->progress = p ? *p : sx_progress{ nullptr, nullptr };
-}
-
 /* From another thread: the running check's terminator answers true from now on. */
 static void bzla_interrupt(void *impl)
 {
     static_cast<bzla_backend *>(impl)->stop.stop.store(true);
 }
 
-static void bzla_set_solving_hook(void *impl, void (*fn)(void *), void *arg)
-{
-    bzla_backend *b = static_cast<bzla_backend *>(impl);
-    b->solving = fn;
-    b->solving_arg = arg;
-}
-
 extern "C" const struct sx_solver_backend sx_backend_bitwuzla = {
-    "bitwuzla", bzla_new, bzla_check, bzla_destroy, nullptr, bzla_set_progress,
-    bzla_interrupt, bzla_set_solving_hook, nullptr,
+    "bitwuzla", bzla_new, bzla_check, sx_terms::destroy<bzla_backend>, nullptr,
+    sx_terms::set_progress<bzla_backend>,
+    bzla_interrupt, sx_terms::set_solving_hook<bzla_backend>, nullptr,
 };

@@ -18,16 +18,12 @@
 
 namespace {
 
-struct cvc5_backend {
+struct cvc5_backend : sx_terms::hooks {
     struct sx_ctx *ctx;
     cvc5::Solver solver;
     std::vector<cvc5::Term> memo;   /* translated expressions by id */
     std::vector<cvc5::Term> guards; /* guard literal of each asserted constraint, by id */
     std::vector<sx_terms::model_leaf<cvc5::Term>> model_leaves; /* the current query's */
-    void (*solving)(void *) = nullptr; /* the portfolio's hook, see solver_backend.h */
-    void *solving_arg = nullptr;
-    struct sx_walker walker = {};
-    struct sx_progress progress = { nullptr, nullptr };
 };
 
 cvc5::Term mk_const(cvc5_backend *b, unsigned width, sx_u128 v)
@@ -129,17 +125,8 @@ void read_model(cvc5_backend *b, struct sx_model *model)
 enum sx_sat check_impl(cvc5_backend *b, const struct sx_expr *const *c, size_t n,
                        struct sx_model *model)
 {
-    std::vector<cvc5::Term> assumptions;
-    assumptions.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-        if (i % SX_PROGRESS_EVERY == SX_PROGRESS_EVERY - 1)
-            sx_progress_beat(&b->progress);
-        assumptions.push_back(guard_of(b, c[i]));
-    }
-    if (model)
-        sx_terms::model_leaves(&b->walker, c, n, b->memo, b->model_leaves);
-    if (b->solving)
-        b->solving(b->solving_arg); /* nothing of the expressions is read past here */
+    std::vector<cvc5::Term> assumptions = sx_terms::assumptions<cvc5::Term>(
+        b, c, n, model != nullptr, [b](const struct sx_expr *e) { return guard_of(b, e); });
     cvc5::Result r = b->solver.checkSatAssuming(assumptions);
     if (r.isSat()) {
         if (model)
@@ -182,28 +169,10 @@ static enum sx_sat cvc5_check(void *impl, const struct sx_expr *const *c, size_t
     }
 }
 
-static void cvc5_destroy(void *impl)
-{
-    cvc5_backend *b = static_cast<cvc5_backend *>(impl);
-    sx_walker_release(&b->walker);
-    delete b;
-}
-
-static void cvc5_set_progress(void *impl, const struct sx_progress *p)
-{
-    static_cast<cvc5_backend *>(impl)->progress = p ? *p : sx_progress{ nullptr, nullptr };
-}
-
-static void cvc5_set_solving_hook(void *impl, void (*fn)(void *), void *arg)
-{
-    cvc5_backend *b = static_cast<cvc5_backend *>(impl);
-    b->solving = fn;
-    b->solving_arg = arg;
-}
-
 extern "C" const struct sx_solver_backend sx_backend_cvc5 = {
-    "cvc5", cvc5_new, cvc5_check, cvc5_destroy, nullptr, cvc5_set_progress, nullptr,
-    cvc5_set_solving_hook, nullptr,
+    "cvc5", cvc5_new, cvc5_check, sx_terms::destroy<cvc5_backend>, nullptr,
+    sx_terms::set_progress<cvc5_backend>, nullptr,
+    sx_terms::set_solving_hook<cvc5_backend>, nullptr,
 };
 
 /* libcln (cvc5's arbitrary-precision numbers) keeps one allocation of its static

@@ -7,7 +7,8 @@
  * tlimit-per): past twice the timeout the query is undecided and the member is left to
  * finish it alone (counted as overrun).
  *
- * Members: z3 and cvc5 when symhv is built with cvc5, else z3 and z3-fresh.
+ * Members: "portfolio" has the two SX_PORTFOLIO_MEMBERS names (solver_backend.h);
+ * "z3+cvc5", "z3+bitwuzla" and "bitwuzla+cvc5" name theirs, where built.
  *
  * Ownership: only the caller (one thread at a time, as for every backend) gives jobs,
  * and gives one to a member only when it is idle; a job's constraint array and model
@@ -190,7 +191,9 @@ static void portfolio_destroy(void *impl)
         free_portfolio(p);
 }
 
-static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms)
+static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms,
+                           const struct sx_solver_backend *first,
+                           const struct sx_solver_backend *second)
 {
     struct portfolio *p = calloc(1, sizeof *p);
     if (!p)
@@ -204,13 +207,8 @@ static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms)
     pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC); /* the deadlines' clock */
     pthread_cond_init(&p->done, &monotonic);
     pthread_condattr_destroy(&monotonic);
-#ifdef SYMHV_HAVE_CVC5
-    p->m[0].ops = &sx_backend_z3;
-    p->m[1].ops = &sx_backend_cvc5;
-#else
-    p->m[0].ops = &sx_backend_z3;
-    p->m[1].ops = &sx_backend_z3_fresh;
-#endif
+    p->m[0].ops = first;
+    p->m[1].ops = second;
     p->timeout_ms = timeout_ms;
     bool ok = true;
     for (int i = 0; i < NMEMBERS && ok; i++) {
@@ -375,12 +373,46 @@ static void portfolio_tally(void *impl, struct sx_member_tally *t)
     pthread_mutex_unlock(&p->lock);
 }
 
-const struct sx_solver_backend sx_backend_portfolio = {
-    .name = "portfolio",
-    .create = portfolio_new,
-    .check = portfolio_check,
-    .destroy = portfolio_destroy,
-    .set_progress = portfolio_set_progress,
-    .interrupt = portfolio_interrupt,
-    .tally = portfolio_tally,
-};
+/* The default's members: see SX_PORTFOLIO_MEMBERS. */
+static void *portfolio_new_default(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+#ifdef SYMHV_HAVE_CVC5
+    return portfolio_new(ctx, timeout_ms, &sx_backend_z3, &sx_backend_cvc5);
+#else
+    return portfolio_new(ctx, timeout_ms, &sx_backend_z3, &sx_backend_z3_fresh);
+#endif
+}
+
+#define PORTFOLIO_OPS(NAME, CREATE)                                                        \
+    {                                                                                      \
+        .name = NAME, .create = CREATE, .check = portfolio_check,                          \
+        .destroy = portfolio_destroy, .set_progress = portfolio_set_progress,              \
+        .interrupt = portfolio_interrupt, .tally = portfolio_tally,                        \
+    }
+
+const struct sx_solver_backend sx_backend_portfolio = PORTFOLIO_OPS("portfolio",
+                                                                    portfolio_new_default);
+
+#ifdef SYMHV_HAVE_CVC5
+static void *portfolio_new_z3_cvc5(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+    return portfolio_new(ctx, timeout_ms, &sx_backend_z3, &sx_backend_cvc5);
+}
+const struct sx_solver_backend sx_backend_z3_cvc5 = PORTFOLIO_OPS("z3+cvc5", portfolio_new_z3_cvc5);
+#endif
+#ifdef SYMHV_HAVE_BITWUZLA
+static void *portfolio_new_z3_bitwuzla(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+    return portfolio_new(ctx, timeout_ms, &sx_backend_z3, &sx_backend_bitwuzla);
+}
+const struct sx_solver_backend sx_backend_z3_bitwuzla = PORTFOLIO_OPS("z3+bitwuzla",
+                                                                      portfolio_new_z3_bitwuzla);
+#endif
+#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
+static void *portfolio_new_bitwuzla_cvc5(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+    return portfolio_new(ctx, timeout_ms, &sx_backend_bitwuzla, &sx_backend_cvc5);
+}
+const struct sx_solver_backend sx_backend_bitwuzla_cvc5 = PORTFOLIO_OPS("bitwuzla+cvc5",
+                                                                        portfolio_new_bitwuzla_cvc5);
+#endif

@@ -73,6 +73,56 @@ void model_leaves(struct sx_walker *w, const struct sx_expr *const *c, size_t n,
         out.push_back({ (uint32_t)(leaf->value >> 32), (uint32_t)leaf->value, memo[leaf->id] });
 }
 
+/* A query's assumptions, one guard literal per constraint (guard(c) asserts c under its
+ * guard the first time), the progress beaten on the way; then, when a model is wanted,
+ * the query's input bytes noted, and the portfolio's hook called: nothing of the
+ * expressions is read after this returns. B derives from hooks (below) and has memo
+ * and model_leaves. */
+template <typename T, typename B, typename Guard>
+std::vector<T> assumptions(B *b, const struct sx_expr *const *c, size_t n, bool model, Guard guard)
+{
+    std::vector<T> a;
+    a.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        if (i % SX_PROGRESS_EVERY == SX_PROGRESS_EVERY - 1)
+            sx_progress_beat(&b->progress);
+        a.push_back(guard(c[i]));
+    }
+    if (model)
+        model_leaves(&b->walker, c, n, b->memo, b->model_leaves);
+    if (b->solving)
+        b->solving(b->solving_arg);
+    return a;
+}
+
+/* What every such backend keeps for the table's optional hooks, and the hooks that
+ * only store it: a backend's struct derives from this one. */
+struct hooks {
+    void (*solving)(void *) = nullptr; /* the portfolio's hook, see solver_backend.h */
+    void *solving_arg = nullptr;
+    struct sx_walker walker = {};
+    struct sx_progress progress = { nullptr, nullptr };
+};
+
+template <typename B> void destroy(void *impl)
+{
+    B *b = static_cast<B *>(impl);
+    sx_walker_release(&b->walker);
+    delete b;
+}
+
+template <typename B> void set_progress(void *impl, const struct sx_progress *p)
+{
+    static_cast<B *>(impl)->progress = p ? *p : sx_progress{ nullptr, nullptr };
+}
+
+template <typename B> void set_solving_hook(void *impl, void (*fn)(void *), void *arg)
+{
+    B *b = static_cast<B *>(impl);
+    b->solving = fn;
+    b->solving_arg = arg;
+}
+
 } // namespace sx_terms
 
 #endif

@@ -225,23 +225,33 @@ START_TEST(fuzz_arguments_are_checked)
 }
 END_TEST
 
+/* `rounds` campaigns of `execs` executions of a 2-vCPU target that ends an execution
+ * with a crash when it sees what it must not (`what`): none may. */
+static void fuzz_rounds_without_crashes(const char *target, const char *execs, int rounds,
+                                        const char *what)
+{
+    for (int round = 0; round < rounds; round++) {
+        const char *out = test_temp_dir();
+        struct run_result r;
+        run_symhv(&r, (const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--smp",
+                                             "2", "--kernel", "@symhv-kernel", "--target",
+                                             target, "--max-execs", execs, NULL });
+        ck_assert_msg(r.status == 0 && !strstr(r.err, "Sanitizer"), "status %d, stderr:\n%s",
+                      r.status, r.err);
+        run_result_free(&r);
+        ck_assert_int_eq(stat_value(out, "execs_done"), atoi(execs));
+        ck_assert_msg(stat_value(out, "total_crashes") == 0, "%s, round %d: %.0f of %s "
+                      "executions %s", target, round, stat_value(out, "total_crashes"), execs,
+                      what);
+    }
+}
+
 /* Two vCPUs race to symhv_fuzz_start with different coverage maps: one call owns the
  * snapshot with its own sizes, the other is refused (the target crashes with status 5
  * otherwise), and the VMM stays whole (an ASan build aborts on the old heap overflow). */
 START_TEST(racing_fuzz_starts_take_one_snapshot)
 {
-    for (int round = 0; round < 4; round++) {
-        const char *out = test_temp_dir();
-        struct run_result r;
-        run_symhv(&r, (const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--smp",
-                                             "2", "--kernel", "@symhv-kernel", "--target",
-                                             "@fuzz_race", "--max-execs", "200", NULL });
-        ck_assert_msg(r.status == 0 && !strstr(r.err, "Sanitizer"),
-                      "status %d, stderr:\n%s", r.status, r.err);
-        run_result_free(&r);
-        ck_assert_int_eq(stat_value(out, "execs_done"), 200);
-        ck_assert_int_eq(stat_value(out, "total_crashes"), 0);
-    }
+    fuzz_rounds_without_crashes("@fuzz_race", "200", 4, "saw both calls succeed");
 }
 END_TEST
 
@@ -251,20 +261,8 @@ END_TEST
  * the answer into 0 in every execution after). */
 START_TEST(answers_survive_the_snapshot_settle)
 {
-    for (int round = 0; round < 3; round++) {
-        const char *out = test_temp_dir();
-        struct run_result r;
-        run_symhv(&r, (const char *const[]){ "fuzz", "-i", seed_dir(), "-o", out, "--smp",
-                                             "2", "--kernel", "@symhv-kernel", "--target",
-                                             "@fuzz_answers", "--max-execs", "50", NULL });
-        ck_assert_msg(r.status == 0 && !strstr(r.err, "Sanitizer"), "status %d, stderr:\n%s",
-                      r.status, r.err);
-        run_result_free(&r);
-        ck_assert_int_eq(stat_value(out, "execs_done"), 50);
-        ck_assert_msg(stat_value(out, "total_crashes") == 0,
-                      "round %d: %lld of 50 executions saw a hypercall answer that was not "
-                      "the one the VMM gave", round, (long long)stat_value(out, "total_crashes"));
-    }
+    fuzz_rounds_without_crashes("@fuzz_answers", "50", 3,
+                                "saw a hypercall answer that was not the one the VMM gave");
 }
 END_TEST
 

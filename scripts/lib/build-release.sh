@@ -1,8 +1,14 @@
 # Sourced by the benchmarks: an unsanitised, optimised build in build-release/
 # (sanitizers would distort every timing). Usage: build_release TARGET...
 build_release() {
+    # the Bitwuzla backend where scripts/bitwuzla has built it (never built from here)
+    local pc
+    pc=$(scripts/bitwuzla --cached 2>/dev/null || true)
     if [ ! -f build-release/build.ninja ]; then
-        meson setup build-release --buildtype=release -Db_sanitize=none >/dev/null
+        meson setup build-release --buildtype=release -Db_sanitize=none \
+            ${pc:+-Dpkg_config_path="$pc"} >/dev/null
+    elif [ -n "$pc" ] && ! grep -q "$pc" build-release/meson-info/intro-buildoptions.json 2>/dev/null; then
+        meson setup --reconfigure build-release -Dpkg_config_path="$pc" >/dev/null
     fi
     ninja -C build-release "$@" >build-release/bench-build.log 2>&1 ||
         { cat build-release/bench-build.log >&2; echo "bench: build failed" >&2; exit 1; }
