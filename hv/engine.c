@@ -560,7 +560,7 @@ const char *engine_solver_name(const struct engine *e)
            : e->cfg.symex_socket       ? "attached-sidecar" /* it chose its own */
            : env_solver && *env_solver ? env_solver
            : e->cfg.solver             ? e->cfg.solver
-                                       : "portfolio";
+                                       : SC_DEFAULT_SOLVER;
 }
 
 /* A concolic run's results as the campaign takes them: one input file per result, every

@@ -7,9 +7,10 @@
  * time limit is Bitwuzla's time-limit-per; another thread interrupts a check through
  * the terminator. Bitwuzla 0.2.0 keeps its terms in a per-thread node manager, so the
  * solver is made, used and destroyed on one thread (the portfolio's workers do so).
- * After a check that did not end in sat or unsat (a limit, an interrupt) the solver is
- * made anew (the terms stay valid; the guards are asserted again as queries need them).
- * Every exception answers SX_UNKNOWN. */
+ * A check stopped by its time limit or an interrupt leaves the solver as it was, for the
+ * next query (its assertions kept: making it anew cost more than the query did); after an
+ * exception it is made anew (the terms stay valid; the guards are asserted again as
+ * queries need them). Every exception answers SX_UNKNOWN. */
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -159,10 +160,7 @@ enum sx_sat check_impl(bzla_backend *b, const struct sx_expr *const *c, size_t n
             read_model(b, model);
         return SX_SAT;
     }
-    if (r == bitwuzla::Result::UNSAT)
-        return SX_UNSAT;
-    b->solver.reset(); /* stopped part-way: the next query gets a fresh solver */
-    return SX_UNKNOWN;
+    return r == bitwuzla::Result::UNSAT ? SX_UNSAT : SX_UNKNOWN;
 }
 
 } // namespace

@@ -44,6 +44,15 @@
 #define SC_MAX_EXTENTS 272   /* a 1 MiB input spans at most 257 pages */
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
+/* The solver backend a run uses when none is named (symhv --solver, symhv-symex
+ * --solver): the one the query corpus favours (README, scripts/bench-solvers).
+ * SYMHV_HAVE_BITWUZLA comes with the build of both sides. */
+#ifdef SYMHV_HAVE_BITWUZLA
+#define SC_DEFAULT_SOLVER "bitwuzla"
+#else
+#define SC_DEFAULT_SOLVER "portfolio"
+#endif
+
 #define SC_DATA_MAX (SYMHV_SYMBOLIC_MAX_BYTES) /* the data area: one input, or text */
 
 /* vCPU state in the interpreter's register order (rax rcx rdx rbx rsp rbp rsi rdi

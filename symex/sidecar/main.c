@@ -41,8 +41,9 @@ static void usage(FILE *f)
             "  --slots N            slots (vCPUs + 1)\n"
             "  --mem-bytes BYTES    guest RAM size\n"
             "  --vmm-pid PID        exit when this process goes away\n"
-            "  --solver NAME        portfolio (default: two at once, the first answer wins),\n"
-            "                       z3, z3-fresh, or cvc5 (when built with it)\n"
+            "  --solver NAME        " SC_DEFAULT_SOLVER " by default; portfolio (two at once,\n"
+            "                       the first answer wins), z3, z3-fresh, cvc5, bitwuzla,\n"
+            "                       z3+cvc5, z3+bitwuzla, bitwuzla+cvc5 (those built)\n"
             "  --solver-timeout MS  per solver query (default 10000)\n"
             "  --max-memory MIB     memory this process may use for symbolic state (0: no\n"
             "                       limit); past it symbolic execution stops (the VMM's run\n"
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     unsigned long long slots = 0, mem_bytes = 0, vmm_pid = 0;
-    struct session_config cfg = { .solver = "portfolio", .solver_timeout_ms = 10000 };
+    struct session_config cfg = { .solver = SC_DEFAULT_SOLVER, .solver_timeout_ms = 10000 };
     const char *listen_path = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
