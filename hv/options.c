@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "symhv/sidecar.h" /* SC_DEFAULT_SOLVER */
 #include "fuzz.h"
 #include "log.h"
 #include "util.h"
@@ -94,11 +93,11 @@ static const char usage_text[] =
     "                        instead of starting one\n"
     "      --solver-timeout MS  per solver query (default 10000); a query that times out\n"
     "                        yields no input, the run goes on\n"
-    "      --solver NAME     " SC_DEFAULT_SOLVER " by default (the query corpus's choice,\n"
-    "                        README); portfolio (two solvers on every query in two\n"
+    "      --solver NAME     portfolio (the default: z3 and cvc5 on every query in two\n"
     "                        threads, the first answer wins), z3, z3-fresh, cvc5,\n"
-    "                        bitwuzla, or two of them: z3+cvc5, z3+bitwuzla,\n"
-    "                        bitwuzla+cvc5 (those this build has)\n"
+    "                        bitwuzla (the fastest on symhv's query corpus, README),\n"
+    "                        or two of them: z3+cvc5, z3+bitwuzla, bitwuzla+cvc5\n"
+    "                        (those this build has)\n"
     "      --symex-max-memory SIZE  memory the sidecar may use (default 4G; 0: no limit);\n"
     "                        past it symbolic execution stops, the run goes on concretely\n"
     "      --symex-max-time SEC  interpreter and solver time of the sidecar (default: no\n"
