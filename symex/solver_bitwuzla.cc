@@ -34,8 +34,8 @@ struct interrupter : bitwuzla::Terminator {
 struct bzla_backend : sx_terms::hooks {
     struct sx_ctx *ctx;
     unsigned timeout_ms;
+    interrupter stop; /* before `solver`, which points at it: destroyed after it */
     std::unique_ptr<bitwuzla::Bitwuzla> solver;
-    interrupter stop;
     std::vector<Term> memo;   /* translated expressions by id */
     std::vector<Term> guards; /* guard literal of each constraint asserted in `solver` */
     std::vector<sx_terms::model_leaf<Term>> model_leaves; /* the current query's */
