@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "symhv/sidecar.h" /* SC_SOLVERS_BUILT */
 #include "fuzz.h"
 #include "log.h"
 #include "util.h"
@@ -213,23 +214,16 @@ static int parse_seconds(const char *text, bool zero_ok, double *out)
     return 0;
 }
 
-/* The sidecar's backends (symex/solver.c has the same table; this build's sidecar is
- * built with the same cvc5 or without it). */
+/* The sidecar's backends (SC_SOLVERS_BUILT: this build's sidecar is built with the same
+ * solvers). */
 static bool solver_known(const char *name)
 {
-    static const char *const names[] = { "z3", "z3-fresh", "portfolio",
-#ifdef SYMHV_HAVE_CVC5
-                                         "cvc5", "z3+cvc5",
-#endif
-#ifdef SYMHV_HAVE_BITWUZLA
-                                         "bitwuzla", "z3+bitwuzla",
-#endif
-#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
-                                         "bitwuzla+cvc5",
-#endif
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i]) == 0)
+    if (strcmp(name, "portfolio") == 0)
+        return true;
+    const char *list = SC_SOLVERS_BUILT;
+    size_t len = strlen(name);
+    for (const char *at = list; len && (at = strstr(at, name)) != NULL; at += len)
+        if ((at == list || at[-1] == ' ') && (at[len] == ',' || at[len] == 0))
             return true;
 #ifndef SYMHV_HAVE_CVC5
     if (strstr(name, "cvc5")) {
@@ -245,17 +239,7 @@ static bool solver_known(const char *name)
         return false;
     }
 #endif
-    hv_error("--solver expects z3, z3-fresh, portfolio"
-#ifdef SYMHV_HAVE_CVC5
-                 ", cvc5, z3+cvc5"
-#endif
-#ifdef SYMHV_HAVE_BITWUZLA
-                 ", bitwuzla, z3+bitwuzla"
-#endif
-#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
-                 ", bitwuzla+cvc5"
-#endif
-                 ", got '%s'", name);
+    hv_error("--solver expects portfolio, " SC_SOLVERS_BUILT ", got '%s'", name);
     return false;
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "smtlib.h"
+#include "symhv/sidecar.h" /* SC_SOLVERS_BUILT */
 
 /* One cached answer: the sorted constraint ids, the verdict, and the model bytes the
  * solver chose (input, offset, value). */
@@ -84,17 +85,7 @@ static const struct sx_solver_backend *const backends[] = {
 
 const char *sx_solver_backend_names(void)
 {
-    return "portfolio (the default: " SX_PORTFOLIO_MEMBERS "), z3, z3-fresh"
-#ifdef SYMHV_HAVE_CVC5
-           ", cvc5, z3+cvc5"
-#endif
-#ifdef SYMHV_HAVE_BITWUZLA
-           ", bitwuzla, z3+bitwuzla"
-#endif
-#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
-           ", bitwuzla+cvc5"
-#endif
-        ;
+    return "portfolio (the default: " SX_PORTFOLIO_MEMBERS "), " SC_SOLVERS_BUILT;
 }
 
 void sx_solver_tally(const struct sx_solver *s, struct sx_member_tally *t)

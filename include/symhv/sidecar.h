@@ -49,6 +49,24 @@
  * checksum it ran past its per-query limit without returning, and a lone solver has no
  * deadline over it as the portfolio's members have. */
 #define SC_DEFAULT_SOLVER "portfolio"
+/* The backends this build has besides "portfolio", by name: symex/solver.c's table, and
+ * what symhv checks --solver against (hv does not link symex). */
+#ifdef SYMHV_HAVE_CVC5
+#define SC_SOLVERS_CVC5 ", cvc5, z3+cvc5"
+#else
+#define SC_SOLVERS_CVC5 ""
+#endif
+#ifdef SYMHV_HAVE_BITWUZLA
+#define SC_SOLVERS_BITWUZLA ", bitwuzla, z3+bitwuzla"
+#else
+#define SC_SOLVERS_BITWUZLA ""
+#endif
+#if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
+#define SC_SOLVERS_BOTH ", bitwuzla+cvc5"
+#else
+#define SC_SOLVERS_BOTH ""
+#endif
+#define SC_SOLVERS_BUILT "z3, z3-fresh" SC_SOLVERS_CVC5 SC_SOLVERS_BITWUZLA SC_SOLVERS_BOTH
 
 #define SC_DATA_MAX (SYMHV_SYMBOLIC_MAX_BYTES) /* the data area: one input, or text */
 
