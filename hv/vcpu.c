@@ -135,6 +135,46 @@ int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s)
     return vcpu_ioctl(v, KVM_GET_SREGS, s, "KVM_GET_SREGS");
 }
 
+/* The XSAVE layout: the XMM registers in the legacy area, XSTATE_BV in the header. */
+#define XSAVE_XMM_OFFSET 160
+#define XSAVE_XSTATE_BV_OFFSET 512
+#define XSTATE_SSE (1ull << 1)
+
+int vcpu_get_xmm(struct vcpu *v, struct vcpu_fpu_state *state, uint8_t xmm[16][16])
+{
+    state->xsave = v->vm->has_xsave;
+    if (!state->xsave) {
+        if (vcpu_ioctl(v, KVM_GET_FPU, &state->fpu, "KVM_GET_FPU") < 0)
+            return -1;
+        memcpy(xmm, state->fpu.xmm, 16 * 16);
+        return 0;
+    }
+    if (vcpu_ioctl(v, KVM_GET_XSAVE, &state->area, "KVM_GET_XSAVE") < 0)
+        return -1;
+    memcpy(xmm, (const uint8_t *)state->area.region + XSAVE_XMM_OFFSET, 16 * 16);
+    return 0;
+}
+
+int vcpu_set_xmm(struct vcpu *v, struct vcpu_fpu_state *state, const uint8_t xmm[16][16],
+                 bool always)
+{
+    if (!state->xsave) {
+        if (!always && memcmp(state->fpu.xmm, xmm, 16 * 16) == 0)
+            return 0;
+        memcpy(state->fpu.xmm, xmm, 16 * 16);
+        return vcpu_ioctl(v, KVM_SET_FPU, &state->fpu, "KVM_SET_FPU");
+    }
+    uint8_t *area = (uint8_t *)state->area.region;
+    if (!always && memcmp(area + XSAVE_XMM_OFFSET, xmm, 16 * 16) == 0)
+        return 0;
+    memcpy(area + XSAVE_XMM_OFFSET, xmm, 16 * 16);
+    uint64_t bv;
+    memcpy(&bv, area + XSAVE_XSTATE_BV_OFFSET, sizeof bv);
+    bv |= XSTATE_SSE; /* else the registers written are the init state's zeros */
+    memcpy(area + XSAVE_XSTATE_BV_OFFSET, &bv, sizeof bv);
+    return vcpu_ioctl(v, KVM_SET_XSAVE, &state->area, "KVM_SET_XSAVE");
+}
+
 int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r)
 {
     if (v->sync_regs) { /* KVM loads them at the next KVM_RUN: no ioctl (one less exit

@@ -46,6 +46,23 @@ void vcpu_state_replaced(struct vcpu *v);
 /* The same through the ioctls only (state saved while the vCPU is parked). */
 __attribute__((warn_unused_result))
 int vcpu_ioctl(struct vcpu *v, unsigned long request, void *arg, const char *name);
+/* The SSE registers (XMM0-15) as the guest has them. KVM_GET_FPU and KVM_SET_FPU go to
+ * the legacy area of KVM's XSAVE buffer, which XSAVE leaves stale for SSE in its init
+ * state and XRSTOR then ignores: a value set that way is lost (zeros) when the guest had
+ * not touched its XMM registers. With KVM's XSAVE interface the state is read as the
+ * guest has it and written with the SSE bit set. `state` holds the rest of the FPU state
+ * between the two calls; vcpu_set_xmm writes it back when xmm differs from what was read,
+ * or always (KVM may have changed them since: a completed load). 0 or -1. */
+struct vcpu_fpu_state {
+    bool xsave; /* which of the two below holds the state */
+    struct kvm_fpu fpu;
+    struct kvm_xsave area;
+};
+__attribute__((warn_unused_result))
+int vcpu_get_xmm(struct vcpu *v, struct vcpu_fpu_state *state, uint8_t xmm[16][16]);
+__attribute__((warn_unused_result))
+int vcpu_set_xmm(struct vcpu *v, struct vcpu_fpu_state *state, const uint8_t xmm[16][16],
+                 bool always);
 /* Exit (KVM_EXIT_DEBUG, to the VM's step hook) after every instruction, or not. On v's
  * thread, outside KVM_RUN. 0, or -1 (KVM cannot: not said). */
 int vcpu_single_step(struct vcpu *v, bool on);

@@ -117,6 +117,21 @@ START_TEST(code_on_a_symbolic_page_runs)
 }
 END_TEST
 
+/* XMM registers the interpreter wrote reach the CPU when it hands the vCPU back, also
+ * when the guest's other XMM registers are zero (KVM's XSAVE buffer then marks SSE as in
+ * its init state, and a KVM_SET_FPU write of them was dropped: Linux's printf read a
+ * va_list copied through XMM1 as zeros). */
+START_TEST(xmm_written_by_the_interpreter_reaches_the_cpu)
+{
+    const char *dir = test_temp_dir();
+    expect_symhv((const char *const[]){ "--kernel", "@symhv-kernel", "--initrd", "@trap_edge",
+                                        "--cmdline", "case=4", "--timeout", "60", "-o", dir,
+                                        NULL },
+                 0, "trap_edge: xmm1 after the handoff holds the load\n", NULL);
+    ck_assert_int_ge(summary_value(dir, "handoffs"), 1);
+}
+END_TEST
+
 /* D2: a checksum loop builds an expression deeper than the engine keeps: it is
  * concretised past the cap; the sidecar neither overflows its stack nor outlives the
  * solver timeout (Z3 once spent minutes in an untimed push on such constraints). */
@@ -229,6 +244,7 @@ int main(void)
     tcase_add_test(tc, replay_needs_a_readable_input);
     tcase_add_test(tc, unemulatable_access_pins_the_page);
     tcase_add_test(tc, code_on_a_symbolic_page_runs);
+    tcase_add_test(tc, xmm_written_by_the_interpreter_reaches_the_cpu);
     tcase_add_test(tc, deep_expressions_are_cut_and_solving_stays_bounded);
     tcase_add_test(tc, symbolic_pages_past_the_memslot_cap_are_pinned_and_said);
     tcase_add_test(tc, orderly_shutdown_is_quiet);
