@@ -94,11 +94,12 @@ static const char usage_text[] =
     "                        instead of starting one\n"
     "      --solver-timeout MS  per solver query (default 10000); a query that times out\n"
     "                        yields no input, the run goes on\n"
-    "      --solver NAME     portfolio (the default: z3 and cvc5 on every query in two\n"
-    "                        threads, the first answer wins), z3, z3-fresh, cvc5,\n"
-    "                        bitwuzla (the fastest on symhv's query corpus, README),\n"
-    "                        or two of them: z3+cvc5, z3+bitwuzla, bitwuzla+cvc5\n"
-    "                        (those this build has)\n"
+    "      --solver NAME     bitwuzla (the default where built: the fastest on symhv's\n"
+    "                        query corpus, README), portfolio (z3 and cvc5 on every\n"
+    "                        query in two threads, the first answer wins; the default\n"
+    "                        without Bitwuzla), z3, z3-fresh, cvc5, or two of them:\n"
+    "                        z3+cvc5, z3+bitwuzla, bitwuzla+cvc5 (those this build has;\n"
+    "                        this one: " SC_SOLVERS_NAMED ")\n"
     "      --symex-max-memory SIZE  memory the sidecar may use (default 4G; 0: no limit);\n"
     "                        past it symbolic execution stops, the run goes on concretely\n"
     "      --symex-max-time SEC  interpreter and solver time of the sidecar (default: no\n"
@@ -239,7 +240,8 @@ static bool solver_known(const char *name)
         return false;
     }
 #endif
-    hv_error("--solver expects portfolio, " SC_SOLVERS_BUILT ", got '%s'", name);
+    hv_error("--solver expects portfolio, " SC_SOLVERS_BUILT " (the default: "
+             SC_DEFAULT_SOLVER "), got '%s'", name);
     return false;
 }
 

@@ -17,30 +17,37 @@ void sx_path_release(struct sx_path *p)
     sx_walker_release(&p->walker);
     free(p->seen);
     free(p->constraints);
+    free(p->pinned);
     free(p->branches);
     pthread_mutex_destroy(&p->lock);
     memset(p, 0, sizeof *p);
 }
 
-static void assume_locked(struct sx_path *p, const struct sx_expr *cond)
+static void assume_locked(struct sx_path *p, const struct sx_expr *cond, bool pinned)
 {
     if (p->n == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 64;
         p->constraints = realloc(p->constraints, p->cap * sizeof *p->constraints);
-        if (!p->constraints)
+        p->pinned = realloc(p->pinned, p->cap * sizeof *p->pinned);
+        if (!p->constraints || !p->pinned)
             abort();
     }
+    p->pinned[p->n] = pinned;
     p->constraints[p->n++] = cond;
 }
 
-void sx_path_assume(struct sx_path *p, const struct sx_expr *cond)
+static void assume(struct sx_path *p, const struct sx_expr *cond, bool pinned)
 {
     if (sx_is_const(cond))
         return; /* true: nothing learnt (false cannot be: it held concretely) */
     pthread_mutex_lock(&p->lock);
-    assume_locked(p, cond);
+    assume_locked(p, cond, pinned);
     pthread_mutex_unlock(&p->lock);
 }
+
+void sx_path_assume(struct sx_path *p, const struct sx_expr *cond) { assume(p, cond, true); }
+
+void sx_path_require(struct sx_path *p, const struct sx_expr *cond) { assume(p, cond, false); }
 
 static void add_branch(struct sx_path *p, struct sx_branch b, bool assume)
 {
@@ -54,7 +61,7 @@ static void add_branch(struct sx_path *p, struct sx_branch b, bool assume)
     b.prefix = p->n;
     p->branches[p->nbranches++] = b;
     if (assume)
-        assume_locked(p, b.taken);
+        assume_locked(p, b.taken, false);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -239,11 +246,15 @@ enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver
     return sx_path_flip_excluding(p, ctx, s, i, model, NULL, 0);
 }
 
-enum sx_sat sx_path_flip_optimistic(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
-                                    size_t i, struct sx_model *model)
+static enum sx_sat flip_query(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                              size_t i, struct sx_model *model,
+                              const struct sx_expr *const *extra, size_t nextra,
+                              bool without_pins);
+
+/* The branch alone, with the constraints the seed does not meet. */
+static enum sx_sat flip_alone(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                              size_t i, struct sx_model *model)
 {
-    if (i >= p->nbranches || !model)
-        return SX_UNSAT;
     const struct sx_branch *b = &p->branches[i];
     const struct sx_expr **q = malloc((b->prefix + 1) * sizeof *q);
     if (!q)
@@ -265,12 +276,31 @@ enum sx_sat sx_path_flip_optimistic(struct sx_path *p, struct sx_ctx *ctx, struc
     return r;
 }
 
+enum sx_sat sx_path_flip_optimistic(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                                    size_t i, struct sx_model *model)
+{
+    if (i >= p->nbranches || !model)
+        return SX_UNSAT;
+    enum sx_sat r = flip_query(p, ctx, s, i, model, NULL, 0, true);
+    return r == SX_SAT ? r : flip_alone(p, ctx, s, i, model);
+}
+
 enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                                    size_t i, struct sx_model *model,
                                    const struct sx_expr *const *extra, size_t nextra)
 {
     if (i >= p->nbranches)
         return SX_UNSAT;
+    return flip_query(p, ctx, s, i, model, extra, nextra, false);
+}
+
+/* The flip's query, sliced (unless no_slicing or no model); without_pins leaves out the
+ * values the path pinned concrete, keeping its decisions. */
+static enum sx_sat flip_query(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
+                              size_t i, struct sx_model *model,
+                              const struct sx_expr *const *extra, size_t nextra,
+                              bool without_pins)
+{
     const struct sx_branch *b = &p->branches[i];
     const struct sx_expr **q = malloc((b->prefix + 1 + nextra) * sizeof *q);
     bool *in = calloc(b->prefix + 1, sizeof *in);
@@ -278,8 +308,9 @@ enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct
         abort();
     size_t nq = 0;
     if (p->no_slicing || !model) {
-        memcpy(q, p->constraints, b->prefix * sizeof *q);
-        nq = b->prefix;
+        for (size_t c = 0; c < b->prefix; c++)
+            if (!(without_pins && p->pinned[c]))
+                q[nq++] = p->constraints[c];
     } else {
         /* the negated branch's bytes, then every constraint that shares one, until
          * nothing more joins */
@@ -296,7 +327,7 @@ enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct
             for (size_t c = 0; c < b->prefix; c++) {
                 if (++looked % SX_PROGRESS_EVERY == 0)
                     sx_progress_beat(&p->progress);
-                if (in[c])
+                if (in[c] || (without_pins && p->pinned[c]))
                     continue;
                 const struct sx_leaves *l = leaves_of(p, c);
                 bool shares = all || l->all;

@@ -54,6 +54,8 @@ struct sx_leaves {
 struct sx_path {
     pthread_mutex_t lock;
     const struct sx_expr **constraints;
+    bool *pinned;             /* per constraint: a value made concrete (sx_path_assume),
+                                 not a decision of the path (a branch, a requirement) */
     size_t n, cap;
     struct sx_branch *branches;
     size_t nbranches, branches_cap;
@@ -75,8 +77,11 @@ struct sx_path {
 
 void sx_path_init(struct sx_path *p);
 void sx_path_release(struct sx_path *p);
-/* An assumption that is not a choice point (e.g. a concretised address). */
+/* An assumption that is not a choice point: a value pinned concrete (a concretised
+ * address, a copy's length). */
 void sx_path_assume(struct sx_path *p, const struct sx_expr *cond);
+/* A condition every input must meet (symhv_assume's): kept as the path's decisions are. */
+void sx_path_require(struct sx_path *p, const struct sx_expr *cond);
 /* A branch on symbolic data: `taken` held on this path; its negation is the other side.
  * A hot branch's occurrence may be pruned (see SX_PRUNE_EXACT; counted in `pruned`). */
 void sx_path_branch(struct sx_path *p, uint64_t pc, uint32_t context,
@@ -99,9 +104,11 @@ enum sx_sat sx_path_flip(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver
 enum sx_sat sx_path_flip_excluding(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                                    size_t i, struct sx_model *model,
                                    const struct sx_expr *const *extra, size_t nextra);
-/* QSYM's optimistic solving, for a flip the whole query leaves unsat: the negated branch
- * alone, with the constraints the seed does not meet (assumptions the run must keep).
- * The input may break earlier constraints (a length the path pinned concrete, say); the
+/* QSYM's optimistic solving, for a flip the whole query leaves unsat: first the flip
+ * with the path's decisions but without the values it pinned concrete (a copy's length
+ * made concrete for rep movs: its other values then stay within the path's own bounds),
+ * then, if that is not sat, the negated branch alone with the constraints the seed does
+ * not meet (assumptions the run must keep). The input may break earlier constraints; the
  * next execution decides whether it reaches the other side. */
 enum sx_sat sx_path_flip_optimistic(struct sx_path *p, struct sx_ctx *ctx, struct sx_solver *s,
                                     size_t i, struct sx_model *model);

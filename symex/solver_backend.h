@@ -77,17 +77,16 @@ extern const struct sx_solver_backend sx_backend_bitwuzla;
 extern const struct sx_solver_backend sx_backend_portfolio;
 #ifdef SYMHV_HAVE_CVC5
 extern const struct sx_solver_backend sx_backend_z3_cvc5;
+/* "cvc5" as users name it: the backend above alone in a portfolio (its deadline) */
+extern const struct sx_solver_backend sx_backend_cvc5_guarded;
 #endif
 #ifdef SYMHV_HAVE_BITWUZLA
 extern const struct sx_solver_backend sx_backend_z3_bitwuzla;
+/* "bitwuzla" as users name it, the same */
+extern const struct sx_solver_backend sx_backend_bitwuzla_guarded;
 #endif
 #if defined SYMHV_HAVE_BITWUZLA && defined SYMHV_HAVE_CVC5
 extern const struct sx_solver_backend sx_backend_bitwuzla_cvc5;
-#endif
-#ifdef SYMHV_HAVE_CVC5
-#define SX_PORTFOLIO_MEMBERS "z3 and cvc5"
-#else
-#define SX_PORTFOLIO_MEMBERS "z3 and z3-fresh"
 #endif
 
 #endif

@@ -7,8 +7,16 @@
  * tlimit-per): past twice the timeout the query is undecided and the member is left to
  * finish it alone (counted as overrun).
  *
- * Members: "portfolio" has the two SX_PORTFOLIO_MEMBERS names (solver_backend.h);
- * "z3+cvc5", "z3+bitwuzla" and "bitwuzla+cvc5" name theirs, where built.
+ * Members: "portfolio" has the two SC_PORTFOLIO_MEMBERS names (symhv/sidecar.h);
+ * "z3+cvc5", "z3+bitwuzla" and "bitwuzla+cvc5" name theirs, where built. "bitwuzla" and
+ * "cvc5" alone are portfolios of one: the same thread and deadline guard a solver that
+ * does not always look at its own time limit (Bitwuzla 0.2.0's CNF encoding, cvc5's
+ * preprocessing): past the deadline the query is undecided and the caller goes on.
+ *
+ * An interruptible member that has not ended shortly after its interrupt (Bitwuzla in
+ * its CNF encoding) is stuck: queries given meanwhile are not waited for (undecided if
+ * no other member takes them), and at destroy it is left to finish alone as a member
+ * without interrupt is.
  *
  * Ownership: only the caller (one thread at a time, as for every backend) gives jobs,
  * and gives one to a member only when it is idle; a job's constraint array and model
@@ -34,7 +42,9 @@
 
 #include "solver_backend.h"
 
-#define NMEMBERS 2
+#define NMEMBERS_MAX 2
+/* How long an interrupted member is given to end before it counts as stuck. */
+#define INTERRUPT_GRACE_MS 200
 /* Members that cannot be interrupted (cvc5) and still run a query given up on, in the
  * whole process (each FINISH makes a portfolio): past this, such a member gets no new
  * query, so a guest whose terms cvc5 preprocesses for minutes cannot start one such
@@ -65,6 +75,8 @@ struct member {
     uint64_t overrun;         /* queries given up on past the deadline while it ran */
     bool overrunning;         /* under the lock: runs on a query given up on, counted in
                                  `overrunning` (members without interrupt only) */
+    bool stuck;               /* under the lock: interrupted and still running past the
+                                 grace (members with interrupt only) */
     struct portfolio *p;
 };
 
@@ -78,12 +90,13 @@ struct portfolio {
     uint64_t job, finish_seq;
     uint64_t undecided; /* queries no member answered */
     const struct sx_progress *progress; /* set_progress's; each member takes it itself */
-    struct member m[NMEMBERS];
+    unsigned n;         /* members: 1 or 2 */
+    struct member m[NMEMBERS_MAX];
 };
 
 static void free_portfolio(struct portfolio *p)
 {
-    for (int i = 0; i < NMEMBERS; i++) {
+    for (int i = 0; i < NMEMBERS_MAX; i++) {
         free(p->m[i].c);
         sx_model_free(p->m[i].model);
     }
@@ -136,6 +149,7 @@ static void *worker(void *arg)
             m->overrunning = false;
             atomic_fetch_sub(&overrunning, 1);
         }
+        m->stuck = false;
         m->finished = ++p->finish_seq;
         m->running = false;
         m->solving = false;
@@ -156,28 +170,51 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* now + ms on the monotonic clock (the condition variables' clock) */
+static struct timespec deadline_in(uint64_t ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    uint64_t ns = (uint64_t)t.tv_nsec + ms * 1000000u;
+    t.tv_sec += (time_t)(ns / 1000000000u);
+    t.tv_nsec = (long)(ns % 1000000000u);
+    return t;
+}
+
+/* After m's interrupt: wait a little for it to end; under the lock. Whether it ended. */
+static bool ended_after_interrupt(struct portfolio *p, struct member *m, uint64_t job)
+{
+    struct timespec grace = deadline_in(INTERRUPT_GRACE_MS);
+    while (m->busy && m->job == job)
+        if (pthread_cond_timedwait(&p->done, &p->lock, &grace) == ETIMEDOUT)
+            break;
+    return !(m->busy && m->job == job);
+}
+
 static void portfolio_destroy(void *impl)
 {
     struct portfolio *p = impl;
     pthread_mutex_lock(&p->lock);
     p->stop = true;
-    for (int i = 0; i < NMEMBERS; i++)
+    for (unsigned i = 0; i < p->n; i++)
         if (p->m[i].busy && p->m[i].ops->interrupt)
             p->m[i].ops->interrupt(p->m[i].impl);
     pthread_cond_broadcast(&p->work);
-    for (int i = 0; i < NMEMBERS; i++) {
+    for (unsigned i = 0; i < p->n; i++) {
         struct member *m = &p->m[i];
-        if (!m->started || m->ops->interrupt)
-            continue; /* interrupted: joined below */
+        if (!m->started)
+            continue;
         while (m->busy && !(m->running && m->solving))
             pthread_cond_wait(&p->done, &p->lock);
-        if (m->busy) {
+        if (m->busy && m->ops->interrupt && ended_after_interrupt(p, m, m->job))
+            continue; /* interrupted: joined below */
+        if (m->busy) { /* no interrupt, or stuck past it */
             m->detached = true;
             p->refs++;
         }
     }
     pthread_mutex_unlock(&p->lock);
-    for (int i = 0; i < NMEMBERS; i++) {
+    for (unsigned i = 0; i < p->n; i++) {
         struct member *m = &p->m[i];
         if (m->started && m->detached)
             pthread_detach(m->thread);
@@ -191,6 +228,7 @@ static void portfolio_destroy(void *impl)
         free_portfolio(p);
 }
 
+/* second: NULL for a portfolio of one */
 static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms,
                            const struct sx_solver_backend *first,
                            const struct sx_solver_backend *second)
@@ -209,16 +247,17 @@ static void *portfolio_new(struct sx_ctx *ctx, unsigned timeout_ms,
     pthread_condattr_destroy(&monotonic);
     p->m[0].ops = first;
     p->m[1].ops = second;
+    p->n = second ? 2 : 1;
     p->timeout_ms = timeout_ms;
     bool ok = true;
-    for (int i = 0; i < NMEMBERS && ok; i++) {
+    for (unsigned i = 0; i < p->n && ok; i++) {
         struct member *m = &p->m[i];
         m->p = p;
         ok = pthread_create(&m->thread, NULL, worker, m) == 0;
         m->started = ok;
     }
     pthread_mutex_lock(&p->lock); /* each member's solver, made on its thread */
-    for (int i = 0; i < NMEMBERS && ok; i++) {
+    for (unsigned i = 0; i < p->n && ok; i++) {
         while (!p->m[i].created)
             pthread_cond_wait(&p->done, &p->lock);
         ok = p->m[i].impl != NULL;
@@ -259,35 +298,31 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
     int given = 0;
     for (;;) {
         bool waited_for = false;
-        for (int i = 0; i < NMEMBERS; i++) {
+        for (unsigned i = 0; i < p->n; i++) {
             struct member *m = &p->m[i];
             bool may = m->ops->interrupt || atomic_load(&overrunning) < MAX_OVERRUNNING;
             if (!m->busy && may) {
                 give(p, m, c, n, model);
                 given++;
             }
-            waited_for |= m->busy && !m->overrunning;
+            waited_for |= m->busy && !m->overrunning && !m->stuck;
         }
         if (given || !waited_for)
             break;
-        /* both still run abandoned queries: the first to end takes this one */
+        /* every member still runs an abandoned query: the first to end takes this one */
         pthread_cond_wait(&p->done, &p->lock);
     }
-    for (int i = 0; i < NMEMBERS; i++)
+    for (unsigned i = 0; i < p->n; i++)
         if (p->m[i].job != p->job)
             p->m[i].missed++;
     pthread_cond_broadcast(&p->work);
 
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    uint64_t ns = (uint64_t)deadline.tv_nsec + 2 * (uint64_t)p->timeout_ms * 1000000u;
-    deadline.tv_sec += (time_t)(ns / 1000000000u);
-    deadline.tv_nsec = (long)(ns % 1000000000u);
+    struct timespec deadline = deadline_in(2 * (uint64_t)p->timeout_ms);
     struct member *winner;
     for (;;) {
         winner = NULL;
         int running = 0;
-        for (int i = 0; i < NMEMBERS; i++) {
+        for (unsigned i = 0; i < p->n; i++) {
             struct member *m = &p->m[i];
             if (m->job != p->job)
                 continue;
@@ -301,7 +336,7 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
         if (!p->timeout_ms) {
             pthread_cond_wait(&p->done, &p->lock);
         } else if (pthread_cond_timedwait(&p->done, &p->lock, &deadline) == ETIMEDOUT) {
-            for (int i = 0; i < NMEMBERS; i++) { /* undecided; the rest runs on alone */
+            for (unsigned i = 0; i < p->n; i++) { /* undecided; the rest runs on alone */
                 struct member *m = &p->m[i];
                 if (m->job != p->job || !m->busy)
                     continue;
@@ -310,6 +345,7 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
                     m->busy = false; /* not taken yet: taken back */
                 } else if (m->ops->interrupt) {
                     m->ops->interrupt(m->impl);
+                    m->stuck = !ended_after_interrupt(p, m, p->job);
                 } else if (!m->overrunning) {
                     m->overrunning = true;
                     atomic_fetch_add(&overrunning, 1);
@@ -322,7 +358,7 @@ static enum sx_sat portfolio_check(void *impl, const struct sx_expr *const *c, s
     if (winner) {
         r = winner->result;
         winner->wins++;
-        for (int i = 0; i < NMEMBERS; i++)
+        for (unsigned i = 0; i < p->n; i++)
             if (p->m[i].job == p->job && p->m[i].running && p->m[i].ops->interrupt)
                 p->m[i].ops->interrupt(p->m[i].impl);
         if (r == SX_SAT && model && winner->model)
@@ -352,7 +388,7 @@ static void portfolio_interrupt(void *impl)
 {
     struct portfolio *p = impl;
     pthread_mutex_lock(&p->lock);
-    for (int i = 0; i < NMEMBERS; i++)
+    for (unsigned i = 0; i < p->n; i++)
         if (p->m[i].running && p->m[i].ops->interrupt)
             p->m[i].ops->interrupt(p->m[i].impl);
     pthread_mutex_unlock(&p->lock);
@@ -362,8 +398,8 @@ static void portfolio_tally(void *impl, struct sx_member_tally *t)
 {
     struct portfolio *p = impl;
     pthread_mutex_lock(&p->lock);
-    t->nmembers = NMEMBERS;
-    for (int i = 0; i < NMEMBERS; i++) {
+    t->nmembers = p->n;
+    for (unsigned i = 0; i < p->n; i++) {
         t->name[i] = p->m[i].ops->name;
         t->first[i] += p->m[i].wins;
         t->missed[i] += p->m[i].missed;
@@ -373,7 +409,7 @@ static void portfolio_tally(void *impl, struct sx_member_tally *t)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* The default's members: see SX_PORTFOLIO_MEMBERS. */
+/* The portfolio's members: see SC_PORTFOLIO_MEMBERS. */
 static void *portfolio_new_default(struct sx_ctx *ctx, unsigned timeout_ms)
 {
 #ifdef SYMHV_HAVE_CVC5
@@ -394,6 +430,12 @@ const struct sx_solver_backend sx_backend_portfolio = PORTFOLIO_OPS("portfolio",
                                                                     portfolio_new_default);
 
 #ifdef SYMHV_HAVE_CVC5
+static void *portfolio_new_cvc5_alone(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+    return portfolio_new(ctx, timeout_ms, &sx_backend_cvc5, NULL);
+}
+const struct sx_solver_backend sx_backend_cvc5_guarded = PORTFOLIO_OPS("cvc5",
+                                                                       portfolio_new_cvc5_alone);
 static void *portfolio_new_z3_cvc5(struct sx_ctx *ctx, unsigned timeout_ms)
 {
     return portfolio_new(ctx, timeout_ms, &sx_backend_z3, &sx_backend_cvc5);
@@ -401,6 +443,12 @@ static void *portfolio_new_z3_cvc5(struct sx_ctx *ctx, unsigned timeout_ms)
 const struct sx_solver_backend sx_backend_z3_cvc5 = PORTFOLIO_OPS("z3+cvc5", portfolio_new_z3_cvc5);
 #endif
 #ifdef SYMHV_HAVE_BITWUZLA
+static void *portfolio_new_bitwuzla_alone(struct sx_ctx *ctx, unsigned timeout_ms)
+{
+    return portfolio_new(ctx, timeout_ms, &sx_backend_bitwuzla, NULL);
+}
+const struct sx_solver_backend sx_backend_bitwuzla_guarded = PORTFOLIO_OPS(
+    "bitwuzla", portfolio_new_bitwuzla_alone);
 static void *portfolio_new_z3_bitwuzla(struct sx_ctx *ctx, unsigned timeout_ms)
 {
     return portfolio_new(ctx, timeout_ms, &sx_backend_z3, &sx_backend_bitwuzla);

@@ -45,16 +45,22 @@
 #define SC_MAX_PAGES 1024    /* pages listed in one reply; more: SC_PAGES_OVERFLOW */
 #define SC_MESSAGE_MAX 512
 /* The solver backend a run uses when none is named (symhv --solver, symhv-symex
- * --solver). Not Bitwuzla, though the query corpus favours it (README): on a deep
- * checksum it ran past its per-query limit without returning, and a lone solver has no
- * deadline over it as the portfolio's members have. */
+ * --solver): Bitwuzla where it is built, which the query corpus favours (README), else
+ * the portfolio. Bitwuzla runs under a deadline of its own (a portfolio of one): on a
+ * deep checksum it ran past its per-query limit without returning. */
+#ifdef SYMHV_HAVE_BITWUZLA
+#define SC_DEFAULT_SOLVER "bitwuzla"
+#else
 #define SC_DEFAULT_SOLVER "portfolio"
-/* The backends this build has besides "portfolio", by name: symex/solver.c's table, and
- * what symhv checks --solver against (hv does not link symex). */
+#endif
+/* The backends this build has, by name: symex/solver.c's table, and what symhv checks
+ * --solver against (hv does not link symex). */
 #ifdef SYMHV_HAVE_CVC5
 #define SC_SOLVERS_CVC5 ", cvc5, z3+cvc5"
+#define SC_PORTFOLIO_MEMBERS "z3 and cvc5"
 #else
 #define SC_SOLVERS_CVC5 ""
+#define SC_PORTFOLIO_MEMBERS "z3 and z3-fresh"
 #endif
 #ifdef SYMHV_HAVE_BITWUZLA
 #define SC_SOLVERS_BITWUZLA ", bitwuzla, z3+bitwuzla"
@@ -67,6 +73,9 @@
 #define SC_SOLVERS_BOTH ""
 #endif
 #define SC_SOLVERS_BUILT "z3, z3-fresh" SC_SOLVERS_CVC5 SC_SOLVERS_BITWUZLA SC_SOLVERS_BOTH
+/* The same as said to users: every name, the default marked. */
+#define SC_SOLVERS_NAMED SC_DEFAULT_SOLVER " (the default), portfolio (" SC_PORTFOLIO_MEMBERS \
+    "), " SC_SOLVERS_BUILT
 
 #define SC_DATA_MAX (SYMHV_SYMBOLIC_MAX_BYTES) /* the data area: one input, or text */
 

@@ -411,7 +411,7 @@ static bool agent_call(void *opaque, struct sx_state *st, uint16_t port, unsigne
         bool holds = ((uint32_t)cond.c) != 0;
         if (cond.e) {
             const struct sx_expr *c32 = sx_extract(s->ctx, cond.e, 0, 32);
-            sx_path_assume(&s->path, sx_lnot(s->ctx, sx_binop(s->ctx, SX_EQ, c32,
+            sx_path_require(&s->path, sx_lnot(s->ctx, sx_binop(s->ctx, SX_EQ, c32,
                                                              sx_const(s->ctx, 32, 0))));
         }
         pthread_mutex_lock(&s->lock);
