@@ -74,8 +74,8 @@
 #endif
 #define SC_SOLVERS_BUILT "z3, z3-fresh" SC_SOLVERS_CVC5 SC_SOLVERS_BITWUZLA SC_SOLVERS_BOTH
 /* The same as said to users: every name, the default marked. */
-#define SC_SOLVERS_NAMED SC_DEFAULT_SOLVER " (the default), portfolio (" SC_PORTFOLIO_MEMBERS \
-    "), " SC_SOLVERS_BUILT
+#define SC_SOLVERS_NAMED "portfolio (" SC_PORTFOLIO_MEMBERS "), " SC_SOLVERS_BUILT \
+    "; the default: " SC_DEFAULT_SOLVER
 
 #define SC_DATA_MAX (SYMHV_SYMBOLIC_MAX_BYTES) /* the data area: one input, or text */
 
