@@ -332,21 +332,24 @@ START_TEST(every_backend_flips_branches)
 }
 END_TEST
 
+/* Each backend by its users' name (the pairs aside), as this build has them. */
+static const char *const single_backends[] = { "z3", "z3-fresh",
+#ifdef SYMHV_HAVE_CVC5
+                                               "cvc5",
+#endif
+#ifdef SYMHV_HAVE_BITWUZLA
+                                               "bitwuzla",
+#endif
+                                               "portfolio" };
+
 /* Optimistic solving keeps the path's decisions and leaves out its pins: a length the
  * path made concrete (len / 8 == 2, as for musl's rep movsq) leaves `len > 40` unsat
  * with the whole path; the branch alone could be any byte over 40, past the program's
  * earlier `len <= 48` (lx_pinned.c). Every backend answers within both. */
 START_TEST(optimistic_solving_keeps_the_decisions_and_drops_the_pins)
 {
-    static const char *const names[] = { "z3", "z3-fresh",
-#ifdef SYMHV_HAVE_CVC5
-                                         "cvc5",
-#endif
-#ifdef SYMHV_HAVE_BITWUZLA
-                                         "bitwuzla",
-#endif
-                                         "portfolio" };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    for (size_t i = 0; i < sizeof single_backends / sizeof single_backends[0]; i++) {
+        const char *name = single_backends[i];
         struct sx_ctx *ctx = sx_ctx_new();
         uint32_t in = sx_input_declare(ctx, "input", 8);
         const struct sx_expr *len = sx_input_byte(ctx, in, 6);
@@ -356,13 +359,13 @@ START_TEST(optimistic_solving_keeps_the_decisions_and_drops_the_pins)
         sx_path_assume(&path, sx_binop(ctx, SX_EQ, sx_binop(ctx, SX_LSHR, len, sx_const(ctx, 8, 3)),
                                        sx_const(ctx, 8, 2)));
         sx_path_branch(&path, 0x401010, 0, sx_binop(ctx, SX_ULE, len, sx_const(ctx, 8, 40)), false);
-        struct sx_solver *solver = sx_solver_new(ctx, names[i], 10000);
+        struct sx_solver *solver = sx_solver_new(ctx, name, 10000);
         ck_assert_ptr_nonnull(solver);
         struct sx_model *m = sx_model_new(ctx, NULL);
         m->bytes[in][6] = 16;
         ck_assert_int_eq(sx_path_flip(&path, ctx, solver, 1, m), SX_UNSAT);
         ck_assert_int_eq(sx_path_flip_optimistic(&path, ctx, solver, 1, m), SX_SAT);
-        ck_assert_msg(m->bytes[in][6] > 40 && m->bytes[in][6] <= 48, "%s: length %u", names[i],
+        ck_assert_msg(m->bytes[in][6] > 40 && m->bytes[in][6] <= 48, "%s: length %u", name,
                       m->bytes[in][6]);
         sx_model_free(m);
         sx_solver_free(solver);
@@ -829,23 +832,15 @@ START_TEST(a_query_written_as_smtlib_reads_back_and_solves_alike)
     }
     sx_model_free(answer);
     sx_solver_free(first);
-    static const char *const names[] = { "z3", "z3-fresh",
-#ifdef SYMHV_HAVE_CVC5
-                                         "cvc5",
-#endif
-#ifdef SYMHV_HAVE_BITWUZLA
-                                         "bitwuzla",
-#endif
-                                         "portfolio" };
-    for (size_t b = 0; b < sizeof names / sizeof names[0]; b++) {
-        struct sx_solver *s2 = sx_solver_new(copy, names[b], 20000);
+    for (size_t b = 0; b < sizeof single_backends / sizeof single_backends[0]; b++) {
+        struct sx_solver *s2 = sx_solver_new(copy, single_backends[b], 20000);
         ck_assert_ptr_nonnull(s2);
         struct sx_model *m2 = sx_model_new(copy, NULL);
         ck_assert_int_eq(sx_solver_check(s2, c, n, m2), SX_SAT);
         uint8_t fresh[64] = { 0 };
         memcpy(fresh, m2->bytes[0], 8);
         ck_assert_msg(target_checksum(fresh) == 1004, "%s: the read copy's model misses",
-                      names[b]);
+                      single_backends[b]);
         sx_model_free(m2);
         sx_solver_free(s2);
     }
