@@ -57,7 +57,7 @@ struct fz_rng {
 };
 void fz_rng_seed(struct fz_rng *r, uint64_t seed);
 uint64_t fz_rng_next(struct fz_rng *r);
-/* Uniform in [0, n) (n > 0). */
+/* Uniform in [0, n); 0 when n is 0. */
 uint64_t fz_rng_below(struct fz_rng *r, uint64_t n);
 
 /* ---- the queue ---- */

@@ -119,6 +119,8 @@ static uint32_t mutate_once(struct fz_rng *r, const struct fz_queue *q,
     case M_SPLICE:
         if (q->n > 1) { /* our head, another entry's tail */
             const struct fz_entry *o = &q->entries[fz_rng_below(r, q->n)];
+            if (o->len == 0) /* an empty entry has no tail */
+                break;
             uint32_t from = pick(r, o->len), n = o->len - from;
             if (at + n > max_len)
                 n = max_len - at;

@@ -17,5 +17,6 @@ uint64_t fz_rng_next(struct fz_rng *r)
 
 uint64_t fz_rng_below(struct fz_rng *r, uint64_t n)
 {
-    return fz_rng_next(r) % n;
+    /* n is often a length, and an input may be empty (a solver's, a sync peer's) */
+    return n ? fz_rng_next(r) % n : 0;
 }

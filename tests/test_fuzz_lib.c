@@ -26,14 +26,17 @@ static void write_text(const char *dir, const char *name, const char *text)
     fclose(f);
 }
 
-/* Thousands of mutation stacks over entries of every size: lengths stay within
- * [1, max_len] (ASan checks every byte touched), and mutants differ from the parent. */
+/* Thousands of mutation stacks over entries of every size, empty ones included (a
+ * solver input of 0 bytes joined libtiff's queue, and splicing its tail divided by
+ * zero: symhv died of SIGFPE): lengths stay within [1, max_len] (ASan checks every byte
+ * touched), and mutants differ from the parent. */
 START_TEST(mutations_stay_in_bounds_and_change_the_input)
 {
     struct fz_queue q = { 0 };
     uint8_t seed[64];
     for (unsigned i = 0; i < sizeof seed; i++)
         seed[i] = (uint8_t)i;
+    fz_queue_add(&q, seed, 0, FZ_FROM_SOLVER);
     for (uint32_t len = 1; len <= sizeof seed; len += 7)
         fz_queue_add(&q, seed, len, FZ_FROM_SEED);
     struct fz_dict dict = { 0 };
