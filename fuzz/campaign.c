@@ -31,17 +31,20 @@ int fz_campaign_open(struct fz_campaign *c, const struct fuzz_config *cfg)
     memset(c, 0, sizeof *c);
     c->cfg = *cfg;
     c->lock_fd = -1;
-    snprintf(c->out_dir, sizeof c->out_dir, "%s", cfg->out_dir);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", cfg->out_dir ? cfg->out_dir : "");
     snprintf(c->queue_dir, sizeof c->queue_dir, "%s/queue", c->out_dir);
     snprintf(c->crash_dir, sizeof c->crash_dir, "%s/crashes", c->out_dir);
     snprintf(c->hang_dir, sizeof c->hang_dir, "%s/hangs", c->out_dir);
     snprintf(c->notes_dir, sizeof c->notes_dir, "%s/crash-notes", c->out_dir);
-    if ((!fz_mode_is_tool(cfg->mode) ? fz_outdir_load_campaign(c, cfg)
+    if (cfg->mode != FUZZ_CMPLOG_PEER && /* its inputs come one by one from the campaign */
+        (!fz_mode_is_tool(cfg->mode) ? fz_outdir_load_campaign(c, cfg)
                                      : fz_outdir_load_tool(c, cfg)) < 0)
         return -1;
     c->nseeds = c->queue.n;
-    c->n.crashes = fz_count_files(c->crash_dir);
-    c->n.hangs = fz_count_files(c->hang_dir);
+    if (cfg->mode != FUZZ_CMPLOG_PEER) {
+        c->n.crashes = fz_count_files(c->crash_dir);
+        c->n.hangs = fz_count_files(c->hang_dir);
+    }
     char err[512];
     for (unsigned i = 0; i < cfg->ndicts; i++) {
         size_t before = c->dict.n;
@@ -870,6 +873,8 @@ int fz_campaign_finish_tool(struct fz_campaign *c)
 {
     if (c->tool_error)
         return -1;
+    if (c->cfg.mode == FUZZ_CMPLOG_PEER)
+        return 0; /* it wrote each compare log as it came */
     if (c->cfg.mode == FUZZ_CMIN) {
         bool *keep = calloc(c->queue.n ? c->queue.n : 1, sizeof *keep);
         if (!keep)

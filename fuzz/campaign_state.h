@@ -21,6 +21,9 @@ enum fuzz_mode {
     FUZZ_EXPLORE,  /* symhv explore: generational concolic search, no mutation */
     FUZZ_CMIN,     /* symhv cmin -i DIR -o DIR: the smallest inputs keeping all coverage */
     FUZZ_TMIN,     /* symhv tmin -i FILE -o FILE: the smallest input failing the same way */
+    FUZZ_CMPLOG_PEER, /* symhv fuzz -c's second process: runs the CMPLOG binary on the
+                         inputs the campaign sends and sends their compare logs back; no
+                         out_dir, no queue (hv/cmplog_peer.h) */
 };
 
 struct fuzz_config {
@@ -189,7 +192,11 @@ struct fz_campaign {
     bool done, plot_failed;
 };
 
-static inline bool fz_mode_is_tool(enum fuzz_mode m) { return m == FUZZ_CMIN || m == FUZZ_TMIN; }
+/* A mode that writes its result at the end and nothing while it runs. */
+static inline bool fz_mode_is_tool(enum fuzz_mode m)
+{
+    return m == FUZZ_CMIN || m == FUZZ_TMIN || m == FUZZ_CMPLOG_PEER;
+}
 
 /* What only the VM knows, for fuzzer_stats and the status line. */
 struct fz_vm_figures {
@@ -215,10 +222,11 @@ static inline const char *fz_coverage_name(const struct fz_campaign *c)
     return c->map_len && c->coverage_name ? c->coverage_name : FZ_COVERAGE_SIDES;
 }
 
-/* "fuzz", "explore", "cmin" or "tmin": how the campaign's messages begin. */
+/* "fuzz", "explore", "cmin", "tmin" or "cmplog peer": how the campaign's messages begin. */
 static inline const char *fz_mode_name(enum fuzz_mode m)
 {
-    return m == FUZZ_EXPLORE ? "explore" : m == FUZZ_CMIN ? "cmin" : m == FUZZ_TMIN ? "tmin" : "fuzz";
+    return m == FUZZ_EXPLORE ? "explore" : m == FUZZ_CMIN ? "cmin" : m == FUZZ_TMIN ? "tmin"
+         : m == FUZZ_CMPLOG_PEER ? "cmplog peer" : "fuzz";
 }
 
 #endif

@@ -214,6 +214,14 @@ struct fz_compare {           /* one logged comparison (the guest's symhv_cmplog
 _Static_assert(sizeof(struct fz_compare) == 72, "the guest's struct symhv_cmplog_entry");
 #define FZ_CMPLOG_ENTRIES 512
 #define FZ_CMPLOG_SIZE (8 + FZ_CMPLOG_ENTRIES * sizeof(struct fz_compare)) /* struct symhv_cmplog */
+/* An AFL++ CMPLOG map's key (symhv/abi.h): its header word and its H slots, read from a
+ * map the guest wrote (every field bounded here). The key's logged comparisons as
+ * fz_compare, repeats dropped, at most cap into out; returns how many. */
+#define FZ_AFL_CMP_KEY_BYTES (32u * 32u)
+size_t fz_afl_cmp_key(uint64_t header, const uint8_t slots[FZ_AFL_CMP_KEY_BYTES],
+                      struct fz_compare *out, size_t cap);
+/* The slots of a key with this header that hold its log (the rest are stale or unused). */
+size_t fz_afl_cmp_key_slots(uint64_t header);
 typedef void (*fz_candidate_fn)(void *ctx, const uint8_t *data, uint32_t len);
 /* Input-to-state candidates: for each comparison, the input with one operand's bytes
  * replaced by the other's wherever they occur (also byte-swapped for numbers), at most

@@ -31,6 +31,7 @@ struct breakpoints {
     uint8_t *trace;     /* hit since the last breakpoints_take_trace */
     struct vm *vm;      /* set by arm */
     struct snapshot *snap;
+    uint64_t bias;      /* set by arm: a position-independent program's load base */
 };
 
 /* ---- finding the blocks ------------------------------------------------------------ */
@@ -275,6 +276,7 @@ uint64_t breakpoints_entry(const struct breakpoints *b) { return b->entry; }
 static bool on_breakpoint(struct vcpu *v, uint64_t pc, void *opaque)
 {
     struct breakpoints *b = opaque;
+    pc -= b->bias; /* the ELF's address */
     size_t lo = lower_bound_u64(b->addr, b->n, pc);
     if (lo == b->n || b->addr[lo] != pc)
         return false;
@@ -290,16 +292,17 @@ static bool on_breakpoint(struct vcpu *v, uint64_t pc, void *opaque)
 }
 
 long breakpoints_arm(struct breakpoints *b, struct vm *vm, const struct guest_as *as,
-                     struct snapshot *snap)
+                     struct snapshot *snap, uint64_t bias)
 {
     static const uint8_t int3 = INT3;
     long armed = 0;
     pthread_mutex_lock(&b->lock);
     b->vm = vm;
     b->snap = snap;
+    b->bias = bias;
     for (size_t i = 0; i < b->n; i++) {
         uint64_t pa;
-        if (b->hit[i] || guest_translate(as, b->addr[i], false, &pa) < 0) {
+        if (b->hit[i] || guest_translate(as, b->addr[i] + bias, false, &pa) < 0) {
             b->gpa[i] = NO_GPA;
             continue;
         }

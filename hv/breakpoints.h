@@ -9,9 +9,9 @@
  *
  * Blocks: the functions the symbol table names, the targets of direct jumps,
  * conditional branches and calls, and the instruction after each conditional branch, where a linear sweep of the segment's code
- * finds an instruction starting there. In the guest: static non-PIE programs only
- * (ET_EXEC: their addresses are the ELF's); symhv cov also takes position-independent
- * ones natively (addresses relative to the ELF's, moved by the load bias). */
+ * finds an instruction starting there. Static programs, ET_EXEC at the ELF's addresses
+ * or static-pie moved by a load bias (in the guest: where symhv's kernel says it put
+ * the program; symhv cov natively: the process's). */
 #ifndef HV_BREAKPOINTS_H
 #define HV_BREAKPOINTS_H
 
@@ -40,10 +40,10 @@ size_t breakpoints_count(const struct breakpoints *b);
 const uint64_t *breakpoints_addresses(const struct breakpoints *b);
 
 /* After the snapshot, the VM settled: an int3 at every block not hit yet, written into
- * guest RAM and into the snapshot (addresses through `as`, the program's), and the VM's
- * breakpoint hook set. Returns how many were armed. */
+ * guest RAM and into the snapshot (addresses moved by `bias`, through `as`, the
+ * program's), and the VM's breakpoint hook set. Returns how many were armed. */
 long breakpoints_arm(struct breakpoints *b, struct vm *vm, const struct guest_as *as,
-                     struct snapshot *snap);
+                     struct snapshot *snap, uint64_t bias);
 /* Before a concolic execution (the VM settled): the original bytes back in guest RAM
  * (not in the snapshot: the restore after the execution arms them again), as the
  * interpreter reads the program's code from RAM. */

@@ -199,11 +199,27 @@ static int64_t unclaim(struct fuzzer *f, bool *claimed, int64_t err)
     return err;
 }
 
+/* An AFL++ CMPLOG build's map (the kernel's, for the -c peer): 64 MiB, more than a
+ * buffer translates; read through the snapshot's page tables when it is wanted. */
+static int64_t afl_cmp_map(struct fuzzer *f, struct hc_call *c, uint64_t buf)
+{
+    if (buf + SYMHV_AFL_CMP_MAP_BYTES < buf || f->c.cfg.mode != FUZZ_CMPLOG_PEER)
+        return -SYMHV_EINVAL;
+    if (!claim_before_start(f, &f->claims.cmplog))
+        return -SYMHV_EBUSY;
+    if (guest_for_each_chunk(&c->as, buf, SYMHV_AFL_CMP_MAP_BYTES, true, NULL, NULL) < 0)
+        return unclaim(f, &f->claims.cmplog, -SYMHV_EFAULT);
+    f->afl_cmp_map = buf; /* read by the main thread after the snapshot's settle */
+    return 0;
+}
+
 /* symhv_fuzz_cmplog: before symhv_fuzz_start, once. */
 static int64_t hc_fuzz_cmplog(struct hc_call *c, void *opaque)
 {
     struct fuzzer *f = opaque;
     uint64_t buf = c->arg[0], size = c->arg[1];
+    if (size == (SYMHV_AFL_CMP_MAP_BYTES | SYMHV_FUZZ_MAP_AFL))
+        return afl_cmp_map(f, c, buf);
     if (size != FZ_CMPLOG_SIZE || buf + size < buf || f->c.cfg.no_cmplog)
         return -SYMHV_EINVAL;
     if (!claim_before_start(f, &f->claims.cmplog))

@@ -93,6 +93,15 @@ struct fuzzer {
     struct guest_buffer input, map, cmplog, length_word; /* the target's, at the snapshot */
     bool cmplog_ready;         /* written by the registering hypercall before the snapshot */
     uint8_t *cmplog_copy;
+    /* -c: the campaign's CMPLOG peer (NULL: none), or in the peer itself the campaign's
+     * socket (peer_fd, mode FUZZ_CMPLOG_PEER) and its program's AFL++ compare map (a gva,
+     * 0: not attached; written before the snapshot like cmplog_ready) */
+    struct cmplog_peer *peer;
+    int peer_fd;
+    bool peer_over, peer_cut_noted;
+    uint64_t afl_cmp_map;
+    uint64_t *afl_headers;
+    struct fz_compare *peer_log;
     struct snapshot *snap;
     struct phases phases;
     /* the current concolic run: bytes marked symbolic (the cap then: the solver may make

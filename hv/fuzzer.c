@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "breakpoints.h"
+#include "cmplog_peer.h"
 #include "console.h"
 #include "fuzz_internal.h"
 #include "guest_mem.h"
@@ -38,6 +39,7 @@ struct fuzzer *fuzzer_attach(struct vm *vm, struct hypercalls *hc, struct engine
     f->engine = engine;
     f->console = console;
     f->c.lock_fd = -1;
+    f->peer_fd = -1;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->cond, NULL);
     if (fz_campaign_open(&f->c, cfg) < 0) {
@@ -59,12 +61,30 @@ void fuzzer_detach(struct fuzzer *f)
     breakpoints_free(f->bps);
     snapshot_free(f->snap);
     free(f->cmplog_copy);
+    free(f->afl_headers);
+    free(f->peer_log);
     free(f->whole);
     fz_campaign_close(&f->c);
     free(f);
 }
 
 void fuzzer_set_program(struct fuzzer *f, const char *path) { f->program = path; }
+
+int fuzzer_set_cmplog_peer(struct fuzzer *f, struct cmplog_peer *peer, int peer_fd)
+{
+    f->peer = peer;
+    f->peer_fd = peer_fd;
+    if ((peer || peer_fd >= 0) &&
+        !(f->peer_log = malloc(CMPLOG_PEER_MAX_COMPARES * sizeof *f->peer_log))) {
+        hv_error("fuzz: out of memory");
+        return -1;
+    }
+    if (peer_fd >= 0 && !(f->afl_headers = malloc(SYMHV_AFL_CMP_MAP_W * sizeof *f->afl_headers))) {
+        hv_error("fuzz: out of memory");
+        return -1;
+    }
+    return 0;
+}
 
 /* A fuzz campaign on a program with no coverage map of its own: breakpoints at its basic
  * blocks, armed in the snapshot (it is taken). Said either way. */
@@ -76,13 +96,18 @@ static void arm_breakpoints(struct fuzzer *f)
     char why[256] = "";
     if (access(f->program, R_OK) != 0)
         snprintf(why, sizeof why, "the program is no host file symhv can read");
-    else if ((f->bps = breakpoints_open(f->program, false, why, sizeof why))) {
+    else if ((f->bps = breakpoints_open(f->program, true, why, sizeof why))) {
         struct guest_as as;
         guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->claims.start_vcpu), true);
+        /* where symhv's kernel put a static-pie program (the guest's word: a wrong one
+         * only leaves blocks unarmed, each address goes through the page tables) */
+        const struct symhv_boot_info *info =
+            vm_gpa_to_host(f->vm, SYMHV_BOOT_INFO_ADDR, sizeof *info);
+        uint64_t bias = info ? info->program_base : 0;
         long armed = 0;
         if (fz_campaign_set_map(&f->c, breakpoints_count(f->bps)) < 0)
             snprintf(why, sizeof why, "out of memory for the map");
-        else if ((armed = breakpoints_arm(f->bps, f->vm, &as, f->snap)) == 0)
+        else if ((armed = breakpoints_arm(f->bps, f->vm, &as, f->snap, bias)) == 0)
             snprintf(why, sizeof why, "none of its blocks is mapped at the snapshot");
         if (armed > 0) {
             f->c.map_one_shot = true;
@@ -165,14 +190,55 @@ static int restore(struct fuzzer *f)
 
 /* After an execution that gave the queue a new entry (or ran a seed): the values its
  * comparisons wanted, put into it. */
-static void input_to_state(struct fuzzer *f)
+static bool input_to_state(struct fuzzer *f)
 {
-    fuzz_buffer_copy(f, &f->cmplog, f->cmplog_copy, FZ_CMPLOG_SIZE, false);
-    uint32_t count;
-    memcpy(&count, f->cmplog_copy, sizeof count);
-    if (count > FZ_CMPLOG_ENTRIES)
-        count = FZ_CMPLOG_ENTRIES; /* the guest's word: bounded here */
-    fz_campaign_compare_log(&f->c, (const struct fz_compare *)(f->cmplog_copy + 8), count);
+    if (f->cmplog_ready) {
+        fuzz_buffer_copy(f, &f->cmplog, f->cmplog_copy, FZ_CMPLOG_SIZE, false);
+        uint32_t count;
+        memcpy(&count, f->cmplog_copy, sizeof count);
+        if (count > FZ_CMPLOG_ENTRIES)
+            count = FZ_CMPLOG_ENTRIES; /* the guest's word: bounded here */
+        fz_campaign_compare_log(&f->c, (const struct fz_compare *)(f->cmplog_copy + 8), count);
+    }
+    if (!f->peer || f->peer->gone)
+        return true;
+    /* -c: the same input through the CMPLOG build, in the peer's VM */
+    long n = cmplog_peer_ask(f->peer, f->c.cur.data, f->c.cur.len, f->c.cfg.exec_timeout_s + 10,
+                             f->peer_log, CMPLOG_PEER_MAX_COMPARES);
+    if (n >= 0)
+        fz_campaign_compare_log(&f->c, f->peer_log, (size_t)n);
+    return n != CMPLOG_PEER_NO_START; /* -c named no working CMPLOG build: the campaign stops */
+}
+
+/* ---- the -c peer: the campaign's inputs through the CMPLOG build ---------------------- */
+
+/* The next input the campaign sends, as c->cur; false when it is over (peer_over). */
+static bool peer_take_input(struct fuzzer *f)
+{
+    uint32_t len = 0;
+    int rc = cmplog_peer_take_input(f->peer_fd, f->c.cur.data, f->c.input_cap, &len);
+    if (rc <= 0) {
+        f->peer_over = true;
+        return false;
+    }
+    f->c.cur.len = len;
+    f->c.cur.concolic = false;
+    f->c.cur.force_order = false;
+    return true;
+}
+
+/* An execution ended: its compare log to the campaign. */
+static bool peer_send_log(struct fuzzer *f)
+{
+    struct guest_as as;
+    guest_as_from_sregs(&as, f->vm, snapshot_sregs(f->snap, f->claims.start_vcpu), false);
+    int rc = cmplog_peer_send_log(f->peer_fd, &as, f->afl_cmp_map, f->afl_headers, f->peer_log);
+    if (rc == 1 && !f->peer_cut_noted) {
+        f->peer_cut_noted = true;
+        hv_notice("an execution logged more than %d distinct comparisons: the first %d go to "
+                  "input-to-state", CMPLOG_PEER_MAX_COMPARES, CMPLOG_PEER_MAX_COMPARES);
+    }
+    return rc >= 0;
 }
 
 /* ---- decisions ---------------------------------------------------------------------- */
@@ -291,7 +357,7 @@ static void next_input(struct fuzzer *f)
     pthread_mutex_unlock(&f->lock);
     f->cur_marked = 0;
     f->cur_length_symbolic = false;
-    if (!fz_campaign_next(&f->c))
+    if (f->c.cfg.mode == FUZZ_CMPLOG_PEER ? !peer_take_input(f) : !fz_campaign_next(&f->c))
         return;
     /* half the execution's time at most, so that an order whose other access never
      * comes makes no hang */
@@ -429,6 +495,9 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
                     (unsigned long long)f->input.len,
                     fz_coverage_name(&f->c),
                     (unsigned long long)f->map.len, f->c.queue.n);
+        if (f->c.cfg.mode == FUZZ_CMPLOG_PEER &&
+            (cmplog_peer_hello(f->peer_fd, f->afl_cmp_map != 0) < 0 || !f->afl_cmp_map))
+            return false; /* no such build: the campaign says so */
         console_mute(f->console, true); /* the target's output would flood the log */
         console_take_tail(f->console, f->output_tail, sizeof f->output_tail); /* start-up's */
         f->c.seeds_left = f->c.queue.n;
@@ -439,6 +508,11 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
             hv_error("fuzz: %zu of %zu seeds are longer than the target's input buffer (%llu "
                      "bytes, symhv_fuzz_start's max_len): they run cut to that length",
                      longer, f->c.queue.n, (unsigned long long)f->input.len);
+    } else if (f->c.cfg.mode == FUZZ_CMPLOG_PEER) {
+        if (!peer_send_log(f) || restore(f) < 0)
+            return false;
+        next_input(f);
+        return true;
     } else {
         double t0 = now_s();
         collect_background_solving(f, false);
@@ -489,8 +563,9 @@ static bool between_executions(struct fuzzer *f, enum request req, enum fz_outco
         f->c.cur.output = f->output_tail;
         fz_campaign_judge(&f->c, req == REQ_HANG ? FZ_HANG : out, status, why,
                           f->c.cur.concolic ? f->search.new_branch_edges : 0);
-        if (f->cmplog_ready && req != REQ_HANG && fz_campaign_wants_compare_log(&f->c))
-            input_to_state(f);
+        if ((f->cmplog_ready || f->peer) && req != REQ_HANG &&
+            fz_campaign_wants_compare_log(&f->c) && !input_to_state(f))
+            return false;
         double t1 = now_s();
         if (restore(f) < 0)
             return false;
@@ -559,7 +634,7 @@ bool fuzzer_tick(struct fuzzer *f)
     f->end.request = REQ_NONE;
     pthread_mutex_unlock(&f->lock);
     status(f, false);
-    bool more = go && !fz_campaign_over(&f->c);
+    bool more = go && !fz_campaign_over(&f->c) && !f->peer_over;
     if (!more)
         vm_request_stop(vm, vm_is_stopping(vm) ? vm->exit_status : 0);
     f->phases.released = now_s();

@@ -39,6 +39,11 @@ void fuzzer_set_races(struct fuzzer *f, struct races *r);
 /* The program after -- (a host file or a path in an archive): a fuzz campaign on a
  * program without a coverage map arms breakpoints in it (breakpoints.h). */
 void fuzzer_set_program(struct fuzzer *f, const char *path);
+/* -c (cmplog_peer.h): the campaign asks `peer` for the compare logs of its new inputs;
+ * or, in the peer itself (mode FUZZ_CMPLOG_PEER), peer_fd is the campaign's socket
+ * (else -1). 0, or -1 after a message. */
+struct cmplog_peer;
+int fuzzer_set_cmplog_peer(struct fuzzer *f, struct cmplog_peer *peer, int peer_fd);
 bool fuzzer_tick(struct fuzzer *f);
 /* After the VM stopped: final stats; returns the run's exit status given the VM's. */
 int fuzzer_finish(struct fuzzer *f, int status);

@@ -46,6 +46,8 @@ struct launch_config {
     uint64_t harness_capacity;       /* then: room for the longest input */
     uint32_t afl_map_size;           /* != 0: the AFL++ runtime's map (shmat of the id in
                                         __AFL_SHM_ID, which the environment gets) */
+    bool afl_cmplog;                 /* an AFL++ CMPLOG map too (__AFL_CMPLOG_SHM_ID): the
+                                        -c peer's program */
     unsigned ncpus;                  /* for /sys/devices/system/cpu/online */
     uint64_t random_seed;
     uint64_t max_bytes;              /* the image may not grow past this */

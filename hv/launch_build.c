@@ -227,7 +227,7 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     resolve_links(&b);
 
     /* the environment: the defaults, each replaced by a --env of the same name */
-    env_text = calloc(sizeof launch_default_env / sizeof launch_default_env[0] + cfg->nenv + 1,
+    env_text = calloc(sizeof launch_default_env / sizeof launch_default_env[0] + cfg->nenv + 3,
                       sizeof *env_text);
     if (!env_text) {
         lb_fail(&b, "out of memory");
@@ -246,6 +246,10 @@ int launch_build(const struct launch_config *cfg, struct launch_image *img, char
     if (cfg->afl_map_size) { /* what afl-fuzz gives an AFL++ build: its map's id */
         env_text[nenv++] = "__AFL_SHM_ID=" SYMHV_AFL_SHM_ID_TEXT;
         hdr.afl_map_size = cfg->afl_map_size;
+    }
+    if (cfg->afl_cmplog) { /* what afl-fuzz gives a CMPLOG binary (-c) */
+        env_text[nenv++] = "__AFL_CMPLOG_SHM_ID=" SYMHV_AFL_CMPLOG_SHM_ID_TEXT;
+        hdr.flags |= SYMHV_LAUNCH_AFL_CMPLOG;
     }
     hdr.argc = argc;
     hdr.envc = nenv;

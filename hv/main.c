@@ -1,4 +1,5 @@
 /* symhv: boot an SMP guest on raw KVM; run it symbolically, replay an input, or fuzz. */
+#include "cmplog_peer.h"
 #include "cov.h"
 #include "log.h"
 #include "options.h"
@@ -6,6 +7,7 @@
 #include "show.h"
 
 #include <string.h>
+#include <unistd.h>
 
 int main(int argc, char **argv)
 {
@@ -20,7 +22,25 @@ int main(int argc, char **argv)
         return r == OPTIONS_EXIT_OK ? 0 : HV_EXIT_SETUP_ERROR;
     }
     hv_log_set_verbose(opt.verbose);
-    int status = run(&opt);
+    /* -c: the CMPLOG build runs in a second process, forked while there is one thread */
+    struct cmplog_peer peer;
+    bool have_peer = false;
+    if (opt.cmplog_program) {
+        int peer_fd = -1;
+        int r = cmplog_peer_fork(&peer, opt.cmplog_program, &peer_fd);
+        if (r < 0) {
+            options_free(&opt);
+            return HV_EXIT_SETUP_ERROR;
+        }
+        if (r == 0) { /* the peer */
+            options_for_cmplog_peer(&opt, peer_fd);
+            _exit(run(&opt, NULL));
+        }
+        have_peer = true;
+    }
+    int status = run(&opt, have_peer ? &peer : NULL);
+    if (have_peer)
+        cmplog_peer_end(&peer);
     options_free(&opt);
     return status;
 }

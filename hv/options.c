@@ -123,12 +123,19 @@ static const char usage_text[] =
     "                        OUT/NAME and imports what the other instances (symhv or\n"
     "                        AFL++) publish in OUT/*/queue (-M and -S act alike in symhv)\n"
     "      --sync-every SEC  how often to import from the other instances (default 60)\n"
+    "  -c FILE               as in afl-fuzz: FILE is the target built again with\n"
+    "                        AFL_LLVM_CMPLOG=1 afl-clang-fast -static; a second symhv\n"
+    "                        process runs it on each new queue entry (its own VM, the\n"
+    "                        same options, 128 MiB more RAM for the compare map) and\n"
+    "                        the values it compared go into inputs; -c 0: the target\n"
+    "                        itself is that build\n"
     "      --no-cmplog       ignore the target's compare log (targets built by symhv-cc\n"
     "                        or symhv-build-fuzzer log their compares; symhv puts the compared\n"
     "                        values into inputs, as AFL++'s CMPLOG does)\n"
     "      --no-breakpoints  a program without a coverage map gets none from symhv either\n"
-    "                        (by default an int3 at each basic block of a static non-PIE\n"
-    "                        program, removed at its first hit: binary-only coverage)\n"
+    "                        (by default an int3 at each basic block of a static or\n"
+    "                        static-pie program, removed at its first hit: binary-only\n"
+    "                        coverage)\n"
     "  -t MS                 as in afl-fuzz: --exec-timeout\n"
     "  -V SEC                as in afl-fuzz: --max-time\n"
     "\n"
@@ -147,7 +154,8 @@ static const char usage_text[] =
     "bytes into '0') while it fails the same way (signal and rip), into OUTPUT.\n"
     "Both take the fuzz options that describe the target (--kernel, --target, --smp,\n"
     "--mem, --cmdline, -t).\n"
-    "  (-m and -c mean other things in afl-fuzz and are refused: use --mem, --cmdline;\n"
+    "  (-m means another thing in afl-fuzz and is refused: use --mem; -c is the CMPLOG\n"
+    "   binary (fuzz only, the other commands' guest command line is --cmdline);\n"
     "   the other commands' -t bounds the whole run, in symhv fuzz that is --max-time)\n"
     "      --target FILE     the target program (same as --initrd)\n"
     "      --exec-timeout MS per execution (default 1000); slower ones are hangs\n"
@@ -409,6 +417,33 @@ static int afl_map_size(struct launch_config *lc)
         }
     }
     lc->afl_map_size = (uint32_t)((size + 63) & ~63ul); /* AFL++ rounds maps to 64 bytes */
+    return 0;
+}
+
+/* symhv fuzz -c FILE (or -c 0: the target itself): a CMPLOG build of the target program,
+ * run by the peer (cmplog_peer.h). */
+static int check_cmplog_program(struct options *opt)
+{
+    if (!opt->boot.launch.program) {
+        hv_error("symhv fuzz -c: the CMPLOG binary runs on symhv's kernel beside a program "
+                 "named after -- (not a --target or Linux guest)");
+        return -1;
+    }
+    if (opt->fuzz.no_cmplog) {
+        hv_error("symhv fuzz: -c and --no-cmplog exclude each other");
+        return -1;
+    }
+    if (strcmp(opt->cmplog_program, "0") == 0) {
+        opt->cmplog_program = opt->boot.launch.program;
+        return 0;
+    }
+    struct stat st;
+    if (stat(opt->cmplog_program, &st) < 0 || !S_ISREG(st.st_mode) ||
+        access(opt->cmplog_program, R_OK) < 0) {
+        hv_error("symhv fuzz -c %s: no such file, or not readable (a CMPLOG build of the "
+                 "target: AFL_LLVM_CMPLOG=1 afl-clang-fast -static)", opt->cmplog_program);
+        return -1;
+    }
     return 0;
 }
 
@@ -750,6 +785,7 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         { 0, 0, 0, 0 },
     };
     memset(opt, 0, sizeof *opt);
+    opt->cmplog_peer_fd = -1;
     opt->vm.kvm_path = "/dev/kvm";
     opt->vm.mem_bytes = 256ull << 20;
     opt->vm.ncpus = 1;
@@ -817,11 +853,19 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
             c = OPT_EXEC_TIMEOUT;
         else if (fuzzing && c == 'V')
             c = OPT_MAX_TIME;
-        if (fuzzing && (c == 'm' || c == 'c')) {
-            hv_error("symhv fuzz: -%c means %s in afl-fuzz; symhv has no such option (guest "
-                     "RAM is --mem, the guest command line --cmdline)", c,
-                     c == 'm' ? "a memory limit for the target" : "a CMPLOG binary");
+        if (fuzzing && c == 'm') {
+            hv_error("symhv fuzz: -m means a memory limit for the target in afl-fuzz; symhv "
+                     "has no such option (guest RAM is --mem)");
             return OPTIONS_ERROR;
+        }
+        if (fuzzing && c == 'c') { /* afl-fuzz's -c: the CMPLOG binary */
+            if (opt->fuzz.mode != FUZZ_CAMPAIGN) {
+                hv_error("symhv %s: -c (AFL++'s CMPLOG binary) is an option of symhv fuzz; "
+                         "the guest command line is --cmdline", fz_mode_name(opt->fuzz.mode));
+                return OPTIONS_ERROR;
+            }
+            opt->cmplog_program = optarg;
+            continue;
         }
         if (!fuzzing && (c == 'V' || c == 'M' || c == 'S')) {
             hv_error("-%c is an option of `symhv fuzz` (see symhv --help)", c);
@@ -1228,5 +1272,28 @@ static enum options_result parse_words(struct options *opt, int argc, char **arg
         hv_error("--races needs two vCPUs or more (--smp 2): a race is two vCPUs' accesses");
         return OPTIONS_ERROR;
     }
+    if (opt->cmplog_program && check_cmplog_program(opt) < 0)
+        return OPTIONS_ERROR;
     return finish_launch(opt);
+}
+
+void options_for_cmplog_peer(struct options *opt, int peer_fd)
+{
+    opt->boot.launch.program = opt->cmplog_program; /* argv[0] stays the target's */
+    opt->boot.launch.afl_cmplog = true;
+    opt->cmplog_program = NULL;
+    opt->cmplog_peer_fd = peer_fd;
+    opt->vm.mem_bytes += 128ull << 20; /* the compare map (64.5 MiB) besides the target */
+    struct fuzz_config *fc = &opt->fuzz;
+    fc->mode = FUZZ_CMPLOG_PEER;
+    fc->in_dir = fc->out_dir = fc->sync_dir = fc->instance = NULL;
+    fc->ndicts = 0;
+    fc->max_execs = 0;
+    fc->max_seconds = 0;
+    fc->until_crash = false;
+    fc->concolic_every = fc->plateau_execs = 0;
+    fc->no_breakpoints = true;
+    fc->races = false;
+    opt->races.on = false;
+    opt->has_order = false;
 }

@@ -35,8 +35,13 @@ struct options {
     const char *program_env[OPTIONS_MAX_ENV];
     char kernel_path[PATH_MAX];  /* the default kernel, when found */
     void *owned[2];              /* a replay's words read from a campaign (options_free) */
+    const char *cmplog_program;  /* symhv fuzz -c: the CMPLOG build (-c 0: the program) */
+    int cmplog_peer_fd;          /* in the -c peer: its socket to the campaign, else -1 */
 };
 
+/* The -c peer's options (cmplog_peer.h), from the campaign's: the CMPLOG build as the
+ * program, with its compare map, its inputs from peer_fd, nothing written. */
+void options_for_cmplog_peer(struct options *opt, int peer_fd);
 /* Parse argv into `opt`. OPTIONS_EXIT_OK after --help/--version (text already printed
  * to `out`); OPTIONS_ERROR after printing a one-line error to stderr. */
 enum options_result options_parse(struct options *opt, int argc, char **argv, FILE *out);

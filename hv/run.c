@@ -99,7 +99,7 @@ static void main_loop(struct vm *vm, struct console *con, double timeout_s, stru
     }
 }
 
-int run(const struct options *opt)
+int run(const struct options *opt, struct cmplog_peer *peer)
 {
     /* SIGINT/SIGTERM are taken synchronously by the main thread; vCPU threads inherit
      * the blocked mask so they never see them. */
@@ -150,6 +150,8 @@ int run(const struct options *opt)
         goto out;
     if (fuzzer)
         fuzzer_set_program(fuzzer, opt->boot.launch.program);
+    if (fuzzer && fuzzer_set_cmplog_peer(fuzzer, peer, opt->cmplog_peer_fd) < 0)
+        goto out;
     if (opt->races.on || opt->has_order) { /* over the engine's RAM trap */
         struct races_config rc = opt->races;
         /* On PVM a single step of ring-3 code is not reported to the VMM: its #DB goes

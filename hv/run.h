@@ -5,7 +5,9 @@
 
 #include "options.h"
 
-/* Returns symhv's exit status (README). */
-int run(const struct options *opt);
+struct cmplog_peer;
+
+/* Returns symhv's exit status (README). peer: symhv fuzz -c's CMPLOG peer (NULL: none). */
+int run(const struct options *opt, struct cmplog_peer *peer);
 
 #endif

@@ -384,6 +384,68 @@ START_TEST(compared_values_go_into_the_input)
 }
 END_TEST
 
+/* An AFL++ CMPLOG map's key as the 4.x runtime writes it (header: hits:24 id:24 shape:5
+ * type:2 from bit 0): instruction operands of shape+1 bytes, one slot a hit, repeats
+ * dropped; a routine's strings in two slots a hit, lengths masked and bounded; a
+ * guest's header saying more hits than slots reads only the slots there are. */
+static uint64_t afl_header(unsigned hits, unsigned shape, unsigned type)
+{
+    return (uint64_t)hits | (uint64_t)shape << 48 | (uint64_t)type << 53;
+}
+
+START_TEST(afl_cmplog_map_keys_become_compares)
+{
+    uint8_t slots[FZ_AFL_CMP_KEY_BYTES] = { 0 };
+    struct fz_compare out[64];
+    uint64_t v0 = 0x6867666564636261ull, v1 = 0x31764b4c42504d53ull;
+    for (int i = 0; i < 3; i++) { /* three hits, the third another pair */
+        memcpy(slots + i * 32, &v0, 8);
+        memcpy(slots + i * 32 + 8, &v1, 8);
+    }
+    slots[2 * 32] = 'X';
+    ck_assert_uint_eq(fz_afl_cmp_key(afl_header(3, 7, 1), slots, out, 64), 2);
+    ck_assert_uint_eq(out[0].size, 8);
+    ck_assert_uint_eq(out[0].a_len, 8);
+    ck_assert_mem_eq(out[0].a, "abcdefgh", 8);
+    ck_assert_mem_eq(out[0].b, "SMPBLKv1", 8);
+    ck_assert_mem_eq(out[1].a, "Xbcdefgh", 8);
+    /* a 4-byte compare: 4 bytes of each */
+    ck_assert_uint_eq(fz_afl_cmp_key(afl_header(1, 3, 1), slots, out, 64), 1);
+    ck_assert_uint_eq(out[0].size, 4);
+    ck_assert_mem_eq(out[0].b, "SMPB", 4);
+    /* 16 bytes: the high halves from the third and fourth words */
+    memcpy(slots + 16, "ijklmnop", 8);
+    memcpy(slots + 24, "KLMNOPQR", 8);
+    ck_assert_uint_eq(fz_afl_cmp_key(afl_header(1, 15, 1), slots, out, 64), 1);
+    ck_assert_mem_eq(out[0].a, "abcdefghijklmnop", 16);
+    ck_assert_mem_eq(out[0].b, "SMPBLKv1KLMNOPQR", 16);
+    /* hits past the slots: 32 read, no more; cap respected */
+    ck_assert_uint_eq(fz_afl_cmp_key_slots(afl_header(0xffffff, 7, 1)), 32);
+    ck_assert_uint_eq(fz_afl_cmp_key(afl_header(0xffffff, 7, 1), slots, out, 1), 1);
+    /* a routine: v0[31] v0_len v1[31] v1_len, the length's 0x80 bit masked */
+    memset(slots, 0, sizeof slots);
+    memcpy(slots, "unlo", 4);
+    slots[31] = 0x80 | 4;
+    memcpy(slots + 32, "unlock-me!", 10);
+    slots[63] = 10;
+    ck_assert_uint_eq(fz_afl_cmp_key_slots(afl_header(1, 9, 2)), 2);
+    ck_assert_uint_eq(fz_afl_cmp_key(afl_header(1, 9, 2), slots, out, 64), 1);
+    ck_assert_uint_eq(out[0].a_len, 4);
+    ck_assert_uint_eq(out[0].size, 10);
+    ck_assert_mem_eq(out[0].b, "unlock-me!", 10);
+    /* lengths a hostile guest wrote are bounded; a routine's hits past 8 read 16 slots */
+    slots[31] = 0x7f;
+    slots[63] = 0xff;
+    ck_assert_uint_eq(fz_afl_cmp_key(afl_header(1, 9, 2), slots, out, 64), 1);
+    ck_assert_uint_le(out[0].a_len, 31);
+    ck_assert_uint_le(out[0].size, 31);
+    ck_assert_uint_eq(fz_afl_cmp_key_slots(afl_header(100, 9, 2)), 16);
+    /* no hits or an unknown type: nothing */
+    ck_assert_uint_eq(fz_afl_cmp_key(afl_header(0, 7, 1), slots, out, 64), 0);
+    ck_assert_uint_eq(fz_afl_cmp_key(afl_header(5, 7, 3), slots, out, 64), 0);
+}
+END_TEST
+
 static void longest(void *ctx, const uint8_t *data, uint32_t len)
 {
     (void)data;
@@ -1046,6 +1108,7 @@ int main(void)
     tcase_add_test(tc, dictionary_tokens);
     tcase_add_test(tc, compared_values_go_into_the_input);
     tcase_add_test(tc, compared_values_never_grow_an_input_past_the_limit);
+    tcase_add_test(tc, afl_cmplog_map_keys_become_compares);
     tcase_add_test(tc, rare_edges_are_favoured);
     tcase_add_test(tc, tmin_keeps_what_the_failure_needs);
     tcase_add_test(tc, next_input_priority_order);

@@ -1,6 +1,7 @@
 /* realworld: software built the way users build it for fuzzing, under symhv fuzz and
  * cmin: an AFL++ build (afl-clang-fast -static) with its own coverage map, which
- * symhv's kernel hands the AFL++ runtime through __AFL_SHM_ID; a C++ libFuzzer target
+ * symhv's kernel hands the AFL++ runtime through __AFL_SHM_ID, and its CMPLOG build
+ * (-c); a C++ libFuzzer target
  * (std::string, strtol) built with symhv-c++ on static glibc and libstdc++; a C target
  * built with symhv-cc on musl. */
 #include <check.h>
@@ -142,15 +143,17 @@ START_TEST(a_persistent_mode_harness_runs_one_pass_per_execution)
 }
 END_TEST
 
-/* The same parser built plainly (musl _i 0, glibc _i 1): binary-only coverage, an int3 at
+/* The same parser built plainly (musl _i 0, glibc _i 1, glibc static-pie _i 2, which
+ * symhv's kernel loads away from the ELF's addresses): binary-only coverage, an int3 at
  * each basic block removed at its first hit; mutation alone grows the queue, and no
  * breakpoint breaks the program (no crash). */
 START_TEST(a_plain_build_gets_binary_only_coverage)
 {
+    static const char *const builds[] = { "rw_plain_branches_musl", "rw_plain_branches_glibc",
+                                          "rw_plain_branches_pie" };
     const char *out = test_temp_dir();
     struct run_result r;
-    mutation_grows_the_queue(program(_i ? "rw_plain_branches_glibc" : "rw_plain_branches_musl"),
-                             "breakpoints", out, &r);
+    mutation_grows_the_queue(program(builds[_i]), "breakpoints", out, &r);
     ck_assert_contains(r.err, "binary-only coverage: an int3 at each of");
     ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 0, "%s", r.err);
     run_result_free(&r);
@@ -223,6 +226,83 @@ START_TEST(crashes_in_one_abort_are_told_apart)
 }
 END_TEST
 
+/* A 4 KiB seed of distinct-looking bytes (the magic values' places hold other bytes). */
+static void write_magic_seed(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/seed", dir);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    for (unsigned i = 0; i < 4096; i++)
+        ck_assert_int_ne(fputc("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"[(i * 7 + i / 58) % 58], f), EOF);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* afl-fuzz -c: the CMPLOG build (_i 0: a second binary; _i 1: -c 0, the target is that
+ * build) runs in the peer; the values its comparisons wanted (8 bytes, 4 big-endian, a
+ * string) go into inputs, one magic after another, to the abort() behind them, with the
+ * solver off. Without -c the same campaign finds nothing (checked by hand: mutation does
+ * not guess 8 bytes). The crash file crashes the plain build natively. */
+START_TEST(a_cmplog_binary_gives_input_to_state)
+{
+    const char *plain = program("rw_afl_magic"), *cmplog = program("rw_afl_magic_cmplog");
+    const char *seeds = test_temp_dir(), *out = test_temp_dir();
+    write_magic_seed(seeds);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
+                                         "-c", _i ? "0" : cmplog, "--until-crash",
+                                         "--max-execs", "20000", "--rng-seed", "7", "--",
+                                         _i ? cmplog : plain, "@@", NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    says_coverage(out, "afl-map");
+    ck_assert_msg(output_value(out, "fuzzer_stats", "saved_crashes") == 1, "no crash\n%s", r.err);
+    ck_assert_msg(output_value(out, "fuzzer_stats", "cmplog_inputs_kept") >= 2, "%s", r.err);
+    run_result_free(&r);
+    char crashes[600], crash[1200];
+    snprintf(crashes, sizeof crashes, "%s/crashes", out);
+    ck_assert_int_eq(files_named(crashes, "id:", crash, sizeof crash), 1);
+    native_run_ends_by(plain, crash, SIGABRT);
+}
+END_TEST
+
+/* -c naming no AFL++ build (plain gcc): the campaign stops at the first seed, saying how
+ * to build one; an AFL++ build without CMPLOG (its runtime attaches the map, nothing
+ * writes it): said, the campaign goes on; -c naming no file, and -c outside symhv fuzz:
+ * one-line refusals. */
+START_TEST(a_cmplog_binary_that_is_none_is_refused)
+{
+    const char *plain = program("rw_afl_magic");
+    const char *seeds = test_temp_dir(), *out = test_temp_dir();
+    write_magic_seed(seeds);
+    struct run_result r;
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
+                                         "-c", program("rw_plain_branches_glibc"), "--max-execs",
+                                         "2000", "--", plain, "@@", NULL });
+    ck_assert_msg(r.status != 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "attached no CMPLOG map");
+    ck_assert_contains(r.err, "AFL_LLVM_CMPLOG=1");
+    ck_assert_msg(output_value(out, "fuzzer_stats", "execs_done") <= 1, "%s", r.err);
+    run_result_free(&r);
+    out = test_temp_dir();
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", out, "--concolic-every", "0",
+                                         "-c", plain, "--max-execs", "2000", "--", plain, "@@",
+                                         NULL });
+    ck_assert_msg(r.status == 0, "status %d\n%s", r.status, r.err);
+    ck_assert_contains(r.err, "logged no comparison: is it built with AFL_LLVM_CMPLOG=1");
+    run_result_free(&r);
+    run_symhv(&r, (const char *const[]){ "fuzz", "-i", seeds, "-o", test_temp_dir(), "-c",
+                                         "/nonexistent/cmplog", "--", plain, "@@", NULL });
+    ck_assert_int_ne(r.status, 0);
+    ck_assert_contains(r.err, "-c /nonexistent/cmplog: no such file");
+    run_result_free(&r);
+    run_symhv(&r, (const char *const[]){ "explore", "-i", seeds, "-o", test_temp_dir(), "-c",
+                                         plain, "--", plain, "@@", NULL });
+    ck_assert_int_ne(r.status, 0);
+    ck_assert_contains(r.err, "is an option of symhv fuzz");
+    run_result_free(&r);
+}
+END_TEST
+
 /* cmin on both kinds of build: of three inputs, two with the same coverage, it keeps two. */
 START_TEST(cmin_on_users_builds)
 {
@@ -254,11 +334,13 @@ int main(void)
         tcase_add_test(tc, an_afl_build_brings_its_own_map);
         tcase_add_test(tc, a_persistent_mode_harness_runs_one_pass_per_execution);
         tcase_add_loop_test(tc, cmin_on_users_builds, 0, 2);
+        tcase_add_loop_test(tc, a_cmplog_binary_gives_input_to_state, 0, 2);
+        tcase_add_test(tc, a_cmplog_binary_that_is_none_is_refused);
     } else {
         printf("NOT RUN: the AFL++ build tests (no afl-clang-fast at build time)\n");
         tcase_add_loop_test(tc, cmin_on_users_builds, 1, 2);
     }
-    tcase_add_loop_test(tc, a_plain_build_gets_binary_only_coverage, 0, 2);
+    tcase_add_loop_test(tc, a_plain_build_gets_binary_only_coverage, 0, 3);
     tcase_add_loop_test(tc, a_libfuzzer_target_built_with_the_wrappers, 0, 2);
     tcase_add_test(tc, crashes_in_one_abort_are_told_apart);
     suite_add_tcase(s, tc);

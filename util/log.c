@@ -6,8 +6,10 @@
 
 /* Written once in main() before threads exist, only read afterwards: no lock needed. */
 static int log_verbose;
+static const char *log_who = ""; /* after "symhv: ": a second process says who it is */
 
 void hv_log_set_verbose(int verbose) { log_verbose = verbose; }
+void hv_log_set_who(const char *who) { log_who = who; }
 
 static void vlog(const char *fmt, va_list ap, const char *suffix)
 {
@@ -16,7 +18,7 @@ static void vlog(const char *fmt, va_list ap, const char *suffix)
     if (n < 0)
         line[0] = 0;
     /* One fprintf call so lines from different vCPU threads do not interleave. */
-    fprintf(stderr, "symhv: %s%s%s\n", line, suffix ? ": " : "", suffix ? suffix : "");
+    fprintf(stderr, "symhv: %s%s%s%s\n", log_who, line, suffix ? ": " : "", suffix ? suffix : "");
 }
 
 void hv_error(const char *fmt, ...)

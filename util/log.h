@@ -16,5 +16,7 @@ __attribute__((format(printf, 1, 2))) void hv_notice(const char *fmt, ...);
 
 /* Set once by main() before any thread starts; read-only afterwards. */
 void hv_log_set_verbose(int verbose);
+/* Likewise: text every message carries after "symhv: " (a forked helper's "cmplog peer: "). */
+void hv_log_set_who(const char *who);
 
 #endif

@@ -228,51 +228,81 @@ int64_t mm_madvise(uint64_t addr, uint64_t len, uint64_t advice)
     return 0;
 }
 
-/* ---- System V shared memory: the map of an AFL++ build ------------------------------- */
+/* ---- System V shared memory: the maps of an AFL++ build ------------------------------ */
 
 /* An AFL++ build attaches the map afl-fuzz made (shmat of the id in __AFL_SHM_ID) before
- * main; symhv_fuzz_start then hands that map to the VMM as the coverage. There is one
- * process, so the segment is plain memory; a second attach could not share its pages
- * and is refused. shmget (a segment of the program's own) stays ENOSYS. */
-static uint64_t afl_map_addr;
+ * main, a CMPLOG build also its compare map (__AFL_CMPLOG_SHM_ID); symhv_fuzz_start then
+ * hands them to the VMM. There is one process, so a segment is plain memory; a second
+ * attach could not share its pages and is refused. shmget (a segment of the program's
+ * own) stays ENOSYS. */
+struct afl_segment {
+    uint64_t id, addr;
+};
+static struct afl_segment afl_segments[2] = { { SYMHV_AFL_SHM_ID, 0 },
+                                              { SYMHV_AFL_CMPLOG_SHM_ID, 0 } };
 
-static uint32_t afl_map_size(void)
+/* The segment's size, 0 if this launch has no such segment. */
+static uint64_t afl_segment_size(uint64_t id)
 {
-    return kernel.launch ? kernel.launch->afl_map_size : 0;
+    if (!kernel.launch)
+        return 0;
+    if (id == SYMHV_AFL_SHM_ID)
+        return kernel.launch->afl_map_size;
+    if (id == SYMHV_AFL_CMPLOG_SHM_ID && (kernel.launch->flags & SYMHV_LAUNCH_AFL_CMPLOG))
+        return SYMHV_AFL_CMP_MAP_BYTES;
+    return 0;
+}
+
+static struct afl_segment *afl_segment(uint64_t id)
+{
+    for (unsigned i = 0; i < sizeof afl_segments / sizeof afl_segments[0]; i++)
+        if (afl_segments[i].id == id && afl_segment_size(id))
+            return &afl_segments[i];
+    return NULL;
 }
 
 int64_t mm_shmat(uint64_t id, uint64_t addr)
 {
-    if (!afl_map_size() || id != SYMHV_AFL_SHM_ID)
+    struct afl_segment *seg = afl_segment(id);
+    if (!seg)
         return -LX_EINVAL;
-    if (afl_map_addr) {
-        knote("shmat: the AFL++ map is attached already (one attach in this kernel)");
+    if (seg->addr) {
+        knote("shmat: the AFL++ map %lu is attached already (one attach in this kernel)", id);
         return -LX_EINVAL;
     }
-    int64_t at = mm_mmap(addr, afl_map_size(), LX_PROT_WRITE,
+    int64_t at = mm_mmap(addr, afl_segment_size(id), LX_PROT_WRITE,
                          LX_MAP_PRIVATE | LX_MAP_ANONYMOUS | (addr ? LX_MAP_FIXED : 0), -1, 0);
     if (at >= 0)
-        afl_map_addr = (uint64_t)at;
+        seg->addr = (uint64_t)at;
     return at;
 }
 
 int64_t mm_shmdt(uint64_t addr)
 {
-    if (!addr || addr != afl_map_addr)
-        return -LX_EINVAL;
-    afl_map_addr = 0;
-    return mm_munmap(addr, afl_map_size());
+    for (unsigned i = 0; i < sizeof afl_segments / sizeof afl_segments[0]; i++) {
+        struct afl_segment *seg = &afl_segments[i];
+        if (addr && seg->addr == addr) {
+            seg->addr = 0;
+            return mm_munmap(addr, afl_segment_size(seg->id));
+        }
+    }
+    return -LX_EINVAL;
 }
 
 int64_t mm_shmctl(uint64_t id, uint64_t cmd)
 {
-    if (!afl_map_size() || id != SYMHV_AFL_SHM_ID)
+    if (!afl_segment(id))
         return -LX_EINVAL;
     return cmd == 0 /* IPC_RMID: gone with the process anyway */ ? 0 : -LX_EINVAL;
 }
 
 uint64_t mm_afl_map(uint64_t *size)
 {
-    *size = afl_map_size();
-    return afl_map_addr;
+    *size = afl_segment_size(SYMHV_AFL_SHM_ID);
+    return afl_segments[0].addr;
+}
+
+uint64_t mm_afl_cmp_map(void)
+{
+    return afl_segments[1].addr;
 }

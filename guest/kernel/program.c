@@ -202,6 +202,7 @@ uint64_t program_load(void)
 {
     struct image im;
     load_elf(&im);
+    ((struct symhv_boot_info *)kernel.boot)->program_base = im.base; /* for the VMM */
     mm_init(im.lo, im.hi);
     initial_sp = build_stack(&im);
     kernel.harness = kernel.launch && (kernel.launch->flags & SYMHV_LAUNCH_HARNESS);
@@ -220,6 +221,10 @@ static uint32_t harness_file = SYMHV_NO_FILE;
 static uint64_t harness_start(uint64_t addr, uint64_t len, const char *name)
 {
     uint64_t map_size, map = mm_afl_map(&map_size); /* an AFL++ build's edges, if attached */
+    uint64_t cmp_map = mm_afl_cmp_map(); /* a CMPLOG build's operands (symhv fuzz -c) */
+    if (cmp_map &&
+        hypercall(SYMHV_HC_FUZZ_CMPLOG, cmp_map, SYMHV_AFL_CMP_MAP_BYTES | SYMHV_FUZZ_MAP_AFL, 0, 0) < 0)
+        knote("symhv_fuzz_cmplog for the AFL++ CMPLOG map was refused");
     int64_t n = hypercall(SYMHV_HC_FUZZ_START, addr, len, map,
                           map ? map_size | SYMHV_FUZZ_MAP_AFL : 0);
     if (n < 0 || (uint64_t)n > len) {

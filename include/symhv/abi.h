@@ -72,6 +72,10 @@ struct symhv_boot_info {
      * launch_addr (then equal to initrd_addr); 0 when the initrd is a bare payload */
     uint64_t launch_addr;
     uint64_t launch_size;
+    /* written by symhv's kernel: how far it moved a position-independent program from
+     * the ELF's addresses (0: an ET_EXEC program, at its own); binary-only coverage's
+     * breakpoints go there */
+    uint64_t program_base;
 };
 
 /* Guest time in TSC cycles from a raw TSC reading, under symhv_pv_clock. */
@@ -158,8 +162,10 @@ enum symhv_hypercall {
                                     input's length */
     SYMHV_HC_FUZZ_END = 23,      /* arg0 = status (0 = fine): end one execution */
     SYMHV_HC_FUZZ_CMPLOG = 24,   /* arg0 = compare log (struct symhv_cmplog), arg1 = its
-                                    size: before FUZZ_START; symhv reads the operands the
-                                    target compared (-EINVAL outside symhv fuzz or late) */
+                                    size (or SYMHV_AFL_CMP_MAP_BYTES | SYMHV_FUZZ_MAP_AFL:
+                                    an AFL++ CMPLOG build's map, the kernel's): before
+                                    FUZZ_START; symhv reads the operands the target
+                                    compared (-EINVAL outside symhv fuzz or late) */
     SYMHV_HC_FUZZ_LENGTH = 25,   /* arg0 = struct symhv_fuzz_length (two 32-bit words):
                                     before FUZZ_START; symhv writes each input's length
                                     (symbolic in a concolic run, so the solver can make
@@ -177,6 +183,18 @@ enum symhv_hypercall {
 #define SYMHV_FUZZ_MAP_AFL (1ull << 62)
 #define SYMHV_AFL_SHM_ID 24081
 #define SYMHV_AFL_SHM_ID_TEXT "24081" /* as the environment says it (atoi) */
+/* An AFL++ CMPLOG build (AFL_LLVM_CMPLOG=1) logs its comparisons' operands into the map
+ * whose id is in __AFL_CMPLOG_SHM_ID: AFL++ 4's struct cmp_map, W 8-byte headers (hits:24
+ * id:24 shape:5 type:2 attribute:4 overflow:1, from bit 0), then W x H 32-byte operand
+ * slots (two u64 operands and their high halves; a routine's two 31-byte strings and
+ * their lengths take two slots). */
+#define SYMHV_AFL_CMPLOG_SHM_ID 24082
+#define SYMHV_AFL_CMPLOG_SHM_ID_TEXT "24082"
+#define SYMHV_AFL_CMP_MAP_W 65536u
+#define SYMHV_AFL_CMP_MAP_H 32u
+#define SYMHV_AFL_CMP_SLOT 32u
+#define SYMHV_AFL_CMP_MAP_BYTES \
+    (SYMHV_AFL_CMP_MAP_W * 8ull + SYMHV_AFL_CMP_MAP_W * SYMHV_AFL_CMP_MAP_H * SYMHV_AFL_CMP_SLOT)
 
 /* Issue hypercall `nr` (the agent instruction; the kernel uses it too). */
 static inline long symhv_port_hypercall(long nr, long a0, long a1, long a2, long a3)

@@ -38,6 +38,8 @@
 
 enum symhv_launch_flags {
     SYMHV_LAUNCH_HARNESS = 1, /* fuzz/explore: snapshot at the symbolic source */
+    SYMHV_LAUNCH_AFL_CMPLOG = 2, /* shmat(SYMHV_AFL_CMPLOG_SHM_ID) maps an AFL++ CMPLOG
+                                    map (SYMHV_AFL_CMP_MAP_BYTES) */
 };
 
 /* What a file is, beyond its mode bits: where its bytes come from. */
