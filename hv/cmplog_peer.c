@@ -23,49 +23,88 @@ struct msg_header {
 
 /* ---- whole messages over the socket ---------------------------------------------------- */
 
-static int send_all(int fd, const void *buf, size_t len)
+enum { IO_OK = 0, IO_END = 1, IO_ERROR = -1, IO_LATE = -2, IO_STOP = -3 };
+
+/* SIGINT or SIGTERM is waiting (both are blocked: symhv's main loop takes them): a wait
+ * for the other side ends for it, and the main loop then stops the run. */
+static bool stop_signal_pending(void)
+{
+    sigset_t pending;
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
+/* fd ready for `events` by `deadline` (now_s(); 0: none), looking for a stop signal
+ * every 100 ms. IO_OK, IO_LATE, IO_STOP or IO_ERROR. */
+static int wait_fd(int fd, short events, double deadline)
+{
+    for (;;) {
+        if (stop_signal_pending())
+            return IO_STOP;
+        int slice_ms = 100;
+        if (deadline) {
+            double left = deadline - now_s();
+            if (left <= 0)
+                return IO_LATE;
+            if (left * 1000 < slice_ms)
+                slice_ms = (int)(left * 1000) + 1;
+        }
+        struct pollfd pfd = { .fd = fd, .events = events };
+        int r = poll(&pfd, 1, slice_ms);
+        if (r < 0 && errno != EINTR)
+            return IO_ERROR;
+        if (r > 0)
+            return IO_OK; /* readable, writable, or hung up: the call after says which */
+    }
+}
+
+/* len bytes out by `deadline`. IO_OK, IO_LATE, IO_STOP, or IO_ERROR (errno: EPIPE when
+ * the other side is gone). */
+static int send_all(int fd, const void *buf, size_t len, double deadline)
 {
     const uint8_t *p = buf;
     while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL); /* a peer that is gone: EPIPE, no signal */
-        if (n < 0 && errno == EINTR)
+        int w = wait_fd(fd, POLLOUT, deadline);
+        if (w != IO_OK)
+            return w;
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT); /* gone: EPIPE, no signal */
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (n <= 0)
-            return -1;
+            return IO_ERROR;
         p += n;
         len -= (size_t)n;
     }
-    return 0;
+    return IO_OK;
 }
 
-/* len bytes, waiting until `deadline` (now_s(); 0: for ever). 0, 1 at the end of the
- * stream before any byte, -1 on an error or a stream cut short, -2 past the deadline. */
+/* len bytes in by `deadline`. IO_OK; IO_END at the end of the stream before any byte;
+ * IO_ERROR on an error or a stream cut short; IO_LATE; IO_STOP. */
 static int recv_all(int fd, void *buf, size_t len, double deadline)
 {
     uint8_t *p = buf;
     size_t got = 0;
     while (got < len) {
-        if (deadline) {
-            double left = deadline - now_s();
-            if (left <= 0)
-                return -2;
-            struct pollfd pfd = { .fd = fd, .events = POLLIN };
-            int r = poll(&pfd, 1, (int)(left * 1000) + 1);
-            if (r < 0 && errno != EINTR)
-                return -1;
-            if (r <= 0)
-                continue;
-        }
-        ssize_t n = recv(fd, p + got, len - got, 0);
-        if (n < 0 && errno == EINTR)
+        int w = wait_fd(fd, POLLIN, deadline);
+        if (w != IO_OK)
+            return w;
+        ssize_t n = recv(fd, p + got, len - got, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (n < 0)
-            return -1;
+            return IO_ERROR;
         if (n == 0)
-            return got ? -1 : 1;
+            return got ? IO_ERROR : IO_END;
         got += (size_t)n;
     }
-    return 0;
+    return IO_OK;
+}
+
+/* Why the peer is given up on; NULL for a stop signal (the run ends: nothing to say). */
+static const char *io_failure(int rc, const char *what)
+{
+    return rc == IO_LATE ? "did not answer in time" : rc == IO_STOP ? NULL
+         : rc == IO_END ? "ended" : what;
 }
 
 /* ---- the campaign's side --------------------------------------------------------------- */
@@ -107,12 +146,16 @@ int cmplog_peer_fork(struct cmplog_peer *p, const char *program, int *peer_fd)
     return 1;
 }
 
+/* The peer is killed and reaped; why (NULL: nothing) is said. */
 static void give_up(struct cmplog_peer *p, const char *why)
 {
-    hv_error("fuzz -c: the CMPLOG peer (%s) %s; input-to-state goes on without it", p->program,
-             why);
+    if (why)
+        hv_error("fuzz -c: the CMPLOG peer (%s) %s; input-to-state goes on without it",
+                 p->program, why);
     p->gone = true;
     kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    p->pid = -1;
 }
 
 /* Executions in a row without a comparison that make a CMPLOG build unlikely. */
@@ -120,7 +163,7 @@ static void give_up(struct cmplog_peer *p, const char *why)
 
 static void say_if_silent(struct cmplog_peer *p)
 {
-    if (p->silence_noted || p->logged || !p->answers)
+    if (p->silence_noted || p->logged || !p->answers || p->gone)
         return;
     p->silence_noted = true;
     hv_notice("fuzz -c %s: its %u executions so far logged no comparison: is it built with "
@@ -137,11 +180,15 @@ long cmplog_peer_ask(struct cmplog_peer *p, const uint8_t *input, uint32_t len,
     struct msg_header h;
     int rc;
     if (!p->ready) {
-        if ((rc = recv_all(p->fd, &h, sizeof h, deadline)) != 0 || h.type != MSG_HELLO) {
+        if ((rc = recv_all(p->fd, &h, sizeof h, deadline)) == IO_STOP) {
+            give_up(p, io_failure(rc, ""));
+            return CMPLOG_PEER_GONE;
+        }
+        if (rc != IO_OK || h.type != MSG_HELLO) {
             hv_error("fuzz -c %s: the CMPLOG peer %s (its messages are above)", p->program,
-                     rc == -2 ? "did not reach its snapshot in time" : "ended before its snapshot");
-            p->gone = true;
-            kill(p->pid, SIGKILL);
+                     rc == IO_LATE ? "did not reach its snapshot in time"
+                     : rc == IO_OK ? "sent a malformed first message" : "ended before its snapshot");
+            give_up(p, NULL); /* said above */
             return CMPLOG_PEER_NO_START;
         }
         p->ready = true;
@@ -156,24 +203,25 @@ long cmplog_peer_ask(struct cmplog_peer *p, const uint8_t *input, uint32_t len,
                   "input-to-state from its compare map", p->program, (int)p->pid);
     }
     h = (struct msg_header){ MSG_INPUT, len };
-    if (send_all(p->fd, &h, sizeof h) < 0 || send_all(p->fd, input, len) < 0) {
-        give_up(p, "ended");
+    if ((rc = send_all(p->fd, &h, sizeof h, deadline)) != IO_OK ||
+        (rc = send_all(p->fd, input, len, deadline)) != IO_OK) {
+        give_up(p, io_failure(rc, "ended"));
         return CMPLOG_PEER_GONE;
     }
-    if ((rc = recv_all(p->fd, &h, sizeof h, deadline)) != 0 || h.type != MSG_LOG ||
+    if ((rc = recv_all(p->fd, &h, sizeof h, deadline)) != IO_OK || h.type != MSG_LOG ||
         h.count > CMPLOG_PEER_MAX_COMPARES) {
-        give_up(p, rc == -2 ? "did not answer in time" : rc ? "ended" : "sent a malformed message");
+        give_up(p, io_failure(rc, rc == IO_OK ? "sent a malformed message" : "ended"));
         return CMPLOG_PEER_GONE;
     }
     size_t keep = h.count < cap ? h.count : cap;
-    if ((keep && recv_all(p->fd, out, keep * sizeof *out, deadline) != 0)) {
-        give_up(p, "ended in the middle of a message");
+    if (keep && (rc = recv_all(p->fd, out, keep * sizeof *out, deadline)) != IO_OK) {
+        give_up(p, io_failure(rc, "ended in the middle of a message"));
         return CMPLOG_PEER_GONE;
     }
     for (size_t i = keep; i < h.count; i++) { /* past the caller's room: read, dropped */
         struct fz_compare skip;
-        if (recv_all(p->fd, &skip, sizeof skip, deadline) != 0) {
-            give_up(p, "ended in the middle of a message");
+        if ((rc = recv_all(p->fd, &skip, sizeof skip, deadline)) != IO_OK) {
+            give_up(p, io_failure(rc, "ended in the middle of a message"));
             return CMPLOG_PEER_GONE;
         }
     }
@@ -191,6 +239,8 @@ void cmplog_peer_end(struct cmplog_peer *p)
     say_if_silent(p);
     close(p->fd);
     p->fd = -1;
+    if (p->pid < 0)
+        return; /* given up on and reaped */
     /* it stops its VM when the socket closes: a second at most, then it is killed */
     for (int i = 0; i < 100; i++) {
         pid_t r = waitpid(p->pid, NULL, WNOHANG);
@@ -204,28 +254,43 @@ void cmplog_peer_end(struct cmplog_peer *p)
 
 /* ---- the peer's side ---------------------------------------------------------------------- */
 
+/* A write to the campaign failed: said, unless the campaign is simply gone (it ended). */
+static int write_failed(int rc)
+{
+    if (rc == IO_ERROR && errno != EPIPE && errno != ECONNRESET)
+        hv_error_errno("cannot write to the campaign");
+    return -1;
+}
+
 int cmplog_peer_hello(int fd, bool have_map)
 {
     struct msg_header h = { MSG_HELLO, have_map };
-    if (send_all(fd, &h, sizeof h) < 0) {
-        hv_error_errno("cannot write to the campaign");
-        return -1;
-    }
-    return 0;
+    int rc = send_all(fd, &h, sizeof h, 0);
+    return rc == IO_OK ? 0 : write_failed(rc);
 }
 
 int cmplog_peer_take_input(int fd, uint8_t *buf, uint32_t cap, uint32_t *len)
 {
     struct msg_header h;
     int rc = recv_all(fd, &h, sizeof h, 0);
-    if (rc == 1)
+    if (rc == IO_END || rc == IO_STOP)
         return 0;
-    if (rc != 0 || h.type != MSG_INPUT || h.count > cap ||
-        (h.count && recv_all(fd, buf, h.count, 0) != 0)) {
+    /* longer than this program's buffer: its first cap bytes, as a seed is cut */
+    uint32_t keep = rc == IO_OK && h.count > cap ? cap : h.count;
+    if (rc != IO_OK || h.type != MSG_INPUT || (keep && recv_all(fd, buf, keep, 0) != IO_OK)) {
         hv_error("a malformed input message from the campaign");
         return -1;
     }
-    *len = h.count;
+    for (uint32_t left = h.count - keep; left;) {
+        uint8_t skip[4096];
+        uint32_t n = left < sizeof skip ? left : (uint32_t)sizeof skip;
+        if (recv_all(fd, skip, n, 0) != IO_OK) {
+            hv_error("a malformed input message from the campaign");
+            return -1;
+        }
+        left -= n;
+    }
+    *len = keep;
     return 1;
 }
 
@@ -251,9 +316,8 @@ int cmplog_peer_send_log(int fd, const struct guest_as *as, uint64_t gva, uint64
         cut = n == CMPLOG_PEER_MAX_COMPARES;
     }
     struct msg_header h = { MSG_LOG, n };
-    if (send_all(fd, &h, sizeof h) < 0 || send_all(fd, scratch, n * sizeof *scratch) < 0) {
-        hv_error_errno("cannot write to the campaign");
-        return -1;
-    }
-    return cut;
+    int rc = send_all(fd, &h, sizeof h, 0);
+    if (rc == IO_OK)
+        rc = send_all(fd, scratch, n * sizeof *scratch, 0);
+    return rc == IO_OK ? cut : write_failed(rc);
 }

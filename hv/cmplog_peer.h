@@ -21,6 +21,7 @@
 
 #define CMPLOG_PEER_MAX_COMPARES 4096 /* one log's most entries; more are cut, said once */
 #define CMPLOG_PEER_START_S 60.0       /* the peer's boot up to its snapshot, at most */
+#define CMPLOG_PEER_EXTRA_RAM (128ull << 20) /* the peer's guest RAM past --mem: the map */
 
 struct cmplog_peer {
     int fd;
@@ -39,8 +40,8 @@ struct cmplog_peer {
 int cmplog_peer_fork(struct cmplog_peer *p, const char *program, int *peer_fd);
 enum { CMPLOG_PEER_GONE = -1, CMPLOG_PEER_NO_START = -2 };
 /* The comparisons `input` made in the peer's program: how many (up to cap) in out.
- * CMPLOG_PEER_GONE: the peer ended or did not answer within timeout_s, said; the campaign
- * goes on without it. CMPLOG_PEER_NO_START (the first call only): it never reached its
+ * CMPLOG_PEER_GONE: the peer ended or did not answer within timeout_s, said (not when a
+ * SIGINT or SIGTERM came meanwhile: the run stops); the campaign goes on without it. CMPLOG_PEER_NO_START (the first call only): it never reached its
  * snapshot within CMPLOG_PEER_START_S, or its program attached no CMPLOG map (no such
  * build), said: -c named no working CMPLOG build. An AFL++ build without the CMPLOG
  * instrumentation attaches the map too (one runtime) and never writes it: after a few
@@ -53,8 +54,9 @@ void cmplog_peer_end(struct cmplog_peer *p);
 /* ---- the peer's side ---- */
 /* Its first message: whether the program attached the CMPLOG map. 0 or -1 (said). */
 int cmplog_peer_hello(int fd, bool have_map);
-/* The next input into buf (cap bytes): 1 and *len, 0 when the campaign is over (its
- * socket closed), -1 on a malformed message (said). */
+/* The next input into buf (cap bytes; a longer one is cut to them): 1 and *len, 0 when
+ * the campaign is over (its socket closed, or a stop signal came), -1 on a malformed
+ * message (said). */
 int cmplog_peer_take_input(int fd, uint8_t *buf, uint32_t cap, uint32_t *len);
 /* The execution's compare log: read from the AFL++ map at gva through `as` (headers:
  * room for SYMHV_AFL_CMP_MAP_W words), converted and sent (scratch: room for

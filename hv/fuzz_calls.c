@@ -209,6 +209,12 @@ static int64_t afl_cmp_map(struct fuzzer *f, struct hc_call *c, uint64_t buf)
         return -SYMHV_EBUSY;
     if (guest_for_each_chunk(&c->as, buf, SYMHV_AFL_CMP_MAP_BYTES, true, NULL, NULL) < 0)
         return unclaim(f, &f->claims.cmplog, -SYMHV_EFAULT);
+    /* the snapshot follows: its map holds no comparison of the program's start-up (as
+     * afl-fuzz clears the headers before each CMPLOG run) */
+    static const uint8_t zeros[4096];
+    for (uint64_t at = 0; at < SYMHV_AFL_CMP_MAP_W * 8ull; at += sizeof zeros)
+        if (guest_write(&c->as, buf + at, zeros, sizeof zeros) < 0)
+            return unclaim(f, &f->claims.cmplog, -SYMHV_EFAULT);
     f->afl_cmp_map = buf; /* read by the main thread after the snapshot's settle */
     return 0;
 }

@@ -219,6 +219,8 @@ static bool peer_take_input(struct fuzzer *f)
     int rc = cmplog_peer_take_input(f->peer_fd, f->c.cur.data, f->c.input_cap, &len);
     if (rc <= 0) {
         f->peer_over = true;
+        if (rc < 0) /* said: the peer ends with an error */
+            vm_request_stop(f->vm, HV_EXIT_SETUP_ERROR);
         return false;
     }
     f->c.cur.len = len;

@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "symhv/sidecar.h" /* SC_SOLVERS_BUILT */
+#include "cmplog_peer.h"      /* CMPLOG_PEER_EXTRA_RAM */
 #include "fuzz.h"
 #include "log.h"
 #include "util.h"
+#include "vm.h"
 
 #define CONCOLIC_TIMEOUT_MAX_S 120.0 /* a concolic execution's default limit */
 
@@ -431,6 +433,12 @@ static int check_cmplog_program(struct options *opt)
     }
     if (opt->fuzz.no_cmplog) {
         hv_error("symhv fuzz: -c and --no-cmplog exclude each other");
+        return -1;
+    }
+    if (opt->vm.mem_bytes + CMPLOG_PEER_EXTRA_RAM > HV_MEM_MAX_BYTES) {
+        hv_error("symhv fuzz -c: the CMPLOG peer's VM has --mem plus %llu MiB for the compare "
+                 "map, more than %llu MiB: give a smaller --mem",
+                 CMPLOG_PEER_EXTRA_RAM >> 20, HV_MEM_MAX_BYTES >> 20);
         return -1;
     }
     if (strcmp(opt->cmplog_program, "0") == 0) {
@@ -1283,7 +1291,7 @@ void options_for_cmplog_peer(struct options *opt, int peer_fd)
     opt->boot.launch.afl_cmplog = true;
     opt->cmplog_program = NULL;
     opt->cmplog_peer_fd = peer_fd;
-    opt->vm.mem_bytes += 128ull << 20; /* the compare map (64.5 MiB) besides the target */
+    opt->vm.mem_bytes += CMPLOG_PEER_EXTRA_RAM; /* the compare map besides the target */
     struct fuzz_config *fc = &opt->fuzz;
     fc->mode = FUZZ_CMPLOG_PEER;
     fc->in_dir = fc->out_dir = fc->sync_dir = fc->instance = NULL;

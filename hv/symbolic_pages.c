@@ -171,12 +171,19 @@ void sym_pages_concretise(struct sym_pages *sp, struct vcpu *caller, uint64_t gp
         return;
     unsigned index = slot_of(sp, caller);
     char why[SC_MESSAGE_MAX];
-    int rc = sidecar_concretise(sp->sc, index, gpa, len, false, why, sizeof why);
-    if (rc < 0)
-        return; /* dead: everything is concrete now */
-    if (rc > 0)
-        hv_error("sidecar: concretising 0x%llx+%llu failed: %s", (unsigned long long)gpa,
-                 (unsigned long long)len, why);
+    /* in pieces the sidecar takes (the guest kernel zeroes a file's 1 MiB and its page
+     * at once when the program lets it go) */
+    for (uint64_t at = 0; at < len; at += SYMHV_SYMBOLIC_MAX_BYTES) {
+        uint64_t n = len - at < SYMHV_SYMBOLIC_MAX_BYTES ? len - at : SYMHV_SYMBOLIC_MAX_BYTES;
+        if (!sym_pages_any(sp, gpa + at, n))
+            continue;
+        int rc = sidecar_concretise(sp->sc, index, gpa + at, n, false, why, sizeof why);
+        if (rc < 0)
+            return; /* dead: everything is concrete now */
+        if (rc > 0)
+            hv_error("sidecar: concretising 0x%llx+%llu failed: %s",
+                     (unsigned long long)(gpa + at), (unsigned long long)n, why);
+    }
     sym_pages_sync(sp, index);
 }
 

@@ -18,6 +18,7 @@ build_release() {
 # (README figures carry it: it moves 24-137 us with the hour on PVM hosts). Needs
 # build_release guest/handoff_bench. Usage: plain_exit_ns WORK_DIR
 plain_exit_ns() {
+    rm -rf "$1/handoff-out" # a run directory reused (--run): the last measure's files
     SYMHV_HANDOFF_RENT=0 build-release/hv/symhv --smp 2 --timeout 600 -o "$1/handoff-out" \
         --kernel build-release/guest/symhv-kernel --initrd build-release/guest/handoff_bench \
         --cmdline "iters=500" | sed -n 's/.* exit_ns=\([0-9]*\).*/\1/p'
