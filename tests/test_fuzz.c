@@ -486,7 +486,9 @@ START_TEST(afl_plus_plus_and_symhv_import_each_other)
 }
 END_TEST
 
-/* AFL++'s letters mean AFL++'s things in symhv fuzz, or are refused. */
+/* AFL++'s letters mean AFL++'s things in symhv fuzz, or are refused (-c, the CMPLOG
+ * binary, is the realworld suite's; beside a --target there is no program to pair it
+ * with). */
 START_TEST(afl_letters_are_honoured_or_refused)
 {
     const char *seeds = seed_dir();
@@ -497,7 +499,7 @@ START_TEST(afl_letters_are_honoured_or_refused)
     expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", test_temp_dir(), "-c", "0",
                                         "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
                                         NULL },
-                 125, NULL, "-c means a CMPLOG binary in afl-fuzz");
+                 125, NULL, "-c: the CMPLOG binary runs on symhv's kernel beside a program");
     expect_symhv((const char *const[]){ "fuzz", "-i", seeds, "-o", test_temp_dir(), "-M", "a/b",
                                         "--kernel", "@symhv-kernel", "--target", "@fuzz_magic",
                                         NULL },
