@@ -171,8 +171,8 @@ void sym_pages_concretise(struct sym_pages *sp, struct vcpu *caller, uint64_t gp
         return;
     unsigned index = slot_of(sp, caller);
     char why[SC_MESSAGE_MAX];
-    /* in pieces the sidecar takes (the guest kernel zeroes a file's 1 MiB and its page
-     * at once when the program lets it go) */
+    /* in pieces the sidecar takes (the guest kernel zeroes a whole mapping at once when
+     * the program lets it go: AFL++'s driver's input buffer is 1 MiB + 4 KiB) */
     for (uint64_t at = 0; at < len; at += SYMHV_SYMBOLIC_MAX_BYTES) {
         uint64_t n = len - at < SYMHV_SYMBOLIC_MAX_BYTES ? len - at : SYMHV_SYMBOLIC_MAX_BYTES;
         if (!sym_pages_any(sp, gpa + at, n))
